@@ -1,0 +1,439 @@
+//! The change set a plan produces, its counts, and the run-log lines it reads as.
+//!
+//! A change set holds complete desired rows rather than field patches: the store applies every
+//! write the same way (an upsert keyed by source id), which keeps the write path one code path and
+//! the log lines derivable from the set alone.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ExternalId, SourceId};
+use crate::model::{DeactivatedBy, StoredGroup, StoredUser};
+
+/// An entry named by a change: its identity and the id people recognise in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    /// Stable identity the store matches rows on.
+    pub source_id: SourceId,
+    /// Human-readable id for log lines.
+    pub external_id: ExternalId,
+}
+
+/// Why a user or group row is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// New row.
+    Created,
+    /// The listed fields changed.
+    Updated(Vec<&'static str>),
+    /// Inactive row made active again; the listed fields changed too.
+    Reactivated(Vec<&'static str>),
+    /// Active row made inactive, by the sync (missing from the source) or by the source
+    /// (disabled there).
+    Deactivated(DeactivatedBy),
+    /// Only the admin capability changed; the log line comes from the capability lists.
+    Capability,
+}
+
+/// A user row to write, complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserWrite {
+    /// Why it is written.
+    pub event: Event,
+    /// The row as it must be after the run.
+    pub row: StoredUser,
+}
+
+/// A group row to write, complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupWrite {
+    /// Why it is written.
+    pub event: Event,
+    /// The row as it must be after the run.
+    pub row: StoredGroup,
+}
+
+/// A direct membership edge: a user in a group, or a child group in a parent group.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Edge {
+    /// The group that contains.
+    pub group: Key,
+    /// The user or child group contained.
+    pub member: Key,
+}
+
+/// Everything one run changes, plus the warnings it raised. Produced by [`crate::plan::plan`],
+/// inspected by [`crate::guard::check`], applied by the store in one transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeSet {
+    /// User rows to insert or update, sorted by external id.
+    pub users: Vec<UserWrite>,
+    /// Group rows to insert or update, sorted by external id.
+    pub groups: Vec<GroupWrite>,
+    /// User memberships to add.
+    pub memberships_added: Vec<Edge>,
+    /// User memberships to remove.
+    pub memberships_removed: Vec<Edge>,
+    /// Group nesting edges to add.
+    pub nesting_added: Vec<Edge>,
+    /// Group nesting edges to remove.
+    pub nesting_removed: Vec<Edge>,
+    /// Users granted the tenant admin capability.
+    pub admins_granted: Vec<Key>,
+    /// Users that lost it.
+    pub admins_revoked: Vec<Key>,
+    /// Entries and references skipped because the source data was bad; never applied.
+    pub warnings: Vec<LogLine>,
+}
+
+impl ChangeSet {
+    /// Whether applying the set would change any row (warnings alone change nothing).
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+            && self.groups.is_empty()
+            && self.memberships_added.is_empty()
+            && self.memberships_removed.is_empty()
+            && self.nesting_added.is_empty()
+            && self.nesting_removed.is_empty()
+    }
+
+    /// How many users this set deactivates; what the guard limits.
+    pub fn user_deactivations(&self) -> u64 {
+        self.users
+            .iter()
+            .filter(|w| matches!(w.event, Event::Deactivated(_)))
+            .count() as u64
+    }
+
+    /// The counts recorded with the run.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for w in &self.users {
+            match w.event {
+                Event::Created => c.users_created += 1,
+                Event::Updated(_) => c.users_updated += 1,
+                Event::Reactivated(_) => c.users_reactivated += 1,
+                Event::Deactivated(_) => c.users_deactivated += 1,
+                Event::Capability => {}
+            }
+        }
+        for w in &self.groups {
+            match w.event {
+                Event::Created => c.groups_created += 1,
+                Event::Updated(_) => c.groups_updated += 1,
+                Event::Reactivated(_) => c.groups_reactivated += 1,
+                Event::Deactivated(_) => c.groups_deactivated += 1,
+                Event::Capability => {}
+            }
+        }
+        c.memberships_added = self.memberships_added.len() as u64;
+        c.memberships_removed = self.memberships_removed.len() as u64;
+        c.nesting_added = self.nesting_added.len() as u64;
+        c.nesting_removed = self.nesting_removed.len() as u64;
+        c.admins_granted = self.admins_granted.len() as u64;
+        c.admins_revoked = self.admins_revoked.len() as u64;
+        c.warnings = self.warnings.len() as u64;
+        c
+    }
+
+    /// The run-log lines, one per change, in a stable order: users, groups, memberships,
+    /// nesting, capabilities, then warnings. Lazy, because a first sync of a large directory has
+    /// millions of them and the store writes them in batches.
+    pub fn log_lines(&self) -> impl Iterator<Item = LogLine> + '_ {
+        let users = self.users.iter().filter_map(|w| {
+            entry_line(&w.event, &w.row.external_id, EntryKind::User, || {
+                user_description(&w.row)
+            })
+        });
+        let groups = self.groups.iter().filter_map(|w| {
+            entry_line(&w.event, &w.row.external_id, EntryKind::Group, || {
+                w.row.name.clone()
+            })
+        });
+        users
+            .chain(groups)
+            .chain(edge_lines(
+                EventKey::AddedUserToGroup,
+                "to",
+                &self.memberships_added,
+            ))
+            .chain(edge_lines(
+                EventKey::RemovedUserFromGroup,
+                "from",
+                &self.memberships_removed,
+            ))
+            .chain(edge_lines(
+                EventKey::AddedGroupToGroup,
+                "to",
+                &self.nesting_added,
+            ))
+            .chain(edge_lines(
+                EventKey::RemovedGroupFromGroup,
+                "from",
+                &self.nesting_removed,
+            ))
+            .chain(capability_lines(
+                EventKey::AddedCapability,
+                "to",
+                &self.admins_granted,
+            ))
+            .chain(capability_lines(
+                EventKey::RemovedCapability,
+                "from",
+                &self.admins_revoked,
+            ))
+            .chain(self.warnings.iter().cloned())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum EntryKind {
+    User,
+    Group,
+}
+
+fn entry_line(
+    event: &Event,
+    id: &ExternalId,
+    kind: EntryKind,
+    describe: impl FnOnce() -> String,
+) -> Option<LogLine> {
+    use EntryKind::{Group, User};
+    let (key, message) = match (event, kind) {
+        (Event::Created, User) => (EventKey::CreatedUser, format!("{id} ({})", describe())),
+        (Event::Created, Group) => (EventKey::CreatedGroup, format!("{id} ({})", describe())),
+        (Event::Updated(f), User) => (EventKey::UpdatedUser, format!("{id} ({})", f.join(", "))),
+        (Event::Updated(f), Group) => (EventKey::UpdatedGroup, format!("{id} ({})", f.join(", "))),
+        (Event::Reactivated(f), k) => {
+            let key = match k {
+                User => EventKey::ReactivatedUser,
+                Group => EventKey::ReactivatedGroup,
+            };
+            if f.is_empty() {
+                (key, id.to_string())
+            } else {
+                (key, format!("{id} ({})", f.join(", ")))
+            }
+        }
+        (Event::Deactivated(by), k) => {
+            let key = match k {
+                User => EventKey::DeactivatedUser,
+                Group => EventKey::DeactivatedGroup,
+            };
+            let why = match by {
+                DeactivatedBy::Source => "disabled in the source",
+                DeactivatedBy::Sync | DeactivatedBy::Admin => "missing from the source",
+            };
+            (key, format!("{id} ({why})"))
+        }
+        (Event::Capability, _) => return None,
+    };
+    Some(LogLine::new(key, message))
+}
+
+fn edge_lines<'a>(
+    key: EventKey,
+    word: &'static str,
+    list: &'a [Edge],
+) -> impl Iterator<Item = LogLine> + 'a {
+    list.iter().map(move |e| {
+        LogLine::new(
+            key,
+            format!("{} {word} {}", e.member.external_id, e.group.external_id),
+        )
+    })
+}
+
+fn capability_lines<'a>(
+    key: EventKey,
+    word: &'static str,
+    list: &'a [Key],
+) -> impl Iterator<Item = LogLine> + 'a {
+    list.iter()
+        .map(move |k| LogLine::new(key, format!("tenant-admin {word} {}", k.external_id)))
+}
+
+fn user_description(u: &StoredUser) -> String {
+    let name = format!("{} {}", u.first_name, u.last_name);
+    match &u.email {
+        Some(e) => format!("{}, {e}", name.trim()),
+        None => name.trim().to_string(),
+    }
+}
+
+/// How many of each change a run made; recorded with the run and shown by `log list`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)]
+pub struct Counts {
+    pub users_created: u64,
+    pub users_updated: u64,
+    pub users_deactivated: u64,
+    pub users_reactivated: u64,
+    pub groups_created: u64,
+    pub groups_updated: u64,
+    pub groups_deactivated: u64,
+    pub groups_reactivated: u64,
+    pub memberships_added: u64,
+    pub memberships_removed: u64,
+    pub nesting_added: u64,
+    pub nesting_removed: u64,
+    pub admins_granted: u64,
+    pub admins_revoked: u64,
+    pub warnings: u64,
+}
+
+impl fmt::Display for Counts {
+    /// The one-line summary: only non-zero counts, or "no changes".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts = [
+            (self.users_created, "users created"),
+            (self.users_updated, "users updated"),
+            (self.users_deactivated, "users deactivated"),
+            (self.users_reactivated, "users reactivated"),
+            (self.groups_created, "groups created"),
+            (self.groups_updated, "groups updated"),
+            (self.groups_deactivated, "groups deactivated"),
+            (self.groups_reactivated, "groups reactivated"),
+            (self.memberships_added, "memberships added"),
+            (self.memberships_removed, "memberships removed"),
+            (self.nesting_added, "nestings added"),
+            (self.nesting_removed, "nestings removed"),
+            (self.admins_granted, "admins granted"),
+            (self.admins_revoked, "admins revoked"),
+            (self.warnings, "warnings"),
+        ];
+        let text: Vec<String> = parts
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}"))
+            .collect();
+        if text.is_empty() {
+            f.write_str("no changes")
+        } else {
+            f.write_str(&text.join(", "))
+        }
+    }
+}
+
+/// The kind of a run-log line, printed as the original's `event-key`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum EventKey {
+    CreatedUser,
+    UpdatedUser,
+    DeactivatedUser,
+    ReactivatedUser,
+    CreatedGroup,
+    UpdatedGroup,
+    DeactivatedGroup,
+    ReactivatedGroup,
+    AddedUserToGroup,
+    RemovedUserFromGroup,
+    AddedGroupToGroup,
+    RemovedGroupFromGroup,
+    AddedCapability,
+    RemovedCapability,
+    SkippedUser,
+    SkippedGroup,
+    SkippedMember,
+    SkippedCapability,
+    SkippedPassword,
+    /// The guard stopped the run; the message says why.
+    Aborted,
+    /// The run failed (source or store error); the message says why.
+    Failed,
+}
+
+const EVENT_KEYS: [(EventKey, &str); 21] = [
+    (EventKey::CreatedUser, "created-user"),
+    (EventKey::UpdatedUser, "updated-user"),
+    (EventKey::DeactivatedUser, "deactivated-user"),
+    (EventKey::ReactivatedUser, "reactivated-user"),
+    (EventKey::CreatedGroup, "created-group"),
+    (EventKey::UpdatedGroup, "updated-group"),
+    (EventKey::DeactivatedGroup, "deactivated-group"),
+    (EventKey::ReactivatedGroup, "reactivated-group"),
+    (EventKey::AddedUserToGroup, "added-user-to-group"),
+    (EventKey::RemovedUserFromGroup, "removed-user-from-group"),
+    (EventKey::AddedGroupToGroup, "added-group-to-group"),
+    (EventKey::RemovedGroupFromGroup, "removed-group-from-group"),
+    (EventKey::AddedCapability, "added-capability"),
+    (EventKey::RemovedCapability, "removed-capability"),
+    (EventKey::SkippedUser, "skipped-user"),
+    (EventKey::SkippedGroup, "skipped-group"),
+    (EventKey::SkippedMember, "skipped-member"),
+    (EventKey::SkippedCapability, "skipped-capability"),
+    (EventKey::SkippedPassword, "skipped-password"),
+    (EventKey::Aborted, "aborted"),
+    (EventKey::Failed, "failed"),
+];
+
+impl EventKey {
+    /// The stored and printed form (`created-user`).
+    pub fn as_str(self) -> &'static str {
+        EVENT_KEYS
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map_or("unknown", |(_, s)| s)
+    }
+
+    /// Parses the stored form.
+    pub fn parse(value: &str) -> Option<Self> {
+        EVENT_KEYS
+            .iter()
+            .find(|(_, s)| *s == value)
+            .map(|(k, _)| *k)
+    }
+}
+
+/// One line of a run's log: `event-key: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// What happened.
+    pub event: EventKey,
+    /// To what, in words; never contains a password.
+    pub message: String,
+}
+
+impl LogLine {
+    /// A line with the given key and message.
+    pub fn new(event: EventKey, message: impl Into<String>) -> Self {
+        Self {
+            event,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for LogLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.event.as_str(), self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_key_round_trips() {
+        for (key, text) in EVENT_KEYS {
+            assert_eq!(key.as_str(), text);
+            assert_eq!(EventKey::parse(text), Some(key));
+        }
+        assert_eq!(EventKey::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn counts_summary_lists_only_non_zero() {
+        let c = Counts {
+            users_created: 2,
+            warnings: 1,
+            ..Counts::default()
+        };
+        assert_eq!(c.to_string(), "2 users created, 1 warnings");
+        assert_eq!(Counts::default().to_string(), "no changes");
+    }
+}

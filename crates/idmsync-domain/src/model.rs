@@ -1,0 +1,195 @@
+//! Users, groups and memberships as a source presents them and as the store holds them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ExternalId, SourceId};
+use crate::password::{Password, PasswordHash};
+
+/// Whether a user or group may be used. Rows are never deleted (other tables point at them);
+/// an entry missing from the source becomes `Inactive`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserStatus {
+    /// Present in the source and allowed to log in.
+    Active,
+    /// Missing from the source, disabled there, or deactivated by an administrator.
+    Inactive,
+}
+
+impl UserStatus {
+    /// The stored and printed form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Active => "active",
+            UserStatus::Inactive => "inactive",
+        }
+    }
+
+    /// Parses the stored form; `None` for anything else so that adapters report corrupt rows.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "active" => Some(UserStatus::Active),
+            "inactive" => Some(UserStatus::Inactive),
+            _ => None,
+        }
+    }
+}
+
+/// Who made a user inactive; decides whether a sync may bring it back (`sync.reactivate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeactivatedBy {
+    /// A full run did not find the user in the source.
+    Sync,
+    /// An administrator of the application; a sync leaves such a user alone by default.
+    Admin,
+    /// The source itself marks the account disabled (Active Directory's ACCOUNTDISABLE).
+    Source,
+}
+
+impl DeactivatedBy {
+    /// The stored and printed form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeactivatedBy::Sync => "sync",
+            DeactivatedBy::Admin => "admin",
+            DeactivatedBy::Source => "source",
+        }
+    }
+
+    /// Parses the stored form; `None` for anything else.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "sync" => Some(DeactivatedBy::Sync),
+            "admin" => Some(DeactivatedBy::Admin),
+            "source" => Some(DeactivatedBy::Source),
+            _ => None,
+        }
+    }
+}
+
+/// What a source says about a user's local (database) password.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum SourcePassword {
+    /// The source does not manage local passwords (LDAP: users bind against the directory);
+    /// whatever hash the store holds is kept.
+    #[default]
+    Unmanaged,
+    /// The source says the user has no local password; a stored hash is removed.
+    Absent,
+    /// The source gives the password; it is stored only as a hash.
+    Clear(Password),
+}
+
+/// How a group refers to one of its members. Sources refer to members the way their format
+/// does (a DN, a login id); the planner resolves references against the snapshot and the store,
+/// so that a source never needs to look anything up itself.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MemberRef {
+    /// The member's locator (for LDAP, its normalised DN), matching [`SourceUser::locator`] or
+    /// [`SourceGroup::locator`].
+    Locator(String),
+    /// The member's external id (a login id for a user, a group id for a group), as in the file
+    /// source and LDAP `memberUid`.
+    ExternalId(String),
+}
+
+impl std::fmt::Display for MemberRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MemberRef::Locator(l) => f.write_str(l),
+            MemberRef::ExternalId(e) => f.write_str(e),
+        }
+    }
+}
+
+/// A user as the source presents it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceUser {
+    /// Stable identity (entryUUID, objectGUID); for the file source, the login id.
+    pub source_id: SourceId,
+    /// Login id.
+    pub external_id: ExternalId,
+    /// How group members refer to this user when not by external id (an LDAP DN, normalised).
+    pub locator: Option<String>,
+    /// Given name; empty when the source has none.
+    pub first_name: String,
+    /// Family name; empty when the source has none.
+    pub last_name: String,
+    /// E-mail address, if the source has one.
+    pub email: Option<String>,
+    /// The local password, if the source manages it.
+    pub password: SourcePassword,
+    /// `false` when the source marks the account disabled; the user becomes inactive.
+    pub enabled: bool,
+}
+
+/// A group as the source presents it, with its direct members (users and groups) unresolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceGroup {
+    /// Stable identity.
+    pub source_id: SourceId,
+    /// The group id used by the application and in member references.
+    pub external_id: ExternalId,
+    /// How other groups refer to this one when not by external id.
+    pub locator: Option<String>,
+    /// Display name.
+    pub name: String,
+    /// Direct members: users or groups, resolved by the planner. Cycles are allowed.
+    pub members: Vec<MemberRef>,
+}
+
+/// A user as the store holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUser {
+    /// Stable identity, unique per tenant.
+    pub source_id: SourceId,
+    /// Login id.
+    pub external_id: ExternalId,
+    /// Locator last seen in the source.
+    pub locator: Option<String>,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Active or not.
+    pub status: UserStatus,
+    /// Who deactivated it, when inactive.
+    pub deactivated_by: Option<DeactivatedBy>,
+    /// Tenant administrator capability.
+    pub admin: bool,
+    /// Local password hash, used by the database-password login.
+    pub password_hash: Option<PasswordHash>,
+}
+
+/// A group as the store holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredGroup {
+    /// Stable identity, unique per tenant.
+    pub source_id: SourceId,
+    /// Group id.
+    pub external_id: ExternalId,
+    /// Locator last seen in the source.
+    pub locator: Option<String>,
+    /// Display name.
+    pub name: String,
+    /// Active or not.
+    pub status: UserStatus,
+}
+
+/// Everything the planner needs to know about the store for one tenant, loaded in a few
+/// streaming queries. Memberships are index pairs into `users` and `groups`, which keeps a
+/// million memberships at 8 bytes each.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreState {
+    /// All users of the tenant, active or not.
+    pub users: Vec<StoredUser>,
+    /// All groups of the tenant, active or not.
+    pub groups: Vec<StoredGroup>,
+    /// `(group index, user index)`: direct user memberships.
+    pub memberships: Vec<(u32, u32)>,
+    /// `(parent group index, child group index)`: direct group nesting.
+    pub nesting: Vec<(u32, u32)>,
+}

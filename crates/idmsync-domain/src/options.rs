@@ -1,0 +1,184 @@
+//! The knobs that change what a run plans. Parsed from configuration by the binary; validated here
+//! so that every adapter and test agrees on their meaning.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::Tenant;
+
+/// Full runs see the whole source and may deactivate; differential runs see only what changed
+/// since the last successful run's watermark and never deactivate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// Reconcile the whole source snapshot.
+    Full,
+    /// Apply only what changed since the watermark.
+    Differential,
+}
+
+impl SyncMode {
+    /// The stored and printed form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncMode::Full => "full",
+            SyncMode::Differential => "differential",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "full" => Some(SyncMode::Full),
+            "differential" => Some(SyncMode::Differential),
+            _ => None,
+        }
+    }
+}
+
+/// Which inactive users a sync brings back when they are (again) in the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reactivate {
+    /// Only users that a sync (or the source) deactivated: an administrator's decision stands.
+    #[default]
+    Sync,
+    /// Any inactive user present in the source.
+    Any,
+    /// Nobody: reactivation is left to administrators.
+    None,
+}
+
+/// How many deactivations a full run may make before the guard stops it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "MaxDeactivationsRepr", into = "MaxDeactivationsRepr")]
+pub enum MaxDeactivations {
+    /// An absolute number of users.
+    Count(u64),
+    /// A share of the currently active users, in percent (0 to 100).
+    Percent(f64),
+}
+
+impl Default for MaxDeactivations {
+    fn default() -> Self {
+        MaxDeactivations::Percent(10.0)
+    }
+}
+
+impl MaxDeactivations {
+    /// The largest number of deactivations allowed when `active` users are active now.
+    pub fn limit(self, active: u64) -> u64 {
+        match self {
+            MaxDeactivations::Count(n) => n,
+            MaxDeactivations::Percent(p) => ((active as f64) * p / 100.0).floor() as u64,
+        }
+    }
+}
+
+impl fmt::Display for MaxDeactivations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MaxDeactivations::Count(n) => write!(f, "{n}"),
+            MaxDeactivations::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+/// Why a `max_deactivations` value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected a count like 500 or a share like \"10%\" (0% to 100%), got {0:?}")]
+pub struct MaxDeactivationsError(String);
+
+impl FromStr for MaxDeactivations {
+    type Err = MaxDeactivationsError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let bad = || MaxDeactivationsError(s.to_string());
+        if let Some(p) = t.strip_suffix('%') {
+            let p: f64 = p.trim().parse().map_err(|_| bad())?;
+            if !(0.0..=100.0).contains(&p) {
+                return Err(bad());
+            }
+            Ok(MaxDeactivations::Percent(p))
+        } else {
+            t.parse().map(MaxDeactivations::Count).map_err(|_| bad())
+        }
+    }
+}
+
+/// Configuration files may write `500` or `"10%"`; this accepts both.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum MaxDeactivationsRepr {
+    Count(u64),
+    Text(String),
+}
+
+impl TryFrom<MaxDeactivationsRepr> for MaxDeactivations {
+    type Error = MaxDeactivationsError;
+    fn try_from(r: MaxDeactivationsRepr) -> Result<Self, Self::Error> {
+        match r {
+            MaxDeactivationsRepr::Count(n) => Ok(MaxDeactivations::Count(n)),
+            MaxDeactivationsRepr::Text(t) => t.parse(),
+        }
+    }
+}
+
+impl From<MaxDeactivations> for MaxDeactivationsRepr {
+    fn from(m: MaxDeactivations) -> Self {
+        match m {
+            MaxDeactivations::Count(n) => MaxDeactivationsRepr::Count(n),
+            p => MaxDeactivationsRepr::Text(p.to_string()),
+        }
+    }
+}
+
+/// Everything that shapes one plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanOptions {
+    /// The tenant being synchronised.
+    pub tenant: Tenant,
+    /// Full or differential.
+    pub mode: SyncMode,
+    /// Who may be reactivated.
+    pub reactivate: Reactivate,
+    /// Compare external ids and member references without regard to case.
+    pub ignore_case: bool,
+    /// External ids or locators of the tenant administrators; everyone else loses the capability.
+    pub admins: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_deactivations_parses_counts_and_shares() {
+        assert_eq!("500".parse(), Ok(MaxDeactivations::Count(500)));
+        assert_eq!(" 10% ".parse(), Ok(MaxDeactivations::Percent(10.0)));
+        assert!("110%".parse::<MaxDeactivations>().is_err());
+        assert!("ten".parse::<MaxDeactivations>().is_err());
+        assert!("-1".parse::<MaxDeactivations>().is_err());
+    }
+
+    #[test]
+    fn limits_round_down() {
+        assert_eq!(MaxDeactivations::Percent(10.0).limit(19), 1);
+        assert_eq!(MaxDeactivations::Percent(10.0).limit(9), 0);
+        assert_eq!(MaxDeactivations::Count(3).limit(1000), 3);
+    }
+
+    #[test]
+    fn config_accepts_numbers_and_strings() {
+        let n: MaxDeactivations = serde_json::from_str("7").expect("count");
+        let p: MaxDeactivations = serde_json::from_str("\"25%\"").expect("share");
+        assert_eq!(
+            (n, p),
+            (MaxDeactivations::Count(7), MaxDeactivations::Percent(25.0))
+        );
+        assert!(serde_json::from_str::<MaxDeactivations>("\"lots\"").is_err());
+    }
+}

@@ -1,0 +1,774 @@
+//! The planner: a pure, set-based function from (source data, store state, options) to a change
+//! set. Every lookup is a hash map keyed by stable id, external id or locator, so a plan is
+//! O(n) in the number of users, groups and memberships, with no round trip to anything.
+
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+
+use crate::change::{ChangeSet, Edge, Event, EventKey, GroupWrite, Key, LogLine, UserWrite};
+use crate::ids::{ExternalId, SourceId};
+use crate::model::{
+    DeactivatedBy, MemberRef, SourceGroup, SourcePassword, SourceUser, StoreState, StoredGroup,
+    StoredUser, UserStatus,
+};
+use crate::options::{PlanOptions, Reactivate, SyncMode};
+use crate::password::{PasswordHash, PasswordHasher};
+
+/// What a source returned for one run: the whole directory for a full run, only the entries
+/// changed since the watermark for a differential run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceData {
+    /// Users, in source order (the first of two duplicates wins unless the second is known).
+    pub users: Vec<SourceUser>,
+    /// Groups, in source order.
+    pub groups: Vec<SourceGroup>,
+}
+
+/// Plans the changes that bring the store in line with the source.
+///
+/// Rules, each covered by a test:
+/// - entries are matched by source id; a changed external id or locator is an update;
+/// - a duplicate source id or external id in the source is skipped with a warning, and the
+///   skipped entry is never deactivated because of it;
+/// - a full run deactivates active entries missing from the source and removes their edges;
+///   a differential run never deactivates;
+/// - inactive users come back according to `options.reactivate`; groups always come back;
+/// - a member reference that resolves to nothing, or to more than one entry, is skipped with a
+///   warning; nesting cycles are plain edges and never followed.
+pub fn plan(
+    source: SourceData,
+    store: &StoreState,
+    options: &PlanOptions,
+    hasher: &dyn PasswordHasher,
+) -> ChangeSet {
+    Planner::new(store, options, hasher).run(source)
+}
+
+/// Folds identifiers for comparison according to `sync.ignore_case`.
+#[derive(Clone, Copy)]
+struct Fold(bool);
+
+impl Fold {
+    fn key<'a>(self, s: &'a str) -> Cow<'a, str> {
+        if self.0 {
+            Cow::Owned(s.to_lowercase())
+        } else {
+            Cow::Borrowed(s)
+        }
+    }
+}
+
+/// A member reference's target.
+#[derive(Clone, PartialEq, Eq)]
+enum Target {
+    User(Key),
+    Group(Key),
+}
+
+/// A name in the resolution index: one target, or several (ambiguous). `weak` entries come from
+/// the store in a differential run and give way to what the source says now.
+#[derive(Clone)]
+enum Slot {
+    One { target: Target, weak: bool },
+    Ambiguous,
+}
+
+#[derive(Default)]
+struct Resolver {
+    by_locator: HashMap<String, Slot>,
+    users_by_ext: HashMap<String, Slot>,
+    groups_by_ext: HashMap<String, Slot>,
+}
+
+enum Resolution {
+    Found(Target),
+    Ambiguous,
+    Missing,
+}
+
+impl Resolver {
+    fn insert(map: &mut HashMap<String, Slot>, name: String, target: Target, weak: bool) {
+        match map.entry(name) {
+            Entry::Vacant(v) => {
+                v.insert(Slot::One { target, weak });
+            }
+            Entry::Occupied(mut o) => {
+                let next = match o.get() {
+                    Slot::One { weak: true, .. } if !weak => Slot::One { target, weak },
+                    Slot::One { target: t, .. } if *t == target => return,
+                    Slot::One { weak: false, .. } if weak => return,
+                    _ => Slot::Ambiguous,
+                };
+                o.insert(next);
+            }
+        }
+    }
+
+    fn add(&mut self, fold: Fold, target: Target, locator: Option<&str>, weak: bool) {
+        if let Some(l) = locator {
+            Self::insert(
+                &mut self.by_locator,
+                fold.key(l).into_owned(),
+                target.clone(),
+                weak,
+            );
+        }
+        let (map, ext) = match &target {
+            Target::User(k) => (&mut self.users_by_ext, k.external_id.as_str()),
+            Target::Group(k) => (&mut self.groups_by_ext, k.external_id.as_str()),
+        };
+        Self::insert(map, fold.key(ext).into_owned(), target.clone(), weak);
+    }
+
+    fn resolve(&self, fold: Fold, r: &MemberRef) -> Resolution {
+        let one = |slot: Option<&Slot>| match slot {
+            None => Resolution::Missing,
+            Some(Slot::Ambiguous) => Resolution::Ambiguous,
+            Some(Slot::One { target, .. }) => Resolution::Found(target.clone()),
+        };
+        match r {
+            MemberRef::Locator(l) => one(self.by_locator.get(fold.key(l).as_ref())),
+            MemberRef::ExternalId(e) => {
+                let key = fold.key(e);
+                match (
+                    one(self.users_by_ext.get(key.as_ref())),
+                    one(self.groups_by_ext.get(key.as_ref())),
+                ) {
+                    (Resolution::Found(_), Resolution::Found(_)) => Resolution::Ambiguous,
+                    (Resolution::Missing, other) | (other, Resolution::Missing) => other,
+                    _ => Resolution::Ambiguous,
+                }
+            }
+        }
+    }
+}
+
+struct Planner<'a> {
+    store: &'a StoreState,
+    options: &'a PlanOptions,
+    hasher: &'a dyn PasswordHasher,
+    fold: Fold,
+    full: bool,
+    user_index: HashMap<&'a SourceId, usize>,
+    group_index: HashMap<&'a SourceId, usize>,
+    members_of: Vec<Vec<u32>>,
+    children_of: Vec<Vec<u32>>,
+    admins: HashMap<String, bool>,
+    out: ChangeSet,
+}
+
+fn key(source_id: &SourceId, external_id: &ExternalId) -> Key {
+    Key {
+        source_id: source_id.clone(),
+        external_id: external_id.clone(),
+    }
+}
+
+/// Something with a stable id and an external id, so users and groups share deduplication.
+trait Identified {
+    fn ids(&self) -> (&SourceId, &ExternalId);
+}
+
+impl Identified for SourceUser {
+    fn ids(&self) -> (&SourceId, &ExternalId) {
+        (&self.source_id, &self.external_id)
+    }
+}
+
+impl Identified for SourceGroup {
+    fn ids(&self) -> (&SourceId, &ExternalId) {
+        (&self.source_id, &self.external_id)
+    }
+}
+
+impl<'a> Planner<'a> {
+    fn new(
+        store: &'a StoreState,
+        options: &'a PlanOptions,
+        hasher: &'a dyn PasswordHasher,
+    ) -> Self {
+        let fold = Fold(options.ignore_case);
+        Self {
+            store,
+            options,
+            hasher,
+            fold,
+            full: options.mode == SyncMode::Full,
+            user_index: store
+                .users
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (&u.source_id, i))
+                .collect(),
+            group_index: store
+                .groups
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (&g.source_id, i))
+                .collect(),
+            members_of: edge_index(store.groups.len(), &store.memberships),
+            children_of: edge_index(store.groups.len(), &store.nesting),
+            admins: options
+                .admins
+                .iter()
+                .map(|a| (fold.key(a).into_owned(), false))
+                .collect(),
+            out: ChangeSet::default(),
+        }
+    }
+
+    fn warn(&mut self, event: EventKey, message: String) {
+        self.out.warnings.push(LogLine::new(event, message));
+    }
+
+    fn run(mut self, source: SourceData) -> ChangeSet {
+        let (users, protected_users) = self.dedupe(source.users, EventKey::SkippedUser, "user");
+        let (groups, protected_groups) =
+            self.dedupe(source.groups, EventKey::SkippedGroup, "group");
+        let users = self.drop_external_id_clashes(users, true);
+        let groups = self.drop_external_id_clashes(groups, false);
+        let resolver = self.resolver(&users, &groups);
+
+        let seen_users: HashSet<SourceId> = users
+            .iter()
+            .map(|u| u.source_id.clone())
+            .chain(protected_users)
+            .collect();
+        for u in users {
+            self.user(u);
+        }
+        self.unseen_users(&seen_users);
+
+        let seen_groups: HashSet<SourceId> = groups
+            .iter()
+            .map(|g| g.source_id.clone())
+            .chain(protected_groups.iter().cloned())
+            .collect();
+        for g in &groups {
+            self.group(g);
+            self.edges(g, &resolver);
+        }
+        if self.full {
+            self.unseen_groups(&seen_groups);
+        }
+        self.unmatched_admins();
+        self.finish()
+    }
+
+    /// Keeps one entry per source id and per (folded) external id. Of two entries with the same
+    /// external id, the one the store already knows wins, else the first; the loser's source id
+    /// is returned so that a full run does not deactivate it.
+    fn dedupe<T: Identified>(
+        &mut self,
+        items: Vec<T>,
+        event: EventKey,
+        what: &str,
+    ) -> (Vec<T>, Vec<SourceId>) {
+        let index = if event == EventKey::SkippedUser {
+            &self.user_index
+        } else {
+            &self.group_index
+        };
+        let mut sids: HashSet<SourceId> = HashSet::with_capacity(items.len());
+        let mut by_ext: HashMap<String, usize> = HashMap::with_capacity(items.len());
+        let mut slots: Vec<T> = Vec::with_capacity(items.len());
+        let mut protected = Vec::new();
+        let mut warnings = Vec::new();
+        for item in items {
+            let (sid, ext) = item.ids();
+            if !sids.insert(sid.clone()) {
+                warnings.push(LogLine::new(
+                    event,
+                    format!("{ext}: {what} source id {sid} appears twice; the first is kept"),
+                ));
+                continue;
+            }
+            match by_ext.entry(self.fold.key(ext.as_str()).into_owned()) {
+                Entry::Vacant(v) => {
+                    v.insert(slots.len());
+                    slots.push(item);
+                }
+                Entry::Occupied(o) => {
+                    let kept = &mut slots[*o.get()];
+                    let loser = if !index.contains_key(kept.ids().0) && index.contains_key(sid) {
+                        std::mem::replace(kept, item)
+                    } else {
+                        item
+                    };
+                    let (lsid, lext) = loser.ids();
+                    warnings.push(LogLine::new(
+                        event,
+                        format!("{lext}: duplicate {what} id (source id {lsid}); skipped"),
+                    ));
+                    protected.push(lsid.clone());
+                }
+            }
+        }
+        self.out.warnings.extend(warnings);
+        (slots, protected)
+    }
+
+    /// In a differential run, an entry whose external id is taken by another active stored
+    /// entry that this run does not touch would create two active entries with one login: skip
+    /// it until a full run sees both.
+    fn drop_external_id_clashes<T: Identified>(&mut self, items: Vec<T>, users: bool) -> Vec<T> {
+        if self.full {
+            return items;
+        }
+        let fold = self.fold;
+        let touched: HashSet<&SourceId> = items.iter().map(|i| i.ids().0).collect();
+        let taken: HashMap<Cow<str>, &SourceId> = if users {
+            self.store
+                .users
+                .iter()
+                .filter(|u| u.status == UserStatus::Active && !touched.contains(&u.source_id))
+                .map(|u| (fold.key(u.external_id.as_str()), &u.source_id))
+                .collect()
+        } else {
+            self.store
+                .groups
+                .iter()
+                .filter(|g| g.status == UserStatus::Active && !touched.contains(&g.source_id))
+                .map(|g| (fold.key(g.external_id.as_str()), &g.source_id))
+                .collect()
+        };
+        let (event, what) = if users {
+            (EventKey::SkippedUser, "user")
+        } else {
+            (EventKey::SkippedGroup, "group")
+        };
+        let mut kept = Vec::with_capacity(items.len());
+        let mut warnings = Vec::new();
+        for item in items {
+            let (sid, ext) = item.ids();
+            match taken.get(fold.key(ext.as_str()).as_ref()) {
+                Some(other) if *other != sid => warnings.push(LogLine::new(
+                    event,
+                    format!(
+                        "{ext}: {what} id already used by source id {other}; skipped until a \
+                         full run"
+                    ),
+                )),
+                _ => kept.push(item),
+            }
+        }
+        drop(taken);
+        self.out.warnings.extend(warnings);
+        kept
+    }
+
+    fn resolver(&self, users: &[SourceUser], groups: &[SourceGroup]) -> Resolver {
+        let mut r = Resolver::default();
+        if !self.full {
+            for u in self
+                .store
+                .users
+                .iter()
+                .filter(|u| u.status == UserStatus::Active)
+            {
+                let t = Target::User(key(&u.source_id, &u.external_id));
+                r.add(self.fold, t, u.locator.as_deref(), true);
+            }
+            for g in self
+                .store
+                .groups
+                .iter()
+                .filter(|g| g.status == UserStatus::Active)
+            {
+                let t = Target::Group(key(&g.source_id, &g.external_id));
+                r.add(self.fold, t, g.locator.as_deref(), true);
+            }
+        }
+        for u in users {
+            let t = Target::User(key(&u.source_id, &u.external_id));
+            r.add(self.fold, t, u.locator.as_deref(), false);
+        }
+        for g in groups {
+            let t = Target::Group(key(&g.source_id, &g.external_id));
+            r.add(self.fold, t, g.locator.as_deref(), false);
+        }
+        r
+    }
+
+    fn is_admin(&mut self, external_id: &ExternalId, locator: Option<&str>) -> bool {
+        let mut hit = false;
+        for name in std::iter::once(external_id.as_str()).chain(locator) {
+            if let Some(matched) = self.admins.get_mut(self.fold.key(name).as_ref()) {
+                *matched = true;
+                hit = true;
+            }
+        }
+        hit
+    }
+
+    fn may_reactivate(&self, by: Option<DeactivatedBy>) -> bool {
+        match self.options.reactivate {
+            Reactivate::Any => true,
+            Reactivate::None => false,
+            Reactivate::Sync => by != Some(DeactivatedBy::Admin),
+        }
+    }
+
+    fn password(
+        &mut self,
+        external_id: &ExternalId,
+        given: &SourcePassword,
+        stored: Option<&PasswordHash>,
+    ) -> Option<PasswordHash> {
+        match given {
+            SourcePassword::Unmanaged => stored.cloned(),
+            SourcePassword::Absent => None,
+            SourcePassword::Clear(p) => {
+                match stored {
+                    Some(h) if self.hasher.verify(p, h) => Some(h.clone()),
+                    _ => match self.hasher.hash(p) {
+                        Some(h) => Some(h),
+                        None => {
+                            self.warn(
+                            EventKey::SkippedPassword,
+                            format!("{external_id}: the password could not be hashed; kept as it was"),
+                        );
+                            stored.cloned()
+                        }
+                    },
+                }
+            }
+        }
+    }
+
+    fn capability(&mut self, k: Key, was: bool, now: bool) {
+        match (was, now) {
+            (false, true) => self.out.admins_granted.push(k),
+            (true, false) => self.out.admins_revoked.push(k),
+            _ => {}
+        }
+    }
+
+    fn user(&mut self, u: SourceUser) {
+        let admin = self.is_admin(&u.external_id, u.locator.as_deref());
+        let k = key(&u.source_id, &u.external_id);
+        let Some(&i) = self.user_index.get(&u.source_id) else {
+            let password_hash = self.password(&u.external_id, &u.password, None);
+            let (status, deactivated_by) = if u.enabled {
+                (UserStatus::Active, None)
+            } else {
+                (UserStatus::Inactive, Some(DeactivatedBy::Source))
+            };
+            self.capability(k, false, admin);
+            self.out.users.push(UserWrite {
+                event: Event::Created,
+                row: StoredUser {
+                    source_id: u.source_id,
+                    external_id: u.external_id,
+                    locator: u.locator,
+                    first_name: u.first_name,
+                    last_name: u.last_name,
+                    email: u.email,
+                    status,
+                    deactivated_by,
+                    admin,
+                    password_hash,
+                },
+            });
+            return;
+        };
+        let store = self.store;
+        let st = &store.users[i];
+        let password_hash = self.password(&u.external_id, &u.password, st.password_hash.as_ref());
+        let mut fields = Vec::new();
+        if st.external_id != u.external_id {
+            fields.push("external_id");
+        }
+        if st.locator != u.locator {
+            fields.push("locator");
+        }
+        if st.first_name != u.first_name {
+            fields.push("first_name");
+        }
+        if st.last_name != u.last_name {
+            fields.push("last_name");
+        }
+        if st.email != u.email {
+            fields.push("email");
+        }
+        if st.password_hash != password_hash {
+            fields.push("password");
+        }
+        let active = st.status == UserStatus::Active;
+        let (status, deactivated_by, event) = match (u.enabled, active) {
+            (true, true) => (UserStatus::Active, None, Event::Updated(fields)),
+            (true, false) if self.may_reactivate(st.deactivated_by) => {
+                (UserStatus::Active, None, Event::Reactivated(fields))
+            }
+            (false, true) => (
+                UserStatus::Inactive,
+                Some(DeactivatedBy::Source),
+                Event::Deactivated(DeactivatedBy::Source),
+            ),
+            (_, false) => (
+                UserStatus::Inactive,
+                st.deactivated_by,
+                Event::Updated(fields),
+            ),
+        };
+        let event = match event {
+            Event::Updated(f) if f.is_empty() && st.admin == admin => return,
+            Event::Updated(f) if f.is_empty() => Event::Capability,
+            e => e,
+        };
+        self.capability(k, st.admin, admin);
+        self.out.users.push(UserWrite {
+            event,
+            row: StoredUser {
+                source_id: u.source_id,
+                external_id: u.external_id,
+                locator: u.locator,
+                first_name: u.first_name,
+                last_name: u.last_name,
+                email: u.email,
+                status,
+                deactivated_by,
+                admin,
+                password_hash,
+            },
+        });
+    }
+
+    /// Stored users the source did not return: a full run deactivates the active ones; a
+    /// differential run only brings their admin capability in line with `sync.admins`.
+    fn unseen_users(&mut self, seen: &HashSet<SourceId>) {
+        let store = self.store;
+        for st in store.users.iter().filter(|u| !seen.contains(&u.source_id)) {
+            if self.full {
+                if st.status == UserStatus::Active {
+                    let mut row = st.clone();
+                    row.status = UserStatus::Inactive;
+                    row.deactivated_by = Some(DeactivatedBy::Sync);
+                    self.out.users.push(UserWrite {
+                        event: Event::Deactivated(DeactivatedBy::Sync),
+                        row,
+                    });
+                }
+                continue;
+            }
+            let admin = self.is_admin(&st.external_id, st.locator.as_deref());
+            if admin != st.admin {
+                self.capability(key(&st.source_id, &st.external_id), st.admin, admin);
+                let mut row = st.clone();
+                row.admin = admin;
+                self.out.users.push(UserWrite {
+                    event: Event::Capability,
+                    row,
+                });
+            }
+        }
+    }
+
+    fn group(&mut self, g: &SourceGroup) {
+        let row = StoredGroup {
+            source_id: g.source_id.clone(),
+            external_id: g.external_id.clone(),
+            locator: g.locator.clone(),
+            name: g.name.clone(),
+            status: UserStatus::Active,
+        };
+        let Some(&i) = self.group_index.get(&g.source_id) else {
+            self.out.groups.push(GroupWrite {
+                event: Event::Created,
+                row,
+            });
+            return;
+        };
+        let st = &self.store.groups[i];
+        let mut fields = Vec::new();
+        if st.external_id != g.external_id {
+            fields.push("external_id");
+        }
+        if st.locator != g.locator {
+            fields.push("locator");
+        }
+        if st.name != g.name {
+            fields.push("name");
+        }
+        let event = if st.status == UserStatus::Inactive {
+            Event::Reactivated(fields)
+        } else if fields.is_empty() {
+            return;
+        } else {
+            Event::Updated(fields)
+        };
+        self.out.groups.push(GroupWrite { event, row });
+    }
+
+    fn unseen_groups(&mut self, seen: &HashSet<SourceId>) {
+        let store = self.store;
+        for (i, st) in store.groups.iter().enumerate() {
+            if seen.contains(&st.source_id) {
+                continue;
+            }
+            let gk = key(&st.source_id, &st.external_id);
+            for &u in &self.members_of[i] {
+                let m = &store.users[u as usize];
+                self.out.memberships_removed.push(Edge {
+                    group: gk.clone(),
+                    member: key(&m.source_id, &m.external_id),
+                });
+            }
+            for &c in &self.children_of[i] {
+                let m = &store.groups[c as usize];
+                self.out.nesting_removed.push(Edge {
+                    group: gk.clone(),
+                    member: key(&m.source_id, &m.external_id),
+                });
+            }
+            if st.status == UserStatus::Active {
+                let mut row = st.clone();
+                row.status = UserStatus::Inactive;
+                self.out.groups.push(GroupWrite {
+                    event: Event::Deactivated(DeactivatedBy::Sync),
+                    row,
+                });
+            }
+        }
+    }
+
+    /// Replaces a source group's direct members and children with what the source says.
+    fn edges(&mut self, g: &SourceGroup, resolver: &Resolver) {
+        let gk = key(&g.source_id, &g.external_id);
+        let mut users: HashMap<SourceId, Key> = HashMap::new();
+        let mut groups: HashMap<SourceId, Key> = HashMap::new();
+        for m in &g.members {
+            match resolver.resolve(self.fold, m) {
+                Resolution::Found(Target::User(k)) => {
+                    users.insert(k.source_id.clone(), k);
+                }
+                Resolution::Found(Target::Group(k)) => {
+                    groups.insert(k.source_id.clone(), k);
+                }
+                Resolution::Ambiguous => self.warn(
+                    EventKey::SkippedMember,
+                    format!(
+                        "{}: member {m} matches more than one user or group",
+                        g.external_id
+                    ),
+                ),
+                Resolution::Missing => self.warn(
+                    EventKey::SkippedMember,
+                    format!(
+                        "{}: member {m} refers to no known user or group",
+                        g.external_id
+                    ),
+                ),
+            }
+        }
+        let (current_users, current_groups) = self.current_edges(&g.source_id);
+        let (added, removed) = diff(&gk, users, current_users);
+        self.out.memberships_added.extend(added);
+        self.out.memberships_removed.extend(removed);
+        let (added, removed) = diff(&gk, groups, current_groups);
+        self.out.nesting_added.extend(added);
+        self.out.nesting_removed.extend(removed);
+    }
+
+    fn current_edges(&self, group: &SourceId) -> (HashMap<SourceId, Key>, HashMap<SourceId, Key>) {
+        let Some(&gi) = self.group_index.get(group) else {
+            return Default::default();
+        };
+        let store = self.store;
+        let users = self.members_of[gi]
+            .iter()
+            .map(|&u| {
+                let u = &store.users[u as usize];
+                (u.source_id.clone(), key(&u.source_id, &u.external_id))
+            })
+            .collect();
+        let groups = self.children_of[gi]
+            .iter()
+            .map(|&c| {
+                let c = &store.groups[c as usize];
+                (c.source_id.clone(), key(&c.source_id, &c.external_id))
+            })
+            .collect();
+        (users, groups)
+    }
+
+    fn unmatched_admins(&mut self) {
+        let mut unmatched: Vec<String> = self
+            .options
+            .admins
+            .iter()
+            .filter(|a| self.admins.get(self.fold.key(a).as_ref()) == Some(&false))
+            .cloned()
+            .collect();
+        unmatched.sort();
+        unmatched.dedup();
+        for a in unmatched {
+            self.warn(
+                EventKey::SkippedCapability,
+                format!("tenant-admin {a} matches no user of the source"),
+            );
+        }
+    }
+
+    fn finish(mut self) -> ChangeSet {
+        let out = &mut self.out;
+        out.users.sort_by(|a, b| {
+            (&a.row.external_id, &a.row.source_id).cmp(&(&b.row.external_id, &b.row.source_id))
+        });
+        out.groups.sort_by(|a, b| {
+            (&a.row.external_id, &a.row.source_id).cmp(&(&b.row.external_id, &b.row.source_id))
+        });
+        for edges in [
+            &mut out.memberships_added,
+            &mut out.memberships_removed,
+            &mut out.nesting_added,
+            &mut out.nesting_removed,
+        ] {
+            edges.sort_by(|a, b| {
+                (&a.group.external_id, &a.member.external_id)
+                    .cmp(&(&b.group.external_id, &b.member.external_id))
+            });
+        }
+        out.admins_granted
+            .sort_by(|a, b| a.external_id.cmp(&b.external_id));
+        out.admins_revoked
+            .sort_by(|a, b| a.external_id.cmp(&b.external_id));
+        self.out
+    }
+}
+
+/// Direct edges per group index; out-of-range pairs (a corrupt store) are ignored.
+fn edge_index(groups: usize, pairs: &[(u32, u32)]) -> Vec<Vec<u32>> {
+    let mut by_group = vec![Vec::new(); groups];
+    for &(g, m) in pairs {
+        if let Some(list) = by_group.get_mut(g as usize) {
+            list.push(m);
+        }
+    }
+    by_group
+}
+
+fn diff(
+    group: &Key,
+    mut desired: HashMap<SourceId, Key>,
+    current: HashMap<SourceId, Key>,
+) -> (Vec<Edge>, Vec<Edge>) {
+    let mut removed = Vec::new();
+    for (sid, member) in current {
+        if desired.remove(&sid).is_none() {
+            removed.push(Edge {
+                group: group.clone(),
+                member,
+            });
+        }
+    }
+    let added = desired
+        .into_values()
+        .map(|member| Edge {
+            group: group.clone(),
+            member,
+        })
+        .collect();
+    (added, removed)
+}

@@ -1,0 +1,18 @@
+//! The ports of idmsync: narrow traits that the sync engine calls and adapters implement.
+//!
+//! Ports speak domain types only; each adapter maps its library's errors into the typed errors
+//! here, so neither diesel nor ldap3 ever crosses a crate boundary. With the `mock` feature every
+//! port has a mockall `Mock*` twin for the engine's interaction tests.
+#![deny(missing_docs)]
+
+pub mod clock;
+pub mod progress;
+pub mod queries;
+pub mod source;
+pub mod store;
+
+pub use clock::{Clock, SystemClock};
+pub use progress::{DynProgress, NoProgress, Progress};
+pub use queries::{DirectoryReader, GroupView, Page, RunLogReader, UserFilter, UserView};
+pub use source::{IdentitySource, SourceError};
+pub use store::{NewRun, StoreError, SyncStore};

@@ -1,0 +1,119 @@
+//! The read side: what the CLI and the REST API show. Served from the local database only,
+//! never with a round trip to the directory.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use idmsync_domain::{LogLine, RunId, RunRecord, Tenant, UserStatus};
+
+use crate::store::StoreError;
+
+/// A window into a long list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Rows to skip.
+    pub start: u64,
+    /// Rows to return at most.
+    pub size: u64,
+}
+
+/// Which users or groups to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// Only this status.
+    pub status: Option<UserStatus>,
+    /// Only this external id (exact).
+    pub external_id: Option<String>,
+    /// Only entries whose external id or name contains this text (case-insensitive).
+    pub text: Option<String>,
+}
+
+/// A user as shown to operators and scripts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserView {
+    /// Tenant name.
+    pub tenant: String,
+    /// Login id.
+    pub external_id: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// E-mail, if any.
+    pub email: Option<String>,
+    /// Active or inactive.
+    pub status: UserStatus,
+    /// Who deactivated it.
+    pub deactivated_by: Option<String>,
+    /// Tenant admin.
+    pub admin: bool,
+    /// When a sync last wrote the row.
+    pub last_sync_at: Option<DateTime<Utc>>,
+}
+
+/// A group as shown, with its direct active members and child groups (sorted external ids).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupView {
+    /// Tenant name.
+    pub tenant: String,
+    /// Group id.
+    pub external_id: String,
+    /// Display name.
+    pub name: String,
+    /// Active or inactive.
+    pub status: UserStatus,
+    /// Direct active user members.
+    pub members: Vec<String>,
+    /// Direct active child groups.
+    pub child_groups: Vec<String>,
+}
+
+/// Lists users and groups, sorted by external id.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait DirectoryReader: Send + Sync {
+    /// Users of the tenant matching `filter`.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Failed`.
+    async fn users(
+        &self,
+        tenant: &Tenant,
+        filter: &UserFilter,
+        page: Option<Page>,
+    ) -> Result<Vec<UserView>, StoreError>;
+
+    /// Groups of the tenant matching `filter`, with members.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Failed`.
+    async fn groups(
+        &self,
+        tenant: &Tenant,
+        filter: &UserFilter,
+        page: Option<Page>,
+    ) -> Result<Vec<GroupView>, StoreError>;
+}
+
+/// Reads the run log.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait RunLogReader: Send + Sync {
+    /// Runs of the tenant, newest first.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Failed`.
+    async fn runs(&self, tenant: &Tenant, page: Option<Page>)
+        -> Result<Vec<RunRecord>, StoreError>;
+
+    /// One run, or `None` if there is no such run.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Failed`.
+    async fn run(&self, id: RunId) -> Result<Option<RunRecord>, StoreError>;
+
+    /// A run's log lines in the order they were written.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Failed`.
+    async fn lines(&self, id: RunId) -> Result<Vec<LogLine>, StoreError>;
+}

@@ -1,0 +1,90 @@
+//! The source port: the extension point for plugging in a directory.
+//!
+//! It mirrors the hook points of the original's external IDM source: a full snapshot of users
+//! and groups, the users changed since a watermark, the groups changed since a watermark, the
+//! tenant administrators, and a name for the run log. A new source implements this trait and
+//! nothing else: the engine does all comparing, guarding, writing and logging. See
+//! `docs/custom-source.md`.
+
+use async_trait::async_trait;
+use idmsync_domain::plan::SourceData;
+use idmsync_domain::{SourceGroup, SourceUser, Watermark};
+
+use crate::progress::DynProgress;
+
+/// Why a source could not deliver. Any error fails the run with zero changes to the store, so a
+/// source must never return partial data as success.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    /// The data is malformed; `location` names the place (`config/users.txt:7`, a DN).
+    #[error("{location}: {message}")]
+    Invalid {
+        /// File and line, DN, or attribute.
+        location: String,
+        /// What is wrong there.
+        message: String,
+    },
+    /// The source could not be reached or refused the credentials; retrying later may work.
+    #[error("source unavailable: {0}")]
+    Unavailable(String),
+    /// The source failed while answering (a search that failed, a dropped connection, a size
+    /// limit): the data read so far is incomplete and is discarded.
+    #[error("source failed: {0}")]
+    Failed(String),
+}
+
+/// A directory of users and groups that idmsync synchronises from.
+///
+/// # Contract
+/// - Every method either returns complete data or an error; a truncated read MUST be an error.
+/// - Group members are returned as [`idmsync_domain::MemberRef`]s; the engine resolves them
+///   against the snapshot and the store, so a differential read need not return unchanged members.
+/// - `users_changed_since` and `groups_changed_since` MAY return entries that did not change
+///   (an overlap is safe: unchanged entries plan to nothing) but MUST NOT miss one changed after
+///   the watermark.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait IdentitySource: Send + Sync {
+    /// The name recorded with each run (`file`, `ldap://dc1.example.com`).
+    fn name(&self) -> String;
+
+    /// Extra tenant administrators the source designates (external ids or locators), on top of
+    /// `sync.admins`. Most sources designate none.
+    fn admins(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The source's current position, taken before reading so that nothing changed during the
+    /// read is missed next time. Stored with a successful run and handed back to
+    /// `*_changed_since` by the next differential run.
+    ///
+    /// # Errors
+    /// `Unavailable` when the source cannot be reached.
+    async fn watermark(&self) -> Result<Watermark, SourceError>;
+
+    /// Every user and group, for a full run.
+    ///
+    /// # Errors
+    /// `Invalid` for malformed data (naming the place), `Unavailable` or `Failed` otherwise.
+    async fn snapshot(&self, progress: &DynProgress) -> Result<SourceData, SourceError>;
+
+    /// Users created or changed since `since`, for a differential run.
+    ///
+    /// # Errors
+    /// As [`IdentitySource::snapshot`].
+    async fn users_changed_since(
+        &self,
+        since: &Watermark,
+        progress: &DynProgress,
+    ) -> Result<Vec<SourceUser>, SourceError>;
+
+    /// Groups created or changed since `since`, with their complete member lists.
+    ///
+    /// # Errors
+    /// As [`IdentitySource::snapshot`].
+    async fn groups_changed_since(
+        &self,
+        since: &Watermark,
+        progress: &DynProgress,
+    ) -> Result<Vec<SourceGroup>, SourceError>;
+}

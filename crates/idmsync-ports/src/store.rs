@@ -1,0 +1,93 @@
+//! The store port as the sync engine needs it: load the state, record runs, apply a change set
+//! atomically.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use idmsync_domain::{
+    ChangeSet, LogLine, RunId, RunRecord, RunResult, StoreState, SyncMode, Tenant, Trigger,
+};
+
+/// Why the store failed. Messages name the database host or file, never a password.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached, or refused the connection.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The schema is missing or newer than this binary.
+    #[error("database schema: {0}")]
+    Schema(String),
+    /// A row is not what the schema promises (an unknown status, say).
+    #[error("corrupt data in the database: {0}")]
+    Corrupt(String),
+    /// A query or the transaction failed; nothing of it was committed.
+    #[error("database error: {0}")]
+    Failed(String),
+}
+
+/// A run about to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRun {
+    /// The tenant it synchronises (created on first use).
+    pub tenant: Tenant,
+    /// Full or differential.
+    pub mode: SyncMode,
+    /// What started it.
+    pub trigger: Trigger,
+    /// The source's name.
+    pub source: String,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+}
+
+/// The store as the engine uses it.
+///
+/// # Contract
+/// - `apply` is all or nothing: the change set, the run's log lines and the run's end
+///   (outcome, counts, watermark) are committed in one transaction, or none of it is.
+/// - Rows are matched by `(tenant, source id)`; rows are never deleted.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait SyncStore: Send + Sync {
+    /// Every user, group and edge of the tenant, for the planner; empty for a new tenant.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Failed`; `Corrupt` if a row cannot be read as the domain type.
+    async fn load_state(&self, tenant: &Tenant) -> Result<StoreState, StoreError>;
+
+    /// The newest successful run of the tenant, whose watermark a differential run starts from.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Failed`.
+    async fn last_success(&self, tenant: &Tenant) -> Result<Option<RunRecord>, StoreError>;
+
+    /// Records a run as `running` and returns its id. Runs of the tenant still marked
+    /// `running` were cut off by a dead process and become `interrupted`.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Failed`.
+    async fn begin_run(&self, run: &NewRun) -> Result<RunId, StoreError>;
+
+    /// Applies `changes`, writes the run's log lines and ends the run with `result`, in one
+    /// transaction.
+    ///
+    /// # Errors
+    /// `Failed` when the transaction was rolled back; the store is then exactly as before.
+    async fn apply(
+        &self,
+        run: RunId,
+        tenant: &Tenant,
+        changes: &ChangeSet,
+        result: &RunResult,
+    ) -> Result<(), StoreError>;
+
+    /// Ends a run that applied nothing (failed, aborted) with its log lines.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Failed`.
+    async fn finish_run(
+        &self,
+        run: RunId,
+        result: &RunResult,
+        lines: &[LogLine],
+    ) -> Result<(), StoreError>;
+}
