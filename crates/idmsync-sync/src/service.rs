@@ -1,0 +1,319 @@
+//! [`SyncService`]: the orchestration of one run over the ports.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use idmsync_domain::guard::{self, GuardStop};
+use idmsync_domain::plan::{self, SourceData};
+use idmsync_domain::{
+    ChangeSet, Counts, EventKey, LogLine, MaxDeactivations, Outcome, PasswordHasher, PlanOptions,
+    Reactivate, RunId, RunResult, SyncMode, Tenant, Trigger, Watermark,
+};
+use idmsync_ports::{
+    Clock, DynProgress, IdentitySource, NewRun, SourceError, StoreError, SyncStore,
+};
+use tracing::{info, info_span, warn, Instrument};
+
+/// The `[sync]` settings that shape every run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncSettings {
+    /// The tenant synchronised.
+    pub tenant: Tenant,
+    /// Tenant administrators, by external id or locator.
+    pub admins: Vec<String>,
+    /// The guard's limit for full runs.
+    pub max_deactivations: MaxDeactivations,
+    /// Who may be reactivated.
+    pub reactivate: Reactivate,
+    /// Compare ids case-insensitively.
+    pub ignore_case: bool,
+}
+
+/// What the caller asks of one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunRequest {
+    /// Full or differential; `None` picks full until a run has succeeded, differential after.
+    pub mode: Option<SyncMode>,
+    /// What started the run.
+    pub trigger: Trigger,
+    /// Plan and report, write nothing (not even a run record).
+    pub dry_run: bool,
+    /// Apply even if the guard objects, this once.
+    pub force: bool,
+}
+
+/// How a run ended, when it did not fail.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunReport {
+    /// The change set was applied (possibly empty).
+    Applied {
+        /// The recorded run.
+        run: RunId,
+        /// The mode actually used.
+        mode: SyncMode,
+        /// What changed.
+        counts: Counts,
+        /// Wall time of the run.
+        elapsed: std::time::Duration,
+    },
+    /// The guard stopped the run before writing.
+    Aborted {
+        /// The recorded run.
+        run: RunId,
+        /// Why.
+        reason: String,
+        /// What the run would have changed.
+        counts: Counts,
+    },
+    /// A dry run: the plan, unapplied.
+    DryRun {
+        /// The mode used.
+        mode: SyncMode,
+        /// The change set that a real run would apply now.
+        changes: ChangeSet,
+        /// Whether the guard would have stopped it, and why.
+        guard: Option<String>,
+    },
+}
+
+/// Why a run failed. Nothing was applied; the run is recorded as failed where the store allowed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The source could not deliver.
+    #[error("run {}: {source}", run.map_or_else(|| "(dry)".to_string(), |r| r.to_string()))]
+    Source {
+        /// The recorded run, if one was recorded.
+        run: Option<RunId>,
+        /// What the source said.
+        source: SourceError,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Runs syncs. Holds its ports as trait objects so the binary can wire any adapter by
+/// configuration.
+pub struct SyncService {
+    source: Arc<dyn IdentitySource>,
+    store: Arc<dyn SyncStore>,
+    hasher: Arc<dyn PasswordHasher>,
+    clock: Arc<dyn Clock>,
+    settings: SyncSettings,
+}
+
+impl SyncService {
+    /// Wires a service from its ports.
+    pub fn new(
+        source: Arc<dyn IdentitySource>,
+        store: Arc<dyn SyncStore>,
+        hasher: Arc<dyn PasswordHasher>,
+        clock: Arc<dyn Clock>,
+        settings: SyncSettings,
+    ) -> Self {
+        Self {
+            source,
+            store,
+            hasher,
+            clock,
+            settings,
+        }
+    }
+
+    /// Runs one sync.
+    ///
+    /// # Errors
+    /// [`SyncError::Source`] when the source fails (the run is recorded as failed, nothing is
+    /// applied); [`SyncError::Store`] when the store fails (the transaction rolled back).
+    pub async fn run(
+        &self,
+        request: RunRequest,
+        progress: &DynProgress,
+    ) -> Result<RunReport, SyncError> {
+        let last = self.store.last_success(&self.settings.tenant).await?;
+        let since = last.and_then(|r| r.watermark);
+        let (mode, since) = match (request.mode, since) {
+            (Some(SyncMode::Full), _) | (_, None) => {
+                if request.mode == Some(SyncMode::Differential) {
+                    info!(
+                        "no successful run yet: running a full sync instead of a differential one"
+                    );
+                }
+                (SyncMode::Full, None)
+            }
+            (_, Some(w)) => (SyncMode::Differential, Some(w)),
+        };
+        let started = Instant::now();
+        let run = if request.dry_run {
+            None
+        } else {
+            let new = NewRun {
+                tenant: self.settings.tenant.clone(),
+                mode,
+                trigger: request.trigger,
+                source: self.source.name(),
+                started_at: self.clock.now(),
+            };
+            Some(self.store.begin_run(&new).await?)
+        };
+        let span = info_span!("sync", run = %run.map_or_else(|| "dry".into(), |r| r.to_string()), mode = mode.as_str());
+        async {
+            match self.read(since.as_ref(), progress).await {
+                Ok((data, watermark)) => {
+                    self.plan_and_apply(run, mode, request, data, watermark, started, progress)
+                        .await
+                }
+                Err(source) => {
+                    warn!(error = %source, "source failed; nothing applied");
+                    if let Some(run) = run {
+                        let line = LogLine::new(EventKey::Failed, source.to_string());
+                        self.end(
+                            run,
+                            Outcome::Failed,
+                            Some(source.to_string()),
+                            Counts::default(),
+                            &[line],
+                        )
+                        .await?;
+                    }
+                    Err(SyncError::Source { run, source })
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Reads the source: the watermark first (so nothing changed during the read is missed next
+    /// time), then the snapshot or the changes since `since`.
+    async fn read(
+        &self,
+        since: Option<&Watermark>,
+        progress: &DynProgress,
+    ) -> Result<(SourceData, Watermark), SourceError> {
+        let watermark = self.source.watermark().await?;
+        let data = match since {
+            None => self.source.snapshot(progress).await?,
+            Some(w) => SourceData {
+                users: self.source.users_changed_since(w, progress).await?,
+                groups: self.source.groups_changed_since(w, progress).await?,
+            },
+        };
+        info!(
+            users = data.users.len(),
+            groups = data.groups.len(),
+            "read the source"
+        );
+        Ok((data, watermark))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn plan_and_apply(
+        &self,
+        run: Option<RunId>,
+        mode: SyncMode,
+        request: RunRequest,
+        data: SourceData,
+        watermark: Watermark,
+        started: Instant,
+        progress: &DynProgress,
+    ) -> Result<RunReport, SyncError> {
+        let state = self.store.load_state(&self.settings.tenant).await?;
+        let source_users = data.users.len();
+        let mut admins = self.settings.admins.clone();
+        admins.extend(self.source.admins());
+        let options = PlanOptions {
+            tenant: self.settings.tenant.clone(),
+            mode,
+            reactivate: self.settings.reactivate,
+            ignore_case: self.settings.ignore_case,
+            admins,
+        };
+        progress.stage("planning", None);
+        let changes = plan::plan(data, &state, &options, self.hasher.as_ref());
+        let counts = changes.counts();
+        let verdict = guard::check(
+            mode,
+            &changes,
+            &state,
+            source_users,
+            self.settings.max_deactivations,
+        )
+        .map_err(|stop: GuardStop| stop.to_string());
+        drop(state);
+        let Some(run) = run else {
+            return Ok(RunReport::DryRun {
+                mode,
+                changes,
+                guard: verdict.err(),
+            });
+        };
+        match verdict {
+            Err(reason) if !request.force => {
+                warn!(%reason, "the guard stopped the run; nothing applied");
+                let lines: Vec<LogLine> =
+                    std::iter::once(LogLine::new(EventKey::Aborted, reason.clone()))
+                        .chain(changes.warnings.iter().cloned())
+                        .collect();
+                self.end(run, Outcome::Aborted, Some(reason.clone()), counts, &lines)
+                    .await?;
+                return Ok(RunReport::Aborted {
+                    run,
+                    reason,
+                    counts,
+                });
+            }
+            Err(reason) => warn!(%reason, "the guard objects, but --force applies the run anyway"),
+            Ok(()) => {}
+        }
+        progress.stage("applying", None);
+        let result = RunResult {
+            outcome: Outcome::Succeeded,
+            reason: None,
+            counts,
+            watermark: Some(watermark),
+            finished_at: self.clock.now(),
+        };
+        if let Err(e) = self
+            .store
+            .apply(run, &self.settings.tenant, &changes, &result)
+            .await
+        {
+            warn!(error = %e, "applying failed; the transaction was rolled back");
+            let line = LogLine::new(EventKey::Failed, e.to_string());
+            if let Err(again) = self
+                .end(run, Outcome::Failed, Some(e.to_string()), counts, &[line])
+                .await
+            {
+                warn!(error = %again, "could not record the failure either");
+            }
+            return Err(SyncError::Store(e));
+        }
+        let elapsed = started.elapsed();
+        info!(%counts, ?elapsed, "run applied");
+        Ok(RunReport::Applied {
+            run,
+            mode,
+            counts,
+            elapsed,
+        })
+    }
+
+    async fn end(
+        &self,
+        run: RunId,
+        outcome: Outcome,
+        reason: Option<String>,
+        counts: Counts,
+        lines: &[LogLine],
+    ) -> Result<(), StoreError> {
+        let result = RunResult {
+            outcome,
+            reason,
+            counts,
+            watermark: None,
+            finished_at: self.clock.now(),
+        };
+        self.store.finish_run(run, &result, lines).await
+    }
+}

@@ -1,0 +1,360 @@
+//! Engine tests: the orchestration of a run against mocked ports. The planner's rules are tested
+//! in `idmsync-domain`; here we check which port is called, when, and with what.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use idmsync_domain::plan::SourceData;
+use idmsync_domain::{
+    Counts, EventKey, ExternalId, MaxDeactivations, Outcome, Password, PasswordHash,
+    PasswordHasher, Reactivate, RunId, RunRecord, SourceId, SourcePassword, SourceUser, StoreState,
+    StoredUser, SyncMode, Tenant, Trigger, UserStatus, Watermark,
+};
+use idmsync_ports::source::MockIdentitySource;
+use idmsync_ports::store::MockSyncStore;
+use idmsync_ports::{Clock, NoProgress, SourceError, StoreError};
+use idmsync_sync::{RunReport, RunRequest, SyncError, SyncService, SyncSettings};
+use mockall::predicate::eq;
+
+struct FixedClock;
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0)
+            .single()
+            .expect("valid time")
+    }
+}
+
+struct PlainHasher;
+impl PasswordHasher for PlainHasher {
+    fn hash(&self, clear: &Password) -> Option<PasswordHash> {
+        Some(PasswordHash::new(format!("h:{}", clear.expose())))
+    }
+    fn verify(&self, clear: &Password, hash: &PasswordHash) -> bool {
+        hash.as_str() == format!("h:{}", clear.expose())
+    }
+}
+
+fn tenant() -> Tenant {
+    Tenant::new("default").expect("tenant")
+}
+
+fn source_user(id: &str) -> SourceUser {
+    SourceUser {
+        source_id: SourceId::new(id).expect("id"),
+        external_id: ExternalId::new(id).expect("id"),
+        locator: None,
+        first_name: "First".into(),
+        last_name: id.into(),
+        email: None,
+        password: SourcePassword::Unmanaged,
+        enabled: true,
+    }
+}
+
+fn stored_user(id: &str) -> StoredUser {
+    StoredUser {
+        source_id: SourceId::new(id).expect("id"),
+        external_id: ExternalId::new(id).expect("id"),
+        locator: None,
+        first_name: "First".into(),
+        last_name: id.into(),
+        email: None,
+        status: UserStatus::Active,
+        deactivated_by: None,
+        admin: false,
+        password_hash: None,
+    }
+}
+
+fn state(users: &[&str]) -> StoreState {
+    StoreState {
+        users: users.iter().map(|u| stored_user(u)).collect(),
+        ..StoreState::default()
+    }
+}
+
+fn service(source: MockIdentitySource, store: MockSyncStore) -> SyncService {
+    service_with_limit(source, store, MaxDeactivations::Percent(10.0))
+}
+
+fn service_with_limit(
+    source: MockIdentitySource,
+    store: MockSyncStore,
+    max_deactivations: MaxDeactivations,
+) -> SyncService {
+    SyncService::new(
+        Arc::new(source),
+        Arc::new(store),
+        Arc::new(PlainHasher),
+        Arc::new(FixedClock),
+        SyncSettings {
+            tenant: tenant(),
+            admins: vec![],
+            max_deactivations,
+            reactivate: Reactivate::Sync,
+            ignore_case: false,
+        },
+    )
+}
+
+fn request(mode: Option<SyncMode>) -> RunRequest {
+    RunRequest {
+        mode,
+        trigger: Trigger::Manual,
+        dry_run: false,
+        force: false,
+    }
+}
+
+fn source_with(users: &[&str]) -> MockIdentitySource {
+    let mut source = MockIdentitySource::new();
+    let users: Vec<SourceUser> = users.iter().map(|u| source_user(u)).collect();
+    source.expect_name().return_const("test".to_string());
+    source.expect_admins().returning(Vec::new);
+    source
+        .expect_watermark()
+        .returning(|| Ok(Watermark("w2".into())));
+    source.expect_snapshot().returning(move |_| {
+        Ok(SourceData {
+            users: users.clone(),
+            groups: vec![],
+        })
+    });
+    source
+}
+
+fn succeeded(watermark: &str) -> RunRecord {
+    RunRecord {
+        id: RunId(1),
+        tenant: tenant(),
+        mode: SyncMode::Full,
+        trigger: Trigger::Manual,
+        source: "test".into(),
+        started_at: FixedClock.now(),
+        finished_at: Some(FixedClock.now()),
+        outcome: Outcome::Succeeded,
+        reason: None,
+        counts: Counts::default(),
+        watermark: Some(Watermark(watermark.into())),
+    }
+}
+
+/// A store that has never run, holding `users`, expecting one run to begin.
+fn store_with(users: &'static [&'static str], last: Option<RunRecord>) -> MockSyncStore {
+    let mut store = MockSyncStore::new();
+    store
+        .expect_last_success()
+        .returning(move |_| Ok(last.clone()));
+    store
+        .expect_load_state()
+        .returning(move |_| Ok(state(users)));
+    store
+        .expect_begin_run()
+        .times(1)
+        .returning(|_| Ok(RunId(7)));
+    store
+}
+
+#[tokio::test]
+async fn first_run_is_full_and_applies_with_the_new_watermark() {
+    let mut store = store_with(&[], None);
+    store
+        .expect_apply()
+        .withf(|run, _, changes, result| {
+            *run == RunId(7)
+                && changes.users.len() == 2
+                && result.outcome == Outcome::Succeeded
+                && result.watermark == Some(Watermark("w2".into()))
+        })
+        .times(1)
+        .returning(|_, _, _, _| Ok(()));
+    let report = service(source_with(&["a", "b"]), store)
+        .run(request(None), &NoProgress)
+        .await
+        .expect("run");
+    match report {
+        RunReport::Applied { mode, counts, .. } => {
+            assert_eq!(mode, SyncMode::Full);
+            assert_eq!(counts.users_created, 2);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn later_runs_are_differential_from_the_last_watermark() {
+    let mut source = MockIdentitySource::new();
+    source.expect_name().return_const("test".to_string());
+    source.expect_admins().returning(Vec::new);
+    source
+        .expect_watermark()
+        .returning(|| Ok(Watermark("w2".into())));
+    source.expect_snapshot().never();
+    source
+        .expect_users_changed_since()
+        .with(eq(Watermark("w1".into())), mockall::predicate::always())
+        .times(1)
+        .returning(|_, _| Ok(vec![source_user("c")]));
+    source
+        .expect_groups_changed_since()
+        .times(1)
+        .returning(|_, _| Ok(vec![]));
+    let mut store = store_with(&["a", "b"], Some(succeeded("w1")));
+    store
+        .expect_apply()
+        .withf(|_, _, changes, _| changes.user_deactivations() == 0 && changes.users.len() == 1)
+        .times(1)
+        .returning(|_, _, _, _| Ok(()));
+    let report = service(source, store)
+        .run(request(None), &NoProgress)
+        .await
+        .expect("run");
+    assert!(matches!(
+        report,
+        RunReport::Applied {
+            mode: SyncMode::Differential,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn a_source_error_records_a_failed_run_and_applies_nothing() {
+    let mut source = MockIdentitySource::new();
+    source.expect_name().return_const("test".to_string());
+    source
+        .expect_watermark()
+        .returning(|| Ok(Watermark("w".into())));
+    source.expect_snapshot().returning(|_| {
+        Err(SourceError::Invalid {
+            location: "users.txt:3".into(),
+            message: "field 'email': invalid".into(),
+        })
+    });
+    let mut store = store_with(&["a"], None);
+    store.expect_apply().never();
+    store
+        .expect_finish_run()
+        .withf(|run, result, lines| {
+            *run == RunId(7)
+                && result.outcome == Outcome::Failed
+                && result.watermark.is_none()
+                && lines.len() == 1
+                && lines[0].event == EventKey::Failed
+                && lines[0].message.contains("users.txt:3")
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    let err = service(source, store)
+        .run(request(Some(SyncMode::Full)), &NoProgress)
+        .await
+        .expect_err("must fail");
+    assert!(matches!(
+        err,
+        SyncError::Source {
+            run: Some(RunId(7)),
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn the_guard_aborts_before_writing() {
+    let mut store = store_with(&["a", "b", "c", "d", "e"], None);
+    store.expect_apply().never();
+    store
+        .expect_finish_run()
+        .withf(|_, result, lines| {
+            result.outcome == Outcome::Aborted
+                && result.counts.users_deactivated == 4
+                && lines[0].event == EventKey::Aborted
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    let report = service(source_with(&["a"]), store)
+        .run(request(Some(SyncMode::Full)), &NoProgress)
+        .await
+        .expect("run");
+    assert!(matches!(report, RunReport::Aborted { run: RunId(7), .. }));
+}
+
+#[tokio::test]
+async fn an_empty_source_trips_the_guard_even_with_a_generous_limit() {
+    let mut store = store_with(&["a"], None);
+    store.expect_apply().never();
+    store
+        .expect_finish_run()
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    let report = service_with_limit(source_with(&[]), store, MaxDeactivations::Count(1000))
+        .run(request(Some(SyncMode::Full)), &NoProgress)
+        .await
+        .expect("run");
+    match report {
+        RunReport::Aborted { reason, .. } => assert!(reason.contains("no users")),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn force_applies_what_the_guard_would_stop() {
+    let mut store = store_with(&["a", "b", "c", "d", "e"], None);
+    store.expect_apply().times(1).returning(|_, _, _, _| Ok(()));
+    let report = service(source_with(&["a"]), store)
+        .run(
+            RunRequest {
+                force: true,
+                ..request(Some(SyncMode::Full))
+            },
+            &NoProgress,
+        )
+        .await
+        .expect("run");
+    assert!(matches!(report, RunReport::Applied { .. }));
+}
+
+#[tokio::test]
+async fn a_dry_run_writes_nothing_at_all() {
+    let mut store = MockSyncStore::new();
+    store.expect_last_success().returning(|_| Ok(None));
+    store.expect_load_state().returning(|_| Ok(state(&["a"])));
+    store.expect_begin_run().never();
+    store.expect_apply().never();
+    store.expect_finish_run().never();
+    let report = service(source_with(&["a", "b"]), store)
+        .run(
+            RunRequest {
+                dry_run: true,
+                ..request(None)
+            },
+            &NoProgress,
+        )
+        .await
+        .expect("run");
+    match report {
+        RunReport::DryRun { changes, guard, .. } => {
+            assert_eq!(changes.counts().users_created, 1);
+            assert_eq!(guard, None);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_failed_apply_is_recorded_and_reported() {
+    let mut store = store_with(&[], None);
+    store
+        .expect_apply()
+        .returning(|_, _, _, _| Err(StoreError::Failed("disk full".into())));
+    store
+        .expect_finish_run()
+        .withf(|_, result, _| result.outcome == Outcome::Failed)
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    let err = service(source_with(&["a"]), store)
+        .run(request(None), &NoProgress)
+        .await
+        .expect_err("must fail");
+    assert!(matches!(err, SyncError::Store(StoreError::Failed(_))));
+}
