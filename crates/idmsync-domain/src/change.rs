@@ -201,20 +201,15 @@ fn entry_line(
 ) -> Option<LogLine> {
     use EntryKind::{Group, User};
     let (key, message) = match (event, kind) {
-        (Event::Created, User) => (EventKey::CreatedUser, format!("{id} ({})", describe())),
-        (Event::Created, Group) => (EventKey::CreatedGroup, format!("{id} ({})", describe())),
-        (Event::Updated(f), User) => (EventKey::UpdatedUser, format!("{id} ({})", f.join(", "))),
-        (Event::Updated(f), Group) => (EventKey::UpdatedGroup, format!("{id} ({})", f.join(", "))),
-        (Event::Reactivated(f), k) => {
-            let key = match k {
-                User => EventKey::ReactivatedUser,
-                Group => EventKey::ReactivatedGroup,
-            };
-            if f.is_empty() {
-                (key, id.to_string())
-            } else {
-                (key, format!("{id} ({})", f.join(", ")))
-            }
+        (Event::Created, User) => (EventKey::CreatedUser, with_detail(id, &describe())),
+        (Event::Created, Group) => (EventKey::CreatedGroup, with_detail(id, &describe())),
+        (Event::Updated(f), User) => (EventKey::UpdatedUser, with_detail(id, &f.join(", "))),
+        (Event::Updated(f), Group) => (EventKey::UpdatedGroup, with_detail(id, &f.join(", "))),
+        (Event::Reactivated(f), User) => {
+            (EventKey::ReactivatedUser, with_detail(id, &f.join(", ")))
+        }
+        (Event::Reactivated(f), Group) => {
+            (EventKey::ReactivatedGroup, with_detail(id, &f.join(", ")))
         }
         (Event::Deactivated(by), k) => {
             let key = match k {
@@ -254,12 +249,23 @@ fn capability_lines<'a>(
         .map(move |k| LogLine::new(key, format!("tenant-admin {word} {}", k.external_id)))
 }
 
+/// `id (detail)`, or just `id` when there is nothing to add.
+fn with_detail(id: &ExternalId, detail: &str) -> String {
+    if detail.is_empty() {
+        id.to_string()
+    } else {
+        format!("{id} ({detail})")
+    }
+}
+
+/// `First Last, mail`, leaving out whatever the source did not give.
 fn user_description(u: &StoredUser) -> String {
     let name = format!("{} {}", u.first_name, u.last_name);
-    match &u.email {
-        Some(e) => format!("{}, {e}", name.trim()),
-        None => name.trim().to_string(),
-    }
+    [name.trim(), u.email.as_deref().unwrap_or("").trim()]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// How many of each change a run made; recorded with the run and shown by `log list`.

@@ -1,6 +1,7 @@
 //! The planner: a pure, set-based function from (source data, store state, options) to a change
 //! set. Every lookup is a hash map keyed by stable id, external id or locator, so a plan is
-//! O(n) in the number of users, groups and memberships, with no round trip to anything.
+//! O(n) in the number of users, groups and memberships (plus sorting the output), with no round
+//! trip to anything.
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
@@ -31,11 +32,16 @@ pub struct SourceData {
 /// - entries are matched by source id; a changed external id or locator is an update;
 /// - a duplicate source id or external id in the source is skipped with a warning, and the
 ///   skipped entry is never deactivated because of it;
-/// - a full run deactivates active entries missing from the source and removes their edges;
-///   a differential run never deactivates;
+/// - a full run deactivates active entries missing from the source and removes every edge that
+///   touches them; a differential run never deactivates (a user disabled in the source becomes
+///   inactive in both);
 /// - inactive users come back according to `options.reactivate`; groups always come back;
+/// - a group's member list is replaced by what the source says; in a differential run members
+///   may also be active stored entries the run did not return;
 /// - a member reference that resolves to nothing, or to more than one entry, is skipped with a
-///   warning; nesting cycles are plain edges and never followed.
+///   warning; nesting cycles are plain edges and never followed;
+/// - users named by `options.admins` (external id or locator) have the admin capability, every
+///   other user loses it; a name matching nobody is a warning.
 pub fn plan(
     source: SourceData,
     store: &StoreState,
@@ -152,6 +158,10 @@ struct Planner<'a> {
     full: bool,
     user_index: HashMap<&'a SourceId, usize>,
     group_index: HashMap<&'a SourceId, usize>,
+    /// New external ids of stored users and groups this run renames, so that a removed edge
+    /// names its member the way the rest of the log does.
+    renamed_users: HashMap<SourceId, ExternalId>,
+    renamed_groups: HashMap<SourceId, ExternalId>,
     members_of: Vec<Vec<u32>>,
     children_of: Vec<Vec<u32>>,
     admins: HashMap<String, bool>,
@@ -209,6 +219,8 @@ impl<'a> Planner<'a> {
                 .collect(),
             members_of: edge_index(store.groups.len(), &store.memberships),
             children_of: edge_index(store.groups.len(), &store.nesting),
+            renamed_users: HashMap::new(),
+            renamed_groups: HashMap::new(),
             admins: options
                 .admins
                 .iter()
@@ -229,6 +241,12 @@ impl<'a> Planner<'a> {
         let users = self.drop_external_id_clashes(users, true);
         let groups = self.drop_external_id_clashes(groups, false);
         let resolver = self.resolver(&users, &groups);
+        self.renamed_users = renames(&users, &self.user_index, |i| {
+            &self.store.users[i].external_id
+        });
+        self.renamed_groups = renames(&groups, &self.group_index, |i| {
+            &self.store.groups[i].external_id
+        });
 
         let seen_users: HashSet<SourceId> = users
             .iter()
@@ -240,17 +258,20 @@ impl<'a> Planner<'a> {
         }
         self.unseen_users(&seen_users);
 
-        let seen_groups: HashSet<SourceId> = groups
-            .iter()
-            .map(|g| g.source_id.clone())
-            .chain(protected_groups.iter().cloned())
-            .collect();
+        let planned_groups: HashSet<SourceId> =
+            groups.iter().map(|g| g.source_id.clone()).collect();
         for g in &groups {
             self.group(g);
             self.edges(g, &resolver);
         }
         if self.full {
+            let seen_groups: HashSet<SourceId> = planned_groups
+                .iter()
+                .cloned()
+                .chain(protected_groups)
+                .collect();
             self.unseen_groups(&seen_groups);
+            self.edges_of_missing(&seen_users, &seen_groups, &planned_groups);
         }
         self.unmatched_admins();
         self.finish()
@@ -358,14 +379,25 @@ impl<'a> Planner<'a> {
         kept
     }
 
+    /// The index member references resolve against: the run's own entries and, in a
+    /// differential run, the active stored entries the run does not return (their stored names
+    /// are current). Stored names of returned entries are stale and left out, as in a full run.
     fn resolver(&self, users: &[SourceUser], groups: &[SourceGroup]) -> Resolver {
         let mut r = Resolver::default();
         if !self.full {
+            let returned: HashSet<&SourceId> = users
+                .iter()
+                .map(|u| &u.source_id)
+                .chain(groups.iter().map(|g| &g.source_id))
+                .collect();
+            let unchanged = |sid: &SourceId, status: UserStatus| {
+                status == UserStatus::Active && !returned.contains(sid)
+            };
             for u in self
                 .store
                 .users
                 .iter()
-                .filter(|u| u.status == UserStatus::Active)
+                .filter(|u| unchanged(&u.source_id, u.status))
             {
                 let t = Target::User(key(&u.source_id, &u.external_id));
                 r.add(self.fold, t, u.locator.as_deref(), true);
@@ -374,7 +406,7 @@ impl<'a> Planner<'a> {
                 .store
                 .groups
                 .iter()
-                .filter(|g| g.status == UserStatus::Active)
+                .filter(|g| unchanged(&g.source_id, g.status))
             {
                 let t = Target::Group(key(&g.source_id, &g.external_id));
                 r.add(self.fold, t, g.locator.as_deref(), true);
@@ -535,33 +567,28 @@ impl<'a> Planner<'a> {
         });
     }
 
-    /// Stored users the source did not return: a full run deactivates the active ones; a
-    /// differential run only brings their admin capability in line with `sync.admins`.
+    /// Stored users the source did not return: a full run deactivates the active ones; in both
+    /// modes their admin capability follows `sync.admins`, so that a user who left the directory
+    /// and the list is not an administrator again when someone reactivates it by hand.
     fn unseen_users(&mut self, seen: &HashSet<SourceId>) {
         let store = self.store;
         for st in store.users.iter().filter(|u| !seen.contains(&u.source_id)) {
-            if self.full {
-                if st.status == UserStatus::Active {
-                    let mut row = st.clone();
-                    row.status = UserStatus::Inactive;
-                    row.deactivated_by = Some(DeactivatedBy::Sync);
-                    self.out.users.push(UserWrite {
-                        event: Event::Deactivated(DeactivatedBy::Sync),
-                        row,
-                    });
-                }
+            let admin = self.is_admin(&st.external_id, st.locator.as_deref());
+            let deactivate = self.full && st.status == UserStatus::Active;
+            if !deactivate && admin == st.admin {
                 continue;
             }
-            let admin = self.is_admin(&st.external_id, st.locator.as_deref());
-            if admin != st.admin {
-                self.capability(key(&st.source_id, &st.external_id), st.admin, admin);
-                let mut row = st.clone();
-                row.admin = admin;
-                self.out.users.push(UserWrite {
-                    event: Event::Capability,
-                    row,
-                });
-            }
+            self.capability(key(&st.source_id, &st.external_id), st.admin, admin);
+            let mut row = st.clone();
+            row.admin = admin;
+            let event = if deactivate {
+                row.status = UserStatus::Inactive;
+                row.deactivated_by = Some(DeactivatedBy::Sync);
+                Event::Deactivated(DeactivatedBy::Sync)
+            } else {
+                Event::Capability
+            };
+            self.out.users.push(UserWrite { event, row });
         }
     }
 
@@ -601,33 +628,57 @@ impl<'a> Planner<'a> {
         self.out.groups.push(GroupWrite { event, row });
     }
 
+    /// Active stored groups a full run did not see become inactive.
     fn unseen_groups(&mut self, seen: &HashSet<SourceId>) {
         let store = self.store;
-        for (i, st) in store.groups.iter().enumerate() {
-            if seen.contains(&st.source_id) {
-                continue;
-            }
-            let gk = key(&st.source_id, &st.external_id);
-            for &u in &self.members_of[i] {
-                let m = &store.users[u as usize];
-                self.out.memberships_removed.push(Edge {
-                    group: gk.clone(),
-                    member: key(&m.source_id, &m.external_id),
-                });
-            }
-            for &c in &self.children_of[i] {
-                let m = &store.groups[c as usize];
-                self.out.nesting_removed.push(Edge {
-                    group: gk.clone(),
-                    member: key(&m.source_id, &m.external_id),
-                });
-            }
+        for st in store.groups.iter().filter(|g| !seen.contains(&g.source_id)) {
             if st.status == UserStatus::Active {
                 let mut row = st.clone();
                 row.status = UserStatus::Inactive;
                 self.out.groups.push(GroupWrite {
                     event: Event::Deactivated(DeactivatedBy::Sync),
                     row,
+                });
+            }
+        }
+    }
+
+    /// A full run removes every stored edge that touches an entry missing from the source: as a
+    /// member, as a child, or as the containing group. The edges of the groups it plans were
+    /// already replaced by [`Self::edges`] (a missing entry resolves to nothing there); this
+    /// covers the rest, i.e. groups missing from the source and groups skipped as duplicates.
+    fn edges_of_missing(
+        &mut self,
+        seen_users: &HashSet<SourceId>,
+        seen_groups: &HashSet<SourceId>,
+        planned_groups: &HashSet<SourceId>,
+    ) {
+        let store = self.store;
+        let group = |i: u32| store.groups.get(i as usize);
+        let user = |i: u32| store.users.get(i as usize);
+        let stale = |g: &StoredGroup, member_seen: bool| {
+            !planned_groups.contains(&g.source_id)
+                && (!member_seen || !seen_groups.contains(&g.source_id))
+        };
+        for &(g, u) in &store.memberships {
+            let (Some(g), Some(u)) = (group(g), user(u)) else {
+                continue;
+            };
+            if stale(g, seen_users.contains(&u.source_id)) {
+                self.out.memberships_removed.push(Edge {
+                    group: key(&g.source_id, &g.external_id),
+                    member: key(&u.source_id, &u.external_id),
+                });
+            }
+        }
+        for &(p, c) in &store.nesting {
+            let (Some(p), Some(c)) = (group(p), group(c)) else {
+                continue;
+            };
+            if stale(p, seen_groups.contains(&c.source_id)) {
+                self.out.nesting_removed.push(Edge {
+                    group: key(&p.source_id, &p.external_id),
+                    member: key(&c.source_id, &c.external_id),
                 });
             }
         }
@@ -676,19 +727,18 @@ impl<'a> Planner<'a> {
             return Default::default();
         };
         let store = self.store;
+        let named = |sid: &SourceId, ext: &ExternalId, renamed: &HashMap<SourceId, ExternalId>| {
+            (sid.clone(), key(sid, renamed.get(sid).unwrap_or(ext)))
+        };
         let users = self.members_of[gi]
             .iter()
-            .map(|&u| {
-                let u = &store.users[u as usize];
-                (u.source_id.clone(), key(&u.source_id, &u.external_id))
-            })
+            .filter_map(|&u| store.users.get(u as usize))
+            .map(|u| named(&u.source_id, &u.external_id, &self.renamed_users))
             .collect();
         let groups = self.children_of[gi]
             .iter()
-            .map(|&c| {
-                let c = &store.groups[c as usize];
-                (c.source_id.clone(), key(&c.source_id, &c.external_id))
-            })
+            .filter_map(|&c| store.groups.get(c as usize))
+            .map(|c| named(&c.source_id, &c.external_id, &self.renamed_groups))
             .collect();
         (users, groups)
     }
@@ -725,17 +775,38 @@ impl<'a> Planner<'a> {
             &mut out.nesting_added,
             &mut out.nesting_removed,
         ] {
-            edges.sort_by(|a, b| {
-                (&a.group.external_id, &a.member.external_id)
-                    .cmp(&(&b.group.external_id, &b.member.external_id))
+            edges.sort_by(|a, b| edge_order(a).cmp(&edge_order(b)));
+        }
+        for keys in [&mut out.admins_granted, &mut out.admins_revoked] {
+            keys.sort_by(|a, b| {
+                (&a.external_id, &a.source_id).cmp(&(&b.external_id, &b.source_id))
             });
         }
-        out.admins_granted
-            .sort_by(|a, b| a.external_id.cmp(&b.external_id));
-        out.admins_revoked
-            .sort_by(|a, b| a.external_id.cmp(&b.external_id));
         self.out
     }
+}
+
+/// Log order of edges: by the ids people read, then by stable id so that the order never
+/// depends on hashing.
+fn edge_order(e: &Edge) -> (&ExternalId, &ExternalId, &SourceId, &SourceId) {
+    let (g, m) = (&e.group, &e.member);
+    (&g.external_id, &m.external_id, &g.source_id, &m.source_id)
+}
+
+/// The entries of `items` the store knows under another external id, with their new one.
+fn renames<'s, T: Identified>(
+    items: &[T],
+    index: &HashMap<&SourceId, usize>,
+    stored_name: impl Fn(usize) -> &'s ExternalId,
+) -> HashMap<SourceId, ExternalId> {
+    items
+        .iter()
+        .filter_map(|item| {
+            let (sid, ext) = item.ids();
+            let &i = index.get(sid)?;
+            (stored_name(i) != ext).then(|| (sid.clone(), ext.clone()))
+        })
+        .collect()
 }
 
 /// Direct edges per group index; out-of-range pairs (a corrupt store) are ignored.

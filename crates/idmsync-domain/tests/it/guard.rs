@@ -1,0 +1,133 @@
+//! The safety guard: too many deactivations, or an empty source, stop a full run.
+
+use idmsync_domain::guard::{check as guard, GuardStop};
+use idmsync_domain::plan::plan;
+use idmsync_domain::{DeactivatedBy, MaxDeactivations, SourceUser, StoreState};
+
+use crate::fixture::*;
+
+fn people(n: usize) -> Vec<SourceUser> {
+    (0..n).map(|i| u(&format!("user{i:04}"))).collect()
+}
+
+/// A store of `active` active and `inactive` inactive users, and a run whose source drops
+/// `missing` of the active ones and disables `disabled` more; returns the guard's verdict.
+fn verdict(
+    active: usize,
+    inactive: usize,
+    missing: usize,
+    disabled: usize,
+    differential: bool,
+    max: MaxDeactivations,
+) -> Result<(), GuardStop> {
+    let everyone = people(active + inactive);
+    let mut store = synced(&src(everyone.clone(), vec![]));
+    for u in &everyone[active..] {
+        deactivate(&mut store, u.external_id.as_str(), DeactivatedBy::Admin);
+    }
+    let mut source: Vec<SourceUser> = everyone[missing..].to_vec();
+    for u in source.iter_mut().take(disabled) {
+        u.enabled = false;
+    }
+    let options = if differential { diff() } else { full() };
+    let changes = plan(src(source.clone(), vec![]), &store, &options, &FakeHasher);
+    guard(options.mode, &changes, &store, source.len(), max)
+}
+
+/// Active, inactive, missing, disabled, the setting, and the verdict.
+type Case = (
+    usize,
+    usize,
+    usize,
+    usize,
+    MaxDeactivations,
+    Result<(), GuardStop>,
+);
+
+fn empty(active: u64) -> Result<(), GuardStop> {
+    Err(GuardStop::EmptySource { active })
+}
+
+fn too_many(would: u64, active: u64, limit: u64, setting: &str) -> Result<(), GuardStop> {
+    Err(GuardStop::TooManyDeactivations {
+        would,
+        active,
+        limit,
+        setting: setting.into(),
+    })
+}
+
+#[test]
+fn the_guard_limits_deactivations_of_full_runs() {
+    use MaxDeactivations::{Count, Percent};
+    let ten = MaxDeactivations::default();
+    let cases: [Case; 14] = [
+        (100, 0, 0, 0, ten, Ok(())),
+        (100, 0, 10, 0, ten, Ok(())),
+        (100, 0, 11, 0, ten, too_many(11, 100, 10, "10%")),
+        // Users disabled in the source count as deactivations too.
+        (100, 0, 5, 6, ten, too_many(11, 100, 10, "10%")),
+        // The share is of the active users; inactive ones neither count nor get deactivated.
+        (10, 90, 1, 0, ten, Ok(())),
+        (10, 90, 2, 0, ten, too_many(2, 10, 1, "10%")),
+        // Shares round down: with 9 active users, 10% allows none.
+        (9, 0, 1, 0, ten, too_many(1, 9, 0, "10%")),
+        (100, 0, 3, 0, Count(3), Ok(())),
+        (100, 0, 4, 0, Count(3), too_many(4, 100, 3, "3")),
+        (100, 0, 1, 0, Count(0), too_many(1, 100, 0, "0")),
+        (100, 0, 60, 0, Percent(50.0), too_many(60, 100, 50, "50%")),
+        // An empty source is always over the threshold, whatever the setting.
+        (100, 0, 100, 0, Percent(100.0), empty(100)),
+        (3, 5, 8, 0, Count(1000), empty(3)),
+        // Nothing active, nothing to protect.
+        (0, 5, 5, 0, ten, Ok(())),
+    ];
+    for (active, inactive, missing, disabled, max, expected) in cases {
+        assert_eq!(
+            verdict(active, inactive, missing, disabled, false, max),
+            expected,
+            "active {active}, inactive {inactive}, missing {missing}, disabled {disabled}, {max}"
+        );
+    }
+}
+
+#[test]
+fn differential_runs_always_pass() {
+    for (missing, disabled) in [(0, 0), (100, 0), (0, 100), (50, 50)] {
+        assert_eq!(
+            verdict(100, 0, missing, disabled, true, MaxDeactivations::Count(0)),
+            Ok(())
+        );
+    }
+}
+
+#[test]
+fn the_stop_explains_itself() {
+    let stop = verdict(100, 0, 11, 0, false, MaxDeactivations::default()).expect_err("stops");
+    assert_eq!(
+        stop.to_string(),
+        "the run would deactivate 11 of 100 active users, over the limit of 10 \
+         (sync.max_deactivations = 10%); run again with --force if this is intended"
+    );
+    let empty = guard(
+        idmsync_domain::SyncMode::Full,
+        &Default::default(),
+        &synced(&src(people(2), vec![])),
+        0,
+        MaxDeactivations::default(),
+    );
+    assert!(empty
+        .expect_err("stops")
+        .to_string()
+        .starts_with("the source returned no users while 2 users are active"));
+    assert_eq!(
+        guard(
+            idmsync_domain::SyncMode::Full,
+            &Default::default(),
+            &StoreState::default(),
+            0,
+            MaxDeactivations::default()
+        ),
+        Ok(())
+    );
+}
