@@ -1,2 +1,186 @@
-//! placeholder
-fn main() {}
+//! `idmsync`: the binary. Parses the command line, loads the configuration, initialises tracing,
+//! wires the adapters and runs one command. Nothing else lives here.
+
+mod app;
+mod cli;
+mod output;
+mod progress;
+mod settings;
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use idmsync_domain::{RunId, SyncMode, Trigger, UserStatus};
+use idmsync_ports::{DirectoryReader, Page, RunLogReader, UserFilter};
+use idmsync_sync::{RunReport, RunRequest, SyncError};
+use tracing_subscriber::EnvFilter;
+
+use crate::app::App;
+use crate::cli::{Cli, Command, Format, ListArgs, ListCommand, LogCommand, StatusArg, SyncArgs};
+use crate::progress::TerminalProgress;
+use crate::settings::{Settings, SettingsError};
+
+/// Exit status for a run the safety guard stopped.
+const EXIT_GUARD: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.downcast_ref::<SettingsError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(&cli.config)?;
+    let app = App::open(settings)?;
+    match cli.command {
+        Command::Sync(args) => sync(&app, args).await,
+        Command::Users(ListCommand::List(args)) => {
+            let users = app
+                .store
+                .users(&app.tenant, &filter(&args), None)
+                .await
+                .context("listing users")?;
+            print!("{}", output::users(&users, args.format == Format::Json));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Groups(ListCommand::List(args)) => {
+            let groups = app
+                .store
+                .groups(&app.tenant, &filter(&args), None)
+                .await
+                .context("listing groups")?;
+            print!("{}", output::groups(&groups, args.format == Format::Json));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Log(LogCommand::List { format, limit }) => {
+            let page = Page {
+                start: 0,
+                size: limit,
+            };
+            let runs = app
+                .store
+                .runs(&app.tenant, Some(page))
+                .await
+                .context("listing runs")?;
+            print!("{}", output::runs(&runs, format == Format::Json));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Log(LogCommand::Show { id }) => {
+            let run = RunId(id);
+            if app.store.run(run).await?.is_none() {
+                bail!("no run with id {id} (see `idmsync log list`)");
+            }
+            for line in app.store.lines(run).await.context("reading the run log")? {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            println!("database schema is up to date");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn filter(args: &ListArgs) -> UserFilter {
+    UserFilter {
+        status: args.status.map(|s| match s {
+            StatusArg::Active => UserStatus::Active,
+            StatusArg::Inactive => UserStatus::Inactive,
+        }),
+        ..UserFilter::default()
+    }
+}
+
+async fn sync(app: &App, args: SyncArgs) -> anyhow::Result<ExitCode> {
+    let service = app.sync_service()?;
+    let request = RunRequest {
+        mode: if args.full {
+            Some(SyncMode::Full)
+        } else if args.differential {
+            Some(SyncMode::Differential)
+        } else {
+            None
+        },
+        trigger: Trigger::Manual,
+        dry_run: args.dry_run,
+        force: args.force,
+    };
+    let progress = TerminalProgress::new();
+    let report = service.run(request, &progress).await;
+    progress.finish();
+    match report {
+        Ok(RunReport::Applied {
+            run,
+            mode,
+            counts,
+            elapsed,
+        }) => {
+            println!(
+                "{} sync succeeded (run {run}, {:.2}s): {counts}",
+                mode.as_str(),
+                elapsed.as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(RunReport::Aborted { run, reason, .. }) => {
+            eprintln!("error: run {run} stopped by the safety guard: {reason}");
+            Ok(ExitCode::from(EXIT_GUARD))
+        }
+        Ok(RunReport::DryRun {
+            mode,
+            changes,
+            guard,
+        }) => {
+            for line in changes.log_lines() {
+                println!("{line}");
+            }
+            println!(
+                "dry run ({} sync), nothing written: {}",
+                mode.as_str(),
+                changes.counts()
+            );
+            if let Some(reason) = guard {
+                println!("the safety guard would stop this run: {reason}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ SyncError::Source { .. }) => Err(anyhow::Error::new(e).context("sync failed")),
+        Err(SyncError::Store(e)) => Err(anyhow::Error::new(e).context("sync failed")),
+    }
+}

@@ -1,0 +1,86 @@
+//! The port traits for [`DieselStore`]: each method is one transaction of the functions in
+//! `read` and `write`, run through the store's blocking bridge.
+
+use async_trait::async_trait;
+use idmsync_domain::{ChangeSet, LogLine, RunId, RunRecord, RunResult, StoreState, Tenant};
+use idmsync_ports::{
+    DirectoryReader, GroupView, NewRun, Page, RunLogReader, StoreError, SyncStore, UserFilter,
+    UserView,
+};
+
+use crate::store::DieselStore;
+use crate::{read, write};
+
+#[async_trait]
+impl SyncStore for DieselStore {
+    async fn load_state(&self, tenant: &Tenant) -> Result<StoreState, StoreError> {
+        self.read(|conn| read::load_state(conn, tenant))
+    }
+
+    async fn last_success(&self, tenant: &Tenant) -> Result<Option<RunRecord>, StoreError> {
+        self.read(|conn| read::last_success(conn, tenant))
+    }
+
+    async fn begin_run(&self, run: &NewRun) -> Result<RunId, StoreError> {
+        self.write(|conn| write::begin_run(conn, run))
+    }
+
+    async fn apply(
+        &self,
+        run: RunId,
+        tenant: &Tenant,
+        changes: &ChangeSet,
+        result: &RunResult,
+    ) -> Result<(), StoreError> {
+        self.write(|conn| write::apply(conn, run, tenant, changes, result))
+    }
+
+    async fn finish_run(
+        &self,
+        run: RunId,
+        result: &RunResult,
+        lines: &[LogLine],
+    ) -> Result<(), StoreError> {
+        self.write(|conn| write::end_run(conn, run, result, lines.iter().cloned()))
+    }
+}
+
+#[async_trait]
+impl DirectoryReader for DieselStore {
+    async fn users(
+        &self,
+        tenant: &Tenant,
+        filter: &UserFilter,
+        page: Option<Page>,
+    ) -> Result<Vec<UserView>, StoreError> {
+        self.read(|conn| read::users(conn, tenant, filter, page))
+    }
+
+    async fn groups(
+        &self,
+        tenant: &Tenant,
+        filter: &UserFilter,
+        page: Option<Page>,
+    ) -> Result<Vec<GroupView>, StoreError> {
+        self.read(|conn| read::groups(conn, tenant, filter, page))
+    }
+}
+
+#[async_trait]
+impl RunLogReader for DieselStore {
+    async fn runs(
+        &self,
+        tenant: &Tenant,
+        page: Option<Page>,
+    ) -> Result<Vec<RunRecord>, StoreError> {
+        self.read(|conn| read::runs(conn, tenant, page))
+    }
+
+    async fn run(&self, id: RunId) -> Result<Option<RunRecord>, StoreError> {
+        self.read(|conn| read::run(conn, id))
+    }
+
+    async fn lines(&self, id: RunId) -> Result<Vec<LogLine>, StoreError> {
+        self.read(|conn| read::lines(conn, id))
+    }
+}

@@ -1,0 +1,316 @@
+//! The read side: the planner's state, the directory views and the run log. A handful of
+//! set-based queries per call, never one per row.
+
+use std::collections::HashMap;
+
+use diesel::connection::DefaultLoadingMode;
+use diesel::prelude::*;
+use idmsync_domain::{LogLine, Outcome, RunId, RunRecord, StoreState, Tenant, UserStatus};
+use idmsync_ports::{GroupView, Page, UserFilter, UserView};
+
+use crate::batch::in_batches;
+use crate::error::DbError;
+use crate::rows::{log_line, GroupRecord, RunRow, UserRecord};
+use crate::schema::{
+    idm_group_nesting, idm_groups, idm_sync_log_lines, idm_sync_runs, idm_tenants,
+    idm_user_memberships, idm_users, lower,
+};
+use crate::store::Conn;
+
+/// The tenant's id, or `None` for a tenant no run has used yet.
+pub(crate) fn tenant_id(conn: &mut Conn, tenant: &Tenant) -> QueryResult<Option<i64>> {
+    idm_tenants::table
+        .filter(idm_tenants::name.eq(tenant.as_str()))
+        .select(idm_tenants::id)
+        .first(conn)
+        .optional()
+}
+
+/// Every user, group and edge of the tenant: four streaming queries, edges mapped from row ids
+/// to indexes into the user and group vectors.
+pub(crate) fn load_state(conn: &mut Conn, tenant: &Tenant) -> Result<StoreState, DbError> {
+    let mut state = StoreState::default();
+    let Some(tenant) = tenant_id(conn, tenant)? else {
+        return Ok(state);
+    };
+    let mut users = HashMap::new();
+    let rows = idm_users::table
+        .filter(idm_users::tenant_id.eq(tenant))
+        .order(idm_users::id)
+        .select(UserRecord::as_select())
+        .load_iter::<_, DefaultLoadingMode>(conn)?;
+    for row in rows {
+        let row = row?;
+        users.insert(row.id, index(state.users.len())?);
+        state.users.push(row.into_stored()?);
+    }
+    let mut groups = HashMap::new();
+    let rows = idm_groups::table
+        .filter(idm_groups::tenant_id.eq(tenant))
+        .order(idm_groups::id)
+        .select(GroupRecord::as_select())
+        .load_iter::<_, DefaultLoadingMode>(conn)?;
+    for row in rows {
+        let row = row?;
+        groups.insert(row.id, index(state.groups.len())?);
+        state.groups.push(row.into_stored()?);
+    }
+    let rows = idm_user_memberships::table
+        .inner_join(idm_groups::table)
+        .filter(idm_groups::tenant_id.eq(tenant))
+        .select((
+            idm_user_memberships::group_id,
+            idm_user_memberships::user_id,
+        ))
+        .load_iter::<(i64, i64), DefaultLoadingMode>(conn)?;
+    for row in rows {
+        let (group, user) = row?;
+        let edge = "idm_user_memberships";
+        state.memberships.push((
+            position(&groups, group, edge)?,
+            position(&users, user, edge)?,
+        ));
+    }
+    let rows = idm_group_nesting::table
+        .inner_join(idm_groups::table.on(idm_groups::id.eq(idm_group_nesting::parent_id)))
+        .filter(idm_groups::tenant_id.eq(tenant))
+        .select((idm_group_nesting::parent_id, idm_group_nesting::child_id))
+        .load_iter::<(i64, i64), DefaultLoadingMode>(conn)?;
+    for row in rows {
+        let (parent, child) = row?;
+        let edge = "idm_group_nesting";
+        state.nesting.push((
+            position(&groups, parent, edge)?,
+            position(&groups, child, edge)?,
+        ));
+    }
+    Ok(state)
+}
+
+fn index(len: usize) -> Result<u32, DbError> {
+    u32::try_from(len)
+        .map_err(|_| DbError::Rejected("a tenant with more than 2^32 entries".to_string()))
+}
+
+/// The index of row `id` among the tenant's loaded rows; an edge to a row of another tenant
+/// breaks the schema's promise.
+fn position(indexes: &HashMap<i64, u32>, id: i64, edge: &str) -> Result<u32, DbError> {
+    indexes.get(&id).copied().ok_or_else(|| {
+        DbError::Corrupt(format!(
+            "{edge}: row {id} is not an entry of the edge's tenant"
+        ))
+    })
+}
+
+/// `LIKE` pattern for a case-insensitive substring, with the wildcards of `text` escaped.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// `(limit, offset)` for a page; absurdly large values saturate rather than wrap.
+fn window(page: Page) -> (i64, i64) {
+    let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    (clamp(page.size), clamp(page.start))
+}
+
+/// The tenant's rows of `$table` matching `$filter`, sorted by external id, paged. A macro
+/// because users and groups are different diesel tables with the same filterable columns.
+macro_rules! listing {
+    ($table:ident, $tenant:expr, $filter:expr, $page:expr, [$($name:ident),+]) => {{
+        let mut query = $table::table
+            .filter($table::tenant_id.eq($tenant))
+            .order(($table::external_id, $table::id))
+            .into_boxed();
+        if let Some(status) = $filter.status {
+            query = query.filter($table::status.eq(status.as_str()));
+        }
+        if let Some(external_id) = &$filter.external_id {
+            query = query.filter($table::external_id.eq(external_id.clone()));
+        }
+        if let Some(text) = &$filter.text {
+            let pattern = contains_pattern(text);
+            query = query.filter(
+                lower($table::external_id).like(pattern.clone()).escape('\\')
+                    $(.or(lower($table::$name).like(pattern.clone()).escape('\\')))+,
+            );
+        }
+        if let Some(page) = $page {
+            let (limit, offset) = window(page);
+            query = query.limit(limit).offset(offset);
+        }
+        query
+    }};
+}
+
+/// The users view.
+pub(crate) fn users(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    filter: &UserFilter,
+    page: Option<Page>,
+) -> Result<Vec<UserView>, DbError> {
+    let Some(tenant_row) = tenant_id(conn, tenant)? else {
+        return Ok(Vec::new());
+    };
+    listing!(idm_users, tenant_row, filter, page, [first_name, last_name])
+        .select(UserRecord::as_select())
+        .load_iter::<_, DefaultLoadingMode>(conn)?
+        .map(|row| row?.into_view(tenant))
+        .collect()
+}
+
+/// The groups view, with direct active members and child groups: two batched queries for the
+/// whole page, not one per group.
+pub(crate) fn groups(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    filter: &UserFilter,
+    page: Option<Page>,
+) -> Result<Vec<GroupView>, DbError> {
+    let Some(tenant_row) = tenant_id(conn, tenant)? else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<GroupRecord> = listing!(idm_groups, tenant_row, filter, page, [name])
+        .select(GroupRecord::as_select())
+        .load(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|g| g.id).collect();
+    let mut members = direct_active(&ids, |batch| {
+        idm_user_memberships::table
+            .inner_join(idm_users::table)
+            .filter(idm_user_memberships::group_id.eq_any(batch))
+            .filter(idm_users::status.eq(UserStatus::Active.as_str()))
+            .select((idm_user_memberships::group_id, idm_users::external_id))
+            .load(conn)
+    })?;
+    let mut children = direct_active(&ids, |batch| {
+        idm_group_nesting::table
+            .inner_join(idm_groups::table.on(idm_groups::id.eq(idm_group_nesting::child_id)))
+            .filter(idm_group_nesting::parent_id.eq_any(batch))
+            .filter(idm_groups::status.eq(UserStatus::Active.as_str()))
+            .select((idm_group_nesting::parent_id, idm_groups::external_id))
+            .load(conn)
+    })?;
+    rows.into_iter()
+        .map(|row| {
+            let id = row.id;
+            let group = row.into_stored()?;
+            Ok(GroupView {
+                tenant: tenant.to_string(),
+                external_id: group.external_id.to_string(),
+                name: group.name,
+                status: group.status,
+                members: members.remove(&id).unwrap_or_default(),
+                child_groups: children.remove(&id).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// External ids by group id, sorted, from `query` run over batches of `groups`.
+fn direct_active(
+    groups: &[i64],
+    mut query: impl FnMut(Vec<i64>) -> QueryResult<Vec<(i64, String)>>,
+) -> QueryResult<HashMap<i64, Vec<String>>> {
+    let mut by_group: HashMap<i64, Vec<String>> = HashMap::new();
+    in_batches(groups.iter().copied(), 1, |batch| {
+        for (group, external_id) in query(batch)? {
+            by_group.entry(group).or_default().push(external_id);
+        }
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    for ids in by_group.values_mut() {
+        ids.sort_unstable();
+    }
+    Ok(by_group)
+}
+
+/// The tenant's runs, newest first.
+pub(crate) fn runs(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    page: Option<Page>,
+) -> Result<Vec<RunRecord>, DbError> {
+    let mut query = idm_sync_runs::table
+        .inner_join(idm_tenants::table)
+        .filter(idm_tenants::name.eq(tenant.as_str()))
+        .order(idm_sync_runs::id.desc())
+        .select(RunRow::as_select())
+        .into_boxed();
+    if let Some(page) = page {
+        let (limit, offset) = window(page);
+        query = query.limit(limit).offset(offset);
+    }
+    query
+        .load_iter::<_, DefaultLoadingMode>(conn)?
+        .map(|row| row?.into_record())
+        .collect()
+}
+
+/// One run.
+pub(crate) fn run(conn: &mut Conn, id: RunId) -> Result<Option<RunRecord>, DbError> {
+    idm_sync_runs::table
+        .inner_join(idm_tenants::table)
+        .filter(idm_sync_runs::id.eq(id.0))
+        .select(RunRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(RunRow::into_record)
+        .transpose()
+}
+
+/// The tenant's newest successful run.
+pub(crate) fn last_success(conn: &mut Conn, tenant: &Tenant) -> Result<Option<RunRecord>, DbError> {
+    idm_sync_runs::table
+        .inner_join(idm_tenants::table)
+        .filter(idm_tenants::name.eq(tenant.as_str()))
+        .filter(idm_sync_runs::outcome.eq(Outcome::Succeeded.as_str()))
+        .order(idm_sync_runs::id.desc())
+        .select(RunRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(RunRow::into_record)
+        .transpose()
+}
+
+/// A run's log lines by sequence number.
+pub(crate) fn lines(conn: &mut Conn, id: RunId) -> Result<Vec<LogLine>, DbError> {
+    idm_sync_log_lines::table
+        .filter(idm_sync_log_lines::run_id.eq(id.0))
+        .order(idm_sync_log_lines::seq)
+        .select((
+            idm_sync_log_lines::seq,
+            idm_sync_log_lines::event,
+            idm_sync_log_lines::message,
+        ))
+        .load_iter::<_, DefaultLoadingMode>(conn)?
+        .map(|row| log_line(id.0, row?))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_escape_wildcards_and_lower_the_text() {
+        assert_eq!(contains_pattern("JLen"), "%jlen%");
+        assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+
+    #[test]
+    fn huge_pages_saturate() {
+        let page = Page {
+            start: u64::MAX,
+            size: 10,
+        };
+        assert_eq!(window(page), (10, i64::MAX));
+    }
+}

@@ -1,0 +1,260 @@
+//! Rows as diesel reads and writes them, and their conversion from and to the domain types.
+//! Reading validates every enumerated or non-blank column, so that a damaged row surfaces as
+//! `Corrupt` naming the row instead of as a wrong plan.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use idmsync_domain::{
+    Counts, DeactivatedBy, EventKey, ExternalId, LogLine, Outcome, PasswordHash, RunId, RunRecord,
+    SourceId, StoredGroup, StoredUser, SyncMode, Tenant, Trigger, UserStatus, Watermark,
+};
+use idmsync_ports::UserView;
+
+use crate::error::DbError;
+use crate::schema::{idm_groups, idm_sync_runs, idm_tenants, idm_users};
+
+/// Turns a failed parse into `Corrupt`, naming the table, row, column and stored value.
+fn valid<T>(parsed: Option<T>, row: &str, column: &str, value: &str) -> Result<T, DbError> {
+    parsed.ok_or_else(|| DbError::Corrupt(format!("{row}: {column} `{value}` is not valid")))
+}
+
+fn source_id(row: &str, value: &str) -> Result<SourceId, DbError> {
+    valid(SourceId::new(value).ok(), row, "source_id", value)
+}
+
+fn external_id(row: &str, value: &str) -> Result<ExternalId, DbError> {
+    valid(ExternalId::new(value).ok(), row, "external_id", value)
+}
+
+fn status(row: &str, value: &str) -> Result<UserStatus, DbError> {
+    valid(UserStatus::parse(value), row, "status", value)
+}
+
+/// A user row as read: the planner's [`StoredUser`] plus what the views show.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = idm_users)]
+pub(crate) struct UserRecord {
+    pub(crate) id: i64,
+    source_id: String,
+    external_id: String,
+    locator: Option<String>,
+    first_name: String,
+    last_name: String,
+    email: Option<String>,
+    status: String,
+    deactivated_by: Option<String>,
+    is_admin: bool,
+    password_hash: Option<String>,
+    last_sync_at: Option<NaiveDateTime>,
+}
+
+impl UserRecord {
+    /// The row as the planner sees it.
+    pub(crate) fn into_stored(self) -> Result<StoredUser, DbError> {
+        let row = format!("idm_users row {}", self.id);
+        let deactivated_by = match self.deactivated_by.as_deref() {
+            Some(by) => Some(valid(DeactivatedBy::parse(by), &row, "deactivated_by", by)?),
+            None => None,
+        };
+        Ok(StoredUser {
+            source_id: source_id(&row, &self.source_id)?,
+            external_id: external_id(&row, &self.external_id)?,
+            locator: self.locator,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            email: self.email,
+            status: status(&row, &self.status)?,
+            deactivated_by,
+            admin: self.is_admin,
+            password_hash: self.password_hash.map(PasswordHash::new),
+        })
+    }
+
+    /// The row as operators see it.
+    pub(crate) fn into_view(self, tenant: &Tenant) -> Result<UserView, DbError> {
+        let last_sync_at = self.last_sync_at.map(|at| at.and_utc());
+        let user = self.into_stored()?;
+        Ok(UserView {
+            tenant: tenant.to_string(),
+            external_id: user.external_id.to_string(),
+            first_name: user.first_name,
+            last_name: user.last_name,
+            email: user.email,
+            status: user.status,
+            deactivated_by: user.deactivated_by.map(|by| by.as_str().to_string()),
+            admin: user.admin,
+            last_sync_at,
+        })
+    }
+}
+
+/// A group row as read.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = idm_groups)]
+pub(crate) struct GroupRecord {
+    pub(crate) id: i64,
+    source_id: String,
+    external_id: String,
+    locator: Option<String>,
+    name: String,
+    status: String,
+}
+
+impl GroupRecord {
+    /// The row as the planner sees it.
+    pub(crate) fn into_stored(self) -> Result<StoredGroup, DbError> {
+        let row = format!("idm_groups row {}", self.id);
+        Ok(StoredGroup {
+            source_id: source_id(&row, &self.source_id)?,
+            external_id: external_id(&row, &self.external_id)?,
+            locator: self.locator,
+            name: self.name,
+            status: status(&row, &self.status)?,
+        })
+    }
+}
+
+/// A user row to upsert, borrowing from the change set. Every column is bound (`None` is NULL,
+/// never `DEFAULT`), which is what lets SQLite take a whole batch in one statement.
+#[derive(Insertable)]
+#[diesel(table_name = idm_users, treat_none_as_default_value = false)]
+pub(crate) struct NewUser<'a> {
+    tenant_id: i64,
+    source_id: &'a str,
+    external_id: &'a str,
+    locator: Option<&'a str>,
+    first_name: &'a str,
+    last_name: &'a str,
+    email: Option<&'a str>,
+    status: &'static str,
+    deactivated_by: Option<&'static str>,
+    is_admin: bool,
+    password_hash: Option<&'a str>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    last_sync_at: NaiveDateTime,
+}
+
+impl<'a> NewUser<'a> {
+    /// Parameters one row binds: one per field.
+    pub(crate) const BINDS: usize = 14;
+
+    /// `user` of `tenant_id`, written by a sync at `at`.
+    pub(crate) fn new(tenant_id: i64, user: &'a StoredUser, at: NaiveDateTime) -> Self {
+        Self {
+            tenant_id,
+            source_id: user.source_id.as_str(),
+            external_id: user.external_id.as_str(),
+            locator: user.locator.as_deref(),
+            first_name: &user.first_name,
+            last_name: &user.last_name,
+            email: user.email.as_deref(),
+            status: user.status.as_str(),
+            deactivated_by: user.deactivated_by.map(DeactivatedBy::as_str),
+            is_admin: user.admin,
+            password_hash: user.password_hash.as_ref().map(|h| h.as_str()),
+            created_at: at,
+            updated_at: at,
+            last_sync_at: at,
+        }
+    }
+}
+
+/// A group row to upsert; see [`NewUser`].
+#[derive(Insertable)]
+#[diesel(table_name = idm_groups, treat_none_as_default_value = false)]
+pub(crate) struct NewGroup<'a> {
+    tenant_id: i64,
+    source_id: &'a str,
+    external_id: &'a str,
+    locator: Option<&'a str>,
+    name: &'a str,
+    status: &'static str,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    last_sync_at: NaiveDateTime,
+}
+
+impl<'a> NewGroup<'a> {
+    /// Parameters one row binds: one per field.
+    pub(crate) const BINDS: usize = 9;
+
+    /// `group` of `tenant_id`, written by a sync at `at`.
+    pub(crate) fn new(tenant_id: i64, group: &'a StoredGroup, at: NaiveDateTime) -> Self {
+        Self {
+            tenant_id,
+            source_id: group.source_id.as_str(),
+            external_id: group.external_id.as_str(),
+            locator: group.locator.as_deref(),
+            name: &group.name,
+            status: group.status.as_str(),
+            created_at: at,
+            updated_at: at,
+            last_sync_at: at,
+        }
+    }
+}
+
+/// A run row as read, with its tenant's name.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = idm_sync_runs)]
+pub(crate) struct RunRow {
+    id: i64,
+    #[diesel(select_expression = idm_tenants::name)]
+    #[diesel(select_expression_type = idm_tenants::name)]
+    tenant: String,
+    mode: String,
+    run_trigger: String,
+    source: String,
+    started_at: NaiveDateTime,
+    finished_at: Option<NaiveDateTime>,
+    outcome: String,
+    reason: Option<String>,
+    counts: String,
+    watermark: Option<String>,
+}
+
+impl RunRow {
+    /// The run as the domain records it.
+    pub(crate) fn into_record(self) -> Result<RunRecord, DbError> {
+        let row = format!("idm_sync_runs row {}", self.id);
+        Ok(RunRecord {
+            id: RunId(self.id),
+            tenant: valid(Tenant::new(&self.tenant).ok(), &row, "tenant", &self.tenant)?,
+            mode: valid(SyncMode::parse(&self.mode), &row, "mode", &self.mode)?,
+            trigger: valid(
+                Trigger::parse(&self.run_trigger),
+                &row,
+                "run_trigger",
+                &self.run_trigger,
+            )?,
+            source: self.source,
+            started_at: self.started_at.and_utc(),
+            finished_at: self.finished_at.map(|at| at.and_utc()),
+            outcome: valid(
+                Outcome::parse(&self.outcome),
+                &row,
+                "outcome",
+                &self.outcome,
+            )?,
+            reason: self.reason,
+            counts: valid(
+                serde_json::from_str::<Counts>(&self.counts).ok(),
+                &row,
+                "counts",
+                &self.counts,
+            )?,
+            watermark: self.watermark.map(Watermark),
+        })
+    }
+}
+
+/// A log line as read: `(seq, event, message)` of run `run`.
+pub(crate) fn log_line(
+    run: i64,
+    (seq, event, message): (i64, String, String),
+) -> Result<LogLine, DbError> {
+    let row = format!("idm_sync_log_lines run {run} line {seq}");
+    let event = valid(EventKey::parse(&event), &row, "event", &event)?;
+    Ok(LogLine::new(event, message))
+}

@@ -1,0 +1,468 @@
+//! The write side: begin a run, apply a change set, end a run. Every function runs inside the
+//! caller's transaction, so a failure anywhere rolls all of it back.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::NaiveDateTime;
+use diesel::dsl::max;
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use idmsync_domain::change::{Edge, GroupWrite, Key, UserWrite};
+use idmsync_domain::{ChangeSet, Counts, LogLine, Outcome, RunId, RunResult, Tenant};
+use idmsync_ports::NewRun;
+
+use crate::batch::in_batches;
+use crate::error::DbError;
+use crate::read::tenant_id;
+use crate::rows::{NewGroup, NewUser};
+use crate::schema::{
+    idm_group_nesting, idm_groups, idm_sync_log_lines, idm_sync_runs, idm_tenants,
+    idm_user_memberships, idm_users,
+};
+use crate::store::Conn;
+
+/// Records `run` as `running`. The tenant's runs still `running` belonged to a process that
+/// died: they become `interrupted` and keep `finished_at` empty, since nobody saw them end.
+pub(crate) fn begin_run(conn: &mut Conn, run: &NewRun) -> Result<RunId, DbError> {
+    use idm_sync_runs::dsl as r;
+    let tenant = ensure_tenant(conn, &run.tenant)?;
+    let interrupted = diesel::update(
+        r::idm_sync_runs
+            .filter(r::tenant_id.eq(tenant))
+            .filter(r::outcome.eq(Outcome::Running.as_str())),
+    )
+    .set(r::outcome.eq(Outcome::Interrupted.as_str()))
+    .execute(conn)?;
+    if interrupted > 0 {
+        tracing::warn!(tenant = %run.tenant, interrupted, "runs cut off by a dead process");
+    }
+    // Backend-specific: RETURNING is SQLite's and PostgreSQL's; MySQL needs LAST_INSERT_ID().
+    let id = diesel::insert_into(r::idm_sync_runs)
+        .values((
+            r::tenant_id.eq(tenant),
+            r::mode.eq(run.mode.as_str()),
+            r::run_trigger.eq(run.trigger.as_str()),
+            r::source.eq(&run.source),
+            r::started_at.eq(run.started_at.naive_utc()),
+            r::outcome.eq(Outcome::Running.as_str()),
+            r::counts.eq(counts_json(&Counts::default())?),
+        ))
+        .returning(r::id)
+        .get_result(conn)?;
+    Ok(RunId(id))
+}
+
+/// Writes `changes` for `tenant`, then ends `run` with `result` and the change set's log lines.
+pub(crate) fn apply(
+    conn: &mut Conn,
+    run: RunId,
+    tenant: &Tenant,
+    changes: &ChangeSet,
+    result: &RunResult,
+) -> Result<(), DbError> {
+    let tenant = ensure_tenant(conn, tenant)?;
+    let at = result.finished_at.naive_utc();
+    upsert_users(conn, tenant, &changes.users, at)?;
+    upsert_groups(conn, tenant, &changes.groups, at)?;
+    write_edges(conn, tenant, changes)?;
+    end_run(conn, run, result, changes.log_lines())
+}
+
+/// Sets the run's outcome, reason, counts, watermark and end, and appends `lines` after any it
+/// already has (numbered from 1).
+///
+/// # Errors
+/// `Rejected` when there is no such run.
+pub(crate) fn end_run(
+    conn: &mut Conn,
+    run: RunId,
+    result: &RunResult,
+    lines: impl Iterator<Item = LogLine>,
+) -> Result<(), DbError> {
+    use idm_sync_log_lines::dsl as l;
+    use idm_sync_runs::dsl as r;
+    let updated = diesel::update(r::idm_sync_runs.find(run.0))
+        .set((
+            r::outcome.eq(result.outcome.as_str()),
+            r::reason.eq(result.reason.as_deref()),
+            r::counts.eq(counts_json(&result.counts)?),
+            r::watermark.eq(result.watermark.as_ref().map(|w| w.0.as_str())),
+            r::finished_at.eq(result.finished_at.naive_utc()),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        return Err(DbError::Rejected(format!("run {run} does not exist")));
+    }
+    let last: Option<i64> = l::idm_sync_log_lines
+        .filter(l::run_id.eq(run.0))
+        .select(max(l::seq))
+        .first(conn)?;
+    let rows = lines.zip(last.unwrap_or(0) + 1..).map(|(line, seq)| {
+        (
+            l::run_id.eq(run.0),
+            l::seq.eq(seq),
+            l::event.eq(line.event.as_str()),
+            l::message.eq(line.message),
+        )
+    });
+    in_batches(rows, 4, |batch| {
+        diesel::insert_into(l::idm_sync_log_lines)
+            .values(batch)
+            .execute(conn)
+            .map(drop)
+    })?;
+    Ok(())
+}
+
+/// The tenant's id, creating the tenant on first use.
+fn ensure_tenant(conn: &mut Conn, tenant: &Tenant) -> QueryResult<i64> {
+    if let Some(id) = tenant_id(conn, tenant)? {
+        return Ok(id);
+    }
+    diesel::insert_into(idm_tenants::table)
+        .values(idm_tenants::name.eq(tenant.as_str()))
+        .execute(conn)?;
+    idm_tenants::table
+        .filter(idm_tenants::name.eq(tenant.as_str()))
+        .select(idm_tenants::id)
+        .first(conn)
+}
+
+fn counts_json(counts: &Counts) -> Result<String, DbError> {
+    serde_json::to_string(counts)
+        .map_err(|e| DbError::Rejected(format!("cannot encode the run's counts: {e}")))
+}
+
+// Backend-specific: ON CONFLICT is SQLite's and PostgreSQL's; MySQL says ON DUPLICATE KEY UPDATE.
+fn upsert_users(
+    conn: &mut Conn,
+    tenant: i64,
+    writes: &[UserWrite],
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
+    use idm_users::dsl as u;
+    let rows = writes.iter().map(|w| NewUser::new(tenant, &w.row, at));
+    in_batches(rows, NewUser::BINDS, |batch| {
+        diesel::insert_into(u::idm_users)
+            .values(&batch)
+            .on_conflict((u::tenant_id, u::source_id))
+            .do_update()
+            .set((
+                u::external_id.eq(excluded(u::external_id)),
+                u::locator.eq(excluded(u::locator)),
+                u::first_name.eq(excluded(u::first_name)),
+                u::last_name.eq(excluded(u::last_name)),
+                u::email.eq(excluded(u::email)),
+                u::status.eq(excluded(u::status)),
+                u::deactivated_by.eq(excluded(u::deactivated_by)),
+                u::is_admin.eq(excluded(u::is_admin)),
+                u::password_hash.eq(excluded(u::password_hash)),
+                u::updated_at.eq(excluded(u::updated_at)),
+                u::last_sync_at.eq(excluded(u::last_sync_at)),
+            ))
+            .execute(conn)
+            .map(drop)
+    })?;
+    Ok(())
+}
+
+fn upsert_groups(
+    conn: &mut Conn,
+    tenant: i64,
+    writes: &[GroupWrite],
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
+    use idm_groups::dsl as g;
+    let rows = writes.iter().map(|w| NewGroup::new(tenant, &w.row, at));
+    in_batches(rows, NewGroup::BINDS, |batch| {
+        diesel::insert_into(g::idm_groups)
+            .values(&batch)
+            .on_conflict((g::tenant_id, g::source_id))
+            .do_update()
+            .set((
+                g::external_id.eq(excluded(g::external_id)),
+                g::locator.eq(excluded(g::locator)),
+                g::name.eq(excluded(g::name)),
+                g::status.eq(excluded(g::status)),
+                g::updated_at.eq(excluded(g::updated_at)),
+                g::last_sync_at.eq(excluded(g::last_sync_at)),
+            ))
+            .execute(conn)
+            .map(drop)
+    })?;
+    Ok(())
+}
+
+/// Row ids by source id.
+type Ids = HashMap<String, i64>;
+
+/// Removes and adds the change set's edges, after the rows they name were written. Source ids
+/// are mapped to row ids with batched `IN` lists (one query per table for all but huge sets),
+/// removals are one `DELETE … IN` per group, additions multi-row `INSERT`s.
+fn write_edges(conn: &mut Conn, tenant: i64, changes: &ChangeSet) -> Result<(), DbError> {
+    use idm_group_nesting::dsl as n;
+    use idm_user_memberships::dsl as m;
+    let memberships = || {
+        changes
+            .memberships_added
+            .iter()
+            .chain(&changes.memberships_removed)
+    };
+    let nesting = changes.nesting_added.iter().chain(&changes.nesting_removed);
+    let users = lookup(memberships().map(|e| &e.member), |batch| {
+        idm_users::table
+            .filter(idm_users::tenant_id.eq(tenant))
+            .filter(idm_users::source_id.eq_any(batch))
+            .select((idm_users::source_id, idm_users::id))
+            .load(conn)
+    })?;
+    let group_keys = memberships()
+        .map(|e| &e.group)
+        .chain(nesting.flat_map(|e| [&e.group, &e.member]));
+    let groups = lookup(group_keys, |batch| {
+        idm_groups::table
+            .filter(idm_groups::tenant_id.eq(tenant))
+            .filter(idm_groups::source_id.eq_any(batch))
+            .select((idm_groups::source_id, idm_groups::id))
+            .load(conn)
+    })?;
+
+    let removed = edge_ids(&changes.memberships_removed, &groups, &users, "user")?;
+    delete_edges(removed, |group, members| {
+        diesel::delete(
+            m::idm_user_memberships
+                .filter(m::group_id.eq(group))
+                .filter(m::user_id.eq_any(members)),
+        )
+        .execute(conn)
+    })?;
+    let removed = edge_ids(&changes.nesting_removed, &groups, &groups, "group")?;
+    delete_edges(removed, |parent, children| {
+        diesel::delete(
+            n::idm_group_nesting
+                .filter(n::parent_id.eq(parent))
+                .filter(n::child_id.eq_any(children)),
+        )
+        .execute(conn)
+    })?;
+
+    let added = edge_ids(&changes.memberships_added, &groups, &users, "user")?;
+    let rows = added
+        .into_iter()
+        .map(|(group, user)| (m::group_id.eq(group), m::user_id.eq(user)));
+    in_batches(rows, 2, |batch| {
+        diesel::insert_into(m::idm_user_memberships)
+            .values(batch)
+            .execute(conn)
+            .map(drop)
+    })?;
+    let added = edge_ids(&changes.nesting_added, &groups, &groups, "group")?;
+    let rows = added
+        .into_iter()
+        .map(|(parent, child)| (n::parent_id.eq(parent), n::child_id.eq(child)));
+    in_batches(rows, 2, |batch| {
+        diesel::insert_into(n::idm_group_nesting)
+            .values(batch)
+            .execute(conn)
+            .map(drop)
+    })?;
+    Ok(())
+}
+
+/// The row ids of the distinct source ids among `keys`, queried in batches by `query`.
+fn lookup<'a>(
+    keys: impl Iterator<Item = &'a Key>,
+    mut query: impl FnMut(Vec<&'a str>) -> QueryResult<Vec<(String, i64)>>,
+) -> QueryResult<Ids> {
+    let wanted: HashSet<&str> = keys.map(|k| k.source_id.as_str()).collect();
+    let mut ids = Ids::with_capacity(wanted.len());
+    in_batches(wanted, 1, |batch| {
+        ids.extend(query(batch)?);
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    Ok(ids)
+}
+
+/// `(group id, member id)` of each edge.
+///
+/// # Errors
+/// `Rejected` for an edge naming a source id that is neither stored nor written: applying it
+/// would silently drop a membership, so the whole transaction is rolled back instead.
+fn edge_ids(
+    edges: &[Edge],
+    groups: &Ids,
+    members: &Ids,
+    member_kind: &str,
+) -> Result<Vec<(i64, i64)>, DbError> {
+    let id = |ids: &Ids, key: &Key, kind: &str, edge: &Edge| {
+        ids.get(key.source_id.as_str()).copied().ok_or_else(|| {
+            DbError::Rejected(format!(
+                "the edge from group {} to {member_kind} {} names the {kind} with source id \
+                 `{}`, which is neither stored nor written",
+                edge.group.external_id, edge.member.external_id, key.source_id
+            ))
+        })
+    };
+    edges
+        .iter()
+        .map(|e| {
+            Ok((
+                id(groups, &e.group, "group", e)?,
+                id(members, &e.member, member_kind, e)?,
+            ))
+        })
+        .collect()
+}
+
+/// Deletes `(group, member)` edges with one statement per group (and batch of members).
+fn delete_edges(
+    edges: Vec<(i64, i64)>,
+    mut delete: impl FnMut(i64, Vec<i64>) -> QueryResult<usize>,
+) -> QueryResult<()> {
+    let mut by_group: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for (group, member) in edges {
+        by_group.entry(group).or_default().push(member);
+    }
+    for (group, members) in by_group {
+        in_batches(members, 1, |batch| delete(group, batch).map(drop))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use chrono::{TimeZone, Utc};
+    use diesel::connection::InstrumentationEvent;
+    use diesel_migrations::MigrationHarness;
+    use idmsync_domain::change::Event;
+    use idmsync_domain::{
+        ExternalId, SourceId, StoredGroup, StoredUser, SyncMode, Trigger, UserStatus,
+    };
+
+    use super::*;
+    use crate::store::MIGRATIONS;
+
+    fn key(id: String) -> Key {
+        Key {
+            source_id: SourceId::new(&id).expect("source id"),
+            external_id: ExternalId::new(&id).expect("external id"),
+        }
+    }
+
+    fn stored_user(k: &Key) -> StoredUser {
+        StoredUser {
+            source_id: k.source_id.clone(),
+            external_id: k.external_id.clone(),
+            locator: None,
+            first_name: String::new(),
+            last_name: String::new(),
+            email: None,
+            status: UserStatus::Active,
+            deactivated_by: None,
+            admin: false,
+            password_hash: None,
+        }
+    }
+
+    /// The statements the connection runs from now on.
+    fn record(conn: &mut Conn) -> Arc<Mutex<Vec<String>>> {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&log);
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
+                sink.lock().expect("log").push(query.to_string());
+            }
+        });
+        log
+    }
+
+    fn run(conn: &mut Conn, changes: &ChangeSet) -> Vec<String> {
+        let log = record(conn);
+        let tenant = Tenant::new("acme").expect("tenant");
+        let at = Utc
+            .with_ymd_and_hms(2025, 11, 26, 8, 0, 0)
+            .single()
+            .expect("time");
+        let result = RunResult {
+            outcome: Outcome::Succeeded,
+            reason: None,
+            counts: changes.counts(),
+            watermark: None,
+            finished_at: at,
+        };
+        let new_run = NewRun {
+            tenant: tenant.clone(),
+            mode: SyncMode::Full,
+            trigger: Trigger::Manual,
+            source: "test".into(),
+            started_at: at,
+        };
+        conn.immediate_transaction(|conn| {
+            let id = begin_run(conn, &new_run)?;
+            apply(conn, id, &tenant, changes, &result)
+        })
+        .expect("apply");
+        let statements = log.lock().expect("log").clone();
+        statements
+    }
+
+    fn count(statements: &[String], prefix: &str) -> usize {
+        statements.iter().filter(|s| s.starts_with(prefix)).count()
+    }
+
+    #[test]
+    fn bulk_writes_are_multi_row_statements() {
+        let mut conn = Conn::establish(":memory:").expect("in-memory database");
+        conn.run_pending_migrations(MIGRATIONS).expect("migrate");
+        let users: Vec<Key> = (0..3_000).map(|i| key(format!("u{i}"))).collect();
+        let group = key("g".into());
+        let changes = ChangeSet {
+            users: users
+                .iter()
+                .map(|k| UserWrite {
+                    event: Event::Created,
+                    row: stored_user(k),
+                })
+                .collect(),
+            groups: vec![GroupWrite {
+                event: Event::Created,
+                row: StoredGroup {
+                    source_id: group.source_id.clone(),
+                    external_id: group.external_id.clone(),
+                    locator: None,
+                    name: "g".into(),
+                    status: UserStatus::Active,
+                },
+            }],
+            memberships_added: users.iter().map(|u| edge(&group, u)).collect(),
+            ..ChangeSet::default()
+        };
+        let statements = run(&mut conn, &changes);
+        // 3,000 users at 14 binds need two statements; 3,000 edges at 2 binds one.
+        assert_eq!(
+            count(&statements, "INSERT INTO `idm_users`"),
+            2,
+            "{statements:?}"
+        );
+        assert_eq!(count(&statements, "INSERT INTO `idm_groups`"), 1);
+        assert_eq!(count(&statements, "INSERT INTO `idm_user_memberships`"), 1);
+        assert_eq!(count(&statements, "INSERT INTO `idm_sync_log_lines`"), 1);
+        assert_eq!(count(&statements, "SELECT `idm_users`.`source_id`"), 1);
+
+        let removal = ChangeSet {
+            memberships_removed: changes.memberships_added.clone(),
+            ..ChangeSet::default()
+        };
+        let statements = run(&mut conn, &removal);
+        assert_eq!(count(&statements, "DELETE FROM `idm_user_memberships`"), 1);
+    }
+
+    fn edge(group: &Key, member: &Key) -> Edge {
+        Edge {
+            group: group.clone(),
+            member: member.clone(),
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Shared fixtures: a fresh migrated database per test, and builders for change sets and runs.
+
+use chrono::{DateTime, TimeZone, Utc};
+use diesel::{Connection, RunQueryDsl, SqliteConnection};
+use idmsync_domain::change::{Edge, Event, GroupWrite, Key, UserWrite};
+use idmsync_domain::{
+    ChangeSet, Counts, DeactivatedBy, ExternalId, Outcome, PasswordHash, RunId, RunResult,
+    SourceId, StoreState, StoredGroup, StoredUser, SyncMode, Tenant, Trigger, UserStatus,
+    Watermark,
+};
+use idmsync_ports::{NewRun, SyncStore};
+use idmsync_store_diesel::{DatabaseUrl, DieselStore};
+use tempfile::TempDir;
+
+/// A migrated store in a folder that `connect` had to create; the folder lives as long as the
+/// returned guard.
+pub struct Db {
+    pub store: DieselStore,
+    pub dir: TempDir,
+}
+
+impl Db {
+    pub fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join("nested/idm.db")
+    }
+
+    /// A raw connection, for tests that must damage or inspect the file behind the store's back.
+    pub fn raw(&self) -> SqliteConnection {
+        SqliteConnection::establish(&self.path().to_string_lossy()).expect("raw connection")
+    }
+
+    /// Runs one raw SQL statement.
+    pub fn execute(&self, sql: &str) {
+        diesel::sql_query(sql)
+            .execute(&mut self.raw())
+            .expect("raw statement");
+    }
+}
+
+pub fn fresh() -> Db {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url: DatabaseUrl = format!("sqlite://{}", dir.path().join("nested/idm.db").display())
+        .parse()
+        .expect("valid url");
+    let store = DieselStore::connect(&url).expect("connect");
+    store.migrate().expect("migrate");
+    Db { store, dir }
+}
+
+pub fn tenant(name: &str) -> Tenant {
+    Tenant::new(name).expect("tenant")
+}
+
+pub fn at(hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 11, 26, hour, 0, 0)
+        .single()
+        .expect("valid time")
+}
+
+pub fn key(source: &str, external: &str) -> Key {
+    Key {
+        source_id: SourceId::new(source).expect("source id"),
+        external_id: ExternalId::new(external).expect("external id"),
+    }
+}
+
+pub fn edge(group: &Key, member: &Key) -> Edge {
+    Edge {
+        group: group.clone(),
+        member: member.clone(),
+    }
+}
+
+pub fn user(k: &Key) -> StoredUser {
+    StoredUser {
+        source_id: k.source_id.clone(),
+        external_id: k.external_id.clone(),
+        locator: Some(format!("uid={},ou=people", k.external_id)),
+        first_name: format!("First {}", k.external_id),
+        last_name: format!("Last {}", k.external_id),
+        email: Some(format!("{}@example.com", k.external_id)),
+        status: UserStatus::Active,
+        deactivated_by: None,
+        admin: false,
+        password_hash: None,
+    }
+}
+
+pub fn inactive(mut u: StoredUser) -> StoredUser {
+    u.status = UserStatus::Inactive;
+    u.deactivated_by = Some(DeactivatedBy::Sync);
+    u
+}
+
+pub fn group(k: &Key) -> StoredGroup {
+    StoredGroup {
+        source_id: k.source_id.clone(),
+        external_id: k.external_id.clone(),
+        locator: None,
+        name: format!("Group {}", k.external_id),
+        status: UserStatus::Active,
+    }
+}
+
+pub fn created_user(row: StoredUser) -> UserWrite {
+    UserWrite {
+        event: Event::Created,
+        row,
+    }
+}
+
+pub fn created_group(row: StoredGroup) -> GroupWrite {
+    GroupWrite {
+        event: Event::Created,
+        row,
+    }
+}
+
+pub fn new_run(t: &Tenant, hour: u32) -> NewRun {
+    NewRun {
+        tenant: t.clone(),
+        mode: SyncMode::Full,
+        trigger: Trigger::Manual,
+        source: "file".to_string(),
+        started_at: at(hour),
+    }
+}
+
+pub fn succeeded(changes: &ChangeSet, hour: u32) -> RunResult {
+    RunResult {
+        outcome: Outcome::Succeeded,
+        reason: None,
+        counts: changes.counts(),
+        watermark: Some(Watermark(format!("wm-{hour}"))),
+        finished_at: at(hour),
+    }
+}
+
+pub fn ended(outcome: Outcome, reason: &str, hour: u32) -> RunResult {
+    RunResult {
+        outcome,
+        reason: Some(reason.to_string()),
+        counts: Counts::default(),
+        watermark: None,
+        finished_at: at(hour),
+    }
+}
+
+/// Begins a run at `hour` and applies `changes` as a successful run.
+pub async fn sync(db: &Db, t: &Tenant, changes: &ChangeSet, hour: u32) -> RunId {
+    let run = db.store.begin_run(&new_run(t, hour)).await.expect("begin");
+    db.store
+        .apply(run, t, changes, &succeeded(changes, hour))
+        .await
+        .expect("apply");
+    run
+}
+
+/// A state's edges as `(group source id, member source id)` pairs, sorted: what the index pairs
+/// mean, independent of row order.
+/// Edges as sorted `(group source id, member source id)` pairs.
+pub type Pairs = Vec<(String, String)>;
+
+pub fn edges_by_source(state: &StoreState) -> (Pairs, Pairs) {
+    let users = |i: u32| state.users[i as usize].source_id.to_string();
+    let groups = |i: u32| state.groups[i as usize].source_id.to_string();
+    let mut memberships: Vec<_> = state
+        .memberships
+        .iter()
+        .map(|&(g, u)| (groups(g), users(u)))
+        .collect();
+    let mut nesting: Vec<_> = state
+        .nesting
+        .iter()
+        .map(|&(p, c)| (groups(p), groups(c)))
+        .collect();
+    memberships.sort();
+    nesting.sort();
+    (memberships, nesting)
+}
+
+pub fn pairs(list: &[(&str, &str)]) -> Pairs {
+    let mut v: Vec<_> = list
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// A directory of users `u1..u4`, groups `g1..g3`, with memberships, and a nesting cycle
+/// g1 → g2 → g1 plus g1 → g3. `u4` is inactive. Users `u1` has a password and is admin.
+pub fn directory() -> ChangeSet {
+    let (u1, u2, u3, u4) = (
+        key("s-u1", "jlennon"),
+        key("s-u2", "pmccartney"),
+        key("s-u3", "gharrison"),
+        key("s-u4", "rstarr"),
+    );
+    let (g1, g2, g3) = (
+        key("s-g1", "beatles"),
+        key("s-g2", "wings"),
+        key("s-g3", "apple"),
+    );
+    let mut admin = user(&u1);
+    admin.admin = true;
+    admin.password_hash = Some(PasswordHash::new("$argon2id$v=19$hash"));
+    admin.email = None;
+    ChangeSet {
+        users: vec![
+            created_user(admin),
+            created_user(user(&u2)),
+            created_user(user(&u3)),
+            created_user(inactive(user(&u4))),
+        ],
+        groups: vec![
+            created_group(group(&g1)),
+            created_group(group(&g2)),
+            created_group(group(&g3)),
+        ],
+        memberships_added: vec![
+            edge(&g1, &u3),
+            edge(&g1, &u1),
+            edge(&g1, &u2),
+            edge(&g1, &u4),
+            edge(&g2, &u2),
+        ],
+        nesting_added: vec![edge(&g1, &g2), edge(&g2, &g1), edge(&g1, &g3)],
+        ..ChangeSet::default()
+    }
+}

@@ -1,0 +1,83 @@
+//! Wiring: builds the adapters that the configuration names and hands them to the engine.
+//! Swapping an adapter is a configuration change; this is the only place that knows them all.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use idmsync_auth::Argon2Hasher;
+use idmsync_domain::Tenant;
+use idmsync_ports::{IdentitySource, SystemClock};
+use idmsync_source_file::{FileSource, FileSourceConfig};
+use idmsync_store_diesel::{DatabaseUrl, DieselStore};
+use idmsync_sync::{SyncService, SyncSettings};
+
+use crate::settings::{Settings, SettingsError, SourceKind};
+
+/// The configured adapters.
+pub struct App {
+    /// The loaded configuration.
+    pub settings: Settings,
+    /// The tenant every command works on.
+    pub tenant: Tenant,
+    /// The database, migrated.
+    pub store: Arc<DieselStore>,
+}
+
+impl App {
+    /// Connects to the database and brings its schema up to date.
+    pub fn open(settings: Settings) -> anyhow::Result<Self> {
+        let tenant = Tenant::new(&settings.sync.tenant)
+            .map_err(|e| SettingsError(format!("sync.tenant: {e}")))?;
+        let url: DatabaseUrl = settings
+            .database
+            .url
+            .parse()
+            .map_err(|e| SettingsError(format!("database.url: {e}")))?;
+        let store =
+            DieselStore::connect(&url).with_context(|| format!("opening the database {url}"))?;
+        store
+            .migrate()
+            .with_context(|| format!("migrating the database {url}"))?;
+        Ok(Self {
+            settings,
+            tenant,
+            store: Arc::new(store),
+        })
+    }
+
+    /// The source adapter named by `source.type`.
+    fn source(&self) -> Result<Arc<dyn IdentitySource>, SettingsError> {
+        match self.settings.source.kind {
+            SourceKind::File => {
+                let file = self.settings.source.file.as_ref().ok_or_else(|| {
+                    SettingsError(
+                        "source.file: missing [source.file] section (users, groups)".into(),
+                    )
+                })?;
+                Ok(Arc::new(FileSource::new(FileSourceConfig {
+                    users: file.users.clone(),
+                    groups: file.groups.clone(),
+                    ignore_case: self.settings.sync.ignore_case,
+                })))
+            }
+        }
+    }
+
+    /// The sync engine over the configured adapters.
+    pub fn sync_service(&self) -> Result<SyncService, SettingsError> {
+        let sync = &self.settings.sync;
+        Ok(SyncService::new(
+            self.source()?,
+            self.store.clone(),
+            Arc::new(Argon2Hasher::default()),
+            Arc::new(SystemClock),
+            SyncSettings {
+                tenant: self.tenant.clone(),
+                admins: sync.admins.clone(),
+                max_deactivations: sync.max_deactivations,
+                reactivate: sync.reactivate,
+                ignore_case: sync.ignore_case,
+            },
+        ))
+    }
+}

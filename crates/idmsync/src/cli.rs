@@ -1,0 +1,132 @@
+//! The command line, as clap derives it. `idmsync --help` is generated from these doc comments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Keeps an application's users, groups and memberships in step with a directory.
+///
+/// Exit status: 0 success, 1 error, 2 usage or configuration error, 3 stopped by the safety guard.
+#[derive(Debug, Parser)]
+#[command(name = "idmsync", version, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file (TOML). Every key can be overridden by an environment variable
+    /// IDMSYNC__SECTION__KEY, e.g. IDMSYNC__DATABASE__URL.
+    #[arg(
+        long,
+        short,
+        global = true,
+        default_value = "config/default.toml",
+        env = "IDMSYNC_CONFIG"
+    )]
+    pub config: PathBuf,
+
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG takes precedence.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Synchronise now: full if no run has succeeded yet, else differential.
+    Sync(SyncArgs),
+    /// Users in the local database.
+    #[command(subcommand)]
+    Users(ListCommand),
+    /// Groups in the local database, with their direct members.
+    #[command(subcommand)]
+    Groups(ListCommand),
+    /// The run log: every sync run and its changes.
+    #[command(subcommand)]
+    Log(LogCommand),
+    /// Create or upgrade the database schema (also done before every other command).
+    Migrate,
+}
+
+/// `sync` options.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Reconcile the whole source; the only kind of run that deactivates missing users.
+    #[arg(long, conflicts_with = "differential")]
+    pub full: bool,
+    /// Apply only what changed since the last successful run.
+    #[arg(long)]
+    pub differential: bool,
+    /// Print the changes the run would make as log lines; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply the run even if the safety guard (sync.max_deactivations) would stop it.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `users` and `groups` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ListCommand {
+    /// List all of them, inactive ones included, sorted by external id.
+    List(ListArgs),
+}
+
+/// Listing options.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Only entries with this status.
+    #[arg(long, value_enum)]
+    pub status: Option<StatusArg>,
+}
+
+/// `log` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// List runs, newest first: id, type, trigger, start, end, outcome, counts.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Show at most this many runs.
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
+    /// Print one run's log lines as `event-key: message`.
+    Show {
+        /// The run id, as shown by `log list`.
+        id: i64,
+    },
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// JSON for scripts (stable shapes, sorted by external id).
+    Json,
+}
+
+/// Status filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    /// Only active entries.
+    Active,
+    /// Only inactive entries.
+    Inactive,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

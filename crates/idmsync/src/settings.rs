@@ -1,0 +1,210 @@
+//! Configuration: a TOML file, then `IDMSYNC__SECTION__KEY` environment variables on top.
+//! Unknown keys and bad values are errors that name the key.
+
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File, FileFormat};
+use idmsync_domain::{MaxDeactivations, Reactivate};
+use serde::Deserialize;
+
+/// The whole configuration.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `[database]`
+    pub database: DatabaseSettings,
+    /// `[sync]`
+    #[serde(default)]
+    pub sync: SyncSection,
+    /// `[source]`
+    pub source: SourceSettings,
+}
+
+/// `[database]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://path` (relative to the working directory) or `sqlite:///absolute/path`.
+    pub url: String,
+}
+
+/// `[sync]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncSection {
+    /// The tenant synchronised.
+    pub tenant: String,
+    /// Tenant administrators (external ids, or DNs for LDAP).
+    pub admins: Vec<String>,
+    /// The guard's limit: a count (`500`) or a share of active users (`"10%"`).
+    pub max_deactivations: MaxDeactivations,
+    /// `sync`, `any` or `none`.
+    pub reactivate: Reactivate,
+    /// Compare ids without regard to case.
+    pub ignore_case: bool,
+}
+
+impl Default for SyncSection {
+    fn default() -> Self {
+        Self {
+            tenant: "default".into(),
+            admins: Vec::new(),
+            max_deactivations: MaxDeactivations::default(),
+            reactivate: Reactivate::default(),
+            ignore_case: false,
+        }
+    }
+}
+
+/// `[source]`: which adapter, and its own section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSettings {
+    /// The adapter.
+    #[serde(rename = "type")]
+    pub kind: SourceKind,
+    /// `[source.file]`, for `type = "file"`.
+    pub file: Option<FileSettings>,
+}
+
+/// Source adapters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// users.txt / groups.txt.
+    File,
+}
+
+/// `[source.file]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    /// Path of users.txt.
+    pub users: PathBuf,
+    /// Path of groups.txt.
+    pub groups: PathBuf,
+}
+
+/// A configuration problem; the binary exits with status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct SettingsError(pub String);
+
+impl Settings {
+    /// Loads `path`, then the environment overrides.
+    pub fn load(path: &Path) -> Result<Self, SettingsError> {
+        Self::load_with(path, Environment::with_prefix("IDMSYNC"))
+    }
+
+    fn load_with(path: &Path, env: Environment) -> Result<Self, SettingsError> {
+        if !path.is_file() {
+            return Err(SettingsError(format!(
+                "{} not found (use --config FILE or IDMSYNC_CONFIG)",
+                path.display()
+            )));
+        }
+        let config = Config::builder()
+            .add_source(File::from(path).format(FileFormat::Toml))
+            .add_source(
+                env.prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("sync.admins"),
+            )
+            .build()
+            .map_err(|e| SettingsError(e.to_string()))?;
+        config
+            .try_deserialize::<Settings>()
+            .map_err(|e| SettingsError(format!("{e} (in {} or the environment)", path.display())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(toml: &str, env: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, toml).expect("write");
+        let vars: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load_with(
+            &path,
+            Environment::with_prefix("IDMSYNC").source(Some(vars)),
+        )
+    }
+
+    const BASE: &str = r#"
+        [database]
+        url = "sqlite://x.db"
+        [source]
+        type = "file"
+        [source.file]
+        users = "u.txt"
+        groups = "g.txt"
+    "#;
+
+    #[test]
+    fn the_shipped_default_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml");
+        let s = Settings::load_with(
+            &path,
+            Environment::with_prefix("IDMSYNC").source(Some(HashMap::new())),
+        )
+        .expect("default config");
+        assert_eq!(s.source.kind, SourceKind::File);
+        assert_eq!(s.sync.admins, vec!["jlennon".to_string()]);
+    }
+
+    #[test]
+    fn environment_overrides_any_key() {
+        let s = load(
+            BASE,
+            &[
+                ("IDMSYNC__DATABASE__URL", "sqlite://other.db"),
+                ("IDMSYNC__SYNC__MAX_DEACTIVATIONS", "25%"),
+                ("IDMSYNC__SYNC__ADMINS", "a,b"),
+                ("IDMSYNC__SYNC__IGNORE_CASE", "true"),
+            ],
+        )
+        .expect("settings");
+        assert_eq!(s.database.url, "sqlite://other.db");
+        assert_eq!(s.sync.max_deactivations, MaxDeactivations::Percent(25.0));
+        assert_eq!(s.sync.admins, vec!["a".to_string(), "b".to_string()]);
+        assert!(s.sync.ignore_case);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err =
+            load(&format!("{BASE}\n[sync]\nmax_deactivation = 3\n"), &[]).expect_err("unknown key");
+        assert!(err.0.contains("max_deactivation"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = load(
+            &format!("{BASE}\n[sync]\nmax_deactivations = \"lots\"\n"),
+            &[],
+        )
+        .expect_err("bad value");
+        assert!(err.0.contains("max_deactivations"), "{err}");
+        let err = load(
+            &format!("{BASE}\n[sync]\nreactivate = \"sometimes\"\n"),
+            &[],
+        )
+        .expect_err("bad value");
+        assert!(err.0.contains("reactivate"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_is_a_clear_error() {
+        let err = Settings::load(Path::new("/nonexistent/idmsync.toml")).expect_err("missing");
+        assert!(err.0.contains("/nonexistent/idmsync.toml"), "{err}");
+    }
+}

@@ -1,0 +1,316 @@
+//! The embedded default end to end: file source into SQLite.
+
+use serde_json::json;
+
+use crate::support::Sandbox;
+
+const USERS: &str = "\
+# id;firstName;lastName;email;password;lastModified
+jlennon;John;Lennon;john@beatles.com;johnpassword;10/10/2015
+pmccartney;Paul;McCartney;paul@beatles.com;paulpassword;10/10/2015
+gharrison;George;Harrison;george@beatles.com;;10/10/2015
+rstarr;Ringo;Starr;;ringopassword;10/10/2015
+mjagger;Mick;Jagger;mick@stones.com;mickpassword;10/10/2015
+";
+
+const GROUPS: &str = "\
+beatles:jlennon;rstarr;gharrison;pmccartney:13/10/2015
+stones:mjagger:13/10/2015
+musicians:beatles;stones:13/10/2015
+";
+
+fn synced(sync_extra: &str) -> Sandbox {
+    let s = Sandbox::new(USERS, GROUPS, sync_extra);
+    let out = s.idmsync(&["sync"]).ok();
+    assert!(out.starts_with("full sync succeeded (run 1"), "{out}");
+    s
+}
+
+fn sorted(mut lines: Vec<String>) -> Vec<String> {
+    lines.sort();
+    lines
+}
+
+#[test]
+fn the_first_sync_creates_users_groups_memberships_and_a_run_log() {
+    let s = synced("");
+    let user = |id: &str, first: &str, last: &str, email: Option<&str>, admin: bool| {
+        json!({"external_id": id, "first_name": first, "last_name": last, "email": email,
+               "status": "active", "admin": admin, "tenant": "default"})
+    };
+    assert_eq!(
+        s.users(),
+        json!([
+            user(
+                "gharrison",
+                "George",
+                "Harrison",
+                Some("george@beatles.com"),
+                false
+            ),
+            user("jlennon", "John", "Lennon", Some("john@beatles.com"), true),
+            user("mjagger", "Mick", "Jagger", Some("mick@stones.com"), false),
+            user(
+                "pmccartney",
+                "Paul",
+                "McCartney",
+                Some("paul@beatles.com"),
+                false
+            ),
+            user("rstarr", "Ringo", "Starr", None, false),
+        ])
+    );
+    assert_eq!(
+        s.groups(),
+        json!([
+            {"external_id": "beatles", "name": "beatles", "status": "active",
+             "members": ["gharrison", "jlennon", "pmccartney", "rstarr"], "child_groups": []},
+            {"external_id": "musicians", "name": "musicians", "status": "active",
+             "members": [], "child_groups": ["beatles", "stones"]},
+            {"external_id": "stones", "name": "stones", "status": "active",
+             "members": ["mjagger"], "child_groups": []},
+        ])
+    );
+    let runs = s.runs();
+    assert_eq!(runs.as_array().map(Vec::len), Some(1));
+    assert_eq!(runs[0]["type"], "full");
+    assert_eq!(runs[0]["trigger"], "manual");
+    assert_eq!(runs[0]["outcome"], "succeeded");
+    assert_eq!(runs[0]["counts"]["users_created"], 5);
+    assert_eq!(runs[0]["counts"]["memberships_added"], 5);
+    let log = s.log(1);
+    assert!(log.contains(&"created-user: jlennon (John Lennon, john@beatles.com)".to_string()));
+    assert!(log.contains(&"created-user: rstarr (Ringo Starr)".to_string()));
+    assert!(log.contains(&"added-user-to-group: jlennon to beatles".to_string()));
+    assert!(log.contains(&"added-group-to-group: beatles to musicians".to_string()));
+    assert!(log.contains(&"added-capability: tenant-admin to jlennon".to_string()));
+    assert_eq!(log.len(), 5 + 3 + 5 + 2 + 1, "{log:#?}");
+}
+
+#[test]
+fn changing_the_files_shows_exactly_those_changes_and_a_repeat_changes_nothing() {
+    let s = synced("max_deactivations = 2");
+    s.write(
+        "users.txt",
+        &(USERS
+            .replace(
+                "gharrison;George;Harrison;george@beatles.com;;10/10/2015\n",
+                "",
+            )
+            .replace("mick@stones.com", "mick@rollingstones.com")
+            + "cwatts;Charlie;Watts;charlie@stones.com;;11/11/2015\n"),
+    );
+    s.write(
+        "groups.txt",
+        &GROUPS
+            .replace("gharrison;", "")
+            .replace("stones:mjagger:", "stones:mjagger;cwatts:"),
+    );
+    s.idmsync(&["sync", "--full"]).ok();
+    assert_eq!(
+        sorted(s.log(2)),
+        sorted(vec![
+            "created-user: cwatts (Charlie Watts, charlie@stones.com)".into(),
+            "updated-user: mjagger (email)".into(),
+            "deactivated-user: gharrison (missing from the source)".into(),
+            "added-user-to-group: cwatts to stones".into(),
+            "removed-user-from-group: gharrison from beatles".into(),
+        ])
+    );
+    let users = s.users();
+    assert_eq!(users[1]["external_id"], "gharrison");
+    assert_eq!(users[1]["status"], "inactive");
+
+    let out = s.idmsync(&["sync", "--full"]).ok();
+    assert!(out.contains("no changes"), "{out}");
+    assert!(s.log(3).is_empty());
+}
+
+#[test]
+fn a_malformed_file_fails_the_run_and_changes_nothing() {
+    let s = synced("");
+    let before = (s.users(), s.groups());
+    s.write(
+        "users.txt",
+        &USERS.replace("paul@beatles.com", "paul-at-beatles.com"),
+    );
+    let run = s.idmsync(&["sync", "--full"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("users.txt:3"), "{}", run.stderr);
+    assert!(run.stderr.contains("email"), "{}", run.stderr);
+    assert_eq!((s.users(), s.groups()), before);
+    let runs = s.runs();
+    assert_eq!(runs[0]["outcome"], "failed");
+    assert!(s.log(2)[0].starts_with("failed: "));
+}
+
+#[test]
+fn the_guard_stops_a_mass_deactivation_until_forced() {
+    let s = synced("");
+    let before = s.users();
+    s.write(
+        "users.txt",
+        "jlennon;John;Lennon;john@beatles.com;johnpassword;10/10/2015\n",
+    );
+    let run = s.idmsync(&["sync", "--full"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("safety guard"), "{}", run.stderr);
+    assert!(run.stderr.contains("deactivate 4 of 5"), "{}", run.stderr);
+    assert_eq!(s.users(), before);
+    assert_eq!(s.runs()[0]["outcome"], "aborted");
+
+    s.idmsync(&["sync", "--full", "--force"]).ok();
+    let inactive = s
+        .users()
+        .as_array()
+        .map(|u| u.iter().filter(|u| u["status"] == "inactive").count());
+    assert_eq!(inactive, Some(4));
+}
+
+#[test]
+fn an_empty_source_is_always_stopped() {
+    let s = synced("max_deactivations = 1000");
+    s.write("users.txt", "# nobody\n");
+    s.write("groups.txt", "");
+    let run = s.idmsync(&["sync", "--full"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("no users"), "{}", run.stderr);
+}
+
+#[test]
+fn a_dry_run_prints_the_plan_and_writes_nothing() {
+    let s = Sandbox::new(USERS, GROUPS, "");
+    let out = s.idmsync(&["sync", "--dry-run"]).ok();
+    assert!(
+        out.contains("created-user: jlennon (John Lennon, john@beatles.com)"),
+        "{out}"
+    );
+    assert!(out.contains("nothing written"), "{out}");
+    assert_eq!(s.users(), json!([]));
+    assert_eq!(s.runs(), json!([]));
+}
+
+#[test]
+fn later_runs_are_differential_and_never_deactivate() {
+    let s = synced("");
+    let today = chrono::Utc::now().format("%d/%m/%Y").to_string();
+    s.write(
+        "users.txt",
+        &USERS
+            .replace(
+                "mjagger;Mick;Jagger;mick@stones.com;mickpassword;10/10/2015",
+                &format!("mjagger;Michael;Jagger;mick@stones.com;mickpassword;{today}"),
+            )
+            .replace(
+                "pmccartney;Paul;McCartney;paul@beatles.com;paulpassword;10/10/2015\n",
+                "",
+            ),
+    );
+    let out = s.idmsync(&["sync"]).ok();
+    assert!(out.starts_with("differential sync succeeded"), "{out}");
+    assert_eq!(
+        s.log(2),
+        vec!["updated-user: mjagger (first_name)".to_string()]
+    );
+    let users = s.users();
+    assert_eq!(users[3]["external_id"], "pmccartney");
+    assert_eq!(users[3]["status"], "active");
+}
+
+#[test]
+fn a_returning_user_is_reactivated() {
+    let s = synced("max_deactivations = 1");
+    s.write(
+        "users.txt",
+        &USERS.replace("rstarr;Ringo;Starr;;ringopassword;10/10/2015\n", ""),
+    );
+    s.idmsync(&["sync", "--full"]).ok();
+    assert!(s
+        .log(2)
+        .contains(&"deactivated-user: rstarr (missing from the source)".to_string()));
+    s.write("users.txt", USERS);
+    s.idmsync(&["sync", "--full"]).ok();
+    let log = s.log(3);
+    assert!(
+        log.contains(&"reactivated-user: rstarr".to_string()),
+        "{log:?}"
+    );
+    assert!(
+        log.contains(&"added-user-to-group: rstarr to beatles".to_string()),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn passwords_are_never_logged_or_stored_in_clear() {
+    let s = Sandbox::new(USERS, GROUPS, "");
+    let run = s.idmsync(&["-vvv", "sync"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("johnpassword"));
+    assert!(!run.stdout.contains("johnpassword"));
+    let db = std::fs::read(s.path("data/idmsync.db")).expect("database file");
+    let wal = std::fs::read(s.path("data/idmsync.db-wal")).unwrap_or_default();
+    for bytes in [db, wal] {
+        assert!(!bytes.windows(12).any(|w| w == b"johnpassword"));
+    }
+}
+
+#[test]
+fn configuration_errors_exit_2_and_name_the_key() {
+    let s = Sandbox::new(USERS, GROUPS, "max_deactivations = \"lots\"");
+    let run = s.idmsync(&["sync"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("max_deactivations"), "{}", run.stderr);
+    let run = s.run_in_dir(&["--config", "missing.toml", "sync"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("missing.toml"), "{}", run.stderr);
+    let run = s.idmsync(&["sync", "--full", "--differential"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+#[test]
+fn showing_an_unknown_run_is_an_error() {
+    let s = synced("");
+    let run = s.idmsync(&["log", "show", "42"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("no run with id 42"), "{}", run.stderr);
+}
+
+#[test]
+fn the_shipped_default_syncs_from_a_fresh_directory() {
+    let s = Sandbox::with_shipped_config();
+    let out = s.run_in_dir(&["sync"]).ok();
+    assert!(out.starts_with("full sync succeeded"), "{out}");
+    let users: serde_json::Value =
+        serde_json::from_str(&s.run_in_dir(&["users", "list", "--format", "json"]).ok())
+            .expect("json");
+    let jlennon = users
+        .as_array()
+        .and_then(|u| u.iter().find(|u| u["external_id"] == "jlennon"))
+        .expect("jlennon synced");
+    assert_eq!(jlennon["admin"], true);
+    assert!(s.path("data/idmsync.db").is_file());
+    let table = s.run_in_dir(&["users", "list"]).ok();
+    assert!(table.starts_with("EXTERNAL ID"), "{table}");
+}
+
+#[test]
+fn help_names_every_command_and_option() {
+    let s = Sandbox::new("", "", "");
+    let help = s.run_in_dir(&["--help"]).ok();
+    for word in [
+        "sync",
+        "users",
+        "groups",
+        "log",
+        "migrate",
+        "--config",
+        "IDMSYNC__",
+    ] {
+        assert!(help.contains(word), "{word} missing from:\n{help}");
+    }
+    let help = s.run_in_dir(&["sync", "--help"]).ok();
+    for word in ["--full", "--differential", "--dry-run", "--force"] {
+        assert!(help.contains(word), "{word} missing from:\n{help}");
+    }
+}

@@ -1,0 +1,5 @@
+//! End-to-end tests: the built `idmsync` binary, run as a user would, on temporary copies of
+//! source files and a temporary SQLite database.
+
+mod file_sqlite;
+mod support;
