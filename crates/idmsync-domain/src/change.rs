@@ -148,7 +148,12 @@ impl ChangeSet {
         });
         let groups = self.groups.iter().filter_map(|w| {
             entry_line(&w.event, &w.row.external_id, EntryKind::Group, || {
-                w.row.name.clone()
+                // A name equal to the id says nothing new.
+                if w.row.name == w.row.external_id.as_str() {
+                    String::new()
+                } else {
+                    w.row.name.clone()
+                }
             })
         });
         users
