@@ -54,6 +54,13 @@ pub trait IdentitySource: Send + Sync {
         Vec::new()
     }
 
+    /// The form in which a configured name (from `sync.admins`) can match this source's
+    /// external ids or locators: an LDAP source normalises a DN as it normalises its members'.
+    /// Names that are not locators come back unchanged, which is the default.
+    fn canonical_name(&self, name: &str) -> String {
+        name.to_string()
+    }
+
     /// The source's current position, taken before reading so that nothing changed during the
     /// read is missed next time. Stored with a successful run and handed back to
     /// `*_changed_since` by the next differential run.

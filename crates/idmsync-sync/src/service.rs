@@ -220,8 +220,13 @@ impl SyncService {
     ) -> Result<RunReport, SyncError> {
         let state = self.store.load_state(&self.settings.tenant).await?;
         let source_users = data.users.len();
-        let mut admins = self.settings.admins.clone();
-        admins.extend(self.source.admins());
+        let admins = self
+            .settings
+            .admins
+            .iter()
+            .map(|a| self.source.canonical_name(a))
+            .chain(self.source.admins())
+            .collect();
         let options = PlanOptions {
             tenant: self.settings.tenant.clone(),
             mode,
