@@ -1,6 +1,8 @@
-//! Rebuilds the crate when a migration changes: `embed_migrations!` reads the folder at compile
-//! time, and cargo does not know about that read on its own.
+//! Rebuilds the crate when a migration changes: `embed_migrations!` reads the folders at compile
+//! time, and cargo does not know about those reads on its own.
 
 fn main() {
-    println!("cargo:rerun-if-changed=../../migrations/sqlite");
+    for backend in ["sqlite", "postgres", "mysql"] {
+        println!("cargo:rerun-if-changed=../../migrations/{backend}");
+    }
 }

@@ -2,4 +2,5 @@
 //! source files and a temporary SQLite database.
 
 mod file_sqlite;
+mod ldap;
 mod support;

@@ -60,6 +60,20 @@ impl Sandbox {
         s
     }
 
+    /// A sandbox whose configuration file is `config`; `{dir}` in it stands for the sandbox.
+    pub fn with_config(config: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Self { dir };
+        s.write_config(config);
+        s
+    }
+
+    /// Replaces the configuration file; `{dir}` stands for the sandbox.
+    pub fn write_config(&self, config: &str) {
+        let text = config.replace("{dir}", &self.dir.path().display().to_string());
+        self.write("idmsync.toml", &text);
+    }
+
     /// A sandbox holding a copy of the shipped `config/` folder, for running with defaults.
     pub fn with_shipped_config() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");

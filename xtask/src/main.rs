@@ -1,7 +1,13 @@
 //! `cargo xtask`: the project's development tasks, in Rust so they run wherever cargo does.
 //!
-//! - `cargo xtask ci`: what CI runs: formatting check, clippy with warnings denied, every test.
+//! - `cargo xtask ci`: what CI runs: installs the test servers' packages if missing, then the
+//!   formatting check, clippy with warnings denied, every test.
+//! - `cargo xtask ldap [--port 3389]`: a slapd with the test directory, for trying idmsync by
+//!   hand.
 
+mod ldap;
+mod packages;
+mod services;
 mod tidy;
 
 use std::process::Command;
@@ -12,8 +18,14 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
+        Some("ldap") => ldap::run(&args[1..]),
         Some("help") | Some("--help") | None => {
-            println!("usage: cargo xtask <task>\n\ntasks:\n  ci    fmt check, clippy (warnings denied), all tests");
+            println!(
+                "usage: cargo xtask <task>\n\ntasks:\n  \
+                 ci                  install test servers if missing, fmt check, clippy \
+                 (warnings denied), all tests\n  \
+                 ldap [--port 3389]  slapd with the test directory on 127.0.0.1 until Ctrl-C"
+            );
             Ok(())
         }
         Some(other) => bail!("unknown task {other:?}; try `cargo xtask help`"),
@@ -35,6 +47,10 @@ fn run(program: &str, args: &[&str]) -> Result<()> {
 }
 
 fn ci() -> Result<()> {
+    // Before anything slow: tests need the real servers, and a missing one should fail (or be
+    // installed) in seconds, not after a full build.
+    packages::ensure_installed(packages::TEST_SERVERS)?;
+    services::ensure_running()?;
     run("cargo", &["fmt", "--all", "--", "--check"])?;
     run(
         "cargo",

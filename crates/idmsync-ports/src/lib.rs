@@ -6,12 +6,14 @@
 #![deny(missing_docs)]
 
 pub mod clock;
+pub mod lock;
 pub mod progress;
 pub mod queries;
 pub mod source;
 pub mod store;
 
 pub use clock::{Clock, SystemClock};
+pub use lock::{HeldLock, RunLock};
 pub use progress::{DynProgress, NoProgress, Progress};
 pub use queries::{DirectoryReader, GroupView, Page, RunLogReader, UserFilter, UserView};
 pub use source::{IdentitySource, SourceError};

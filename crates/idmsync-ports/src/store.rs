@@ -61,11 +61,19 @@ pub trait SyncStore: Send + Sync {
     async fn last_success(&self, tenant: &Tenant) -> Result<Option<RunRecord>, StoreError>;
 
     /// Records a run as `running` and returns its id. Runs of the tenant still marked
-    /// `running` were cut off by a dead process and become `interrupted`.
+    /// `running` were cut off by a dead process and become `interrupted`: callers hold the
+    /// tenant's [`crate::RunLock`], so no other run can be live.
     ///
     /// # Errors
     /// `Unavailable` or `Failed`.
     async fn begin_run(&self, run: &NewRun) -> Result<RunId, StoreError>;
+
+    /// Records a run that did nothing because another runner held the tenant's lock. Unlike
+    /// `begin_run`, it leaves the tenant's other runs alone (one of them is running).
+    ///
+    /// # Errors
+    /// `Unavailable` or `Failed`.
+    async fn record_skipped(&self, run: &NewRun, result: &RunResult) -> Result<RunId, StoreError>;
 
     /// Applies `changes`, writes the run's log lines and ends the run with `result`, in one
     /// transaction.

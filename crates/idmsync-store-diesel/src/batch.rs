@@ -1,28 +1,32 @@
 //! Multi-row statements without exceeding the backend's bind-parameter limit: every bulk write
-//! and every `IN` list goes through [`in_batches`].
-
-/// SQLite's `SQLITE_MAX_VARIABLE_NUMBER` (the default since 3.32, and the bundled build's).
-/// PostgreSQL and MySQL allow 65,535; the smallest limit is safe for all three.
-const MAX_BINDS: usize = 32_766;
+//! and every `IN` list goes through [`in_batches`], sized by [`rows_per_statement`].
 
 /// Binds a statement keeps for itself besides its rows (a tenant id, a group id).
 const OWN_BINDS: usize = 4;
 
-/// Calls `write` with consecutive batches of `items`, each small enough that a statement binding
-/// `binds_per_item` parameters per item stays under the limit. The iterator is consumed lazily,
-/// so millions of log lines never sit in memory at once.
+/// Rows one PostgreSQL `COPY` carries. COPY has no parameter limit; the chunking only keeps
+/// the encoded rows of a million-line change set from sitting in memory at once.
+pub(crate) const COPY_ROWS: usize = 50_000;
+
+/// How many items binding `binds_per_item` parameters each fit in one statement under
+/// `max_binds` (at least one).
+pub(crate) fn rows_per_statement(max_binds: usize, binds_per_item: usize) -> usize {
+    (max_binds.saturating_sub(OWN_BINDS) / binds_per_item.max(1)).max(1)
+}
+
+/// Calls `write` with consecutive batches of at most `size` `items`. The iterator is consumed
+/// lazily, so millions of log lines never sit in memory at once.
 ///
 /// # Errors
 /// The first error of `write`, after which no further batch is written.
 pub(crate) fn in_batches<T, E>(
     items: impl IntoIterator<Item = T>,
-    binds_per_item: usize,
+    size: usize,
     mut write: impl FnMut(Vec<T>) -> Result<(), E>,
 ) -> Result<(), E> {
-    let size = ((MAX_BINDS - OWN_BINDS) / binds_per_item.max(1)).max(1);
     let mut items = items.into_iter();
     loop {
-        let batch: Vec<T> = items.by_ref().take(size).collect();
+        let batch: Vec<T> = items.by_ref().take(size.max(1)).collect();
         if batch.is_empty() {
             return Ok(());
         }
@@ -34,9 +38,11 @@ pub(crate) fn in_batches<T, E>(
 mod tests {
     use super::*;
 
+    const SQLITE: usize = 32_766;
+
     fn sizes(n: usize, binds_per_item: usize) -> Vec<usize> {
         let mut sizes = Vec::new();
-        in_batches(0..n, binds_per_item, |batch| {
+        in_batches(0..n, rows_per_statement(SQLITE, binds_per_item), |batch| {
             sizes.push(batch.len());
             Ok::<_, ()>(())
         })
@@ -49,9 +55,11 @@ mod tests {
         assert_eq!(sizes(0, 14), Vec::<usize>::new());
         assert_eq!(sizes(5, 14), vec![5]);
         let big = sizes(20_000, 14);
-        assert!(big.iter().all(|&s| s * 14 + OWN_BINDS <= MAX_BINDS));
+        assert!(big.iter().all(|&s| s * 14 + OWN_BINDS <= SQLITE));
         assert_eq!(big.iter().sum::<usize>(), 20_000);
         assert_eq!(sizes(40_000, 1), vec![32_762, 7_238]);
+        assert_eq!(rows_per_statement(65_535, 2), 32_765);
+        assert_eq!(rows_per_statement(3, 14), 1);
     }
 
     #[test]

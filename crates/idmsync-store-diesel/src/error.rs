@@ -32,9 +32,7 @@ impl DbError {
     /// or server failed.
     pub(crate) fn into_store(self, database: &impl Display) -> StoreError {
         match self {
-            DbError::Query(QueryError::DatabaseError(_, info))
-                if info.message().starts_with("no such table") =>
-            {
+            DbError::Query(QueryError::DatabaseError(_, info)) if missing_table(info.message()) => {
                 StoreError::Schema(format!(
                     "{database}: {}; the migrations have not been run",
                     info.message()
@@ -52,4 +50,12 @@ impl DbError {
             DbError::Rejected(m) => StoreError::Failed(format!("{database}: {m}")),
         }
     }
+}
+
+/// How SQLite (`no such table: x`), PostgreSQL (`relation "x" does not exist`) and MySQL
+/// (`Table 'db.x' doesn't exist`) say that the schema is missing.
+fn missing_table(message: &str) -> bool {
+    message.starts_with("no such table")
+        || (message.starts_with("relation ") && message.ends_with("does not exist"))
+        || (message.starts_with("Table ") && message.ends_with("doesn't exist"))
 }

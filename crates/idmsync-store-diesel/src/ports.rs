@@ -25,6 +25,10 @@ impl SyncStore for DieselStore {
         self.write(|conn| write::begin_run(conn, run))
     }
 
+    async fn record_skipped(&self, run: &NewRun, result: &RunResult) -> Result<RunId, StoreError> {
+        self.write(|conn| write::record_skipped(conn, run, result))
+    }
+
     async fn apply(
         &self,
         run: RunId,

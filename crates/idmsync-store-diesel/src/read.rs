@@ -8,14 +8,14 @@ use diesel::prelude::*;
 use idmsync_domain::{LogLine, Outcome, RunId, RunRecord, StoreState, Tenant, UserStatus};
 use idmsync_ports::{GroupView, Page, UserFilter, UserView};
 
-use crate::batch::in_batches;
+use crate::batch::{in_batches, rows_per_statement};
+use crate::conn::Conn;
 use crate::error::DbError;
 use crate::rows::{log_line, GroupRecord, RunRow, UserRecord};
 use crate::schema::{
     idm_group_nesting, idm_groups, idm_sync_log_lines, idm_sync_runs, idm_tenants,
     idm_user_memberships, idm_users, lower,
 };
-use crate::store::Conn;
 
 /// The tenant's id, or `None` for a tenant no run has used yet.
 pub(crate) fn tenant_id(conn: &mut Conn, tenant: &Tenant) -> QueryResult<Option<i64>> {
@@ -102,12 +102,16 @@ fn position(indexes: &HashMap<i64, u32>, id: i64, edge: &str) -> Result<u32, DbE
     })
 }
 
+/// The escape character of `LIKE` patterns: not the usual backslash, which MySQL reads as an
+/// escape inside the `ESCAPE '…'` literal itself.
+const LIKE_ESCAPE: char = '!';
+
 /// `LIKE` pattern for a case-insensitive substring, with the wildcards of `text` escaped.
 fn contains_pattern(text: &str) -> String {
     let mut pattern = String::from("%");
     for c in text.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
+        if matches!(c, '%' | '_' | LIKE_ESCAPE) {
+            pattern.push(LIKE_ESCAPE);
         }
         pattern.push(c);
     }
@@ -138,8 +142,8 @@ macro_rules! listing {
         if let Some(text) = &$filter.text {
             let pattern = contains_pattern(text);
             query = query.filter(
-                lower($table::external_id).like(pattern.clone()).escape('\\')
-                    $(.or(lower($table::$name).like(pattern.clone()).escape('\\')))+,
+                lower($table::external_id).like(pattern.clone()).escape(LIKE_ESCAPE)
+                    $(.or(lower($table::$name).like(pattern.clone()).escape(LIKE_ESCAPE)))+,
             );
         }
         if let Some(page) = $page {
@@ -182,7 +186,8 @@ pub(crate) fn groups(
         .select(GroupRecord::as_select())
         .load(conn)?;
     let ids: Vec<i64> = rows.iter().map(|g| g.id).collect();
-    let mut members = direct_active(&ids, |batch| {
+    let batch = rows_per_statement(conn.backend().max_binds(), 1);
+    let mut members = direct_active(&ids, batch, |batch| {
         idm_user_memberships::table
             .inner_join(idm_users::table)
             .filter(idm_user_memberships::group_id.eq_any(batch))
@@ -190,7 +195,7 @@ pub(crate) fn groups(
             .select((idm_user_memberships::group_id, idm_users::external_id))
             .load(conn)
     })?;
-    let mut children = direct_active(&ids, |batch| {
+    let mut children = direct_active(&ids, batch, |batch| {
         idm_group_nesting::table
             .inner_join(idm_groups::table.on(idm_groups::id.eq(idm_group_nesting::child_id)))
             .filter(idm_group_nesting::parent_id.eq_any(batch))
@@ -217,10 +222,11 @@ pub(crate) fn groups(
 /// External ids by group id, sorted, from `query` run over batches of `groups`.
 fn direct_active(
     groups: &[i64],
+    batch: usize,
     mut query: impl FnMut(Vec<i64>) -> QueryResult<Vec<(i64, String)>>,
 ) -> QueryResult<HashMap<i64, Vec<String>>> {
     let mut by_group: HashMap<i64, Vec<String>> = HashMap::new();
-    in_batches(groups.iter().copied(), 1, |batch| {
+    in_batches(groups.iter().copied(), batch, |batch| {
         for (group, external_id) in query(batch)? {
             by_group.entry(group).or_default().push(external_id);
         }
@@ -302,7 +308,7 @@ mod tests {
     #[test]
     fn patterns_escape_wildcards_and_lower_the_text() {
         assert_eq!(contains_pattern("JLen"), "%jlen%");
-        assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+        assert_eq!(contains_pattern("50%_a!b\\"), "%50!%!_a!!b\\%");
     }
 
     #[test]

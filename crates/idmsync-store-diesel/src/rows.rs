@@ -11,7 +11,9 @@ use idmsync_domain::{
 use idmsync_ports::UserView;
 
 use crate::error::DbError;
-use crate::schema::{idm_groups, idm_sync_runs, idm_tenants, idm_users};
+use crate::schema::{
+    idm_groups, idm_stage_groups, idm_stage_users, idm_sync_runs, idm_tenants, idm_users,
+};
 
 /// Turns a failed parse into `Corrupt`, naming the table, row, column and stored value.
 fn valid<T>(parsed: Option<T>, row: &str, column: &str, value: &str) -> Result<T, DbError> {
@@ -115,9 +117,10 @@ impl GroupRecord {
 }
 
 /// A user row to upsert, borrowing from the change set. Every column is bound (`None` is NULL,
-/// never `DEFAULT`), which is what lets SQLite take a whole batch in one statement.
+/// never `DEFAULT`), which is what lets SQLite take a whole batch in one statement and what
+/// PostgreSQL's binary `COPY` needs. It goes into the staging table, whose columns are these.
 #[derive(Insertable)]
-#[diesel(table_name = idm_users, treat_none_as_default_value = false)]
+#[diesel(table_name = idm_stage_users, treat_none_as_default_value = false)]
 pub(crate) struct NewUser<'a> {
     tenant_id: i64,
     source_id: &'a str,
@@ -138,6 +141,39 @@ pub(crate) struct NewUser<'a> {
 impl<'a> NewUser<'a> {
     /// Parameters one row binds: one per field.
     pub(crate) const BINDS: usize = 14;
+
+    /// The columns written: the staging table's, merged by one `INSERT … SELECT`.
+    pub(crate) const COLUMNS: &'static [&'static str] = &[
+        "tenant_id",
+        "source_id",
+        "external_id",
+        "locator",
+        "first_name",
+        "last_name",
+        "email",
+        "status",
+        "deactivated_by",
+        "is_admin",
+        "password_hash",
+        "created_at",
+        "updated_at",
+        "last_sync_at",
+    ];
+
+    /// The columns an upsert overwrites on an existing row: all but the key and `created_at`.
+    pub(crate) const UPDATED: &'static [&'static str] = &[
+        "external_id",
+        "locator",
+        "first_name",
+        "last_name",
+        "email",
+        "status",
+        "deactivated_by",
+        "is_admin",
+        "password_hash",
+        "updated_at",
+        "last_sync_at",
+    ];
 
     /// `user` of `tenant_id`, written by a sync at `at`.
     pub(crate) fn new(tenant_id: i64, user: &'a StoredUser, at: NaiveDateTime) -> Self {
@@ -162,7 +198,7 @@ impl<'a> NewUser<'a> {
 
 /// A group row to upsert; see [`NewUser`].
 #[derive(Insertable)]
-#[diesel(table_name = idm_groups, treat_none_as_default_value = false)]
+#[diesel(table_name = idm_stage_groups, treat_none_as_default_value = false)]
 pub(crate) struct NewGroup<'a> {
     tenant_id: i64,
     source_id: &'a str,
@@ -178,6 +214,29 @@ pub(crate) struct NewGroup<'a> {
 impl<'a> NewGroup<'a> {
     /// Parameters one row binds: one per field.
     pub(crate) const BINDS: usize = 9;
+
+    /// The columns written; see [`NewUser::COLUMNS`].
+    pub(crate) const COLUMNS: &'static [&'static str] = &[
+        "tenant_id",
+        "source_id",
+        "external_id",
+        "locator",
+        "name",
+        "status",
+        "created_at",
+        "updated_at",
+        "last_sync_at",
+    ];
+
+    /// The columns an upsert overwrites; see [`NewUser::UPDATED`].
+    pub(crate) const UPDATED: &'static [&'static str] = &[
+        "external_id",
+        "locator",
+        "name",
+        "status",
+        "updated_at",
+        "last_sync_at",
+    ];
 
     /// `group` of `tenant_id`, written by a sync at `at`.
     pub(crate) fn new(tenant_id: i64, group: &'a StoredGroup, at: NaiveDateTime) -> Self {

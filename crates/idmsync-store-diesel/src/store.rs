@@ -1,80 +1,88 @@
-//! The store itself: the connection pool, the per-connection settings, the migrations, and the
-//! bridge from async port methods to blocking diesel calls. What is specific to SQLite lives
-//! here, behind the `Conn` alias that a `#[derive(MultiConnection)]` enum will replace.
+//! The store itself: the connection pool, the migrations of each backend, and the bridge from
+//! async port methods to blocking diesel calls.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::backend::Backend as DieselBackend;
 use diesel::migration::MigrationSource;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, ManageConnection, Pool};
-use diesel::sqlite::Sqlite;
+use diesel::r2d2::{ManageConnection, Pool};
 use diesel::Connection;
-use diesel::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use idmsync_ports::StoreError;
 use tokio::runtime::{Handle, RuntimeFlavor};
 
+use crate::conn::{Conn, Manager};
 use crate::error::DbError;
 use crate::url::DatabaseUrl;
 
-/// The connection every query function takes; the one place to widen for more backends.
-pub(crate) type Conn = SqliteConnection;
+/// One set of migrations per backend: the same tables, constraints and indexes, with the column
+/// types each engine needs (see the comment at the top of each `up.sql`).
+pub(crate) const SQLITE_MIGRATIONS: EmbeddedMigrations =
+    embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/mysql");
 
-pub(crate) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+/// How the store uses its database; the binary fills it from `database.*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Connections the pool keeps at most (`database.pool_size`; at least one). A sync uses
+    /// one at a time; the rest serve the REST API. A run lock on PostgreSQL or MySQL holds one
+    /// more connection of its own, outside the pool.
+    pub pool_size: u32,
+    /// How long to wait for a pooled connection, and for the first one at start-up
+    /// (`database.connect_timeout`).
+    pub connect_timeout: Duration,
+    /// How long a SQLite run lock stays valid without a heartbeat (`database.lock_lease`): a
+    /// holder that died frees it after this long. The holder renews it every third of it.
+    /// PostgreSQL and MySQL locks die with their session and ignore it.
+    pub lock_lease: Duration,
+}
 
-/// Connections `connect` pools: SQLite has one writer at a time, so a few connections serve the
-/// readers (the REST API) while a sync writes.
-const DEFAULT_POOL_SIZE: u32 = 4;
-
-/// How long to wait for a pooled connection (or the first one, at start-up) before giving up.
-const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Set on every new SQLite connection: WAL lets readers run beside the writer, the busy timeout
-/// makes a second writer wait instead of failing at once, foreign keys are off by default in
-/// SQLite, and `NORMAL` synchronisation is durable enough in WAL mode at a fraction of the cost.
-/// The timeout comes first so that switching to WAL can wait for a lock too.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
-
-#[derive(Debug)]
-struct SqlitePragmas;
-
-impl CustomizeConnection<Conn, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(SQLITE_PRAGMAS)
-            .map_err(diesel::r2d2::Error::QueryError)
+impl Default for StoreOptions {
+    /// Four connections (SQLite has one writer anyway; a few readers serve the API), ten
+    /// seconds to connect, a one-minute lease.
+    fn default() -> Self {
+        Self {
+            pool_size: 4,
+            connect_timeout: Duration::from_secs(10),
+            lock_lease: Duration::from_secs(60),
+        }
     }
 }
 
-/// The diesel store: a connection pool to one database, implementing the store and reader
-/// ports. Cheap to clone (the pool is shared), so the sync service and the REST API can hold
-/// the same store.
+/// The diesel store: a connection pool to one SQLite, PostgreSQL or MySQL/MariaDB database,
+/// implementing the store, reader and lock ports. Cheap to clone (the pool is shared), so the
+/// sync service and the REST API can hold the same store.
 #[derive(Clone, Debug)]
 pub struct DieselStore {
-    pool: Pool<ConnectionManager<Conn>>,
+    pool: Pool<Manager>,
     url: DatabaseUrl,
+    options: StoreOptions,
 }
 
 impl DieselStore {
-    /// Opens a pool of a few connections to `url`; see [`DieselStore::connect_with_pool_size`].
+    /// Opens the store with [`StoreOptions::default`]; see [`DieselStore::connect_with`].
     ///
     /// # Errors
-    /// As [`DieselStore::connect_with_pool_size`].
+    /// As [`DieselStore::connect_with`].
     pub fn connect(url: &DatabaseUrl) -> Result<Self, StoreError> {
-        Self::connect_with_pool_size(url, DEFAULT_POOL_SIZE)
+        Self::connect_with(url, StoreOptions::default())
     }
 
-    /// Opens a pool of at most `pool_size` connections (at least one) to `url`, creating the
-    /// SQLite file and its parent folders if missing, and checks that a first connection works,
-    /// so that a wrong path fails at start-up rather than at the first sync.
+    /// Opens a pool to `url`, whose scheme selects the backend, creating a SQLite file and its
+    /// parent folders if missing. A first connection is opened at once, so that a wrong path,
+    /// an unreachable host, wrong credentials or a missing database fail at start-up with the
+    /// driver's reason rather than at the first sync after a pool timeout.
     ///
     /// # Errors
-    /// `Unavailable` when the folder cannot be created or the database cannot be opened, and
-    /// for backends not supported yet.
-    pub fn connect_with_pool_size(url: &DatabaseUrl, pool_size: u32) -> Result<Self, StoreError> {
-        let path = url.sqlite_path()?;
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+    /// `Unavailable`, naming the database (host and database, or file) but never the password.
+    pub fn connect_with(url: &DatabaseUrl, options: StoreOptions) -> Result<Self, StoreError> {
+        if let Some(parent) = url
+            .sqlite_path()
+            .and_then(|path| path.parent())
+            .filter(|p| !p.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(parent).map_err(|e| {
                 StoreError::Unavailable(format!(
                     "{url}: cannot create the folder {}: {e}",
@@ -82,24 +90,23 @@ impl DieselStore {
                 ))
             })?;
         }
-        let manager = ConnectionManager::<Conn>::new(path.to_string_lossy());
-        // One connection up front reports SQLite's own reason at once, where the pool would
-        // retry until its timeout; it also switches the file to WAL before the pool opens more.
-        let unavailable = |e: diesel::r2d2::Error| StoreError::Unavailable(format!("{url}: {e}"));
-        let mut first = manager.connect().map_err(unavailable)?;
-        SqlitePragmas.on_acquire(&mut first).map_err(unavailable)?;
+        let manager = Manager(url.clone());
+        // This first connection also switches a SQLite file to WAL before the pool opens more.
+        let first = manager
+            .connect()
+            .map_err(|e| StoreError::Unavailable(e.0))?;
         drop(first);
         let pool = Pool::builder()
-            .max_size(pool_size.max(1))
+            .max_size(options.pool_size.max(1))
             .min_idle(Some(1))
-            .connection_timeout(CONNECTION_TIMEOUT)
-            .connection_customizer(Box::new(SqlitePragmas))
+            .connection_timeout(options.connect_timeout)
             .build(manager)
             .map_err(|e| StoreError::Unavailable(format!("{url}: {e}")))?;
         tracing::debug!(database = %url, "database pool ready");
         Ok(Self {
             pool,
             url: url.clone(),
+            options,
         })
     }
 
@@ -110,32 +117,21 @@ impl DieselStore {
     /// `Schema` when a migration fails or the database holds migrations this binary does not
     /// know (it was migrated by a newer version); `Unavailable` without a connection.
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
-        self.blocking(|conn| {
-            let known: BTreeSet<String> = MigrationSource::<Sqlite>::migrations(&MIGRATIONS)
-                .map_err(migration_error)?
-                .iter()
-                .map(|m| m.name().version().to_string())
-                .collect();
-            let applied = conn.applied_migrations().map_err(migration_error)?;
-            let unknown: Vec<String> = applied
-                .iter()
-                .map(ToString::to_string)
-                .filter(|v| !known.contains(v))
-                .collect();
-            if !unknown.is_empty() {
-                return Err(DbError::Migration(format!(
-                    "the database has migrations this binary does not know ({}); it was \
-                     migrated by a newer idmsync",
-                    unknown.join(", ")
-                )));
-            }
-            let pending = conn
-                .pending_migrations(MIGRATIONS)
-                .map_err(migration_error)?;
-            let names = pending.iter().map(|m| m.name().to_string()).collect();
-            conn.run_migrations(&pending).map_err(migration_error)?;
-            Ok(names)
+        self.blocking(|conn| match conn {
+            Conn::Sqlite(c) => migrate(c, SQLITE_MIGRATIONS),
+            Conn::Pg(c) => migrate(c, POSTGRES_MIGRATIONS),
+            Conn::Mysql(c) => migrate(c, MYSQL_MIGRATIONS),
         })
+    }
+
+    /// The database, redacted, for messages.
+    pub(crate) fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// The options the store was opened with.
+    pub(crate) fn options(&self) -> StoreOptions {
+        self.options
     }
 
     /// Runs `work` in a read transaction, so that its queries see one consistent snapshot.
@@ -146,35 +142,71 @@ impl DieselStore {
         self.blocking(|conn| conn.transaction(work))
     }
 
-    /// Runs `work` in a write transaction, all or nothing. SQLite's `BEGIN IMMEDIATE` takes the
-    /// write lock up front: a deferred transaction that reads first could not upgrade its lock
-    /// once another writer committed, and would fail instead of waiting.
+    /// Runs `work` in a write transaction, all or nothing; see [`Conn::write_transaction`].
     pub(crate) fn write<T>(
         &self,
         work: impl FnOnce(&mut Conn) -> Result<T, DbError>,
     ) -> Result<T, StoreError> {
-        self.blocking(|conn| conn.immediate_transaction(work))
+        self.blocking(|conn| conn.write_transaction(work))
     }
 
     /// Runs blocking diesel work with a pooled connection without stalling the async runtime:
     /// on a multi-thread runtime `block_in_place` hands this worker's other tasks away; on a
     /// current-thread runtime (tests, tools) or outside tokio it simply runs.
-    fn blocking<T>(
+    pub(crate) fn blocking<T>(
         &self,
         work: impl FnOnce(&mut Conn) -> Result<T, DbError>,
     ) -> Result<T, StoreError> {
-        let run = || {
+        blocking(|| {
             let mut conn = self.pool.get()?;
             work(&mut conn)
-        };
-        let result = match Handle::try_current() {
-            Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(run)
-            }
-            _ => run(),
-        };
-        result.map_err(|e| e.into_store(&self.url))
+        })
+        .map_err(|e| e.into_store(&self.url))
     }
+}
+
+/// Runs `work` outside the async runtime's way; see [`DieselStore::blocking`].
+pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
+/// Applies `migrations`' pending migrations on `conn`, refusing a database that has migrations
+/// this binary does not know.
+fn migrate<DB, C>(conn: &mut C, migrations: EmbeddedMigrations) -> Result<Vec<String>, DbError>
+where
+    DB: DieselBackend,
+    C: MigrationHarness<DB>,
+    EmbeddedMigrations: MigrationSource<DB>,
+{
+    let known: BTreeSet<String> = MigrationSource::<DB>::migrations(&migrations)
+        .map_err(migration_error)?
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .collect();
+    let applied = conn.applied_migrations().map_err(migration_error)?;
+    let unknown: Vec<String> = applied
+        .iter()
+        .map(ToString::to_string)
+        .filter(|v| !known.contains(v))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(DbError::Migration(format!(
+            "the database has migrations this binary does not know ({}); it was migrated by a \
+             newer idmsync",
+            unknown.join(", ")
+        )));
+    }
+    let pending = conn
+        .pending_migrations(migrations)
+        .map_err(migration_error)?;
+    let names = pending.iter().map(|m| m.name().to_string()).collect();
+    conn.run_migrations(&pending).map_err(migration_error)?;
+    Ok(names)
 }
 
 fn migration_error(e: impl std::fmt::Display) -> DbError {

@@ -6,15 +6,14 @@ use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
-use idmsync_ports::StoreError;
-
 /// A parsed `database.url`.
 ///
-/// Accepted forms:
+/// Accepted forms, which select the backend:
 /// - `sqlite://relative/path.db` (relative to the working directory) and
 ///   `sqlite:///absolute/path.db`;
-/// - `postgres://…` / `postgresql://…` and `mysql://…` / `mariadb://…`, which parse (so that
-///   configuration can be written for them already) but do not connect yet.
+/// - `postgres://user:password@host:port/database` (or `postgresql://`, with libpq's query
+///   parameters such as `sslmode`);
+/// - `mysql://user:password@host:port/database` (or `mariadb://`).
 ///
 /// `Debug` and `Display` replace the password of a server URL (in the user info or a
 /// `password=` query parameter) with `***`.
@@ -26,22 +25,16 @@ enum Target {
     /// The SQLite file, as written after `sqlite://`.
     Sqlite(String),
     /// A database server; `url` holds the credentials and is never printed as is.
-    Server { backend: Server, url: String },
+    Server { backend: Backend, url: String },
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Server {
+/// The database engine a URL selects; decides the migrations, the bind limit and the few
+/// statements that differ between engines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
     Postgres,
     Mysql,
-}
-
-impl Server {
-    fn name(self) -> &'static str {
-        match self {
-            Server::Postgres => "PostgreSQL",
-            Server::Mysql => "MySQL/MariaDB",
-        }
-    }
 }
 
 /// Why a `database.url` cannot be used. Messages never repeat a password, and leave naming the
@@ -75,29 +68,44 @@ impl FromStr for DatabaseUrl {
                 ":memory:" => Err(UrlError::InMemory),
                 path => Ok(Self(Target::Sqlite(path.to_string()))),
             },
-            "postgres" | "postgresql" => Ok(Self::server(Server::Postgres, text)),
-            "mysql" | "mariadb" => Ok(Self::server(Server::Mysql, text)),
+            "postgres" | "postgresql" => Ok(Self::server(Backend::Postgres, text)),
+            // The MySQL client library accepts only its own scheme.
+            "mysql" | "mariadb" => Ok(Self::server(Backend::Mysql, &format!("mysql://{rest}"))),
             _ => Err(UrlError::UnknownScheme(scheme.to_string())),
         }
     }
 }
 
 impl DatabaseUrl {
-    fn server(backend: Server, url: &str) -> Self {
+    fn server(backend: Backend, url: &str) -> Self {
         Self(Target::Server {
             backend,
             url: url.to_string(),
         })
     }
 
-    /// The SQLite file to open, or the "not supported yet" error for a server URL.
-    pub(crate) fn sqlite_path(&self) -> Result<&Path, StoreError> {
+    /// The engine this URL selects.
+    pub(crate) fn backend(&self) -> Backend {
         match &self.0 {
-            Target::Sqlite(path) => Ok(Path::new(path)),
-            Target::Server { backend, .. } => Err(StoreError::Unavailable(format!(
-                "{self}: {} is not supported yet; use a sqlite:// database.url",
-                backend.name()
-            ))),
+            Target::Sqlite(_) => Backend::Sqlite,
+            Target::Server { backend, .. } => *backend,
+        }
+    }
+
+    /// The SQLite file to open, `None` for a server.
+    pub(crate) fn sqlite_path(&self) -> Option<&Path> {
+        match &self.0 {
+            Target::Sqlite(path) => Some(Path::new(path)),
+            Target::Server { .. } => None,
+        }
+    }
+
+    /// What the client library connects with: the file path, or the URL with its credentials.
+    /// Never print it: `Display` is the redacted form.
+    pub(crate) fn connection_string(&self) -> &str {
+        match &self.0 {
+            Target::Sqlite(path) => path,
+            Target::Server { url, .. } => url,
         }
     }
 }

@@ -1,25 +1,60 @@
 //! The write side: begin a run, apply a change set, end a run. Every function runs inside the
 //! caller's transaction, so a failure anywhere rolls all of it back.
+//!
+//! Bulk writes are set-based on every backend: PostgreSQL takes binary `COPY`, SQLite and MySQL
+//! multi-row statements sized to their bind limits. Edges and log lines are plain inserts; user
+//! and group rows go into a temporary staging table first and are merged with one
+//! `INSERT … SELECT` and the backend's upsert clause ([`Stage`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDateTime;
+use diesel::connection::SimpleConnection;
 use diesel::dsl::max;
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 use idmsync_domain::change::{Edge, GroupWrite, Key, UserWrite};
 use idmsync_domain::{ChangeSet, Counts, LogLine, Outcome, RunId, RunResult, Tenant};
 use idmsync_ports::NewRun;
 
-use crate::batch::in_batches;
+use crate::batch::{in_batches, rows_per_statement, COPY_ROWS};
+use crate::conn::Conn;
 use crate::error::DbError;
 use crate::read::tenant_id;
 use crate::rows::{NewGroup, NewUser};
 use crate::schema::{
-    idm_group_nesting, idm_groups, idm_sync_log_lines, idm_sync_runs, idm_tenants,
-    idm_user_memberships, idm_users,
+    idm_group_nesting, idm_groups, idm_stage_groups, idm_stage_users, idm_sync_log_lines,
+    idm_sync_runs, idm_tenants, idm_user_memberships, idm_users,
 };
-use crate::store::Conn;
+use crate::url::Backend;
+
+/// Inserts every row of `$rows` into `$table`, set-based: `COPY` on PostgreSQL, multi-row
+/// `INSERT`s of at most the backend's bind limit (`$binds` per row) elsewhere. A macro because
+/// the row types differ per table and diesel's bounds for batch inserts and `COPY` are not
+/// worth spelling out. (diesel's multi-backend connection cannot batch-insert, so the
+/// statements run on the SQLite and MySQL connections themselves.)
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $rows:expr, $binds:expr) => {{
+        let size = rows_per_statement($conn.backend().max_binds(), $binds);
+        match $conn {
+            Conn::Pg(c) => in_batches($rows, COPY_ROWS, |batch| {
+                diesel::copy_from($table)
+                    .from_insertable(batch)
+                    .execute(c)
+                    .map(drop)
+            }),
+            Conn::Sqlite(c) => insert_all!(@statements c, $table, $rows, size),
+            Conn::Mysql(c) => insert_all!(@statements c, $table, $rows, size),
+        }
+    }};
+    (@statements $c:ident, $table:expr, $rows:expr, $size:expr) => {
+        in_batches($rows, $size, |batch| {
+            diesel::insert_into($table)
+                .values(batch)
+                .execute($c)
+                .map(drop)
+        })
+    };
+}
 
 /// Records `run` as `running`. The tenant's runs still `running` belonged to a process that
 /// died: they become `interrupted` and keep `finished_at` empty, since nobody saw them end.
@@ -36,8 +71,26 @@ pub(crate) fn begin_run(conn: &mut Conn, run: &NewRun) -> Result<RunId, DbError>
     if interrupted > 0 {
         tracing::warn!(tenant = %run.tenant, interrupted, "runs cut off by a dead process");
     }
-    // Backend-specific: RETURNING is SQLite's and PostgreSQL's; MySQL needs LAST_INSERT_ID().
-    let id = diesel::insert_into(r::idm_sync_runs)
+    insert_run(conn, tenant, run)
+}
+
+/// Records a run that another runner's lock kept from doing anything: inserted and ended with
+/// `result` at once, leaving the tenant's other runs (one of them live) alone.
+pub(crate) fn record_skipped(
+    conn: &mut Conn,
+    run: &NewRun,
+    result: &RunResult,
+) -> Result<RunId, DbError> {
+    let tenant = ensure_tenant(conn, &run.tenant)?;
+    let id = insert_run(conn, tenant, run)?;
+    end_run(conn, id, result, std::iter::empty())?;
+    Ok(id)
+}
+
+/// Inserts `run` as `running` with zero counts and returns its id.
+fn insert_run(conn: &mut Conn, tenant: i64, run: &NewRun) -> Result<RunId, DbError> {
+    use idm_sync_runs::dsl as r;
+    diesel::insert_into(r::idm_sync_runs)
         .values((
             r::tenant_id.eq(tenant),
             r::mode.eq(run.mode.as_str()),
@@ -47,8 +100,8 @@ pub(crate) fn begin_run(conn: &mut Conn, run: &NewRun) -> Result<RunId, DbError>
             r::outcome.eq(Outcome::Running.as_str()),
             r::counts.eq(counts_json(&Counts::default())?),
         ))
-        .returning(r::id)
-        .get_result(conn)?;
+        .execute(conn)?;
+    let id = conn.last_insert_id()?;
     Ok(RunId(id))
 }
 
@@ -105,12 +158,7 @@ pub(crate) fn end_run(
             l::message.eq(line.message),
         )
     });
-    in_batches(rows, 4, |batch| {
-        diesel::insert_into(l::idm_sync_log_lines)
-            .values(batch)
-            .execute(conn)
-            .map(drop)
-    })?;
+    insert_all!(conn, l::idm_sync_log_lines, rows, 4)?;
     Ok(())
 }
 
@@ -133,37 +181,119 @@ fn counts_json(counts: &Counts) -> Result<String, DbError> {
         .map_err(|e| DbError::Rejected(format!("cannot encode the run's counts: {e}")))
 }
 
-// Backend-specific: ON CONFLICT is SQLite's and PostgreSQL's; MySQL says ON DUPLICATE KEY UPDATE.
+/// Upserts `$rows` (of `$row` type) into `$table`, keyed by `(tenant_id, source_id)`, in
+/// three set-based steps: the rows go into `$stage`, a temporary table with the written
+/// columns ([`insert_all`]: `COPY` on PostgreSQL); one `INSERT … SELECT` with the backend's
+/// upsert clause merges them; the stage is dropped. Staging keeps the upsert one statement on
+/// every backend, whatever the bind limit.
+macro_rules! upsert_rows {
+    ($conn:expr, $table:ident, $stage:ident, $row:ident, $rows:expr) => {{
+        let stage = Stage::new(
+            $conn.backend(),
+            stringify!($table),
+            stringify!($stage),
+            $row::COLUMNS,
+        );
+        $conn.batch_execute(&stage.create())?;
+        insert_all!($conn, $stage::table, $rows, $row::BINDS)?;
+        $conn.batch_execute(&stage.merge($row::UPDATED))?;
+        $conn.batch_execute(&stage.drop())?;
+        Ok(())
+    }};
+}
+
+/// The statements of an upsert through a staging table; the only SQL of the write path that
+/// is spelled per backend.
+struct Stage {
+    backend: Backend,
+    table: &'static str,
+    stage: &'static str,
+    columns: String,
+}
+
+impl Stage {
+    fn new(backend: Backend, table: &'static str, stage: &'static str, columns: &[&str]) -> Self {
+        Self {
+            backend,
+            table,
+            stage,
+            columns: columns.join(", "),
+        }
+    }
+
+    /// An empty temporary table with the written columns of the target. PostgreSQL drops it
+    /// at the end of the transaction, SQLite on rollback; a MySQL session keeps temporary tables
+    /// past a rollback, so an old one is dropped first.
+    fn create(&self) -> String {
+        let Self {
+            table,
+            stage,
+            columns,
+            ..
+        } = self;
+        match self.backend {
+            Backend::Postgres => format!(
+                "CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS \
+                 SELECT {columns} FROM {table} WITH NO DATA"
+            ),
+            Backend::Sqlite => format!(
+                "DROP TABLE IF EXISTS temp.{stage}; \
+                 CREATE TEMPORARY TABLE {stage} AS SELECT {columns} FROM {table} WHERE 0"
+            ),
+            Backend::Mysql => format!(
+                "DROP TEMPORARY TABLE IF EXISTS {stage}; \
+                 CREATE TEMPORARY TABLE {stage} AS SELECT {columns} FROM {table} LIMIT 0"
+            ),
+        }
+    }
+
+    /// Inserts the staged rows, updating `updated` where `(tenant_id, source_id)` exists:
+    /// `ON CONFLICT … DO UPDATE` on SQLite and PostgreSQL, `ON DUPLICATE KEY UPDATE` on MySQL
+    /// (whose only unique key besides the id is that one). `WHERE 1 = 1` is SQLite's way to
+    /// tell an upsert's `ON` from a join's.
+    fn merge(&self, updated: &[&str]) -> String {
+        let (head, value): (&str, fn(&str) -> String) = match self.backend {
+            Backend::Mysql => (" ON DUPLICATE KEY UPDATE ", |c| {
+                format!("{c} = VALUES({c})")
+            }),
+            Backend::Sqlite | Backend::Postgres => {
+                (" ON CONFLICT (tenant_id, source_id) DO UPDATE SET ", |c| {
+                    format!("{c} = excluded.{c}")
+                })
+            }
+        };
+        let sets: Vec<String> = updated.iter().map(|c| value(c)).collect();
+        let Self {
+            table,
+            stage,
+            columns,
+            ..
+        } = self;
+        format!(
+            "INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} WHERE 1 = 1{head}{}",
+            sets.join(", ")
+        )
+    }
+
+    /// Drops the stage at once, so that a session never keeps a million staged rows.
+    fn drop(&self) -> String {
+        let stage = self.stage;
+        match self.backend {
+            Backend::Postgres => format!("DROP TABLE {stage}"),
+            Backend::Sqlite => format!("DROP TABLE temp.{stage}"),
+            Backend::Mysql => format!("DROP TEMPORARY TABLE {stage}"),
+        }
+    }
+}
+
 fn upsert_users(
     conn: &mut Conn,
     tenant: i64,
     writes: &[UserWrite],
     at: NaiveDateTime,
 ) -> Result<(), DbError> {
-    use idm_users::dsl as u;
     let rows = writes.iter().map(|w| NewUser::new(tenant, &w.row, at));
-    in_batches(rows, NewUser::BINDS, |batch| {
-        diesel::insert_into(u::idm_users)
-            .values(&batch)
-            .on_conflict((u::tenant_id, u::source_id))
-            .do_update()
-            .set((
-                u::external_id.eq(excluded(u::external_id)),
-                u::locator.eq(excluded(u::locator)),
-                u::first_name.eq(excluded(u::first_name)),
-                u::last_name.eq(excluded(u::last_name)),
-                u::email.eq(excluded(u::email)),
-                u::status.eq(excluded(u::status)),
-                u::deactivated_by.eq(excluded(u::deactivated_by)),
-                u::is_admin.eq(excluded(u::is_admin)),
-                u::password_hash.eq(excluded(u::password_hash)),
-                u::updated_at.eq(excluded(u::updated_at)),
-                u::last_sync_at.eq(excluded(u::last_sync_at)),
-            ))
-            .execute(conn)
-            .map(drop)
-    })?;
-    Ok(())
+    upsert_rows!(conn, idm_users, idm_stage_users, NewUser, rows)
 }
 
 fn upsert_groups(
@@ -172,25 +302,8 @@ fn upsert_groups(
     writes: &[GroupWrite],
     at: NaiveDateTime,
 ) -> Result<(), DbError> {
-    use idm_groups::dsl as g;
     let rows = writes.iter().map(|w| NewGroup::new(tenant, &w.row, at));
-    in_batches(rows, NewGroup::BINDS, |batch| {
-        diesel::insert_into(g::idm_groups)
-            .values(&batch)
-            .on_conflict((g::tenant_id, g::source_id))
-            .do_update()
-            .set((
-                g::external_id.eq(excluded(g::external_id)),
-                g::locator.eq(excluded(g::locator)),
-                g::name.eq(excluded(g::name)),
-                g::status.eq(excluded(g::status)),
-                g::updated_at.eq(excluded(g::updated_at)),
-                g::last_sync_at.eq(excluded(g::last_sync_at)),
-            ))
-            .execute(conn)
-            .map(drop)
-    })?;
-    Ok(())
+    upsert_rows!(conn, idm_groups, idm_stage_groups, NewGroup, rows)
 }
 
 /// Row ids by source id.
@@ -209,7 +322,8 @@ fn write_edges(conn: &mut Conn, tenant: i64, changes: &ChangeSet) -> Result<(), 
             .chain(&changes.memberships_removed)
     };
     let nesting = changes.nesting_added.iter().chain(&changes.nesting_removed);
-    let users = lookup(memberships().map(|e| &e.member), |batch| {
+    let max_binds = conn.backend().max_binds();
+    let users = lookup(max_binds, memberships().map(|e| &e.member), |batch| {
         idm_users::table
             .filter(idm_users::tenant_id.eq(tenant))
             .filter(idm_users::source_id.eq_any(batch))
@@ -219,7 +333,7 @@ fn write_edges(conn: &mut Conn, tenant: i64, changes: &ChangeSet) -> Result<(), 
     let group_keys = memberships()
         .map(|e| &e.group)
         .chain(nesting.flat_map(|e| [&e.group, &e.member]));
-    let groups = lookup(group_keys, |batch| {
+    let groups = lookup(max_binds, group_keys, |batch| {
         idm_groups::table
             .filter(idm_groups::tenant_id.eq(tenant))
             .filter(idm_groups::source_id.eq_any(batch))
@@ -228,7 +342,7 @@ fn write_edges(conn: &mut Conn, tenant: i64, changes: &ChangeSet) -> Result<(), 
     })?;
 
     let removed = edge_ids(&changes.memberships_removed, &groups, &users, "user")?;
-    delete_edges(removed, |group, members| {
+    delete_edges(max_binds, removed, |group, members| {
         diesel::delete(
             m::idm_user_memberships
                 .filter(m::group_id.eq(group))
@@ -237,7 +351,7 @@ fn write_edges(conn: &mut Conn, tenant: i64, changes: &ChangeSet) -> Result<(), 
         .execute(conn)
     })?;
     let removed = edge_ids(&changes.nesting_removed, &groups, &groups, "group")?;
-    delete_edges(removed, |parent, children| {
+    delete_edges(max_binds, removed, |parent, children| {
         diesel::delete(
             n::idm_group_nesting
                 .filter(n::parent_id.eq(parent))
@@ -250,33 +364,24 @@ fn write_edges(conn: &mut Conn, tenant: i64, changes: &ChangeSet) -> Result<(), 
     let rows = added
         .into_iter()
         .map(|(group, user)| (m::group_id.eq(group), m::user_id.eq(user)));
-    in_batches(rows, 2, |batch| {
-        diesel::insert_into(m::idm_user_memberships)
-            .values(batch)
-            .execute(conn)
-            .map(drop)
-    })?;
+    insert_all!(conn, m::idm_user_memberships, rows, 2)?;
     let added = edge_ids(&changes.nesting_added, &groups, &groups, "group")?;
     let rows = added
         .into_iter()
         .map(|(parent, child)| (n::parent_id.eq(parent), n::child_id.eq(child)));
-    in_batches(rows, 2, |batch| {
-        diesel::insert_into(n::idm_group_nesting)
-            .values(batch)
-            .execute(conn)
-            .map(drop)
-    })?;
+    insert_all!(conn, n::idm_group_nesting, rows, 2)?;
     Ok(())
 }
 
 /// The row ids of the distinct source ids among `keys`, queried in batches by `query`.
 fn lookup<'a>(
+    max_binds: usize,
     keys: impl Iterator<Item = &'a Key>,
     mut query: impl FnMut(Vec<&'a str>) -> QueryResult<Vec<(String, i64)>>,
 ) -> QueryResult<Ids> {
     let wanted: HashSet<&str> = keys.map(|k| k.source_id.as_str()).collect();
     let mut ids = Ids::with_capacity(wanted.len());
-    in_batches(wanted, 1, |batch| {
+    in_batches(wanted, rows_per_statement(max_binds, 1), |batch| {
         ids.extend(query(batch)?);
         Ok::<_, diesel::result::Error>(())
     })?;
@@ -316,6 +421,7 @@ fn edge_ids(
 
 /// Deletes `(group, member)` edges with one statement per group (and batch of members).
 fn delete_edges(
+    max_binds: usize,
     edges: Vec<(i64, i64)>,
     mut delete: impl FnMut(i64, Vec<i64>) -> QueryResult<usize>,
 ) -> QueryResult<()> {
@@ -324,7 +430,9 @@ fn delete_edges(
         by_group.entry(group).or_default().push(member);
     }
     for (group, members) in by_group {
-        in_batches(members, 1, |batch| delete(group, batch).map(drop))?;
+        in_batches(members, rows_per_statement(max_binds, 1), |batch| {
+            delete(group, batch).map(drop)
+        })?;
     }
     Ok(())
 }
@@ -342,7 +450,9 @@ mod tests {
     };
 
     use super::*;
-    use crate::store::MIGRATIONS;
+    use diesel::SqliteConnection;
+
+    use crate::store::SQLITE_MIGRATIONS;
 
     fn key(id: String) -> Key {
         Key {
@@ -399,7 +509,7 @@ mod tests {
             source: "test".into(),
             started_at: at,
         };
-        conn.immediate_transaction(|conn| {
+        conn.write_transaction(|conn| {
             let id = begin_run(conn, &new_run)?;
             apply(conn, id, &tenant, changes, &result)
         })
@@ -414,8 +524,11 @@ mod tests {
 
     #[test]
     fn bulk_writes_are_multi_row_statements() {
-        let mut conn = Conn::establish(":memory:").expect("in-memory database");
-        conn.run_pending_migrations(MIGRATIONS).expect("migrate");
+        let mut sqlite = SqliteConnection::establish(":memory:").expect("in-memory database");
+        sqlite
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .expect("migrate");
+        let mut conn = Conn::Sqlite(sqlite);
         let users: Vec<Key> = (0..3_000).map(|i| key(format!("u{i}"))).collect();
         let group = key("g".into());
         let changes = ChangeSet {
@@ -440,13 +553,16 @@ mod tests {
             ..ChangeSet::default()
         };
         let statements = run(&mut conn, &changes);
-        // 3,000 users at 14 binds need two statements; 3,000 edges at 2 binds one.
+        // 3,000 users at 14 binds need two statements into the stage, merged by one; 3,000
+        // edges at 2 binds need one.
         assert_eq!(
-            count(&statements, "INSERT INTO `idm_users`"),
+            count(&statements, "INSERT INTO `idm_stage_users`"),
             2,
             "{statements:?}"
         );
-        assert_eq!(count(&statements, "INSERT INTO `idm_groups`"), 1);
+        assert_eq!(count(&statements, "INSERT INTO idm_users "), 1);
+        assert_eq!(count(&statements, "INSERT INTO `idm_stage_groups`"), 1);
+        assert_eq!(count(&statements, "INSERT INTO idm_groups "), 1);
         assert_eq!(count(&statements, "INSERT INTO `idm_user_memberships`"), 1);
         assert_eq!(count(&statements, "INSERT INTO `idm_sync_log_lines`"), 1);
         assert_eq!(count(&statements, "SELECT `idm_users`.`source_id`"), 1);

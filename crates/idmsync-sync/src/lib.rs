@@ -8,4 +8,4 @@
 
 mod service;
 
-pub use service::{RunReport, RunRequest, SyncError, SyncService, SyncSettings};
+pub use service::{RunReport, RunRequest, SyncError, SyncPorts, SyncService, SyncSettings};

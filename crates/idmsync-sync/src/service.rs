@@ -10,7 +10,7 @@ use idmsync_domain::{
     Reactivate, RunId, RunResult, SyncMode, Tenant, Trigger, Watermark,
 };
 use idmsync_ports::{
-    Clock, DynProgress, IdentitySource, NewRun, SourceError, StoreError, SyncStore,
+    Clock, DynProgress, IdentitySource, NewRun, RunLock, SourceError, StoreError, SyncStore,
 };
 use tracing::{info, info_span, warn, Instrument};
 
@@ -65,6 +65,12 @@ pub enum RunReport {
         /// What the run would have changed.
         counts: Counts,
     },
+    /// Another runner held the tenant's lock; this run did nothing and is recorded as
+    /// `skipped-locked`.
+    Skipped {
+        /// The recorded run.
+        run: RunId,
+    },
     /// A dry run: the plan, unapplied.
     DryRun {
         /// The mode used.
@@ -92,11 +98,26 @@ pub enum SyncError {
     Store(#[from] StoreError),
 }
 
+/// The ports a [`SyncService`] drives; the binary fills it from configuration.
+pub struct SyncPorts {
+    /// Where users and groups come from.
+    pub source: Arc<dyn IdentitySource>,
+    /// Where they go, and where runs are recorded.
+    pub store: Arc<dyn SyncStore>,
+    /// One runner at a time per tenant.
+    pub lock: Arc<dyn RunLock>,
+    /// Hashes passwords the source manages.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Timestamps runs.
+    pub clock: Arc<dyn Clock>,
+}
+
 /// Runs syncs. Holds its ports as trait objects so the binary can wire any adapter by
 /// configuration.
 pub struct SyncService {
     source: Arc<dyn IdentitySource>,
     store: Arc<dyn SyncStore>,
+    lock: Arc<dyn RunLock>,
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
     settings: SyncSettings,
@@ -104,18 +125,13 @@ pub struct SyncService {
 
 impl SyncService {
     /// Wires a service from its ports.
-    pub fn new(
-        source: Arc<dyn IdentitySource>,
-        store: Arc<dyn SyncStore>,
-        hasher: Arc<dyn PasswordHasher>,
-        clock: Arc<dyn Clock>,
-        settings: SyncSettings,
-    ) -> Self {
+    pub fn new(ports: SyncPorts, settings: SyncSettings) -> Self {
         Self {
-            source,
-            store,
-            hasher,
-            clock,
+            source: ports.source,
+            store: ports.store,
+            lock: ports.lock,
+            hasher: ports.hasher,
+            clock: ports.clock,
             settings,
         }
     }
@@ -144,17 +160,30 @@ impl SyncService {
             (_, Some(w)) => (SyncMode::Differential, Some(w)),
         };
         let started = Instant::now();
-        let run = if request.dry_run {
-            None
+        let new = NewRun {
+            tenant: self.settings.tenant.clone(),
+            mode,
+            trigger: request.trigger,
+            source: self.source.name(),
+            started_at: self.clock.now(),
+        };
+        // A dry run writes nothing, so it needs no lock and records no run.
+        let (run, _held) = if request.dry_run {
+            (None, None)
         } else {
-            let new = NewRun {
-                tenant: self.settings.tenant.clone(),
-                mode,
-                trigger: request.trigger,
-                source: self.source.name(),
-                started_at: self.clock.now(),
+            let Some(held) = self.lock.try_lock(&self.settings.tenant).await? else {
+                let result = RunResult {
+                    outcome: Outcome::SkippedLocked,
+                    reason: Some("another run holds this tenant's lock".into()),
+                    counts: Counts::default(),
+                    watermark: None,
+                    finished_at: self.clock.now(),
+                };
+                let run = self.store.record_skipped(&new, &result).await?;
+                info!(%run, "another run holds the lock; skipped");
+                return Ok(RunReport::Skipped { run });
             };
-            Some(self.store.begin_run(&new).await?)
+            (Some(self.store.begin_run(&new).await?), Some(held))
         };
         let span = info_span!("sync", run = %run.map_or_else(|| "dry".into(), |r| r.to_string()), mode = mode.as_str());
         async {

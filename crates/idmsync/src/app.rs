@@ -8,8 +8,9 @@ use idmsync_auth::Argon2Hasher;
 use idmsync_domain::Tenant;
 use idmsync_ports::{IdentitySource, SystemClock};
 use idmsync_source_file::{FileSource, FileSourceConfig};
+use idmsync_source_ldap::LdapSource;
 use idmsync_store_diesel::{DatabaseUrl, DieselStore};
-use idmsync_sync::{SyncService, SyncSettings};
+use idmsync_sync::{SyncPorts, SyncService, SyncSettings};
 
 use crate::settings::{Settings, SettingsError, SourceKind};
 
@@ -60,6 +61,15 @@ impl App {
                     ignore_case: self.settings.sync.ignore_case,
                 })))
             }
+            SourceKind::Ldap => {
+                let ldap = self.settings.source.ldap.clone().ok_or_else(|| {
+                    SettingsError(
+                        "source.ldap: missing [source.ldap] section (url, bind_dn, ...)".into(),
+                    )
+                })?;
+                let source = LdapSource::new(ldap).map_err(|e| SettingsError(e.to_string()))?;
+                Ok(Arc::new(source))
+            }
         }
     }
 
@@ -67,10 +77,13 @@ impl App {
     pub fn sync_service(&self) -> Result<SyncService, SettingsError> {
         let sync = &self.settings.sync;
         Ok(SyncService::new(
-            self.source()?,
-            self.store.clone(),
-            Arc::new(Argon2Hasher::default()),
-            Arc::new(SystemClock),
+            SyncPorts {
+                source: self.source()?,
+                store: self.store.clone(),
+                lock: self.store.clone(),
+                hasher: Arc::new(Argon2Hasher::default()),
+                clock: Arc::new(SystemClock),
+            },
             SyncSettings {
                 tenant: self.tenant.clone(),
                 admins: sync.admins.clone(),

@@ -158,6 +158,10 @@ async fn sync(app: &App, args: SyncArgs) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Ok(RunReport::Skipped { run }) => {
+            println!("skipped: another run holds this tenant's lock (recorded as run {run})");
+            Ok(ExitCode::SUCCESS)
+        }
         Ok(RunReport::Aborted { run, reason, .. }) => {
             eprintln!("error: run {run} stopped by the safety guard: {reason}");
             Ok(ExitCode::from(EXIT_GUARD))

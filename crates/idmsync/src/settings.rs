@@ -65,6 +65,8 @@ pub struct SourceSettings {
     pub kind: SourceKind,
     /// `[source.file]`, for `type = "file"`.
     pub file: Option<FileSettings>,
+    /// `[source.ldap]`, for `type = "ldap"`; the adapter owns the keys and their defaults.
+    pub ldap: Option<idmsync_source_ldap::LdapConfig>,
 }
 
 /// Source adapters.
@@ -73,6 +75,8 @@ pub struct SourceSettings {
 pub enum SourceKind {
     /// users.txt / groups.txt.
     File,
+    /// An LDAP directory (OpenLDAP, 389-ds).
+    Ldap,
 }
 
 /// `[source.file]`

@@ -5,8 +5,8 @@ use idmsync_domain::{ChangeSet, DeactivatedBy, ExternalId, StoreState, UserStatu
 use idmsync_ports::{DirectoryReader, RunLogReader, StoreError, SyncStore, UserFilter};
 
 use crate::support::{
-    created_group, created_user, directory, edge, edges_by_source, fresh, group, inactive, key,
-    new_run, pairs, succeeded, sync, tenant, user, Db,
+    backend_tests, created_group, created_user, directory, edge, edges_by_source, everything,
+    group, inactive, key, new_run, pairs, succeeded, sync, tenant, user,
 };
 
 fn rows(changes: &ChangeSet) -> StoreState {
@@ -17,301 +17,285 @@ fn rows(changes: &ChangeSet) -> StoreState {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn created_entries_round_trip_through_load_state() {
-    let db = fresh();
-    let acme = tenant("acme");
-    assert_eq!(
-        db.store.load_state(&acme).await.expect("empty"),
-        StoreState::default()
-    );
-    let changes = directory();
-    sync(&db, &acme, &changes, 1).await;
+backend_tests! {
+    async fn created_entries_round_trip_through_load_state(db: Db) {
+        let acme = tenant("acme");
+        assert_eq!(
+            db.store.load_state(&acme).await.expect("empty"),
+            StoreState::default()
+        );
+        let changes = directory();
+        sync(&db, &acme, &changes, 1).await;
 
-    let state = db.store.load_state(&acme).await.expect("state");
-    let expected = rows(&changes);
-    assert_eq!(state.users, expected.users);
-    assert_eq!(state.groups, expected.groups);
-    let (memberships, nesting) = edges_by_source(&state);
-    assert_eq!(
-        memberships,
-        pairs(&[
-            ("s-g1", "s-u1"),
-            ("s-g1", "s-u2"),
-            ("s-g1", "s-u3"),
-            ("s-g1", "s-u4"),
-            ("s-g2", "s-u2"),
-        ])
-    );
-    assert_eq!(
-        nesting,
-        pairs(&[("s-g1", "s-g2"), ("s-g2", "s-g1"), ("s-g1", "s-g3")])
-    );
-    // Another tenant sees nothing of it.
-    assert_eq!(
-        db.store.load_state(&tenant("other")).await.expect("other"),
-        StoreState::default()
-    );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn updates_deactivations_and_edge_changes_apply() {
-    let db = fresh();
-    let acme = tenant("acme");
-    sync(&db, &acme, &directory(), 1).await;
-    let (u1, u2, u3, u4) = (
-        key("s-u1", "jlennon"),
-        key("s-u2", "pmccartney"),
-        key("s-u3", "gharrison"),
-        key("s-u4", "rstarr"),
-    );
-    let (g1, g2, g3) = (
-        key("s-g1", "beatles"),
-        key("s-g2", "wings"),
-        key("s-g3", "apple"),
-    );
-
-    let mut renamed = user(&u2);
-    renamed.last_name = "McCartney".into();
-    let mut gone = inactive(user(&u3));
-    gone.deactivated_by = Some(DeactivatedBy::Source);
-    let mut apple = group(&g3);
-    apple.name = "Apple Corps".into();
-    let mut wings = group(&g2);
-    wings.status = UserStatus::Inactive;
-    let changes = ChangeSet {
-        users: vec![
-            UserWrite {
-                event: Event::Updated(vec!["last_name"]),
-                row: renamed.clone(),
-            },
-            UserWrite {
-                event: Event::Deactivated(DeactivatedBy::Source),
-                row: gone.clone(),
-            },
-            UserWrite {
-                event: Event::Reactivated(vec![]),
-                row: user(&u4),
-            },
-        ],
-        groups: vec![
-            GroupWrite {
-                event: Event::Updated(vec!["name"]),
-                row: apple.clone(),
-            },
-            GroupWrite {
-                event: Event::Deactivated(DeactivatedBy::Sync),
-                row: wings.clone(),
-            },
-        ],
-        memberships_removed: vec![edge(&g1, &u3)],
-        memberships_added: vec![edge(&g2, &u1)],
-        nesting_removed: vec![edge(&g2, &g1)],
-        ..ChangeSet::default()
-    };
-    sync(&db, &acme, &changes, 2).await;
-
-    let state = db.store.load_state(&acme).await.expect("state");
-    let by_source = |s: &str| {
-        state
-            .users
-            .iter()
-            .find(|u| u.source_id.as_str() == s)
-            .cloned()
-            .expect("user")
-    };
-    assert_eq!(by_source("s-u2"), renamed);
-    assert_eq!(by_source("s-u3"), gone);
-    assert_eq!(by_source("s-u4"), user(&u4));
-    assert_eq!(state.users.len(), 4);
-    assert!(state.groups.contains(&apple) && state.groups.contains(&wings));
-    let (memberships, nesting) = edges_by_source(&state);
-    assert_eq!(
-        memberships,
-        pairs(&[
-            ("s-g1", "s-u1"),
-            ("s-g1", "s-u2"),
-            ("s-g1", "s-u4"),
-            ("s-g2", "s-u1"),
-            ("s-g2", "s-u2"),
-        ])
-    );
-    assert_eq!(nesting, pairs(&[("s-g1", "s-g2"), ("s-g1", "s-g3")]));
-
-    // Only written rows carry the second run's time.
-    let views = db
-        .store
-        .users(&acme, &UserFilter::default(), None)
-        .await
-        .expect("views");
-    let synced: Vec<(String, u32)> = views
-        .iter()
-        .map(|v| {
-            let hour = v.last_sync_at.map(|t| chrono::Timelike::hour(&t));
-            (v.external_id.clone(), hour.expect("synced"))
-        })
-        .collect();
-    assert_eq!(
-        synced,
-        vec![
-            ("gharrison".into(), 2),
-            ("jlennon".into(), 1),
-            ("pmccartney".into(), 2),
-            ("rstarr".into(), 2),
-        ]
-    );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn renames_may_swap_external_ids_in_one_run() {
-    let db = fresh();
-    let acme = tenant("acme");
-    sync(&db, &acme, &directory(), 1).await;
-    let mut first = db.store.load_state(&acme).await.expect("state").users[0].clone();
-    let mut second = db.store.load_state(&acme).await.expect("state").users[1].clone();
-    std::mem::swap(&mut first.external_id, &mut second.external_id);
-    let changes = ChangeSet {
-        users: [&first, &second]
-            .map(|row| UserWrite {
-                event: Event::Updated(vec!["external_id"]),
-                row: row.clone(),
-            })
-            .into(),
-        ..ChangeSet::default()
-    };
-    sync(&db, &acme, &changes, 2).await;
-    let state = db.store.load_state(&acme).await.expect("state");
-    assert_eq!(state.users[0], first);
-    assert_eq!(state.users[1], second);
-    assert_eq!(
-        state.users[0].external_id,
-        ExternalId::new("pmccartney").expect("id")
-    );
-}
-
-/// Everything a reader can see of the tenant, to compare before and after a failed apply.
-async fn everything(db: &Db) -> String {
-    let acme = tenant("acme");
-    let all = UserFilter::default();
-    let state = db.store.load_state(&acme).await.expect("state");
-    let users = db.store.users(&acme, &all, None).await.expect("users");
-    let groups = db.store.groups(&acme, &all, None).await.expect("groups");
-    let runs = db.store.runs(&acme, None).await.expect("runs");
-    let mut lines = Vec::new();
-    for run in &runs {
-        lines.push(db.store.lines(run.id).await.expect("lines"));
+        let state = db.store.load_state(&acme).await.expect("state");
+        let expected = rows(&changes);
+        assert_eq!(state.users, expected.users);
+        assert_eq!(state.groups, expected.groups);
+        let (memberships, nesting) = edges_by_source(&state);
+        assert_eq!(
+            memberships,
+            pairs(&[
+                ("s-g1", "s-u1"),
+                ("s-g1", "s-u2"),
+                ("s-g1", "s-u3"),
+                ("s-g1", "s-u4"),
+                ("s-g2", "s-u2"),
+            ])
+        );
+        assert_eq!(
+            nesting,
+            pairs(&[("s-g1", "s-g2"), ("s-g2", "s-g1"), ("s-g1", "s-g3")])
+        );
+        // Another tenant sees nothing of it.
+        assert_eq!(
+            db.store.load_state(&tenant("other")).await.expect("other"),
+            StoreState::default()
+        );
     }
-    format!("{state:?}\n{users:?}\n{groups:?}\n{runs:?}\n{lines:?}")
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_edge_to_an_unknown_entry_rolls_everything_back() {
-    let db = fresh();
-    let acme = tenant("acme");
-    sync(&db, &acme, &directory(), 1).await;
-    let (u1, g1, g2) = (
-        key("s-u1", "jlennon"),
-        key("s-g1", "beatles"),
-        key("s-g2", "wings"),
-    );
-    let (u5, g4, ghost) = (
-        key("s-u5", "ystone"),
-        key("s-g4", "plastic-ono"),
-        key("s-ghost", "ghost"),
-    );
-    let mut renamed = user(&u1);
-    renamed.first_name = "John Winston".into();
-    let base = ChangeSet {
-        users: vec![
-            created_user(user(&u5)),
-            UserWrite {
-                event: Event::Updated(vec!["first_name"]),
-                row: renamed,
+backend_tests! {
+    async fn updates_deactivations_and_edge_changes_apply(db: Db) {
+        let acme = tenant("acme");
+        sync(&db, &acme, &directory(), 1).await;
+        let (u1, u2, u3, u4) = (
+            key("s-u1", "jlennon"),
+            key("s-u2", "pmccartney"),
+            key("s-u3", "gharrison"),
+            key("s-u4", "rstarr"),
+        );
+        let (g1, g2, g3) = (
+            key("s-g1", "beatles"),
+            key("s-g2", "wings"),
+            key("s-g3", "apple"),
+        );
+
+        let mut renamed = user(&u2);
+        renamed.last_name = "McCartney".into();
+        let mut gone = inactive(user(&u3));
+        gone.deactivated_by = Some(DeactivatedBy::Source);
+        let mut apple = group(&g3);
+        apple.name = "Apple Corps".into();
+        let mut wings = group(&g2);
+        wings.status = UserStatus::Inactive;
+        let changes = ChangeSet {
+            users: vec![
+                UserWrite {
+                    event: Event::Updated(vec!["last_name"]),
+                    row: renamed.clone(),
+                },
+                UserWrite {
+                    event: Event::Deactivated(DeactivatedBy::Source),
+                    row: gone.clone(),
+                },
+                UserWrite {
+                    event: Event::Reactivated(vec![]),
+                    row: user(&u4),
+                },
+            ],
+            groups: vec![
+                GroupWrite {
+                    event: Event::Updated(vec!["name"]),
+                    row: apple.clone(),
+                },
+                GroupWrite {
+                    event: Event::Deactivated(DeactivatedBy::Sync),
+                    row: wings.clone(),
+                },
+            ],
+            memberships_removed: vec![edge(&g1, &u3)],
+            memberships_added: vec![edge(&g2, &u1)],
+            nesting_removed: vec![edge(&g2, &g1)],
+            ..ChangeSet::default()
+        };
+        sync(&db, &acme, &changes, 2).await;
+
+        let state = db.store.load_state(&acme).await.expect("state");
+        let by_source = |s: &str| {
+            state
+                .users
+                .iter()
+                .find(|u| u.source_id.as_str() == s)
+                .cloned()
+                .expect("user")
+        };
+        assert_eq!(by_source("s-u2"), renamed);
+        assert_eq!(by_source("s-u3"), gone);
+        assert_eq!(by_source("s-u4"), user(&u4));
+        assert_eq!(state.users.len(), 4);
+        assert!(state.groups.contains(&apple) && state.groups.contains(&wings));
+        let (memberships, nesting) = edges_by_source(&state);
+        assert_eq!(
+            memberships,
+            pairs(&[
+                ("s-g1", "s-u1"),
+                ("s-g1", "s-u2"),
+                ("s-g1", "s-u4"),
+                ("s-g2", "s-u1"),
+                ("s-g2", "s-u2"),
+            ])
+        );
+        assert_eq!(nesting, pairs(&[("s-g1", "s-g2"), ("s-g1", "s-g3")]));
+
+        // Only written rows carry the second run's time.
+        let views = db
+            .store
+            .users(&acme, &UserFilter::default(), None)
+            .await
+            .expect("views");
+        let synced: Vec<(String, u32)> = views
+            .iter()
+            .map(|v| {
+                let hour = v.last_sync_at.map(|t| chrono::Timelike::hour(&t));
+                (v.external_id.clone(), hour.expect("synced"))
+            })
+            .collect();
+        assert_eq!(
+            synced,
+            vec![
+                ("gharrison".into(), 2),
+                ("jlennon".into(), 1),
+                ("pmccartney".into(), 2),
+                ("rstarr".into(), 2),
+            ]
+        );
+    }
+}
+
+backend_tests! {
+    async fn renames_may_swap_external_ids_in_one_run(db: Db) {
+        let acme = tenant("acme");
+        sync(&db, &acme, &directory(), 1).await;
+        let mut first = db.store.load_state(&acme).await.expect("state").users[0].clone();
+        let mut second = db.store.load_state(&acme).await.expect("state").users[1].clone();
+        std::mem::swap(&mut first.external_id, &mut second.external_id);
+        let changes = ChangeSet {
+            users: [&first, &second]
+                .map(|row| UserWrite {
+                    event: Event::Updated(vec!["external_id"]),
+                    row: row.clone(),
+                })
+                .into(),
+            ..ChangeSet::default()
+        };
+        sync(&db, &acme, &changes, 2).await;
+        let state = db.store.load_state(&acme).await.expect("state");
+        assert_eq!(state.users[0], first);
+        assert_eq!(state.users[1], second);
+        assert_eq!(
+            state.users[0].external_id,
+            ExternalId::new("pmccartney").expect("id")
+        );
+    }
+}
+
+backend_tests! {
+    async fn an_edge_to_an_unknown_entry_rolls_everything_back(db: Db) {
+        let acme = tenant("acme");
+        sync(&db, &acme, &directory(), 1).await;
+        let (u1, g1, g2) = (
+            key("s-u1", "jlennon"),
+            key("s-g1", "beatles"),
+            key("s-g2", "wings"),
+        );
+        let (u5, g4, ghost) = (
+            key("s-u5", "ystone"),
+            key("s-g4", "plastic-ono"),
+            key("s-ghost", "ghost"),
+        );
+        let mut renamed = user(&u1);
+        renamed.first_name = "John Winston".into();
+        let base = ChangeSet {
+            users: vec![
+                created_user(user(&u5)),
+                UserWrite {
+                    event: Event::Updated(vec!["first_name"]),
+                    row: renamed,
+                },
+            ],
+            groups: vec![created_group(group(&g4))],
+            memberships_added: vec![edge(&g4, &u5), edge(&g1, &u5)],
+            memberships_removed: vec![edge(&g1, &u1)],
+            nesting_added: vec![edge(&g4, &g1)],
+            ..ChangeSet::default()
+        };
+        let bad_sets = [
+            ChangeSet {
+                memberships_added: vec![edge(&g4, &u5), edge(&g1, &ghost)],
+                ..base.clone()
             },
-        ],
-        groups: vec![created_group(group(&g4))],
-        memberships_added: vec![edge(&g4, &u5), edge(&g1, &u5)],
-        memberships_removed: vec![edge(&g1, &u1)],
-        nesting_added: vec![edge(&g4, &g1)],
-        ..ChangeSet::default()
-    };
-    let bad_sets = [
-        ChangeSet {
-            memberships_added: vec![edge(&g4, &u5), edge(&g1, &ghost)],
-            ..base.clone()
-        },
-        ChangeSet {
-            memberships_added: vec![edge(&ghost, &u5)],
-            ..base.clone()
-        },
-        ChangeSet {
-            memberships_removed: vec![edge(&g1, &ghost)],
-            ..base.clone()
-        },
-        ChangeSet {
-            nesting_added: vec![edge(&g2, &ghost)],
-            ..base.clone()
-        },
-        ChangeSet {
-            nesting_removed: vec![edge(&ghost, &g1)],
-            ..base.clone()
-        },
-    ];
-    let run = db.store.begin_run(&new_run(&acme, 2)).await.expect("begin");
-    let before = everything(&db).await;
-    for changes in &bad_sets {
+            ChangeSet {
+                memberships_added: vec![edge(&ghost, &u5)],
+                ..base.clone()
+            },
+            ChangeSet {
+                memberships_removed: vec![edge(&g1, &ghost)],
+                ..base.clone()
+            },
+            ChangeSet {
+                nesting_added: vec![edge(&g2, &ghost)],
+                ..base.clone()
+            },
+            ChangeSet {
+                nesting_removed: vec![edge(&ghost, &g1)],
+                ..base.clone()
+            },
+        ];
+        let run = db.store.begin_run(&new_run(&acme, 2)).await.expect("begin");
+        let before = everything(&db).await;
+        for changes in &bad_sets {
+            let err = db
+                .store
+                .apply(run, &acme, changes, &succeeded(changes, 2))
+                .await
+                .expect_err("unknown source id");
+            assert!(
+                matches!(&err, StoreError::Failed(m) if m.contains("s-ghost") && m.contains(&db.database.name)),
+                "{err:?}"
+            );
+            assert_eq!(everything(&db).await, before);
+        }
+        // The same run then applies the good set.
+        db.store
+            .apply(run, &acme, &base, &succeeded(&base, 2))
+            .await
+            .expect("apply");
+        let (memberships, nesting) = edges_by_source(&db.store.load_state(&acme).await.expect("s"));
+        assert!(memberships.contains(&("s-g4".into(), "s-u5".into())));
+        assert!(!memberships.contains(&("s-g1".into(), "s-u1".into())));
+        assert!(nesting.contains(&("s-g4".into(), "s-g1".into())));
+    }
+}
+
+backend_tests! {
+    async fn an_apply_for_an_unknown_run_fails_and_writes_nothing(db: Db) {
+        let acme = tenant("acme");
+        let changes = directory();
         let err = db
             .store
-            .apply(run, &acme, changes, &succeeded(changes, 2))
+            .apply(
+                idmsync_domain::RunId(42),
+                &acme,
+                &changes,
+                &succeeded(&changes, 1),
+            )
             .await
-            .expect_err("unknown source id");
+            .expect_err("no run 42");
         assert!(
-            matches!(&err, StoreError::Failed(m) if m.contains("s-ghost") && m.contains("idm.db")),
+            matches!(&err, StoreError::Failed(m) if m.contains("run 42")),
             "{err:?}"
         );
-        assert_eq!(everything(&db).await, before);
+        assert_eq!(
+            db.store.load_state(&acme).await.expect("state"),
+            StoreState::default()
+        );
     }
-    // The same run then applies the good set.
-    db.store
-        .apply(run, &acme, &base, &succeeded(&base, 2))
-        .await
-        .expect("apply");
-    let (memberships, nesting) = edges_by_source(&db.store.load_state(&acme).await.expect("s"));
-    assert!(memberships.contains(&("s-g4".into(), "s-u5".into())));
-    assert!(!memberships.contains(&("s-g1".into(), "s-u1".into())));
-    assert!(nesting.contains(&("s-g4".into(), "s-g1".into())));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_apply_for_an_unknown_run_fails_and_writes_nothing() {
-    let db = fresh();
-    let acme = tenant("acme");
-    let changes = directory();
-    let err = db
-        .store
-        .apply(
-            idmsync_domain::RunId(42),
-            &acme,
-            &changes,
-            &succeeded(&changes, 1),
-        )
-        .await
-        .expect_err("no run 42");
-    assert!(
-        matches!(&err, StoreError::Failed(m) if m.contains("run 42")),
-        "{err:?}"
-    );
-    assert_eq!(
-        db.store.load_state(&acme).await.expect("state"),
-        StoreState::default()
-    );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn batches_beyond_the_bind_limit_round_trip() {
+backend_tests! {
+    async fn batches_beyond_the_bind_limit_round_trip(db: Db) {
     const USERS: usize = 20_000;
     const GROUPS: usize = 30;
-    let db = fresh();
     let acme = tenant("acme");
     let users: Vec<_> = (0..USERS)
         .map(|i| key(&format!("s-u{i}"), &format!("user{i:05}")))
@@ -361,23 +345,24 @@ async fn batches_beyond_the_bind_limit_round_trip() {
     let state = db.store.load_state(&acme).await.expect("state");
     assert!(state.users.iter().all(|u| u.status == UserStatus::Inactive));
     assert_eq!(state.memberships.len(), 2 * USERS);
+    }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn rows_with_an_unknown_status_are_corrupt() {
-    let db = fresh();
-    let acme = tenant("acme");
-    sync(&db, &acme, &directory(), 1).await;
-    db.execute("UPDATE idm_users SET status = 'suspended' WHERE source_id = 's-u2'");
-    let err = db.store.load_state(&acme).await.expect_err("corrupt");
-    assert!(
-        matches!(&err, StoreError::Corrupt(m) if m.contains("idm_users row") && m.contains("suspended")),
-        "{err:?}"
-    );
-    let err = db
-        .store
-        .users(&acme, &UserFilter::default(), None)
-        .await
-        .expect_err("corrupt");
-    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+backend_tests! {
+    async fn rows_with_an_unknown_status_are_corrupt(db: Db) {
+        let acme = tenant("acme");
+        sync(&db, &acme, &directory(), 1).await;
+        db.execute("UPDATE idm_users SET status = 'suspended' WHERE source_id = 's-u2'");
+        let err = db.store.load_state(&acme).await.expect_err("corrupt");
+        assert!(
+            matches!(&err, StoreError::Corrupt(m) if m.contains("idm_users row") && m.contains("suspended")),
+            "{err:?}"
+        );
+        let err = db
+            .store
+            .users(&acme, &UserFilter::default(), None)
+            .await
+            .expect_err("corrupt");
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    }
 }

@@ -1,6 +1,9 @@
-//! Integration tests of the diesel store against real SQLite files, one fresh database per test.
+//! Integration tests of the diesel store against real SQLite files and the local PostgreSQL and
+//! MariaDB servers: every test runs on each backend, each on a fresh database of its own.
 
 mod apply;
+mod connection;
+mod lock;
 mod migrate;
 mod runs;
 mod support;

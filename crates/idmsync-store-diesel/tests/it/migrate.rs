@@ -1,35 +1,38 @@
-//! Migrations: idempotent, refused when the database is newer, and what an unmigrated database
-//! reports.
+//! Migrations: idempotent on every backend, refused when the database is newer, and what an
+//! unmigrated database reports.
 
 use diesel::sql_types::Text;
-use diesel::{QueryableByName, RunQueryDsl};
+use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 use idmsync_ports::{StoreError, SyncStore};
-use idmsync_store_diesel::{DatabaseUrl, DieselStore};
+use idmsync_store_diesel::DieselStore;
 
-use crate::support::{fresh, tenant};
+use crate::support::{backend_tests, backends, fresh, tenant, Backend, TestDatabase};
 
 #[test]
 fn migrate_twice_applies_once() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url: DatabaseUrl = format!("sqlite://{}", dir.path().join("idm.db").display())
-        .parse()
-        .expect("url");
-    let store = DieselStore::connect(&url).expect("connect");
-    let applied = store.migrate().expect("first migrate");
-    assert_eq!(
-        applied,
-        vec!["2025-11-26-000000_create_idm_tables".to_string()]
-    );
-    assert_eq!(
-        store.migrate().expect("second migrate"),
-        Vec::<String>::new()
-    );
-    // A second store on the same file sees the schema as current too.
-    let again = DieselStore::connect(&url).expect("connect again");
-    assert_eq!(
-        again.migrate().expect("third migrate"),
-        Vec::<String>::new()
-    );
+    for backend in backends() {
+        let database = TestDatabase::create(backend);
+        let store = DieselStore::connect(&database.url()).expect("connect");
+        let mut expected = vec!["2025-11-26-000000_create_idm_tables".to_string()];
+        if backend == Backend::Sqlite {
+            expected.push("2025-12-01-000000_create_run_locks".to_string());
+        }
+        assert_eq!(
+            store.migrate().expect("first migrate"),
+            expected,
+            "{backend:?}"
+        );
+        assert_eq!(
+            store.migrate().expect("second migrate"),
+            Vec::<String>::new()
+        );
+        // A second store on the same database sees the schema as current too.
+        let again = DieselStore::connect(&database.url()).expect("connect again");
+        assert_eq!(
+            again.migrate().expect("third migrate"),
+            Vec::<String>::new()
+        );
+    }
 }
 
 #[derive(QueryableByName)]
@@ -38,39 +41,41 @@ struct JournalMode {
     journal_mode: String,
 }
 
+/// SQLite only: the pragma the store sets on every connection.
 #[test]
-fn the_database_runs_in_wal_mode() {
-    let db = fresh();
+fn the_sqlite_database_runs_in_wal_mode() {
+    let db = fresh(Backend::Sqlite);
+    let path = db.database.url.trim_start_matches("sqlite://").to_string();
+    let mut raw = SqliteConnection::establish(&path).expect("raw");
     let modes: Vec<JournalMode> = diesel::sql_query("PRAGMA journal_mode")
-        .load(&mut db.raw())
+        .load(&mut raw)
         .expect("pragma");
     assert_eq!(modes[0].journal_mode, "wal");
 }
 
-#[test]
-fn a_database_migrated_by_a_newer_binary_is_refused() {
-    let db = fresh();
-    db.execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('20990101000000')");
-    let err = db.store.migrate().expect_err("unknown migration");
-    assert!(
-        matches!(&err, StoreError::Schema(m) if m.contains("20990101000000") && m.contains("idm.db")),
-        "{err:?}"
-    );
+backend_tests! {
+    async fn a_database_migrated_by_a_newer_binary_is_refused(db: Db) {
+        db.execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('20990101000000')");
+        let err = db.store.migrate().expect_err("unknown migration");
+        assert!(
+            matches!(&err, StoreError::Schema(m) if m.contains("20990101000000") && m.contains(&db.database.name)),
+            "{err:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unmigrated_database_is_a_schema_error() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url: DatabaseUrl = format!("sqlite://{}", dir.path().join("idm.db").display())
-        .parse()
-        .expect("url");
-    let store = DieselStore::connect(&url).expect("connect");
-    let err = store
-        .load_state(&tenant("acme"))
-        .await
-        .expect_err("no tables");
-    assert!(
-        matches!(&err, StoreError::Schema(m) if m.contains("idm.db")),
-        "{err:?}"
-    );
+    for backend in backends() {
+        let database = TestDatabase::create(backend);
+        let store = DieselStore::connect(&database.url()).expect("connect");
+        let err = store
+            .load_state(&tenant("acme"))
+            .await
+            .expect_err("no tables");
+        assert!(
+            matches!(&err, StoreError::Schema(m) if m.contains(&database.name)),
+            "{backend:?}: {err:?}"
+        );
+    }
 }

@@ -3,180 +3,182 @@
 use idmsync_domain::{Counts, EventKey, LogLine, Outcome, RunId, SyncMode, Trigger, Watermark};
 use idmsync_ports::{Page, RunLogReader, StoreError, SyncStore};
 
-use crate::support::{at, directory, ended, fresh, new_run, sync, tenant};
+use crate::support::{at, backend_tests, backends, directory, ended, fresh, new_run, sync, tenant};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_successful_run_records_counts_and_watermark() {
-    let db = fresh();
-    let acme = tenant("acme");
-    assert_eq!(db.store.last_success(&acme).await.expect("none"), None);
-    let changes = directory();
-    let run = sync(&db, &acme, &changes, 3).await;
+backend_tests! {
+    async fn a_successful_run_records_counts_and_watermark(db: Db) {
+        let acme = tenant("acme");
+        assert_eq!(db.store.last_success(&acme).await.expect("none"), None);
+        let changes = directory();
+        let run = sync(&db, &acme, &changes, 3).await;
 
-    let last = db
-        .store
-        .last_success(&acme)
-        .await
-        .expect("query")
-        .expect("a success");
-    assert_eq!(last.id, run);
-    assert_eq!(last.tenant, acme);
-    assert_eq!(last.mode, SyncMode::Full);
-    assert_eq!(last.trigger, Trigger::Manual);
-    assert_eq!(last.source, "file");
-    assert_eq!(last.started_at, at(3));
-    assert_eq!(last.finished_at, Some(at(3)));
-    assert_eq!(last.outcome, Outcome::Succeeded);
-    assert_eq!(last.reason, None);
-    assert_eq!(last.counts, changes.counts());
-    assert_eq!(last.counts.users_created, 4);
-    assert_eq!(last.watermark, Some(Watermark("wm-3".into())));
-    assert_eq!(db.store.run(run).await.expect("run"), Some(last));
-    assert_eq!(db.store.run(RunId(run.0 + 100)).await.expect("run"), None);
+        let last = db
+            .store
+            .last_success(&acme)
+            .await
+            .expect("query")
+            .expect("a success");
+        assert_eq!(last.id, run);
+        assert_eq!(last.tenant, acme);
+        assert_eq!(last.mode, SyncMode::Full);
+        assert_eq!(last.trigger, Trigger::Manual);
+        assert_eq!(last.source, "file");
+        assert_eq!(last.started_at, at(3));
+        assert_eq!(last.finished_at, Some(at(3)));
+        assert_eq!(last.outcome, Outcome::Succeeded);
+        assert_eq!(last.reason, None);
+        assert_eq!(last.counts, changes.counts());
+        assert_eq!(last.counts.users_created, 4);
+        assert_eq!(last.watermark, Some(Watermark("wm-3".into())));
+        assert_eq!(db.store.run(run).await.expect("run"), Some(last));
+        assert_eq!(db.store.run(RunId(run.0 + 100)).await.expect("run"), None);
+    }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn beginning_a_run_interrupts_the_one_still_running() {
-    let db = fresh();
-    let (acme, other) = (tenant("acme"), tenant("other"));
-    let elsewhere = db
-        .store
-        .begin_run(&new_run(&other, 1))
-        .await
-        .expect("begin");
-    let dead = db.store.begin_run(&new_run(&acme, 1)).await.expect("begin");
-    let live = db.store.begin_run(&new_run(&acme, 2)).await.expect("begin");
+backend_tests! {
+    async fn beginning_a_run_interrupts_the_one_still_running(db: Db) {
+        let (acme, other) = (tenant("acme"), tenant("other"));
+        let elsewhere = db
+            .store
+            .begin_run(&new_run(&other, 1))
+            .await
+            .expect("begin");
+        let dead = db.store.begin_run(&new_run(&acme, 1)).await.expect("begin");
+        let live = db.store.begin_run(&new_run(&acme, 2)).await.expect("begin");
 
-    let dead = db.store.run(dead).await.expect("run").expect("dead run");
-    assert_eq!(dead.outcome, Outcome::Interrupted);
-    assert_eq!(dead.finished_at, None);
-    let live = db.store.run(live).await.expect("run").expect("live run");
-    assert_eq!(
-        (live.outcome, live.counts),
-        (Outcome::Running, Counts::default())
-    );
-    let elsewhere = db.store.run(elsewhere).await.expect("run").expect("other");
-    assert_eq!(elsewhere.outcome, Outcome::Running);
+        let dead = db.store.run(dead).await.expect("run").expect("dead run");
+        assert_eq!(dead.outcome, Outcome::Interrupted);
+        assert_eq!(dead.finished_at, None);
+        let live = db.store.run(live).await.expect("run").expect("live run");
+        assert_eq!(
+            (live.outcome, live.counts),
+            (Outcome::Running, Counts::default())
+        );
+        let elsewhere = db.store.run(elsewhere).await.expect("run").expect("other");
+        assert_eq!(elsewhere.outcome, Outcome::Running);
+    }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn failed_and_aborted_runs_keep_their_reason_and_lines() {
-    let db = fresh();
-    let acme = tenant("acme");
-    let failed = db.store.begin_run(&new_run(&acme, 1)).await.expect("begin");
-    let why = LogLine::new(EventKey::Failed, "source unavailable: ldap://dc1 refused");
-    db.store
-        .finish_run(
-            failed,
-            &ended(Outcome::Failed, "source unavailable", 1),
-            std::slice::from_ref(&why),
-        )
-        .await
-        .expect("finish");
-    let aborted = db.store.begin_run(&new_run(&acme, 2)).await.expect("begin");
-    let guard = [
-        LogLine::new(EventKey::SkippedUser, "line 7: no login id"),
-        LogLine::new(EventKey::Aborted, "would deactivate 40 of 100 users"),
-    ];
-    db.store
-        .finish_run(
-            aborted,
-            &ended(Outcome::Aborted, "too many deactivations", 2),
-            &guard,
-        )
-        .await
-        .expect("finish");
-
-    assert_eq!(db.store.last_success(&acme).await.expect("query"), None);
-    let runs = db.store.runs(&acme, None).await.expect("runs");
-    let summary: Vec<_> = runs
-        .iter()
-        .map(|r| (r.id, r.outcome, r.reason.clone(), r.finished_at))
-        .collect();
-    assert_eq!(
-        summary,
-        vec![
-            (
-                aborted,
-                Outcome::Aborted,
-                Some("too many deactivations".into()),
-                Some(at(2))
-            ),
-            (
+backend_tests! {
+    async fn failed_and_aborted_runs_keep_their_reason_and_lines(db: Db) {
+        let acme = tenant("acme");
+        let failed = db.store.begin_run(&new_run(&acme, 1)).await.expect("begin");
+        let why = LogLine::new(EventKey::Failed, "source unavailable: ldap://dc1 refused");
+        db.store
+            .finish_run(
                 failed,
-                Outcome::Failed,
-                Some("source unavailable".into()),
-                Some(at(1))
-            ),
-        ]
-    );
-    assert_eq!(db.store.lines(failed).await.expect("lines"), vec![why]);
-    assert_eq!(db.store.lines(aborted).await.expect("lines"), guard);
+                &ended(Outcome::Failed, "source unavailable", 1),
+                std::slice::from_ref(&why),
+            )
+            .await
+            .expect("finish");
+        let aborted = db.store.begin_run(&new_run(&acme, 2)).await.expect("begin");
+        let guard = [
+            LogLine::new(EventKey::SkippedUser, "line 7: no login id"),
+            LogLine::new(EventKey::Aborted, "would deactivate 40 of 100 users"),
+        ];
+        db.store
+            .finish_run(
+                aborted,
+                &ended(Outcome::Aborted, "too many deactivations", 2),
+                &guard,
+            )
+            .await
+            .expect("finish");
 
-    // A success, then a later failure: the success is still the last one.
-    let ok = sync(&db, &acme, &directory(), 3).await;
-    let later = db.store.begin_run(&new_run(&acme, 4)).await.expect("begin");
-    db.store
-        .finish_run(later, &ended(Outcome::Failed, "boom", 4), &[])
-        .await
-        .expect("finish");
-    let last = db.store.last_success(&acme).await.expect("query");
-    assert_eq!(last.map(|r| r.id), Some(ok));
-    let page = Page { start: 1, size: 2 };
-    let paged = db.store.runs(&acme, Some(page)).await.expect("runs");
-    assert_eq!(
-        paged.iter().map(|r| r.id).collect::<Vec<_>>(),
-        [ok, aborted]
-    );
+        assert_eq!(db.store.last_success(&acme).await.expect("query"), None);
+        let runs = db.store.runs(&acme, None).await.expect("runs");
+        let summary: Vec<_> = runs
+            .iter()
+            .map(|r| (r.id, r.outcome, r.reason.clone(), r.finished_at))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (
+                    aborted,
+                    Outcome::Aborted,
+                    Some("too many deactivations".into()),
+                    Some(at(2))
+                ),
+                (
+                    failed,
+                    Outcome::Failed,
+                    Some("source unavailable".into()),
+                    Some(at(1))
+                ),
+            ]
+        );
+        assert_eq!(db.store.lines(failed).await.expect("lines"), vec![why]);
+        assert_eq!(db.store.lines(aborted).await.expect("lines"), guard);
+
+        // A success, then a later failure: the success is still the last one.
+        let ok = sync(&db, &acme, &directory(), 3).await;
+        let later = db.store.begin_run(&new_run(&acme, 4)).await.expect("begin");
+        db.store
+            .finish_run(later, &ended(Outcome::Failed, "boom", 4), &[])
+            .await
+            .expect("finish");
+        let last = db.store.last_success(&acme).await.expect("query");
+        assert_eq!(last.map(|r| r.id), Some(ok));
+        let page = Page { start: 1, size: 2 };
+        let paged = db.store.runs(&acme, Some(page)).await.expect("runs");
+        assert_eq!(
+            paged.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [ok, aborted]
+        );
+    }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn lines_are_the_change_sets_lines_in_order() {
-    let db = fresh();
-    let acme = tenant("acme");
-    let changes = directory();
-    let run = sync(&db, &acme, &changes, 1).await;
-    let lines: Vec<String> = db
-        .store
-        .lines(run)
-        .await
-        .expect("lines")
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    let expected: Vec<String> = changes.log_lines().map(|l| l.to_string()).collect();
-    assert_eq!(lines, expected);
-    assert_eq!(
-        lines[0],
-        "created-user: jlennon (First jlennon Last jlennon)"
-    );
-    assert_eq!(lines.len(), 4 + 3 + 5 + 3);
-    assert!(lines.contains(&"added-group-to-group: wings to beatles".to_string()));
+backend_tests! {
+    async fn lines_are_the_change_sets_lines_in_order(db: Db) {
+        let acme = tenant("acme");
+        let changes = directory();
+        let run = sync(&db, &acme, &changes, 1).await;
+        let lines: Vec<String> = db
+            .store
+            .lines(run)
+            .await
+            .expect("lines")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let expected: Vec<String> = changes.log_lines().map(|l| l.to_string()).collect();
+        assert_eq!(lines, expected);
+        assert_eq!(
+            lines[0],
+            "created-user: jlennon (First jlennon Last jlennon)"
+        );
+        assert_eq!(lines.len(), 4 + 3 + 5 + 3);
+        assert!(lines.contains(&"added-group-to-group: wings to beatles".to_string()));
+    }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_unknown_event_key_is_corrupt() {
-    let db = fresh();
-    let run = sync(&db, &tenant("acme"), &directory(), 1).await;
-    db.execute("UPDATE idm_sync_log_lines SET event = 'exploded' WHERE seq = 2");
-    let err = db.store.lines(run).await.expect_err("corrupt");
-    assert!(
-        matches!(&err, StoreError::Corrupt(m) if m.contains("exploded") && m.contains("line 2")),
-        "{err:?}"
-    );
+backend_tests! {
+    async fn an_unknown_event_key_is_corrupt(db: Db) {
+        let run = sync(&db, &tenant("acme"), &directory(), 1).await;
+        db.execute("UPDATE idm_sync_log_lines SET event = 'exploded' WHERE seq = 2");
+        let err = db.store.lines(run).await.expect_err("corrupt");
+        assert!(
+            matches!(&err, StoreError::Corrupt(m) if m.contains("exploded") && m.contains("line 2")),
+            "{err:?}"
+        );
+    }
 }
 
 /// On a current-thread runtime the store runs diesel inline instead of `block_in_place`.
 #[tokio::test]
 async fn finishing_an_unknown_run_fails_on_a_current_thread_runtime() {
-    let db = fresh();
-    let err = db
-        .store
-        .finish_run(RunId(7), &ended(Outcome::Failed, "x", 1), &[])
-        .await
-        .expect_err("no run 7");
-    assert!(
-        matches!(&err, StoreError::Failed(m) if m.contains("run 7")),
-        "{err:?}"
-    );
+    for backend in backends() {
+        let db = fresh(backend);
+        let err = db
+            .store
+            .finish_run(RunId(7), &ended(Outcome::Failed, "x", 1), &[])
+            .await
+            .expect_err("no run 7");
+        assert!(
+            matches!(&err, StoreError::Failed(m) if m.contains("run 7")),
+            "{backend:?}: {err:?}"
+        );
+    }
 }

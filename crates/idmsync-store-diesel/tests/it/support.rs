@@ -1,50 +1,235 @@
-//! Shared fixtures: a fresh migrated database per test, and builders for change sets and runs.
+//! Shared fixtures: a fresh, uniquely named, migrated database per test on each backend
+//! (SQLite in a temporary folder, PostgreSQL and MariaDB on the local servers, dropped
+//! afterwards), the macro that runs a test on every backend, and builders for change sets.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, TimeZone, Utc};
-use diesel::{Connection, RunQueryDsl, SqliteConnection};
+use diesel::{Connection, MysqlConnection, PgConnection, RunQueryDsl, SqliteConnection};
 use idmsync_domain::change::{Edge, Event, GroupWrite, Key, UserWrite};
 use idmsync_domain::{
     ChangeSet, Counts, DeactivatedBy, ExternalId, Outcome, PasswordHash, RunId, RunResult,
     SourceId, StoreState, StoredGroup, StoredUser, SyncMode, Tenant, Trigger, UserStatus,
     Watermark,
 };
-use idmsync_ports::{NewRun, SyncStore};
-use idmsync_store_diesel::{DatabaseUrl, DieselStore};
+use idmsync_ports::{DirectoryReader, NewRun, RunLogReader, SyncStore, UserFilter};
+use idmsync_store_diesel::{DatabaseUrl, DieselStore, StoreOptions};
 use tempfile::TempDir;
 
-/// A migrated store in a folder that `connect` had to create; the folder lives as long as the
-/// returned guard.
+/// The local PostgreSQL server the tests create their databases on (trust authentication).
+pub const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
+/// The local MariaDB server (root with an empty password).
+pub const MYSQL: &str = "mysql://root@127.0.0.1:3306";
+
+/// The backends every store test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+/// Runs a test body once per backend, as three tests `NAME::sqlite`, `NAME::postgres` and
+/// `NAME::mysql`, each on a fresh migrated database.
+macro_rules! backend_tests {
+    ($(async fn $name:ident($db:ident: Db) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            use crate::support::{fresh, Backend, Db};
+
+            async fn run($db: Db) $body
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn sqlite() {
+                run(fresh(Backend::Sqlite)).await
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn postgres() {
+                run(fresh(Backend::Postgres)).await
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn mysql() {
+                run(fresh(Backend::Mysql)).await
+            }
+        }
+    )*};
+}
+pub(crate) use backend_tests;
+
+/// A raw connection to a test database, for tests that must damage or inspect it behind the
+/// store's back.
+pub enum Raw {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+    Mysql(MysqlConnection),
+}
+
+impl Raw {
+    /// Runs one statement.
+    pub fn execute(&mut self, sql: &str) {
+        let query = diesel::sql_query(sql);
+        match self {
+            Raw::Sqlite(c) => query.execute(c),
+            Raw::Postgres(c) => query.execute(c),
+            Raw::Mysql(c) => query.execute(c),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
+/// Connects to the server of `backend`, or fails the test saying how to start it.
+fn admin(backend: Backend) -> Raw {
+    let started = match backend {
+        Backend::Sqlite => unreachable!("SQLite has no server"),
+        Backend::Postgres => {
+            PgConnection::establish(&format!("{POSTGRES}/postgres")).map(Raw::Postgres)
+        }
+        Backend::Mysql => MysqlConnection::establish(&format!("{MYSQL}/mysql")).map(Raw::Mysql),
+    };
+    started.unwrap_or_else(|e| {
+        let how = match backend {
+            Backend::Postgres => {
+                "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+            }
+            _ => "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
+        };
+        panic!("the {backend:?} test server on 127.0.0.1 is not reachable ({e}); start it with `{how}`")
+    })
+}
+
+/// A unique name: tests run in parallel, and a crashed run leaves no state the next relies on.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .subsec_nanos();
+    format!(
+        "{prefix}_{}_{nanos}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// An empty database of its own: a SQLite file in a folder `connect` must create, or
+/// `idmsync_test_…` on a local server, dropped (with its remaining sessions) on drop.
+pub struct TestDatabase {
+    pub backend: Backend,
+    /// The file or database name, which error messages must name.
+    pub name: String,
+    pub url: String,
+    dir: Option<TempDir>,
+}
+
+impl TestDatabase {
+    pub fn create(backend: Backend) -> Self {
+        if backend == Backend::Sqlite {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("nested/idm.db");
+            return Self {
+                backend,
+                name: "idm.db".into(),
+                url: format!("sqlite://{}", path.display()),
+                dir: Some(dir),
+            };
+        }
+        let name = unique("idmsync_test");
+        let (server, create) = match backend {
+            Backend::Postgres => (POSTGRES, format!("CREATE DATABASE {name}")),
+            _ => (
+                MYSQL,
+                format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"),
+            ),
+        };
+        admin(backend).execute(&create);
+        Self {
+            backend,
+            url: format!("{server}/{name}"),
+            name,
+            dir: None,
+        }
+    }
+
+    pub fn url(&self) -> DatabaseUrl {
+        self.url.parse().expect("valid url")
+    }
+
+    pub fn raw(&self) -> Raw {
+        let url = &self.url;
+        match self.backend {
+            Backend::Sqlite => Raw::Sqlite(
+                SqliteConnection::establish(url.trim_start_matches("sqlite://")).expect("raw"),
+            ),
+            Backend::Postgres => Raw::Postgres(PgConnection::establish(url).expect("raw")),
+            Backend::Mysql => Raw::Mysql(MysqlConnection::establish(url).expect("raw")),
+        }
+    }
+
+    /// The server's admin connection, for tests that kill sessions.
+    pub fn admin(&self) -> Raw {
+        admin(self.backend)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let statement = match self.backend {
+            Backend::Sqlite => return,
+            Backend::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            Backend::Mysql => format!("DROP DATABASE IF EXISTS {}", self.name),
+        };
+        admin(self.backend).execute(&statement);
+        drop(self.dir.take());
+    }
+}
+
+/// A migrated store on a database of its own.
 pub struct Db {
     pub store: DieselStore,
-    pub dir: TempDir,
+    pub database: TestDatabase,
 }
 
 impl Db {
-    pub fn path(&self) -> std::path::PathBuf {
-        self.dir.path().join("nested/idm.db")
-    }
-
-    /// A raw connection, for tests that must damage or inspect the file behind the store's back.
-    pub fn raw(&self) -> SqliteConnection {
-        SqliteConnection::establish(&self.path().to_string_lossy()).expect("raw connection")
-    }
-
     /// Runs one raw SQL statement.
     pub fn execute(&self, sql: &str) {
-        diesel::sql_query(sql)
-            .execute(&mut self.raw())
-            .expect("raw statement");
+        self.database.raw().execute(sql);
+    }
+
+    /// A second store on the same database, as another node would open it.
+    pub fn another_store(&self, options: StoreOptions) -> DieselStore {
+        DieselStore::connect_with(&self.database.url(), options).expect("connect")
     }
 }
 
-pub fn fresh() -> Db {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url: DatabaseUrl = format!("sqlite://{}", dir.path().join("nested/idm.db").display())
-        .parse()
-        .expect("valid url");
-    let store = DieselStore::connect(&url).expect("connect");
+pub fn fresh(backend: Backend) -> Db {
+    let database = TestDatabase::create(backend);
+    let store = DieselStore::connect(&database.url()).expect("connect");
     store.migrate().expect("migrate");
-    Db { store, dir }
+    Db { store, database }
+}
+
+/// Every backend, for the few tests that loop instead of using [`backend_tests`].
+pub fn backends() -> [Backend; 3] {
+    [Backend::Sqlite, Backend::Postgres, Backend::Mysql]
+}
+
+/// Everything a reader can see of the tenant, to compare before and after a failed apply.
+pub async fn everything(db: &Db) -> String {
+    let acme = tenant("acme");
+    let all = UserFilter::default();
+    let state = db.store.load_state(&acme).await.expect("state");
+    let users = db.store.users(&acme, &all, None).await.expect("users");
+    let groups = db.store.groups(&acme, &all, None).await.expect("groups");
+    let runs = db.store.runs(&acme, None).await.expect("runs");
+    let mut lines = Vec::new();
+    for run in &runs {
+        lines.push(db.store.lines(run.id).await.expect("lines"));
+    }
+    format!("{state:?}\n{users:?}\n{groups:?}\n{runs:?}\n{lines:?}")
 }
 
 pub fn tenant(name: &str) -> Tenant {
@@ -156,8 +341,6 @@ pub async fn sync(db: &Db, t: &Tenant, changes: &ChangeSet, hour: u32) -> RunId 
     run
 }
 
-/// A state's edges as `(group source id, member source id)` pairs, sorted: what the index pairs
-/// mean, independent of row order.
 /// Edges as sorted `(group source id, member source id)` pairs.
 pub type Pairs = Vec<(String, String)>;
 

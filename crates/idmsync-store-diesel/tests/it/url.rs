@@ -51,22 +51,6 @@ fn server_urls_never_print_their_password() {
 }
 
 #[test]
-fn server_backends_are_not_supported_yet() {
-    for text in [
-        "postgresql://idm:s3cret@db/idm",
-        "mariadb://idm:s3cret@db/idm",
-    ] {
-        let err = DieselStore::connect(&parse(text).expect("parses")).expect_err("not yet");
-        let StoreError::Unavailable(message) = &err else {
-            panic!("unexpected {err:?}");
-        };
-        assert!(message.contains("not supported yet"), "{message}");
-        assert!(message.contains("db/idm"), "{message}");
-        assert!(!message.contains("s3cret"), "{message}");
-    }
-}
-
-#[test]
 fn connecting_creates_missing_folders_and_unopenable_files_are_unavailable() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("a/b/c/idm.db");

@@ -10,10 +10,11 @@ use idmsync_domain::{
     PasswordHasher, Reactivate, RunId, RunRecord, SourceId, SourcePassword, SourceUser, StoreState,
     StoredUser, SyncMode, Tenant, Trigger, UserStatus, Watermark,
 };
+use idmsync_ports::lock::MockRunLock;
 use idmsync_ports::source::MockIdentitySource;
 use idmsync_ports::store::MockSyncStore;
-use idmsync_ports::{Clock, NoProgress, SourceError, StoreError};
-use idmsync_sync::{RunReport, RunRequest, SyncError, SyncService, SyncSettings};
+use idmsync_ports::{Clock, HeldLock, NoProgress, SourceError, StoreError};
+use idmsync_sync::{RunReport, RunRequest, SyncError, SyncPorts, SyncService, SyncSettings};
 use mockall::predicate::eq;
 
 struct FixedClock;
@@ -83,11 +84,33 @@ fn service_with_limit(
     store: MockSyncStore,
     max_deactivations: MaxDeactivations,
 ) -> SyncService {
+    service_with_lock(source, store, free_lock(), max_deactivations)
+}
+
+struct Held;
+impl HeldLock for Held {}
+
+fn free_lock() -> MockRunLock {
+    let mut lock = MockRunLock::new();
+    lock.expect_try_lock()
+        .returning(|_| Ok(Some(Box::new(Held) as Box<dyn HeldLock>)));
+    lock
+}
+
+fn service_with_lock(
+    source: MockIdentitySource,
+    store: MockSyncStore,
+    lock: MockRunLock,
+    max_deactivations: MaxDeactivations,
+) -> SyncService {
     SyncService::new(
-        Arc::new(source),
-        Arc::new(store),
-        Arc::new(PlainHasher),
-        Arc::new(FixedClock),
+        SyncPorts {
+            source: Arc::new(source),
+            store: Arc::new(store),
+            lock: Arc::new(lock),
+            hasher: Arc::new(PlainHasher),
+            clock: Arc::new(FixedClock),
+        },
         SyncSettings {
             tenant: tenant(),
             admins: vec![],
@@ -357,4 +380,51 @@ async fn a_failed_apply_is_recorded_and_reported() {
         .await
         .expect_err("must fail");
     assert!(matches!(err, SyncError::Store(StoreError::Failed(_))));
+}
+
+#[tokio::test]
+async fn a_taken_lock_records_a_skipped_run_and_touches_nothing() {
+    let mut lock = MockRunLock::new();
+    lock.expect_try_lock().times(1).returning(|_| Ok(None));
+    let mut store = MockSyncStore::new();
+    store.expect_last_success().returning(|_| Ok(None));
+    store.expect_begin_run().never();
+    store.expect_load_state().never();
+    store.expect_apply().never();
+    store
+        .expect_record_skipped()
+        .withf(|run, result| {
+            run.trigger == Trigger::Manual && result.outcome == Outcome::SkippedLocked
+        })
+        .times(1)
+        .returning(|_, _| Ok(RunId(9)));
+    let mut source = MockIdentitySource::new();
+    source.expect_name().return_const("test".to_string());
+    source.expect_watermark().never();
+    source.expect_snapshot().never();
+    let report = service_with_lock(source, store, lock, MaxDeactivations::Count(0))
+        .run(request(None), &NoProgress)
+        .await
+        .expect("run");
+    assert_eq!(report, RunReport::Skipped { run: RunId(9) });
+}
+
+#[tokio::test]
+async fn a_dry_run_takes_no_lock() {
+    let mut lock = MockRunLock::new();
+    lock.expect_try_lock().never();
+    let mut store = MockSyncStore::new();
+    store.expect_last_success().returning(|_| Ok(None));
+    store.expect_load_state().returning(|_| Ok(state(&[])));
+    let report = service_with_lock(source_with(&["a"]), store, lock, MaxDeactivations::Count(0))
+        .run(
+            RunRequest {
+                dry_run: true,
+                ..request(None)
+            },
+            &NoProgress,
+        )
+        .await
+        .expect("run");
+    assert!(matches!(report, RunReport::DryRun { .. }));
 }

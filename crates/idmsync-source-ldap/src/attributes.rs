@@ -1,0 +1,129 @@
+//! The attribute mapping: which LDAP attribute carries which domain field, and which attributes
+//! a search requests. Shared by the OpenLDAP and (later) Active Directory modes, which differ
+//! only in defaults.
+
+/// How a group's member attribute names its members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberKind {
+    /// By DN (`member`, `uniqueMember`): members become locators.
+    Dn,
+    /// By login id (posixGroup's `memberUid`): members become external ids.
+    UserId,
+}
+
+/// The attribute names of the mapping, as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttributeMap {
+    /// Stable identity of users and groups (`entryUUID`, `objectGUID`).
+    pub unique_id: String,
+    /// Login id (`uid`, `sAMAccountName`).
+    pub user_id: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// E-mail address.
+    pub email: String,
+    /// Group id (`cn`).
+    pub group_id: String,
+    /// Group display name (`cn`).
+    pub group_name: String,
+    /// Group members (`member`, `memberUid`).
+    pub group_member: String,
+}
+
+impl AttributeMap {
+    /// What the member attribute's values are. `memberUid` is the one attribute in common use
+    /// that holds login ids rather than DNs.
+    pub fn member_kind(&self) -> MemberKind {
+        if self.group_member.eq_ignore_ascii_case("memberUid") {
+            MemberKind::UserId
+        } else {
+            MemberKind::Dn
+        }
+    }
+
+    /// The attributes a user search requests. Operational attributes such as `entryUUID` are
+    /// returned only when asked for by name, which this list does.
+    pub fn user_attributes(&self) -> Vec<String> {
+        distinct([
+            &self.unique_id,
+            &self.user_id,
+            &self.first_name,
+            &self.last_name,
+            &self.email,
+        ])
+    }
+
+    /// The attributes a group search requests.
+    pub fn group_attributes(&self) -> Vec<String> {
+        distinct([
+            &self.unique_id,
+            &self.group_id,
+            &self.group_name,
+            &self.group_member,
+        ])
+    }
+}
+
+/// The names without case-insensitive repeats (`cn` as both group id and name), in order.
+fn distinct<const N: usize>(names: [&String; N]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(N);
+    for name in names {
+        if !out.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            out.push(name.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// The OpenLDAP defaults of the configuration.
+    pub(crate) fn openldap() -> AttributeMap {
+        AttributeMap {
+            unique_id: "entryUUID".into(),
+            user_id: "uid".into(),
+            first_name: "givenName".into(),
+            last_name: "sn".into(),
+            email: "mail".into(),
+            group_id: "cn".into(),
+            group_name: "cn".into(),
+            group_member: "member".into(),
+        }
+    }
+
+    #[test]
+    fn requested_attributes_are_the_mapped_ones_once() {
+        let map = openldap();
+        assert_eq!(
+            map.user_attributes(),
+            ["entryUUID", "uid", "givenName", "sn", "mail"]
+        );
+        assert_eq!(map.group_attributes(), ["entryUUID", "cn", "member"]);
+        let odd = AttributeMap {
+            group_name: "CN".into(),
+            ..openldap()
+        };
+        assert_eq!(odd.group_attributes(), ["entryUUID", "cn", "member"]);
+    }
+
+    #[test]
+    fn member_uid_names_members_by_login_id() {
+        assert_eq!(openldap().member_kind(), MemberKind::Dn);
+        for name in ["memberUid", "memberuid", "MEMBERUID"] {
+            let map = AttributeMap {
+                group_member: name.into(),
+                ..openldap()
+            };
+            assert_eq!(map.member_kind(), MemberKind::UserId);
+        }
+        let unique = AttributeMap {
+            group_member: "uniqueMember".into(),
+            ..openldap()
+        };
+        assert_eq!(unique.member_kind(), MemberKind::Dn);
+    }
+}

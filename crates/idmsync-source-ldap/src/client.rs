@@ -1,0 +1,281 @@
+//! The LDAP protocol side, and the only module that names ldap3: connecting (TLS, StartTLS),
+//! binding, and paged searches that hand entries over one at a time. Every ldap3 error becomes
+//! a [`SourceError`] here, with the URL, the operation and the LDAP result code in its message.
+
+use std::path::Path;
+use std::time::Duration;
+
+use ldap3::adapters::PagedResults;
+use ldap3::asn1::StructureTag;
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope};
+use native_tls::{Certificate, TlsConnector};
+
+use idmsync_ports::SourceError;
+
+use crate::config::{Secret, Transport};
+use crate::entry::RawEntry;
+
+/// Whether `filter` is an RFC 4515 search filter, as the search would send it.
+pub(crate) fn is_valid_filter(filter: &str) -> bool {
+    ldap3::parse_filter(filter).is_ok()
+}
+
+/// The TLS connector for `ldaps://` and StartTLS: the system roots plus `ca_file`, or no
+/// verification at all when `insecure` (ldap3 ignores its own no-verify switch once a connector
+/// is given, so the connector carries it).
+///
+/// # Errors
+/// The reason, when `ca_file` cannot be read or holds no PEM certificate.
+pub(crate) fn tls_connector(
+    ca_file: Option<&Path>,
+    insecure: bool,
+) -> Result<TlsConnector, String> {
+    let mut builder = TlsConnector::builder();
+    if let Some(path) = ca_file {
+        let pem =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let ca = Certificate::from_pem(&pem)
+            .map_err(|e| format!("{} is not a PEM certificate: {e}", path.display()))?;
+        builder.add_root_certificate(ca);
+    }
+    if insecure {
+        builder
+            .danger_accept_invalid_certs(true)
+            .danger_accept_invalid_hostnames(true);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot set up TLS: {e}"))
+}
+
+/// How to reach and bind to the directory; built once, used by every run.
+pub(crate) struct Endpoint {
+    /// The server URL, for the connection and every message.
+    pub(crate) url: String,
+    /// Clear, StartTLS or LDAPS.
+    pub(crate) transport: Transport,
+    /// Present for StartTLS and LDAPS.
+    pub(crate) tls: Option<TlsConnector>,
+    /// Who binds.
+    pub(crate) bind_dn: String,
+    /// With what.
+    pub(crate) password: Secret,
+    /// Limit on the TCP connection and TLS handshake.
+    pub(crate) connect_timeout: Duration,
+    /// Limit on each reply.
+    pub(crate) timeout: Duration,
+    /// Entries per page.
+    pub(crate) page_size: i32,
+}
+
+impl Endpoint {
+    /// Connects and binds.
+    ///
+    /// # Errors
+    /// `Unavailable` when the server cannot be reached, TLS or StartTLS fails (never retried
+    /// in clear text), or the bind is refused.
+    pub(crate) async fn connect(&self) -> Result<Connection<'_>, SourceError> {
+        let mut settings = LdapConnSettings::new()
+            .set_conn_timeout(self.connect_timeout)
+            .set_starttls(self.transport == Transport::StartTls);
+        if let Some(tls) = &self.tls {
+            settings = settings.set_connector(tls.clone());
+        }
+        let how = match self.transport {
+            Transport::StartTls => " with StartTLS",
+            Transport::Clear | Transport::Ldaps => "",
+        };
+        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &self.url)
+            .await
+            .map_err(|e| self.unavailable(format!("connect{how}"), &e))?;
+        let url = self.url.clone();
+        tokio::spawn(async move {
+            if let Err(error) = conn.drive().await {
+                tracing::debug!(%url, %error, "LDAP connection ended with an error");
+            }
+        });
+        let bound = ldap
+            .with_timeout(self.timeout)
+            .simple_bind(&self.bind_dn, self.password.expose())
+            .await
+            .and_then(|result| result.success());
+        if let Err(e) = bound {
+            return Err(self.unavailable(format!("bind as {}", self.bind_dn), &e));
+        }
+        tracing::debug!(url = %self.url, bind_dn = %self.bind_dn, "bound to the directory");
+        Ok(Connection {
+            endpoint: self,
+            ldap,
+        })
+    }
+
+    fn unavailable(&self, operation: String, error: &LdapError) -> SourceError {
+        SourceError::Unavailable(self.message(&operation, error))
+    }
+
+    /// `<url>: <operation> failed: <error>`, with the password masked should a server ever
+    /// echo it.
+    fn message(&self, operation: &str, error: &LdapError) -> String {
+        let text = format!("{}: {operation} failed: {error}", self.url);
+        text.replace(self.password.expose(), "***")
+    }
+}
+
+/// A bound connection, for the operations of one run.
+pub(crate) struct Connection<'e> {
+    endpoint: &'e Endpoint,
+    ldap: Ldap,
+}
+
+impl Connection<'_> {
+    /// A paged subtree search under `base`, handing each entry to `on_entry` as it arrives.
+    /// Referrals and search references are not followed: the adapter reads one server.
+    ///
+    /// # Errors
+    /// `Failed` when any page fails, the server ends the search with a result other than
+    /// success (`sizeLimitExceeded`, `timeLimitExceeded`, ...), a reply times out, the
+    /// connection drops, or an entry is malformed. Entries already handed over are then
+    /// incomplete and the caller must discard them.
+    pub(crate) async fn search(
+        &mut self,
+        base: &str,
+        filter: &str,
+        attributes: &[String],
+        mut on_entry: impl FnMut(RawEntry) + Send,
+    ) -> Result<(), SourceError> {
+        let operation = format!("search under {base} with filter {filter}");
+        let failed = |e: LdapError| SourceError::Failed(self.endpoint.message(&operation, &e));
+        let mut stream = self
+            .ldap
+            .with_timeout(self.endpoint.timeout)
+            .streaming_search_with(
+                PagedResults::new(self.endpoint.page_size),
+                base,
+                Scope::Subtree,
+                filter,
+                attributes.to_vec(),
+            )
+            .await
+            .map_err(failed)?;
+        while let Some(item) = stream.next().await.map_err(failed)? {
+            if item.is_ref() {
+                tracing::debug!(url = %self.endpoint.url, base, "ignored a search reference");
+                continue;
+            }
+            if item.is_intermediate() {
+                continue;
+            }
+            let entry = raw_entry(item.0).ok_or_else(|| {
+                SourceError::Failed(format!(
+                    "{}: {operation}: the server sent a malformed entry",
+                    self.endpoint.url
+                ))
+            })?;
+            on_entry(entry);
+        }
+        stream.finish().await.success().map_err(failed)?;
+        Ok(())
+    }
+
+    /// Unbinds; a failure only means the connection is already gone.
+    pub(crate) async fn close(mut self) {
+        if let Err(error) = self.ldap.unbind().await {
+            tracing::debug!(url = %self.endpoint.url, %error, "unbind failed");
+        }
+    }
+}
+
+/// Decodes a SearchResultEntry (`[APPLICATION 4] { objectName, attributes }`) without the
+/// panics of ldap3's `SearchEntry::construct`; `None` when it is malformed.
+fn raw_entry(tag: StructureTag) -> Option<RawEntry> {
+    let mut parts = tag.match_id(4)?.expect_constructed()?.into_iter();
+    let dn = String::from_utf8(parts.next()?.expect_primitive()?).ok()?;
+    let attributes = parts
+        .next()?
+        .expect_constructed()?
+        .into_iter()
+        .map(|attribute| {
+            let mut attribute = attribute.expect_constructed()?.into_iter();
+            let name = String::from_utf8(attribute.next()?.expect_primitive()?).ok()?;
+            let values = attribute
+                .next()?
+                .expect_constructed()?
+                .into_iter()
+                .map(StructureTag::expect_primitive)
+                .collect::<Option<Vec<_>>>()?;
+            Some((name, values))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(RawEntry { dn, attributes })
+}
+
+#[cfg(test)]
+mod tests {
+    use ldap3::asn1::{TagClass, PL};
+
+    use super::*;
+
+    fn primitive(id: u64, bytes: &[u8]) -> StructureTag {
+        StructureTag {
+            class: TagClass::Universal,
+            id,
+            payload: PL::P(bytes.to_vec()),
+        }
+    }
+
+    fn constructed(class: TagClass, id: u64, inner: Vec<StructureTag>) -> StructureTag {
+        StructureTag {
+            class,
+            id,
+            payload: PL::C(inner),
+        }
+    }
+
+    fn sequence(inner: Vec<StructureTag>) -> StructureTag {
+        constructed(TagClass::Universal, 16, inner)
+    }
+
+    #[test]
+    fn entries_decode_without_panicking() {
+        let attribute = sequence(vec![
+            primitive(4, b"cn"),
+            constructed(
+                TagClass::Universal,
+                17,
+                vec![primitive(4, b"a"), primitive(4, b"b")],
+            ),
+        ]);
+        let entry = constructed(
+            TagClass::Application,
+            4,
+            vec![primitive(4, b"cn=a,dc=x"), sequence(vec![attribute])],
+        );
+        assert_eq!(
+            raw_entry(entry),
+            Some(RawEntry {
+                dn: "cn=a,dc=x".into(),
+                attributes: vec![("cn".into(), vec![b"a".to_vec(), b"b".to_vec()])],
+            })
+        );
+        let no_attributes = constructed(TagClass::Application, 4, vec![primitive(4, b"cn=a")]);
+        assert_eq!(raw_entry(no_attributes), None);
+        let wrong_id = constructed(TagClass::Application, 5, vec![]);
+        assert_eq!(raw_entry(wrong_id), None);
+        let bad_dn = constructed(
+            TagClass::Application,
+            4,
+            vec![primitive(4, &[0xff]), sequence(vec![])],
+        );
+        assert_eq!(raw_entry(bad_dn), None);
+    }
+
+    #[test]
+    fn filters_are_checked_by_the_ldap_parser() {
+        assert!(is_valid_filter("(objectClass=inetOrgPerson)"));
+        assert!(is_valid_filter(
+            "(&(objectClass=person)(modifyTimestamp>=20240101000000Z))"
+        ));
+        assert!(!is_valid_filter("(&(objectClass=person)"));
+        assert!(!is_valid_filter("x={0}("));
+    }
+}

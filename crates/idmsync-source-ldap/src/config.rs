@@ -1,0 +1,700 @@
+//! The `[source.ldap]` configuration: how to reach and bind to the directory, where to search,
+//! and which attributes map to which fields; with the checks that reject a dangerous or broken
+//! configuration before anything connects.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono::TimeDelta;
+use serde::Deserialize;
+
+use crate::attributes::AttributeMap;
+use crate::filter::{DifferentialFilter, TIME_PLACEHOLDER};
+
+/// `[source.ldap]`. Every key has a default except the ones that say where the directory is
+/// and who binds (`url`, `bind_dn`, a password, the two search bases): those default to empty
+/// and [`crate::LdapSource::new`] rejects them, naming the key.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LdapConfig {
+    /// `ldap://host:port` or `ldaps://host:port`.
+    pub url: String,
+    /// Upgrade an `ldap://` connection with StartTLS; a failed upgrade fails the run rather
+    /// than continuing in clear text.
+    pub starttls: bool,
+    /// PEM file of the CA that signed the server's certificate, trusted on top of the system
+    /// roots; for directories with a private CA.
+    pub ca_file: Option<PathBuf>,
+    /// Accept any server certificate and host name. For test setups only: it allows a
+    /// man-in-the-middle to read the bind password. Logged as a warning.
+    pub insecure_skip_verify: bool,
+    /// The DN the adapter binds as; a read-only service account is enough.
+    pub bind_dn: String,
+    /// The bind password; or use `bind_password_file`.
+    pub bind_password: Option<Secret>,
+    /// A file holding the bind password (a mounted secret), read once at construction; a
+    /// trailing newline is ignored.
+    pub bind_password_file: Option<PathBuf>,
+    /// Seconds to wait for the TCP connection and TLS handshake.
+    pub connect_timeout_secs: u64,
+    /// Seconds to wait for each reply of the server (the bind's result, each entry or page
+    /// of a search), so a hung server fails the run instead of stalling it.
+    pub timeout_secs: u64,
+    /// Entries per page of a paged search (RFC 2696); keeps each reply below the server's size
+    /// limit.
+    pub page_size: u32,
+    /// Where users are searched (subtree).
+    pub user_search_base: String,
+    /// Which entries under the base are users.
+    pub user_filter: String,
+    /// Users changed since a time, for differential runs; `{0}` stands for the timestamp.
+    /// Default: `user_filter` AND-ed with `(<modify_timestamp_attribute>>={0})`.
+    pub user_differential_filter: Option<String>,
+    /// Where groups are searched (subtree).
+    pub group_search_base: String,
+    /// Which entries under the base are groups.
+    pub group_filter: String,
+    /// Groups changed since a time; as `user_differential_filter`.
+    pub group_differential_filter: Option<String>,
+    /// The stable identity of users and groups; operational, requested by name.
+    pub unique_id_attribute: String,
+    /// The login id.
+    pub user_id_attribute: String,
+    /// The given name.
+    pub first_name_attribute: String,
+    /// The family name.
+    pub last_name_attribute: String,
+    /// The e-mail address.
+    pub email_attribute: String,
+    /// The group id.
+    pub group_id_attribute: String,
+    /// The group display name.
+    pub group_name_attribute: String,
+    /// The members of a group: DNs (`member`, `uniqueMember`) or, for `memberUid`, login ids.
+    pub group_member_attribute: String,
+    /// When an entry last changed, compared against the watermark.
+    pub modify_timestamp_attribute: String,
+    /// Seconds a differential run reaches back before the watermark, against clock skew
+    /// between this host and the directory.
+    pub differential_overlap_secs: u64,
+}
+
+impl Default for LdapConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            starttls: false,
+            ca_file: None,
+            insecure_skip_verify: false,
+            bind_dn: String::new(),
+            bind_password: None,
+            bind_password_file: None,
+            connect_timeout_secs: 10,
+            timeout_secs: 60,
+            page_size: 500,
+            user_search_base: String::new(),
+            user_filter: "(objectClass=inetOrgPerson)".into(),
+            user_differential_filter: None,
+            group_search_base: String::new(),
+            group_filter: "(objectClass=groupOfNames)".into(),
+            group_differential_filter: None,
+            unique_id_attribute: "entryUUID".into(),
+            user_id_attribute: "uid".into(),
+            first_name_attribute: "givenName".into(),
+            last_name_attribute: "sn".into(),
+            email_attribute: "mail".into(),
+            group_id_attribute: "cn".into(),
+            group_name_attribute: "cn".into(),
+            group_member_attribute: "member".into(),
+            modify_timestamp_attribute: "modifyTimestamp".into(),
+            differential_overlap_secs: 300,
+        }
+    }
+}
+
+/// A secret from the configuration. `Debug` prints `***`, so neither a logged configuration
+/// nor an error message can show it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The clear value, for the bind.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// A configuration the adapter refuses, naming the key (`source.ldap.page_size: ...`) so the
+/// operator knows which line to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("source.ldap.{key}: {message}")]
+pub struct ConfigError {
+    key: &'static str,
+    message: String,
+}
+
+impl ConfigError {
+    /// An error about `key` (without the `source.ldap.` prefix).
+    pub(crate) fn new(key: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            key,
+            message: message.into(),
+        }
+    }
+
+    /// The key, without the `source.ldap.` prefix.
+    pub fn key(&self) -> &'static str {
+        self.key
+    }
+}
+
+/// Whether the connection is encrypted, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// `ldap://` without StartTLS.
+    Clear,
+    /// `ldap://` upgraded with StartTLS.
+    StartTls,
+    /// `ldaps://`.
+    Ldaps,
+}
+
+/// The values a valid configuration yields beyond its plain fields.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Checked {
+    /// Clear, StartTLS or LDAPS.
+    pub(crate) transport: Transport,
+    /// The bind password, from the configuration or its file.
+    pub(crate) password: Secret,
+    /// `page_size` as the protocol's integer.
+    pub(crate) page_size: i32,
+    /// `differential_overlap_secs` as a duration.
+    pub(crate) overlap: TimeDelta,
+}
+
+impl LdapConfig {
+    /// Checks everything that can be checked without a server and derives the values the
+    /// source needs; `valid_filter` is the LDAP filter parser.
+    pub(crate) fn check(
+        &self,
+        valid_filter: impl Fn(&str) -> bool,
+    ) -> Result<Checked, ConfigError> {
+        let transport = self.transport()?;
+        non_empty("bind_dn", &self.bind_dn)?;
+        let password = self.password()?;
+        non_empty("user_search_base", &self.user_search_base)?;
+        non_empty("group_search_base", &self.group_search_base)?;
+        let page_size = i32::try_from(self.page_size)
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| {
+                ConfigError::new("page_size", format!("must be between 1 and {}", i32::MAX))
+            })?;
+        let overlap = i64::try_from(self.differential_overlap_secs)
+            .ok()
+            .and_then(TimeDelta::try_seconds)
+            .ok_or_else(|| ConfigError::new("differential_overlap_secs", "too large"))?;
+        for (key, secs) in [
+            ("connect_timeout_secs", self.connect_timeout_secs),
+            ("timeout_secs", self.timeout_secs),
+        ] {
+            if secs == 0 {
+                return Err(ConfigError::new(key, "must be at least 1"));
+            }
+        }
+        for (key, name) in [
+            ("unique_id_attribute", &self.unique_id_attribute),
+            ("user_id_attribute", &self.user_id_attribute),
+            ("first_name_attribute", &self.first_name_attribute),
+            ("last_name_attribute", &self.last_name_attribute),
+            ("email_attribute", &self.email_attribute),
+            ("group_id_attribute", &self.group_id_attribute),
+            ("group_name_attribute", &self.group_name_attribute),
+            ("group_member_attribute", &self.group_member_attribute),
+            (
+                "modify_timestamp_attribute",
+                &self.modify_timestamp_attribute,
+            ),
+        ] {
+            non_empty(key, name)?;
+        }
+        self.check_filters(valid_filter)?;
+        self.warn_about_tls(transport);
+        Ok(Checked {
+            transport,
+            password,
+            page_size,
+            overlap,
+        })
+    }
+
+    fn check_filters(&self, valid_filter: impl Fn(&str) -> bool) -> Result<(), ConfigError> {
+        let sample_time = "20000101000000Z";
+        for (key, filter) in [
+            ("user_filter", self.user_filter.clone()),
+            ("group_filter", self.group_filter.clone()),
+            (
+                "user_differential_filter",
+                self.user_differential().at(sample_time),
+            ),
+            (
+                "group_differential_filter",
+                self.group_differential().at(sample_time),
+            ),
+        ] {
+            if !valid_filter(&filter) {
+                return Err(ConfigError::new(
+                    key,
+                    format!("'{filter}' is not an LDAP search filter (RFC 4515)"),
+                ));
+            }
+        }
+        for (key, filter) in [
+            ("user_differential_filter", &self.user_differential_filter),
+            ("group_differential_filter", &self.group_differential_filter),
+        ] {
+            if filter
+                .as_ref()
+                .is_some_and(|f| !f.contains(TIME_PLACEHOLDER))
+            {
+                tracing::warn!(
+                    "source.ldap.{key} has no {TIME_PLACEHOLDER}: every differential run reads \
+                     the same entries"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Warns about TLS settings that weaken or do nothing.
+    fn warn_about_tls(&self, transport: Transport) {
+        if transport == Transport::Clear {
+            if self.ca_file.is_some() || self.insecure_skip_verify {
+                tracing::warn!(
+                    url = %self.url,
+                    "source.ldap.ca_file and insecure_skip_verify have no effect without \
+                     ldaps:// or starttls"
+                );
+            }
+        } else if self.insecure_skip_verify {
+            tracing::warn!(
+                url = %self.url,
+                "source.ldap.insecure_skip_verify is on: the directory's certificate is not \
+                 checked, so anyone in the network path can read the bind password"
+            );
+        }
+    }
+
+    /// The transport the URL and `starttls` ask for.
+    /// A URL with credentials (`ldap://user:pw@host`) is refused without being quoted: the
+    /// URL is the source's name in the run log.
+    fn transport(&self) -> Result<Transport, ConfigError> {
+        let (scheme, rest) = self.url.split_once("://").unzip();
+        if rest.is_some_and(|rest| rest.split('/').next().is_some_and(|a| a.contains('@'))) {
+            return Err(ConfigError::new(
+                "url",
+                "must not contain credentials; use bind_dn and bind_password",
+            ));
+        }
+        match (
+            scheme.map(str::to_ascii_lowercase).as_deref(),
+            self.starttls,
+        ) {
+            (Some("ldap"), false) => Ok(Transport::Clear),
+            (Some("ldap"), true) => Ok(Transport::StartTls),
+            (Some("ldaps"), false) => Ok(Transport::Ldaps),
+            (Some("ldaps"), true) => Err(ConfigError::new(
+                "starttls",
+                "cannot be combined with an ldaps:// URL, which is already encrypted",
+            )),
+            _ => Err(ConfigError::new(
+                "url",
+                format!("'{}' must start with ldap:// or ldaps://", self.url),
+            )),
+        }
+    }
+
+    /// The bind password from `bind_password` or `bind_password_file`; exactly one must be
+    /// set, and it must not be empty: an empty password is an unauthenticated bind, which many
+    /// servers accept and answer with an empty, "successful" search.
+    fn password(&self) -> Result<Secret, ConfigError> {
+        let password = match (&self.bind_password, &self.bind_password_file) {
+            (Some(secret), None) => secret.clone(),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError::new(
+                        "bind_password_file",
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                })?;
+                Secret::new(text.trim_end_matches(['\n', '\r']))
+            }
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    "bind_password",
+                    "set bind_password or bind_password_file, not both",
+                ))
+            }
+            (None, None) => {
+                return Err(ConfigError::new(
+                    "bind_password",
+                    "required (or bind_password_file): anonymous binds are not supported",
+                ))
+            }
+        };
+        if password.expose().is_empty() {
+            let key = if self.bind_password.is_some() {
+                "bind_password"
+            } else {
+                "bind_password_file"
+            };
+            return Err(ConfigError::new(
+                key,
+                "must not be empty: an empty password is an unauthenticated bind",
+            ));
+        }
+        Ok(password)
+    }
+
+    /// The attribute mapping.
+    pub(crate) fn attribute_map(&self) -> AttributeMap {
+        AttributeMap {
+            unique_id: self.unique_id_attribute.clone(),
+            user_id: self.user_id_attribute.clone(),
+            first_name: self.first_name_attribute.clone(),
+            last_name: self.last_name_attribute.clone(),
+            email: self.email_attribute.clone(),
+            group_id: self.group_id_attribute.clone(),
+            group_name: self.group_name_attribute.clone(),
+            group_member: self.group_member_attribute.clone(),
+        }
+    }
+
+    /// How differential runs select users.
+    pub(crate) fn user_differential(&self) -> DifferentialFilter {
+        self.differential(&self.user_filter, &self.user_differential_filter)
+    }
+
+    /// How differential runs select groups.
+    pub(crate) fn group_differential(&self) -> DifferentialFilter {
+        self.differential(&self.group_filter, &self.group_differential_filter)
+    }
+
+    fn differential(&self, filter: &str, explicit: &Option<String>) -> DifferentialFilter {
+        match explicit {
+            Some(template) => DifferentialFilter::Explicit(template.clone()),
+            None => DifferentialFilter::Derived {
+                filter: filter.to_owned(),
+                attribute: self.modify_timestamp_attribute.clone(),
+            },
+        }
+    }
+}
+
+fn non_empty(key: &'static str, value: &str) -> Result<(), ConfigError> {
+    if value.trim().is_empty() {
+        Err(ConfigError::new(key, "must not be empty"))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use super::*;
+
+    /// A configuration that passes validation.
+    fn valid() -> LdapConfig {
+        LdapConfig {
+            url: "ldap://localhost:389".into(),
+            bind_dn: "cn=sync,dc=example,dc=com".into(),
+            bind_password: Some(Secret::new("s3cret-pw")),
+            user_search_base: "ou=people,dc=example,dc=com".into(),
+            group_search_base: "ou=groups,dc=example,dc=com".into(),
+            ..LdapConfig::default()
+        }
+    }
+
+    /// A stand-in for the filter parser: balanced parentheses around the whole text.
+    fn parenthesised(filter: &str) -> bool {
+        filter.starts_with('(') && filter.ends_with(')')
+    }
+
+    fn check_key(config: LdapConfig, key: &str) {
+        let error = config
+            .check(parenthesised)
+            .expect_err("invalid configuration");
+        assert_eq!(error.key(), key, "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("source.ldap.{key}: ")),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn defaults_are_those_of_openldap() {
+        let c: LdapConfig = serde_json::from_str(
+            r#"{"url": "ldaps://dir:636", "bind_dn": "cn=sync", "bind_password": "pw",
+                "user_search_base": "ou=people", "group_search_base": "ou=groups"}"#,
+        )
+        .expect("valid json");
+        assert_eq!(
+            c,
+            LdapConfig {
+                url: "ldaps://dir:636".into(),
+                bind_dn: "cn=sync".into(),
+                bind_password: Some(Secret::new("pw")),
+                user_search_base: "ou=people".into(),
+                group_search_base: "ou=groups".into(),
+                ..LdapConfig::default()
+            }
+        );
+        assert_eq!(
+            (c.page_size, c.timeout_secs, c.connect_timeout_secs),
+            (500, 60, 10)
+        );
+        assert_eq!(c.attribute_map().unique_id, "entryUUID");
+        assert_eq!(c.transport(), Ok(Transport::Ldaps));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let e =
+            serde_json::from_str::<LdapConfig>(r#"{"page_sise": 10}"#).expect_err("unknown key");
+        assert!(e.to_string().contains("page_sise"), "{e}");
+    }
+
+    #[test]
+    fn a_valid_configuration_passes() {
+        assert_eq!(
+            valid().check(parenthesised),
+            Ok(Checked {
+                transport: Transport::Clear,
+                password: Secret::new("s3cret-pw"),
+                page_size: 500,
+                overlap: TimeDelta::seconds(300),
+            })
+        );
+        let starttls = LdapConfig {
+            starttls: true,
+            ..valid()
+        };
+        assert_eq!(starttls.transport(), Ok(Transport::StartTls));
+    }
+
+    #[test]
+    fn invalid_configurations_name_their_key() {
+        check_key(
+            LdapConfig {
+                url: "http://dir".into(),
+                ..valid()
+            },
+            "url",
+        );
+        check_key(
+            LdapConfig {
+                url: String::new(),
+                ..valid()
+            },
+            "url",
+        );
+        let with_credentials = LdapConfig {
+            url: "ldap://admin:hunter2@dir:389/".into(),
+            ..valid()
+        };
+        let error = with_credentials
+            .check(parenthesised)
+            .expect_err("credentials");
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+        check_key(with_credentials, "url");
+        check_key(
+            LdapConfig {
+                url: "ldaps://dir".into(),
+                starttls: true,
+                ..valid()
+            },
+            "starttls",
+        );
+        check_key(
+            LdapConfig {
+                bind_dn: " ".into(),
+                ..valid()
+            },
+            "bind_dn",
+        );
+        check_key(
+            LdapConfig {
+                bind_password: None,
+                ..valid()
+            },
+            "bind_password",
+        );
+        check_key(
+            LdapConfig {
+                bind_password: Some(Secret::new("")),
+                ..valid()
+            },
+            "bind_password",
+        );
+        check_key(
+            LdapConfig {
+                bind_password_file: Some("/etc/hostname".into()),
+                ..valid()
+            },
+            "bind_password",
+        );
+        check_key(
+            LdapConfig {
+                bind_password: None,
+                bind_password_file: Some("/nonexistent/pw".into()),
+                ..valid()
+            },
+            "bind_password_file",
+        );
+        check_key(
+            LdapConfig {
+                page_size: 0,
+                ..valid()
+            },
+            "page_size",
+        );
+        check_key(
+            LdapConfig {
+                page_size: u32::MAX,
+                ..valid()
+            },
+            "page_size",
+        );
+        check_key(
+            LdapConfig {
+                differential_overlap_secs: u64::MAX,
+                ..valid()
+            },
+            "differential_overlap_secs",
+        );
+        check_key(
+            LdapConfig {
+                timeout_secs: 0,
+                ..valid()
+            },
+            "timeout_secs",
+        );
+        check_key(
+            LdapConfig {
+                connect_timeout_secs: 0,
+                ..valid()
+            },
+            "connect_timeout_secs",
+        );
+        check_key(
+            LdapConfig {
+                user_search_base: String::new(),
+                ..valid()
+            },
+            "user_search_base",
+        );
+        check_key(
+            LdapConfig {
+                group_search_base: String::new(),
+                ..valid()
+            },
+            "group_search_base",
+        );
+        check_key(
+            LdapConfig {
+                user_id_attribute: String::new(),
+                ..valid()
+            },
+            "user_id_attribute",
+        );
+        check_key(
+            LdapConfig {
+                user_filter: "objectClass=person".into(),
+                ..valid()
+            },
+            "user_filter",
+        );
+        check_key(
+            LdapConfig {
+                group_differential_filter: Some("x={0}".into()),
+                ..valid()
+            },
+            "group_differential_filter",
+        );
+    }
+
+    #[test]
+    fn password_file_is_read_without_its_trailing_newline() {
+        let mut file = tempfile::NamedTempFile::new().expect("temporary file");
+        file.write_all(b"from file \r\n").expect("write");
+        let c = LdapConfig {
+            bind_password: None,
+            bind_password_file: Some(file.path().to_owned()),
+            ..valid()
+        };
+        assert_eq!(
+            c.password().map(|p| p.expose().to_owned()),
+            Ok("from file ".into())
+        );
+
+        let mut empty = tempfile::NamedTempFile::new().expect("temporary file");
+        empty.write_all(b"\n").expect("write");
+        check_key(
+            LdapConfig {
+                bind_password: None,
+                bind_password_file: Some(empty.path().to_owned()),
+                ..valid()
+            },
+            "bind_password_file",
+        );
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = valid();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("s3cret-pw"), "{printed}");
+        assert!(printed.contains("***"), "{printed}");
+        assert_eq!(format!("{:?}", Secret::new("x")), "***");
+    }
+
+    #[test]
+    fn differential_filters_default_to_the_full_filter_and_the_timestamp() {
+        let c = valid();
+        assert_eq!(
+            c.user_differential().at("20240101000000Z"),
+            "(&(objectClass=inetOrgPerson)(modifyTimestamp>=20240101000000Z))"
+        );
+        let explicit = LdapConfig {
+            group_differential_filter: Some(
+                "(&(objectClass=posixGroup)(modifyTimestamp>={0}))".into(),
+            ),
+            modify_timestamp_attribute: "whenChanged".into(),
+            ..valid()
+        };
+        assert_eq!(
+            explicit.group_differential().at("20240101000000Z"),
+            "(&(objectClass=posixGroup)(modifyTimestamp>=20240101000000Z))"
+        );
+        assert_eq!(
+            explicit.user_differential().at("20240101000000Z"),
+            "(&(objectClass=inetOrgPerson)(whenChanged>=20240101000000Z))"
+        );
+    }
+}

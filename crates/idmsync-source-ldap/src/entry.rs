@@ -1,0 +1,318 @@
+//! Directory entries to domain values: a pure function per entry kind, so that every mapping
+//! rule is unit-tested on literal entries and Active Directory can reuse them.
+
+use std::fmt::Write as _;
+
+use idmsync_domain::{ExternalId, MemberRef, SourceGroup, SourceId, SourcePassword, SourceUser};
+
+use crate::attributes::{AttributeMap, MemberKind};
+use crate::dn;
+
+/// An entry as a search returned it: its DN and the requested attributes with their raw values.
+/// Values stay bytes until mapped, because some identities (objectGUID) are binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEntry {
+    /// The entry's DN as the server wrote it.
+    pub dn: String,
+    /// Attribute descriptions as returned (any case) and their values.
+    pub attributes: Vec<(String, Vec<Vec<u8>>)>,
+}
+
+impl RawEntry {
+    /// The values of `name`, compared case-insensitively (servers return attribute names in
+    /// their schema's case, not the configured one); empty when the entry has none.
+    fn values(&self, name: &str) -> &[Vec<u8>] {
+        self.attributes
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map_or(&[], |(_, v)| v.as_slice())
+    }
+
+    /// The first value of `name` as text: multi-valued names and mail addresses are common
+    /// (`cn: John Lennon`, `cn: Johnny`) and the first is the one people maintain.
+    fn first_text(&self, name: &str) -> Option<String> {
+        self.values(name)
+            .first()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+}
+
+/// Why an entry cannot become a user or group. The engine has no channel for entries a source
+/// cannot even identify, so the adapter logs these and leaves the entry out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Skip {
+    /// The attribute that identifies or names the entry is absent or empty.
+    #[error("no value for '{0}'")]
+    Missing(String),
+    /// The login or group id is not UTF-8 text.
+    #[error("the value of '{0}' is not UTF-8 text")]
+    NotText(String),
+}
+
+/// Maps a user entry: identity from the unique id attribute, login id from the user id
+/// attribute, the first value of each name and mail, the normalised DN as locator. Passwords
+/// stay in the directory (`Unmanaged`) and every entry found is enabled.
+///
+/// # Errors
+/// [`Skip`] when the unique id or the user id is missing.
+pub fn user(entry: &RawEntry, map: &AttributeMap) -> Result<SourceUser, Skip> {
+    let (source_id, external_id) = identity(entry, &map.unique_id, &map.user_id)?;
+    Ok(SourceUser {
+        source_id,
+        external_id,
+        locator: Some(dn::normalize_or_keep(&entry.dn)),
+        first_name: entry.first_text(&map.first_name).unwrap_or_default(),
+        last_name: entry.first_text(&map.last_name).unwrap_or_default(),
+        email: entry
+            .first_text(&map.email)
+            .filter(|mail| !mail.trim().is_empty()),
+        password: SourcePassword::Unmanaged,
+        enabled: true,
+    })
+}
+
+/// Maps a group entry: identity and group id as for users, the display name (the group id
+/// when absent), and every value of the member attribute as an unresolved reference. Blank
+/// member values, which some directories keep as placeholders in `groupOfNames`, are dropped.
+///
+/// # Errors
+/// [`Skip`] when the unique id or the group id is missing.
+pub fn group(entry: &RawEntry, map: &AttributeMap) -> Result<SourceGroup, Skip> {
+    let (source_id, external_id) = identity(entry, &map.unique_id, &map.group_id)?;
+    let kind = map.member_kind();
+    let members = entry
+        .values(&map.group_member)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v))
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| match kind {
+            MemberKind::Dn => MemberRef::Locator(dn::normalize_or_keep(&v)),
+            MemberKind::UserId => MemberRef::ExternalId(v.into_owned()),
+        })
+        .collect();
+    Ok(SourceGroup {
+        source_id,
+        name: entry
+            .first_text(&map.group_name)
+            .unwrap_or_else(|| external_id.to_string()),
+        external_id,
+        locator: Some(dn::normalize_or_keep(&entry.dn)),
+        members,
+    })
+}
+
+/// The stable identity and the id people use, or why the entry has none.
+fn identity(entry: &RawEntry, unique_id: &str, id: &str) -> Result<(SourceId, ExternalId), Skip> {
+    let missing = || Skip::Missing(id.to_owned());
+    let source_id = entry
+        .values(unique_id)
+        .first()
+        .and_then(|v| SourceId::new(source_id_text(v)).ok())
+        .ok_or_else(|| Skip::Missing(unique_id.to_owned()))?;
+    let raw = entry.values(id).first().ok_or_else(missing)?;
+    let text = std::str::from_utf8(raw).map_err(|_| Skip::NotText(id.to_owned()))?;
+    let external_id = ExternalId::new(text).map_err(|_| missing())?;
+    Ok((source_id, external_id))
+}
+
+/// The text form of a unique id value: UTF-8 as is (OpenLDAP's entryUUID is a string), other
+/// bytes in lowercase hex (a binary identity such as Active Directory's objectGUID).
+pub fn source_id_text(value: &[u8]) -> String {
+    match std::str::from_utf8(value) {
+        Ok(text) => text.to_owned(),
+        Err(_) => value.iter().fold(String::new(), |mut hex, b| {
+            // Writing to a String cannot fail.
+            let _ = write!(hex, "{b:02x}");
+            hex
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attributes::tests::openldap;
+
+    const UUID: &str = "8f1d6a0e-4f5b-103d-9b1a-2b1c3a5e7d01";
+
+    fn entry(dn: &str, attributes: &[(&str, &[&str])]) -> RawEntry {
+        RawEntry {
+            dn: dn.into(),
+            attributes: attributes
+                .iter()
+                .map(|(name, values)| {
+                    let values = values.iter().map(|v| v.as_bytes().to_vec()).collect();
+                    ((*name).to_owned(), values)
+                })
+                .collect(),
+        }
+    }
+
+    fn id(value: &str) -> SourceId {
+        SourceId::new(value).expect("valid id")
+    }
+
+    fn ext(value: &str) -> ExternalId {
+        ExternalId::new(value).expect("valid id")
+    }
+
+    #[test]
+    fn user_takes_first_values_and_normalised_dn() {
+        let e = entry(
+            "UID=jlennon, OU=People,DC=example,DC=com",
+            &[
+                ("entryUUID", &[UUID]),
+                ("uid", &["jlennon"]),
+                ("givenName", &["John", "Johnny"]),
+                ("sn", &["Lennon"]),
+                ("mail", &["john@example.com", "jl@example.com"]),
+            ],
+        );
+        assert_eq!(
+            user(&e, &openldap()),
+            Ok(SourceUser {
+                source_id: id(UUID),
+                external_id: ext("jlennon"),
+                locator: Some("uid=jlennon,ou=people,dc=example,dc=com".into()),
+                first_name: "John".into(),
+                last_name: "Lennon".into(),
+                email: Some("john@example.com".into()),
+                password: SourcePassword::Unmanaged,
+                enabled: true,
+            })
+        );
+    }
+
+    #[test]
+    fn attribute_names_match_in_any_case() {
+        let e = entry(
+            "uid=x,dc=example",
+            &[("entryuuid", &[UUID]), ("UID", &["x"]), ("SN", &["Ex"])],
+        );
+        let u = user(&e, &openldap()).expect("mapped");
+        assert_eq!((u.external_id, u.last_name), (ext("x"), "Ex".to_owned()));
+    }
+
+    #[test]
+    fn missing_names_are_empty_and_blank_mail_is_none() {
+        let e = entry(
+            "uid=rstarr,dc=example",
+            &[
+                ("entryUUID", &[UUID]),
+                ("uid", &["rstarr"]),
+                ("mail", &[" "]),
+            ],
+        );
+        let u = user(&e, &openldap()).expect("mapped");
+        assert_eq!((u.first_name.as_str(), u.last_name.as_str()), ("", ""));
+        assert_eq!(u.email, None);
+        let no_mail = entry(
+            "uid=rstarr,dc=example",
+            &[("entryUUID", &[UUID]), ("uid", &["rstarr"])],
+        );
+        assert_eq!(user(&no_mail, &openldap()).map(|u| u.email), Ok(None));
+    }
+
+    #[test]
+    fn entries_without_identity_are_skipped() {
+        let map = openldap();
+        let no_uuid = entry("uid=a,dc=x", &[("uid", &["a"])]);
+        assert_eq!(user(&no_uuid, &map), Err(Skip::Missing("entryUUID".into())));
+        let no_uid = entry("uid=a,dc=x", &[("entryUUID", &[UUID])]);
+        assert_eq!(user(&no_uid, &map), Err(Skip::Missing("uid".into())));
+        let blank_uid = entry("uid=a,dc=x", &[("entryUUID", &[UUID]), ("uid", &[" "])]);
+        assert_eq!(user(&blank_uid, &map), Err(Skip::Missing("uid".into())));
+        let no_cn = entry("cn=g,dc=x", &[("entryUUID", &[UUID])]);
+        assert_eq!(group(&no_cn, &map), Err(Skip::Missing("cn".into())));
+        let binary_uid = RawEntry {
+            dn: "uid=a,dc=x".into(),
+            attributes: vec![
+                ("entryUUID".into(), vec![UUID.as_bytes().to_vec()]),
+                ("uid".into(), vec![vec![0xff, 0xfe]]),
+            ],
+        };
+        assert_eq!(user(&binary_uid, &map), Err(Skip::NotText("uid".into())));
+    }
+
+    #[test]
+    fn dn_members_become_normalised_locators() {
+        let e = entry(
+            "cn=Beatles,ou=Groups,dc=example",
+            &[
+                ("entryUUID", &[UUID]),
+                ("cn", &["beatles", "fab four"]),
+                (
+                    "member",
+                    &[
+                        "UID=jlennon, OU=People,dc=example",
+                        "cn=Smith\\2C John,ou=people,dc=example",
+                        "",
+                        "not a dn",
+                    ],
+                ),
+            ],
+        );
+        assert_eq!(
+            group(&e, &openldap()),
+            Ok(SourceGroup {
+                source_id: id(UUID),
+                external_id: ext("beatles"),
+                locator: Some("cn=beatles,ou=groups,dc=example".into()),
+                name: "beatles".into(),
+                members: vec![
+                    MemberRef::Locator("uid=jlennon,ou=people,dc=example".into()),
+                    MemberRef::Locator("cn=smith\\, john,ou=people,dc=example".into()),
+                    MemberRef::Locator("not a dn".into()),
+                ],
+            })
+        );
+    }
+
+    #[test]
+    fn member_uid_values_are_login_ids_as_written() {
+        let map = AttributeMap {
+            group_member: "memberUid".into(),
+            group_name: "description".into(),
+            ..openldap()
+        };
+        let e = entry(
+            "cn=staff,ou=groups,dc=example",
+            &[
+                ("entryUUID", &[UUID]),
+                ("cn", &["staff"]),
+                ("description", &["All staff"]),
+                ("memberUid", &["jlennon", "PMcCartney"]),
+            ],
+        );
+        let g = group(&e, &map).expect("mapped");
+        assert_eq!(g.name, "All staff");
+        assert_eq!(
+            g.members,
+            [
+                MemberRef::ExternalId("jlennon".into()),
+                MemberRef::ExternalId("PMcCartney".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn group_without_name_or_members() {
+        let map = AttributeMap {
+            group_name: "description".into(),
+            ..openldap()
+        };
+        let e = entry(
+            "cn=empty,dc=example",
+            &[("entryUUID", &[UUID]), ("cn", &["empty"])],
+        );
+        let g = group(&e, &map).expect("mapped");
+        assert_eq!((g.name.as_str(), g.members.len()), ("empty", 0));
+    }
+
+    #[test]
+    fn binary_identities_are_hex() {
+        assert_eq!(source_id_text(UUID.as_bytes()), UUID);
+        let guid = [0x8f, 0x1d, 0x00, 0xff, 0x10];
+        assert_eq!(source_id_text(&guid), "8f1d00ff10");
+    }
+}

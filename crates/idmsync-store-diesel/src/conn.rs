@@ -1,0 +1,169 @@
+//! The connection to any of the three backends, how the pool opens one, and the few places
+//! where the backends differ below the query builder: session settings, the bind-parameter
+//! limit, write transactions and the id of a freshly inserted row.
+
+use std::fmt;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::r2d2::{ManageConnection, R2D2Connection};
+use diesel::sql_types::BigInt;
+use diesel::{MysqlConnection, PgConnection, SqliteConnection};
+
+use crate::error::DbError;
+use crate::url::{Backend, DatabaseUrl};
+
+/// A connection to SQLite, PostgreSQL or MySQL/MariaDB. Query-builder code takes `&mut Conn`
+/// and runs unchanged on all three; code that needs a backend's own SQL matches on the variant.
+#[derive(diesel::MultiConnection)]
+pub(crate) enum Conn {
+    /// The embedded default.
+    Sqlite(SqliteConnection),
+    /// PostgreSQL.
+    Pg(PgConnection),
+    /// MySQL or MariaDB.
+    Mysql(MysqlConnection),
+}
+
+/// Set on every new SQLite connection: WAL lets readers run beside the writer, the busy timeout
+/// makes a second writer wait instead of failing at once, foreign keys are off by default in
+/// SQLite, and `NORMAL` synchronisation is durable enough in WAL mode at a fraction of the cost.
+/// The timeout comes first so that switching to WAL can wait for a lock too.
+const SQLITE_SESSION: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+
+/// Timestamps are bound as UTC without an offset; PostgreSQL converts them into `TIMESTAMPTZ`
+/// columns with the session's zone, so the session must be UTC whatever the server's default.
+const PG_SESSION: &str = "SET TIME ZONE 'UTC'";
+
+/// UTC for the same reason; strict mode so that a value longer than its `VARCHAR` fails the
+/// transaction instead of being truncated into a different identity.
+const MYSQL_SESSION: &str = "SET time_zone = '+00:00', \
+     sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'";
+
+impl Backend {
+    /// Bind parameters one statement may carry: SQLite's `SQLITE_MAX_VARIABLE_NUMBER` (the
+    /// bundled build's default), the 16-bit parameter count of the PostgreSQL and MySQL wire
+    /// protocols.
+    pub(crate) fn max_binds(self) -> usize {
+        match self {
+            Backend::Sqlite => 32_766,
+            Backend::Postgres | Backend::Mysql => 65_535,
+        }
+    }
+}
+
+impl Conn {
+    /// Which backend this connection talks to.
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Pg(_) => Backend::Postgres,
+            Conn::Mysql(_) => Backend::Mysql,
+        }
+    }
+
+    /// Opens one connection to `url` and applies the backend's session settings. The error
+    /// names the redacted URL and carries the client library's own reason (connection refused,
+    /// access denied, unknown database), which never contains the password.
+    pub(crate) fn open(url: &DatabaseUrl) -> Result<Self, ConnectError> {
+        let target = url.connection_string();
+        let fail = |e: &dyn fmt::Display| ConnectError(format!("{url}: {}", one_line(e)));
+        let (conn, session) = match url.backend() {
+            Backend::Sqlite => (
+                SqliteConnection::establish(target).map(Conn::Sqlite),
+                SQLITE_SESSION,
+            ),
+            Backend::Postgres => (PgConnection::establish(target).map(Conn::Pg), PG_SESSION),
+            Backend::Mysql => (
+                MysqlConnection::establish(target).map(Conn::Mysql),
+                MYSQL_SESSION,
+            ),
+        };
+        let mut conn = conn.map_err(|e| fail(&e))?;
+        conn.batch_execute(session).map_err(|e| fail(&e))?;
+        Ok(conn)
+    }
+
+    /// Runs `work` in a transaction, all or nothing. On SQLite it is `BEGIN IMMEDIATE`, which
+    /// takes the write lock up front: a deferred transaction that reads first could not upgrade
+    /// its lock once another writer committed, and would fail instead of waiting. PostgreSQL and
+    /// MySQL lock rows as they go.
+    pub(crate) fn write_transaction<T>(
+        &mut self,
+        work: impl FnOnce(&mut Conn) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        match &mut *self {
+            Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+            other => <Conn as TransactionManager<Conn>>::begin_transaction(other)?,
+        }
+        match work(self) {
+            Ok(value) => {
+                <Conn as TransactionManager<Conn>>::commit_transaction(self)?;
+                Ok(value)
+            }
+            Err(error) => {
+                // A lost connection cannot roll back, but the server does it for us; the work's
+                // error says more than the rollback's.
+                if let Err(rollback) =
+                    <Conn as TransactionManager<Conn>>::rollback_transaction(self)
+                {
+                    tracing::debug!(%rollback, "rollback after a failed transaction failed too");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// The id the last `INSERT` on this connection generated; each backend keeps it per session,
+    /// so concurrent writers never see each other's. (`RETURNING` would do on SQLite and
+    /// PostgreSQL, but MySQL has none.)
+    pub(crate) fn last_insert_id(&mut self) -> QueryResult<i64> {
+        let function = match self {
+            Conn::Sqlite(_) => "last_insert_rowid()",
+            Conn::Pg(_) => "lastval()",
+            Conn::Mysql(_) => "CAST(LAST_INSERT_ID() AS SIGNED)",
+        };
+        diesel::select(sql::<BigInt>(function)).get_result(self)
+    }
+}
+
+/// Driver messages span lines (libpq adds hints on a second, indented line); a log line or an
+/// error message reads better as one.
+fn one_line(message: &dyn fmt::Display) -> String {
+    message
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Why a connection could not be opened, already naming the redacted URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct ConnectError(pub(crate) String);
+
+/// Opens pooled connections with [`Conn::open`]. diesel's own `ConnectionManager` would try each
+/// backend in turn and drop the reasons, so a refused PostgreSQL connection would be reported as
+/// an invalid URL.
+#[derive(Debug)]
+pub(crate) struct Manager(pub(crate) DatabaseUrl);
+
+impl ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<Conn, ConnectError> {
+        Conn::open(&self.0)
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectError> {
+        conn.ping()
+            .map_err(|e| ConnectError(format!("{}: {}", self.0, one_line(&e))))
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.is_broken()
+    }
+}

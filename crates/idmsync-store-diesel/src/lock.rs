@@ -1,0 +1,249 @@
+//! The tenant's run lock, one runner at a time across every node sharing the database.
+//!
+//! - **PostgreSQL**: a session-level advisory lock, `pg_try_advisory_lock(namespace,
+//!   hashtext(tenant))`; advisory locks are per database, so tenants of other databases never
+//!   collide. Two tenants whose names hash alike share a lock: they merely take turns.
+//! - **MySQL/MariaDB**: `GET_LOCK(name, 0)`. User locks are server-wide, so the name hashes the
+//!   database and the tenant (`idmsync.` + 40 hex digits, within MySQL's 64 characters).
+//! - **SQLite**: a row in `idm_run_locks` with a lease, taken inside `BEGIN IMMEDIATE` (one
+//!   writer at a time makes check-then-insert atomic), stolen once expired, renewed by a
+//!   heartbeat thread every third of the lease and deleted on release.
+//!
+//! Server locks live on a connection of their own, opened for the lock and closed with it: a
+//! pooled connection would go back to the pool still holding the lock. A holder that dies takes
+//! its session, and so its lock, with it; a dead SQLite holder stops renewing its lease.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text};
+use idmsync_domain::Tenant;
+use idmsync_ports::{HeldLock, RunLock, StoreError};
+
+use crate::conn::Conn;
+use crate::error::DbError;
+use crate::schema::idm_run_locks;
+use crate::store::{blocking, DieselStore};
+use crate::url::Backend;
+
+/// The lock statements of a server backend; each yields one nullable integer, `taken`, which is
+/// 1 when the lock was taken or released.
+struct ServerSql {
+    take: &'static str,
+    release: &'static str,
+}
+
+/// The first key, 1768189299, is "idms" in ASCII: idmsync's namespace of two-key advisory
+/// locks, which never meet another application's single-key ones.
+const PG_SQL: ServerSql = ServerSql {
+    take: "SELECT pg_try_advisory_lock(1768189299, hashtext($1))::int::int8 AS taken",
+    release: "SELECT pg_advisory_unlock(1768189299, hashtext($1))::int::int8 AS taken",
+};
+
+const MYSQL_SQL: ServerSql = ServerSql {
+    take: "SELECT CAST(GET_LOCK(CONCAT('idmsync.', \
+           LEFT(SHA2(CONCAT(DATABASE(), '/', ?), 256), 40)), 0) AS SIGNED) AS taken",
+    release: "SELECT CAST(RELEASE_LOCK(CONCAT('idmsync.', \
+              LEFT(SHA2(CONCAT(DATABASE(), '/', ?), 256), 40))) AS SIGNED) AS taken",
+};
+
+#[derive(QueryableByName)]
+struct Taken {
+    #[diesel(sql_type = Nullable<diesel::sql_types::BigInt>)]
+    taken: Option<i64>,
+}
+
+/// Runs one of the [`ServerSql`] statements for `tenant`.
+fn server_lock(conn: &mut Conn, sql: &str, tenant: &str) -> QueryResult<bool> {
+    let row: Taken = diesel::sql_query(sql)
+        .bind::<Text, _>(tenant)
+        .get_result(conn)?;
+    Ok(row.taken == Some(1))
+}
+
+#[async_trait]
+impl RunLock for DieselStore {
+    async fn try_lock(&self, tenant: &Tenant) -> Result<Option<Box<dyn HeldLock>>, StoreError> {
+        match self.url().backend() {
+            Backend::Sqlite => LeaseLock::take(self, tenant),
+            Backend::Postgres => SessionLock::take(self, tenant, PG_SQL),
+            Backend::Mysql => SessionLock::take(self, tenant, MYSQL_SQL),
+        }
+    }
+}
+
+/// A server lock and the connection that holds it.
+struct SessionLock {
+    conn: Mutex<Conn>,
+    sql: ServerSql,
+    tenant: String,
+}
+
+impl SessionLock {
+    fn take(
+        store: &DieselStore,
+        tenant: &Tenant,
+        sql: ServerSql,
+    ) -> Result<Option<Box<dyn HeldLock>>, StoreError> {
+        let url = store.url();
+        blocking(|| {
+            let mut conn = Conn::open(url).map_err(|e| StoreError::Unavailable(e.0))?;
+            let taken = server_lock(&mut conn, sql.take, tenant.as_str())
+                .map_err(|e| DbError::from(e).into_store(url))?;
+            if !taken {
+                return Ok(None);
+            }
+            tracing::debug!(%tenant, "run lock taken");
+            let lock: Box<dyn HeldLock> = Box::new(SessionLock {
+                conn: Mutex::new(conn),
+                sql,
+                tenant: tenant.to_string(),
+            });
+            Ok(Some(lock))
+        })
+    }
+}
+
+impl HeldLock for SessionLock {}
+
+impl Drop for SessionLock {
+    /// Releases the lock; closing the connection right after would release it too, so a
+    /// failure here is only worth a debug line.
+    fn drop(&mut self) {
+        let released = match self.conn.get_mut() {
+            Ok(conn) => blocking(|| server_lock(conn, self.sql.release, &self.tenant)),
+            Err(_) => Ok(false),
+        };
+        if let Err(e) = released {
+            tracing::debug!(tenant = %self.tenant, %e, "releasing the run lock failed; closing its connection releases it");
+        }
+    }
+}
+
+/// A SQLite lease and the heartbeat thread that renews it; dropping it stops the thread, which
+/// deletes the lease.
+struct LeaseLock {
+    stop: Option<mpsc::Sender<()>>,
+    heartbeat: Option<JoinHandle<()>>,
+}
+
+impl LeaseLock {
+    fn take(store: &DieselStore, tenant: &Tenant) -> Result<Option<Box<dyn HeldLock>>, StoreError> {
+        let lease = store.options().lock_lease;
+        let holder = holder_id();
+        let taken = store.write(|conn| {
+            use idm_run_locks::dsl as k;
+            let now = Utc::now().naive_utc();
+            diesel::delete(
+                k::idm_run_locks
+                    .filter(k::tenant.eq(tenant.as_str()))
+                    .filter(k::expires_at.lt(now)),
+            )
+            .execute(conn)?;
+            let held: i64 = k::idm_run_locks
+                .filter(k::tenant.eq(tenant.as_str()))
+                .count()
+                .get_result(conn)?;
+            if held > 0 {
+                return Ok(false);
+            }
+            diesel::insert_into(k::idm_run_locks)
+                .values((
+                    k::tenant.eq(tenant.as_str()),
+                    k::holder.eq(&holder),
+                    k::expires_at.eq(expiry(now, lease)),
+                ))
+                .execute(conn)?;
+            Ok(true)
+        })?;
+        if !taken {
+            return Ok(None);
+        }
+        tracing::debug!(%tenant, %holder, "run lock taken");
+        let (stop, stopped) = mpsc::channel();
+        let store = store.clone();
+        let tenant = tenant.to_string();
+        let heartbeat = std::thread::Builder::new()
+            .name("idmsync-lock-heartbeat".into())
+            .spawn(move || heartbeat(&store, &tenant, &holder, lease, &stopped))
+            .map_err(|e| StoreError::Failed(format!("cannot start the lock heartbeat: {e}")))?;
+        Ok(Some(Box::new(LeaseLock {
+            stop: Some(stop),
+            heartbeat: Some(heartbeat),
+        })))
+    }
+}
+
+impl HeldLock for LeaseLock {}
+
+impl Drop for LeaseLock {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.heartbeat.take() {
+            if thread.join().is_err() {
+                tracing::warn!("the lock heartbeat panicked; its lease expires on its own");
+            }
+        }
+    }
+}
+
+/// Renews the lease every third of its length until told to stop (or its lock is dropped),
+/// then deletes it. A renewal that finds the lease gone (it expired and another runner took
+/// it, after this process stalled for a whole lease) is logged: there is nothing to retake.
+fn heartbeat(
+    store: &DieselStore,
+    tenant: &str,
+    holder: &str,
+    lease: Duration,
+    stopped: &mpsc::Receiver<()>,
+) {
+    use idm_run_locks::dsl as k;
+    let mine = || {
+        k::idm_run_locks
+            .filter(k::tenant.eq(tenant))
+            .filter(k::holder.eq(holder))
+    };
+    while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(lease / 3) {
+        let renewed = store.write(|conn| {
+            let until = expiry(Utc::now().naive_utc(), lease);
+            Ok(diesel::update(mine())
+                .set(k::expires_at.eq(until))
+                .execute(conn)?)
+        });
+        match renewed {
+            Ok(0) => tracing::warn!(%tenant, "the run lock's lease expired before its renewal"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(%tenant, %e, "renewing the run lock failed"),
+        }
+    }
+    if let Err(e) = store.write(|conn| Ok(diesel::delete(mine()).execute(conn)?)) {
+        tracing::warn!(%tenant, %e, "releasing the run lock failed; its lease expires on its own");
+    }
+}
+
+/// `now` plus the lease; an absurd lease saturates instead of overflowing.
+fn expiry(now: NaiveDateTime, lease: Duration) -> NaiveDateTime {
+    chrono::TimeDelta::from_std(lease)
+        .ok()
+        .and_then(|lease| now.checked_add_signed(lease))
+        .unwrap_or(NaiveDateTime::MAX)
+}
+
+/// A holder id unique across processes and within one: process id, start time, counter.
+fn holder_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}-{nanos}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}

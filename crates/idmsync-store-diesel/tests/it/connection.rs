@@ -1,0 +1,175 @@
+//! Connections: clear errors for an unreachable server, wrong credentials and a missing
+//! database (naming the host, never the password), and a connection lost in the middle of an
+//! apply, which must leave the database exactly as before.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use diesel::sql_types::BigInt;
+use diesel::{QueryableByName, RunQueryDsl};
+use idmsync_domain::ChangeSet;
+use idmsync_ports::{StoreError, SyncStore};
+use idmsync_store_diesel::{DatabaseUrl, DieselStore};
+
+use crate::support::{
+    created_group, created_user, edge, everything, fresh, group, key, new_run, succeeded, sync,
+    tenant, unique, user, Backend, Db, Raw, TestDatabase, MYSQL, POSTGRES,
+};
+
+fn unavailable(url: &str) -> String {
+    let url: DatabaseUrl = url.parse().expect("url");
+    match DieselStore::connect(&url).expect_err("cannot connect") {
+        StoreError::Unavailable(message) => message,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn an_unreachable_server_is_named_without_its_password() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    for scheme in ["postgres", "mysql"] {
+        let message = unavailable(&format!("{scheme}://idm:s3cret@127.0.0.1:{port}/idm"));
+        assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+        assert!(!message.contains("s3cret"), "{message}");
+    }
+}
+
+#[test]
+fn a_missing_database_is_named() {
+    let missing = unique("idmsync_missing");
+    for server in [POSTGRES, MYSQL] {
+        let message = unavailable(&format!("{server}/{missing}"));
+        assert!(message.contains(&missing), "{message}");
+        assert!(message.contains("127.0.0.1"), "{message}");
+    }
+}
+
+#[test]
+fn a_wrong_password_is_refused_without_being_printed() {
+    // MariaDB: the PostgreSQL test server trusts every local connection.
+    let database = TestDatabase::create(Backend::Mysql);
+    let user = unique("idm_user");
+    let mut admin = database.admin();
+    admin.execute(&format!(
+        "CREATE USER '{user}'@'%' IDENTIFIED BY 'right-one'"
+    ));
+    admin.execute(&format!(
+        "CREATE USER '{user}'@'localhost' IDENTIFIED BY 'right-one'"
+    ));
+    let message = unavailable(&format!(
+        "mysql://{user}:wr0ng-s3cret@127.0.0.1:3306/{}",
+        database.name
+    ));
+    admin.execute(&format!("DROP USER '{user}'@'%'"));
+    admin.execute(&format!("DROP USER '{user}'@'localhost'"));
+    assert!(message.contains("Access denied"), "{message}");
+    assert!(message.contains("127.0.0.1:3306"), "{message}");
+    assert!(!message.contains("wr0ng-s3cret"), "{message}");
+}
+
+/// 50,000 users in 20 groups, 4 memberships each: a change set whose apply takes long enough
+/// to be caught in the middle.
+fn large_change_set() -> ChangeSet {
+    let users: Vec<_> = (0..50_000)
+        .map(|i| key(&format!("s-u{i}"), &format!("user{i:05}")))
+        .collect();
+    let groups: Vec<_> = (0..20)
+        .map(|i| key(&format!("s-g{i}"), &format!("group{i:02}")))
+        .collect();
+    ChangeSet {
+        users: users.iter().map(|k| created_user(user(k))).collect(),
+        groups: groups.iter().map(|k| created_group(group(k))).collect(),
+        memberships_added: (0..users.len())
+            .flat_map(|u| (0..4).map(move |k| (u, (u + k) % 20)))
+            .map(|(u, g)| edge(&groups[g], &users[u]))
+            .collect(),
+        ..ChangeSet::default()
+    }
+}
+
+#[derive(QueryableByName)]
+struct Session {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// The session of `db` that is inside a writing transaction, if any: on PostgreSQL one with a
+/// transaction id, on MySQL one running an `INSERT`.
+fn writer(db: &Db, admin: &mut Raw) -> Option<i64> {
+    let name = &db.database.name;
+    let sessions: Vec<Session> = match admin {
+        Raw::Postgres(c) => diesel::sql_query(format!(
+            "SELECT pid::int8 AS id FROM pg_stat_activity \
+             WHERE datname = '{name}' AND backend_xid IS NOT NULL"
+        ))
+        .load(c),
+        // Every INSERT of the store's sessions after `begin_run` belongs to the apply.
+        Raw::Mysql(c) => diesel::sql_query(format!(
+            "SELECT CAST(ID AS SIGNED) AS id FROM information_schema.PROCESSLIST \
+             WHERE DB = '{name}' AND INFO LIKE 'INSERT%'"
+        ))
+        .load(c),
+        Raw::Sqlite(_) => unreachable!("SQLite has no sessions"),
+    }
+    .expect("sessions");
+    sessions.first().map(|s| s.id)
+}
+
+/// Starts a large apply, kills its session from another connection as soon as its transaction
+/// has written something, and checks that nothing of it remains and that a rerun converges.
+async fn a_lost_connection_rolls_back_everything(backend: Backend) {
+    let db = fresh(backend);
+    let acme = tenant("acme");
+    let changes = Arc::new(large_change_set());
+    let run = db.store.begin_run(&new_run(&acme, 1)).await.expect("begin");
+    let before = everything(&db).await;
+    let applying = {
+        let (store, changes, acme) = (db.store.clone(), Arc::clone(&changes), acme.clone());
+        tokio::spawn(async move {
+            store
+                .apply(run, &acme, &changes, &succeeded(&changes, 1))
+                .await
+        })
+    };
+    let mut admin = db.database.admin();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let session = loop {
+        if let Some(id) = writer(&db, &mut admin) {
+            break id;
+        }
+        if applying.is_finished() {
+            panic!("the apply ended before it was caught: {:?}", applying.await);
+        }
+        assert!(Instant::now() < deadline, "the apply never started writing");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    admin.execute(&match backend {
+        Backend::Postgres => format!("SELECT pg_terminate_backend({session})"),
+        _ => format!("KILL {session}"),
+    });
+    let err = applying
+        .await
+        .expect("task")
+        .expect_err("the connection died");
+    assert!(matches!(err, StoreError::Failed(_)), "{err:?}");
+    assert_eq!(everything(&db).await, before);
+
+    // The next run converges.
+    sync(&db, &acme, &changes, 2).await;
+    let state = db.store.load_state(&acme).await.expect("state");
+    assert_eq!(state.users.len(), 50_000);
+    assert_eq!(state.memberships.len(), 200_000);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_postgres_connection_lost_mid_apply_rolls_back_everything() {
+    a_lost_connection_rolls_back_everything(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mysql_connection_lost_mid_apply_rolls_back_everything() {
+    a_lost_connection_rolls_back_everything(Backend::Mysql).await;
+}

@@ -1,0 +1,83 @@
+//! [`SlapdBuilder`]: what a test server should contain and how it should listen.
+
+use crate::server::Slapd;
+use crate::DEFAULT_SUFFIX;
+
+/// Configures a [`Slapd`] before [`start`](SlapdBuilder::start); made by [`Slapd::builder`].
+///
+/// Every option is something the LDAP adapter must cope with in production (a size limit, TLS,
+/// a particular directory), so each one is a switch here rather than a separate fixture server.
+#[derive(Debug, Clone)]
+pub struct SlapdBuilder {
+    pub(crate) suffix: String,
+    pub(crate) ldif: Vec<String>,
+    pub(crate) tls: bool,
+    pub(crate) sync_size_limit: Option<u64>,
+    pub(crate) port: Option<u16>,
+}
+
+impl SlapdBuilder {
+    pub(crate) fn new() -> Self {
+        SlapdBuilder {
+            suffix: DEFAULT_SUFFIX.to_string(),
+            ldif: Vec::new(),
+            tls: false,
+            sync_size_limit: None,
+            port: None,
+        }
+    }
+
+    /// Serves `suffix` instead of `dc=example,dc=com`. Its first RDN must be `dc=`, `o=` or
+    /// `ou=` (the suffix entry is made to match). [`fixtures`](crate::fixtures) are written for
+    /// the default suffix.
+    pub fn suffix(mut self, suffix: &str) -> Self {
+        self.suffix = suffix.to_string();
+        self
+    }
+
+    /// Adds entries, loaded with `slapadd` before the server starts: offline loading is fast
+    /// even for benchmark-sized directories, and a malformed entry fails the start with
+    /// slapadd's message. May be called several times; the texts are loaded in order, after the
+    /// base entries (the suffix, `ou=services` and the sync account), so they must not repeat
+    /// those, must list parents before children and must not contain a `version:` line.
+    pub fn ldif(mut self, ldif: impl Into<String>) -> Self {
+        self.ldif.push(ldif.into());
+        self
+    }
+
+    /// Also serves `ldaps://` on a second port and StartTLS on the plain port, with a server
+    /// certificate for `127.0.0.1` and `localhost` signed by a fresh test CA
+    /// ([`Slapd::ca_file`]). Clients should connect to `127.0.0.1`: libldap checks the name it
+    /// canonicalised `localhost` to, which need not be `localhost`.
+    pub fn tls(mut self, on: bool) -> Self {
+        self.tls = on;
+        self
+    }
+
+    /// Caps what the sync account gets from a *non-paged* search at `limit` entries (the
+    /// search ends with `sizeLimitExceeded`), while paged searches still return everything:
+    /// real servers (Active Directory's MaxPageSize, OpenLDAP's `limits`) do this, and idmsync
+    /// must page to see a whole directory. Without it the sync account has no size limit.
+    pub fn sync_size_limit(mut self, limit: u64) -> Self {
+        self.sync_size_limit = Some(limit);
+        self
+    }
+
+    /// Listens on this fixed port (and, with [`tls`](Self::tls), on `port + 1` for `ldaps://`)
+    /// instead of free ones, so a configuration file can point at it (`cargo xtask ldap`).
+    /// Tests should not use it: fixed ports collide when tests run in parallel.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
+    /// Creates the directory, loads the entries, starts slapd and returns once it answers a
+    /// bind as the sync account.
+    ///
+    /// # Panics
+    /// If slapd or ldap-utils are not installed (the message says how to install them), if
+    /// slapadd rejects an entry, or if slapd does not come up (with the tail of its log).
+    pub fn start(self) -> Slapd {
+        Slapd::launch(self)
+    }
+}

@@ -1,0 +1,2 @@
+-- Drops SQLite's run locks.
+DROP TABLE idm_run_locks;

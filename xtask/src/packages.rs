@@ -1,0 +1,146 @@
+//! The Debian packages that the test servers need, and installing them when they are missing.
+//!
+//! Tests talk to real servers (`idmsync-test-ldap` runs OpenLDAP's slapd), so CI must have those
+//! servers installed before it runs a single test. A fresh machine has nothing; `cargo xtask ci`
+//! runs as root there and installs what is missing. New servers (samba for Active Directory)
+//! are one more entry in [`TEST_SERVERS`].
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+/// Something the tests need, how to tell whether it is installed, and what installs it.
+pub struct Requirement {
+    /// What it is for, for messages.
+    pub purpose: &'static str,
+    /// Files (absolute paths) or programs (looked up on PATH) that exist once it is installed.
+    pub probes: &'static [&'static str],
+    /// The Debian packages that provide it.
+    pub packages: &'static [&'static str],
+}
+
+/// The servers the test suites start.
+pub const TEST_SERVERS: &[Requirement] = &[
+    Requirement {
+        purpose: "OpenLDAP server and client tools for idmsync-test-ldap",
+        probes: &["/usr/sbin/slapd", "ldapsearch", "ldapmodify", "ldapwhoami"],
+        packages: &["slapd", "ldap-utils"],
+    },
+    Requirement {
+        purpose: "PostgreSQL and MariaDB client libraries that diesel links against",
+        probes: &[
+            "/usr/include/postgresql/libpq-fe.h",
+            "/usr/include/mariadb/mysql.h",
+            "/usr/include/mysql/mysql.h",
+            "pkg-config",
+        ],
+        packages: &[
+            "libpq-dev",
+            "libmariadb-dev",
+            "libmariadb-dev-compat",
+            "pkg-config",
+        ],
+    },
+];
+
+/// Installs the packages of every requirement whose probes are not all present, with
+/// `apt-get update` then `apt-get install -y`; does nothing (and needs no root) when everything
+/// is there.
+pub fn ensure_installed(requirements: &[Requirement]) -> Result<()> {
+    let missing: Vec<&Requirement> = requirements
+        .iter()
+        .filter(|requirement| !is_installed(requirement))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let packages: Vec<&str> = missing
+        .iter()
+        .flat_map(|requirement| requirement.packages.iter().copied())
+        .collect();
+    for requirement in &missing {
+        eprintln!(
+            "missing: {} (installing {})",
+            requirement.purpose,
+            requirement.packages.join(" ")
+        );
+    }
+    apt_get(&["update"])?;
+    apt_get(
+        &[
+            &["install", "-y", "--no-install-recommends"],
+            packages.as_slice(),
+        ]
+        .concat(),
+    )?;
+    if let Some(still) = missing
+        .iter()
+        .find(|requirement| !is_installed(requirement))
+    {
+        bail!(
+            "installed {} but {} is still missing (looked for {})",
+            still.packages.join(" "),
+            still.purpose,
+            still.probes.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn is_installed(requirement: &Requirement) -> bool {
+    requirement.probes.iter().all(|probe| exists(probe))
+}
+
+/// Whether `probe` exists: as a path if it is absolute, else as a program on PATH.
+fn exists(probe: &str) -> bool {
+    let path = Path::new(probe);
+    if path.is_absolute() {
+        return path.is_file();
+    }
+    std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir: PathBuf| dir.join(probe).is_file())
+    })
+}
+
+/// Runs apt-get non-interactively (slapd's package would otherwise ask for an admin password).
+fn apt_get(args: &[&str]) -> Result<()> {
+    eprintln!("$ apt-get {}", args.join(" "));
+    let status = Command::new("apt-get")
+        .args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .context("running apt-get (is this a Debian or Ubuntu machine?)")?;
+    if !status.success() {
+        bail!(
+            "`apt-get {}` failed with {status}; it needs root: install the packages yourself \
+             or run `cargo xtask ci` as root",
+            args.join(" ")
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_find_paths_and_programs_on_path() {
+        assert!(exists("cargo") || exists("sh"), "nothing on PATH");
+        assert!(!exists("no-such-program-idmsync"));
+        assert!(!exists("/no/such/file"));
+    }
+
+    #[test]
+    fn a_requirement_with_everything_present_needs_no_install() {
+        // `ensure_installed` returns before apt-get when nothing is missing, so this runs
+        // anywhere (no root, no network).
+        let present = Requirement {
+            purpose: "test",
+            probes: &[env!("CARGO")],
+            packages: &["never-installed"],
+        };
+        ensure_installed(&[present]).expect("nothing to install");
+    }
+}
