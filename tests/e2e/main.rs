@@ -1,6 +1,6 @@
 //! End-to-end tests: the built `idmsync` binary, run as a user would, on temporary copies of
 //! source files and a temporary SQLite database.
 
-mod file_sqlite;
+mod file;
 mod ldap;
 mod support;

@@ -2,13 +2,91 @@
 //! and a way to run the binary in it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::Value;
+
+/// The database backends every engine test runs on. The servers are the machine's own
+/// (PostgreSQL on 127.0.0.1:5432 with trust auth, MariaDB on 127.0.0.1:3306 as root without a
+/// password; `cargo xtask ci` starts them if they are down); each test gets a fresh database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+/// A database created on a server for one test, dropped when the test ends.
+struct ServerDatabase {
+    backend: Backend,
+    name: String,
+}
+
+impl Backend {
+    /// Runs SQL as the server's superuser through its command-line client.
+    fn admin_sql(self, sql: &str) {
+        let output = match self {
+            Backend::Postgres => Command::new("psql")
+                .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"])
+                .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+                .output(),
+            Backend::Mysql => Command::new("mariadb")
+                .args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "-e", sql])
+                .output(),
+            Backend::Sqlite => return,
+        }
+        .expect("run the database client (psql / mariadb)");
+        assert!(
+            output.status.success(),
+            "{self:?}: `{sql}` failed; is the server running? (cargo xtask ci starts it)\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// A fresh database and its URL.
+    fn create(self, dir: &Path) -> (String, Option<ServerDatabase>) {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "idmsync_e2e_{}_{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        let url = match self {
+            Backend::Sqlite => {
+                return (
+                    format!("sqlite://{}", dir.join("data/idmsync.db").display()),
+                    None,
+                )
+            }
+            Backend::Postgres => format!("postgres://postgres@127.0.0.1:5432/{name}"),
+            Backend::Mysql => format!("mysql://root@127.0.0.1:3306/{name}"),
+        };
+        self.admin_sql(&format!("CREATE DATABASE {name}"));
+        (
+            url,
+            Some(ServerDatabase {
+                backend: self,
+                name,
+            }),
+        )
+    }
+}
+
+impl Drop for ServerDatabase {
+    fn drop(&mut self) {
+        let sql = match self.backend {
+            Backend::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            _ => format!("DROP DATABASE IF EXISTS {}", self.name),
+        };
+        self.backend.admin_sql(&sql);
+    }
+}
 
 /// One test's private world.
 pub struct Sandbox {
     dir: tempfile::TempDir,
+    _database: Option<ServerDatabase>,
 }
 
 /// What a command printed and how it exited.
@@ -19,6 +97,11 @@ pub struct Run {
 }
 
 impl Run {
+    /// Waits for a spawned command.
+    pub fn wait(child: Child) -> Self {
+        Self::from(child.wait_with_output().expect("wait for idmsync"))
+    }
+
     fn from(output: Output) -> Self {
         Self {
             code: output.status.code().unwrap_or(-1),
@@ -40,19 +123,27 @@ impl Run {
 }
 
 impl Sandbox {
-    /// A sandbox whose source files hold `users` and `groups`, with `extra` appended to the
-    /// `[sync]` section of its configuration.
+    /// A SQLite sandbox whose source files hold `users` and `groups`, with `sync_extra`
+    /// appended to the `[sync]` section of its configuration.
     pub fn new(users: &str, groups: &str, sync_extra: &str) -> Self {
+        Self::on(Backend::Sqlite, users, groups, sync_extra)
+    }
+
+    /// The same on `backend`, with a fresh database.
+    pub fn on(backend: Backend, users: &str, groups: &str, sync_extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let s = Self { dir };
+        let (url, database) = backend.create(dir.path());
+        let s = Self {
+            dir,
+            _database: database,
+        };
         s.write("users.txt", users);
         s.write("groups.txt", groups);
         s.write(
             "idmsync.toml",
             &format!(
-                "[database]\nurl = \"sqlite://{db}\"\n\n[sync]\nadmins = [\"jlennon\"]\n{sync_extra}\n\n\
+                "[database]\nurl = \"{url}\"\n\n[sync]\nadmins = [\"jlennon\"]\n{sync_extra}\n\n\
                  [source]\ntype = \"file\"\n\n[source.file]\nusers = \"{users}\"\ngroups = \"{groups}\"\n",
-                db = s.path("data/idmsync.db").display(),
                 users = s.path("users.txt").display(),
                 groups = s.path("groups.txt").display(),
             ),
@@ -63,7 +154,10 @@ impl Sandbox {
     /// A sandbox whose configuration file is `config`; `{dir}` in it stands for the sandbox.
     pub fn with_config(config: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let s = Self { dir };
+        let s = Self {
+            dir,
+            _database: None,
+        };
         s.write_config(config);
         s
     }
@@ -86,7 +180,10 @@ impl Sandbox {
                 std::fs::copy(entry.path(), target.join(entry.file_name())).expect("copy");
             }
         }
-        Self { dir }
+        Self {
+            dir,
+            _database: None,
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -114,6 +211,19 @@ impl Sandbox {
             .output()
             .expect("run idmsync");
         Run::from(output)
+    }
+
+    /// Starts `idmsync --config idmsync.toml ARGS` without waiting for it.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_idmsync"))
+            .args(["--config", "idmsync.toml"])
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start idmsync")
     }
 
     /// `users list --format json`, parsed.

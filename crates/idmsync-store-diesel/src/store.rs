@@ -90,6 +90,10 @@ impl DieselStore {
                 ))
             })?;
         }
+        // libpq and libmariadb link OpenSSL. Initialised by them, OpenSSL frees itself in an exit
+        // handler, under any connection still being opened or closed on another thread, and the
+        // process crashes on its way out. openssl-sys initialises it without that handler.
+        openssl_sys::init();
         let manager = Manager(url.clone());
         // This first connection also switches a SQLite file to WAL before the pool opens more.
         let first = manager
@@ -98,7 +102,9 @@ impl DieselStore {
         drop(first);
         let pool = Pool::builder()
             .max_size(options.pool_size.max(1))
-            .min_idle(Some(1))
+            // No idle connections kept topped up in the background: connections open on demand
+            // in the caller's thread, so none is half-open when the process exits.
+            .min_idle(Some(0))
             .connection_timeout(options.connect_timeout)
             .build(manager)
             .map_err(|e| StoreError::Unavailable(format!("{url}: {e}")))?;

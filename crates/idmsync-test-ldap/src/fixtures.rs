@@ -126,7 +126,7 @@ const WORDS: [&str; 32] = [
     "access",
 ];
 
-/// A deterministic directory for benchmarks: `users` users spread over 10 OUs under
+/// A deterministic directory for benchmarks, as LDIF: `users` users spread over 10 OUs under
 /// `ou=people`, `groups` groupOfNames under `ou=groups`, and about `memberships` member values
 /// (exactly that many unless groups would need more members than exist).
 ///
@@ -138,84 +138,366 @@ const WORDS: [&str; 32] = [
 /// hand-written [`DIRECTORY`] has one). Every group has at least one member, as groupOfNames
 /// requires. The same arguments always give the same text.
 ///
+/// This is [`Generated::new`] rendered with [`Generated::ldif`]; use [`Generated`] itself for
+/// the file source's format or for changes to apply later.
+///
 /// # Panics
 /// If `groups > 0` but `users == 0` (the first group would have no possible member).
 pub fn generated(users: usize, groups: usize, memberships: usize, seed: u64) -> String {
-    assert!(
-        users > 0 || groups == 0,
-        "generated(): groups need at least one user to have members"
-    );
-    let mut rng = SplitMix64(seed);
-    let mut out = String::with_capacity(users * 420 + groups * 120 + memberships * 60);
-    out.push_str(
-        "dn: ou=people,dc=example,dc=com\nobjectClass: organizationalUnit\nou: people\n\n\
-         dn: ou=groups,dc=example,dc=com\nobjectClass: organizationalUnit\nou: groups\n\n",
-    );
-    for department in DEPARTMENTS {
-        write!(
-            out,
-            "dn: ou={department},ou=people,dc=example,dc=com\n\
-             objectClass: organizationalUnit\nou: {department}\n\n"
-        )
-        .expect(WRITE);
+    Generated::new(users, groups, memberships, seed).ldif()
+}
+
+/// One generated user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedUser {
+    /// The login id (`uid`), unique: `<initial><surname><index>`.
+    pub uid: String,
+    /// The DN, under one of the department OUs.
+    pub dn: String,
+    /// `givenName`.
+    pub given_name: String,
+    /// `sn` (changed by [`Generated::change`]).
+    pub surname: String,
+    /// `mail`, absent for about 1 user in 10.
+    pub mail: Option<String>,
+    /// `title`.
+    pub title: &'static str,
+    /// `employeeNumber`.
+    pub employee_number: usize,
+    /// `description`: free text that makes the entry as large as a real one.
+    pub description: String,
+    /// False once [`Generated::delete_users`] removed the user; renderers skip it.
+    pub present: bool,
+    /// Set by [`Generated::change`]: the file source dates the line "today".
+    pub changed: bool,
+}
+
+/// One generated group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedGroup {
+    /// The group name (`cn`), unique: `<department>-<team>-<index>`.
+    pub cn: String,
+    /// The DN, under `ou=groups`.
+    pub dn: String,
+    /// `description`.
+    pub description: String,
+    /// Member users, as indices into [`Generated::users`].
+    pub user_members: Vec<usize>,
+    /// Member groups (nesting), as indices of earlier groups in [`Generated::groups`].
+    pub group_members: Vec<usize>,
+    /// Set by [`Generated::change`]: the file source dates the line "today".
+    pub changed: bool,
+}
+
+/// A generated directory as data, so the same users and groups can be written as LDIF or in
+/// the file source's format, and changed or deleted in step in both (a benchmark applies the
+/// LDIF of a change with ldapmodify and rewrites the files from the same model).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    users: Vec<GeneratedUser>,
+    groups: Vec<GeneratedGroup>,
+}
+
+impl Generated {
+    /// Generates the directory that [`generated`] describes (same arguments, same entries).
+    ///
+    /// # Panics
+    /// If `groups > 0` but `users == 0` (the first group would have no possible member).
+    pub fn new(users: usize, groups: usize, memberships: usize, seed: u64) -> Self {
+        assert!(
+            users > 0 || groups == 0,
+            "generated(): groups need at least one user to have members"
+        );
+        let mut rng = SplitMix64(seed);
+        let users: Vec<GeneratedUser> = (0..users).map(|i| user(&mut rng, i)).collect();
+        let sizes = group_sizes(&mut rng, groups, memberships);
+        let mut generated_groups: Vec<GeneratedGroup> = Vec::with_capacity(groups);
+        for (j, size) in sizes.into_iter().enumerate() {
+            let team = TEAMS[rng.below(TEAMS.len())];
+            let department = DEPARTMENTS[rng.below(DEPARTMENTS.len())];
+            let cn = format!("{department}-{team}-{j}");
+            // About 1 in 16 members is an earlier group; the rest (at least one) are users.
+            let nested = ((size + rng.below(16)) / 16).min(j).min(size - 1);
+            let direct = (size - nested).min(users.len());
+            let description = sentence(&mut rng, 20, 120);
+            let user_members = distinct(&mut rng, users.len(), direct).collect();
+            let group_members = distinct(&mut rng, j, nested).collect();
+            generated_groups.push(GeneratedGroup {
+                dn: format!("cn={cn},ou=groups,dc=example,dc=com"),
+                cn,
+                description,
+                user_members,
+                group_members,
+                changed: false,
+            });
+        }
+        Generated {
+            users,
+            groups: generated_groups,
+        }
     }
 
-    let mut user_dns = Vec::with_capacity(users);
-    for i in 0..users {
-        let given = GIVEN_NAMES[rng.below(GIVEN_NAMES.len())];
-        let (surname, surname_ascii) = SURNAMES[rng.below(SURNAMES.len())];
-        let department = DEPARTMENTS[rng.below(DEPARTMENTS.len())];
-        let title = TITLES[rng.below(TITLES.len())];
-        let initial = given
-            .chars()
-            .next()
-            .expect("given names are not empty")
-            .to_ascii_lowercase();
-        let uid = format!("{initial}{surname_ascii}{i}");
-        let dn = format!("uid={uid},ou={department},ou=people,dc=example,dc=com");
-        let mail = if rng.below(10) == 0 {
-            String::new()
-        } else {
-            format!("mail: {uid}@example.com\n")
-        };
-        write!(
-            out,
-            "dn: {dn}\nobjectClass: inetOrgPerson\nuid: {uid}\ncn: {given} {surname}\n\
-             givenName: {given}\nsn: {surname}\ntitle: {title}\nemployeeNumber: {}\n{mail}\
-             description: {}\n\n",
-            100_000 + i,
-            sentence(&mut rng, 60, 250),
-        )
-        .expect(WRITE);
-        user_dns.push(dn);
+    /// Every user, deleted ones included (with `present == false`), so indices stay stable.
+    pub fn users(&self) -> &[GeneratedUser] {
+        &self.users
     }
 
-    let sizes = group_sizes(&mut rng, groups, memberships);
-    let mut group_dns: Vec<String> = Vec::with_capacity(groups);
-    for (j, size) in sizes.into_iter().enumerate() {
-        let team = TEAMS[rng.below(TEAMS.len())];
-        let department = DEPARTMENTS[rng.below(DEPARTMENTS.len())];
-        let cn = format!("{department}-{team}-{j}");
-        let dn = format!("cn={cn},ou=groups,dc=example,dc=com");
-        // About 1 in 16 members is an earlier group; the rest (at least one) are users.
-        let nested = ((size + rng.below(16)) / 16).min(j).min(size - 1);
-        let direct = (size - nested).min(users);
-        write!(
-            out,
-            "dn: {dn}\nobjectClass: groupOfNames\ncn: {cn}\ndescription: {}\n",
-            sentence(&mut rng, 20, 120),
-        )
-        .expect(WRITE);
-        for user in distinct(&mut rng, users, direct) {
-            push_member(&mut out, &user_dns[user]);
-        }
-        for group in distinct(&mut rng, j, nested) {
-            push_member(&mut out, &group_dns[group]);
-        }
-        out.push('\n');
-        group_dns.push(dn);
+    /// Every group.
+    pub fn groups(&self) -> &[GeneratedGroup] {
+        &self.groups
     }
-    out
+
+    /// The present users.
+    pub fn present_users(&self) -> impl Iterator<Item = &GeneratedUser> {
+        self.users.iter().filter(|u| u.present)
+    }
+
+    /// The directory as LDIF for [`SlapdBuilder::ldif`](crate::SlapdBuilder::ldif): the OUs,
+    /// the present users, the groups.
+    pub fn ldif(&self) -> String {
+        let memberships: usize = self.groups.iter().map(member_count).sum();
+        let mut out = String::with_capacity(
+            self.users.len() * 420 + self.groups.len() * 120 + memberships * 60,
+        );
+        out.push_str(
+            "dn: ou=people,dc=example,dc=com\nobjectClass: organizationalUnit\nou: people\n\n\
+             dn: ou=groups,dc=example,dc=com\nobjectClass: organizationalUnit\nou: groups\n\n",
+        );
+        for department in DEPARTMENTS {
+            write!(
+                out,
+                "dn: ou={department},ou=people,dc=example,dc=com\n\
+                 objectClass: organizationalUnit\nou: {department}\n\n"
+            )
+            .expect(WRITE);
+        }
+        for u in self.present_users() {
+            let mail = u
+                .mail
+                .as_ref()
+                .map(|mail| format!("mail: {mail}\n"))
+                .unwrap_or_default();
+            write!(
+                out,
+                "dn: {}\nobjectClass: inetOrgPerson\nuid: {}\ncn: {} {}\n\
+                 givenName: {}\nsn: {}\ntitle: {}\nemployeeNumber: {}\n{mail}\
+                 description: {}\n\n",
+                u.dn,
+                u.uid,
+                u.given_name,
+                u.surname,
+                u.given_name,
+                u.surname,
+                u.title,
+                u.employee_number,
+                u.description,
+            )
+            .expect(WRITE);
+        }
+        for g in &self.groups {
+            write!(
+                out,
+                "dn: {}\nobjectClass: groupOfNames\ncn: {}\ndescription: {}\n",
+                g.dn, g.cn, g.description
+            )
+            .expect(WRITE);
+            for &user in &g.user_members {
+                push_member(&mut out, &self.users[user].dn);
+            }
+            for &group in &g.group_members {
+                push_member(&mut out, &self.groups[group].dn);
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The present users in the file source's `users.txt` format,
+    /// `id;firstName;lastName;email;password;lastModified`, dated `changed_date` if
+    /// [`changed`](GeneratedUser::changed), else `base_date` (both `dd/MM/yyyy`).
+    ///
+    /// Passwords are left empty: the file source hashes every clear password with argon2 on
+    /// each run, which for 100,000 users would dwarf everything a benchmark means to measure.
+    pub fn users_txt(&self, base_date: &str, changed_date: &str) -> String {
+        let mut out = String::with_capacity(self.users.len() * 80);
+        for u in self.present_users() {
+            let date = if u.changed { changed_date } else { base_date };
+            writeln!(
+                out,
+                "{};{};{};{};;{date}",
+                u.uid,
+                u.given_name,
+                u.surname,
+                u.mail.as_deref().unwrap_or_default(),
+            )
+            .expect(WRITE);
+        }
+        out
+    }
+
+    /// The groups in the file source's `groups.txt` format, `name:member1;member2:lastModified`,
+    /// members named by uid or group name; dated as in [`users_txt`](Self::users_txt).
+    pub fn groups_txt(&self, base_date: &str, changed_date: &str) -> String {
+        let mut out = String::with_capacity(self.groups.len() * 40 + self.users.len() * 200);
+        for g in &self.groups {
+            out.push_str(&g.cn);
+            out.push(':');
+            let names = g
+                .user_members
+                .iter()
+                .map(|&u| self.users[u].uid.as_str())
+                .chain(g.group_members.iter().map(|&h| self.groups[h].cn.as_str()));
+            for (k, name) in names.enumerate() {
+                if k > 0 {
+                    out.push(';');
+                }
+                out.push_str(name);
+            }
+            out.push(':');
+            out.push_str(if g.changed { changed_date } else { base_date });
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Changes `users` present users (a new surname, as after a marriage) and `groups` groups
+    /// (one more user member), chosen from `seed`; marks them
+    /// [`changed`](GeneratedUser::changed) and returns the change records that make the same
+    /// changes in a directory loaded from [`ldif`](Self::ldif), for
+    /// [`Slapd::modify`](crate::Slapd::modify). Counts larger than what exists are capped.
+    pub fn change(&mut self, users: usize, groups: usize, seed: u64) -> String {
+        let mut rng = SplitMix64(seed);
+        let mut out = String::new();
+        let n = self.users.len();
+        let chosen: Vec<usize> = distinct(&mut rng, n, n)
+            .filter(|&u| self.users[u].present)
+            .take(users)
+            .collect();
+        for u in chosen {
+            let user = &mut self.users[u];
+            let (surname, _) = SURNAMES[rng.below(SURNAMES.len())];
+            user.surname = if user.surname == surname {
+                format!("{surname}-Smith")
+            } else {
+                surname.to_string()
+            };
+            user.changed = true;
+            write!(
+                out,
+                "dn: {}\nchangetype: modify\nreplace: sn\nsn: {}\n-\nreplace: cn\ncn: {} {}\n-\n\n",
+                user.dn, user.surname, user.given_name, user.surname
+            )
+            .expect(WRITE);
+        }
+        let m = self.groups.len();
+        for g in distinct(&mut rng, m, groups.min(m)).collect::<Vec<_>>() {
+            let members = &self.groups[g].user_members;
+            let newcomer =
+                distinct(&mut rng, n, n).find(|u| self.users[*u].present && !members.contains(u));
+            let group = &mut self.groups[g];
+            group.changed = true;
+            if let Some(u) = newcomer {
+                group.user_members.push(u);
+                write!(
+                    out,
+                    "dn: {}\nchangetype: modify\nadd: member\nmember: {}\n-\n\n",
+                    group.dn, self.users[u].dn
+                )
+                .expect(WRITE);
+            }
+        }
+        out
+    }
+
+    /// Deletes `count` present users chosen from `seed`, and their memberships (as a
+    /// referential-integrity overlay or Active Directory would), sparing users whose removal
+    /// would leave a group without members (groupOfNames requires one). Returns the change
+    /// records that do the same in a directory: member deletions first, then the entries.
+    pub fn delete_users(&mut self, count: usize, seed: u64) -> String {
+        let mut rng = SplitMix64(seed);
+        let n = self.users.len();
+        let mut groups_of: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (g, group) in self.groups.iter().enumerate() {
+            for &u in &group.user_members {
+                groups_of[u].push(g);
+            }
+        }
+        let mut remaining: Vec<usize> = self.groups.iter().map(member_count).collect();
+        let mut deleted = Vec::with_capacity(count);
+        for u in distinct(&mut rng, n, n) {
+            if deleted.len() == count {
+                break;
+            }
+            if !self.users[u].present || groups_of[u].iter().any(|&g| remaining[g] <= 1) {
+                continue;
+            }
+            for &g in &groups_of[u] {
+                remaining[g] -= 1;
+            }
+            self.users[u].present = false;
+            deleted.push(u);
+        }
+        let mut out = String::new();
+        for group in &mut self.groups {
+            let gone: Vec<usize> = group
+                .user_members
+                .iter()
+                .copied()
+                .filter(|&u| !self.users[u].present)
+                .collect();
+            if gone.is_empty() {
+                continue;
+            }
+            group.user_members.retain(|&u| self.users[u].present);
+            write!(
+                out,
+                "dn: {}\nchangetype: modify\ndelete: member\n",
+                group.dn
+            )
+            .expect(WRITE);
+            for u in gone {
+                push_member(&mut out, &self.users[u].dn);
+            }
+            out.push_str("-\n\n");
+        }
+        for u in deleted {
+            write!(out, "dn: {}\nchangetype: delete\n\n", self.users[u].dn).expect(WRITE);
+        }
+        out
+    }
+}
+
+/// A group's member values, users and groups.
+fn member_count(group: &GeneratedGroup) -> usize {
+    group.user_members.len() + group.group_members.len()
+}
+
+/// The `i`th user; draws from `rng` in the order the original generator did, so
+/// [`generated`]'s output has not changed.
+fn user(rng: &mut SplitMix64, i: usize) -> GeneratedUser {
+    let given = GIVEN_NAMES[rng.below(GIVEN_NAMES.len())];
+    let (surname, surname_ascii) = SURNAMES[rng.below(SURNAMES.len())];
+    let department = DEPARTMENTS[rng.below(DEPARTMENTS.len())];
+    let title = TITLES[rng.below(TITLES.len())];
+    let initial = given
+        .chars()
+        .next()
+        .expect("given names are not empty")
+        .to_ascii_lowercase();
+    let uid = format!("{initial}{surname_ascii}{i}");
+    let mail = (rng.below(10) != 0).then(|| format!("{uid}@example.com"));
+    GeneratedUser {
+        dn: format!("uid={uid},ou={department},ou=people,dc=example,dc=com"),
+        given_name: given.to_string(),
+        surname: surname.to_string(),
+        mail,
+        title,
+        employee_number: 100_000 + i,
+        description: sentence(rng, 60, 250),
+        uid,
+        present: true,
+        changed: false,
+    }
 }
 
 /// How many members each of `groups` groups gets: skewed weights (1 to 1/64), scaled to add up
@@ -348,5 +630,107 @@ mod tests {
         for entry in ldif.split("\n\n").filter(|e| e.contains("groupOfNames")) {
             assert!(entry.contains("\nmember: "), "no member in\n{entry}");
         }
+    }
+
+    const BASE: &str = "01/01/2020";
+    const TODAY: &str = "24/12/2025";
+
+    #[test]
+    fn the_file_format_has_one_valid_line_per_entry() {
+        let directory = Generated::new(500, 50, 3000, 9);
+        let users = directory.users_txt(BASE, TODAY);
+        assert_eq!(users.lines().count(), 500);
+        for line in users.lines() {
+            let fields: Vec<&str> = line.split(';').collect();
+            assert_eq!(fields.len(), 6, "{line}");
+            assert!(!fields[0].is_empty() && !fields[1].is_empty() && !fields[2].is_empty());
+            assert!(fields[3].is_empty() || fields[3].contains('@'), "{line}");
+            assert_eq!(fields[4], "", "passwords stay empty: {line}");
+            assert_eq!(fields[5], BASE);
+        }
+        let names: std::collections::HashSet<&str> = directory
+            .users()
+            .iter()
+            .map(|u| u.uid.as_str())
+            .chain(directory.groups().iter().map(|g| g.cn.as_str()))
+            .collect();
+        let groups = directory.groups_txt(BASE, TODAY);
+        assert_eq!(groups.lines().count(), 50);
+        let mut members = 0;
+        for line in groups.lines() {
+            let fields: Vec<&str> = line.split(':').collect();
+            assert_eq!(fields.len(), 3, "{line}");
+            assert_eq!(fields[2], BASE);
+            for member in fields[1].split(';') {
+                assert!(
+                    names.contains(member),
+                    "unknown member {member:?} in {line}"
+                );
+                members += 1;
+            }
+        }
+        assert_eq!(members, count(&directory.ldif(), "member: "));
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_files_and_changes() {
+        let render = |seed| {
+            let mut directory = Generated::new(300, 30, 2000, seed);
+            let changes = directory.change(20, 5, seed + 1);
+            let deletions = directory.delete_users(10, seed + 2);
+            (
+                directory.users_txt(BASE, TODAY),
+                directory.groups_txt(BASE, TODAY),
+                changes,
+                deletions,
+            )
+        };
+        assert_eq!(render(4), render(4));
+        assert_ne!(render(4), render(5));
+    }
+
+    #[test]
+    fn changes_date_the_changed_lines_and_match_the_ldif() {
+        let mut directory = Generated::new(400, 40, 2000, 3);
+        let before = directory.clone();
+        let ldif = directory.change(25, 7, 11);
+        assert_eq!(count(&ldif, "changetype: modify"), 32);
+        assert_eq!(count(&ldif, "replace: sn"), 25);
+        assert_eq!(count(&ldif, "add: member"), 7);
+        let users = directory.users_txt(BASE, TODAY);
+        assert_eq!(users.lines().filter(|l| l.ends_with(TODAY)).count(), 25);
+        let groups = directory.groups_txt(BASE, TODAY);
+        assert_eq!(groups.lines().filter(|l| l.ends_with(TODAY)).count(), 7);
+        for (old, new) in before.users().iter().zip(directory.users()) {
+            assert_eq!(old.surname != new.surname, new.changed, "{}", new.uid);
+        }
+        assert_eq!(
+            count(&directory.ldif(), "member: "),
+            count(&before.ldif(), "member: ") + 7
+        );
+    }
+
+    #[test]
+    fn deletions_leave_no_dangling_or_empty_groups() {
+        let mut directory = Generated::new(400, 60, 1500, 8);
+        let ldif = directory.delete_users(40, 2);
+        assert_eq!(count(&ldif, "changetype: delete"), 40);
+        assert_eq!(directory.present_users().count(), 360);
+        for group in directory.groups() {
+            assert!(!group.user_members.is_empty() || !group.group_members.is_empty());
+            for &u in &group.user_members {
+                assert!(
+                    directory.users()[u].present,
+                    "{} keeps a deleted user",
+                    group.cn
+                );
+            }
+        }
+        let remaining = directory.ldif();
+        assert_eq!(count(&remaining, "objectClass: inetOrgPerson"), 360);
+        assert_eq!(
+            count(&ldif, "member: ") + count(&remaining, "member: "),
+            count(&Generated::new(400, 60, 1500, 8).ldif(), "member: ")
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! Swapping an adapter is a configuration change; this is the only place that knows them all.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use idmsync_auth::Argon2Hasher;
@@ -9,7 +10,7 @@ use idmsync_domain::Tenant;
 use idmsync_ports::{IdentitySource, SystemClock};
 use idmsync_source_file::{FileSource, FileSourceConfig};
 use idmsync_source_ldap::LdapSource;
-use idmsync_store_diesel::{DatabaseUrl, DieselStore};
+use idmsync_store_diesel::{DatabaseUrl, DieselStore, StoreOptions};
 use idmsync_sync::{SyncPorts, SyncService, SyncSettings};
 
 use crate::settings::{Settings, SettingsError, SourceKind};
@@ -34,8 +35,17 @@ impl App {
             .url
             .parse()
             .map_err(|e| SettingsError(format!("database.url: {e}")))?;
-        let store =
-            DieselStore::connect(&url).with_context(|| format!("opening the database {url}"))?;
+        let db = &settings.database;
+        if db.pool_size == 0 {
+            return Err(SettingsError("database.pool_size: must be at least 1".into()).into());
+        }
+        let options = StoreOptions {
+            pool_size: db.pool_size,
+            connect_timeout: Duration::from_secs(db.connect_timeout_secs),
+            lock_lease: Duration::from_secs(db.lock_lease_secs),
+        };
+        let store = DieselStore::connect_with(&url, options)
+            .with_context(|| format!("opening the database {url}"))?;
         store
             .migrate()
             .with_context(|| format!("migrating the database {url}"))?;

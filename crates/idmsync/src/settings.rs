@@ -24,8 +24,31 @@ pub struct Settings {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
-    /// `sqlite://path` (relative to the working directory) or `sqlite:///absolute/path`.
+    /// `sqlite://path` (relative to the working directory), `sqlite:///absolute/path`,
+    /// `postgres://user:password@host:port/database` or `mysql://user:password@host:port/database`.
     pub url: String,
+    /// Connections the pool keeps at most.
+    #[serde(default = "default_pool_size")]
+    pub pool_size: u32,
+    /// Seconds to wait for a connection.
+    #[serde(default = "default_connect_timeout_secs")]
+    pub connect_timeout_secs: u64,
+    /// Seconds a SQLite run lock stays valid without a heartbeat (a dead holder frees it after
+    /// this long); PostgreSQL and MariaDB locks end with their session.
+    #[serde(default = "default_lock_lease_secs")]
+    pub lock_lease_secs: u64,
+}
+
+fn default_pool_size() -> u32 {
+    4
+}
+
+fn default_connect_timeout_secs() -> u64 {
+    10
+}
+
+fn default_lock_lease_secs() -> u64 {
+    60
 }
 
 /// `[sync]`

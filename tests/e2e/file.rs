@@ -1,8 +1,9 @@
-//! The embedded default end to end: file source into SQLite.
+//! The file source end to end, on every database backend: the engine's rules as a user sees
+//! them through the CLI.
 
 use serde_json::json;
 
-use crate::support::Sandbox;
+use crate::support::{Backend, Run, Sandbox};
 
 const USERS: &str = "\
 # id;firstName;lastName;email;password;lastModified
@@ -19,8 +20,8 @@ stones:mjagger:13/10/2015
 musicians:beatles;stones:13/10/2015
 ";
 
-fn synced(sync_extra: &str) -> Sandbox {
-    let s = Sandbox::new(USERS, GROUPS, sync_extra);
+fn synced(backend: Backend, sync_extra: &str) -> Sandbox {
+    let s = Sandbox::on(backend, USERS, GROUPS, sync_extra);
     let out = s.idmsync(&["sync"]).ok();
     assert!(out.starts_with("full sync succeeded (run 1"), "{out}");
     s
@@ -31,9 +32,8 @@ fn sorted(mut lines: Vec<String>) -> Vec<String> {
     lines
 }
 
-#[test]
-fn the_first_sync_creates_users_groups_memberships_and_a_run_log() {
-    let s = synced("");
+fn the_first_sync_creates_users_groups_memberships_and_a_run_log(backend: Backend) {
+    let s = synced(backend, "");
     let user = |id: &str, first: &str, last: &str, email: Option<&str>, admin: bool| {
         json!({"external_id": id, "first_name": first, "last_name": last, "email": email,
                "status": "active", "admin": admin, "tenant": "default"})
@@ -87,9 +87,8 @@ fn the_first_sync_creates_users_groups_memberships_and_a_run_log() {
     assert_eq!(log.len(), 5 + 3 + 5 + 2 + 1, "{log:#?}");
 }
 
-#[test]
-fn changing_the_files_shows_exactly_those_changes_and_a_repeat_changes_nothing() {
-    let s = synced("max_deactivations = 2");
+fn changing_the_files_shows_exactly_those_changes_and_a_repeat_changes_nothing(backend: Backend) {
+    let s = synced(backend, "max_deactivations = 2");
     s.write(
         "users.txt",
         &(USERS
@@ -126,9 +125,8 @@ fn changing_the_files_shows_exactly_those_changes_and_a_repeat_changes_nothing()
     assert!(s.log(3).is_empty());
 }
 
-#[test]
-fn a_malformed_file_fails_the_run_and_changes_nothing() {
-    let s = synced("");
+fn a_malformed_file_fails_the_run_and_changes_nothing(backend: Backend) {
+    let s = synced(backend, "");
     let before = (s.users(), s.groups());
     s.write(
         "users.txt",
@@ -144,9 +142,8 @@ fn a_malformed_file_fails_the_run_and_changes_nothing() {
     assert!(s.log(2)[0].starts_with("failed: "));
 }
 
-#[test]
-fn the_guard_stops_a_mass_deactivation_until_forced() {
-    let s = synced("");
+fn the_guard_stops_a_mass_deactivation_until_forced(backend: Backend) {
+    let s = synced(backend, "");
     let before = s.users();
     s.write(
         "users.txt",
@@ -167,9 +164,8 @@ fn the_guard_stops_a_mass_deactivation_until_forced() {
     assert_eq!(inactive, Some(4));
 }
 
-#[test]
-fn an_empty_source_is_always_stopped() {
-    let s = synced("max_deactivations = 1000");
+fn an_empty_source_is_always_stopped(backend: Backend) {
+    let s = synced(backend, "max_deactivations = 1000");
     s.write("users.txt", "# nobody\n");
     s.write("groups.txt", "");
     let run = s.idmsync(&["sync", "--full"]);
@@ -177,9 +173,8 @@ fn an_empty_source_is_always_stopped() {
     assert!(run.stderr.contains("no users"), "{}", run.stderr);
 }
 
-#[test]
-fn a_dry_run_prints_the_plan_and_writes_nothing() {
-    let s = Sandbox::new(USERS, GROUPS, "");
+fn a_dry_run_prints_the_plan_and_writes_nothing(backend: Backend) {
+    let s = Sandbox::on(backend, USERS, GROUPS, "");
     let out = s.idmsync(&["sync", "--dry-run"]).ok();
     assert!(
         out.contains("created-user: jlennon (John Lennon, john@beatles.com)"),
@@ -190,9 +185,8 @@ fn a_dry_run_prints_the_plan_and_writes_nothing() {
     assert_eq!(s.runs(), json!([]));
 }
 
-#[test]
-fn later_runs_are_differential_and_never_deactivate() {
-    let s = synced("");
+fn later_runs_are_differential_and_never_deactivate(backend: Backend) {
+    let s = synced(backend, "");
     let today = chrono::Utc::now().format("%d/%m/%Y").to_string();
     s.write(
         "users.txt",
@@ -217,9 +211,8 @@ fn later_runs_are_differential_and_never_deactivate() {
     assert_eq!(users[3]["status"], "active");
 }
 
-#[test]
-fn a_returning_user_is_reactivated() {
-    let s = synced("max_deactivations = 1");
+fn a_returning_user_is_reactivated(backend: Backend) {
+    let s = synced(backend, "max_deactivations = 1");
     s.write(
         "users.txt",
         &USERS.replace("rstarr;Ringo;Starr;;ringopassword;10/10/2015\n", ""),
@@ -268,9 +261,8 @@ fn configuration_errors_exit_2_and_name_the_key() {
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
 
-#[test]
-fn showing_an_unknown_run_is_an_error() {
-    let s = synced("");
+fn showing_an_unknown_run_is_an_error(backend: Backend) {
+    let s = synced(backend, "");
     let run = s.idmsync(&["log", "show", "42"]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("no run with id 42"), "{}", run.stderr);
@@ -313,4 +305,112 @@ fn help_names_every_command_and_option() {
     for word in ["--full", "--differential", "--dry-run", "--force"] {
         assert!(help.contains(word), "{word} missing from:\n{help}");
     }
+}
+
+/// Runs each named scenario once per backend, as `file::<backend>::<scenario>`.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$name(crate::support::Backend::Sqlite) })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { super::$name(crate::support::Backend::Postgres) })*
+        }
+        mod mysql {
+            $(#[test] fn $name() { super::$name(crate::support::Backend::Mysql) })*
+        }
+    };
+}
+
+on_every_backend!(
+    the_first_sync_creates_users_groups_memberships_and_a_run_log,
+    changing_the_files_shows_exactly_those_changes_and_a_repeat_changes_nothing,
+    a_malformed_file_fails_the_run_and_changes_nothing,
+    the_guard_stops_a_mass_deactivation_until_forced,
+    an_empty_source_is_always_stopped,
+    a_dry_run_prints_the_plan_and_writes_nothing,
+    later_runs_are_differential_and_never_deactivate,
+    a_returning_user_is_reactivated,
+    showing_an_unknown_run_is_an_error,
+    a_second_runner_is_skipped_while_the_first_holds_the_lock,
+);
+
+/// What a user can read back after a sequence of syncs, without the timestamps.
+fn observable(backend: Backend) -> (serde_json::Value, serde_json::Value, Vec<Vec<String>>) {
+    let s = synced(backend, "max_deactivations = 2");
+    s.write(
+        "users.txt",
+        &USERS
+            .replace("rstarr;Ringo;Starr;;ringopassword;10/10/2015\n", "")
+            .replace("Mick;Jagger", "Michael;Jagger"),
+    );
+    s.write(
+        "groups.txt",
+        &GROUPS.replace("musicians:beatles;stones", "musicians:beatles"),
+    );
+    s.idmsync(&["sync", "--full"]).ok();
+    s.write("users.txt", USERS);
+    s.idmsync(&["sync", "--full"]).ok();
+    let logs = (1..=3).map(|run| s.log(run)).collect();
+    (s.users(), s.groups(), logs)
+}
+
+#[test]
+fn every_backend_gives_identical_users_groups_and_logs() {
+    let sqlite = observable(Backend::Sqlite);
+    assert_eq!(
+        observable(Backend::Postgres),
+        sqlite,
+        "PostgreSQL differs from SQLite"
+    );
+    assert_eq!(
+        observable(Backend::Mysql),
+        sqlite,
+        "MariaDB differs from SQLite"
+    );
+}
+
+/// A first runner blocks on reading `users.txt`, a FIFO, while it holds the tenant's lock; a
+/// second runner started meanwhile must record a skipped run and touch nothing.
+fn a_second_runner_is_skipped_while_the_first_holds_the_lock(backend: Backend) {
+    let s = Sandbox::on(backend, "", GROUPS, "");
+    std::fs::remove_file(s.path("users.txt")).expect("remove users.txt");
+    let status = std::process::Command::new("mkfifo")
+        .arg(s.path("users.txt"))
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    let first = s.spawn(&["sync"]);
+    // Opening a FIFO for writing returns once the reader has opened it: the first runner then
+    // holds the lock (it is taken before the source is read).
+    let mut fifo = std::fs::OpenOptions::new()
+        .write(true)
+        .open(s.path("users.txt"))
+        .expect("open the FIFO");
+    let second = s.idmsync(&["sync"]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(
+        second.stdout.starts_with("skipped: another run holds"),
+        "{}",
+        second.stdout
+    );
+    std::io::Write::write_all(&mut fifo, USERS.as_bytes()).expect("feed the FIFO");
+    drop(fifo);
+    let first = Run::wait(first);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        first.stdout.starts_with("full sync succeeded"),
+        "{}",
+        first.stdout
+    );
+    let runs = s.runs();
+    let outcomes: Vec<&str> = runs
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["outcome"].as_str().expect("outcome"))
+        .collect();
+    // Newest first: the skipped run was recorded while the first one was running.
+    assert_eq!(outcomes, ["skipped-locked", "succeeded"]);
+    assert_eq!(s.users().as_array().map(Vec::len), Some(5));
 }

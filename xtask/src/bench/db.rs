@@ -1,0 +1,235 @@
+//! The databases the bench writes to: a fresh, uniquely named one per scenario run (dropped
+//! afterwards), the URL idmsync gets, and the limits measured with each backend's own client:
+//! a bulk load of the same rows into the same (empty) tables, and a read of the whole state.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{bail, Context, Result};
+
+use super::options::Db;
+use super::rows::TABLES;
+use crate::tidy::workspace_root;
+
+/// The tables idmsync reads at the start of every run (users, groups and both edge tables).
+const STATE_TABLES: [&str; 4] = [
+    "idm_users",
+    "idm_groups",
+    "idm_user_memberships",
+    "idm_group_nesting",
+];
+
+/// Makes database names unique within this process; the pid makes them unique across
+/// concurrent benches.
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// One database created for the bench. Dropping it drops the database (or deletes the SQLite
+/// file), so a failed run leaves nothing behind.
+#[derive(Debug)]
+pub struct Database {
+    db: Db,
+    name: String,
+    /// The SQLite file; unused for servers.
+    path: PathBuf,
+}
+
+impl Database {
+    /// Creates an empty database named `idmsync_bench_<pid>_<n>`; for SQLite, a path in `tmp`
+    /// (the file is created by whoever opens it first).
+    pub fn create(db: Db, tmp: &Path) -> Result<Database> {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!("idmsync_bench_{}_{n}", std::process::id());
+        let database = Database {
+            db,
+            path: tmp.join(format!("{name}.db")),
+            name,
+        };
+        match db {
+            Db::Sqlite => {}
+            Db::Postgres => database.admin_sql(&format!("CREATE DATABASE {}", database.name))?,
+            Db::Mariadb => database.admin_sql(&format!(
+                "CREATE DATABASE {} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+                database.name
+            ))?,
+        }
+        Ok(database)
+    }
+
+    /// What idmsync's `database.url` should say.
+    pub fn url(&self) -> String {
+        match self.db {
+            Db::Sqlite => format!("sqlite://{}", self.path.display()),
+            Db::Postgres => format!("postgres://postgres@127.0.0.1:5432/{}", self.name),
+            Db::Mariadb => format!("mysql://root@127.0.0.1:3306/{}", self.name),
+        }
+    }
+
+    /// Creates idmsync's tables with its own migrations (unmeasured), for the bulk-load limit.
+    pub fn migrate(&self) -> Result<()> {
+        let dir = workspace_root().join("migrations").join(match self.db {
+            Db::Sqlite => "sqlite",
+            Db::Postgres => "postgres",
+            Db::Mariadb => "mysql",
+        });
+        let mut migrations: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .map(|entry| entry.map(|e| e.path().join("up.sql")))
+            .collect::<Result<_, _>>()?;
+        migrations.sort();
+        for up in migrations {
+            let mut command = self.client();
+            command.stdin(
+                std::fs::File::open(&up).with_context(|| format!("opening {}", up.display()))?,
+            );
+            check(&mut command, &format!("applying {}", up.display()))?;
+        }
+        Ok(())
+    }
+
+    /// The command that bulk-loads `files` (from [`super::rows::write`], in table order) into
+    /// the migrated, empty tables in one transaction: `\copy` for PostgreSQL, `LOAD DATA LOCAL
+    /// INFILE` for MariaDB, `.import` for SQLite. `script_dir` receives the script it runs.
+    pub fn bulk_load(&self, files: &[PathBuf], script_dir: &Path) -> Result<Command> {
+        let pairs = TABLES.iter().zip(files);
+        let script = match self.db {
+            Db::Postgres => {
+                let copies: String = pairs
+                    .map(|(table, file)| format!("\\copy {table} FROM '{}'\n", file.display()))
+                    .collect();
+                format!("BEGIN;\n{copies}COMMIT;\n")
+            }
+            Db::Mariadb => {
+                let loads: String = pairs
+                    .map(|(table, file)| {
+                        format!(
+                            "LOAD DATA LOCAL INFILE '{}' INTO TABLE {table} CHARACTER SET utf8mb4;\n",
+                            file.display()
+                        )
+                    })
+                    .collect();
+                format!("SET autocommit = 0;\n{loads}COMMIT;\n")
+            }
+            Db::Sqlite => {
+                let imports: String = pairs
+                    .map(|(table, file)| format!(".import {} {table}\n", file.display()))
+                    .collect();
+                format!(".mode tabs\nBEGIN;\n{imports}COMMIT;\n")
+            }
+        };
+        self.scripted(&script, script_dir, "load")
+    }
+
+    /// The command that reads every row of the tables idmsync loads its state from, to
+    /// /dev/null: the floor under a run that must compare the source against the database.
+    pub fn read_state(&self, script_dir: &Path) -> Result<Command> {
+        let sql: String = STATE_TABLES
+            .iter()
+            .map(|table| match self.db {
+                Db::Postgres => format!("\\copy (SELECT * FROM {table}) TO '/dev/null'\n"),
+                Db::Mariadb | Db::Sqlite => format!("SELECT * FROM {table};\n"),
+            })
+            .collect();
+        self.scripted(&sql, script_dir, "read")
+    }
+
+    /// The [`client`](Self::client) with `script` (saved in `script_dir`) as its stdin.
+    fn scripted(&self, script: &str, script_dir: &Path, what: &str) -> Result<Command> {
+        let path = script_dir.join(format!("{}-{what}.sql", self.name));
+        std::fs::write(&path, script).with_context(|| format!("writing {}", path.display()))?;
+        let mut command = self.client();
+        command.stdin(
+            std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?,
+        );
+        Ok(command)
+    }
+
+    /// The backend's command-line client connected to this database, reading SQL from stdin,
+    /// stopping at the first error, with results to /dev/null.
+    fn client(&self) -> Command {
+        let mut command = match self.db {
+            Db::Postgres => {
+                let mut c = Command::new("psql");
+                c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres"])
+                    .args(["-d", &self.name]);
+                c
+            }
+            Db::Mariadb => {
+                let mut c = Command::new("mysql");
+                // --quick streams rows instead of buffering each result set in the client.
+                c.args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "--local-infile=1"])
+                    .args(["--quick", "--default-character-set=utf8mb4", &self.name]);
+                c
+            }
+            Db::Sqlite => {
+                let mut c = Command::new("sqlite3");
+                c.args(["-bail"]).arg(&self.path);
+                c
+            }
+        };
+        command.stdout(Stdio::null());
+        command
+    }
+
+    /// Runs one statement as the server's administrator, outside this database.
+    fn admin_sql(&self, sql: &str) -> Result<()> {
+        let mut command = match self.db {
+            Db::Postgres => {
+                let mut c = Command::new("psql");
+                c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres"])
+                    .args(["-d", "postgres", "-c", sql]);
+                c
+            }
+            Db::Mariadb => {
+                let mut c = Command::new("mysql");
+                c.args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "-e", sql]);
+                c
+            }
+            Db::Sqlite => bail!("SQLite has no server to run {sql:?} on"),
+        };
+        check(&mut command, sql)
+    }
+
+    fn remove(&self) -> Result<()> {
+        match self.db {
+            Db::Sqlite => {
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let path = PathBuf::from(format!("{}{suffix}", self.path.display()));
+                    if path.exists() {
+                        std::fs::remove_file(&path)
+                            .with_context(|| format!("removing {}", path.display()))?;
+                    }
+                }
+                Ok(())
+            }
+            // WITH (FORCE): a killed idmsync may leave a session behind.
+            Db::Postgres => self.admin_sql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)),
+            Db::Mariadb => self.admin_sql(&format!("DROP DATABASE IF EXISTS {}", self.name)),
+        }
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Err(e) = self.remove() {
+            eprintln!("warning: could not drop bench database {}: {e:#}", self.name);
+        }
+    }
+}
+
+/// Runs `command` to completion, failing with its stderr if it fails.
+fn check(command: &mut Command, what: &str) -> Result<()> {
+    let output = command
+        .stdout(Stdio::null())
+        .output()
+        .with_context(|| format!("running {command:?}"))?;
+    if !output.status.success() {
+        bail!(
+            "{what}: {:?} failed ({}): {}",
+            command.get_program(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(())
+}

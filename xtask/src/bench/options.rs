@@ -1,0 +1,250 @@
+//! What a `cargo xtask bench` invocation measures: the sizes, sources, databases, scenarios and
+//! run count, parsed from its arguments.
+
+use std::fmt;
+
+use anyhow::{bail, Context, Result};
+
+/// A directory size. The two issue sizes differ by 10× in every dimension, so their ratio tests
+/// the "10× data ≤ 12× time" target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Size {
+    /// 10k users, 1k groups, 100k memberships.
+    Small,
+    /// 100k users, 10k groups, 1M memberships.
+    Large,
+    /// 1M users, 100k groups, 10M memberships: optional, to show growth.
+    Huge,
+}
+
+impl Size {
+    /// (users, groups, memberships).
+    pub fn counts(self) -> (usize, usize, usize) {
+        match self {
+            Size::Small => (10_000, 1_000, 100_000),
+            Size::Large => (100_000, 10_000, 1_000_000),
+            Size::Huge => (1_000_000, 100_000, 10_000_000),
+        }
+    }
+
+    /// The number of users, the x axis of the scaling plot.
+    pub fn users(self) -> usize {
+        self.counts().0
+    }
+}
+
+/// Where idmsync reads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SourceKind {
+    /// `users.txt` / `groups.txt`.
+    File,
+    /// A slapd started by the bench.
+    Ldap,
+}
+
+/// Which database idmsync writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Db {
+    /// A file in the bench's temporary directory.
+    Sqlite,
+    /// postgres@127.0.0.1:5432, trust authentication.
+    Postgres,
+    /// root@127.0.0.1:3306, empty password.
+    Mariadb,
+}
+
+/// The measured runs, in the order they happen to one database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scenario {
+    /// First full sync into an empty database.
+    A,
+    /// Full sync with nothing changed.
+    B,
+    /// Differential sync after 1,000 changed users and 100 changed groups.
+    C,
+    /// Full sync after 1% of users were deleted.
+    D,
+}
+
+impl Scenario {
+    /// Every scenario, in order.
+    pub const ALL: [Scenario; 4] = [Scenario::A, Scenario::B, Scenario::C, Scenario::D];
+
+    /// What it measures, for tables and progress lines.
+    pub fn description(self) -> &'static str {
+        match self {
+            Scenario::A => "first full sync",
+            Scenario::B => "full, no change",
+            Scenario::C => "differential, 1k users + 100 groups changed",
+            Scenario::D => "full, 1% users deleted",
+        }
+    }
+}
+
+/// Lower-case names, as on the command line and in the JSON.
+macro_rules! named {
+    ($ty:ty { $($variant:ident => $name:literal),* $(,)? }) => {
+        impl $ty {
+            /// The name used on the command line, in tables and in the JSON.
+            pub fn name(self) -> &'static str {
+                match self { $(<$ty>::$variant => $name),* }
+            }
+
+            fn parse(text: &str) -> Result<Self> {
+                match text {
+                    $($name => Ok(<$ty>::$variant),)*
+                    other => bail!(
+                        "unknown {} {other:?}: expected one of {}",
+                        stringify!($ty).to_lowercase(),
+                        [$($name),*].join(", ")
+                    ),
+                }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+named!(Size { Small => "small", Large => "large", Huge => "huge" });
+named!(SourceKind { File => "file", Ldap => "ldap" });
+named!(Db { Sqlite => "sqlite", Postgres => "postgres", Mariadb => "mariadb" });
+named!(Scenario { A => "a", B => "b", C => "c", D => "d" });
+
+/// A parsed `cargo xtask bench` command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Sizes, smallest first.
+    pub sizes: Vec<Size>,
+    /// Sources.
+    pub sources: Vec<SourceKind>,
+    /// Databases.
+    pub dbs: Vec<Db>,
+    /// The scenarios to report (scenario a always runs: the others need its data).
+    pub scenarios: Vec<Scenario>,
+    /// Repetitions of every measurement; tables show medians.
+    pub runs: usize,
+}
+
+/// The usage text, shown on a bad argument and by `cargo xtask help`.
+pub const USAGE: &str = "cargo xtask bench [ldap | store] [--size small,large,huge] \
+     [--source file,ldap] [--db sqlite,postgres,mariadb] [--scenario a,b,c,d] [--runs N]";
+
+impl Options {
+    /// Parses the arguments after `bench`. `ldap` (only the LDAP source, every database) and
+    /// `store` (the file source into every database: the store's own figures) change the
+    /// defaults; flags given after them still win.
+    pub fn parse(args: &[String]) -> Result<Options> {
+        let mut options = Options {
+            sizes: vec![Size::Small, Size::Large],
+            sources: vec![SourceKind::File, SourceKind::Ldap],
+            dbs: vec![Db::Sqlite, Db::Postgres],
+            scenarios: Scenario::ALL.to_vec(),
+            runs: 3,
+        };
+        let mut rest = args;
+        match rest.first().map(String::as_str) {
+            Some("ldap") => {
+                options.sources = vec![SourceKind::Ldap];
+                options.dbs = vec![Db::Sqlite, Db::Postgres, Db::Mariadb];
+                rest = &rest[1..];
+            }
+            Some("store") => {
+                options.sources = vec![SourceKind::File];
+                options.dbs = vec![Db::Sqlite, Db::Postgres, Db::Mariadb];
+                rest = &rest[1..];
+            }
+            _ => {}
+        }
+        let mut flags = rest.iter();
+        while let Some(flag) = flags.next() {
+            let value = flags
+                .next()
+                .with_context(|| format!("{flag} needs a value; usage: {USAGE}"))?;
+            match flag.as_str() {
+                "--size" => options.sizes = list(value, Size::parse)?,
+                "--source" => options.sources = list(value, SourceKind::parse)?,
+                "--db" => options.dbs = list(value, Db::parse)?,
+                "--scenario" => options.scenarios = list(value, Scenario::parse)?,
+                "--runs" => {
+                    options.runs = value
+                        .parse()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .with_context(|| format!("--runs {value:?} is not a positive number"))?
+                }
+                other => bail!("unknown argument {other:?}; usage: {USAGE}"),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// A comma-separated list, sorted and without repeats, so runs happen in a fixed order.
+fn list<T: Ord>(text: &str, parse: fn(&str) -> Result<T>) -> Result<Vec<T>> {
+    let mut items = text
+        .split(',')
+        .map(|item| parse(item.trim()))
+        .collect::<Result<Vec<T>>>()?;
+    items.sort();
+    items.dedup();
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(list: &[&str]) -> Result<Options> {
+        let args: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+        Options::parse(&args)
+    }
+
+    #[test]
+    fn defaults_are_both_sizes_both_sources_two_databases_three_runs() {
+        let options = parse(&[]).expect("defaults");
+        assert_eq!(options.sizes, [Size::Small, Size::Large]);
+        assert_eq!(options.sources, [SourceKind::File, SourceKind::Ldap]);
+        assert_eq!(options.dbs, [Db::Sqlite, Db::Postgres]);
+        assert_eq!(options.scenarios, Scenario::ALL);
+        assert_eq!(options.runs, 3);
+    }
+
+    #[test]
+    fn aliases_pick_sources_and_databases_and_flags_still_apply() {
+        let ldap = parse(&["ldap", "--size", "small"]).expect("ldap");
+        assert_eq!(ldap.sources, [SourceKind::Ldap]);
+        assert_eq!(ldap.dbs, [Db::Sqlite, Db::Postgres, Db::Mariadb]);
+        assert_eq!(ldap.sizes, [Size::Small]);
+        let store = parse(&["store"]).expect("store");
+        assert_eq!(store.sources, [SourceKind::File]);
+        assert_eq!(store.dbs.len(), 3);
+    }
+
+    #[test]
+    fn lists_are_sorted_and_deduplicated() {
+        let options = parse(&["--scenario", "d,a,d", "--db", "postgres", "--runs", "1"])
+            .expect("options");
+        assert_eq!(options.scenarios, [Scenario::A, Scenario::D]);
+        assert_eq!(options.dbs, [Db::Postgres]);
+        assert_eq!(options.runs, 1);
+    }
+
+    #[test]
+    fn bad_arguments_are_named() {
+        for bad in [
+            &["--size", "medium"][..],
+            &["--runs", "0"],
+            &["--runs"],
+            &["--colour", "red"],
+            &["--db", "oracle"],
+        ] {
+            let error = parse(bad).expect_err("bad arguments").to_string();
+            assert!(error.contains(bad[bad.len() - 1]) || error.contains(bad[0]), "{error}");
+        }
+    }
+}

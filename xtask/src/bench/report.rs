@@ -1,0 +1,530 @@
+//! What the bench found, as data (every measurement, written as JSON) and as the markdown
+//! section of `docs/benchmarks.md`: medians per scenario next to the limits and the targets of
+//! the performance issue.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use anyhow::{bail, Result};
+use serde_json::{json, Value};
+
+use super::measure::{median, Usage};
+use super::options::{Db, Scenario, Size, SourceKind};
+
+/// The markers around the generated part of `docs/benchmarks.md`; prose outside them survives.
+pub const BEGIN: &str = "<!-- bench:begin -->";
+/// See [`BEGIN`].
+pub const END: &str = "<!-- bench:end -->";
+
+/// Peak RSS target of every scenario, in KiB (400 MB).
+const RSS_TARGET_KIB: u64 = 400 * 1000 * 1000 / 1024;
+/// The targets on time, from the performance issue.
+const TARGET_A: f64 = 2.0;
+const TARGET_B: f64 = 1.5;
+const TARGET_C_SECS: f64 = 1.0;
+const TARGET_GROWTH: f64 = 12.0;
+
+/// What one measurement was of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum What {
+    /// An idmsync run.
+    Scenario(Scenario),
+    /// The source's own reading tool (ldapsearch, cat) reading what idmsync reads.
+    SourceRead,
+    /// The database client bulk-loading the same rows into empty tables.
+    StoreLoad,
+    /// The database client reading the tables idmsync loads its state from.
+    StateRead,
+}
+
+impl What {
+    fn name(self) -> String {
+        match self {
+            What::Scenario(s) => format!("scenario-{s}"),
+            What::SourceRead => "limit-source-read".into(),
+            What::StoreLoad => "limit-store-load".into(),
+            What::StateRead => "limit-state-read".into(),
+        }
+    }
+}
+
+/// One measurement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// The directory size.
+    pub size: Size,
+    /// The source.
+    pub source: SourceKind,
+    /// The database; `None` for the source's own limit.
+    pub db: Option<Db>,
+    /// What ran.
+    pub what: What,
+    /// Which repetition (1-based).
+    pub run: usize,
+    /// What it cost.
+    pub usage: Usage,
+    /// Why it failed (exit status and the end of its log), if it did.
+    pub failure: Option<String>,
+}
+
+impl Sample {
+    /// The sample as a JSON object.
+    pub fn json(&self) -> Value {
+        json!({
+            "size": self.size.name(),
+            "users": self.size.users(),
+            "source": self.source.name(),
+            "db": self.db.map(Db::name),
+            "what": self.what.name(),
+            "run": self.run,
+            "wall_s": self.usage.wall.as_secs_f64(),
+            "cpu_s": self.usage.cpu.as_secs_f64(),
+            "max_rss_kib": self.usage.max_rss_kib,
+            "failure": self.failure,
+        })
+    }
+}
+
+/// One row of a results table: a scenario on one source and database, over its runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// The size.
+    pub size: Size,
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The source.
+    pub source: SourceKind,
+    /// The database.
+    pub db: Db,
+    /// Median wall seconds of the successful runs.
+    pub wall: Option<f64>,
+    /// Median CPU seconds of the successful runs.
+    pub cpu: Option<f64>,
+    /// The largest peak RSS of any run, KiB.
+    pub max_rss_kib: u64,
+    /// The limit in seconds and what it consists of.
+    pub limit: Option<(f64, String)>,
+    /// The first failure, if any run failed.
+    pub failure: Option<String>,
+    /// Failed runs of all runs.
+    pub failed: (usize, usize),
+}
+
+/// Groups the samples into rows, one per (size, scenario, source, database), in that order.
+pub fn rows(samples: &[Sample]) -> Vec<Row> {
+    let mut groups: BTreeMap<(Size, Scenario, SourceKind, Db), Vec<&Sample>> = BTreeMap::new();
+    for sample in samples {
+        if let (What::Scenario(scenario), Some(db)) = (sample.what, sample.db) {
+            groups
+                .entry((sample.size, scenario, sample.source, db))
+                .or_default()
+                .push(sample);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((size, scenario, source, db), runs)| {
+            let ok: Vec<&&Sample> = runs.iter().filter(|s| s.failure.is_none()).collect();
+            let secs = |f: fn(&Usage) -> f64| {
+                median(&ok.iter().map(|s| f(&s.usage)).collect::<Vec<_>>())
+            };
+            Row {
+                size,
+                scenario,
+                source,
+                db,
+                wall: secs(|u| u.wall.as_secs_f64()),
+                cpu: secs(|u| u.cpu.as_secs_f64()),
+                max_rss_kib: runs.iter().map(|s| s.usage.max_rss_kib).max().unwrap_or(0),
+                limit: limit(samples, size, scenario, source, db),
+                failure: runs.iter().find_map(|s| s.failure.clone()),
+                failed: (runs.len() - ok.len(), runs.len()),
+            }
+        })
+        .collect()
+}
+
+/// The limit a scenario is compared with: what the source's and the database's own tools need
+/// for the same data (sums of the limit measurements' medians), or the fixed 1 s of scenario c.
+fn limit(
+    samples: &[Sample],
+    size: Size,
+    scenario: Scenario,
+    source: SourceKind,
+    db: Db,
+) -> Option<(f64, String)> {
+    let part = |what: What, db: Option<Db>| {
+        let walls: Vec<f64> = samples
+            .iter()
+            .filter(|s| s.size == size && s.source == source && s.db == db && s.what == what)
+            .filter(|s| s.failure.is_none())
+            .map(|s| s.usage.wall.as_secs_f64())
+            .collect();
+        median(&walls)
+    };
+    let reader = match source {
+        SourceKind::Ldap => "ldapsearch",
+        SourceKind::File => "cat",
+    };
+    let loader = match db {
+        Db::Postgres => "\\copy",
+        Db::Mariadb => "LOAD DATA",
+        Db::Sqlite => ".import",
+    };
+    let read = part(What::SourceRead, None);
+    match scenario {
+        Scenario::A => Some((
+            read? + part(What::StoreLoad, Some(db))?,
+            format!("{reader} + {loader}"),
+        )),
+        Scenario::B | Scenario::D => Some((
+            read? + part(What::StateRead, Some(db))?,
+            format!("{reader} + read state"),
+        )),
+        Scenario::C => Some((TARGET_C_SECS, "target".into())),
+    }
+}
+
+/// Whether a row meets its time target: `None` where the issue sets none (scenario d).
+fn time_target(row: &Row) -> Option<(bool, String)> {
+    let wall = row.wall?;
+    let ratio = row.limit.as_ref().map(|(limit, _)| wall / limit);
+    match row.scenario {
+        Scenario::A => ratio.map(|r| (r <= TARGET_A, format!("≤ {TARGET_A}×"))),
+        Scenario::B => ratio.map(|r| (r <= TARGET_B, format!("≤ {TARGET_B}×"))),
+        Scenario::C => Some((wall < TARGET_C_SECS, "< 1 s".into())),
+        Scenario::D => None,
+    }
+}
+
+/// The machine the figures come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Machine {
+    /// `nproc`.
+    pub cpus: usize,
+    /// MemTotal, MiB.
+    pub memory_mib: u64,
+    /// The first `model name` of /proc/cpuinfo.
+    pub cpu_model: String,
+}
+
+impl Machine {
+    /// Reads /proc; unknown values stay empty rather than failing the bench.
+    pub fn detect() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let field = |text: &str, key: &str| {
+            text.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        Machine {
+            cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            memory_mib: field(&meminfo, "MemTotal")
+                .trim_end_matches(" kB")
+                .parse::<u64>()
+                .map_or(0, |kib| kib / 1024),
+            cpu_model: field(&cpuinfo, "model name"),
+        }
+    }
+}
+
+/// Everything the markdown section says besides the rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    /// The machine.
+    pub machine: Machine,
+    /// The exact command that produced the figures.
+    pub command: String,
+    /// When (UTC).
+    pub date: String,
+    /// Runs per measurement.
+    pub runs: usize,
+    /// Where the JSON went, relative to the workspace.
+    pub json: String,
+}
+
+/// The generated section of `docs/benchmarks.md` (without the markers).
+pub fn markdown(context: &Context, rows: &[Row]) -> String {
+    let m = &context.machine;
+    let mut out = String::new();
+    let w = "writing to a String cannot fail";
+    writeln!(
+        out,
+        "Measured {} on {} CPUs ({}), {} MiB of memory, with `{}`: medians of {} run(s); \
+         every measurement is in `{}`.\n",
+        context.date, m.cpus, m.cpu_model, m.memory_mib, context.command, context.runs, context.json
+    )
+    .expect(w);
+    let mut sizes: Vec<Size> = rows.iter().map(|r| r.size).collect();
+    sizes.dedup();
+    for size in sizes {
+        let (users, groups, memberships) = size.counts();
+        writeln!(
+            out,
+            "### {size}: {} users, {} groups, {} memberships\n\n\
+             | scenario | source | db | wall | CPU | peak RSS | limit | × limit | target |\n\
+             |---|---|---|---:|---:|---:|---|---:|---|",
+            thousands(users),
+            thousands(groups),
+            thousands(memberships)
+        )
+        .expect(w);
+        for row in rows.iter().filter(|r| r.size == size) {
+            out.push_str(&table_row(row));
+        }
+        out.push('\n');
+    }
+    let growth = growth_rows(rows);
+    if !growth.is_empty() {
+        out.push_str(
+            "### Growth: large ÷ small (10× the data; target ≤ 12× the time)\n\n\
+             | scenario | source | db | small | large | ratio | target |\n|---|---|---|---:|---:|---:|---|\n",
+        );
+        out.push_str(&growth);
+        out.push('\n');
+    }
+    let failures: Vec<&Row> = rows.iter().filter(|r| r.failure.is_some()).collect();
+    if !failures.is_empty() {
+        out.push_str("### Failures\n\n");
+        for row in failures {
+            writeln!(
+                out,
+                "- {} {} ({}) → {}: {} of {} runs failed: `{}`",
+                row.size,
+                row.scenario,
+                row.source,
+                row.db,
+                row.failed.0,
+                row.failed.1,
+                row.failure.as_deref().unwrap_or_default().replace('`', "'")
+            )
+            .expect(w);
+        }
+        out.push('\n');
+    }
+    out.push_str("![time against directory size per scenario](bench-scaling.svg)\n");
+    out
+}
+
+fn table_row(row: &Row) -> String {
+    let secs = |v: Option<f64>| v.map_or("—".to_string(), seconds);
+    let failed = if row.failed.0 > 0 {
+        format!(" ({}/{} failed)", row.failed.0, row.failed.1)
+    } else {
+        String::new()
+    };
+    let (limit, ratio) = match (&row.limit, row.wall) {
+        (Some((limit, label)), Some(wall)) if row.scenario != Scenario::C => (
+            format!("{} ({label})", seconds(*limit)),
+            format!("{:.2}", wall / limit),
+        ),
+        _ => ("—".to_string(), "—".to_string()),
+    };
+    let rss_ok = row.max_rss_kib < RSS_TARGET_KIB;
+    let mut targets = Vec::new();
+    if let Some((met, text)) = time_target(row) {
+        targets.push(verdict(met, &text));
+    }
+    if row.max_rss_kib > 0 {
+        targets.push(verdict(rss_ok, "RSS < 400 MB"));
+    }
+    format!(
+        "| {} {} | {} | {} | {}{failed} | {} | {} | {limit} | {ratio} | {} |\n",
+        row.scenario,
+        row.scenario.description(),
+        row.source,
+        row.db,
+        secs(row.wall),
+        secs(row.cpu),
+        megabytes(row.max_rss_kib),
+        targets.join(", ")
+    )
+}
+
+/// The growth table's rows: every scenario measured at both the small and the large size.
+fn growth_rows(rows: &[Row]) -> String {
+    let mut out = String::new();
+    for small in rows.iter().filter(|r| r.size == Size::Small) {
+        let large = rows.iter().find(|r| {
+            r.size == Size::Large
+                && (r.scenario, r.source, r.db) == (small.scenario, small.source, small.db)
+        });
+        if let (Some(s), Some(l)) = (small.wall, large.and_then(|r| r.wall)) {
+            let ratio = l / s;
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {ratio:.1}× | {} |",
+                small.scenario,
+                small.source,
+                small.db,
+                seconds(s),
+                seconds(l),
+                verdict(ratio <= TARGET_GROWTH, "≤ 12×")
+            )
+            .expect("writing to a String cannot fail");
+        }
+    }
+    out
+}
+
+fn verdict(met: bool, target: &str) -> String {
+    if met {
+        format!("{target} met")
+    } else {
+        format!("**{target} missed**")
+    }
+}
+
+/// Seconds with a precision that suits their size.
+fn seconds(s: f64) -> String {
+    if s < 10.0 {
+        format!("{s:.2} s")
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+fn megabytes(kib: u64) -> String {
+    if kib == 0 {
+        "—".into()
+    } else {
+        format!("{:.0} MB", kib as f64 * 1024.0 / 1e6)
+    }
+}
+
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `doc` with the text between [`BEGIN`] and [`END`] replaced by `section`; markers are
+/// appended at the end when the document has none yet.
+pub fn replace_section(doc: &str, section: &str) -> Result<String> {
+    let generated = format!("{BEGIN}\n{section}{END}");
+    match (doc.find(BEGIN), doc.find(END)) {
+        (Some(begin), Some(end)) if begin < end => Ok(format!(
+            "{}{generated}{}",
+            &doc[..begin],
+            &doc[end + END.len()..]
+        )),
+        (None, None) => Ok(format!("{}\n{generated}\n", doc.trim_end())),
+        _ => bail!("docs/benchmarks.md has a broken {BEGIN} … {END} pair; fix it by hand"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn sample(what: What, db: Option<Db>, size: Size, wall: f64, failure: Option<&str>) -> Sample {
+        Sample {
+            size,
+            source: SourceKind::Ldap,
+            db,
+            what,
+            run: 1,
+            usage: Usage {
+                wall: Duration::from_secs_f64(wall),
+                cpu: Duration::from_secs_f64(wall / 2.0),
+                max_rss_kib: 100_000,
+            },
+            failure: failure.map(str::to_string),
+        }
+    }
+
+    fn samples() -> Vec<Sample> {
+        let pg = Some(Db::Postgres);
+        vec![
+            sample(What::SourceRead, None, Size::Small, 1.0, None),
+            sample(What::StoreLoad, pg, Size::Small, 2.0, None),
+            sample(What::StateRead, pg, Size::Small, 0.5, None),
+            sample(What::Scenario(Scenario::A), pg, Size::Small, 5.0, None),
+            sample(What::Scenario(Scenario::A), pg, Size::Small, 7.0, None),
+            sample(What::Scenario(Scenario::A), pg, Size::Small, 6.0, None),
+            sample(What::Scenario(Scenario::B), pg, Size::Small, 2.0, None),
+            sample(What::Scenario(Scenario::C), pg, Size::Small, 0.4, None),
+            sample(What::Scenario(Scenario::D), pg, Size::Small, 0.0, Some("exit 3: guard")),
+            sample(What::Scenario(Scenario::A), pg, Size::Large, 66.0, None),
+        ]
+    }
+
+    #[test]
+    fn rows_take_medians_and_add_up_limits() {
+        let rows = rows(&samples());
+        assert_eq!(rows.len(), 5);
+        let a = &rows[0];
+        assert_eq!((a.scenario, a.wall), (Scenario::A, Some(6.0)));
+        assert_eq!(a.limit, Some((3.0, "ldapsearch + \\copy".to_string())));
+        assert_eq!(rows[1].limit, Some((1.5, "ldapsearch + read state".to_string())));
+        assert_eq!(rows[3].failed, (1, 1));
+        assert_eq!(rows[3].wall, None);
+        // The large size has no limit measurements, so no limit.
+        assert_eq!(rows[4].limit, None);
+    }
+
+    #[test]
+    fn the_table_shows_ratios_verdicts_failures_and_growth() {
+        let context = Context {
+            machine: Machine {
+                cpus: 2,
+                memory_mib: 1024,
+                cpu_model: "Test CPU".into(),
+            },
+            command: "cargo xtask bench".into(),
+            date: "2025-01-01".into(),
+            runs: 3,
+            json: "target/bench/x.json".into(),
+        };
+        let text = markdown(&context, &rows(&samples()));
+        assert!(text.contains("2 CPUs (Test CPU), 1024 MiB"), "{text}");
+        assert!(text.contains("### small: 10,000 users, 1,000 groups, 100,000 memberships"));
+        assert!(
+            text.contains(
+                "| a first full sync | ldap | postgres | 6.00 s | 3.00 s | 102 MB | \
+                 3.00 s (ldapsearch + \\copy) | 2.00 | ≤ 2× met, RSS < 400 MB met |"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("| 1.33 | **≤ 1.5× missed**"), "{text}");
+        assert!(text.contains("| 0.40 s | 0.20 s | 102 MB | — | — | < 1 s met"), "{text}");
+        assert!(text.contains("(1/1 failed)"), "{text}");
+        assert!(text.contains("- small d (ldap) → postgres: 1 of 1 runs failed: `exit 3: guard`"));
+        assert!(text.contains("| a | ldap | postgres | 6.00 s | 66.0 s | 11.0× | ≤ 12× met |"));
+        assert!(text.ends_with("(bench-scaling.svg)\n"));
+    }
+
+    #[test]
+    fn only_the_marked_section_is_replaced() {
+        let doc = format!("# Benchmarks\n\nprose\n{BEGIN}\nold\n{END}\nafter\n");
+        assert_eq!(
+            replace_section(&doc, "new\n").expect("markers"),
+            format!("# Benchmarks\n\nprose\n{BEGIN}\nnew\n{END}\nafter\n")
+        );
+        assert_eq!(
+            replace_section("# B\n\n", "new\n").expect("no markers"),
+            format!("# B\n{BEGIN}\nnew\n{END}\n")
+        );
+        assert!(replace_section(&format!("{END}{BEGIN}"), "x").is_err());
+    }
+
+    #[test]
+    fn numbers_are_readable() {
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(100), "100");
+        assert_eq!(seconds(0.123), "0.12 s");
+        assert_eq!(seconds(123.45), "123.5 s");
+        assert_eq!(megabytes(390_625), "400 MB");
+    }
+}

@@ -1,0 +1,138 @@
+//! The sources idmsync reads in the bench: the file source's two files, or a slapd started
+//! with idmsync-test-ldap and loaded with slapadd; with how each takes a change and the
+//! source's own reading limit (`ldapsearch`, `cat`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result};
+use idmsync_test_ldap::fixtures::Generated;
+use idmsync_test_ldap::Slapd;
+
+use super::options::SourceKind;
+
+/// `lastModified` of every unchanged line: long before any watermark.
+const BASE_DATE: &str = "01/01/2020";
+/// LDAP entries per page, for idmsync and for ldapsearch alike.
+pub const PAGE_SIZE: u32 = 1000;
+const PEOPLE: &str = "ou=people,dc=example,dc=com";
+const GROUPS: &str = "ou=groups,dc=example,dc=com";
+const USER_FILTER: &str = "(objectClass=inetOrgPerson)";
+const GROUP_FILTER: &str = "(objectClass=groupOfNames)";
+/// What idmsync's LDAP source requests with its default mapping (see its `attributes.rs`).
+const USER_ATTRIBUTES: [&str; 5] = ["entryUUID", "uid", "givenName", "sn", "mail"];
+const GROUP_ATTRIBUTES: [&str; 3] = ["entryUUID", "cn", "member"];
+
+/// A running source, holding the directory's current content.
+pub enum Source {
+    /// `users.txt` and `groups.txt` in the bench's temporary directory.
+    File {
+        /// Path of users.txt.
+        users: PathBuf,
+        /// Path of groups.txt.
+        groups: PathBuf,
+    },
+    /// A slapd loaded with the directory.
+    Ldap(Box<Slapd>),
+}
+
+impl Source {
+    /// Writes the files, or starts slapd loaded (with slapadd) with `directory`.
+    pub fn start(kind: SourceKind, directory: &Generated, tmp: &Path) -> Result<Source> {
+        Ok(match kind {
+            SourceKind::File => {
+                let source = Source::File {
+                    users: tmp.join("users.txt"),
+                    groups: tmp.join("groups.txt"),
+                };
+                source.write_files(directory, BASE_DATE)?;
+                source
+            }
+            SourceKind::Ldap => {
+                Source::Ldap(Box::new(Slapd::builder().ldif(directory.ldif()).start()))
+            }
+        })
+    }
+
+    /// Brings the source in line with `directory` after [`Generated::change`] or
+    /// [`Generated::delete_users`] returned `ldif`: ldapmodify through the running server
+    /// (so modifyTimestamp moves as in production), or the files rewritten with the changed
+    /// lines dated today, which is what the file source's differential runs select on.
+    pub fn apply(&self, directory: &Generated, ldif: &str, today: &str) -> Result<()> {
+        match self {
+            Source::File { .. } => self.write_files(directory, today),
+            Source::Ldap(slapd) => {
+                slapd.modify(ldif);
+                Ok(())
+            }
+        }
+    }
+
+    /// The `[source]` section of idmsync's configuration for this source.
+    pub fn config(&self) -> String {
+        match self {
+            Source::File { users, groups } => format!(
+                "[source]\ntype = \"file\"\n\n[source.file]\nusers = {:?}\ngroups = {:?}\n",
+                users.display().to_string(),
+                groups.display().to_string()
+            ),
+            // Overlap 0: the differential must see exactly the changes made after the previous
+            // run's watermark; the default 300 s would re-read everything the bench loaded a
+            // moment before.
+            Source::Ldap(slapd) => format!(
+                "[source]\ntype = \"ldap\"\n\n[source.ldap]\nurl = {:?}\nbind_dn = {:?}\n\
+                 bind_password = {:?}\npage_size = {PAGE_SIZE}\nuser_search_base = {PEOPLE:?}\n\
+                 user_filter = {USER_FILTER:?}\ngroup_search_base = {GROUPS:?}\n\
+                 group_filter = {GROUP_FILTER:?}\ndifferential_overlap_secs = 0\n",
+                slapd.url(),
+                slapd.sync_dn(),
+                slapd.sync_password()
+            ),
+        }
+    }
+
+    /// The commands that read what idmsync reads from the source, to /dev/null: the floor
+    /// under any sync. For LDAP, paged ldapsearch as the sync account with the same filters and
+    /// attributes; for files, `cat`.
+    pub fn read_limit(&self) -> Vec<Command> {
+        match self {
+            Source::File { users, groups } => {
+                let mut cat = Command::new("cat");
+                cat.arg(users).arg(groups);
+                vec![quiet(cat)]
+            }
+            Source::Ldap(slapd) => [
+                (PEOPLE, USER_FILTER, &USER_ATTRIBUTES[..]),
+                (GROUPS, GROUP_FILTER, &GROUP_ATTRIBUTES[..]),
+            ]
+            .into_iter()
+            .map(|(base, filter, attributes)| {
+                let mut search = Command::new("ldapsearch");
+                search
+                    .env("LDAPNOINIT", "1")
+                    .args(["-x", "-LLL", "-H", &slapd.url(), "-D", &slapd.sync_dn()])
+                    .args(["-w", slapd.sync_password(), "-b", base])
+                    .args(["-E", &format!("pr={PAGE_SIZE}/noprompt"), filter])
+                    .args(attributes);
+                quiet(search)
+            })
+            .collect(),
+        }
+    }
+
+    fn write_files(&self, directory: &Generated, changed_date: &str) -> Result<()> {
+        if let Source::File { users, groups } = self {
+            std::fs::write(users, directory.users_txt(BASE_DATE, changed_date))
+                .with_context(|| format!("writing {}", users.display()))?;
+            std::fs::write(groups, directory.groups_txt(BASE_DATE, changed_date))
+                .with_context(|| format!("writing {}", groups.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// `command` with its output discarded (what it would print is not part of the measurement).
+fn quiet(mut command: Command) -> Command {
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    command
+}
