@@ -74,6 +74,12 @@ mod tests {
     }
 
     #[test]
+    fn only_the_ldap_source_knows_ldap3() {
+        let users = users_of("ldap3");
+        assert_eq!(users, BTreeSet::from(["idmsync-source-ldap".to_string()]));
+    }
+
+    #[test]
     fn ports_and_engine_know_no_adapter() {
         let deps = dependencies();
         for krate in ["idmsync-ports", "idmsync-sync"] {
