@@ -1,8 +1,12 @@
-//! Password hashing and (in a later issue) authentication adapters for idmsync.
+//! Password hashing and authentication adapters for idmsync.
 //!
-//! For now this crate holds [`Argon2Hasher`], the production implementation of the domain's
-//! [`PasswordHasher`] port. The planner calls it for every user whose source supplies a local
-//! password (the file source does; LDAP does not, its users bind against the directory).
+//! - [`Argon2Hasher`]: the production implementation of the domain's
+//!   [`idmsync_domain::PasswordHasher`] port.
+//! - [`DatabaseAuthenticator`]: logs users in against the argon2 hash stored in the
+//!   application's own database (the `Authenticator` port; the LDAP bind comes next).
+//!
+//! The planner calls the hasher for every user whose source supplies a local password (the
+//! file source does; LDAP does not, its users bind against the directory).
 //!
 //! # Why argon2id
 //! Stored hashes are an offline brute-force target if the database leaks. Argon2id is the
@@ -15,144 +19,14 @@
 //! # Why verify-before-rehash
 //! Every hash has a fresh random salt, so hashing the same password twice gives two different
 //! strings and comparing hashes cannot tell whether a password changed. Without
-//! [`PasswordHasher::verify`] the planner would rewrite every user's hash on every run: a write
-//! per user, a noisy run log and a lot of deliberately slow hashing. Instead the planner verifies
+//! [`idmsync_domain::PasswordHasher::verify`] the planner would rewrite every user's hash on
+//! every run: a write per user, a noisy run log and a lot of deliberately slow hashing. Instead the planner verifies
 //! the source's password against the stored hash and writes a new hash only when verification
 //! fails (the password really changed) or no hash is stored yet.
 #![deny(missing_docs)]
 
-use std::fmt;
+mod database;
+mod hasher;
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{
-    PasswordHash as PhcHash, PasswordHasher as _, PasswordVerifier as _, SaltString,
-};
-use argon2::Argon2;
-use idmsync_domain::{Password, PasswordHash, PasswordHasher};
-
-/// Hashes with Argon2id at the library's default parameters (19 MiB, 2 passes, 1 lane; OWASP's
-/// minimum recommendation) and verifies any Argon2 PHC string with the parameters it carries.
-///
-/// Cheap to clone and thread-safe; one instance serves a whole run.
-#[derive(Clone, Default)]
-pub struct Argon2Hasher {
-    argon2: Argon2<'static>,
-}
-
-impl Argon2Hasher {
-    /// A hasher with Argon2id and the default parameters.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl fmt::Debug for Argon2Hasher {
-    /// Shows the cost parameters only: they are public in every PHC string anyway, and nothing
-    /// else the hasher could hold (a pepper, in future) may ever be printed.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let params = self.argon2.params();
-        f.debug_struct("Argon2Hasher")
-            .field("algorithm", &"argon2id")
-            .field("m_cost_kib", &params.m_cost())
-            .field("t_cost", &params.t_cost())
-            .field("p_cost", &params.p_cost())
-            .finish_non_exhaustive()
-    }
-}
-
-impl PasswordHasher for Argon2Hasher {
-    fn hash(&self, clear: &Password) -> Option<PasswordHash> {
-        let salt = SaltString::generate(&mut OsRng);
-        match self.argon2.hash_password(clear.expose().as_bytes(), &salt) {
-            Ok(phc) => Some(PasswordHash::new(phc.to_string())),
-            Err(error) => {
-                // The library's error names the failing parameter or output, never the input.
-                tracing::warn!(%error, "argon2 failed to hash a password");
-                None
-            }
-        }
-    }
-
-    fn verify(&self, clear: &Password, hash: &PasswordHash) -> bool {
-        // A stored value that is not a PHC string (a corrupt row, a hash from another system)
-        // cannot match; the planner then simply writes a fresh hash.
-        let Ok(parsed) = PhcHash::new(hash.as_str()) else {
-            tracing::debug!("stored password hash is not a valid PHC string");
-            return false;
-        };
-        self.argon2
-            .verify_password(clear.expose().as_bytes(), &parsed)
-            .is_ok()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hash(hasher: &Argon2Hasher, clear: &str) -> PasswordHash {
-        hasher
-            .hash(&Password::new(clear))
-            .expect("argon2 hashes with default parameters")
-    }
-
-    #[test]
-    fn hash_then_verify_accepts_the_same_password() {
-        let hasher = Argon2Hasher::new();
-        let h = hash(&hasher, "johnpassword");
-        assert!(
-            h.as_str().starts_with("$argon2id$"),
-            "PHC string of argon2id"
-        );
-        assert!(hasher.verify(&Password::new("johnpassword"), &h));
-    }
-
-    #[test]
-    fn verify_rejects_a_wrong_password() {
-        let hasher = Argon2Hasher::new();
-        let h = hash(&hasher, "johnpassword");
-        for wrong in ["paulpassword", "Johnpassword", "johnpassword ", ""] {
-            assert!(!hasher.verify(&Password::new(wrong), &h), "{wrong:?}");
-        }
-    }
-
-    #[test]
-    fn hashes_are_salted() {
-        let hasher = Argon2Hasher::new();
-        let a = hash(&hasher, "johnpassword");
-        let b = hash(&hasher, "johnpassword");
-        assert_ne!(a.as_str(), b.as_str());
-        assert!(hasher.verify(&Password::new("johnpassword"), &b));
-    }
-
-    #[test]
-    fn malformed_hashes_verify_false() {
-        let hasher = Argon2Hasher::new();
-        let valid = hash(&hasher, "johnpassword");
-        let truncated = &valid.as_str()[..valid.as_str().len() - 5];
-        for garbage in [
-            "",
-            "johnpassword",
-            "$argon2id$",
-            "$argon2id$v=19$m=nonsense$abc$def",
-            "$unknown$v=1$c2FsdA$aGFzaA",
-            truncated,
-        ] {
-            assert!(
-                !hasher.verify(&Password::new("johnpassword"), &PasswordHash::new(garbage)),
-                "{garbage:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn debug_shows_no_secret() {
-        let hasher = Argon2Hasher::new();
-        let h = hash(&hasher, "johnpassword");
-        let printed = format!("{hasher:?}");
-        assert!(printed.starts_with("Argon2Hasher {"), "{printed}");
-        assert!(printed.contains("argon2id"), "{printed}");
-        assert!(!printed.contains("johnpassword"), "{printed}");
-        assert!(!printed.contains(h.as_str()), "{printed}");
-    }
-}
+pub use database::{DatabaseAuthenticator, LoginOptions};
+pub use hasher::Argon2Hasher;

@@ -5,16 +5,20 @@
 //! port has a mockall `Mock*` twin for the engine's interaction tests.
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod clock;
 pub mod lock;
 pub mod progress;
 pub mod queries;
+pub mod service;
 pub mod source;
 pub mod store;
 
+pub use auth::{AuthError, Authenticator, LoginField, LoginReader, LoginRecord, Principal};
 pub use clock::{Clock, SystemClock};
 pub use lock::{HeldLock, RunLock};
 pub use progress::{DynProgress, NoProgress, Progress};
-pub use queries::{DirectoryReader, GroupView, Page, RunLogReader, UserFilter, UserView};
+pub use queries::{DirectoryReader, GroupView, Page, RunLogReader, Totals, UserFilter, UserView};
+pub use service::{DryRunReport, MetricsExporter, Readiness, RunTrigger, TriggerError};
 pub use source::{IdentitySource, SourceError};
 pub use store::{NewRun, StoreError, SyncStore};

@@ -67,6 +67,19 @@ pub struct GroupView {
     pub child_groups: Vec<String>,
 }
 
+/// How many users and groups a tenant has, by status; for metrics, without listing them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Active users.
+    pub users_active: u64,
+    /// Inactive users.
+    pub users_inactive: u64,
+    /// Active groups.
+    pub groups_active: u64,
+    /// Inactive groups.
+    pub groups_inactive: u64,
+}
+
 /// Lists users and groups, sorted by external id.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
@@ -81,6 +94,12 @@ pub trait DirectoryReader: Send + Sync {
         filter: &UserFilter,
         page: Option<Page>,
     ) -> Result<Vec<UserView>, StoreError>;
+
+    /// Counts of users and groups by status, in a couple of aggregate queries.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Failed`.
+    async fn totals(&self, tenant: &Tenant) -> Result<Totals, StoreError>;
 
     /// Groups of the tenant matching `filter`, with members.
     ///

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use idmsync_domain::{ChangeSet, LogLine, RunId, RunRecord, RunResult, StoreState, Tenant};
 use idmsync_ports::{
-    DirectoryReader, GroupView, NewRun, Page, RunLogReader, StoreError, SyncStore, UserFilter,
-    UserView,
+    DirectoryReader, GroupView, LoginField, LoginReader, LoginRecord, NewRun, Page, RunLogReader,
+    StoreError, SyncStore, Totals, UserFilter, UserView,
 };
 
 use crate::store::DieselStore;
@@ -67,6 +67,23 @@ impl DirectoryReader for DieselStore {
         page: Option<Page>,
     ) -> Result<Vec<GroupView>, StoreError> {
         self.read(|conn| read::groups(conn, tenant, filter, page))
+    }
+
+    async fn totals(&self, tenant: &Tenant) -> Result<Totals, StoreError> {
+        self.read(|conn| read::totals(conn, tenant))
+    }
+}
+
+#[async_trait]
+impl LoginReader for DieselStore {
+    async fn find_login(
+        &self,
+        tenant: &Tenant,
+        login: &str,
+        field: LoginField,
+        case_sensitive: bool,
+    ) -> Result<Vec<LoginRecord>, StoreError> {
+        self.read(|conn| read::find_login(conn, tenant, login, field, case_sensitive))
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 use idmsync_domain::{LogLine, Outcome, RunId, RunRecord, StoreState, Tenant, UserStatus};
-use idmsync_ports::{GroupView, Page, UserFilter, UserView};
+use idmsync_ports::{GroupView, LoginField, LoginRecord, Page, Totals, UserFilter, UserView};
 
 use crate::batch::{in_batches, rows_per_statement};
 use crate::conn::Conn;
@@ -319,4 +319,85 @@ mod tests {
         };
         assert_eq!(window(page), (10, i64::MAX));
     }
+}
+
+/// Users and groups of the tenant by status: two `GROUP BY` queries.
+pub(crate) fn totals(conn: &mut Conn, tenant: &Tenant) -> Result<Totals, DbError> {
+    let mut totals = Totals::default();
+    let Some(tenant) = tenant_id(conn, tenant)? else {
+        return Ok(totals);
+    };
+    let users: Vec<(String, i64)> = idm_users::table
+        .filter(idm_users::tenant_id.eq(tenant))
+        .group_by(idm_users::status)
+        .select((idm_users::status, diesel::dsl::count_star()))
+        .load(conn)?;
+    let groups: Vec<(String, i64)> = idm_groups::table
+        .filter(idm_groups::tenant_id.eq(tenant))
+        .group_by(idm_groups::status)
+        .select((idm_groups::status, diesel::dsl::count_star()))
+        .load(conn)?;
+    for (status, n) in users {
+        let n = u64::try_from(n).unwrap_or_default();
+        match UserStatus::parse(&status) {
+            Some(UserStatus::Active) => totals.users_active = n,
+            Some(UserStatus::Inactive) => totals.users_inactive = n,
+            None => return Err(DbError::Corrupt(format!("idm_users: status {status:?}"))),
+        }
+    }
+    for (status, n) in groups {
+        let n = u64::try_from(n).unwrap_or_default();
+        match UserStatus::parse(&status) {
+            Some(UserStatus::Active) => totals.groups_active = n,
+            Some(UserStatus::Inactive) => totals.groups_inactive = n,
+            None => return Err(DbError::Corrupt(format!("idm_groups: status {status:?}"))),
+        }
+    }
+    Ok(totals)
+}
+
+/// The tenant's users whose external id or e-mail is `login`; compared through `lower()` on
+/// both sides when case does not matter (an index on the raw column cannot serve that, but a
+/// login reads a handful of rows of one tenant).
+pub(crate) fn find_login(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    login: &str,
+    field: LoginField,
+    case_sensitive: bool,
+) -> Result<Vec<LoginRecord>, DbError> {
+    let Some(tenant) = tenant_id(conn, tenant)? else {
+        return Ok(Vec::new());
+    };
+    let mut query = idm_users::table
+        .filter(idm_users::tenant_id.eq(tenant))
+        .order(idm_users::id)
+        .select(UserRecord::as_select())
+        .into_boxed();
+    query = match (field, case_sensitive) {
+        (LoginField::ExternalId, true) => {
+            query.filter(idm_users::external_id.eq(login.to_string()))
+        }
+        (LoginField::ExternalId, false) => {
+            query.filter(lower(idm_users::external_id).eq(login.to_lowercase()))
+        }
+        (LoginField::Email, true) => query.filter(idm_users::email.eq(login.to_string())),
+        (LoginField::Email, false) => {
+            query.filter(lower(idm_users::email.assume_not_null()).eq(login.to_lowercase()))
+        }
+    };
+    query
+        .load::<UserRecord>(conn)?
+        .into_iter()
+        .map(|row| {
+            let user = row.into_stored()?;
+            Ok(LoginRecord {
+                external_id: user.external_id.to_string(),
+                locator: user.locator,
+                status: user.status,
+                admin: user.admin,
+                password_hash: user.password_hash,
+            })
+        })
+        .collect()
 }

@@ -183,7 +183,9 @@ impl SyncService {
                 info!(%run, "another run holds the lock; skipped");
                 return Ok(RunReport::Skipped { run });
             };
-            (Some(self.store.begin_run(&new).await?), Some(held))
+            let run = self.store.begin_run(&new).await?;
+            progress.started(run);
+            (Some(run), Some(held))
         };
         let span = info_span!("sync", run = %run.map_or_else(|| "dry".into(), |r| r.to_string()), mode = mode.as_str());
         async {

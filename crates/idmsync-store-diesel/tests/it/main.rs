@@ -4,6 +4,7 @@
 mod apply;
 mod connection;
 mod lock;
+mod logins;
 mod migrate;
 mod runs;
 mod support;
