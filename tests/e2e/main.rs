@@ -1,6 +1,7 @@
 //! End-to-end tests: the built `idmsync` binary, run as a user would, on temporary copies of
 //! source files and a temporary SQLite database.
 
+mod auth;
 mod file;
 mod ldap;
 mod support;

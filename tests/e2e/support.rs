@@ -213,17 +213,31 @@ impl Sandbox {
         Run::from(output)
     }
 
-    /// Starts `idmsync --config idmsync.toml ARGS` without waiting for it.
-    pub fn spawn(&self, args: &[&str]) -> Child {
+    /// Runs `idmsync --config idmsync.toml ARGS` with `input` on standard input.
+    pub fn idmsync_with_input(&self, args: &[&str], input: &str) -> Run {
+        let mut child = self.spawn_with_stdin(args);
+        let mut stdin = child.stdin.take().expect("stdin");
+        std::io::Write::write_all(&mut stdin, input.as_bytes()).expect("write stdin");
+        drop(stdin);
+        Run::wait(child)
+    }
+
+    fn spawn_with_stdin(&self, args: &[&str]) -> Child {
         Command::new(env!("CARGO_BIN_EXE_idmsync"))
             .args(["--config", "idmsync.toml"])
             .args(args)
             .current_dir(self.dir.path())
             .env_remove("RUST_LOG")
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start idmsync")
+    }
+
+    /// Starts `idmsync --config idmsync.toml ARGS` without waiting for it.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.spawn_with_stdin(args)
     }
 
     /// `users list --format json`, parsed.

@@ -5,15 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use idmsync_auth::Argon2Hasher;
+use idmsync_auth::{Argon2Hasher, DatabaseAuthenticator, LoginOptions};
 use idmsync_domain::Tenant;
-use idmsync_ports::{IdentitySource, SystemClock};
+use idmsync_ports::{Authenticator, IdentitySource, LoginField, SystemClock};
 use idmsync_source_file::{FileSource, FileSourceConfig};
 use idmsync_source_ldap::LdapSource;
 use idmsync_store_diesel::{DatabaseUrl, DieselStore, StoreOptions};
 use idmsync_sync::{SyncPorts, SyncService, SyncSettings};
 
-use crate::settings::{Settings, SettingsError, SourceKind};
+use crate::settings::{LoginKind, Settings, SettingsError, SourceKind};
 
 /// The configured adapters.
 pub struct App {
@@ -100,6 +100,22 @@ impl App {
                 max_deactivations: sync.max_deactivations,
                 reactivate: sync.reactivate,
                 ignore_case: sync.ignore_case,
+            },
+        ))
+    }
+
+    /// The authenticator for logins (`[auth]`): the database password for now.
+    pub fn authenticator(&self) -> Arc<dyn Authenticator> {
+        let auth = &self.settings.auth;
+        Arc::new(DatabaseAuthenticator::new(
+            self.store.clone(),
+            Arc::new(Argon2Hasher::default()),
+            LoginOptions {
+                field: match auth.login {
+                    LoginKind::ExternalId => LoginField::ExternalId,
+                    LoginKind::Email => LoginField::Email,
+                },
+                case_sensitive: auth.case_sensitive,
             },
         ))
     }

@@ -44,8 +44,24 @@ pub enum Command {
     /// The run log: every sync run and its changes.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Check a login the way the REST API does.
+    #[command(subcommand)]
+    Auth(AuthCommand),
     /// Create or upgrade the database schema (also done before every other command).
     Migrate,
+}
+
+/// `auth` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Check USER's password: read from standard input when it is not a terminal, else
+    /// prompted for without echo (never an argument, which would show in `ps` and shell
+    /// history). Exits 0 when the login is accepted, 1 otherwise, with one message for every
+    /// kind of failure.
+    Check {
+        /// The login: an external id, or an e-mail address with `auth.login = "email"`.
+        user: String,
+    },
 }
 
 /// `sync` options.

@@ -7,17 +7,20 @@ mod output;
 mod progress;
 mod settings;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use idmsync_domain::{RunId, SyncMode, Trigger, UserStatus};
-use idmsync_ports::{DirectoryReader, Page, RunLogReader, UserFilter};
+use idmsync_domain::{Password, RunId, SyncMode, Trigger, UserStatus};
+use idmsync_ports::{AuthError, DirectoryReader, Page, RunLogReader, UserFilter};
 use idmsync_sync::{RunReport, RunRequest, SyncError};
 use tracing_subscriber::EnvFilter;
 
 use crate::app::App;
-use crate::cli::{Cli, Command, Format, ListArgs, ListCommand, LogCommand, StatusArg, SyncArgs};
+use crate::cli::{
+    AuthCommand, Cli, Command, Format, ListArgs, ListCommand, LogCommand, StatusArg, SyncArgs,
+};
 use crate::progress::TerminalProgress;
 use crate::settings::{Settings, SettingsError};
 
@@ -110,11 +113,55 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Auth(AuthCommand::Check { user }) => auth_check(&app, &user).await,
         Command::Migrate => {
             println!("database schema is up to date");
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `auth check USER`: one message for every failure, so the command cannot be used to learn
+/// which logins exist; the reason of an outage goes to the log (stderr) only.
+async fn auth_check(app: &App, user: &str) -> anyhow::Result<ExitCode> {
+    let password = read_password(user)?;
+    match app
+        .authenticator()
+        .authenticate(&app.tenant, user, &password)
+        .await
+    {
+        Ok(principal) => {
+            let role = if principal.admin {
+                " (tenant admin)"
+            } else {
+                ""
+            };
+            println!("ok: {}{role}", principal.external_id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            if let AuthError::Unavailable(reason) = &e {
+                tracing::warn!(%reason, "authentication could not be checked");
+            }
+            eprintln!("authentication failed");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// The password from standard input (one line) or, on a terminal, from a prompt without echo.
+fn read_password(user: &str) -> anyhow::Result<Password> {
+    let clear = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("password for {user}: "))
+            .context("reading the password")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    };
+    Ok(Password::new(clear))
 }
 
 fn filter(args: &ListArgs) -> UserFilter {

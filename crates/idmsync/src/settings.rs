@@ -18,6 +18,38 @@ pub struct Settings {
     pub sync: SyncSection,
     /// `[source]`
     pub source: SourceSettings,
+    /// `[auth]`
+    #[serde(default)]
+    pub auth: AuthSettings,
+}
+
+/// `[auth]`: how logins are checked (REST API Basic auth, `idmsync auth check`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// What people type as their login.
+    pub login: LoginKind,
+    /// Whether logins differing only in case are different.
+    pub case_sensitive: bool,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            login: LoginKind::ExternalId,
+            case_sensitive: true,
+        }
+    }
+}
+
+/// `auth.login`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginKind {
+    /// The user's external id (`jlennon`).
+    ExternalId,
+    /// The user's e-mail address.
+    Email,
 }
 
 /// `[database]`
