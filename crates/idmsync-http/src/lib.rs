@@ -1,0 +1,95 @@
+//! The REST API of idmsync: the run log, the sync trigger, users and groups under
+//! `/api/enterprise` (as in Alfresco Process Services' IDM sync), plus open health and metrics
+//! endpoints for operators and Prometheus.
+//!
+//! This is the only crate that names axum. Handlers speak to the service through the ports of
+//! `idmsync-ports` only (bundled in [`ApiState`]), map port errors to HTTP statuses in one place
+//! and answer every error as JSON `{"message": "..."}`.
+//!
+//! Everything under `/api/enterprise` needs the HTTP Basic credentials of an active tenant
+//! administrator. The password is wrapped in [`idmsync_domain::Password`] as soon as it is decoded
+//! and no layer here logs request headers; whoever wraps these routers must not add one that does.
+#![deny(missing_docs)]
+
+mod auth;
+mod directory;
+mod error;
+mod ops;
+mod params;
+mod runs;
+mod serve;
+mod sync;
+
+use std::sync::Arc;
+
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+use axum::Router;
+use idmsync_domain::Tenant;
+use idmsync_ports::{
+    Authenticator, DirectoryReader, MetricsExporter, Readiness, RunLogReader, RunTrigger,
+};
+
+pub use error::HttpError;
+pub use serve::{serve, TlsFiles};
+
+/// Everything the handlers need, behind the ports. The binary builds it once with the adapters
+/// of its configuration; handlers clone it per request, which costs a few reference counts.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The one tenant this service synchronises; the API shows nothing of other tenants.
+    pub tenant: Tenant,
+    /// The run log, for `idm-sync-log-entries`.
+    pub runs: Arc<dyn RunLogReader>,
+    /// Users and groups, for `users` and `groups`.
+    pub directory: Arc<dyn DirectoryReader>,
+    /// Checks the Basic credentials of every API request.
+    pub auth: Arc<dyn Authenticator>,
+    /// Starts runs and dry runs, for `idm-sync`.
+    pub trigger: Arc<dyn RunTrigger>,
+    /// Answers `/health/ready`.
+    pub readiness: Arc<dyn Readiness>,
+    /// Renders `/metrics`.
+    pub metrics: Arc<dyn MetricsExporter>,
+}
+
+/// Where the API lives, as in the original product, so that its scripts keep working.
+const API_PREFIX: &str = "/api/enterprise";
+
+/// The authenticated API, `/api/enterprise/**`, with JSON 404s for every other path. For a
+/// listener that serves only the API (the operations endpoints listen elsewhere).
+pub fn api_router(state: ApiState) -> Router {
+    api_routes(state).fallback(error::not_found)
+}
+
+/// The open operations endpoints, `/health/live`, `/health/ready` and `/metrics`, with JSON 404s
+/// for every other path. For a separate listener (`http.metrics_listen`) that load balancers and
+/// Prometheus reach without credentials.
+pub fn ops_router(state: ApiState) -> Router {
+    ops::routes(state).fallback(error::not_found)
+}
+
+/// The API and the operations endpoints on one listener. A function of its own because two
+/// routers that each answer unknown paths cannot be merged: this one answers them once.
+pub fn app_router(state: ApiState) -> Router {
+    api_routes(state.clone())
+        .merge(ops::routes(state))
+        .fallback(error::not_found)
+}
+
+/// The API routes, nested under [`API_PREFIX`] behind the admin check. The check wraps the
+/// nested router's own fallbacks too, so that without credentials nothing under the prefix
+/// (not even which paths or methods exist) is revealed.
+fn api_routes(state: ApiState) -> Router {
+    let api = Router::new()
+        .route("/idm-sync-log-entries", get(runs::list))
+        .route("/idm-sync-log-entries/{id}/logfile", get(runs::logfile))
+        .route("/idm-sync", post(sync::start))
+        .route("/users", get(directory::users))
+        .route("/groups", get(directory::groups))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(from_fn_with_state(state.clone(), auth::require_admin))
+        .with_state(state);
+    Router::new().nest(API_PREFIX, api)
+}

@@ -1,0 +1,53 @@
+//! The open operations endpoints: liveness and readiness probes and the Prometheus metrics.
+//! They need no credentials: probes and scrapers have none, and nothing here names a user.
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::error::{self, ApiError};
+use crate::ApiState;
+
+/// The Prometheus text exposition format's content type.
+const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The operations routes, without a fallback so that they can be merged with the API's.
+pub(crate) fn routes(state: ApiState) -> Router {
+    Router::new()
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .with_state(state)
+}
+
+/// `GET /health/live`: the process answers; restart it only when this fails.
+async fn live() -> impl IntoResponse {
+    Json(json!({ "status": "up" }))
+}
+
+/// `GET /health/ready`: 503 with what is missing until the service can do its job, so that a
+/// load balancer sends no traffic before then.
+async fn ready(State(state): State<ApiState>) -> impl IntoResponse {
+    match state.readiness.ready().await {
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Err(message) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "not-ready", "message": message })),
+        ),
+    }
+}
+
+/// `GET /metrics`: the Prometheus text format; 503 when the metrics cannot be read, so that the
+/// scrape shows as failed rather than as zeros.
+async fn metrics(State(state): State<ApiState>) -> Result<impl IntoResponse, ApiError> {
+    let text = state.metrics.render().await.map_err(|message| {
+        tracing::warn!(%message, "cannot render metrics");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
+    })?;
+    Ok(([(CONTENT_TYPE, METRICS_CONTENT_TYPE)], text))
+}
