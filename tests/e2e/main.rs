@@ -4,4 +4,5 @@
 mod auth;
 mod file;
 mod ldap;
+mod serve;
 mod support;

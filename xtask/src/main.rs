@@ -4,7 +4,9 @@
 //!   formatting check, clippy with warnings denied, every test.
 //! - `cargo xtask ldap [--port 3389]`: a slapd with the test directory, for trying idmsync by
 //!   hand.
+//! - `cargo xtask bench [ldap | store] [...]`: the benchmark; see `docs/benchmarks.md`.
 
+mod bench;
 mod ldap;
 mod packages;
 mod services;
@@ -19,12 +21,16 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("ldap") => ldap::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        Some(bench::MEASURE) => bench::measure_subcommand(&args[1..]),
         Some("help") | Some("--help") | None => {
             println!(
                 "usage: cargo xtask <task>\n\ntasks:\n  \
                  ci                  install test servers if missing, fmt check, clippy \
                  (warnings denied), all tests\n  \
-                 ldap [--port 3389]  slapd with the test directory on 127.0.0.1 until Ctrl-C"
+                 ldap [--port 3389]  slapd with the test directory on 127.0.0.1 until Ctrl-C\n  \
+                 bench               sync benchmarks, written to docs/benchmarks.md:\n    {}",
+                bench::USAGE
             );
             Ok(())
         }
@@ -33,7 +39,7 @@ fn main() -> Result<()> {
 }
 
 /// Runs a command from the workspace root, failing if it fails.
-fn run(program: &str, args: &[&str]) -> Result<()> {
+pub(crate) fn run(program: &str, args: &[&str]) -> Result<()> {
     eprintln!("$ {program} {}", args.join(" "));
     let status = Command::new(program)
         .args(args)

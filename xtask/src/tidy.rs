@@ -80,9 +80,15 @@ mod tests {
     }
 
     #[test]
+    fn only_the_http_adapter_knows_axum() {
+        let users = users_of("axum");
+        assert_eq!(users, BTreeSet::from(["idmsync-http".to_string()]));
+    }
+
+    #[test]
     fn ports_and_engine_know_no_adapter() {
         let deps = dependencies();
-        for krate in ["idmsync-ports", "idmsync-sync"] {
+        for krate in ["idmsync-ports", "idmsync-sync", "idmsync-scheduler"] {
             let bad: Vec<_> = deps[krate]
                 .iter()
                 .filter(|d| {

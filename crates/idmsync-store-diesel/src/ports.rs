@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use idmsync_domain::{ChangeSet, LogLine, RunId, RunRecord, RunResult, StoreState, Tenant};
 use idmsync_ports::{
-    DirectoryReader, GroupView, LoginField, LoginReader, LoginRecord, NewRun, Page, RunLogReader,
-    StoreError, SyncStore, Totals, UserFilter, UserView,
+    DirectoryReader, GroupView, LoginField, LoginReader, LoginRecord, NewRun, Page, Readiness,
+    RunLogReader, StoreError, SyncStore, Totals, UserFilter, UserView,
 };
 
 use crate::store::DieselStore;
@@ -103,5 +103,17 @@ impl RunLogReader for DieselStore {
 
     async fn lines(&self, id: RunId) -> Result<Vec<LogLine>, StoreError> {
         self.read(|conn| read::lines(conn, id))
+    }
+}
+
+/// The database's part of the service's readiness: it answers and its schema is current.
+#[async_trait]
+impl Readiness for DieselStore {
+    async fn ready(&self) -> Result<(), String> {
+        match self.pending_migrations() {
+            Ok(0) => Ok(()),
+            Ok(n) => Err(format!("{}: {n} migrations not applied", self.url())),
+            Err(e) => Err(e.to_string()),
+        }
     }
 }

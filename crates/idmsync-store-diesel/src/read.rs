@@ -301,26 +301,6 @@ pub(crate) fn lines(conn: &mut Conn, id: RunId) -> Result<Vec<LogLine>, DbError>
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn patterns_escape_wildcards_and_lower_the_text() {
-        assert_eq!(contains_pattern("JLen"), "%jlen%");
-        assert_eq!(contains_pattern("50%_a!b\\"), "%50!%!_a!!b\\%");
-    }
-
-    #[test]
-    fn huge_pages_saturate() {
-        let page = Page {
-            start: u64::MAX,
-            size: 10,
-        };
-        assert_eq!(window(page), (10, i64::MAX));
-    }
-}
-
 /// Users and groups of the tenant by status: two `GROUP BY` queries.
 pub(crate) fn totals(conn: &mut Conn, tenant: &Tenant) -> Result<Totals, DbError> {
     let mut totals = Totals::default();
@@ -400,4 +380,24 @@ pub(crate) fn find_login(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_escape_wildcards_and_lower_the_text() {
+        assert_eq!(contains_pattern("JLen"), "%jlen%");
+        assert_eq!(contains_pattern("50%_a!b\\"), "%50!%!_a!!b\\%");
+    }
+
+    #[test]
+    fn huge_pages_saturate() {
+        let page = Page {
+            start: u64::MAX,
+            size: 10,
+        };
+        assert_eq!(window(page), (10, i64::MAX));
+    }
 }

@@ -130,6 +130,19 @@ impl DieselStore {
         })
     }
 
+    /// How many migrations this binary knows that the database has not applied; zero when the
+    /// schema is current. Also proves the database answers.
+    ///
+    /// # Errors
+    /// `Unavailable` without a connection, `Schema` when migrations cannot be listed.
+    pub fn pending_migrations(&self) -> Result<usize, StoreError> {
+        self.blocking(|conn| match conn {
+            Conn::Sqlite(c) => pending(c, SQLITE_MIGRATIONS),
+            Conn::Pg(c) => pending(c, POSTGRES_MIGRATIONS),
+            Conn::Mysql(c) => pending(c, MYSQL_MIGRATIONS),
+        })
+    }
+
     /// The database, redacted, for messages.
     pub(crate) fn url(&self) -> &DatabaseUrl {
         &self.url
@@ -213,6 +226,17 @@ where
     let names = pending.iter().map(|m| m.name().to_string()).collect();
     conn.run_migrations(&pending).map_err(migration_error)?;
     Ok(names)
+}
+
+fn pending<DB, C>(conn: &mut C, migrations: EmbeddedMigrations) -> Result<usize, DbError>
+where
+    DB: DieselBackend,
+    C: MigrationHarness<DB>,
+    EmbeddedMigrations: MigrationSource<DB>,
+{
+    conn.pending_migrations(migrations)
+        .map(|p| p.len())
+        .map_err(migration_error)
 }
 
 fn migration_error(e: impl std::fmt::Display) -> DbError {

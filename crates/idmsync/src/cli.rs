@@ -25,9 +25,22 @@ pub struct Cli {
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Log format on stderr: `text` for people, `json` (one object per line) for collectors.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// JSON objects, one per line.
+    Json,
 }
 
 /// The subcommands.
@@ -35,6 +48,9 @@ pub struct Cli {
 pub enum Command {
     /// Synchronise now: full if no run has succeeded yet, else differential.
     Sync(SyncArgs),
+    /// Run as a service: sync on boot, full and differential syncs on the configured schedules,
+    /// and the REST API (http.listen). Stops gracefully on SIGTERM or Ctrl-C.
+    Serve,
     /// Users in the local database.
     #[command(subcommand)]
     Users(ListCommand),

@@ -5,6 +5,7 @@ mod app;
 mod cli;
 mod output;
 mod progress;
+mod serve;
 mod settings;
 
 use std::io::IsTerminal;
@@ -19,7 +20,8 @@ use tracing_subscriber::EnvFilter;
 
 use crate::app::App;
 use crate::cli::{
-    AuthCommand, Cli, Command, Format, ListArgs, ListCommand, LogCommand, StatusArg, SyncArgs,
+    AuthCommand, Cli, Command, Format, ListArgs, ListCommand, LogCommand, LogFormat, StatusArg,
+    SyncArgs,
 };
 use crate::progress::TerminalProgress;
 use crate::settings::{Settings, SettingsError};
@@ -29,7 +31,7 @@ const EXIT_GUARD: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    init_tracing(cli.verbose, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -40,7 +42,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // A source read still blocking a worker thread (a hung file system, a FIFO) must not keep
+    // the process alive after the command is done; its transaction was never committed.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -53,7 +59,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8, format: LogFormat) {
     let default = match verbose {
         0 => "warn",
         1 => "info",
@@ -61,10 +67,13 @@ fn init_tracing(verbose: u8) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -72,6 +81,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let app = App::open(settings)?;
     match cli.command {
         Command::Sync(args) => sync(&app, args).await,
+        Command::Serve => serve::serve(app).await.map(|()| ExitCode::SUCCESS),
         Command::Users(ListCommand::List(args)) => {
             let users = app
                 .store

@@ -21,6 +21,38 @@ pub struct Settings {
     /// `[auth]`
     #[serde(default)]
     pub auth: AuthSettings,
+    /// `[http]`, for `idmsync serve`.
+    #[serde(default)]
+    pub http: HttpSettings,
+}
+
+/// `[http]`: where `idmsync serve` listens.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Address of the REST API (and of health and metrics unless `metrics_listen` is set).
+    pub listen: String,
+    /// Separate address for `/health/*` and `/metrics`, so they can stay internal.
+    pub metrics_listen: Option<String>,
+    /// PEM certificate chain; with `tls_key`, the API speaks HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key.
+    pub tls_key: Option<PathBuf>,
+    /// Seconds a running sync may take to finish after SIGTERM before the process exits (its
+    /// transaction then rolls back).
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            metrics_listen: None,
+            tls_cert: None,
+            tls_key: None,
+            shutdown_grace_secs: 30,
+        }
+    }
 }
 
 /// `[auth]`: how logins are checked (REST API Basic auth, `idmsync auth check`).
@@ -97,6 +129,12 @@ pub struct SyncSection {
     pub reactivate: Reactivate,
     /// Compare ids without regard to case.
     pub ignore_case: bool,
+    /// When `serve` runs a full sync: six-field cron with seconds; `""` disables it.
+    pub full_cron: String,
+    /// When `serve` runs a differential sync; `""` disables it.
+    pub differential_cron: String,
+    /// IANA time zone of the schedules; UTC when empty.
+    pub timezone: String,
 }
 
 impl Default for SyncSection {
@@ -107,6 +145,9 @@ impl Default for SyncSection {
             max_deactivations: MaxDeactivations::default(),
             reactivate: Reactivate::default(),
             ignore_case: false,
+            full_cron: idmsync_scheduler::DEFAULT_FULL_CRON.into(),
+            differential_cron: idmsync_scheduler::DEFAULT_DIFFERENTIAL_CRON.into(),
+            timezone: String::new(),
         }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{bail, Context, Result};
 
+use super::measure::Measured;
 use super::options::Db;
 use super::rows::TABLES;
 use crate::tidy::workspace_root;
@@ -90,7 +91,7 @@ impl Database {
     /// The command that bulk-loads `files` (from [`super::rows::write`], in table order) into
     /// the migrated, empty tables in one transaction: `\copy` for PostgreSQL, `LOAD DATA LOCAL
     /// INFILE` for MariaDB, `.import` for SQLite. `script_dir` receives the script it runs.
-    pub fn bulk_load(&self, files: &[PathBuf], script_dir: &Path) -> Result<Command> {
+    pub fn bulk_load(&self, files: &[PathBuf], script_dir: &Path) -> Result<Measured> {
         let pairs = TABLES.iter().zip(files);
         let script = match self.db {
             Db::Postgres => {
@@ -122,7 +123,7 @@ impl Database {
 
     /// The command that reads every row of the tables idmsync loads its state from, to
     /// /dev/null: the floor under a run that must compare the source against the database.
-    pub fn read_state(&self, script_dir: &Path) -> Result<Command> {
+    pub fn read_state(&self, script_dir: &Path) -> Result<Measured> {
         let sql: String = STATE_TABLES
             .iter()
             .map(|table| match self.db {
@@ -133,42 +134,72 @@ impl Database {
         self.scripted(&sql, script_dir, "read")
     }
 
-    /// The [`client`](Self::client) with `script` (saved in `script_dir`) as its stdin.
-    fn scripted(&self, script: &str, script_dir: &Path, what: &str) -> Result<Command> {
+    /// The measured [`client`](Self::client) with `script` (saved in `script_dir`) as its
+    /// stdin.
+    fn scripted(&self, script: &str, script_dir: &Path, what: &str) -> Result<Measured> {
         let path = script_dir.join(format!("{}-{what}.sql", self.name));
         std::fs::write(&path, script).with_context(|| format!("writing {}", path.display()))?;
-        let mut command = self.client();
-        command.stdin(
+        let mut measured = Measured::new(self.program())?;
+        self.connect(&mut measured.command);
+        measured.command.stdin(
             std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?,
         );
-        Ok(command)
+        Ok(measured)
     }
 
     /// The backend's command-line client connected to this database, reading SQL from stdin,
     /// stopping at the first error, with results to /dev/null.
     fn client(&self) -> Command {
-        let mut command = match self.db {
+        let mut command = Command::new(self.program());
+        self.connect(&mut command);
+        command
+    }
+
+    /// The backend's command-line client.
+    fn program(&self) -> &'static str {
+        match self.db {
+            Db::Postgres => "psql",
+            Db::Mariadb => "mysql",
+            Db::Sqlite => "sqlite3",
+        }
+    }
+
+    /// Adds the arguments that connect [`program`](Self::program) to this database.
+    fn connect(&self, command: &mut Command) {
+        match self.db {
             Db::Postgres => {
-                let mut c = Command::new("psql");
-                c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres"])
+                command
+                    .args([
+                        "-X",
+                        "-q",
+                        "-v",
+                        "ON_ERROR_STOP=1",
+                        "-h",
+                        "127.0.0.1",
+                        "-U",
+                        "postgres",
+                    ])
                     .args(["-d", &self.name]);
-                c
             }
             Db::Mariadb => {
-                let mut c = Command::new("mysql");
                 // --quick streams rows instead of buffering each result set in the client.
-                c.args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "--local-infile=1"])
+                command
+                    .args([
+                        "-h",
+                        "127.0.0.1",
+                        "-P",
+                        "3306",
+                        "-u",
+                        "root",
+                        "--local-infile=1",
+                    ])
                     .args(["--quick", "--default-character-set=utf8mb4", &self.name]);
-                c
             }
             Db::Sqlite => {
-                let mut c = Command::new("sqlite3");
-                c.args(["-bail"]).arg(&self.path);
-                c
+                command.arg("-bail").arg(&self.path);
             }
-        };
+        }
         command.stdout(Stdio::null());
-        command
     }
 
     /// Runs one statement as the server's administrator, outside this database.
@@ -176,8 +207,17 @@ impl Database {
         let mut command = match self.db {
             Db::Postgres => {
                 let mut c = Command::new("psql");
-                c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres"])
-                    .args(["-d", "postgres", "-c", sql]);
+                c.args([
+                    "-X",
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                ])
+                .args(["-d", "postgres", "-c", sql]);
                 c
             }
             Db::Mariadb => {
@@ -203,7 +243,10 @@ impl Database {
                 Ok(())
             }
             // WITH (FORCE): a killed idmsync may leave a session behind.
-            Db::Postgres => self.admin_sql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)),
+            Db::Postgres => self.admin_sql(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            )),
             Db::Mariadb => self.admin_sql(&format!("DROP DATABASE IF EXISTS {}", self.name)),
         }
     }
@@ -212,7 +255,10 @@ impl Database {
 impl Drop for Database {
     fn drop(&mut self) {
         if let Err(e) = self.remove() {
-            eprintln!("warning: could not drop bench database {}: {e:#}", self.name);
+            eprintln!(
+                "warning: could not drop bench database {}: {e:#}",
+                self.name
+            );
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Running one program and measuring it: wall time, CPU time (user + system) and peak resident
 //! memory of that child alone, from the kernel's own accounting.
 
+use std::ffi::OsStr;
 use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus};
@@ -30,12 +31,98 @@ impl Usage {
     }
 }
 
+/// The hidden xtask subcommand that runs a program and reports its usage (see [`Measured`]).
+pub const SUBCOMMAND: &str = "__measure";
+
+/// A command to be measured. It runs through a fresh `xtask __measure` process, which runs the
+/// program and `wait4`s for it.
+///
+/// Why the detour: Linux carries a process's peak RSS across `exec`, starting from the memory
+/// of the process that forked it, so a program spawned straight from the bench (holding a
+/// generated directory of hundreds of MB) would report at least the bench's size. The
+/// intermediate process is small when it forks, so its child's peak is the program's own.
+/// Arguments, environment, working directory and standard streams set on
+/// [`command`](Self::command) reach the program unchanged.
+pub struct Measured {
+    /// `xtask __measure <report> <program>`: add the program's arguments and streams here.
+    pub command: Command,
+    report: tempfile::TempPath,
+}
+
+impl Measured {
+    /// A measured run of `program`.
+    pub fn new(program: impl AsRef<OsStr>) -> Result<Measured> {
+        let report = tempfile::Builder::new()
+            .prefix("xtask-measure-")
+            .tempfile()
+            .context("creating a measurement report file")?
+            .into_temp_path();
+        let mut command =
+            Command::new(std::env::current_exe().context("locating the xtask binary")?);
+        command.arg(SUBCOMMAND).arg(&report).arg(program);
+        Ok(Measured { command, report })
+    }
+
+    /// Runs the program and returns how it exited and what it cost.
+    pub fn run(mut self) -> Result<(ExitStatus, Usage)> {
+        let status = self
+            .command
+            .status()
+            .with_context(|| format!("running {:?}", self.command))?;
+        let text = std::fs::read_to_string(&self.report).unwrap_or_default();
+        parse_report(&text).with_context(|| {
+            format!(
+                "{:?} ended with {status} without a usage report",
+                self.command
+            )
+        })
+    }
+}
+
+/// `xtask __measure <report> <program> [args...]`: runs the program (inheriting everything),
+/// writes its exit status and usage to `<report>`, and exits 0.
+pub fn subcommand(args: &[String]) -> Result<()> {
+    let [report, program, rest @ ..] = args else {
+        anyhow::bail!("usage: xtask {SUBCOMMAND} REPORT PROGRAM [ARGS...]");
+    };
+    let (status, usage) = measure(Command::new(program).args(rest))?;
+    std::fs::write(
+        report,
+        format!(
+            "{} {} {} {}\n",
+            status.into_raw(),
+            usage.wall.as_nanos(),
+            usage.cpu.as_nanos(),
+            usage.max_rss_kib
+        ),
+    )
+    .with_context(|| format!("writing {report}"))
+}
+
+/// Reads what [`subcommand`] wrote.
+fn parse_report(text: &str) -> Option<(ExitStatus, Usage)> {
+    let mut fields = text.split_whitespace();
+    let status = fields.next()?.parse().ok()?;
+    let mut nanos = || fields.next()?.parse::<u64>().ok();
+    let wall = Duration::from_nanos(nanos()?);
+    let cpu = Duration::from_nanos(nanos()?);
+    let max_rss_kib = nanos()?;
+    Some((
+        ExitStatus::from_raw(status),
+        Usage {
+            wall,
+            cpu,
+            max_rss_kib,
+        },
+    ))
+}
+
 /// Spawns `command`, waits for it with `wait4` and returns how it exited and what it cost.
 ///
 /// `wait4` rather than `getrusage(RUSAGE_CHILDREN)`: the latter's peak RSS is the maximum over
-/// every child the bench ever reaped (slapd, psql...), while `wait4` reports this child's. The
-/// command's stdout and stderr must not be pipes: nothing reads them while it runs.
-pub fn measure(command: &mut Command) -> Result<(ExitStatus, Usage)> {
+/// every child ever reaped, while `wait4` reports this child's. The command's stdout and stderr
+/// must not be pipes: nothing reads them while it runs.
+fn measure(command: &mut Command) -> Result<(ExitStatus, Usage)> {
     let started = Instant::now();
     let child = command
         .spawn()
@@ -110,12 +197,25 @@ mod tests {
     }
 
     #[test]
+    fn reports_round_trip() {
+        let usage = Usage {
+            wall: Duration::from_millis(1500),
+            cpu: Duration::from_millis(700),
+            max_rss_kib: 4242,
+        };
+        let (status, parsed) = parse_report("768 1500000000 700000000 4242\n").expect("report");
+        assert_eq!(status.code(), Some(3));
+        assert_eq!(parsed, usage);
+        assert!(parse_report("").is_none());
+    }
+
+    #[test]
     fn a_child_is_measured_and_its_status_kept() {
         // The usage of `sh` includes the pipeline's processes, which sh waited for.
-        let (status, usage) = measure(
-            Command::new("sh")
-                .args(["-c", "head -c 50000000 /dev/zero | wc -c >/dev/null; exit 3"]),
-        )
+        let (status, usage) = measure(Command::new("sh").args([
+            "-c",
+            "head -c 50000000 /dev/zero | wc -c >/dev/null; exit 3",
+        ]))
         .expect("sh runs");
         assert_eq!(status.code(), Some(3));
         assert!(usage.wall > Duration::ZERO);

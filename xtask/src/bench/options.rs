@@ -2,6 +2,7 @@
 //! run count, parsed from its arguments.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
@@ -128,11 +129,15 @@ pub struct Options {
     pub scenarios: Vec<Scenario>,
     /// Repetitions of every measurement; tables show medians.
     pub runs: usize,
+    /// An idmsync binary to measure instead of building `target/release/idmsync` (another
+    /// build, or one from a checkout that does not compile right now).
+    pub binary: Option<PathBuf>,
 }
 
 /// The usage text, shown on a bad argument and by `cargo xtask help`.
 pub const USAGE: &str = "cargo xtask bench [ldap | store] [--size small,large,huge] \
-     [--source file,ldap] [--db sqlite,postgres,mariadb] [--scenario a,b,c,d] [--runs N]";
+     [--source file,ldap] [--db sqlite,postgres,mariadb] [--scenario a,b,c,d] [--runs N] \
+     [--binary PATH]";
 
 impl Options {
     /// Parses the arguments after `bench`. `ldap` (only the LDAP source, every database) and
@@ -145,6 +150,7 @@ impl Options {
             dbs: vec![Db::Sqlite, Db::Postgres],
             scenarios: Scenario::ALL.to_vec(),
             runs: 3,
+            binary: None,
         };
         let mut rest = args;
         match rest.first().map(String::as_str) {
@@ -177,6 +183,7 @@ impl Options {
                         .filter(|&n| n > 0)
                         .with_context(|| format!("--runs {value:?} is not a positive number"))?
                 }
+                "--binary" => options.binary = Some(PathBuf::from(value)),
                 other => bail!("unknown argument {other:?}; usage: {USAGE}"),
             }
         }
@@ -227,8 +234,8 @@ mod tests {
 
     #[test]
     fn lists_are_sorted_and_deduplicated() {
-        let options = parse(&["--scenario", "d,a,d", "--db", "postgres", "--runs", "1"])
-            .expect("options");
+        let options =
+            parse(&["--scenario", "d,a,d", "--db", "postgres", "--runs", "1"]).expect("options");
         assert_eq!(options.scenarios, [Scenario::A, Scenario::D]);
         assert_eq!(options.dbs, [Db::Postgres]);
         assert_eq!(options.runs, 1);
@@ -244,7 +251,10 @@ mod tests {
             &["--db", "oracle"],
         ] {
             let error = parse(bad).expect_err("bad arguments").to_string();
-            assert!(error.contains(bad[bad.len() - 1]) || error.contains(bad[0]), "{error}");
+            assert!(
+                error.contains(bad[bad.len() - 1]) || error.contains(bad[0]),
+                "{error}"
+            );
         }
     }
 }

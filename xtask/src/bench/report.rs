@@ -125,9 +125,8 @@ pub fn rows(samples: &[Sample]) -> Vec<Row> {
         .into_iter()
         .map(|((size, scenario, source, db), runs)| {
             let ok: Vec<&&Sample> = runs.iter().filter(|s| s.failure.is_none()).collect();
-            let secs = |f: fn(&Usage) -> f64| {
-                median(&ok.iter().map(|s| f(&s.usage)).collect::<Vec<_>>())
-            };
+            let secs =
+                |f: fn(&Usage) -> f64| median(&ok.iter().map(|s| f(&s.usage)).collect::<Vec<_>>());
             Row {
                 size,
                 scenario,
@@ -255,7 +254,13 @@ pub fn markdown(context: &Context, rows: &[Row]) -> String {
         out,
         "Measured {} on {} CPUs ({}), {} MiB of memory, with `{}`: medians of {} run(s); \
          every measurement is in `{}`.\n",
-        context.date, m.cpus, m.cpu_model, m.memory_mib, context.command, context.runs, context.json
+        context.date,
+        m.cpus,
+        m.cpu_model,
+        m.memory_mib,
+        context.command,
+        context.runs,
+        context.json
     )
     .expect(w);
     let mut sizes: Vec<Size> = rows.iter().map(|r| r.size).collect();
@@ -399,7 +404,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -453,9 +458,15 @@ mod tests {
             sample(What::Scenario(Scenario::A), pg, Size::Small, 5.0, None),
             sample(What::Scenario(Scenario::A), pg, Size::Small, 7.0, None),
             sample(What::Scenario(Scenario::A), pg, Size::Small, 6.0, None),
-            sample(What::Scenario(Scenario::B), pg, Size::Small, 2.0, None),
+            sample(What::Scenario(Scenario::B), pg, Size::Small, 2.5, None),
             sample(What::Scenario(Scenario::C), pg, Size::Small, 0.4, None),
-            sample(What::Scenario(Scenario::D), pg, Size::Small, 0.0, Some("exit 3: guard")),
+            sample(
+                What::Scenario(Scenario::D),
+                pg,
+                Size::Small,
+                0.0,
+                Some("exit 3: guard"),
+            ),
             sample(What::Scenario(Scenario::A), pg, Size::Large, 66.0, None),
         ]
     }
@@ -467,7 +478,10 @@ mod tests {
         let a = &rows[0];
         assert_eq!((a.scenario, a.wall), (Scenario::A, Some(6.0)));
         assert_eq!(a.limit, Some((3.0, "ldapsearch + \\copy".to_string())));
-        assert_eq!(rows[1].limit, Some((1.5, "ldapsearch + read state".to_string())));
+        assert_eq!(
+            rows[1].limit,
+            Some((1.5, "ldapsearch + read state".to_string()))
+        );
         assert_eq!(rows[3].failed, (1, 1));
         assert_eq!(rows[3].wall, None);
         // The large size has no limit measurements, so no limit.
@@ -497,8 +511,11 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.contains("| 1.33 | **≤ 1.5× missed**"), "{text}");
-        assert!(text.contains("| 0.40 s | 0.20 s | 102 MB | — | — | < 1 s met"), "{text}");
+        assert!(text.contains("| 1.67 | **≤ 1.5× missed**"), "{text}");
+        assert!(
+            text.contains("| 0.40 s | 0.20 s | 102 MB | — | — | < 1 s met"),
+            "{text}"
+        );
         assert!(text.contains("(1/1 failed)"), "{text}");
         assert!(text.contains("- small d (ldap) → postgres: 1 of 1 runs failed: `exit 3: guard`"));
         assert!(text.contains("| a | ldap | postgres | 6.00 s | 66.0 s | 11.0× | ≤ 12× met |"));

@@ -96,7 +96,10 @@ pub fn write(dir: &Path, directory: &Generated, source: SourceKind) -> Result<Ve
 /// A deterministic string shaped like an entryUUID (36 characters), so rows are as wide as the
 /// LDAP source's.
 fn uuid(n: u64) -> String {
-    let hex = format!("{:032x}", u128::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835));
+    let hex = format!(
+        "{:032x}",
+        u128::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)
+    );
     format!(
         "{}-{}-{}-{}-{}",
         &hex[..8],
@@ -114,19 +117,27 @@ mod tests {
     #[test]
     fn rows_match_the_directory_and_the_tables_columns() {
         let directory = Generated::new(50, 5, 120, 1);
-        let [tenants, users, groups, memberships, nesting] =
-            render(&directory, SourceKind::Ldap);
+        let [tenants, users, groups, memberships, nesting] = render(&directory, SourceKind::Ldap);
         assert_eq!(tenants, "1\tdefault\n");
         assert_eq!(users.lines().count(), 50);
         // idm_users has 15 columns, idm_groups 10.
-        assert!(users.lines().all(|l| l.split('\t').count() == 15), "{users}");
-        assert!(groups.lines().all(|l| l.split('\t').count() == 10), "{groups}");
+        assert!(
+            users.lines().all(|l| l.split('\t').count() == 15),
+            "{users}"
+        );
+        assert!(
+            groups.lines().all(|l| l.split('\t').count() == 10),
+            "{groups}"
+        );
         let members: usize = directory
             .groups()
             .iter()
             .map(|g| g.user_members.len() + g.group_members.len())
             .sum();
-        assert_eq!(memberships.lines().count() + nesting.lines().count(), members);
+        assert_eq!(
+            memberships.lines().count() + nesting.lines().count(),
+            members
+        );
         let first = users.lines().next().expect("a user");
         assert_eq!(first.split('\t').nth(2).map(str::len), Some(36), "{first}");
     }

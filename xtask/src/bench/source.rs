@@ -3,12 +3,13 @@
 //! source's own reading limit (`ldapsearch`, `cat`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use anyhow::{Context, Result};
 use idmsync_test_ldap::fixtures::Generated;
 use idmsync_test_ldap::Slapd;
 
+use super::measure::Measured;
 use super::options::SourceKind;
 
 /// `lastModified` of every unchanged line: long before any watermark.
@@ -94,12 +95,12 @@ impl Source {
     /// The commands that read what idmsync reads from the source, to /dev/null: the floor
     /// under any sync. For LDAP, paged ldapsearch as the sync account with the same filters and
     /// attributes; for files, `cat`.
-    pub fn read_limit(&self) -> Vec<Command> {
+    pub fn read_limit(&self) -> Result<Vec<Measured>> {
         match self {
             Source::File { users, groups } => {
-                let mut cat = Command::new("cat");
-                cat.arg(users).arg(groups);
-                vec![quiet(cat)]
+                let mut cat = Measured::new("cat")?;
+                cat.command.arg(users).arg(groups);
+                Ok(vec![quiet(cat)])
             }
             Source::Ldap(slapd) => [
                 (PEOPLE, USER_FILTER, &USER_ATTRIBUTES[..]),
@@ -107,14 +108,15 @@ impl Source {
             ]
             .into_iter()
             .map(|(base, filter, attributes)| {
-                let mut search = Command::new("ldapsearch");
+                let mut search = Measured::new("ldapsearch")?;
                 search
+                    .command
                     .env("LDAPNOINIT", "1")
                     .args(["-x", "-LLL", "-H", &slapd.url(), "-D", &slapd.sync_dn()])
                     .args(["-w", slapd.sync_password(), "-b", base])
                     .args(["-E", &format!("pr={PAGE_SIZE}/noprompt"), filter])
                     .args(attributes);
-                quiet(search)
+                Ok(quiet(search))
             })
             .collect(),
         }
@@ -132,7 +134,7 @@ impl Source {
 }
 
 /// `command` with its output discarded (what it would print is not part of the measurement).
-fn quiet(mut command: Command) -> Command {
-    command.stdout(Stdio::null()).stderr(Stdio::null());
-    command
+fn quiet(mut measured: Measured) -> Measured {
+    measured.command.stdout(Stdio::null()).stderr(Stdio::null());
+    measured
 }

@@ -1,0 +1,293 @@
+//! The Prometheus metrics of a `serve` process, in the text exposition format (version 0.0.4).
+//!
+//! Hand-written rather than built on a metrics library: the set is small and fixed, every label
+//! value is one of a few known words (so nothing needs escaping), and the process-local part is
+//! a few counters behind the scheduler's lock. What the database knows (last successes, user and
+//! group totals) is read at scrape time instead, so it is right even after a restart and across
+//! nodes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use idmsync_domain::{Counts, Outcome, SyncMode, Trigger};
+use idmsync_ports::Totals;
+
+/// Upper bounds of the run-duration histogram, in seconds: from a tiny file source to a large
+/// directory's first sync.
+const DURATION_BUCKETS: [f64; 10] = [0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0];
+
+/// The `type` label of a run whose mode could not be determined (the store failed before
+/// recording it).
+const UNKNOWN_MODE: &str = "unknown";
+
+/// A run that finished in this process, as the metrics see it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FinishedRun {
+    /// Full or differential; `None` when the run failed before its mode was recorded.
+    pub mode: Option<SyncMode>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// What started it.
+    pub trigger: Trigger,
+    /// Wall time from the request to the end.
+    pub elapsed: Duration,
+    /// What it applied, for succeeded runs.
+    pub applied: Option<Counts>,
+}
+
+/// Cumulative bucket counts, their sum and count, per Prometheus histogram semantics.
+#[derive(Debug, Clone, Default)]
+struct Histogram {
+    buckets: [u64; DURATION_BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn observe(&mut self, seconds: f64) {
+        for (bucket, bound) in self.buckets.iter_mut().zip(DURATION_BUCKETS) {
+            if seconds <= bound {
+                *bucket += 1;
+            }
+        }
+        self.sum += seconds;
+        self.count += 1;
+    }
+}
+
+/// What this process has observed of its runs: the counters and the histogram. Sorted maps so
+/// that the exposition is stable from one scrape to the next.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RunMetrics {
+    runs: BTreeMap<(&'static str, &'static str, &'static str), u64>,
+    durations: BTreeMap<&'static str, Histogram>,
+    changes: BTreeMap<&'static str, u64>,
+}
+
+impl RunMetrics {
+    /// Counts a finished run. Runs skipped because another runner held the lock count in
+    /// `idmsync_runs_total` but not in the duration histogram, where their near-zero time
+    /// would hide the real runs' times.
+    pub fn record(&mut self, run: &FinishedRun) {
+        let mode = run.mode.map_or(UNKNOWN_MODE, SyncMode::as_str);
+        *self
+            .runs
+            .entry((mode, run.outcome.as_str(), run.trigger.as_str()))
+            .or_default() += 1;
+        if run.outcome != Outcome::SkippedLocked {
+            self.durations
+                .entry(mode)
+                .or_default()
+                .observe(run.elapsed.as_secs_f64());
+        }
+        for (kind, n) in run.applied.as_ref().map(change_kinds).into_iter().flatten() {
+            *self.changes.entry(kind).or_default() += n;
+        }
+    }
+}
+
+/// The kinds of change a run applies, as `idmsync_changes_applied_total{kind}` names them
+/// (the names of [`Counts`]' fields; warnings are not changes and are left out).
+fn change_kinds(c: &Counts) -> [(&'static str, u64); 14] {
+    [
+        ("users_created", c.users_created),
+        ("users_updated", c.users_updated),
+        ("users_deactivated", c.users_deactivated),
+        ("users_reactivated", c.users_reactivated),
+        ("groups_created", c.groups_created),
+        ("groups_updated", c.groups_updated),
+        ("groups_deactivated", c.groups_deactivated),
+        ("groups_reactivated", c.groups_reactivated),
+        ("memberships_added", c.memberships_added),
+        ("memberships_removed", c.memberships_removed),
+        ("nesting_added", c.nesting_added),
+        ("nesting_removed", c.nesting_removed),
+        ("admins_granted", c.admins_granted),
+        ("admins_revoked", c.admins_revoked),
+    ]
+}
+
+/// Everything one scrape shows; its `Display` is the exposition text.
+pub(crate) struct Exposition<'a> {
+    /// The process-local counters.
+    pub runs: &'a RunMetrics,
+    /// The newest successful run of each mode, from the run log.
+    pub last_success: Vec<(SyncMode, DateTime<Utc>)>,
+    /// Users and groups by status, from the database.
+    pub totals: Totals,
+    /// Whether the boot sync is done.
+    pub boot_sync_done: bool,
+    /// Whether a run is in progress in this process.
+    pub run_in_progress: bool,
+}
+
+/// Writes a metric family's `# HELP` and `# TYPE` lines.
+fn family(f: &mut fmt::Formatter<'_>, name: &str, kind: &str, help: &str) -> fmt::Result {
+    writeln!(f, "# HELP {name} {help}")?;
+    writeln!(f, "# TYPE {name} {kind}")
+}
+
+impl fmt::Display for Exposition<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = "idmsync_runs_total";
+        family(f, name, "counter", "Sync runs finished in this process.")?;
+        for ((mode, outcome, trigger), n) in &self.runs.runs {
+            writeln!(
+                f,
+                r#"{name}{{type="{mode}",outcome="{outcome}",trigger="{trigger}"}} {n}"#
+            )?;
+        }
+
+        let name = "idmsync_run_duration_seconds";
+        family(
+            f,
+            name,
+            "histogram",
+            "Wall time of the sync runs of this process.",
+        )?;
+        for (mode, h) in &self.runs.durations {
+            for (n, bound) in h.buckets.iter().zip(DURATION_BUCKETS) {
+                writeln!(f, r#"{name}_bucket{{type="{mode}",le="{bound}"}} {n}"#)?;
+            }
+            writeln!(f, r#"{name}_bucket{{type="{mode}",le="+Inf"}} {}"#, h.count)?;
+            writeln!(f, r#"{name}_sum{{type="{mode}"}} {}"#, h.sum)?;
+            writeln!(f, r#"{name}_count{{type="{mode}"}} {}"#, h.count)?;
+        }
+
+        let name = "idmsync_changes_applied_total";
+        family(
+            f,
+            name,
+            "counter",
+            "Changes applied by the runs of this process.",
+        )?;
+        for (kind, n) in &self.runs.changes {
+            writeln!(f, r#"{name}{{kind="{kind}"}} {n}"#)?;
+        }
+
+        let name = "idmsync_last_success_timestamp_seconds";
+        family(
+            f,
+            name,
+            "gauge",
+            "End of the newest successful run, by type.",
+        )?;
+        for (mode, at) in &self.last_success {
+            writeln!(
+                f,
+                r#"{name}{{type="{}"}} {}"#,
+                mode.as_str(),
+                at.timestamp()
+            )?;
+        }
+
+        let t = &self.totals;
+        let statuses = [
+            (
+                "idmsync_users",
+                "Users in the database, by status.",
+                t.users_active,
+                t.users_inactive,
+            ),
+            (
+                "idmsync_groups",
+                "Groups in the database, by status.",
+                t.groups_active,
+                t.groups_inactive,
+            ),
+        ];
+        for (name, help, active, inactive) in statuses {
+            family(f, name, "gauge", help)?;
+            writeln!(f, r#"{name}{{status="active"}} {active}"#)?;
+            writeln!(f, r#"{name}{{status="inactive"}} {inactive}"#)?;
+        }
+
+        let flags = [
+            (
+                "idmsync_boot_sync_done",
+                "1 once a full run of the tenant has succeeded (the boot sync is done).",
+                self.boot_sync_done,
+            ),
+            (
+                "idmsync_run_in_progress",
+                "1 while a sync run of this process is in progress.",
+                self.run_in_progress,
+            ),
+        ];
+        for (name, help, on) in flags {
+            family(f, name, "gauge", help)?;
+            writeln!(f, "{name} {}", u8::from(on))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finished(mode: Option<SyncMode>, outcome: Outcome, secs: f64) -> FinishedRun {
+        FinishedRun {
+            mode,
+            outcome,
+            trigger: Trigger::Schedule,
+            elapsed: Duration::from_secs_f64(secs),
+            applied: None,
+        }
+    }
+
+    fn render(runs: &RunMetrics) -> String {
+        Exposition {
+            runs,
+            last_success: vec![],
+            totals: Totals::default(),
+            boot_sync_done: false,
+            run_in_progress: true,
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let mut m = RunMetrics::default();
+        m.record(&finished(Some(SyncMode::Full), Outcome::Succeeded, 0.25));
+        m.record(&finished(Some(SyncMode::Full), Outcome::Failed, 45.0));
+        let text = render(&m);
+        for line in [
+            r#"idmsync_run_duration_seconds_bucket{type="full",le="0.1"} 0"#,
+            r#"idmsync_run_duration_seconds_bucket{type="full",le="0.5"} 1"#,
+            r#"idmsync_run_duration_seconds_bucket{type="full",le="30"} 1"#,
+            r#"idmsync_run_duration_seconds_bucket{type="full",le="60"} 2"#,
+            r#"idmsync_run_duration_seconds_bucket{type="full",le="+Inf"} 2"#,
+            r#"idmsync_run_duration_seconds_sum{type="full"} 45.25"#,
+            r#"idmsync_run_duration_seconds_count{type="full"} 2"#,
+            r#"idmsync_runs_total{type="full",outcome="failed",trigger="schedule"} 1"#,
+            "idmsync_run_in_progress 1",
+            "idmsync_boot_sync_done 0",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn skipped_runs_are_counted_but_not_timed_and_unknown_modes_are_labelled() {
+        let mut m = RunMetrics::default();
+        m.record(&finished(
+            Some(SyncMode::Differential),
+            Outcome::SkippedLocked,
+            0.0,
+        ));
+        m.record(&finished(None, Outcome::Failed, 0.0));
+        let text = render(&m);
+        assert!(text.contains(
+            r#"idmsync_runs_total{type="differential",outcome="skipped-locked",trigger="schedule"} 1"#
+        ));
+        assert!(!text.contains(r#"idmsync_run_duration_seconds_count{type="differential"}"#));
+        assert!(text.contains(r#"idmsync_run_duration_seconds_count{type="unknown"} 1"#));
+    }
+}

@@ -1,0 +1,579 @@
+//! [`Scheduler`]: owns the runs of a `serve` process. Starts them on boot, on schedule and on
+//! request, one at a time, and reports readiness and metrics from what it saw and the run log.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use idmsync_domain::{Counts, Outcome, RunId, RunRecord, SyncMode, Tenant, Trigger};
+use idmsync_ports::{
+    Clock, DirectoryReader, DryRunReport, MetricsExporter, NoProgress, Page, Progress, Readiness,
+    RunLogReader, RunTrigger, StoreError, TriggerError,
+};
+use idmsync_sync::{RunReport, RunRequest, SyncError, SyncService};
+use tokio::sync::{oneshot, watch};
+use tracing::{info, info_span, warn, Instrument, Span};
+
+use crate::metrics::{Exposition, FinishedRun, RunMetrics};
+use crate::schedule::Schedules;
+
+/// The longest the schedule loop sleeps before looking at the clock again, so that a wall
+/// clock that jumps (NTP, a suspended VM) delays a scheduled run by at most this much.
+const MAX_NAP: Duration = Duration::from_secs(60);
+
+/// Runs read per query when looking for the newest successful runs in the run log.
+const RUN_LOG_PAGE: u64 = 100;
+
+/// Scheduled modes in order of precedence: when both are due at once, the full run covers the
+/// differential one.
+const MODES: [SyncMode; 2] = [SyncMode::Full, SyncMode::Differential];
+
+/// What a [`Scheduler`] drives; the binary fills it from its adapters, like
+/// [`idmsync_sync::SyncPorts`].
+pub struct SchedulerPorts {
+    /// Performs the runs.
+    pub service: Arc<SyncService>,
+    /// Tells whether a full run has ever succeeded, and when runs last succeeded.
+    pub runs: Arc<dyn RunLogReader>,
+    /// Counts users and groups for the metrics.
+    pub directory: Arc<dyn DirectoryReader>,
+    /// Whether the database is reachable and its schema current; half of readiness.
+    pub store_ping: Arc<dyn Readiness>,
+    /// When schedules are due. Production passes [`idmsync_ports::SystemClock`].
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Owns the runs of a `serve` process. Cheap to clone: the API, the schedule loop and the boot
+/// sync share one, so they share the rule that runs never overlap in a process.
+#[derive(Clone)]
+pub struct Scheduler {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ports: SchedulerPorts,
+    tenant: Tenant,
+    schedules: Schedules,
+    /// Run slot and boot status; a watch channel so `drain` and a waiting `start` can await a
+    /// change instead of polling.
+    state: watch::Sender<State>,
+    metrics: Mutex<RunMetrics>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct State {
+    activity: Activity,
+    boot: Boot,
+}
+
+/// The process's single run slot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Activity {
+    #[default]
+    Idle,
+    /// Claimed; the run is not recorded yet (a store round trip).
+    Starting,
+    /// Recorded under this id and in progress.
+    Running(RunId),
+}
+
+/// Whether the service has had its first full sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum Boot {
+    /// `boot` has not been called yet.
+    #[default]
+    Unchecked,
+    /// The boot run is in progress.
+    Pending,
+    /// A full run has succeeded, here or before.
+    Done,
+    /// The boot run failed, for this reason.
+    Failed(String),
+}
+
+/// How a run ended, gathered from the engine's report or error.
+struct Ended {
+    run: Option<RunId>,
+    mode: Option<SyncMode>,
+    outcome: Outcome,
+    reason: Option<String>,
+    applied: Option<Counts>,
+}
+
+impl Ended {
+    fn from_result(result: Result<RunReport, SyncError>, recorded: Option<RunId>) -> Self {
+        let ended = |run, outcome, reason: String| Self {
+            run,
+            mode: None,
+            outcome,
+            reason: Some(reason),
+            applied: None,
+        };
+        match result {
+            Ok(RunReport::Applied {
+                run, mode, counts, ..
+            }) => Self {
+                run: Some(run),
+                mode: Some(mode),
+                outcome: Outcome::Succeeded,
+                reason: None,
+                applied: Some(counts),
+            },
+            Ok(RunReport::Aborted { run, reason, .. }) => {
+                ended(Some(run), Outcome::Aborted, reason)
+            }
+            Ok(RunReport::Skipped { run }) => ended(
+                Some(run),
+                Outcome::SkippedLocked,
+                "another runner holds this tenant's lock".into(),
+            ),
+            Ok(RunReport::DryRun { .. }) => ended(
+                recorded,
+                Outcome::Failed,
+                "the engine answered a run with a dry run".into(),
+            ),
+            Err(e) => ended(recorded, Outcome::Failed, e.to_string()),
+        }
+    }
+}
+
+/// A claimed run slot, handed to the engine as its progress reporter: it learns the run's id
+/// when the engine records the run, tells the waiting `start` call, and frees the slot when
+/// dropped (also if the run's task panics).
+struct ActiveRun {
+    inner: Arc<Inner>,
+    trigger: Trigger,
+    span: Span,
+    reply: Mutex<Option<oneshot::Sender<Result<RunId, TriggerError>>>>,
+}
+
+impl ActiveRun {
+    /// Answers the `start` call, once; later answers are dropped.
+    fn reply(&self, answer: Result<RunId, TriggerError>) {
+        if let Some(tx) = lock(&self.reply).take() {
+            // The caller may have gone away (a dropped HTTP request); the run goes on.
+            let _ = tx.send(answer);
+        }
+    }
+
+    /// The id the engine recorded the run under, if it got that far.
+    fn recorded(&self) -> Option<RunId> {
+        match self.inner.state.borrow().activity {
+            Activity::Running(run) => Some(run),
+            Activity::Idle | Activity::Starting => None,
+        }
+    }
+}
+
+impl Progress for ActiveRun {
+    fn stage(&self, _name: &str, _total: Option<u64>) {}
+
+    fn advance(&self, _n: u64) {}
+
+    fn started(&self, run: RunId) {
+        self.span.record("run", run.0);
+        self.inner
+            .state
+            .send_modify(|s| s.activity = Activity::Running(run));
+        info!(%run, trigger = self.trigger.as_str(), "run started");
+        self.reply(Ok(run));
+    }
+}
+
+impl Drop for ActiveRun {
+    fn drop(&mut self) {
+        self.inner
+            .state
+            .send_modify(|s| s.activity = Activity::Idle);
+    }
+}
+
+/// Locks a mutex, ignoring poisoning: the data behind it (counters, a reply channel) stays
+/// consistent even if a holder panicked.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Scheduler {
+    /// A scheduler for `tenant`'s runs. Validate the schedules first with
+    /// [`crate::ScheduleSettings::validate`].
+    pub fn new(ports: SchedulerPorts, tenant: Tenant, schedules: Schedules) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                ports,
+                tenant,
+                schedules,
+                state: watch::Sender::new(State::default()),
+                metrics: Mutex::new(RunMetrics::default()),
+            }),
+        }
+    }
+
+    /// The sync on boot: if this tenant has never had a successful full run, starts one
+    /// (trigger `boot`) in the background; otherwise marks the boot sync done. Returns once the
+    /// run is recorded, not when it ends; readiness reports how it ended.
+    ///
+    /// # Errors
+    /// `Failed` when the run log cannot be read or the run cannot be started. Readiness then
+    /// says why; the caller should log it and keep serving, since the next scheduled full run
+    /// can still make the service ready.
+    pub async fn boot(&self) -> Result<(), TriggerError> {
+        let last_full = match self.newest_successes(&[SyncMode::Full]).await {
+            Ok(found) => found.into_iter().flatten().next(),
+            Err(e) => {
+                let reason = format!("could not read the run log: {e}");
+                self.set_boot(|_| true, Boot::Failed(reason.clone()));
+                return Err(TriggerError::Failed(reason));
+            }
+        };
+        if let Some(run) = last_full {
+            info!(run = %run.id, "a full run has succeeded before; no boot sync needed");
+            self.set_boot(|_| true, Boot::Done);
+            return Ok(());
+        }
+        info!("no full run has succeeded yet: starting the boot sync");
+        self.set_boot(|b| *b != Boot::Done, Boot::Pending);
+        self.start(Some(SyncMode::Full), Trigger::Boot)
+            .await
+            .map(drop)
+            .inspect_err(|e| self.set_boot(|b| *b == Boot::Pending, Boot::Failed(e.to_string())))
+    }
+
+    /// Runs the cron schedules until `shutdown` resolves. A run due while another is in
+    /// progress is skipped with a log line: runs never overlap in this process, and across
+    /// processes the store's lock makes the later run `skipped-locked`. A run due during a long
+    /// pause (a suspended machine) starts once, when the pause ends.
+    pub async fn run_schedules(&self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let schedules = &self.inner.schedules;
+        info!(%schedules, "running the sync schedules");
+        let start = self.now();
+        let mut next: Vec<(SyncMode, DateTime<Utc>)> = MODES
+            .into_iter()
+            .filter_map(|m| schedules.next_fire(m, start).map(|t| (m, t)))
+            .collect();
+        loop {
+            let Some(earliest) = next.iter().map(|(_, t)| *t).min() else {
+                info!("no schedule is enabled: runs start only on boot and on request");
+                shutdown.await;
+                return;
+            };
+            let wait = (earliest - self.now())
+                .to_std()
+                .unwrap_or_default()
+                .min(MAX_NAP);
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(wait) => {}
+            }
+            let now = self.now();
+            let mut due = Vec::new();
+            next = next
+                .into_iter()
+                .filter_map(|(mode, at)| {
+                    if at > now {
+                        return Some((mode, at));
+                    }
+                    due.push(mode);
+                    schedules.next_fire(mode, now).map(|t| (mode, t))
+                })
+                .collect();
+            if due.len() > 1 {
+                info!("a full and a differential run are due together; the full run covers both");
+            }
+            if let Some(mode) = MODES.into_iter().find(|m| due.contains(m)) {
+                self.fire(mode).await;
+            }
+        }
+    }
+
+    /// Waits up to `grace` for the run in progress to end; returns whether it did (or none was
+    /// running). A run cut off by process exit changes nothing: the store applies a run in one
+    /// transaction, and the next run marks it `interrupted`.
+    pub async fn drain(&self, grace: Duration) -> bool {
+        let mut state = self.inner.state.subscribe();
+        let idle = state.wait_for(|s| s.activity == Activity::Idle);
+        let drained = matches!(tokio::time::timeout(grace, idle).await, Ok(Ok(_)));
+        drained
+    }
+
+    /// Starts a scheduled run, or logs why not.
+    async fn fire(&self, mode: SyncMode) {
+        match self.start(Some(mode), Trigger::Schedule).await {
+            Ok(_) => {}
+            Err(TriggerError::AlreadyRunning(run)) => info!(
+                %run,
+                mode = mode.as_str(),
+                "a scheduled run is due while run {run} is in progress; skipped"
+            ),
+            Err(TriggerError::Failed(reason)) => {
+                warn!(mode = mode.as_str(), %reason, "the scheduled run could not start");
+            }
+        }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.inner.ports.clock.now()
+    }
+
+    /// Sets the boot status to `to` if `when` holds for the current one.
+    fn set_boot(&self, when: impl FnOnce(&Boot) -> bool, to: Boot) {
+        self.inner.state.send_if_modified(|s| {
+            let change = when(&s.boot);
+            if change {
+                s.boot = to;
+            }
+            change
+        });
+    }
+
+    /// Takes the run slot. A run being recorded right now is waited for (a store round trip),
+    /// so that a refusal can name the run in progress.
+    async fn claim(
+        &self,
+        trigger: Trigger,
+        reply: oneshot::Sender<Result<RunId, TriggerError>>,
+    ) -> Result<ActiveRun, TriggerError> {
+        let mut changes = self.inner.state.subscribe();
+        loop {
+            let mut busy = None;
+            let claimed = self.inner.state.send_if_modified(|s| match s.activity {
+                Activity::Idle => {
+                    s.activity = Activity::Starting;
+                    true
+                }
+                Activity::Running(run) => {
+                    busy = Some(run);
+                    false
+                }
+                Activity::Starting => false,
+            });
+            if claimed {
+                return Ok(ActiveRun {
+                    inner: Arc::clone(&self.inner),
+                    trigger,
+                    span: info_span!(
+                        "run",
+                        trigger = trigger.as_str(),
+                        run = tracing::field::Empty
+                    ),
+                    reply: Mutex::new(Some(reply)),
+                });
+            }
+            if let Some(run) = busy {
+                return Err(TriggerError::AlreadyRunning(run));
+            }
+            changes
+                .wait_for(|s| s.activity != Activity::Starting)
+                .await
+                .map_err(|_| TriggerError::Failed("the scheduler is shutting down".into()))?;
+        }
+    }
+
+    /// Performs a claimed run to its end: metrics, boot status and the end log line are updated
+    /// before the slot is freed, so whoever sees the slot idle sees the run's effects.
+    async fn execute(self, mode: Option<SyncMode>, active: ActiveRun) {
+        let begun = tokio::time::Instant::now();
+        let request = RunRequest {
+            mode,
+            trigger: active.trigger,
+            dry_run: false,
+            force: false,
+        };
+        let result = self.inner.ports.service.run(request, &active).await;
+        let elapsed = begun.elapsed();
+        let mut ended = Ended::from_result(result, active.recorded());
+        if ended.mode.is_none() {
+            ended.mode = self.recorded_mode(ended.run).await.or(mode);
+        }
+        active.reply(
+            ended
+                .run
+                .ok_or_else(|| TriggerError::Failed(ended.reason.clone().unwrap_or_default())),
+        );
+        let trigger = active.trigger;
+        lock(&self.inner.metrics).record(&FinishedRun {
+            mode: ended.mode,
+            outcome: ended.outcome,
+            trigger,
+            elapsed,
+            applied: ended.applied,
+        });
+        if ended.outcome == Outcome::Succeeded && ended.mode == Some(SyncMode::Full) {
+            self.set_boot(|_| true, Boot::Done);
+        } else if trigger == Trigger::Boot {
+            let reason = ended.reason.clone().unwrap_or_default();
+            self.set_boot(|_| true, Boot::Failed(reason));
+        }
+        info!(
+            run = ended.run.map(|r| r.0),
+            mode = ended.mode.map(SyncMode::as_str),
+            trigger = trigger.as_str(),
+            outcome = ended.outcome.as_str(),
+            reason = ended.reason.as_deref(),
+            ?elapsed,
+            "run finished"
+        );
+    }
+
+    /// The mode the run log has for `run`: the engine's report names it only for applied runs.
+    async fn recorded_mode(&self, run: Option<RunId>) -> Option<SyncMode> {
+        match self.inner.ports.runs.run(run?).await {
+            Ok(record) => record.map(|r| r.mode),
+            Err(e) => {
+                warn!(error = %e, "could not read the run's mode back from the run log");
+                None
+            }
+        }
+    }
+
+    /// The newest successful run of each of `modes` (in that order), paging through the run
+    /// log only as far as needed.
+    async fn newest_successes(
+        &self,
+        modes: &[SyncMode],
+    ) -> Result<Vec<Option<RunRecord>>, StoreError> {
+        let mut found: Vec<Option<RunRecord>> = vec![None; modes.len()];
+        let mut start = 0;
+        loop {
+            let page = Page {
+                start,
+                size: RUN_LOG_PAGE,
+            };
+            let runs = self
+                .inner
+                .ports
+                .runs
+                .runs(&self.inner.tenant, Some(page))
+                .await?;
+            for run in runs.iter().filter(|r| r.outcome == Outcome::Succeeded) {
+                if let Some(slot) = modes.iter().position(|m| *m == run.mode) {
+                    found[slot].get_or_insert_with(|| run.clone());
+                }
+            }
+            if found.iter().all(Option::is_some) || (runs.len() as u64) < RUN_LOG_PAGE {
+                return Ok(found);
+            }
+            start += RUN_LOG_PAGE;
+        }
+    }
+
+    /// Why the boot sync is not done, if it is not. Unless the boot run is in progress, the
+    /// run log is asked again: a full run may have succeeded since, on another node or before
+    /// `boot` was called.
+    async fn boot_readiness(&self) -> Result<(), String> {
+        let boot = self.inner.state.borrow().boot.clone();
+        let missing = match boot {
+            Boot::Done => return Ok(()),
+            Boot::Pending => {
+                return Err("the boot sync (the first full run) is in progress".into());
+            }
+            Boot::Unchecked => "the boot sync has not started".to_string(),
+            Boot::Failed(reason) => format!(
+                "the boot sync failed: {reason}; the next successful full run makes the service \
+                 ready"
+            ),
+        };
+        if let Ok(found) = self.newest_successes(&[SyncMode::Full]).await {
+            if found.iter().any(Option::is_some) {
+                self.set_boot(|_| true, Boot::Done);
+                return Ok(());
+            }
+        }
+        Err(missing)
+    }
+}
+
+#[async_trait]
+impl RunTrigger for Scheduler {
+    /// Claims the run slot, spawns the run and returns its id as soon as the engine records it.
+    /// A run that ends before being recorded returns the id it ended under (a `skipped-locked`
+    /// run), or `Failed` when it has none.
+    async fn start(&self, mode: Option<SyncMode>, trigger: Trigger) -> Result<RunId, TriggerError> {
+        let (reply, recorded) = oneshot::channel();
+        let active = self.claim(trigger, reply).await?;
+        let span = active.span.clone();
+        tokio::spawn(self.clone().execute(mode, active).instrument(span));
+        recorded.await.unwrap_or_else(|_| {
+            Err(TriggerError::Failed(
+                "the run stopped before it was recorded".into(),
+            ))
+        })
+    }
+
+    /// Plans a run with the engine's dry-run mode: no lock, no run record, no write.
+    async fn dry_run(&self, mode: Option<SyncMode>) -> Result<DryRunReport, TriggerError> {
+        let request = RunRequest {
+            mode,
+            trigger: Trigger::Api,
+            dry_run: true,
+            force: false,
+        };
+        match self.inner.ports.service.run(request, &NoProgress).await {
+            Ok(RunReport::DryRun {
+                mode,
+                changes,
+                guard,
+            }) => Ok(DryRunReport {
+                mode,
+                counts: changes.counts(),
+                lines: changes.log_lines().collect(),
+                guard,
+            }),
+            Ok(other) => Err(TriggerError::Failed(format!(
+                "the engine answered a dry run with {other:?}"
+            ))),
+            Err(e) => Err(TriggerError::Failed(e.to_string())),
+        }
+    }
+}
+
+#[async_trait]
+impl Readiness for Scheduler {
+    /// Ready when the database is (reachable, schema current) and the boot sync is done; the
+    /// message names whatever is missing.
+    async fn ready(&self) -> Result<(), String> {
+        let store = self.inner.ports.store_ping.ready().await;
+        let boot = self.boot_readiness().await;
+        match (store, boot) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
+            (Err(store), Err(boot)) => Err(format!("{store}; {boot}")),
+        }
+    }
+}
+
+#[async_trait]
+impl MetricsExporter for Scheduler {
+    /// Renders the counters of this process together with what the database says now.
+    async fn render(&self) -> Result<String, String> {
+        let last = self
+            .newest_successes(&MODES)
+            .await
+            .map_err(|e| format!("could not read the run log: {e}"))?;
+        let totals = self
+            .inner
+            .ports
+            .directory
+            .totals(&self.inner.tenant)
+            .await
+            .map_err(|e| format!("could not count users and groups: {e}"))?;
+        let last_success = MODES
+            .into_iter()
+            .zip(last)
+            .filter_map(|(mode, run)| run.map(|r| (mode, r.finished_at.unwrap_or(r.started_at))))
+            .collect();
+        let state = self.inner.state.borrow().clone();
+        let runs = lock(&self.inner.metrics);
+        Ok(Exposition {
+            runs: &runs,
+            last_success,
+            totals,
+            boot_sync_done: state.boot == Boot::Done,
+            run_in_progress: state.activity != Activity::Idle,
+        }
+        .to_string())
+    }
+}

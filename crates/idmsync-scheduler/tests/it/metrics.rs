@@ -1,0 +1,108 @@
+//! The metrics text after real runs: names, labels and values, read back line by line.
+
+use std::time::Duration;
+
+use idmsync_domain::Trigger;
+use idmsync_ports::{MetricsExporter, RunTrigger};
+
+use crate::fake::FakeSource;
+use crate::{base_time, Harness};
+
+/// The value of the sample `series` (name and labels exactly as exposed), if present.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test(start_paused = true)]
+async fn metrics_after_a_boot_run_and_a_skipped_run() {
+    let h = Harness::unscheduled(FakeSource::open());
+    let before = h.scheduler.render().await.expect("metrics");
+    assert_eq!(sample(&before, "idmsync_boot_sync_done"), Some(0.0));
+    assert_eq!(
+        sample(&before, r#"idmsync_users{status="active"}"#),
+        Some(0.0)
+    );
+
+    h.scheduler.boot().await.expect("boot");
+    assert!(h.scheduler.drain(Duration::from_secs(1)).await);
+    h.store.lock_elsewhere();
+    h.scheduler.start(None, Trigger::Api).await.expect("start");
+    assert!(h.scheduler.drain(Duration::from_secs(1)).await);
+
+    let text = h.scheduler.render().await.expect("metrics");
+    let expected = [
+        (
+            r#"idmsync_runs_total{type="full",outcome="succeeded",trigger="boot"}"#,
+            1.0,
+        ),
+        (
+            r#"idmsync_runs_total{type="differential",outcome="skipped-locked",trigger="api"}"#,
+            1.0,
+        ),
+        (r#"idmsync_run_duration_seconds_count{type="full"}"#, 1.0),
+        (
+            r#"idmsync_run_duration_seconds_bucket{type="full",le="0.1"}"#,
+            1.0,
+        ),
+        (
+            r#"idmsync_changes_applied_total{kind="users_created"}"#,
+            2.0,
+        ),
+        (
+            r#"idmsync_changes_applied_total{kind="groups_created"}"#,
+            1.0,
+        ),
+        (
+            r#"idmsync_changes_applied_total{kind="memberships_added"}"#,
+            2.0,
+        ),
+        (
+            r#"idmsync_changes_applied_total{kind="users_deactivated"}"#,
+            0.0,
+        ),
+        (
+            r#"idmsync_last_success_timestamp_seconds{type="full"}"#,
+            base_time().timestamp() as f64,
+        ),
+        (r#"idmsync_users{status="active"}"#, 2.0),
+        (r#"idmsync_users{status="inactive"}"#, 0.0),
+        (r#"idmsync_groups{status="active"}"#, 1.0),
+        ("idmsync_boot_sync_done", 1.0),
+        ("idmsync_run_in_progress", 0.0),
+    ];
+    for (series, value) in expected {
+        assert_eq!(sample(&text, series), Some(value), "{series} in\n{text}");
+    }
+    assert_eq!(
+        sample(
+            &text,
+            r#"idmsync_last_success_timestamp_seconds{type="differential"}"#
+        ),
+        None,
+        "no differential run has succeeded"
+    );
+    for family in [
+        "idmsync_runs_total counter",
+        "idmsync_run_duration_seconds histogram",
+        "idmsync_changes_applied_total counter",
+        "idmsync_last_success_timestamp_seconds gauge",
+        "idmsync_users gauge",
+        "idmsync_groups gauge",
+        "idmsync_boot_sync_done gauge",
+        "idmsync_run_in_progress gauge",
+    ] {
+        assert!(text.contains(&format!("# TYPE {family}\n")), "{family}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn metrics_fail_when_the_database_cannot_answer() {
+    let h = Harness::unscheduled(FakeSource::open());
+    h.store.set_down(true);
+    let error = h.scheduler.render().await.expect_err("database down");
+    assert_eq!(
+        error,
+        "could not read the run log: database unavailable: test database is down"
+    );
+}

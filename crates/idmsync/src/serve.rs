@@ -1,0 +1,176 @@
+//! `idmsync serve`: the long-running service. Wires the scheduler and the REST API over the
+//! configured adapters, syncs on boot, runs the schedules, and shuts down gracefully.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use idmsync_http::{ApiState, TlsFiles};
+use idmsync_ports::SystemClock;
+use idmsync_scheduler::{ScheduleSettings, Scheduler, SchedulerPorts};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::app::App;
+use crate::settings::SettingsError;
+
+/// Runs until SIGTERM or SIGINT; a running sync gets `http.shutdown_grace_secs` to finish.
+pub async fn serve(app: App) -> anyhow::Result<()> {
+    let sync = &app.settings.sync;
+    let non_empty = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
+    let schedules = ScheduleSettings {
+        full_cron: non_empty(&sync.full_cron),
+        differential_cron: non_empty(&sync.differential_cron),
+        timezone: non_empty(&sync.timezone),
+    }
+    .validate()
+    .map_err(|e| SettingsError(e.to_string()))?;
+    let http = &app.settings.http;
+    let tls = match (&http.tls_cert, &http.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        (None, None) => None,
+        _ => {
+            return Err(SettingsError(
+                "http.tls_cert and http.tls_key: give both for HTTPS, or neither".into(),
+            )
+            .into())
+        }
+    };
+
+    let scheduler = Scheduler::new(
+        SchedulerPorts {
+            service: Arc::new(app.sync_service()?),
+            runs: app.store.clone(),
+            directory: app.store.clone(),
+            store_ping: app.store.clone(),
+            clock: Arc::new(SystemClock),
+        },
+        app.tenant.clone(),
+        schedules.clone(),
+    );
+    let state = ApiState {
+        tenant: app.tenant.clone(),
+        runs: app.store.clone(),
+        directory: app.store.clone(),
+        auth: app.authenticator(),
+        trigger: Arc::new(scheduler.clone()),
+        readiness: Arc::new(scheduler.clone()),
+        metrics: Arc::new(scheduler.clone()),
+    };
+
+    let listener = bind(&http.listen, "http.listen").await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!(
+        "idmsync serving tenant {} on {scheme}://{} ({})",
+        app.tenant,
+        listener
+            .local_addr()
+            .context("reading the listening address")?,
+        schedules
+    );
+    let (stop, stopped) = watch::channel(false);
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            // An error means the sender is gone, which is a stop too.
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
+
+    let mut servers = tokio::task::JoinSet::new();
+    match &http.metrics_listen {
+        Some(address) => {
+            let ops = bind(address, "http.metrics_listen").await?;
+            println!(
+                "health and metrics on http://{}",
+                ops.local_addr().context("reading the metrics address")?
+            );
+            servers.spawn(idmsync_http::serve(
+                listener,
+                idmsync_http::api_router(state.clone()),
+                tls,
+                until_stopped(),
+            ));
+            servers.spawn(idmsync_http::serve(
+                ops,
+                idmsync_http::ops_router(state),
+                None,
+                until_stopped(),
+            ));
+        }
+        None => {
+            servers.spawn(idmsync_http::serve(
+                listener,
+                idmsync_http::app_router(state),
+                tls,
+                until_stopped(),
+            ));
+        }
+    }
+
+    if let Err(e) = scheduler.boot().await {
+        warn!(error = %e, "the boot sync could not start; the service stays not ready until a full sync succeeds");
+    }
+    let schedules_task = {
+        let scheduler = scheduler.clone();
+        let until = until_stopped();
+        tokio::spawn(async move { scheduler.run_schedules(until).await })
+    };
+
+    tokio::select! {
+        () = shutdown_signal() => info!("shutting down"),
+        Some(result) = servers.join_next() => {
+            // A server ended on its own: that is an error (its port, its TLS files).
+            let _ = stop.send(true);
+            result.context("the HTTP server task failed")?.context("the HTTP server stopped")?;
+        }
+    }
+    let _ = stop.send(true);
+    while let Some(result) = servers.join_next().await {
+        result
+            .context("the HTTP server task failed")?
+            .context("the HTTP server stopped")?;
+    }
+    // Its loop watches the same stop signal; a panic there is already logged by tokio.
+    let _ = schedules_task.await;
+    let grace = Duration::from_secs(http.shutdown_grace_secs);
+    if !scheduler.drain(grace).await {
+        warn!(
+            ?grace,
+            "a sync was still running; it is cut off and its transaction rolls back"
+        );
+    }
+    println!("idmsync stopped");
+    Ok(())
+}
+
+async fn bind(address: &str, key: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("{key}: cannot listen on {address}"))
+}
+
+/// SIGTERM (service managers) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

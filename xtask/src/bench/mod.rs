@@ -1,0 +1,368 @@
+//! `cargo xtask bench`: idmsync's benchmark. Generates directories of each size, runs the four
+//! scenarios (first full sync, unchanged full sync, differential after changes, full sync after
+//! deletions) from each source into each database with the release binary, measures every run
+//! (wall, CPU, peak RSS) next to the limits of the tools underneath (ldapsearch, the databases'
+//! bulk loaders and readers), and writes `docs/benchmarks.md`'s results section,
+//! `docs/bench-scaling.svg` and `target/bench/<timestamp>.json`.
+
+mod db;
+mod measure;
+mod options;
+mod report;
+mod rows;
+mod source;
+mod svg;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use idmsync_test_ldap::fixtures::Generated;
+
+use self::db::Database;
+use self::measure::{Measured, Usage};
+use self::options::{Db, Options, Scenario, Size, SourceKind};
+use self::report::{Sample, What};
+use self::source::Source;
+use crate::tidy::workspace_root;
+
+pub use self::measure::{subcommand as measure_subcommand, SUBCOMMAND as MEASURE};
+pub use self::options::USAGE;
+
+/// The seed of every generated directory, so every run and every machine measures the same data.
+const SEED: u64 = 2025;
+/// Users and groups changed before scenario c (the issue's figures, whatever the size).
+const CHANGED_USERS: usize = 1_000;
+const CHANGED_GROUPS: usize = 100;
+/// Users deleted before scenario d, per hundred.
+const DELETED_PERCENT: usize = 1;
+/// Lines of an idmsync log quoted when a run fails.
+const TAIL_LINES: usize = 5;
+
+/// Runs the bench that `args` (the arguments after `bench`) describe.
+pub fn run(args: &[String]) -> Result<()> {
+    let options = Options::parse(args)?;
+    if options.dbs.iter().any(|db| *db != Db::Sqlite) {
+        crate::services::ensure_running()?;
+    }
+    let root = workspace_root();
+    let binary = match &options.binary {
+        Some(binary) => std::fs::canonicalize(binary)
+            .with_context(|| format!("--binary {}", binary.display()))?,
+        None => {
+            crate::run("cargo", &["build", "--release", "--quiet", "-p", "idmsync"])?;
+            root.join("target").join("release").join("idmsync")
+        }
+    };
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let out = root.join("target").join("bench");
+    let logs = out.join(format!("{stamp}-logs"));
+    std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
+    let mut bench = Bench {
+        binary,
+        logs,
+        started: Instant::now(),
+        today: chrono::Utc::now().format("%d/%m/%Y").to_string(),
+        samples: Vec::new(),
+        options,
+    };
+    for size in bench.options.sizes.clone() {
+        bench.size(size)?;
+    }
+
+    let json_path = out.join(format!("{stamp}.json"));
+    let json = serde_json::Value::Array(bench.samples.iter().map(Sample::json).collect());
+    std::fs::write(&json_path, serde_json::to_string_pretty(&json)?)
+        .with_context(|| format!("writing {}", json_path.display()))?;
+    let rows = report::rows(&bench.samples);
+    let context = report::Context {
+        machine: report::Machine::detect(),
+        command: std::iter::once("cargo xtask bench")
+            .chain(args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" "),
+        date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        runs: bench.options.runs,
+        json: format!("target/bench/{stamp}.json"),
+    };
+    let section = report::markdown(&context, &rows);
+    let doc_path = root.join("docs").join("benchmarks.md");
+    let doc = std::fs::read_to_string(&doc_path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    std::fs::write(&doc_path, report::replace_section(&doc, &section)?)
+        .with_context(|| format!("writing {}", doc_path.display()))?;
+    let svg_path = root.join("docs").join("bench-scaling.svg");
+    std::fs::write(&svg_path, svg::render(&svg::series(&rows)))
+        .with_context(|| format!("writing {}", svg_path.display()))?;
+    println!("{section}");
+    eprintln!(
+        "wrote {}, {} and {} in {:.0} s; idmsync logs in {}",
+        doc_path.display(),
+        svg_path.display(),
+        json_path.display(),
+        bench.started.elapsed().as_secs_f64(),
+        bench.logs.display()
+    );
+    Ok(())
+}
+
+/// The state of one bench invocation.
+struct Bench {
+    options: Options,
+    /// target/release/idmsync.
+    binary: PathBuf,
+    /// Where each idmsync run's output goes (`-v`: its phases, with timestamps).
+    logs: PathBuf,
+    started: Instant,
+    /// `dd/MM/yyyy` in UTC, the file source's "today".
+    today: String,
+    samples: Vec<Sample>,
+}
+
+/// Where a measurement belongs.
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    size: Size,
+    source: SourceKind,
+    run: usize,
+}
+
+impl Bench {
+    fn progress(&self, message: &str) {
+        eprintln!(
+            "[{:>7.1} s] {message}",
+            self.started.elapsed().as_secs_f64()
+        );
+    }
+
+    /// Every run of every source at one size.
+    fn size(&mut self, size: Size) -> Result<()> {
+        let (users, groups, memberships) = size.counts();
+        self.progress(&format!(
+            "{size}: generating {users} users, {groups} groups, {memberships} memberships"
+        ));
+        let directory = Generated::new(users, groups, memberships, SEED);
+        let tmp = tempfile::Builder::new()
+            .prefix("idmsync-bench-")
+            .tempdir()
+            .context("creating the bench's temporary directory")?;
+        let mut row_files = Vec::new();
+        for &source in &self.options.sources {
+            row_files.push((source, rows::write(tmp.path(), &directory, source)?));
+        }
+        for run in 1..=self.options.runs {
+            for (source, files) in &row_files {
+                let cell = Cell {
+                    size,
+                    source: *source,
+                    run,
+                };
+                self.source_run(cell, &directory, files, tmp.path())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One run of every scenario from one source into every database: the source is set up
+    /// once and changed between scenarios, and every database follows it.
+    fn source_run(
+        &mut self,
+        cell: Cell,
+        base: &Generated,
+        row_files: &[PathBuf],
+        tmp: &Path,
+    ) -> Result<()> {
+        let label = format!(
+            "{} {} run {}/{}",
+            cell.size, cell.source, cell.run, self.options.runs
+        );
+        let work = tempfile::Builder::new()
+            .prefix("run-")
+            .tempdir_in(tmp)
+            .context("creating a run directory")?;
+        let mut directory = base.clone();
+        self.progress(&format!("{label}: preparing the source"));
+        let loading = Instant::now();
+        let source = Source::start(cell.source, &directory, work.path())?;
+        self.progress(&format!(
+            "{label}: source ready in {:.1} s",
+            loading.elapsed().as_secs_f64()
+        ));
+        let read = source.read_limit().and_then(measure_all);
+        self.record(cell, None, What::SourceRead, read);
+
+        let mut targets = Vec::new();
+        for db in self.options.dbs.clone() {
+            let load = self.store_load(db, row_files, work.path());
+            self.record(cell, Some(db), What::StoreLoad, load);
+            let database = Database::create(db, work.path())?;
+            let config = work.path().join(format!("{db}.toml"));
+            std::fs::write(
+                &config,
+                format!(
+                    "[database]\nurl = {:?}\n\n[sync]\ntenant = \"default\"\n\
+                     max_deactivations = \"5%\"\n\n{}",
+                    database.url(),
+                    source.config()
+                ),
+            )
+            .with_context(|| format!("writing {}", config.display()))?;
+            targets.push((db, database, config));
+        }
+
+        let wanted = |s: Scenario| self.options.scenarios.contains(&s);
+        let (want_b, want_c, want_d) = (
+            wanted(Scenario::B),
+            wanted(Scenario::C),
+            wanted(Scenario::D),
+        );
+        for (db, _, config) in &targets {
+            self.sync(cell, *db, config, Scenario::A, "--full");
+        }
+        if want_b {
+            for (db, _, config) in &targets {
+                self.sync(cell, *db, config, Scenario::B, "--full");
+            }
+        }
+        if want_b || want_d {
+            for (db, database, _) in &targets {
+                let state = database
+                    .read_state(work.path())
+                    .and_then(|measured| measure_all(vec![measured]));
+                self.record(cell, Some(*db), What::StateRead, state);
+            }
+        }
+        if want_c {
+            let ldif = directory.change(CHANGED_USERS, CHANGED_GROUPS, SEED + 1);
+            source.apply(&directory, &ldif, &self.today)?;
+            for (db, _, config) in &targets {
+                self.sync(cell, *db, config, Scenario::C, "--differential");
+            }
+        }
+        if want_d {
+            let count = directory.users().len() * DELETED_PERCENT / 100;
+            let ldif = directory.delete_users(count, SEED + 2);
+            self.progress(&format!("{label}: deleting {count} users"));
+            source.apply(&directory, &ldif, &self.today)?;
+            for (db, _, config) in &targets {
+                self.sync(cell, *db, config, Scenario::D, "--full");
+            }
+        }
+        Ok(())
+    }
+
+    /// The bulk-load limit: the same rows loaded into a scratch database's empty tables.
+    fn store_load(&self, db: Db, row_files: &[PathBuf], work: &Path) -> Result<Usage> {
+        let scratch = Database::create(db, work)?;
+        scratch.migrate()?;
+        measure_all(vec![scratch.bulk_load(row_files, work)?])
+    }
+
+    /// One idmsync run, recorded whatever its outcome: a failing scenario is a result.
+    fn sync(&mut self, cell: Cell, db: Db, config: &Path, scenario: Scenario, mode: &str) {
+        let log = self.logs.join(format!(
+            "{}-{}-{db}-{scenario}-run{}.log",
+            cell.size, cell.source, cell.run
+        ));
+        match self.idmsync(config, mode, &log) {
+            Ok((usage, failure)) => {
+                self.record_usage(cell, Some(db), What::Scenario(scenario), usage, failure)
+            }
+            Err(e) => self.record(cell, Some(db), What::Scenario(scenario), Err(e)),
+        }
+    }
+
+    /// Runs idmsync with `mode`; returns its usage, and why it failed if it exited non-zero
+    /// (the cost of a failed run, such as one the guard stopped, is still worth showing).
+    fn idmsync(&self, config: &Path, mode: &str, log: &Path) -> Result<(Usage, Option<String>)> {
+        let file =
+            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        let mut measured = Measured::new(&self.binary)?;
+        let command = &mut measured.command;
+        command
+            .arg("--config")
+            .arg(config)
+            .args(["-v", "sync", mode])
+            .stdin(Stdio::null())
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            // Plain log lines, readable in the kept logs.
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG");
+        // The bench's configuration file is the whole configuration.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("IDMSYNC") {
+                command.env_remove(key);
+            }
+        }
+        let (status, usage) = measured.run()?;
+        if status.success() {
+            return Ok((usage, None));
+        }
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join(" / ");
+        Ok((usage, Some(format!("{status} ({}): {tail}", log.display()))))
+    }
+
+    /// Stores a measurement, or a failure whose cost is unknown.
+    fn record(&mut self, cell: Cell, db: Option<Db>, what: What, outcome: Result<Usage>) {
+        match outcome {
+            Ok(usage) => self.record_usage(cell, db, what, usage, None),
+            Err(e) => self.record_usage(cell, db, what, Usage::default(), Some(format!("{e:#}"))),
+        }
+    }
+
+    /// Stores a measurement and reports it on stderr.
+    fn record_usage(
+        &mut self,
+        cell: Cell,
+        db: Option<Db>,
+        what: What,
+        usage: Usage,
+        failure: Option<String>,
+    ) {
+        let name = match what {
+            What::Scenario(s) => format!("({s}) {}", s.description()),
+            What::SourceRead => "limit: source read".into(),
+            What::StoreLoad => "limit: bulk load".into(),
+            What::StateRead => "limit: state read".into(),
+        };
+        let target = db.map_or(String::new(), |db| format!(" → {db}"));
+        let verdict = failure
+            .as_ref()
+            .map_or(String::new(), |why| format!(" FAILED: {why}"));
+        self.progress(&format!(
+            "{} {}{target} run {}: {name}: {:.2} s wall, {:.2} s CPU, {} MB{verdict}",
+            cell.size,
+            cell.source,
+            cell.run,
+            usage.wall.as_secs_f64(),
+            usage.cpu.as_secs_f64(),
+            usage.max_rss_kib * 1024 / 1_000_000
+        ));
+        self.samples.push(Sample {
+            size: cell.size,
+            source: cell.source,
+            db,
+            what,
+            run: cell.run,
+            usage,
+            failure,
+        });
+    }
+}
+
+/// Runs `commands` one after the other, each measured; fails on the first that fails.
+fn measure_all(commands: Vec<Measured>) -> Result<Usage> {
+    let mut total = Usage::default();
+    for measured in commands {
+        let what = format!("{:?}", measured.command);
+        let (status, usage) = measured.run()?;
+        if !status.success() {
+            anyhow::bail!("{what} failed with {status}");
+        }
+        total = total.then(usage);
+    }
+    Ok(total)
+}
