@@ -1,5 +1,12 @@
-//! `idmsync auth check` with database passwords (file source).
+//! `idmsync auth check` with database passwords (file source), and the throttle through the
+//! REST API's Basic auth (one `serve` process keeps the failure counts; each `auth check` is a
+//! process of its own and starts with none).
 
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::serve::{sandbox, Server, NO_SCHEDULES};
 use crate::support::Sandbox;
 
 const USERS: &str = "\
@@ -77,4 +84,47 @@ fn the_password_is_never_printed_even_when_verbose() {
     assert_eq!(run.code, 1);
     assert!(!run.stderr.contains("Canary-Pa55word"));
     assert!(!run.stdout.contains("Canary-Pa55word"));
+}
+
+#[test]
+fn the_api_locks_a_login_after_max_failures_and_a_success_resets_the_count() {
+    let s = sandbox(NO_SCHEDULES);
+    let config = std::fs::read_to_string(s.path("idmsync.toml")).expect("config");
+    s.write(
+        "idmsync.toml",
+        &format!("{config}\n[auth]\nmax_failures = 3\nlockout_secs = 2\n"),
+    );
+    let server = Server::start(&s);
+    server.wait_ready();
+    let api = "/api/enterprise/users";
+    let right = Some(("jlennon", "johnpassword"));
+    let wrong = Some(("jlennon", "wrong"));
+
+    for _ in 0..2 {
+        assert_eq!(server.get(api, wrong).0, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        server.get(api, right).0,
+        StatusCode::OK,
+        "2 failures: not yet"
+    );
+    for _ in 0..3 {
+        assert_eq!(server.get(api, wrong).0, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        server.get(api, right).0,
+        StatusCode::UNAUTHORIZED,
+        "the 4th attempt fails even with the right password"
+    );
+    assert_eq!(
+        server.get(api, Some(("pmccartney", "paulpassword"))).0,
+        StatusCode::FORBIDDEN,
+        "other logins are not locked"
+    );
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(
+        server.get(api, right).0,
+        StatusCode::OK,
+        "after lockout_secs"
+    );
 }

@@ -18,7 +18,7 @@ pmccartney;Paul;McCartney;paul@beatles.com;paulpassword;10/10/2015
 const GROUPS: &str = "beatles:jlennon;pmccartney:13/10/2015\n";
 
 /// A running `idmsync serve`, killed if a test fails before stopping it.
-struct Server {
+pub(crate) struct Server {
     child: Option<Child>,
     /// Kept open: the service prints to it until it stops.
     stdout: BufReader<ChildStdout>,
@@ -29,7 +29,7 @@ struct Server {
 impl Server {
     /// Starts the service with `sync_extra` in `[sync]` and waits for its first output line,
     /// which names the address it listens on.
-    fn start(s: &Sandbox) -> Self {
+    pub(crate) fn start(s: &Sandbox) -> Self {
         let mut child = s.spawn(&["serve"]);
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
@@ -50,7 +50,7 @@ impl Server {
         }
     }
 
-    fn get(&self, path: &str, user: Option<(&str, &str)>) -> (StatusCode, String) {
+    pub(crate) fn get(&self, path: &str, user: Option<(&str, &str)>) -> (StatusCode, String) {
         let mut request = self.http.get(format!("{}{path}", self.base));
         if let Some((login, password)) = user {
             request = request.basic_auth(login, Some(password));
@@ -92,7 +92,7 @@ impl Server {
             .clone()
     }
 
-    fn wait_ready(&self) {
+    pub(crate) fn wait_ready(&self) {
         self.wait_for("readiness", Duration::from_secs(30), |s| {
             s.get("/health/ready", None).0 == StatusCode::OK
         });
@@ -123,7 +123,7 @@ impl Drop for Server {
     }
 }
 
-fn sandbox(sync_extra: &str) -> Sandbox {
+pub(crate) fn sandbox(sync_extra: &str) -> Sandbox {
     let s = Sandbox::new(USERS, GROUPS, sync_extra);
     let config = std::fs::read_to_string(s.path("idmsync.toml")).expect("config");
     s.write(
@@ -133,7 +133,7 @@ fn sandbox(sync_extra: &str) -> Sandbox {
     s
 }
 
-const NO_SCHEDULES: &str = "full_cron = \"\"\ndifferential_cron = \"\"";
+pub(crate) const NO_SCHEDULES: &str = "full_cron = \"\"\ndifferential_cron = \"\"";
 
 #[test]
 fn the_boot_sync_happens_once_and_the_api_serves_its_log() {

@@ -4,8 +4,11 @@
 //!   formatting check, clippy with warnings denied, every test.
 //! - `cargo xtask ldap [--port 3389]`: a slapd with the test directory, for trying idmsync by
 //!   hand.
+//! - `cargo xtask ad`: a Samba AD domain controller with the AD test directory on
+//!   127.0.0.1:389 (as root), for `config/ad-example.toml`.
 //! - `cargo xtask bench [ldap | store] [...]`: the benchmark; see `docs/benchmarks.md`.
 
+mod ad;
 mod bench;
 mod ldap;
 mod packages;
@@ -21,6 +24,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("ldap") => ldap::run(&args[1..]),
+        Some("ad") => ad::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some(bench::MEASURE) => bench::measure_subcommand(&args[1..]),
         Some("help") | Some("--help") | None => {
@@ -29,6 +33,8 @@ fn main() -> Result<()> {
                  ci                  install test servers if missing, fmt check, clippy \
                  (warnings denied), all tests\n  \
                  ldap [--port 3389]  slapd with the test directory on 127.0.0.1 until Ctrl-C\n  \
+                 ad                  Samba AD DC with the AD test directory on 127.0.0.1:389 \
+                 (root) until Ctrl-C\n  \
                  bench               sync benchmarks, written to docs/benchmarks.md:\n    {}",
                 bench::USAGE
             );

@@ -1,9 +1,9 @@
 //! The Debian packages that the test servers need, and installing them when they are missing.
 //!
-//! Tests talk to real servers (`idmsync-test-ldap` runs OpenLDAP's slapd), so CI must have those
-//! servers installed before it runs a single test. A fresh machine has nothing; `cargo xtask ci`
-//! runs as root there and installs what is missing. New servers (samba for Active Directory)
-//! are one more entry in [`TEST_SERVERS`].
+//! Tests talk to real servers (`idmsync-test-ldap` runs OpenLDAP's slapd, `idmsync-test-ad` a
+//! Samba AD domain controller), so CI must have those servers installed before it runs a single
+//! test. A fresh machine has nothing; `cargo xtask ci` runs as root there and installs what is
+//! missing. Each server is one entry in [`TEST_SERVERS`].
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,6 +26,11 @@ pub const TEST_SERVERS: &[Requirement] = &[
         purpose: "OpenLDAP server and client tools for idmsync-test-ldap",
         probes: &["/usr/sbin/slapd", "ldapsearch", "ldapmodify", "ldapwhoami"],
         packages: &["slapd", "ldap-utils"],
+    },
+    Requirement {
+        purpose: "Samba AD domain controller for idmsync-test-ad",
+        probes: &["/usr/sbin/samba", "/usr/bin/samba-tool", "ldapsearch"],
+        packages: &["samba", "samba-ad-dc", "winbind", "ldap-utils"],
     },
     Requirement {
         purpose: "PostgreSQL and MariaDB client libraries that diesel links against",

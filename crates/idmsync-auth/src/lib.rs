@@ -2,8 +2,11 @@
 //!
 //! - [`Argon2Hasher`]: the production implementation of the domain's
 //!   [`idmsync_domain::PasswordHasher`] port.
-//! - [`DatabaseAuthenticator`]: logs users in against the argon2 hash stored in the
-//!   application's own database (the `Authenticator` port; the LDAP bind comes next).
+//! - [`LoginService`]: the login policy behind the `Authenticator` port. The user must be one
+//!   active user of the local database; the password is checked by the directory (an LDAP
+//!   bind through the `DirectoryBind` port), by the argon2 hash stored locally, or by the
+//!   directory with the local hash as a fallback ([`PasswordCheck`]); a throttle refuses
+//!   a login for a while after repeated failures. `docs/security.md` states the threat model.
 //!
 //! The planner calls the hasher for every user whose source supplies a local password (the
 //! file source does; LDAP does not, its users bind against the directory).
@@ -25,8 +28,10 @@
 //! fails (the password really changed) or no hash is stored yet.
 #![deny(missing_docs)]
 
-mod database;
 mod hasher;
+mod login;
+mod throttle;
 
-pub use database::{DatabaseAuthenticator, LoginOptions};
 pub use hasher::Argon2Hasher;
+pub use login::{LoginOptions, LoginService, PasswordCheck};
+pub use throttle::ThrottleOptions;

@@ -1,9 +1,9 @@
 //! Authentication: checking a login and password, and the store query it needs.
 //!
 //! The application's own database decides who may log in (the user must be synchronised and
-//! active); an authenticator decides whether the password is right: by an LDAP bind, by the
-//! stored argon2 hash, or both. The REST API's Basic auth and `idmsync auth check` use the same
-//! port.
+//! active); an authenticator decides whether the password is right: by an LDAP bind (the
+//! [`DirectoryBind`] port), by the stored argon2 hash, or both. The REST API's Basic auth and
+//! `idmsync auth check` use the same port.
 
 use async_trait::async_trait;
 use idmsync_domain::{Password, PasswordHash, Tenant, UserStatus};
@@ -26,8 +26,8 @@ pub enum AuthError {
     /// The credentials are not accepted.
     #[error("invalid credentials")]
     Rejected,
-    /// The check could not be made (directory or database down); says nothing about the
-    /// password.
+    /// The check could not be made (the database is down, or the directory is and nothing
+    /// else could decide); says nothing about the password.
     #[error("authentication unavailable: {0}")]
     Unavailable(String),
 }
@@ -88,4 +88,23 @@ pub trait LoginReader: Send + Sync {
         field: LoginField,
         case_sensitive: bool,
     ) -> Result<Vec<LoginRecord>, StoreError>;
+}
+
+/// Checks a password against the directory the users come from, typically with an LDAP bind.
+///
+/// Only the password: whether the user may log in at all (synchronised, active, unambiguous) is
+/// the local database's decision, made before this port is asked. Keeping the directory side
+/// this narrow lets the login policy (throttling, fallback, equal answers) be tested without a
+/// directory, and the LDAP adapter be tested without a database.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait DirectoryBind: Send + Sync {
+    /// `Ok(true)` when the directory accepts `password` for `user`, `Ok(false)` when it refuses
+    /// it (wrong password, no such entry, several candidate entries, a blank password).
+    ///
+    /// # Errors
+    /// `Unavailable` when the directory could not be asked (unreachable, TLS or StartTLS
+    /// failure, timeout, busy, the service account refused); MUST NOT be returned for a refused
+    /// password. The message names the server and operation, never a password.
+    async fn check(&self, user: &LoginRecord, password: &Password) -> Result<bool, AuthError>;
 }

@@ -14,7 +14,9 @@ pub mod service;
 pub mod source;
 pub mod store;
 
-pub use auth::{AuthError, Authenticator, LoginField, LoginReader, LoginRecord, Principal};
+pub use auth::{
+    AuthError, Authenticator, DirectoryBind, LoginField, LoginReader, LoginRecord, Principal,
+};
 pub use clock::{Clock, SystemClock};
 pub use lock::{HeldLock, RunLock};
 pub use progress::{DynProgress, NoProgress, Progress};

@@ -1,6 +1,6 @@
 //! The attribute mapping: which LDAP attribute carries which domain field, and which attributes
-//! a search requests. Shared by the OpenLDAP and (later) Active Directory modes, which differ
-//! only in defaults.
+//! a search requests. Shared by the OpenLDAP and Active Directory modes, which differ in
+//! defaults and in two attributes only AD has: `userAccountControl` and ranged `member` reads.
 
 /// How a group's member attribute names its members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +30,12 @@ pub struct AttributeMap {
     pub group_name: String,
     /// Group members (`member`, `memberUid`).
     pub group_member: String,
+    /// Active Directory's account flags, whose ACCOUNTDISABLE bit disables a user; `None`
+    /// outside AD mode, where every user found is enabled.
+    pub account_control: Option<String>,
+    /// Member values asked for per read (`member;range=0-1499`); `None` asks for the plain
+    /// attribute (a server that answers in ranges anyway is still followed to the end).
+    pub range_size: Option<u32>,
 }
 
 impl AttributeMap {
@@ -46,23 +52,27 @@ impl AttributeMap {
     /// The attributes a user search requests. Operational attributes such as `entryUUID` are
     /// returned only when asked for by name, which this list does.
     pub fn user_attributes(&self) -> Vec<String> {
-        distinct([
+        let mut names = distinct([
             &self.unique_id,
             &self.user_id,
             &self.first_name,
             &self.last_name,
             &self.email,
-        ])
+        ]);
+        names.extend(self.account_control.iter().cloned());
+        names
     }
 
     /// The attributes a group search requests.
+    /// The member attribute is asked for by its first range when ranges are configured.
     pub fn group_attributes(&self) -> Vec<String> {
-        distinct([
-            &self.unique_id,
-            &self.group_id,
-            &self.group_name,
+        let mut names = distinct([&self.unique_id, &self.group_id, &self.group_name]);
+        names.push(crate::range::request(
             &self.group_member,
-        ])
+            0,
+            self.range_size,
+        ));
+        names
     }
 }
 
@@ -92,6 +102,20 @@ pub(crate) mod tests {
             group_id: "cn".into(),
             group_name: "cn".into(),
             group_member: "member".into(),
+            account_control: None,
+            range_size: None,
+        }
+    }
+
+    /// The Active Directory defaults of the configuration, with a range size of 10.
+    pub(crate) fn active_directory() -> AttributeMap {
+        AttributeMap {
+            unique_id: "objectGUID".into(),
+            user_id: "sAMAccountName".into(),
+            group_id: "sAMAccountName".into(),
+            account_control: Some("userAccountControl".into()),
+            range_size: Some(10),
+            ..openldap()
         }
     }
 
@@ -108,6 +132,22 @@ pub(crate) mod tests {
             ..openldap()
         };
         assert_eq!(odd.group_attributes(), ["entryUUID", "cn", "member"]);
+        let ad = active_directory();
+        assert_eq!(
+            ad.user_attributes(),
+            [
+                "objectGUID",
+                "sAMAccountName",
+                "givenName",
+                "sn",
+                "mail",
+                "userAccountControl"
+            ]
+        );
+        assert_eq!(
+            ad.group_attributes(),
+            ["objectGUID", "sAMAccountName", "cn", "member;range=0-9"]
+        );
     }
 
     #[test]

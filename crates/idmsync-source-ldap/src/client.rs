@@ -1,7 +1,10 @@
 //! The LDAP protocol side, and the only module that names ldap3: connecting (TLS, StartTLS),
-//! binding, and paged searches that hand entries over one at a time. Every ldap3 error becomes
+//! binding (as the service account, or as a user to check a password), paged searches that
+//! hand entries over one at a time, and base reads of one entry
+//! (the root DSE, the further ranges of a group's members). Every ldap3 error becomes
 //! a [`SourceError`] here, with the URL, the operation and the LDAP result code in its message.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::time::Duration;
 
@@ -19,6 +22,23 @@ use crate::entry::RawEntry;
 pub(crate) fn is_valid_filter(filter: &str) -> bool {
     ldap3::parse_filter(filter).is_ok()
 }
+
+/// `value` escaped for an assertion value in a search filter (RFC 4515: `*`, `(`, `)`, `\` and
+/// NUL as `\xx`), so that a login like `*)(uid=*` matches itself and nothing else.
+pub(crate) fn filter_value(value: &str) -> Cow<'_, str> {
+    ldap3::ldap_escape(value)
+}
+
+/// `value` escaped for an attribute value in a DN (RFC 4514: `,`, `+`, `=`, `"`, `\`, `<`, `>`,
+/// `;`, NUL, a leading space or `#`, a trailing space), so that a login like `jlennon,ou=x`
+/// stays one RDN value.
+pub(crate) fn dn_value(value: &str) -> Cow<'_, str> {
+    ldap3::dn_escape(value)
+}
+
+/// LDAP result codes that say the server cannot answer now (busy, unavailable), as opposed to
+/// refusing a bind.
+const SERVER_DOWN_CODES: [u32; 2] = [51, 52];
 
 /// The TLS connector for `ldaps://` and StartTLS: the system roots plus `ca_file`, or no
 /// verification at all when `insecure` (ldap3 ignores its own no-verify switch once a connector
@@ -69,31 +89,13 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
-    /// Connects and binds.
+    /// Connects and binds as the service account.
     ///
     /// # Errors
     /// `Unavailable` when the server cannot be reached, TLS or StartTLS fails (never retried
     /// in clear text), or the bind is refused.
     pub(crate) async fn connect(&self) -> Result<Connection<'_>, SourceError> {
-        let mut settings = LdapConnSettings::new()
-            .set_conn_timeout(self.connect_timeout)
-            .set_starttls(self.transport == Transport::StartTls);
-        if let Some(tls) = &self.tls {
-            settings = settings.set_connector(tls.clone());
-        }
-        let how = match self.transport {
-            Transport::StartTls => " with StartTLS",
-            Transport::Clear | Transport::Ldaps => "",
-        };
-        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &self.url)
-            .await
-            .map_err(|e| self.unavailable(format!("connect{how}"), &e))?;
-        let url = self.url.clone();
-        tokio::spawn(async move {
-            if let Err(error) = conn.drive().await {
-                tracing::debug!(%url, %error, "LDAP connection ended with an error");
-            }
-        });
+        let mut ldap = self.open().await?;
         let bound = ldap
             .with_timeout(self.timeout)
             .simple_bind(&self.bind_dn, self.password.expose())
@@ -107,6 +109,77 @@ impl Endpoint {
             endpoint: self,
             ldap,
         })
+    }
+
+    /// Checks a user's password with a simple bind as `dn` on a connection of its own (the
+    /// service account's connection is never rebound), then unbinds. The result code decides,
+    /// not the transport: only `success` (0) accepts. The caller refuses blank passwords
+    /// first: a simple bind with an empty password is an unauthenticated bind, which servers
+    /// answer with success.
+    ///
+    /// # Errors
+    /// `Unavailable` when the server cannot be reached, TLS or StartTLS fails (never retried
+    /// in clear text), the reply times out, or the server answers busy or unavailable. Every
+    /// other result (invalidCredentials, noSuchObject, a referral, which is not followed, ...)
+    /// is `Ok(false)`.
+    pub(crate) async fn bind_as(&self, dn: &str, password: &str) -> Result<bool, SourceError> {
+        let mut ldap = self.open().await?;
+        let bound = ldap
+            .with_timeout(self.timeout)
+            .simple_bind(dn, password)
+            .await;
+        if let Err(error) = ldap.unbind().await {
+            tracing::debug!(url = %self.url, %error, "unbind failed");
+        }
+        // Should a server ever echo the password, it stays out of messages and logs.
+        let mask = |text: String| text.replace(password, "***");
+        match bound {
+            Ok(result) if result.rc == 0 => Ok(true),
+            Ok(result) if SERVER_DOWN_CODES.contains(&result.rc) => Err(SourceError::Unavailable(
+                mask(format!("{}: bind as {dn}: {result}", self.url)),
+            )),
+            Ok(result) => {
+                tracing::debug!(
+                    url = %self.url,
+                    dn,
+                    rc = result.rc,
+                    text = %mask(result.text),
+                    "the directory refused a user bind"
+                );
+                Ok(false)
+            }
+            Err(e) => Err(SourceError::Unavailable(mask(
+                self.message(&format!("bind as {dn}"), &e),
+            ))),
+        }
+    }
+
+    /// Connects without binding: TLS or StartTLS as configured, never falling back to clear
+    /// text.
+    ///
+    /// # Errors
+    /// `Unavailable` when the server cannot be reached or TLS or StartTLS fails.
+    async fn open(&self) -> Result<Ldap, SourceError> {
+        let mut settings = LdapConnSettings::new()
+            .set_conn_timeout(self.connect_timeout)
+            .set_starttls(self.transport == Transport::StartTls);
+        if let Some(tls) = &self.tls {
+            settings = settings.set_connector(tls.clone());
+        }
+        let how = match self.transport {
+            Transport::StartTls => " with StartTLS",
+            Transport::Clear | Transport::Ldaps => "",
+        };
+        let (conn, ldap) = LdapConnAsync::with_settings(settings, &self.url)
+            .await
+            .map_err(|e| self.unavailable(format!("connect{how}"), &e))?;
+        let url = self.url.clone();
+        tokio::spawn(async move {
+            if let Err(error) = conn.drive().await {
+                tracing::debug!(%url, %error, "LDAP connection ended with an error");
+            }
+        });
+        Ok(ldap)
     }
 
     fn unavailable(&self, operation: String, error: &LdapError) -> SourceError {
@@ -175,6 +248,44 @@ impl Connection<'_> {
         }
         stream.finish().await.success().map_err(failed)?;
         Ok(())
+    }
+
+    /// Reads the entry `dn` (the root DSE for `""`) with `attributes`: a base search, not paged.
+    /// `None` when the entry exists but the search returned nothing (an access control that
+    /// hides it).
+    ///
+    /// # Errors
+    /// `Failed` when the search fails (`noSuchObject` included: a caller reading an entry it
+    /// just found must not take its disappearance for an empty answer), times out or returns a
+    /// malformed entry.
+    pub(crate) async fn read(
+        &mut self,
+        dn: &str,
+        attributes: &[String],
+    ) -> Result<Option<RawEntry>, SourceError> {
+        let operation = format!("read of '{dn}' ({})", attributes.join(", "));
+        let failed = |e: LdapError| SourceError::Failed(self.endpoint.message(&operation, &e));
+        let (entries, _) = self
+            .ldap
+            .with_timeout(self.endpoint.timeout)
+            .search(dn, Scope::Base, "(objectClass=*)", attributes.to_vec())
+            .await
+            .and_then(|result| result.success())
+            .map_err(failed)?;
+        match entries.into_iter().next() {
+            None => Ok(None),
+            Some(entry) => raw_entry(entry.0).map(Some).ok_or_else(|| {
+                SourceError::Failed(format!(
+                    "{}: {operation}: the server sent a malformed entry",
+                    self.endpoint.url
+                ))
+            }),
+        }
+    }
+
+    /// The URL, for messages of the callers.
+    pub(crate) fn url(&self) -> &str {
+        &self.endpoint.url
     }
 
     /// Unbinds; a failure only means the connection is already gone.

@@ -43,37 +43,55 @@ pub struct LdapConfig {
     /// Entries per page of a paged search (RFC 2696); keeps each reply below the server's size
     /// limit.
     pub page_size: u32,
+    /// Switches every mapping default below to Active Directory's (objectGUID, sAMAccountName,
+    /// uSNChanged watermarks, filters without computers and critical system objects), reads
+    /// `userAccountControl` for disabled accounts and retrieves `member` in ranges. Explicit keys
+    /// still win over these defaults.
+    pub active_directory: bool,
     /// Where users are searched (subtree).
     pub user_search_base: String,
-    /// Which entries under the base are users.
-    pub user_filter: String,
-    /// Users changed since a time, for differential runs; `{0}` stands for the timestamp.
-    /// Default: `user_filter` AND-ed with `(<modify_timestamp_attribute>>={0})`.
+    /// Which entries under the base are users. Default: `(objectClass=inetOrgPerson)`; in
+    /// Active Directory mode people that are not critical system objects (no computers, no
+    /// Administrator, Guest or krbtgt).
+    pub user_filter: Option<String>,
+    /// Users changed since a watermark, for differential runs; `{0}` stands for the timestamp
+    /// (or the USN). Default: `user_filter` AND-ed with `(<modify_timestamp_attribute>>={0})`.
     pub user_differential_filter: Option<String>,
     /// Where groups are searched (subtree).
     pub group_search_base: String,
-    /// Which entries under the base are groups.
-    pub group_filter: String,
-    /// Groups changed since a time; as `user_differential_filter`.
+    /// Which entries under the base are groups. Default: `(objectClass=groupOfNames)`; in
+    /// Active Directory mode groups that are not critical system objects.
+    pub group_filter: Option<String>,
+    /// Groups changed since a watermark; as `user_differential_filter`.
     pub group_differential_filter: Option<String>,
-    /// The stable identity of users and groups; operational, requested by name.
-    pub unique_id_attribute: String,
-    /// The login id.
-    pub user_id_attribute: String,
-    /// The given name.
-    pub first_name_attribute: String,
-    /// The family name.
-    pub last_name_attribute: String,
-    /// The e-mail address.
-    pub email_attribute: String,
-    /// The group id.
-    pub group_id_attribute: String,
-    /// The group display name.
-    pub group_name_attribute: String,
+    /// The stable identity of users and groups; operational, requested by name. Default
+    /// `entryUUID`; `objectGUID` in Active Directory mode (always rendered as a GUID).
+    pub unique_id_attribute: Option<String>,
+    /// The login id. Default `uid`; `sAMAccountName` in Active Directory mode.
+    pub user_id_attribute: Option<String>,
+    /// The given name. Default `givenName`.
+    pub first_name_attribute: Option<String>,
+    /// The family name. Default `sn`.
+    pub last_name_attribute: Option<String>,
+    /// The e-mail address. Default `mail`.
+    pub email_attribute: Option<String>,
+    /// The group id. Default `cn`; `sAMAccountName` in Active Directory mode.
+    pub group_id_attribute: Option<String>,
+    /// The group display name. Default `cn`.
+    pub group_name_attribute: Option<String>,
     /// The members of a group: DNs (`member`, `uniqueMember`) or, for `memberUid`, login ids.
-    pub group_member_attribute: String,
-    /// When an entry last changed, compared against the watermark.
-    pub modify_timestamp_attribute: String,
+    /// Default `member`.
+    pub group_member_attribute: Option<String>,
+    /// What differential runs compare against the watermark. Default `modifyTimestamp`;
+    /// `uSNChanged` in Active Directory mode, which makes the watermark the domain
+    /// controller's `highestCommittedUSN` (any other attribute is a time, such as AD's
+    /// `whenChanged`).
+    pub modify_timestamp_attribute: Option<String>,
+    /// Values of the member attribute asked for per read in Active Directory mode (`member;range=
+    /// 0-<range_size - 1>`, then the next range until the server says `*`); a server may
+    /// return fewer (AD's MaxValRange, 1,500 by default). Default 1500; only with
+    /// `active_directory`.
+    pub range_size: Option<u32>,
     /// Seconds a differential run reaches back before the watermark, against clock skew
     /// between this host and the directory.
     pub differential_overlap_secs: u64,
@@ -92,21 +110,23 @@ impl Default for LdapConfig {
             connect_timeout_secs: 10,
             timeout_secs: 60,
             page_size: 500,
+            active_directory: false,
             user_search_base: String::new(),
-            user_filter: "(objectClass=inetOrgPerson)".into(),
+            user_filter: None,
             user_differential_filter: None,
             group_search_base: String::new(),
-            group_filter: "(objectClass=groupOfNames)".into(),
+            group_filter: None,
             group_differential_filter: None,
-            unique_id_attribute: "entryUUID".into(),
-            user_id_attribute: "uid".into(),
-            first_name_attribute: "givenName".into(),
-            last_name_attribute: "sn".into(),
-            email_attribute: "mail".into(),
-            group_id_attribute: "cn".into(),
-            group_name_attribute: "cn".into(),
-            group_member_attribute: "member".into(),
-            modify_timestamp_attribute: "modifyTimestamp".into(),
+            unique_id_attribute: None,
+            user_id_attribute: None,
+            first_name_attribute: None,
+            last_name_attribute: None,
+            email_attribute: None,
+            group_id_attribute: None,
+            group_name_attribute: None,
+            group_member_attribute: None,
+            modify_timestamp_attribute: None,
+            range_size: None,
             differential_overlap_secs: 300,
         }
     }
@@ -214,22 +234,21 @@ impl LdapConfig {
                 return Err(ConfigError::new(key, "must be at least 1"));
             }
         }
+        let map = self.attribute_map();
         for (key, name) in [
-            ("unique_id_attribute", &self.unique_id_attribute),
-            ("user_id_attribute", &self.user_id_attribute),
-            ("first_name_attribute", &self.first_name_attribute),
-            ("last_name_attribute", &self.last_name_attribute),
-            ("email_attribute", &self.email_attribute),
-            ("group_id_attribute", &self.group_id_attribute),
-            ("group_name_attribute", &self.group_name_attribute),
-            ("group_member_attribute", &self.group_member_attribute),
-            (
-                "modify_timestamp_attribute",
-                &self.modify_timestamp_attribute,
-            ),
+            ("unique_id_attribute", &map.unique_id),
+            ("user_id_attribute", &map.user_id),
+            ("first_name_attribute", &map.first_name),
+            ("last_name_attribute", &map.last_name),
+            ("email_attribute", &map.email),
+            ("group_id_attribute", &map.group_id),
+            ("group_name_attribute", &map.group_name),
+            ("group_member_attribute", &map.group_member),
+            ("modify_timestamp_attribute", &self.modify_timestamp()),
         ] {
             non_empty(key, name)?;
         }
+        self.check_active_directory()?;
         self.check_filters(valid_filter)?;
         self.warn_about_tls(transport);
         Ok(Checked {
@@ -243,8 +262,8 @@ impl LdapConfig {
     fn check_filters(&self, valid_filter: impl Fn(&str) -> bool) -> Result<(), ConfigError> {
         let sample_time = "20000101000000Z";
         for (key, filter) in [
-            ("user_filter", self.user_filter.clone()),
-            ("group_filter", self.group_filter.clone()),
+            ("user_filter", self.user_filter().to_owned()),
+            ("group_filter", self.group_filter().to_owned()),
             (
                 "user_differential_filter",
                 self.user_differential().at(sample_time),
@@ -368,28 +387,87 @@ impl LdapConfig {
         Ok(password)
     }
 
-    /// The attribute mapping.
+    /// The checks of the Active Directory keys: a range size only where ranges are asked for,
+    /// and a page size AD would cap anyway is worth a warning, not a failure.
+    fn check_active_directory(&self) -> Result<(), ConfigError> {
+        match (self.active_directory, self.range_size) {
+            (false, Some(_)) => {
+                return Err(ConfigError::new(
+                    "range_size",
+                    "applies only with active_directory = true",
+                ))
+            }
+            (true, Some(0)) => return Err(ConfigError::new("range_size", "must be at least 1")),
+            _ => {}
+        }
+        if self.active_directory && self.page_size > AD_MAX_PAGE_SIZE {
+            tracing::warn!(
+                page_size = self.page_size,
+                "source.ldap.page_size is above Active Directory's default MaxPageSize \
+                 ({AD_MAX_PAGE_SIZE}): the server returns smaller pages"
+            );
+        }
+        Ok(())
+    }
+
+    /// The defaults of the configured kind of directory.
+    fn defaults(&self) -> &'static Defaults {
+        if self.active_directory {
+            &ACTIVE_DIRECTORY
+        } else {
+            &OPENLDAP
+        }
+    }
+
+    /// `user_filter`, or the directory's default.
+    pub(crate) fn user_filter(&self) -> &str {
+        or_default(&self.user_filter, self.defaults().user_filter)
+    }
+
+    /// `group_filter`, or the directory's default.
+    pub(crate) fn group_filter(&self) -> &str {
+        or_default(&self.group_filter, self.defaults().group_filter)
+    }
+
+    /// `modify_timestamp_attribute`, or the directory's default.
+    pub(crate) fn modify_timestamp(&self) -> String {
+        or_default(
+            &self.modify_timestamp_attribute,
+            self.defaults().modify_timestamp,
+        )
+        .to_owned()
+    }
+
+    /// The attribute mapping, each key given or defaulted.
     pub(crate) fn attribute_map(&self) -> AttributeMap {
+        let d = self.defaults();
+        let pick = |key: &Option<String>, default: &str| or_default(key, default).to_owned();
         AttributeMap {
-            unique_id: self.unique_id_attribute.clone(),
-            user_id: self.user_id_attribute.clone(),
-            first_name: self.first_name_attribute.clone(),
-            last_name: self.last_name_attribute.clone(),
-            email: self.email_attribute.clone(),
-            group_id: self.group_id_attribute.clone(),
-            group_name: self.group_name_attribute.clone(),
-            group_member: self.group_member_attribute.clone(),
+            unique_id: pick(&self.unique_id_attribute, d.unique_id),
+            user_id: pick(&self.user_id_attribute, d.user_id),
+            first_name: pick(&self.first_name_attribute, d.first_name),
+            last_name: pick(&self.last_name_attribute, d.last_name),
+            email: pick(&self.email_attribute, d.email),
+            group_id: pick(&self.group_id_attribute, d.group_id),
+            group_name: pick(&self.group_name_attribute, d.group_name),
+            group_member: pick(&self.group_member_attribute, d.group_member),
+            account_control: self
+                .active_directory
+                .then(|| USER_ACCOUNT_CONTROL.to_owned()),
+            range_size: self
+                .active_directory
+                .then_some(self.range_size.unwrap_or(AD_MAX_VAL_RANGE)),
         }
     }
 
     /// How differential runs select users.
     pub(crate) fn user_differential(&self) -> DifferentialFilter {
-        self.differential(&self.user_filter, &self.user_differential_filter)
+        self.differential(self.user_filter(), &self.user_differential_filter)
     }
 
     /// How differential runs select groups.
     pub(crate) fn group_differential(&self) -> DifferentialFilter {
-        self.differential(&self.group_filter, &self.group_differential_filter)
+        self.differential(self.group_filter(), &self.group_differential_filter)
     }
 
     fn differential(&self, filter: &str, explicit: &Option<String>) -> DifferentialFilter {
@@ -397,10 +475,69 @@ impl LdapConfig {
             Some(template) => DifferentialFilter::Explicit(template.clone()),
             None => DifferentialFilter::Derived {
                 filter: filter.to_owned(),
-                attribute: self.modify_timestamp_attribute.clone(),
+                attribute: self.modify_timestamp(),
             },
         }
     }
+}
+
+/// Active Directory's default MaxPageSize: the most entries it returns per page.
+const AD_MAX_PAGE_SIZE: u32 = 1000;
+/// Active Directory's default MaxValRange: the most values of one attribute it returns per read.
+const AD_MAX_VAL_RANGE: u32 = 1500;
+/// The attribute whose ACCOUNTDISABLE bit (2) marks a disabled AD account.
+const USER_ACCOUNT_CONTROL: &str = "userAccountControl";
+
+/// The mapping defaults of one kind of directory: what an absent key means.
+struct Defaults {
+    user_filter: &'static str,
+    group_filter: &'static str,
+    unique_id: &'static str,
+    user_id: &'static str,
+    first_name: &'static str,
+    last_name: &'static str,
+    email: &'static str,
+    group_id: &'static str,
+    group_name: &'static str,
+    group_member: &'static str,
+    modify_timestamp: &'static str,
+}
+
+/// OpenLDAP (and 389-ds): inetOrgPerson users in groupOfNames, RFC 4530 entryUUID.
+const OPENLDAP: Defaults = Defaults {
+    user_filter: "(objectClass=inetOrgPerson)",
+    group_filter: "(objectClass=groupOfNames)",
+    unique_id: "entryUUID",
+    user_id: "uid",
+    first_name: "givenName",
+    last_name: "sn",
+    email: "mail",
+    group_id: "cn",
+    group_name: "cn",
+    group_member: "member",
+    modify_timestamp: "modifyTimestamp",
+};
+
+/// Active Directory. Computers are `objectClass=user` too, hence `objectCategory=person`;
+/// Administrator, Guest, krbtgt and the built-in groups are critical system objects, which
+/// an application has no business importing.
+const ACTIVE_DIRECTORY: Defaults = Defaults {
+    user_filter: "(&(objectCategory=person)(objectClass=user)(!(isCriticalSystemObject=TRUE)))",
+    group_filter: "(&(objectClass=group)(!(isCriticalSystemObject=TRUE)))",
+    unique_id: "objectGUID",
+    user_id: "sAMAccountName",
+    first_name: "givenName",
+    last_name: "sn",
+    email: "mail",
+    group_id: "sAMAccountName",
+    group_name: "cn",
+    group_member: "member",
+    modify_timestamp: "uSNChanged",
+};
+
+/// The configured value, or `default` when the key is absent.
+fn or_default<'a>(key: &'a Option<String>, default: &'a str) -> &'a str {
+    key.as_deref().unwrap_or(default)
 }
 
 fn non_empty(key: &'static str, value: &str) -> Result<(), ConfigError> {
@@ -618,14 +755,14 @@ mod tests {
         );
         check_key(
             LdapConfig {
-                user_id_attribute: String::new(),
+                user_id_attribute: Some(String::new()),
                 ..valid()
             },
             "user_id_attribute",
         );
         check_key(
             LdapConfig {
-                user_filter: "objectClass=person".into(),
+                user_filter: Some("objectClass=person".into()),
                 ..valid()
             },
             "user_filter",
@@ -685,7 +822,7 @@ mod tests {
             group_differential_filter: Some(
                 "(&(objectClass=posixGroup)(modifyTimestamp>={0}))".into(),
             ),
-            modify_timestamp_attribute: "whenChanged".into(),
+            modify_timestamp_attribute: Some("whenChanged".into()),
             ..valid()
         };
         assert_eq!(

@@ -1,5 +1,5 @@
 //! Directory entries to domain values: a pure function per entry kind, so that every mapping
-//! rule is unit-tested on literal entries and Active Directory can reuse them.
+//! rule is unit-tested on literal entries; OpenLDAP and Active Directory share them.
 
 use std::fmt::Write as _;
 
@@ -10,7 +10,7 @@ use crate::dn;
 
 /// An entry as a search returned it: its DN and the requested attributes with their raw values.
 /// Values stay bytes until mapped, because some identities (objectGUID) are binary.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RawEntry {
     /// The entry's DN as the server wrote it.
     pub dn: String,
@@ -21,7 +21,7 @@ pub struct RawEntry {
 impl RawEntry {
     /// The values of `name`, compared case-insensitively (servers return attribute names in
     /// their schema's case, not the configured one); empty when the entry has none.
-    fn values(&self, name: &str) -> &[Vec<u8>] {
+    pub(crate) fn values(&self, name: &str) -> &[Vec<u8>] {
         self.attributes
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -30,7 +30,7 @@ impl RawEntry {
 
     /// The first value of `name` as text: multi-valued names and mail addresses are common
     /// (`cn: John Lennon`, `cn: Johnny`) and the first is the one people maintain.
-    fn first_text(&self, name: &str) -> Option<String> {
+    pub(crate) fn first_text(&self, name: &str) -> Option<String> {
         self.values(name)
             .first()
             .map(|v| String::from_utf8_lossy(v).into_owned())
@@ -51,7 +51,8 @@ pub enum Skip {
 
 /// Maps a user entry: identity from the unique id attribute, login id from the user id
 /// attribute, the first value of each name and mail, the normalised DN as locator. Passwords
-/// stay in the directory (`Unmanaged`) and every entry found is enabled.
+/// stay in the directory (`Unmanaged`). A user is enabled unless its account control attribute
+/// (Active Directory mode) has the ACCOUNTDISABLE bit.
 ///
 /// # Errors
 /// [`Skip`] when the unique id or the user id is missing.
@@ -67,8 +68,24 @@ pub fn user(entry: &RawEntry, map: &AttributeMap) -> Result<SourceUser, Skip> {
             .first_text(&map.email)
             .filter(|mail| !mail.trim().is_empty()),
         password: SourcePassword::Unmanaged,
-        enabled: true,
+        enabled: map
+            .account_control
+            .as_deref()
+            .is_none_or(|name| !is_disabled(entry, name)),
     })
+}
+
+/// `userAccountControl`'s ACCOUNTDISABLE flag.
+const ACCOUNTDISABLE: i64 = 0x2;
+
+/// Whether the account control attribute `name` has the ACCOUNTDISABLE bit. AD writes the
+/// flags as a signed 32-bit decimal. An absent or unreadable value counts as enabled: the flag
+/// is what disables, and guessing "disabled" would lock people out over a read problem.
+fn is_disabled(entry: &RawEntry, name: &str) -> bool {
+    entry
+        .first_text(name)
+        .and_then(|flags| flags.trim().parse::<i64>().ok())
+        .is_some_and(|flags| flags & ACCOUNTDISABLE != 0)
 }
 
 /// Maps a group entry: identity and group id as for users, the display name (the group id
@@ -107,7 +124,7 @@ fn identity(entry: &RawEntry, unique_id: &str, id: &str) -> Result<(SourceId, Ex
     let source_id = entry
         .values(unique_id)
         .first()
-        .and_then(|v| SourceId::new(source_id_text(v)).ok())
+        .and_then(|v| SourceId::new(unique_id_text(unique_id, v)).ok())
         .ok_or_else(|| Skip::Missing(unique_id.to_owned()))?;
     let raw = entry.values(id).first().ok_or_else(missing)?;
     let text = std::str::from_utf8(raw).map_err(|_| Skip::NotText(id.to_owned()))?;
@@ -115,8 +132,34 @@ fn identity(entry: &RawEntry, unique_id: &str, id: &str) -> Result<(SourceId, Ex
     Ok((source_id, external_id))
 }
 
+/// The text form of a value of the unique id attribute `name`: Active Directory's `objectGUID`
+/// in the GUID form Windows shows (whatever its bytes happen to decode to), anything else by
+/// [`source_id_text`].
+fn unique_id_text(name: &str, value: &[u8]) -> String {
+    match <&[u8; 16]>::try_from(value) {
+        Ok(guid) if name.eq_ignore_ascii_case("objectGUID") => guid_text(guid),
+        _ => source_id_text(value),
+    }
+}
+
+/// A GUID in Microsoft's text form (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, lowercase): the
+/// first three groups are little-endian integers, the last two plain bytes, so the text
+/// matches what `Get-ADUser` and the AD tools show.
+pub fn guid_text(guid: &[u8; 16]) -> String {
+    let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+    let mut text = String::with_capacity(36);
+    for (i, &at) in order.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            text.push('-');
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(text, "{:02x}", guid[at]);
+    }
+    text
+}
+
 /// The text form of a unique id value: UTF-8 as is (OpenLDAP's entryUUID is a string), other
-/// bytes in lowercase hex (a binary identity such as Active Directory's objectGUID).
+/// bytes in lowercase hex (a binary identity other than objectGUID).
 pub fn source_id_text(value: &[u8]) -> String {
     match std::str::from_utf8(value) {
         Ok(text) => text.to_owned(),
@@ -180,6 +223,80 @@ mod tests {
                 password: SourcePassword::Unmanaged,
                 enabled: true,
             })
+        );
+    }
+
+    #[test]
+    fn object_guids_render_as_windows_shows_them() {
+        // objectGUID:: MBbJZ2SL/kq9AdIpWMe/fg== as Samba returned it.
+        let bytes = [
+            0x30, 0x16, 0xc9, 0x67, 0x64, 0x8b, 0xfe, 0x4a, 0xbd, 0x01, 0xd2, 0x29, 0x58, 0xc7,
+            0xbf, 0x7e,
+        ];
+        assert_eq!(guid_text(&bytes), "67c91630-8b64-4afe-bd01-d22958c7bf7e");
+        // Sixteen bytes that happen to be UTF-8 are still a GUID.
+        let ascii = *b"0123456789abcdef";
+        assert_eq!(
+            unique_id_text("objectguid", &ascii),
+            "33323130-3534-3736-3839-616263646566"
+        );
+        assert_eq!(unique_id_text("entryUUID", &ascii), "0123456789abcdef");
+        assert_eq!(unique_id_text("objectGUID", &[0xff, 0x00]), "ff00");
+        let e = RawEntry {
+            dn: "CN=John Lennon,OU=Corp,DC=example,DC=test".into(),
+            attributes: vec![
+                ("objectGUID".into(), vec![bytes.to_vec()]),
+                ("sAMAccountName".into(), vec![b"jlennon".to_vec()]),
+                ("userAccountControl".into(), vec![b"512".to_vec()]),
+            ],
+        };
+        let u = user(&e, &crate::attributes::tests::active_directory()).expect("mapped");
+        assert_eq!(u.source_id, id("67c91630-8b64-4afe-bd01-d22958c7bf7e"));
+        assert_eq!(u.external_id, ext("jlennon"));
+        assert!(u.enabled);
+    }
+
+    #[test]
+    fn the_accountdisable_bit_disables_in_active_directory_mode_only() {
+        let ad = crate::attributes::tests::active_directory();
+        let with_flags = |flags: &str| {
+            entry(
+                "CN=x,DC=example",
+                &[
+                    ("objectGUID", &[UUID]),
+                    ("sAMAccountName", &["x"]),
+                    ("userAccountControl", &[flags]),
+                ],
+            )
+        };
+        for (flags, enabled) in [
+            ("512", true),
+            ("544", true),
+            ("514", false),
+            ("546", false),
+            ("66050", false),
+            ("-2147483646", false),
+            ("not a number", true),
+        ] {
+            assert_eq!(
+                user(&with_flags(flags), &ad).map(|u| u.enabled),
+                Ok(enabled),
+                "{flags}"
+            );
+        }
+        let none = entry(
+            "CN=x,DC=example",
+            &[("objectGUID", &[UUID]), ("sAMAccountName", &["x"])],
+        );
+        assert_eq!(user(&none, &ad).map(|u| u.enabled), Ok(true));
+        let openldap_map = AttributeMap {
+            user_id: "sAMAccountName".into(),
+            unique_id: "objectGUID".into(),
+            ..openldap()
+        };
+        assert_eq!(
+            user(&with_flags("514"), &openldap_map).map(|u| u.enabled),
+            Ok(true)
         );
     }
 

@@ -1,5 +1,5 @@
-//! Watermarks as LDAP GeneralizedTime and the search filters of differential runs: pure text in,
-//! text out.
+//! Watermarks (LDAP GeneralizedTime, or Active Directory's update sequence numbers) and the
+//! search filters of differential runs: pure text in, text out.
 //!
 //! A watermark is the UTC time `YYYYMMDDHHMMSSZ` taken before a run reads the directory. The
 //! next differential run asks for entries whose modify timestamp is at or after the watermark
@@ -16,6 +16,42 @@ const GENERALIZED_TIME: &str = "%Y%m%d%H%M%SZ";
 /// The placeholder an explicitly configured differential filter uses for the timestamp, as in
 /// the original product's `personDifferentialQuery`.
 pub const TIME_PLACEHOLDER: &str = "{0}";
+
+/// GeneralizedTime as Active Directory compares it in filters (`whenChanged`): with a fraction.
+const AD_GENERALIZED_TIME: &str = "%Y%m%d%H%M%S.0Z";
+
+/// Formats `time` as Active Directory's GeneralizedTime (`20240131235959.0Z`).
+pub fn ad_generalized_time(time: DateTime<Utc>) -> String {
+    time.format(AD_GENERALIZED_TIME).to_string()
+}
+
+/// The position of an Active Directory domain controller: its `invocationId` (which changes
+/// when the DC's database is restored) and its `highestCommittedUSN`. USNs are per DC, so a
+/// watermark only means something to the DC that wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsnWatermark {
+    /// The DC's invocationId, as a GUID.
+    pub dc: String,
+    /// The highest update sequence number the DC had committed.
+    pub usn: u64,
+}
+
+impl UsnWatermark {
+    /// Parses `<dc>:<usn>`; `None` for anything else (a time watermark of another mode).
+    pub fn parse(text: &str) -> Option<Self> {
+        let (dc, usn) = text.rsplit_once(':')?;
+        Some(Self {
+            dc: (!dc.is_empty()).then(|| dc.to_owned())?,
+            usn: usn.parse().ok()?,
+        })
+    }
+}
+
+impl std::fmt::Display for UsnWatermark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.dc, self.usn)
+    }
+}
 
 /// Formats `time` as GeneralizedTime (`20240131235959Z`).
 pub fn generalized_time(time: DateTime<Utc>) -> String {
@@ -103,6 +139,23 @@ mod tests {
         assert_eq!(generalized_time(same), "20240101000200Z");
         let clamped = search_from(time(2024, 1, 1, 0, 0, 0), TimeDelta::MAX);
         assert_eq!(clamped, DateTime::<Utc>::MIN_UTC);
+    }
+
+    #[test]
+    fn usn_watermarks_round_trip_and_reject_times() {
+        let w = UsnWatermark {
+            dc: "afd12a89-3d99-4dfe-a13d-a52dfc46a736".into(),
+            usn: 4012,
+        };
+        assert_eq!(w.to_string(), "afd12a89-3d99-4dfe-a13d-a52dfc46a736:4012");
+        assert_eq!(UsnWatermark::parse(&w.to_string()), Some(w));
+        for text in ["20240101000000Z", ":12", "dc:", "dc:-1", "dc:x"] {
+            assert_eq!(UsnWatermark::parse(text), None, "{text}");
+        }
+        assert_eq!(
+            ad_generalized_time(time(2024, 1, 31, 23, 59, 58)),
+            "20240131235958.0Z"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The LDAP source: users, groups and memberships read from OpenLDAP (Active Directory will be
-//! a mode of this adapter), and the only crate of idmsync that knows ldap3.
+//! The LDAP source: users, groups and memberships read from OpenLDAP or, in Active Directory
+//! mode (`active_directory = true`), from AD; the only crate of idmsync that knows ldap3.
 //!
 //! # How LDAP maps to the domain
 //! Users are the entries under `user_search_base` (subtree) matching `user_filter`; groups the
@@ -16,6 +16,13 @@
 //! | group `members` | each `member` value as `MemberRef::Locator(normalised DN)`; with `memberUid` each value as `MemberRef::ExternalId` |
 //! | `password` | `Unmanaged`: users authenticate against the directory |
 //! | `enabled` | always `true` (OpenLDAP has no standard disabled flag) |
+//!
+//! Active Directory mode changes the defaults (`objectGUID` in Windows' GUID text form,
+//! `sAMAccountName`, filters without computers and critical system objects), makes `enabled`
+//! the negation of `userAccountControl`'s ACCOUNTDISABLE bit, and asks for `member` in ranges
+//! of `range_size` values. A group whose members come back as `member;range=0-N` (from AD in
+//! any mode) is completed with base reads of the next ranges after the search, until the
+//! server says `*`; anything else fails the run (see the `range` module).
 //!
 //! Member DNs and entry DNs are normalised the same way (RFC 4514 parsing; lowercase types and
 //! values, canonical escapes, no optional spaces, sorted multi-valued RDNs), so
@@ -42,6 +49,11 @@
 //! `entryUUID` and so its row, and comes back with its new locator. A deleted entry leaves no
 //! trace to search for: only a full run notices it (and deactivates the user or group).
 //!
+//! With `modify_timestamp_attribute = "uSNChanged"` (AD mode's default) the watermark is
+//! instead `<invocationId>:<highestCommittedUSN>` of the domain controller that answers, read
+//! from its root DSE and NTDS Settings object, and a differential run searches from the next
+//! USN. A watermark of another DC means nothing here, so such a run reads everything.
+//!
 //! # Failures
 //! Each operation opens one connection (TLS or StartTLS as configured, never falling back to
 //! clear text), binds as `bind_dn`, runs paged searches (RFC 2696, `page_size` entries a page)
@@ -53,11 +65,13 @@
 #![deny(missing_docs)]
 
 mod attributes;
+mod bind;
 mod client;
 mod config;
 mod dn;
 mod entry;
 mod filter;
+mod range;
 
 use std::fmt;
 use std::sync::Arc;
@@ -69,13 +83,15 @@ use idmsync_domain::plan::SourceData;
 use idmsync_domain::{SourceGroup, SourceUser, Watermark};
 use idmsync_ports::{Clock, DynProgress, IdentitySource, SourceError, SystemClock};
 
+pub use crate::bind::{BindConfigError, LdapBindConfig, LdapBinder};
 pub use crate::config::{ConfigError, LdapConfig, Secret};
 
 use crate::attributes::AttributeMap;
 use crate::client::{Connection, Endpoint};
 use crate::config::Transport;
 use crate::entry::{RawEntry, Skip};
-use crate::filter::DifferentialFilter;
+use crate::filter::{DifferentialFilter, UsnWatermark};
+use crate::range::Slice;
 
 /// The [`IdentitySource`] over an LDAP directory. Holds no connection between runs: each
 /// operation connects, binds, reads and disconnects.
@@ -84,8 +100,28 @@ pub struct LdapSource {
     users: Subtree,
     groups: Subtree,
     attributes: AttributeMap,
-    overlap: TimeDelta,
+    watermarks: Watermarks,
     clock: Arc<dyn Clock>,
+}
+
+/// How the source marks its position and finds what changed since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Watermarks {
+    /// This host's clock in GeneralizedTime; differential searches reach back by `overlap`.
+    /// With `active_directory`, filter times take AD's form (`20240101000000.0Z`).
+    Clock {
+        overlap: TimeDelta,
+        active_directory: bool,
+    },
+    /// Active Directory's update sequence numbers (`uSNChanged`), per domain controller.
+    Usn,
+}
+
+/// A group whose member attribute came back in ranges and is not complete yet.
+struct Partial {
+    entry: RawEntry,
+    values: Vec<Vec<u8>>,
+    next: u32,
 }
 
 /// One kind of entry: where it lives and how it is selected.
@@ -108,6 +144,14 @@ impl LdapSource {
     /// `page_size` 0, an empty search base or attribute name, an invalid filter.
     pub fn new(config: LdapConfig) -> Result<Self, ConfigError> {
         let checked = config.check(client::is_valid_filter)?;
+        let watermarks = if config.modify_timestamp().eq_ignore_ascii_case("uSNChanged") {
+            Watermarks::Usn
+        } else {
+            Watermarks::Clock {
+                overlap: checked.overlap,
+                active_directory: config.active_directory,
+            }
+        };
         let tls = match checked.transport {
             Transport::Clear => None,
             Transport::StartTls | Transport::Ldaps => Some(
@@ -119,17 +163,17 @@ impl LdapSource {
             users: Subtree {
                 what: "users",
                 base: config.user_search_base.clone(),
-                filter: config.user_filter.clone(),
+                filter: config.user_filter().to_owned(),
                 differential: config.user_differential(),
             },
             groups: Subtree {
                 what: "groups",
                 base: config.group_search_base.clone(),
-                filter: config.group_filter.clone(),
+                filter: config.group_filter().to_owned(),
                 differential: config.group_differential(),
             },
             attributes: config.attribute_map(),
-            overlap: checked.overlap,
+            watermarks,
             clock: Arc::new(SystemClock),
             endpoint: Endpoint {
                 url: config.url,
@@ -158,11 +202,13 @@ impl LdapSource {
         progress: &DynProgress,
     ) -> Result<Vec<SourceUser>, SourceError> {
         let attributes = self.attributes.user_attributes();
-        let map = |e: &RawEntry| entry::user(e, &self.attributes);
+        let map = |e: &mut RawEntry| entry::user(e, &self.attributes).map(Some);
         read(conn, &self.users, filter, &attributes, map, progress).await
     }
 
-    /// Reads every group matching `filter`, mapping each entry as it arrives.
+    /// Reads every group matching `filter`, mapping each entry as it arrives, except groups
+    /// whose members came back in ranges: those are completed with further reads once the
+    /// search is over, then mapped.
     async fn groups(
         &self,
         conn: &mut Connection<'_>,
@@ -170,35 +216,206 @@ impl LdapSource {
         progress: &DynProgress,
     ) -> Result<Vec<SourceGroup>, SourceError> {
         let attributes = self.attributes.group_attributes();
-        let map = |e: &RawEntry| entry::group(e, &self.attributes);
-        read(conn, &self.groups, filter, &attributes, map, progress).await
+        let member = &self.attributes.group_member;
+        let mut partial = Vec::new();
+        let mut broken = None;
+        let map = |e: &mut RawEntry| match range::take(e, member, 0) {
+            Ok(Slice { values, next: None }) => {
+                range::put(e, member, values);
+                entry::group(e, &self.attributes).map(Some)
+            }
+            Ok(Slice {
+                values,
+                next: Some(next),
+            }) => {
+                let entry = std::mem::take(e);
+                partial.push(Partial {
+                    entry,
+                    values,
+                    next,
+                });
+                Ok(None)
+            }
+            Err(error) => {
+                broken.get_or_insert_with(|| range_failure(&self.endpoint.url, &e.dn, &error));
+                Ok(None)
+            }
+        };
+        let mut groups = read(conn, &self.groups, filter, &attributes, map, progress).await?;
+        if let Some(error) = broken {
+            return Err(error);
+        }
+        for group in partial {
+            let entry = self.complete(conn, group).await?;
+            match entry::group(&entry, &self.attributes) {
+                Ok(group) => groups.push(group),
+                Err(skip) => warn_skipped(&self.groups, &entry.dn, &skip),
+            }
+        }
+        Ok(groups)
     }
 
-    /// The GeneralizedTime a differential search starts at: the watermark minus the overlap.
-    fn search_from(&self, since: &Watermark) -> Result<String, SourceError> {
-        let time =
-            filter::parse_generalized_time(&since.0).ok_or_else(|| SourceError::Invalid {
-                location: "watermark".to_owned(),
-                message: format!(
-                    "'{since}' is not a GeneralizedTime (YYYYMMDDHHMMSSZ); was it written by \
-                     another source?"
-                ),
-            })?;
-        Ok(filter::generalized_time(filter::search_from(
-            time,
-            self.overlap,
-        )))
+    /// Reads the further ranges of a group's members until the server says `*`.
+    ///
+    /// # Errors
+    /// `Failed` when a read fails, the group is gone, or an answer does not continue the
+    /// range: the group's member list would be partial.
+    async fn complete(
+        &self,
+        conn: &mut Connection<'_>,
+        partial: Partial,
+    ) -> Result<RawEntry, SourceError> {
+        let Partial {
+            mut entry,
+            mut values,
+            mut next,
+        } = partial;
+        let member = &self.attributes.group_member;
+        let mut reads = 1;
+        loop {
+            let wanted = [range::request(member, next, self.attributes.range_size)];
+            let mut answer = conn.read(&entry.dn, &wanted).await?.unwrap_or_default();
+            let slice = range::take(&mut answer, member, next)
+                .map_err(|e| range_failure(conn.url(), &entry.dn, &e))?;
+            values.extend(slice.values);
+            reads += 1;
+            match slice.next {
+                Some(after) => next = after,
+                None => break,
+            }
+        }
+        tracing::debug!(dn = %entry.dn, reads, count = values.len(), "read members in ranges");
+        range::put(&mut entry, member, values);
+        Ok(entry)
+    }
+
+    /// The filter of a differential search of `subtree` after `since`; with USN watermarks the
+    /// full filter when `since` was written by another domain controller, whose USNs mean
+    /// nothing here (reading everything as changed is safe: a differential run never
+    /// deactivates).
+    ///
+    /// # Errors
+    /// `Invalid` for a watermark of the other kind (the mode changed: run `sync --full`);
+    /// `Failed` when the position of the domain controller cannot be read.
+    async fn changed_filter(
+        &self,
+        conn: &mut Connection<'_>,
+        subtree: &Subtree,
+        since: &Watermark,
+    ) -> Result<String, SourceError> {
+        match self.watermarks {
+            Watermarks::Clock {
+                overlap,
+                active_directory,
+            } => {
+                let from = search_from(since, overlap)?;
+                let text = if active_directory {
+                    filter::ad_generalized_time(from)
+                } else {
+                    filter::generalized_time(from)
+                };
+                Ok(subtree.differential.at(&text))
+            }
+            Watermarks::Usn => {
+                let then = UsnWatermark::parse(&since.0).ok_or_else(|| {
+                    foreign_watermark(since, "<invocationId>:<highestCommittedUSN>")
+                })?;
+                let now = usn_position(conn).await?;
+                if then.dc != now.dc {
+                    tracing::warn!(
+                        watermark = %since,
+                        dc = %now.dc,
+                        "the watermark is another domain controller's: reading all {}",
+                        subtree.what
+                    );
+                    return Ok(subtree.filter.clone());
+                }
+                Ok(subtree
+                    .differential
+                    .at(&then.usn.saturating_add(1).to_string()))
+            }
+        }
     }
 }
 
+/// The time a clock watermark's differential search starts at: the watermark minus `overlap`.
+fn search_from(
+    since: &Watermark,
+    overlap: TimeDelta,
+) -> Result<chrono::DateTime<chrono::Utc>, SourceError> {
+    let time = filter::parse_generalized_time(&since.0)
+        .ok_or_else(|| foreign_watermark(since, "a GeneralizedTime (YYYYMMDDHHMMSSZ)"))?;
+    Ok(filter::search_from(time, overlap))
+}
+
+/// A watermark this source did not write in its current mode.
+fn foreign_watermark(since: &Watermark, expected: &str) -> SourceError {
+    SourceError::Invalid {
+        location: "watermark".to_owned(),
+        message: format!(
+            "'{since}' is not {expected}; was it written by another source or mode? \
+             Run `idmsync sync --full` once."
+        ),
+    }
+}
+
+/// The domain controller answering on `conn` and its current USN, from the root DSE and the
+/// DC's NTDS Settings object (whose `invocationId` identifies the DC's database).
+///
+/// # Errors
+/// `Failed` when a read fails or the server publishes no USN or invocationId (not Active
+/// Directory).
+async fn usn_position(conn: &mut Connection<'_>) -> Result<UsnWatermark, SourceError> {
+    let url = conn.url().to_owned();
+    let missing = |what: &str| {
+        SourceError::Failed(format!(
+            "{url}: the directory publishes no {what}; uSNChanged watermarks need Active \
+             Directory (set modify_timestamp_attribute to a time attribute otherwise)"
+        ))
+    };
+    let wanted = ["dsServiceName".to_owned(), "highestCommittedUSN".to_owned()];
+    let root = conn.read("", &wanted).await?.unwrap_or_default();
+    let usn = root
+        .first_text("highestCommittedUSN")
+        .and_then(|text| text.trim().parse().ok())
+        .ok_or_else(|| missing("highestCommittedUSN"))?;
+    let service = root
+        .first_text("dsServiceName")
+        .ok_or_else(|| missing("dsServiceName"))?;
+    let ntds = conn
+        .read(&service, &["invocationId".to_owned()])
+        .await?
+        .unwrap_or_default();
+    let dc = ntds
+        .values("invocationId")
+        .first()
+        .and_then(|v| <&[u8; 16]>::try_from(v.as_slice()).ok())
+        .map(entry::guid_text)
+        .ok_or_else(|| missing("invocationId"))?;
+    Ok(UsnWatermark { dc, usn })
+}
+
+/// A member range that cannot be completed, as the run's error.
+fn range_failure(url: &str, dn: &str, error: &range::RangeError) -> SourceError {
+    SourceError::Failed(format!(
+        "{url}: reading the members of {dn} in ranges: {error}"
+    ))
+}
+
+/// Logs an entry left out because it cannot be identified.
+fn warn_skipped(subtree: &Subtree, dn: &str, skip: &Skip) {
+    tracing::warn!(dn = %dn, "skipped an entry of the {} search: {skip}", subtree.what);
+}
+
 /// Searches one subtree and maps its entries one by one, so the raw result set is never held
-/// beside the mapped one. Entries that cannot be identified are skipped with a warning.
+/// beside the mapped one. Entries that cannot be identified are skipped with a warning;
+/// `map` may also keep an entry for later (`Ok(None)`).
 async fn read<T>(
     conn: &mut Connection<'_>,
     subtree: &Subtree,
     filter: &str,
     attributes: &[String],
-    map: impl Fn(&RawEntry) -> Result<T, Skip> + Sync,
+    mut map: impl FnMut(&mut RawEntry) -> Result<Option<T>, Skip> + Send,
     progress: &DynProgress,
 ) -> Result<Vec<T>, SourceError>
 where
@@ -206,15 +423,11 @@ where
 {
     progress.stage(&format!("reading {}", subtree.what), None);
     let mut out = Vec::new();
-    conn.search(&subtree.base, filter, attributes, |entry| {
+    conn.search(&subtree.base, filter, attributes, |mut entry| {
         progress.advance(1);
-        match map(&entry) {
-            Ok(value) => out.push(value),
-            Err(skip) => tracing::warn!(
-                dn = %entry.dn,
-                "skipped an entry of the {} search: {skip}",
-                subtree.what
-            ),
+        match map(&mut entry) {
+            Ok(value) => out.extend(value),
+            Err(skip) => warn_skipped(subtree, &entry.dn, &skip),
         }
     })
     .await?;
@@ -246,7 +459,15 @@ impl IdentitySource for LdapSource {
     }
 
     async fn watermark(&self) -> Result<Watermark, SourceError> {
-        Ok(Watermark(filter::generalized_time(self.clock.now())))
+        match self.watermarks {
+            Watermarks::Clock { .. } => Ok(Watermark(filter::generalized_time(self.clock.now()))),
+            Watermarks::Usn => {
+                let mut conn = self.endpoint.connect().await?;
+                let position = usn_position(&mut conn).await?;
+                conn.close().await;
+                Ok(Watermark(position.to_string()))
+            }
+        }
     }
 
     async fn snapshot(&self, progress: &DynProgress) -> Result<SourceData, SourceError> {
@@ -264,8 +485,8 @@ impl IdentitySource for LdapSource {
         since: &Watermark,
         progress: &DynProgress,
     ) -> Result<Vec<SourceUser>, SourceError> {
-        let filter = self.users.differential.at(&self.search_from(since)?);
         let mut conn = self.endpoint.connect().await?;
+        let filter = self.changed_filter(&mut conn, &self.users, since).await?;
         let users = self.users(&mut conn, &filter, progress).await?;
         conn.close().await;
         Ok(users)
@@ -276,8 +497,8 @@ impl IdentitySource for LdapSource {
         since: &Watermark,
         progress: &DynProgress,
     ) -> Result<Vec<SourceGroup>, SourceError> {
-        let filter = self.groups.differential.at(&self.search_from(since)?);
         let mut conn = self.endpoint.connect().await?;
+        let filter = self.changed_filter(&mut conn, &self.groups, since).await?;
         let groups = self.groups(&mut conn, &filter, progress).await?;
         conn.close().await;
         Ok(groups)
@@ -322,22 +543,51 @@ mod tests {
             source.watermark().await,
             Ok(Watermark("20240506070809Z".into()))
         );
+        let from = search_from(&Watermark("20240506070809Z".into()), TimeDelta::minutes(5));
         assert_eq!(
-            source.search_from(&Watermark("20240506070809Z".into())),
+            from.map(filter::generalized_time),
             Ok("20240506070309Z".into())
         );
     }
 
     #[test]
     fn foreign_watermarks_are_invalid() {
-        let source = LdapSource::new(config()).expect("valid configuration");
-        let error = source
-            .search_from(&Watermark("2024-05-06".into()))
-            .expect_err("not ours");
+        let error =
+            search_from(&Watermark("2024-05-06".into()), TimeDelta::zero()).expect_err("not ours");
         assert!(
             matches!(&error, SourceError::Invalid { location, .. } if location == "watermark"),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn active_directory_mode_counts_usns_unless_told_otherwise() {
+        let ad = LdapConfig {
+            active_directory: true,
+            ..config()
+        };
+        let source = LdapSource::new(ad.clone()).expect("valid configuration");
+        assert_eq!(source.watermarks, Watermarks::Usn);
+        let by_time = LdapSource::new(LdapConfig {
+            modify_timestamp_attribute: Some("whenChanged".into()),
+            ..ad
+        })
+        .expect("valid configuration");
+        assert_eq!(
+            by_time.watermarks,
+            Watermarks::Clock {
+                overlap: TimeDelta::minutes(5),
+                active_directory: true
+            }
+        );
+        let openldap = LdapSource::new(config()).expect("valid configuration");
+        assert!(matches!(
+            openldap.watermarks,
+            Watermarks::Clock {
+                active_directory: false,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -29,9 +29,13 @@ pub(crate) enum Conn {
 /// Set on every new SQLite connection: WAL lets readers run beside the writer, the busy timeout
 /// makes a second writer wait instead of failing at once, foreign keys are off by default in
 /// SQLite, and `NORMAL` synchronisation is durable enough in WAL mode at a fraction of the cost.
-/// The timeout comes first so that switching to WAL can wait for a lock too.
+/// The timeout comes first so that switching to WAL can wait for a lock too. The page cache is
+/// 32 MiB instead of 2: a first sync inserts a million edges into two B-trees in random order,
+/// and with the default cache most of those inserts re-read a page from the file. Temporary
+/// tables (the apply's staging tables) stay in memory.
 const SQLITE_SESSION: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768; \
+     PRAGMA temp_store = MEMORY;";
 
 /// Timestamps are bound as UTC without an offset; PostgreSQL converts them into `TIMESTAMPTZ`
 /// columns with the session's zone, so the session must be UTC whatever the server's default.

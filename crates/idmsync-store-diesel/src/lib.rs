@@ -15,7 +15,9 @@
 //!   migrations (`migrations/<backend>`, one `embed_migrations!` each).
 //! - **Set-based.** Loading the state is one streaming query per table; applying a change set
 //!   writes rows and edges with `COPY` on PostgreSQL and multi-row statements sized to the bind
-//!   limit (65,535 on MySQL, 32,766 on SQLite) elsewhere. The whole change set, its log lines
+//!   limit (65,535 on MySQL, 32,766 on SQLite) elsewhere; a PostgreSQL first sync rebuilds
+//!   the edge tables' keys around the `COPY` instead of checking them per row (`bulk.rs`). A
+//!   differential run reads the edges of its groups only. The whole change set, its log lines
 //!   and the run's end are one transaction on every backend.
 //! - **Timestamps** are UTC (`TIMESTAMPTZ` on PostgreSQL, `DATETIME(6)` on MySQL, text on
 //!   SQLite), read and written through diesel's `Timestamp` with UTC sessions, converted from
@@ -28,6 +30,7 @@
 #![deny(missing_docs)]
 
 mod batch;
+mod bulk;
 mod conn;
 mod error;
 mod lock;

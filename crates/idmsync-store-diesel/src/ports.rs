@@ -2,7 +2,9 @@
 //! `read` and `write`, run through the store's blocking bridge.
 
 use async_trait::async_trait;
-use idmsync_domain::{ChangeSet, LogLine, RunId, RunRecord, RunResult, StoreState, Tenant};
+use idmsync_domain::{
+    ChangeSet, LogLine, RunId, RunRecord, RunResult, SourceId, StoreState, Tenant,
+};
 use idmsync_ports::{
     DirectoryReader, GroupView, LoginField, LoginReader, LoginRecord, NewRun, Page, Readiness,
     RunLogReader, StoreError, SyncStore, Totals, UserFilter, UserView,
@@ -14,7 +16,15 @@ use crate::{read, write};
 #[async_trait]
 impl SyncStore for DieselStore {
     async fn load_state(&self, tenant: &Tenant) -> Result<StoreState, StoreError> {
-        self.read(|conn| read::load_state(conn, tenant))
+        self.read(|conn| read::load_state(conn, tenant, read::Edges::All))
+    }
+
+    async fn load_state_for_groups(
+        &self,
+        tenant: &Tenant,
+        groups: &[SourceId],
+    ) -> Result<StoreState, StoreError> {
+        self.read(|conn| read::load_state(conn, tenant, read::Edges::Of(groups)))
     }
 
     async fn last_success(&self, tenant: &Tenant) -> Result<Option<RunRecord>, StoreError> {

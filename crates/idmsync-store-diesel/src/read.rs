@@ -1,11 +1,13 @@
 //! The read side: the planner's state, the directory views and the run log. A handful of
 //! set-based queries per call, never one per row.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
-use idmsync_domain::{LogLine, Outcome, RunId, RunRecord, StoreState, Tenant, UserStatus};
+use idmsync_domain::{
+    LogLine, Outcome, RunId, RunRecord, SourceId, StoreState, Tenant, UserStatus,
+};
 use idmsync_ports::{GroupView, LoginField, LoginRecord, Page, Totals, UserFilter, UserView};
 
 use crate::batch::{in_batches, rows_per_statement};
@@ -26,9 +28,24 @@ pub(crate) fn tenant_id(conn: &mut Conn, tenant: &Tenant) -> QueryResult<Option<
         .optional()
 }
 
-/// Every user, group and edge of the tenant: four streaming queries, edges mapped from row ids
+/// Which edges [`load_state`] reads.
+#[derive(Clone, Copy)]
+pub(crate) enum Edges<'a> {
+    /// Every edge of the tenant (a full run).
+    All,
+    /// The edges whose group (or parent group) has one of these source ids (a differential
+    /// run: see `SyncStore::load_state_for_groups`).
+    Of(&'a [SourceId]),
+}
+
+/// Every user and group of the tenant and the `edges` asked for: four streaming queries (or,
+/// for the edges of some groups, batched `IN` lists of their row ids), edges mapped from row ids
 /// to indexes into the user and group vectors.
-pub(crate) fn load_state(conn: &mut Conn, tenant: &Tenant) -> Result<StoreState, DbError> {
+pub(crate) fn load_state(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    edges: Edges<'_>,
+) -> Result<StoreState, DbError> {
     let mut state = StoreState::default();
     let Some(tenant) = tenant_id(conn, tenant)? else {
         return Ok(state);
@@ -44,7 +61,12 @@ pub(crate) fn load_state(conn: &mut Conn, tenant: &Tenant) -> Result<StoreState,
         users.insert(row.id, index(state.users.len())?);
         state.users.push(row.into_stored()?);
     }
+    let wanted: Option<HashSet<&str>> = match edges {
+        Edges::All => None,
+        Edges::Of(groups) => Some(groups.iter().map(SourceId::as_str).collect()),
+    };
     let mut groups = HashMap::new();
+    let mut scoped = Vec::new();
     let rows = idm_groups::table
         .filter(idm_groups::tenant_id.eq(tenant))
         .order(idm_groups::id)
@@ -52,32 +74,27 @@ pub(crate) fn load_state(conn: &mut Conn, tenant: &Tenant) -> Result<StoreState,
         .load_iter::<_, DefaultLoadingMode>(conn)?;
     for row in rows {
         let row = row?;
+        if wanted
+            .as_ref()
+            .is_some_and(|w| w.contains(row.source_id.as_str()))
+        {
+            scoped.push(row.id);
+        }
         groups.insert(row.id, index(state.groups.len())?);
         state.groups.push(row.into_stored()?);
     }
-    let rows = idm_user_memberships::table
-        .inner_join(idm_groups::table)
-        .filter(idm_groups::tenant_id.eq(tenant))
-        .select((
-            idm_user_memberships::group_id,
-            idm_user_memberships::user_id,
-        ))
-        .load_iter::<(i64, i64), DefaultLoadingMode>(conn)?;
-    for row in rows {
-        let (group, user) = row?;
+    let (memberships, nesting) = match wanted {
+        None => (all_memberships(conn, tenant)?, all_nesting(conn, tenant)?),
+        Some(_) => scoped_edges(conn, &scoped)?,
+    };
+    for (group, user) in memberships {
         let edge = "idm_user_memberships";
         state.memberships.push((
             position(&groups, group, edge)?,
             position(&users, user, edge)?,
         ));
     }
-    let rows = idm_group_nesting::table
-        .inner_join(idm_groups::table.on(idm_groups::id.eq(idm_group_nesting::parent_id)))
-        .filter(idm_groups::tenant_id.eq(tenant))
-        .select((idm_group_nesting::parent_id, idm_group_nesting::child_id))
-        .load_iter::<(i64, i64), DefaultLoadingMode>(conn)?;
-    for row in rows {
-        let (parent, child) = row?;
+    for (parent, child) in nesting {
         let edge = "idm_group_nesting";
         state.nesting.push((
             position(&groups, parent, edge)?,
@@ -85,6 +102,58 @@ pub(crate) fn load_state(conn: &mut Conn, tenant: &Tenant) -> Result<StoreState,
         ));
     }
     Ok(state)
+}
+
+/// Row-id pairs of edges, as read.
+type EdgeRows = Vec<(i64, i64)>;
+
+/// `(group, user)` of every membership of the tenant.
+fn all_memberships(conn: &mut Conn, tenant: i64) -> QueryResult<EdgeRows> {
+    idm_user_memberships::table
+        .inner_join(idm_groups::table)
+        .filter(idm_groups::tenant_id.eq(tenant))
+        .select((
+            idm_user_memberships::group_id,
+            idm_user_memberships::user_id,
+        ))
+        .load_iter::<(i64, i64), DefaultLoadingMode>(conn)?
+        .collect()
+}
+
+/// `(parent, child)` of every nesting of the tenant.
+fn all_nesting(conn: &mut Conn, tenant: i64) -> QueryResult<EdgeRows> {
+    idm_group_nesting::table
+        .inner_join(idm_groups::table.on(idm_groups::id.eq(idm_group_nesting::parent_id)))
+        .filter(idm_groups::tenant_id.eq(tenant))
+        .select((idm_group_nesting::parent_id, idm_group_nesting::child_id))
+        .load_iter::<(i64, i64), DefaultLoadingMode>(conn)?
+        .collect()
+}
+
+/// The memberships and nestings of the groups with row ids `groups`, through their primary
+/// keys (whose first column is the group), in batches under the bind limit.
+fn scoped_edges(conn: &mut Conn, groups: &[i64]) -> QueryResult<(EdgeRows, EdgeRows)> {
+    let size = rows_per_statement(conn.backend().max_binds(), 1);
+    let (mut memberships, mut nesting) = (Vec::new(), Vec::new());
+    in_batches(groups.iter().copied(), size, |batch| {
+        memberships.extend(
+            idm_user_memberships::table
+                .filter(idm_user_memberships::group_id.eq_any(&batch))
+                .select((
+                    idm_user_memberships::group_id,
+                    idm_user_memberships::user_id,
+                ))
+                .load::<(i64, i64)>(conn)?,
+        );
+        nesting.extend(
+            idm_group_nesting::table
+                .filter(idm_group_nesting::parent_id.eq_any(&batch))
+                .select((idm_group_nesting::parent_id, idm_group_nesting::child_id))
+                .load::<(i64, i64)>(conn)?,
+        );
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    Ok((memberships, nesting))
 }
 
 fn index(len: usize) -> Result<u32, DbError> {

@@ -95,7 +95,7 @@ impl UserRecord {
 #[diesel(table_name = idm_groups)]
 pub(crate) struct GroupRecord {
     pub(crate) id: i64,
-    source_id: String,
+    pub(crate) source_id: String,
     external_id: String,
     locator: Option<String>,
     name: String,

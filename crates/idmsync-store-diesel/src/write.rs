@@ -17,6 +17,7 @@ use idmsync_domain::{ChangeSet, Counts, LogLine, Outcome, RunId, RunResult, Tena
 use idmsync_ports::NewRun;
 
 use crate::batch::{in_batches, rows_per_statement, COPY_ROWS};
+use crate::bulk::{EdgeKeys, MEMBERSHIPS, NESTING};
 use crate::conn::Conn;
 use crate::error::DbError;
 use crate::read::tenant_id;
@@ -361,16 +362,39 @@ fn write_edges(conn: &mut Conn, tenant: i64, changes: &ChangeSet) -> Result<(), 
     })?;
 
     let added = edge_ids(&changes.memberships_added, &groups, &users, "user")?;
-    let rows = added
-        .into_iter()
-        .map(|(group, user)| (m::group_id.eq(group), m::user_id.eq(user)));
-    insert_all!(conn, m::idm_user_memberships, rows, 2)?;
+    insert_edges(conn, &MEMBERSHIPS, added.len(), |conn| {
+        let rows = added
+            .into_iter()
+            .map(|(group, user)| (m::group_id.eq(group), m::user_id.eq(user)));
+        insert_all!(conn, m::idm_user_memberships, rows, 2)
+    })?;
     let added = edge_ids(&changes.nesting_added, &groups, &groups, "group")?;
-    let rows = added
-        .into_iter()
-        .map(|(parent, child)| (n::parent_id.eq(parent), n::child_id.eq(child)));
-    insert_all!(conn, n::idm_group_nesting, rows, 2)?;
+    insert_edges(conn, &NESTING, added.len(), |conn| {
+        let rows = added
+            .into_iter()
+            .map(|(parent, child)| (n::parent_id.eq(parent), n::child_id.eq(child)));
+        insert_all!(conn, n::idm_group_nesting, rows, 2)
+    })?;
     Ok(())
+}
+
+/// Runs `insert` (adding `count` edges to the table of `keys`), on PostgreSQL with the table's
+/// keys dropped and re-added around it when that is a bulk load ([`EdgeKeys::suspend_for`]).
+fn insert_edges(
+    conn: &mut Conn,
+    keys: &EdgeKeys,
+    count: usize,
+    insert: impl FnOnce(&mut Conn) -> QueryResult<()>,
+) -> QueryResult<()> {
+    let suspended = match conn {
+        Conn::Pg(c) => keys.suspend_for(c, count)?,
+        Conn::Sqlite(_) | Conn::Mysql(_) => false,
+    };
+    insert(conn)?;
+    match conn {
+        Conn::Pg(c) if suspended => keys.restore(c),
+        _ => Ok(()),
+    }
 }
 
 /// The row ids of the distinct source ids among `keys`, queried in batches by `query`.

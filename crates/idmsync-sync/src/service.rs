@@ -7,7 +7,7 @@ use idmsync_domain::guard::{self, GuardStop};
 use idmsync_domain::plan::{self, SourceData};
 use idmsync_domain::{
     ChangeSet, Counts, EventKey, LogLine, MaxDeactivations, Outcome, PasswordHasher, PlanOptions,
-    Reactivate, RunId, RunResult, SyncMode, Tenant, Trigger, Watermark,
+    Reactivate, RunId, RunResult, SourceId, SyncMode, Tenant, Trigger, Watermark,
 };
 use idmsync_ports::{
     Clock, DynProgress, IdentitySource, NewRun, RunLock, SourceError, StoreError, SyncStore,
@@ -249,7 +249,15 @@ impl SyncService {
         started: Instant,
         progress: &DynProgress,
     ) -> Result<RunReport, SyncError> {
-        let state = self.store.load_state(&self.settings.tenant).await?;
+        let tenant = &self.settings.tenant;
+        let state = match mode {
+            SyncMode::Full => self.store.load_state(tenant).await?,
+            SyncMode::Differential => {
+                let groups: Vec<SourceId> =
+                    data.groups.iter().map(|g| g.source_id.clone()).collect();
+                self.store.load_state_for_groups(tenant, &groups).await?
+            }
+        };
         let source_users = data.users.len();
         let admins = self
             .settings

@@ -5,15 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use idmsync_auth::{Argon2Hasher, DatabaseAuthenticator, LoginOptions};
+use idmsync_auth::{Argon2Hasher, LoginOptions, LoginService, PasswordCheck, ThrottleOptions};
 use idmsync_domain::Tenant;
 use idmsync_ports::{Authenticator, IdentitySource, LoginField, SystemClock};
 use idmsync_source_file::{FileSource, FileSourceConfig};
-use idmsync_source_ldap::LdapSource;
+use idmsync_source_ldap::{BindConfigError, LdapBindConfig, LdapBinder, LdapConfig, LdapSource};
 use idmsync_store_diesel::{DatabaseUrl, DieselStore, StoreOptions};
 use idmsync_sync::{SyncPorts, SyncService, SyncSettings};
 
-use crate::settings::{LoginKind, Settings, SettingsError, SourceKind};
+use crate::settings::{LdapSwitch, LoginKind, Settings, SettingsError, SourceKind};
 
 /// The configured adapters.
 pub struct App {
@@ -104,19 +104,96 @@ impl App {
         ))
     }
 
-    /// The authenticator for logins (`[auth]`): the database password for now.
-    pub fn authenticator(&self) -> Arc<dyn Authenticator> {
+    /// The authenticator for logins (`[auth]`), shared by `auth check` and the REST API; one
+    /// instance per process, so the throttle counts every login the process sees.
+    ///
+    /// # Errors
+    /// A [`SettingsError`] naming the `[auth]` (or connection) key that is wrong.
+    pub fn authenticator(&self) -> Result<Arc<dyn Authenticator>, SettingsError> {
         let auth = &self.settings.auth;
-        Arc::new(DatabaseAuthenticator::new(
+        if auth.max_failures > 0 && auth.lockout_secs == 0 {
+            return Err(SettingsError(
+                "auth.lockout_secs: must be at least 1 (set auth.max_failures = 0 to turn \
+                 throttling off)"
+                    .into(),
+            ));
+        }
+        let options = LoginOptions {
+            field: match auth.login {
+                LoginKind::ExternalId => LoginField::ExternalId,
+                LoginKind::Email => LoginField::Email,
+            },
+            case_sensitive: auth.case_sensitive,
+            throttle: ThrottleOptions {
+                max_failures: auth.max_failures,
+                lockout: Duration::from_secs(auth.lockout_secs),
+            },
+        };
+        let check = match self.directory_connection()? {
+            Some(connection) => {
+                let binder = LdapBinder::new(LdapBindConfig {
+                    connection,
+                    dn_pattern: auth.dn_pattern.clone(),
+                    active_directory_domain: auth.active_directory_domain.clone(),
+                })
+                .map_err(|e| match e {
+                    BindConfigError::Connection(e)
+                        if matches!(auth.ldap, Some(LdapSwitch::Connection(_))) =>
+                    {
+                        SettingsError(format!("{e} (or its [auth.ldap] override)"))
+                    }
+                    e => SettingsError(e.to_string()),
+                })?;
+                PasswordCheck::Directory {
+                    bind: Arc::new(binder),
+                    database_fallback: auth.database_fallback,
+                }
+            }
+            None => {
+                for (key, set) in [
+                    ("dn_pattern", !auth.dn_pattern.is_empty()),
+                    (
+                        "active_directory_domain",
+                        !auth.active_directory_domain.is_empty(),
+                    ),
+                    ("database_fallback", auth.database_fallback),
+                ] {
+                    if set {
+                        return Err(SettingsError(format!(
+                            "auth.{key}: only applies when logins bind to the directory \
+                             (auth.ldap = true, or an LDAP source)"
+                        )));
+                    }
+                }
+                PasswordCheck::Database
+            }
+        };
+        Ok(Arc::new(LoginService::new(
             self.store.clone(),
             Arc::new(Argon2Hasher::default()),
-            LoginOptions {
-                field: match auth.login {
-                    LoginKind::ExternalId => LoginField::ExternalId,
-                    LoginKind::Email => LoginField::Email,
-                },
-                case_sensitive: auth.case_sensitive,
-            },
-        ))
+            check,
+            options,
+        )))
+    }
+
+    /// The connection logins bind with, or `None` when the local database password is the
+    /// method (`auth.ldap`; by default, bind exactly when the source is LDAP).
+    fn directory_connection(&self) -> Result<Option<LdapConfig>, SettingsError> {
+        let source = || {
+            self.settings.source.ldap.clone().ok_or_else(|| {
+                SettingsError(
+                    "auth.ldap: binding to the directory needs [source.ldap] or an [auth.ldap] \
+                     table of connection settings"
+                        .into(),
+                )
+            })
+        };
+        match &self.settings.auth.ldap {
+            Some(LdapSwitch::Flag(false)) => Ok(None),
+            Some(LdapSwitch::Flag(true)) => source().map(Some),
+            Some(LdapSwitch::Connection(connection)) => Ok(Some(connection.as_ref().clone())),
+            None if self.settings.source.kind == SourceKind::Ldap => source().map(Some),
+            None => Ok(None),
+        }
     }
 }

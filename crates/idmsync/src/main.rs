@@ -134,9 +134,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// `auth check USER`: one message for every failure, so the command cannot be used to learn
 /// which logins exist; the reason of an outage goes to the log (stderr) only.
 async fn auth_check(app: &App, user: &str) -> anyhow::Result<ExitCode> {
+    // A configuration error shows before the prompt, not after the password is typed.
+    let authenticator = app.authenticator()?;
     let password = read_password(user)?;
-    match app
-        .authenticator()
+    match authenticator
         .authenticate(&app.tenant, user, &password)
         .await
     {

@@ -56,7 +56,7 @@ pub async fn serve(app: App) -> anyhow::Result<()> {
         tenant: app.tenant.clone(),
         runs: app.store.clone(),
         directory: app.store.clone(),
-        auth: app.authenticator(),
+        auth: app.authenticator()?,
         trigger: Arc::new(scheduler.clone()),
         readiness: Arc::new(scheduler.clone()),
         metrics: Arc::new(scheduler.clone()),

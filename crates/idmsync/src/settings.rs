@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use config::{Config, Environment, File, FileFormat};
+use config::{Config, Environment, File, FileFormat, Value, ValueKind};
 use idmsync_domain::{MaxDeactivations, Reactivate};
-use serde::Deserialize;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 
 /// The whole configuration.
 #[derive(Debug, Deserialize)]
@@ -55,21 +56,71 @@ impl Default for HttpSettings {
     }
 }
 
-/// `[auth]`: how logins are checked (REST API Basic auth, `idmsync auth check`).
+/// `[auth]`: how logins are checked (REST API Basic auth, `idmsync auth check`). See
+/// `docs/security.md` for what each key defends against.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
+    /// Whether passwords are checked by binding to the directory; unset means yes with an LDAP
+    /// source, no otherwise (the local database password is then the method).
+    pub ldap: Option<LdapSwitch>,
+    /// The user's DN with `{0}` for the login; empty to search for the user instead.
+    pub dn_pattern: String,
+    /// Bind as `login@domain` (Active Directory's userPrincipalName); empty for a DN.
+    pub active_directory_domain: String,
+    /// With `ldap`, also accept the local database password of users that have one.
+    pub database_fallback: bool,
     /// What people type as their login.
     pub login: LoginKind,
     /// Whether logins differing only in case are different.
     pub case_sensitive: bool,
+    /// Failures of one login, each within `lockout_secs` of the previous, that lock it; 0
+    /// turns throttling off.
+    pub max_failures: u32,
+    /// How long a locked login is refused.
+    pub lockout_secs: u64,
 }
 
 impl Default for AuthSettings {
     fn default() -> Self {
+        let throttle = idmsync_auth::ThrottleOptions::default();
         Self {
+            ldap: None,
+            dn_pattern: String::new(),
+            active_directory_domain: String::new(),
+            database_fallback: false,
             login: LoginKind::ExternalId,
             case_sensitive: true,
+            max_failures: throttle.max_failures,
+            lockout_secs: throttle.lockout.as_secs(),
+        }
+    }
+}
+
+/// `auth.ldap`: in TOML a key cannot be both a flag and a section, so it is either
+/// `ldap = true | false`, or an `[auth.ldap]` table of `[source.ldap]` keys, which turns the
+/// directory check on and overrides the source's connection settings for logins (already
+/// merged over `[source.ldap]` when loaded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LdapSwitch {
+    /// `ldap = true | false`: bind with the `[source.ldap]` connection, or not at all.
+    Flag(bool),
+    /// `[auth.ldap]`: bind with these settings.
+    Connection(Box<idmsync_source_ldap::LdapConfig>),
+}
+
+impl<'de> Deserialize<'de> for LdapSwitch {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        if matches!(value.kind, ValueKind::Table(_)) {
+            value
+                .try_deserialize()
+                .map(|c| Self::Connection(Box::new(c)))
+                .map_err(D::Error::custom)
+        } else {
+            value.into_bool().map(Self::Flag).map_err(|_| {
+                D::Error::custom("expected true, false or a table of [source.ldap] keys")
+            })
         }
     }
 }
@@ -213,11 +264,27 @@ impl Settings {
                     .with_list_parse_key("sync.admins"),
             )
             .build()
+            .and_then(merge_auth_ldap)
             .map_err(|e| SettingsError(e.to_string()))?;
         config
             .try_deserialize::<Settings>()
             .map_err(|e| SettingsError(format!("{e} (in {} or the environment)", path.display())))
     }
+}
+
+/// Puts `[source.ldap]` under an `[auth.ldap]` table, key by key, so that the table
+/// deserialises to the complete connection settings for logins. A flag `auth.ldap` (or none)
+/// is left alone.
+fn merge_auth_ldap(config: Config) -> Result<Config, config::ConfigError> {
+    let Ok(overrides) = config.get_table("auth.ldap") else {
+        return Ok(config);
+    };
+    let mut merged = config.get_table("source.ldap").unwrap_or_default();
+    merged.extend(overrides);
+    Config::builder()
+        .add_source(config)
+        .set_override("auth.ldap", merged)?
+        .build()
 }
 
 #[cfg(test)]
@@ -300,6 +367,69 @@ mod tests {
         )
         .expect_err("bad value");
         assert!(err.0.contains("reactivate"), "{err}");
+    }
+
+    const LDAP: &str = r#"
+        [database]
+        url = "sqlite://x.db"
+        [source]
+        type = "ldap"
+        [source.ldap]
+        url = "ldap://dir:389"
+        bind_dn = "cn=sync,dc=example,dc=com"
+        bind_password = "sync-secret"
+        user_search_base = "ou=people,dc=example,dc=com"
+        group_search_base = "ou=groups,dc=example,dc=com"
+    "#;
+
+    #[test]
+    fn auth_defaults_leave_the_method_to_the_source() {
+        let s = load(BASE, &[]).expect("settings");
+        assert_eq!(s.auth.ldap, None);
+        assert!(!s.auth.database_fallback);
+        assert!(s.auth.case_sensitive);
+        assert_eq!((s.auth.max_failures, s.auth.lockout_secs), (5, 300));
+        assert_eq!(s.auth.dn_pattern, "");
+    }
+
+    #[test]
+    fn auth_ldap_is_a_flag_or_a_table_merged_over_the_source_connection() {
+        let s = load(&format!("{LDAP}\n[auth]\nldap = false\n"), &[]).expect("flag");
+        assert_eq!(s.auth.ldap, Some(LdapSwitch::Flag(false)));
+
+        let s = load(
+            &format!("{LDAP}\n[auth.ldap]\nurl = \"ldaps://dc:636\"\ntimeout_secs = 5\n"),
+            &[],
+        )
+        .expect("table");
+        let Some(LdapSwitch::Connection(c)) = s.auth.ldap else {
+            panic!("expected a connection, got {:?}", s.auth.ldap);
+        };
+        assert_eq!(c.url, "ldaps://dc:636");
+        assert_eq!(c.timeout_secs, 5);
+        assert_eq!(c.bind_dn, "cn=sync,dc=example,dc=com", "from [source.ldap]");
+        assert_eq!(c.user_search_base, "ou=people,dc=example,dc=com");
+        let source = s.source.ldap.expect("source");
+        assert_eq!(source.url, "ldap://dir:389", "the source keeps its own");
+
+        let s = load(
+            &format!("{LDAP}\n[auth.ldap]\nurl = \"ldaps://dc:636\"\n"),
+            &[("IDMSYNC__AUTH__LDAP", "false")],
+        )
+        .expect("env flag");
+        assert_eq!(s.auth.ldap, Some(LdapSwitch::Flag(false)));
+    }
+
+    #[test]
+    fn bad_auth_values_are_named() {
+        let err = load(&format!("{BASE}\n[auth]\nldap = \"maybe\"\n"), &[]).expect_err("bad");
+        assert!(err.0.contains("auth.ldap"), "{err}");
+        let err = load(&format!("{LDAP}\n[auth.ldap]\nurll = \"x\"\n"), &[]).expect_err("bad");
+        assert!(err.0.contains("urll"), "{err}");
+        let err = load(&format!("{BASE}\n[auth]\nmax_failures = -1\n"), &[]).expect_err("bad");
+        assert!(err.0.contains("max_failures"), "{err}");
+        let err = load(&format!("{BASE}\n[auth]\nfallback = true\n"), &[]).expect_err("bad");
+        assert!(err.0.contains("fallback"), "{err}");
     }
 
     #[test]

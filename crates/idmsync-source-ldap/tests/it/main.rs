@@ -1,4 +1,5 @@
-//! Integration tests of the LDAP source against a real slapd (`idmsync-test-ldap`), read through
+//! Integration tests of the LDAP source against a real slapd (`idmsync-test-ldap`) and, in `ad`,
+//! a real Samba AD domain controller (`idmsync-test-ad`), read through
 //! the `IdentitySource` trait as the engine reads it: the fixture directory, paging past a size
 //! limit, differential runs after real modifications, TLS, and every way a run can break.
 
@@ -12,6 +13,10 @@ use idmsync_domain::{MemberRef, SourceGroup, SourcePassword, SourceUser, Waterma
 use idmsync_ports::{IdentitySource, NoProgress, Progress, SourceError};
 use idmsync_source_ldap::{LdapConfig, LdapSource, Secret};
 use idmsync_test_ldap::{fixtures, Killer, Slapd};
+
+mod ad;
+
+mod bind;
 
 /// The 12 users of the fixture under `ou=people`, by login id.
 const FIXTURE_USERS: [&str; 12] = [
@@ -242,8 +247,8 @@ async fn snapshot_maps_the_fixture_directory() {
 async fn posix_groups_name_members_by_login_id() {
     let slapd = fixture();
     let data = source(LdapConfig {
-        group_filter: "(objectClass=posixGroup)".into(),
-        group_member_attribute: "memberUid".into(),
+        group_filter: Some("(objectClass=posixGroup)".into()),
+        group_member_attribute: Some("memberUid".into()),
         ..config(&slapd)
     })
     .snapshot(&NoProgress)
@@ -535,8 +540,8 @@ async fn a_failed_search_names_base_and_result_code() {
 async fn an_empty_result_is_an_empty_snapshot() {
     let slapd = fixture();
     let data = source(LdapConfig {
-        user_filter: "(uid=nobody-by-this-name)".into(),
-        group_filter: "(cn=no-such-group)".into(),
+        user_filter: Some("(uid=nobody-by-this-name)".into()),
+        group_filter: Some("(cn=no-such-group)".into()),
         ..config(&slapd)
     })
     .snapshot(&NoProgress)

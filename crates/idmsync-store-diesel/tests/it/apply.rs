@@ -326,6 +326,19 @@ backend_tests! {
     assert_eq!(edges_by_source(&state).0.len(), 3 * USERS);
     let lines = db.store.lines(run).await.expect("lines");
     assert_eq!(lines.len(), USERS + GROUPS + 3 * USERS + GROUPS - 1);
+    // A differential run's state: every row, the edges of its groups only.
+    let scoped = db
+        .store
+        .load_state_for_groups(&acme, &[groups[0].source_id.clone()])
+        .await
+        .expect("scoped state");
+    assert_eq!((scoped.users.len(), scoped.groups.len()), (USERS, GROUPS));
+    let of_first = (0..USERS)
+        .flat_map(|i| (0..3).map(move |k| (i + k) % GROUPS))
+        .filter(|&g| g == 0)
+        .count();
+    assert_eq!(scoped.memberships.len(), of_first);
+    assert_eq!(edges_by_source(&scoped).1, pairs(&[("s-g0", "s-g1")]));
 
     // Deactivate everyone and drop one membership each: large updates and deletes.
     let second = ChangeSet {

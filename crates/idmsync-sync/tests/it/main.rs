@@ -173,6 +173,9 @@ fn store_with(users: &'static [&'static str], last: Option<RunRecord>) -> MockSy
         .expect_load_state()
         .returning(move |_| Ok(state(users)));
     store
+        .expect_load_state_for_groups()
+        .returning(move |_, _| Ok(state(users)));
+    store
         .expect_begin_run()
         .times(1)
         .returning(|_| Ok(RunId(7)));

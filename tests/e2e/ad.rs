@@ -1,0 +1,151 @@
+//! The binary against a real Samba AD domain controller (`idmsync-test-ad`), configured like
+//! `config/ad-example.toml`: full and differential runs after disabling, renaming, moving and
+//! re-enabling users, a userPrincipalName bind, and the guard. One domain controller for the
+//! whole story, because provisioning takes seconds and only one can run at a time.
+
+use idmsync_test_ad::{fixtures, SambaDc};
+use serde_json::Value;
+
+use crate::support::Sandbox;
+
+/// The sandbox configuration: `config/ad-example.toml` with the sandbox's database, the
+/// domain controller's URL and account, a small range size and `extra` in `[source.ldap]`.
+fn config(dc: &SambaDc, extra: &str) -> String {
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/ad-example.toml"),
+    )
+    .expect("reading config/ad-example.toml");
+    let example = example
+        .replace("sqlite://data/idmsync-ad.db", "sqlite://{dir}/idmsync.db")
+        .replace("max_deactivations = \"10%\"", "max_deactivations = 10")
+        .replace("range_size = 100", "range_size = 64");
+    assert!(example.contains(&format!("url = \"{}\"", dc.url())));
+    assert!(example.contains(&dc.sync_dn()) && example.contains(dc.sync_password()));
+    format!("{example}{extra}\n\n[auth]\nactive_directory_domain = \"example.test\"\n")
+}
+
+fn by_id<'a>(list: &'a Value, id: &str) -> &'a Value {
+    list.as_array()
+        .and_then(|l| l.iter().find(|v| v["external_id"] == id))
+        .unwrap_or_else(|| panic!("{id} missing from {list:#}"))
+}
+
+fn count(list: &Value, status: &str) -> usize {
+    list.as_array()
+        .expect("array")
+        .iter()
+        .filter(|v| v["status"] == status)
+        .count()
+}
+
+#[test]
+fn ad_example_setup_follows_a_samba_domain() {
+    let dc = SambaDc::start();
+    dc.add(&fixtures::directory(dc.base_dn()));
+    let base = dc.base_dn().to_owned();
+    let s = Sandbox::with_config(&config(&dc, ""));
+
+    // Full sync: the directory exactly.
+    let out = s.idmsync(&["sync"]).ok();
+    assert!(out.starts_with("full sync succeeded"), "{out}");
+    let users = s.users();
+    let disabled = (fixtures::USER_COUNT / fixtures::DISABLED_EVERY) as usize;
+    assert_eq!(
+        users.as_array().map(Vec::len),
+        Some(fixtures::USER_COUNT as usize)
+    );
+    assert_eq!(count(&users, "inactive"), disabled);
+    assert_eq!(by_id(&users, "user050")["status"], "inactive");
+    assert_eq!(by_id(&users, "user001")["status"], "active");
+    assert_eq!(by_id(&users, "user001")["admin"], true);
+    let groups = s.groups();
+    assert_eq!(
+        groups.as_array().map(Vec::len),
+        Some(fixtures::GROUPS.len())
+    );
+    assert_eq!(
+        by_id(&groups, "everyone")["child_groups"],
+        serde_json::json!(["london", "paris"])
+    );
+    assert_eq!(
+        by_id(&groups, "engineering")["child_groups"],
+        serde_json::json!(["platform"])
+    );
+    assert_eq!(
+        by_id(&groups, "platform")["child_groups"],
+        serde_json::json!(["sre"])
+    );
+    assert_eq!(
+        by_id(&groups, fixtures::ALL_STAFF)["members"]
+            .as_array()
+            .map(Vec::len),
+        Some(fixtures::USER_COUNT as usize - disabled),
+        "every active member, read in ranges of 64"
+    );
+
+    // A userPrincipalName bind (user001@example.test) for a synced, enabled user.
+    dc.set_password("user001", "User-secret-001");
+    let ok = s.idmsync_with_input(&["auth", "check", "user001"], "User-secret-001");
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    let wrong = s.idmsync_with_input(&["auth", "check", "user001"], "Wrong-secret-1");
+    assert_eq!(wrong.code, 1);
+
+    // Disable, rename (same GUID) and move; then a differential run.
+    let people = format!("OU=Staff,{},{base}", fixtures::CORP);
+    dc.modify(&format!(
+        "dn: {u1}\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: {dis}\n\n\
+         dn: {u7}\nchangetype: modify\nreplace: sAMAccountName\nsAMAccountName: renamed007\n\n\
+         dn: {u9}\nchangetype: modrdn\nnewrdn: CN=User 009\ndeleteoldrdn: 1\n\
+         newsuperior: OU=Paris,{people}\n",
+        u1 = fixtures::user_dn(&base, 1),
+        u7 = fixtures::user_dn(&base, 7),
+        u9 = fixtures::user_dn(&base, 9),
+        dis = fixtures::DISABLED,
+    ));
+    let out = s.idmsync(&["sync"]).ok();
+    assert!(out.starts_with("differential sync succeeded"), "{out}");
+    let log = s.log(2);
+    for line in [
+        "deactivated-user: user001 (disabled in the source)",
+        "updated-user: renamed007 (external_id)",
+        "updated-user: user009 (locator)",
+    ] {
+        assert!(
+            log.iter().any(|l| l.starts_with(line)),
+            "{line} missing from {log:#?}"
+        );
+    }
+    let users = s.users();
+    assert_eq!(by_id(&users, "user001")["status"], "inactive");
+    assert!(users
+        .as_array()
+        .is_some_and(|u| u.iter().all(|u| u["external_id"] != "user007")));
+    let refused = s.idmsync_with_input(&["auth", "check", "user001"], "User-secret-001");
+    assert_eq!(refused.code, 1, "a disabled account cannot log in");
+
+    // Re-enable: the next differential reactivates; a full run then changes nothing.
+    dc.modify(&format!(
+        "dn: {}\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 512\n",
+        fixtures::user_dn(&base, 1)
+    ));
+    s.idmsync(&["sync"]).ok();
+    assert!(
+        s.log(3)
+            .iter()
+            .any(|l| l.starts_with("reactivated-user: user001")),
+        "{:#?}",
+        s.log(3)
+    );
+    let out = s.idmsync(&["sync", "--full"]).ok();
+    assert!(out.contains("no changes"), "{out}");
+
+    // A user filter that suddenly matches nothing trips the guard and changes nothing.
+    let before = s.users();
+    s.write_config(&config(
+        &dc,
+        "user_filter = \"(sAMAccountName=nobody-at-all)\"",
+    ));
+    let run = s.idmsync(&["sync", "--full"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(s.users(), before);
+}
