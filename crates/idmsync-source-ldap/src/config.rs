@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use chrono::TimeDelta;
 use serde::Deserialize;
 
-use crate::attributes::AttributeMap;
+use crate::attributes::{AttributeMap, MemberKind};
 use crate::filter::{DifferentialFilter, TIME_PLACEHOLDER};
 
 /// `[source.ldap]`. Every key has a default except the ones that say where the directory is
@@ -92,6 +92,13 @@ pub struct LdapConfig {
     /// return fewer (AD's MaxValRange, 1,500 by default). Default 1500; only with
     /// `active_directory`.
     pub range_size: Option<u32>,
+    /// Lists each group's users transitively: the users of its nested groups too, as Active
+    /// Directory's `LDAP_MATCHING_RULE_IN_CHAIN` resolves them, for applications that do not
+    /// follow nesting themselves. Child groups stay direct members, so nesting stays visible.
+    /// Costs one search per group read, in full and differential runs. Only with
+    /// `active_directory` (no other directory has the matching rule) and a DN-valued member
+    /// attribute.
+    pub transitive_members: bool,
     /// Seconds a differential run reaches back before the watermark, against clock skew
     /// between this host and the directory.
     pub differential_overlap_secs: u64,
@@ -127,6 +134,7 @@ impl Default for LdapConfig {
             group_member_attribute: None,
             modify_timestamp_attribute: None,
             range_size: None,
+            transitive_members: false,
             differential_overlap_secs: 300,
         }
     }
@@ -387,8 +395,9 @@ impl LdapConfig {
         Ok(password)
     }
 
-    /// The checks of the Active Directory keys: a range size only where ranges are asked for,
-    /// and a page size AD would cap anyway is worth a warning, not a failure.
+    /// The checks of the Active Directory keys: a range size and transitive members only where
+    /// AD answers them, transitive members only where members are DNs (the in-chain rule
+    /// follows DN links), and a page size AD would cap anyway is worth a warning, not a failure.
     fn check_active_directory(&self) -> Result<(), ConfigError> {
         match (self.active_directory, self.range_size) {
             (false, Some(_)) => {
@@ -399,6 +408,21 @@ impl LdapConfig {
             }
             (true, Some(0)) => return Err(ConfigError::new("range_size", "must be at least 1")),
             _ => {}
+        }
+        if self.transitive_members {
+            if !self.active_directory {
+                return Err(ConfigError::new(
+                    "transitive_members",
+                    "applies only with active_directory = true: it needs Active Directory's \
+                     LDAP_MATCHING_RULE_IN_CHAIN",
+                ));
+            }
+            if self.attribute_map().member_kind() != MemberKind::Dn {
+                return Err(ConfigError::new(
+                    "transitive_members",
+                    "needs a group_member_attribute that holds DNs, not login ids",
+                ));
+            }
         }
         if self.active_directory && self.page_size > AD_MAX_PAGE_SIZE {
             tracing::warn!(
@@ -774,6 +798,36 @@ mod tests {
             },
             "group_differential_filter",
         );
+    }
+
+    #[test]
+    fn transitive_members_need_active_directory_and_dn_members() {
+        check_key(
+            LdapConfig {
+                transitive_members: true,
+                ..valid()
+            },
+            "transitive_members",
+        );
+        check_key(
+            LdapConfig {
+                active_directory: true,
+                transitive_members: true,
+                group_member_attribute: Some("memberUid".into()),
+                ..valid()
+            },
+            "transitive_members",
+        );
+        let ad = LdapConfig {
+            active_directory: true,
+            transitive_members: true,
+            ..valid()
+        };
+        assert!(ad.check(parenthesised).is_ok());
+        let parsed: LdapConfig =
+            serde_json::from_str(r#"{"transitive_members": true}"#).expect("valid json");
+        assert!(parsed.transitive_members);
+        assert!(!LdapConfig::default().transitive_members);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Watermarks (LDAP GeneralizedTime, or Active Directory's update sequence numbers) and the
-//! search filters of differential runs: pure text in, text out.
+//! Watermarks (LDAP GeneralizedTime, or Active Directory's update sequence numbers), the
+//! search filters of differential runs and of Active Directory's transitive members: pure text
+//! in, text out.
 //!
 //! A watermark is the UTC time `YYYYMMDDHHMMSSZ` taken before a run reads the directory. The
 //! next differential run asks for entries whose modify timestamp is at or after the watermark
@@ -97,6 +98,20 @@ impl DifferentialFilter {
     }
 }
 
+/// Active Directory's `LDAP_MATCHING_RULE_IN_CHAIN`: `memberOf` matched through any chain of
+/// nested groups, evaluated by the domain controller.
+const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
+
+/// The filter for the users of `user_filter` that are members of the group `group_dn` directly
+/// or through nested groups. The DN is escaped as an assertion value (RFC 4515), since DNs may
+/// hold `(`, `)`, `*` or `\` (`CN=R&D (lab)`), which would otherwise change the filter.
+pub fn in_chain(user_filter: &str, group_dn: &str) -> String {
+    format!(
+        "(&{user_filter}(memberOf:{IN_CHAIN}:={}))",
+        crate::client::filter_value(group_dn)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -168,6 +183,20 @@ mod tests {
             f.at("20240101000000Z"),
             "(&(objectClass=inetOrgPerson)(modifyTimestamp>=20240101000000Z))"
         );
+    }
+
+    #[test]
+    fn in_chain_filters_escape_the_group_dn() {
+        let f = in_chain(
+            "(objectClass=user)",
+            "CN=R&D (lab)\\, *,OU=Groups,DC=example,DC=test",
+        );
+        assert_eq!(
+            f,
+            "(&(objectClass=user)(memberOf:1.2.840.113556.1.4.1941:=\
+             CN=R&D \\28lab\\29\\5c, \\2a,OU=Groups,DC=example,DC=test))"
+        );
+        assert!(crate::client::is_valid_filter(&f), "{f}");
     }
 
     #[test]

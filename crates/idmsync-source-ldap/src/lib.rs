@@ -32,6 +32,15 @@
 //! stays a reference the planner reports as `skipped-member`. Nested groups are members like any
 //! other; cycles are harmless because nothing follows them.
 //!
+//! With `transitive_members = true` (AD mode only) each group read, in full and differential
+//! runs alike, is followed by one paged search under `user_search_base` for
+//! `(&<user_filter>(memberOf:1.2.840.113556.1.4.1941:=<group DN>))`: the domain controller
+//! resolves nesting (`LDAP_MATCHING_RULE_IN_CHAIN`) and the users found join the group's direct
+//! members. Child groups stay members, so nesting stays visible. The cost is one search per
+//! group. A differential run reads only groups whose own entry changed: a user added to a
+//! nested group reaches the parent groups' lists at the next full run (or the next change of
+//! the parent).
+//!
 //! # What is skipped
 //! An entry without the unique id attribute or without the user / group id attribute cannot be
 //! identified, and the domain has no channel for such entries, so the adapter leaves it out and
@@ -73,6 +82,7 @@ mod entry;
 mod filter;
 mod range;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,7 +90,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use idmsync_domain::plan::SourceData;
-use idmsync_domain::{SourceGroup, SourceUser, Watermark};
+use idmsync_domain::{MemberRef, SourceGroup, SourceUser, Watermark};
 use idmsync_ports::{Clock, DynProgress, IdentitySource, SourceError, SystemClock};
 
 pub use crate::bind::{BindConfigError, LdapBindConfig, LdapBinder};
@@ -101,6 +111,8 @@ pub struct LdapSource {
     groups: Subtree,
     attributes: AttributeMap,
     watermarks: Watermarks,
+    /// Whether groups list the users of their nested groups too (`transitive_members`).
+    transitive_members: bool,
     clock: Arc<dyn Clock>,
 }
 
@@ -141,7 +153,8 @@ impl LdapSource {
     /// A [`ConfigError`] naming the key, for: a URL that is not `ldap://` or `ldaps://`,
     /// StartTLS with `ldaps://`, an empty `bind_dn` or password, both or neither of
     /// `bind_password` and `bind_password_file`, an unreadable password or CA file,
-    /// `page_size` 0, an empty search base or attribute name, an invalid filter.
+    /// `page_size` 0, an empty search base or attribute name, an invalid filter,
+    /// `transitive_members` without `active_directory` or with login-id members.
     pub fn new(config: LdapConfig) -> Result<Self, ConfigError> {
         let checked = config.check(client::is_valid_filter)?;
         let watermarks = if config.modify_timestamp().eq_ignore_ascii_case("uSNChanged") {
@@ -174,6 +187,7 @@ impl LdapSource {
             },
             attributes: config.attribute_map(),
             watermarks,
+            transitive_members: config.transitive_members,
             clock: Arc::new(SystemClock),
             endpoint: Endpoint {
                 url: config.url,
@@ -208,7 +222,8 @@ impl LdapSource {
 
     /// Reads every group matching `filter`, mapping each entry as it arrives, except groups
     /// whose members came back in ranges: those are completed with further reads once the
-    /// search is over, then mapped.
+    /// search is over, then mapped. With `transitive_members`, the users of nested groups are
+    /// added last, by the group's DN as the server wrote it.
     async fn groups(
         &self,
         conn: &mut Connection<'_>,
@@ -222,7 +237,7 @@ impl LdapSource {
         let map = |e: &mut RawEntry| match range::take(e, member, 0) {
             Ok(Slice { values, next: None }) => {
                 range::put(e, member, values);
-                entry::group(e, &self.attributes).map(Some)
+                entry::group(e, &self.attributes).map(|g| Some((e.dn.clone(), g)))
             }
             Ok(Slice {
                 values,
@@ -248,11 +263,52 @@ impl LdapSource {
         for group in partial {
             let entry = self.complete(conn, group).await?;
             match entry::group(&entry, &self.attributes) {
-                Ok(group) => groups.push(group),
+                Ok(group) => groups.push((entry.dn, group)),
                 Err(skip) => warn_skipped(&self.groups, &entry.dn, &skip),
             }
         }
-        Ok(groups)
+        if self.transitive_members {
+            self.add_transitive_users(conn, &mut groups, progress)
+                .await?;
+        }
+        Ok(groups.into_iter().map(|(_, group)| group).collect())
+    }
+
+    /// Adds to each group (with its DN) the users that are members through nested groups, with
+    /// one search per group for the users whose `memberOf` reaches it through any chain. The
+    /// direct members stay: a direct user is found again and kept once, a child group stays an
+    /// edge, and a member the user filter leaves out stays a reference the planner reports.
+    ///
+    /// # Errors
+    /// `Failed` when a search fails: the group's member list would be partial.
+    async fn add_transitive_users(
+        &self,
+        conn: &mut Connection<'_>,
+        groups: &mut [(String, SourceGroup)],
+        progress: &DynProgress,
+    ) -> Result<(), SourceError> {
+        progress.stage(
+            "reading transitive group members",
+            u64::try_from(groups.len()).ok(),
+        );
+        // RFC 4511's "no attributes": the DN is all a member reference needs.
+        let no_attributes = ["1.1".to_owned()];
+        for (dn, group) in groups.iter_mut() {
+            let filter = filter::in_chain(&self.users.filter, dn);
+            let mut known: HashSet<MemberRef> = group.members.iter().cloned().collect();
+            let mut found = 0_usize;
+            conn.search(&self.users.base, &filter, &no_attributes, |user| {
+                found += 1;
+                let member = MemberRef::Locator(dn::normalize_or_keep(&user.dn));
+                if known.insert(member.clone()) {
+                    group.members.push(member);
+                }
+            })
+            .await?;
+            tracing::debug!(dn = %dn, found, "read transitive user members");
+            progress.advance(1);
+        }
+        Ok(())
     }
 
     /// Reads the further ranges of a group's members until the server says `*`.

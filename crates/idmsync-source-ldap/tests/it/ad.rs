@@ -2,7 +2,7 @@
 //! disabled accounts, paging, member ranges, nesting, and USN and time differentials after real
 //! changes. One domain controller for all checks, because provisioning takes seconds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use idmsync_domain::{SourceUser, Watermark};
 use idmsync_ports::{IdentitySource, NoProgress, SourceError};
@@ -27,6 +27,16 @@ fn config(dc: &SambaDc) -> LdapConfig {
         differential_overlap_secs: 0,
         ..LdapConfig::default()
     }
+}
+
+/// The user numbers of `group` and of every group nested in it, per the fixture.
+fn transitive_users(group: &str) -> BTreeSet<u32> {
+    let (users, groups) = fixtures::members(group);
+    let mut all: BTreeSet<u32> = users.into_iter().collect();
+    for child in groups {
+        all.extend(transitive_users(child));
+    }
+    all
 }
 
 fn by_login(users: &[SourceUser]) -> BTreeMap<&str, &SourceUser> {
@@ -85,6 +95,30 @@ async fn active_directory_mode_reads_a_samba_domain() {
         want.sort();
         assert_eq!(members[group], want, "{group}");
     }
+
+    // transitive_members: each group also lists the users of its nested groups (engineering
+    // those of platform and sre), child groups stay members; off (above) only direct ones.
+    let transitive = source(LdapConfig {
+        transitive_members: true,
+        ..config(&dc)
+    });
+    let nested = resolved_members(&transitive.snapshot(&NoProgress).await.expect("snapshot"));
+    for group in fixtures::GROUPS {
+        let mut want: Vec<String> = transitive_users(group)
+            .into_iter()
+            .map(fixtures::login)
+            .chain(fixtures::members(group).1.into_iter().map(str::to_owned))
+            .collect();
+        want.sort();
+        assert_eq!(nested[group], want, "{group}");
+    }
+    let engineering = &nested["engineering"];
+    assert!(
+        engineering.contains(&fixtures::login(22)),
+        "platform's user"
+    );
+    assert!(engineering.contains(&fixtures::login(27)), "sre's user");
+    assert!(!members["engineering"].contains(&fixtures::login(27)));
 
     // Nothing changed yet: a differential finds nothing.
     let users_since = ad
@@ -146,6 +180,16 @@ async fn active_directory_mode_reads_a_samba_domain() {
         .groups_changed_since(&watermark, &NoProgress)
         .await
         .expect("differential groups");
+    let staff = groups
+        .iter()
+        .find(|g| g.external_id.as_str() == fixtures::ALL_STAFF)
+        .expect("all-staff changed");
+    assert_eq!(staff.members.len() as u32, fixtures::USER_COUNT - 1);
+    // Differential runs list a changed group's transitive users too.
+    let groups = transitive
+        .groups_changed_since(&watermark, &NoProgress)
+        .await
+        .expect("transitive differential groups");
     let staff = groups
         .iter()
         .find(|g| g.external_id.as_str() == fixtures::ALL_STAFF)
