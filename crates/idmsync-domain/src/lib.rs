@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod change;
+mod fxhash;
 pub mod guard;
 pub mod ids;
 pub mod model;

@@ -5,9 +5,9 @@
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
 
 use crate::change::{ChangeSet, Edge, Event, EventKey, GroupWrite, Key, LogLine, UserWrite};
+use crate::fxhash::{self, FxHashMap, FxHashSet};
 use crate::ids::{ExternalId, SourceId};
 use crate::model::{
     DeactivatedBy, MemberRef, SourceGroup, SourcePassword, SourceUser, StoreState, StoredGroup,
@@ -56,20 +56,26 @@ pub fn plan(
 struct Fold(bool);
 
 impl Fold {
+    /// Every member reference is folded, so the common ASCII cases avoid Unicode case mapping
+    /// and, when nothing changes, the allocation.
     fn key<'a>(self, s: &'a str) -> Cow<'a, str> {
-        if self.0 {
-            Cow::Owned(s.to_lowercase())
-        } else {
+        if !self.0 || (s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase())) {
             Cow::Borrowed(s)
+        } else if s.is_ascii() {
+            Cow::Owned(s.to_ascii_lowercase())
+        } else {
+            Cow::Owned(s.to_lowercase())
         }
     }
 }
 
-/// A member reference's target.
+/// A member reference's target: a user or a group, with its index in the store's users or
+/// groups when the store knows it, so that a group's edges compare as integers.
 #[derive(Clone, PartialEq, Eq)]
-enum Target {
-    User(Key),
-    Group(Key),
+struct Target {
+    group: bool,
+    key: Key,
+    stored: Option<u32>,
 }
 
 /// A name in the resolution index: one target, or several (ambiguous). `weak` entries come from
@@ -80,21 +86,29 @@ enum Slot {
     Ambiguous,
 }
 
-#[derive(Default)]
 struct Resolver {
-    by_locator: HashMap<String, Slot>,
-    users_by_ext: HashMap<String, Slot>,
-    groups_by_ext: HashMap<String, Slot>,
+    by_locator: FxHashMap<String, Slot>,
+    users_by_ext: FxHashMap<String, Slot>,
+    groups_by_ext: FxHashMap<String, Slot>,
 }
 
-enum Resolution {
-    Found(Target),
+enum Resolution<'r> {
+    Found(&'r Target),
     Ambiguous,
     Missing,
 }
 
 impl Resolver {
-    fn insert(map: &mut HashMap<String, Slot>, name: String, target: Target, weak: bool) {
+    /// An empty index sized for `users` and `groups` names.
+    fn with_capacity(users: usize, groups: usize) -> Self {
+        Self {
+            by_locator: fxhash::map(users + groups),
+            users_by_ext: fxhash::map(users),
+            groups_by_ext: fxhash::map(groups),
+        }
+    }
+
+    fn insert(map: &mut FxHashMap<String, Slot>, name: String, target: Target, weak: bool) {
         match map.entry(name) {
             Entry::Vacant(v) => {
                 v.insert(Slot::One { target, weak });
@@ -120,19 +134,23 @@ impl Resolver {
                 weak,
             );
         }
-        let (map, ext) = match &target {
-            Target::User(k) => (&mut self.users_by_ext, k.external_id.as_str()),
-            Target::Group(k) => (&mut self.groups_by_ext, k.external_id.as_str()),
+        let map = if target.group {
+            &mut self.groups_by_ext
+        } else {
+            &mut self.users_by_ext
         };
-        Self::insert(map, fold.key(ext).into_owned(), target.clone(), weak);
+        let ext = fold.key(target.key.external_id.as_str()).into_owned();
+        Self::insert(map, ext, target, weak);
     }
 
-    fn resolve(&self, fold: Fold, r: &MemberRef) -> Resolution {
-        let one = |slot: Option<&Slot>| match slot {
-            None => Resolution::Missing,
-            Some(Slot::Ambiguous) => Resolution::Ambiguous,
-            Some(Slot::One { target, .. }) => Resolution::Found(target.clone()),
-        };
+    fn resolve(&self, fold: Fold, r: &MemberRef) -> Resolution<'_> {
+        fn one(slot: Option<&Slot>) -> Resolution<'_> {
+            match slot {
+                None => Resolution::Missing,
+                Some(Slot::Ambiguous) => Resolution::Ambiguous,
+                Some(Slot::One { target, .. }) => Resolution::Found(target),
+            }
+        }
         match r {
             MemberRef::Locator(l) => one(self.by_locator.get(fold.key(l).as_ref())),
             MemberRef::ExternalId(e) => {
@@ -156,15 +174,17 @@ struct Planner<'a> {
     hasher: &'a dyn PasswordHasher,
     fold: Fold,
     full: bool,
-    user_index: HashMap<&'a SourceId, usize>,
-    group_index: HashMap<&'a SourceId, usize>,
+    user_index: FxHashMap<&'a SourceId, usize>,
+    group_index: FxHashMap<&'a SourceId, usize>,
     /// New external ids of stored users and groups this run renames, so that a removed edge
     /// names its member the way the rest of the log does.
-    renamed_users: HashMap<SourceId, ExternalId>,
-    renamed_groups: HashMap<SourceId, ExternalId>,
+    renamed_users: FxHashMap<SourceId, ExternalId>,
+    renamed_groups: FxHashMap<SourceId, ExternalId>,
+    /// Per stored group, the store indices of its direct members and children, sorted so that
+    /// [`Planner::edges`] can merge them with what the source says.
     members_of: Vec<Vec<u32>>,
     children_of: Vec<Vec<u32>>,
-    admins: HashMap<String, bool>,
+    admins: FxHashMap<String, bool>,
     out: ChangeSet,
 }
 
@@ -205,22 +225,12 @@ impl<'a> Planner<'a> {
             hasher,
             fold,
             full: options.mode == SyncMode::Full,
-            user_index: store
-                .users
-                .iter()
-                .enumerate()
-                .map(|(i, u)| (&u.source_id, i))
-                .collect(),
-            group_index: store
-                .groups
-                .iter()
-                .enumerate()
-                .map(|(i, g)| (&g.source_id, i))
-                .collect(),
+            user_index: index(store.users.iter().map(|u| &u.source_id)),
+            group_index: index(store.groups.iter().map(|g| &g.source_id)),
             members_of: edge_index(store.groups.len(), &store.memberships),
             children_of: edge_index(store.groups.len(), &store.nesting),
-            renamed_users: HashMap::new(),
-            renamed_groups: HashMap::new(),
+            renamed_users: FxHashMap::default(),
+            renamed_groups: FxHashMap::default(),
             admins: options
                 .admins
                 .iter()
@@ -248,33 +258,61 @@ impl<'a> Planner<'a> {
             &self.store.groups[i].external_id
         });
 
-        let seen_users: HashSet<SourceId> = users
-            .iter()
-            .map(|u| u.source_id.clone())
-            .chain(protected_users)
-            .collect();
+        // Which stored entries the source returned, by store index.
+        let store = self.store;
+        let planned_groups = self.stored(
+            store.groups.len(),
+            &self.group_index,
+            groups.iter().map(|g| &g.source_id),
+        );
+        let mut seen_users = self.stored(
+            store.users.len(),
+            &self.user_index,
+            users.iter().map(|u| &u.source_id),
+        );
+        let mut seen_groups = planned_groups.clone();
+        self.mark(&mut seen_users, &self.user_index, &protected_users);
+        self.mark(&mut seen_groups, &self.group_index, &protected_groups);
         for u in users {
             self.user(u);
         }
         self.unseen_users(&seen_users);
 
-        let planned_groups: HashSet<SourceId> =
-            groups.iter().map(|g| g.source_id.clone()).collect();
         for g in &groups {
             self.group(g);
             self.edges(g, &resolver);
         }
         if self.full {
-            let seen_groups: HashSet<SourceId> = planned_groups
-                .iter()
-                .cloned()
-                .chain(protected_groups)
-                .collect();
             self.unseen_groups(&seen_groups);
             self.edges_of_missing(&seen_users, &seen_groups, &planned_groups);
         }
         self.unmatched_admins();
         self.finish()
+    }
+
+    /// Flags, per stored entry (`len` of them, indexed by `index`), whether `sids` names it.
+    fn stored<'s>(
+        &self,
+        len: usize,
+        index: &FxHashMap<&SourceId, usize>,
+        sids: impl Iterator<Item = &'s SourceId>,
+    ) -> Vec<bool> {
+        let mut flags = vec![false; len];
+        for sid in sids {
+            if let Some(&i) = index.get(sid) {
+                flags[i] = true;
+            }
+        }
+        flags
+    }
+
+    /// Sets the flags of the stored entries among `sids`.
+    fn mark(&self, flags: &mut [bool], index: &FxHashMap<&SourceId, usize>, sids: &[SourceId]) {
+        for sid in sids {
+            if let Some(&i) = index.get(sid) {
+                flags[i] = true;
+            }
+        }
     }
 
     /// Keeps one entry per source id and per (folded) external id. Of two entries with the same
@@ -291,8 +329,9 @@ impl<'a> Planner<'a> {
         } else {
             &self.group_index
         };
-        let mut sids: HashSet<SourceId> = HashSet::with_capacity(items.len());
-        let mut by_ext: HashMap<String, usize> = HashMap::with_capacity(items.len());
+        let mut sids: FxHashSet<SourceId> = FxHashSet::default();
+        sids.reserve(items.len());
+        let mut by_ext: FxHashMap<String, usize> = fxhash::map(items.len());
         let mut slots: Vec<T> = Vec::with_capacity(items.len());
         let mut protected = Vec::new();
         let mut warnings = Vec::new();
@@ -338,8 +377,8 @@ impl<'a> Planner<'a> {
             return items;
         }
         let fold = self.fold;
-        let touched: HashSet<&SourceId> = items.iter().map(|i| i.ids().0).collect();
-        let taken: HashMap<Cow<str>, &SourceId> = if users {
+        let touched: FxHashSet<&SourceId> = items.iter().map(|i| i.ids().0).collect();
+        let taken: FxHashMap<Cow<str>, &SourceId> = if users {
             self.store
                 .users
                 .iter()
@@ -383,9 +422,26 @@ impl<'a> Planner<'a> {
     /// differential run, the active stored entries the run does not return (their stored names
     /// are current). Stored names of returned entries are stale and left out, as in a full run.
     fn resolver(&self, users: &[SourceUser], groups: &[SourceGroup]) -> Resolver {
-        let mut r = Resolver::default();
+        let store = self.store;
+        let mut r = if self.full {
+            Resolver::with_capacity(users.len(), groups.len())
+        } else {
+            Resolver::with_capacity(store.users.len(), store.groups.len())
+        };
+        let target = |group: bool, sid: &SourceId, ext: &ExternalId| {
+            let index = if group {
+                &self.group_index
+            } else {
+                &self.user_index
+            };
+            Target {
+                group,
+                key: key(sid, ext),
+                stored: index.get(sid).and_then(|&i| u32::try_from(i).ok()),
+            }
+        };
         if !self.full {
-            let returned: HashSet<&SourceId> = users
+            let returned: FxHashSet<&SourceId> = users
                 .iter()
                 .map(|u| &u.source_id)
                 .chain(groups.iter().map(|g| &g.source_id))
@@ -393,31 +449,29 @@ impl<'a> Planner<'a> {
             let unchanged = |sid: &SourceId, status: UserStatus| {
                 status == UserStatus::Active && !returned.contains(sid)
             };
-            for u in self
-                .store
+            for u in store
                 .users
                 .iter()
                 .filter(|u| unchanged(&u.source_id, u.status))
             {
-                let t = Target::User(key(&u.source_id, &u.external_id));
+                let t = target(false, &u.source_id, &u.external_id);
                 r.add(self.fold, t, u.locator.as_deref(), true);
             }
-            for g in self
-                .store
+            for g in store
                 .groups
                 .iter()
                 .filter(|g| unchanged(&g.source_id, g.status))
             {
-                let t = Target::Group(key(&g.source_id, &g.external_id));
+                let t = target(true, &g.source_id, &g.external_id);
                 r.add(self.fold, t, g.locator.as_deref(), true);
             }
         }
         for u in users {
-            let t = Target::User(key(&u.source_id, &u.external_id));
+            let t = target(false, &u.source_id, &u.external_id);
             r.add(self.fold, t, u.locator.as_deref(), false);
         }
         for g in groups {
-            let t = Target::Group(key(&g.source_id, &g.external_id));
+            let t = target(true, &g.source_id, &g.external_id);
             r.add(self.fold, t, g.locator.as_deref(), false);
         }
         r
@@ -570,9 +624,9 @@ impl<'a> Planner<'a> {
     /// Stored users the source did not return: a full run deactivates the active ones; in both
     /// modes their admin capability follows `sync.admins`, so that a user who left the directory
     /// and the list is not an administrator again when someone reactivates it by hand.
-    fn unseen_users(&mut self, seen: &HashSet<SourceId>) {
+    fn unseen_users(&mut self, seen: &[bool]) {
         let store = self.store;
-        for st in store.users.iter().filter(|u| !seen.contains(&u.source_id)) {
+        for (st, _) in store.users.iter().zip(seen).filter(|(_, &seen)| !seen) {
             let admin = self.is_admin(&st.external_id, st.locator.as_deref());
             let deactivate = self.full && st.status == UserStatus::Active;
             if !deactivate && admin == st.admin {
@@ -629,9 +683,9 @@ impl<'a> Planner<'a> {
     }
 
     /// Active stored groups a full run did not see become inactive.
-    fn unseen_groups(&mut self, seen: &HashSet<SourceId>) {
+    fn unseen_groups(&mut self, seen: &[bool]) {
         let store = self.store;
-        for st in store.groups.iter().filter(|g| !seen.contains(&g.source_id)) {
+        for (st, _) in store.groups.iter().zip(seen).filter(|(_, &seen)| !seen) {
             if st.status == UserStatus::Active {
                 let mut row = st.clone();
                 row.status = UserStatus::Inactive;
@@ -647,24 +701,23 @@ impl<'a> Planner<'a> {
     /// member, as a child, or as the containing group. The edges of the groups it plans were
     /// already replaced by [`Self::edges`] (a missing entry resolves to nothing there); this
     /// covers the rest, i.e. groups missing from the source and groups skipped as duplicates.
+    /// The flags are per store index (see [`Self::stored`]).
     fn edges_of_missing(
         &mut self,
-        seen_users: &HashSet<SourceId>,
-        seen_groups: &HashSet<SourceId>,
-        planned_groups: &HashSet<SourceId>,
+        seen_users: &[bool],
+        seen_groups: &[bool],
+        planned_groups: &[bool],
     ) {
         let store = self.store;
-        let group = |i: u32| store.groups.get(i as usize);
-        let user = |i: u32| store.users.get(i as usize);
-        let stale = |g: &StoredGroup, member_seen: bool| {
-            !planned_groups.contains(&g.source_id)
-                && (!member_seen || !seen_groups.contains(&g.source_id))
-        };
+        let group = |i: u32| Some((store.groups.get(i as usize)?, i as usize));
+        let user = |i: u32| Some((store.users.get(i as usize)?, i as usize));
+        let stale =
+            |g: usize, member_seen: bool| !planned_groups[g] && (!member_seen || !seen_groups[g]);
         for &(g, u) in &store.memberships {
-            let (Some(g), Some(u)) = (group(g), user(u)) else {
+            let (Some((g, gi)), Some((u, ui))) = (group(g), user(u)) else {
                 continue;
             };
-            if stale(g, seen_users.contains(&u.source_id)) {
+            if stale(gi, seen_users[ui]) {
                 self.out.memberships_removed.push(Edge {
                     group: key(&g.source_id, &g.external_id),
                     member: key(&u.source_id, &u.external_id),
@@ -672,10 +725,10 @@ impl<'a> Planner<'a> {
             }
         }
         for &(p, c) in &store.nesting {
-            let (Some(p), Some(c)) = (group(p), group(c)) else {
+            let (Some((p, pi)), Some((c, ci))) = (group(p), group(c)) else {
                 continue;
             };
-            if stale(p, seen_groups.contains(&c.source_id)) {
+            if stale(pi, seen_groups[ci]) {
                 self.out.nesting_removed.push(Edge {
                     group: key(&p.source_id, &p.external_id),
                     member: key(&c.source_id, &c.external_id),
@@ -685,18 +738,17 @@ impl<'a> Planner<'a> {
     }
 
     /// Replaces a source group's direct members and children with what the source says.
+    ///
+    /// Both sides are compared as sorted store indices (see [`Desired`]) rather than as maps of
+    /// keys: a full run with nothing changed walks every one of a million edges, and hashing
+    /// and cloning a key per edge was a tenth of its time.
     fn edges(&mut self, g: &SourceGroup, resolver: &Resolver) {
-        let gk = key(&g.source_id, &g.external_id);
-        let mut users: HashMap<SourceId, Key> = HashMap::new();
-        let mut groups: HashMap<SourceId, Key> = HashMap::new();
+        let mut users = Desired::default();
+        let mut groups = Desired::default();
         for m in &g.members {
             match resolver.resolve(self.fold, m) {
-                Resolution::Found(Target::User(k)) => {
-                    users.insert(k.source_id.clone(), k);
-                }
-                Resolution::Found(Target::Group(k)) => {
-                    groups.insert(k.source_id.clone(), k);
-                }
+                Resolution::Found(t) if t.group => groups.push(t),
+                Resolution::Found(t) => users.push(t),
                 Resolution::Ambiguous => self.warn(
                     EventKey::SkippedMember,
                     format!(
@@ -713,34 +765,24 @@ impl<'a> Planner<'a> {
                 ),
             }
         }
-        let (current_users, current_groups) = self.current_edges(&g.source_id);
-        let (added, removed) = diff(&gk, users, current_users);
-        self.out.memberships_added.extend(added);
-        self.out.memberships_removed.extend(removed);
-        let (added, removed) = diff(&gk, groups, current_groups);
-        self.out.nesting_added.extend(added);
-        self.out.nesting_removed.extend(removed);
-    }
-
-    fn current_edges(&self, group: &SourceId) -> (HashMap<SourceId, Key>, HashMap<SourceId, Key>) {
-        let Some(&gi) = self.group_index.get(group) else {
-            return Default::default();
-        };
+        let gk = key(&g.source_id, &g.external_id);
         let store = self.store;
-        let named = |sid: &SourceId, ext: &ExternalId, renamed: &HashMap<SourceId, ExternalId>| {
-            (sid.clone(), key(sid, renamed.get(sid).unwrap_or(ext)))
+        let (current_users, current_groups) = match self.group_index.get(&g.source_id) {
+            Some(&gi) => (&self.members_of[gi][..], &self.children_of[gi][..]),
+            None => (&[][..], &[][..]),
         };
-        let users = self.members_of[gi]
-            .iter()
-            .filter_map(|&u| store.users.get(u as usize))
-            .map(|u| named(&u.source_id, &u.external_id, &self.renamed_users))
-            .collect();
-        let groups = self.children_of[gi]
-            .iter()
-            .filter_map(|&c| store.groups.get(c as usize))
-            .map(|c| named(&c.source_id, &c.external_id, &self.renamed_groups))
-            .collect();
-        (users, groups)
+        let (users_added, users_removed) = users.diff(&gk, current_users, |i| {
+            let u = store.users.get(i as usize)?;
+            Some(named(&u.source_id, &u.external_id, &self.renamed_users))
+        });
+        let (groups_added, groups_removed) = groups.diff(&gk, current_groups, |i| {
+            let c = store.groups.get(i as usize)?;
+            Some(named(&c.source_id, &c.external_id, &self.renamed_groups))
+        });
+        self.out.memberships_added.extend(users_added);
+        self.out.memberships_removed.extend(users_removed);
+        self.out.nesting_added.extend(groups_added);
+        self.out.nesting_removed.extend(groups_removed);
     }
 
     fn unmatched_admins(&mut self) {
@@ -796,9 +838,9 @@ fn edge_order(e: &Edge) -> (&ExternalId, &ExternalId, &SourceId, &SourceId) {
 /// The entries of `items` the store knows under another external id, with their new one.
 fn renames<'s, T: Identified>(
     items: &[T],
-    index: &HashMap<&SourceId, usize>,
+    index: &FxHashMap<&SourceId, usize>,
     stored_name: impl Fn(usize) -> &'s ExternalId,
-) -> HashMap<SourceId, ExternalId> {
+) -> FxHashMap<SourceId, ExternalId> {
     items
         .iter()
         .filter_map(|item| {
@@ -809,7 +851,8 @@ fn renames<'s, T: Identified>(
         .collect()
 }
 
-/// Direct edges per group index; out-of-range pairs (a corrupt store) are ignored.
+/// Direct edges per group index, sorted and without duplicates; out-of-range pairs (a corrupt
+/// store) are ignored.
 fn edge_index(groups: usize, pairs: &[(u32, u32)]) -> Vec<Vec<u32>> {
     let mut by_group = vec![Vec::new(); groups];
     for &(g, m) in pairs {
@@ -817,29 +860,85 @@ fn edge_index(groups: usize, pairs: &[(u32, u32)]) -> Vec<Vec<u32>> {
             list.push(m);
         }
     }
+    for list in &mut by_group {
+        list.sort_unstable();
+        list.dedup();
+    }
     by_group
 }
 
-fn diff(
-    group: &Key,
-    mut desired: HashMap<SourceId, Key>,
-    current: HashMap<SourceId, Key>,
-) -> (Vec<Edge>, Vec<Edge>) {
-    let mut removed = Vec::new();
-    for (sid, member) in current {
-        if desired.remove(&sid).is_none() {
-            removed.push(Edge {
-                group: group.clone(),
-                member,
-            });
+/// Position by source id; of two stored entries with one source id (which the store's keys
+/// rule out), the last wins.
+fn index<'a>(sids: impl ExactSizeIterator<Item = &'a SourceId>) -> FxHashMap<&'a SourceId, usize> {
+    let mut index = fxhash::map(sids.len());
+    index.extend(sids.enumerate().map(|(i, sid)| (sid, i)));
+    index
+}
+
+/// A stored entry's key under the external id this run gives it.
+fn named(sid: &SourceId, ext: &ExternalId, renamed: &FxHashMap<SourceId, ExternalId>) -> Key {
+    key(sid, renamed.get(sid).unwrap_or(ext))
+}
+
+/// What the source says one group's members (or children) are: targets the store knows, by
+/// store index, and targets it does not know yet, which are always added.
+#[derive(Default)]
+struct Desired<'r> {
+    stored: Vec<(u32, &'r Key)>,
+    new: Vec<&'r Key>,
+}
+
+impl<'r> Desired<'r> {
+    fn push(&mut self, target: &'r Target) {
+        match target.stored {
+            Some(i) => self.stored.push((i, &target.key)),
+            None => self.new.push(&target.key),
         }
     }
-    let added = desired
-        .into_values()
-        .map(|member| Edge {
+
+    /// The edges of `group` to add and to remove so that the group's `current` edges (sorted
+    /// store indices) become these; `current_key` names a current member, `None` for an index
+    /// outside the store (a corrupt store), which is left alone.
+    fn diff(
+        mut self,
+        group: &Key,
+        current: &[u32],
+        current_key: impl Fn(u32) -> Option<Key>,
+    ) -> (Vec<Edge>, Vec<Edge>) {
+        // A member listed twice is one edge.
+        self.stored.sort_unstable_by_key(|&(i, _)| i);
+        self.stored.dedup_by_key(|&mut (i, _)| i);
+        self.new
+            .sort_unstable_by(|a, b| a.source_id.cmp(&b.source_id));
+        self.new.dedup_by(|a, b| a.source_id == b.source_id);
+        let edge = |member: Key| Edge {
             group: group.clone(),
             member,
-        })
-        .collect();
-    (added, removed)
+        };
+        let mut added: Vec<Edge> = self.new.into_iter().map(|k| edge(k.clone())).collect();
+        let mut removed = Vec::new();
+        let (mut desired, mut current) = (self.stored.iter().peekable(), current.iter().peekable());
+        loop {
+            match (desired.peek(), current.peek()) {
+                (Some(&&(d, _)), Some(&&c)) if d == c => {
+                    desired.next();
+                    current.next();
+                }
+                (Some(&&(d, k)), Some(&&c)) if d < c => {
+                    added.push(edge(k.clone()));
+                    desired.next();
+                }
+                (Some(&&(_, k)), None) => {
+                    added.push(edge(k.clone()));
+                    desired.next();
+                }
+                (_, Some(&&c)) => {
+                    removed.extend(current_key(c).map(edge));
+                    current.next();
+                }
+                (None, None) => break,
+            }
+        }
+        (added, removed)
+    }
 }

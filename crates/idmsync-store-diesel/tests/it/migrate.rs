@@ -17,6 +17,7 @@ fn migrate_twice_applies_once() {
         if backend == Backend::Sqlite {
             expected.push("2025-12-01-000000_create_run_locks".to_string());
         }
+        expected.push("2026-11-26-000000_drop_log_line_run_fk".to_string());
         assert_eq!(
             store.migrate().expect("first migrate"),
             expected,
