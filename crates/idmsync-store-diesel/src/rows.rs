@@ -178,21 +178,6 @@ impl<'a> NewUser<'a> {
         "last_sync_at",
     ];
 
-    /// The columns an upsert overwrites on an existing row: all but the key and `created_at`.
-    pub(crate) const UPDATED: &'static [&'static str] = &[
-        "external_id",
-        "locator",
-        "first_name",
-        "last_name",
-        "email",
-        "status",
-        "deactivated_by",
-        "is_admin",
-        "password_hash",
-        "updated_at",
-        "last_sync_at",
-    ];
-
     /// `user` of `tenant_id`, written by a sync at `at`.
     pub(crate) fn new(tenant_id: i64, user: &'a StoredUser, at: NaiveDateTime) -> Self {
         Self {
@@ -242,16 +227,6 @@ impl<'a> NewGroup<'a> {
         "name",
         "status",
         "created_at",
-        "updated_at",
-        "last_sync_at",
-    ];
-
-    /// The columns an upsert overwrites; see [`NewUser::UPDATED`].
-    pub(crate) const UPDATED: &'static [&'static str] = &[
-        "external_id",
-        "locator",
-        "name",
-        "status",
         "updated_at",
         "last_sync_at",
     ];

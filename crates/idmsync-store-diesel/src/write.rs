@@ -197,7 +197,7 @@ macro_rules! upsert_rows {
         );
         $conn.batch_execute(&stage.create())?;
         insert_all!($conn, $stage::table, $rows, $row::BINDS)?;
-        $conn.batch_execute(&stage.merge($row::UPDATED))?;
+        $conn.batch_execute(&stage.merge())?;
         $conn.batch_execute(&stage.drop())?;
         Ok(())
     }};
@@ -209,16 +209,26 @@ struct Stage {
     backend: Backend,
     table: &'static str,
     stage: &'static str,
+    written: &'static [&'static str],
     columns: String,
 }
 
+/// Columns an upsert leaves as they are on an existing row: its key and when it was created.
+const KEPT_ON_UPDATE: [&str; 3] = ["tenant_id", "source_id", "created_at"];
+
 impl Stage {
-    fn new(backend: Backend, table: &'static str, stage: &'static str, columns: &[&str]) -> Self {
+    fn new(
+        backend: Backend,
+        table: &'static str,
+        stage: &'static str,
+        written: &'static [&'static str],
+    ) -> Self {
         Self {
             backend,
             table,
             stage,
-            columns: columns.join(", "),
+            written,
+            columns: written.join(", "),
         }
     }
 
@@ -252,7 +262,7 @@ impl Stage {
     /// `ON CONFLICT … DO UPDATE` on SQLite and PostgreSQL, `ON DUPLICATE KEY UPDATE` on MySQL
     /// (whose only unique key besides the id is that one). `WHERE 1 = 1` is SQLite's way to
     /// tell an upsert's `ON` from a join's.
-    fn merge(&self, updated: &[&str]) -> String {
+    fn merge(&self) -> String {
         let (head, value): (&str, fn(&str) -> String) = match self.backend {
             Backend::Mysql => (" ON DUPLICATE KEY UPDATE ", |c| {
                 format!("{c} = VALUES({c})")
@@ -263,7 +273,12 @@ impl Stage {
                 })
             }
         };
-        let sets: Vec<String> = updated.iter().map(|c| value(c)).collect();
+        let sets: Vec<String> = self
+            .written
+            .iter()
+            .filter(|c| !KEPT_ON_UPDATE.contains(*c))
+            .map(|c| value(c))
+            .collect();
         let Self {
             table,
             stage,
