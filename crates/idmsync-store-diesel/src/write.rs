@@ -258,7 +258,8 @@ impl Stage {
         }
     }
 
-    /// Inserts the staged rows, updating `updated` where `(tenant_id, source_id)` exists:
+    /// Inserts the staged rows, updating every written column but [`KEPT_ON_UPDATE`] where
+    /// `(tenant_id, source_id)` exists:
     /// `ON CONFLICT … DO UPDATE` on SQLite and PostgreSQL, `ON DUPLICATE KEY UPDATE` on MySQL
     /// (whose only unique key besides the id is that one). `WHERE 1 = 1` is SQLite's way to
     /// tell an upsert's `ON` from a join's.
