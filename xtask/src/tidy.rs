@@ -76,7 +76,7 @@ mod tests {
     #[test]
     fn only_the_ldap_source_knows_ldap3() {
         let users = users_of("ldap3");
-        assert_eq!(users, BTreeSet::from(["idmsync-source-ldap".to_string()]));
+        assert_eq!(users, BTreeSet::from(["idmsync-ldap".to_string()]));
     }
 
     #[test]

@@ -7,9 +7,9 @@ use std::time::Duration;
 use anyhow::Context;
 use idmsync_auth::{Argon2Hasher, LoginOptions, LoginService, PasswordCheck, ThrottleOptions};
 use idmsync_domain::Tenant;
+use idmsync_ldap::{BindConfigError, LdapBindConfig, LdapBinder, LdapConfig, LdapSource};
 use idmsync_ports::{Authenticator, IdentitySource, LoginField, SystemClock};
 use idmsync_source_file::{FileSource, FileSourceConfig};
-use idmsync_source_ldap::{BindConfigError, LdapBindConfig, LdapBinder, LdapConfig, LdapSource};
 use idmsync_store_diesel::{DatabaseUrl, DieselStore, StoreOptions};
 use idmsync_sync::{SyncPorts, SyncService, SyncSettings};
 

@@ -106,7 +106,7 @@ pub enum LdapSwitch {
     /// `ldap = true | false`: bind with the `[source.ldap]` connection, or not at all.
     Flag(bool),
     /// `[auth.ldap]`: bind with these settings.
-    Connection(Box<idmsync_source_ldap::LdapConfig>),
+    Connection(Box<idmsync_ldap::LdapConfig>),
 }
 
 impl<'de> Deserialize<'de> for LdapSwitch {
@@ -213,7 +213,7 @@ pub struct SourceSettings {
     /// `[source.file]`, for `type = "file"`.
     pub file: Option<FileSettings>,
     /// `[source.ldap]`, for `type = "ldap"`; the adapter owns the keys and their defaults.
-    pub ldap: Option<idmsync_source_ldap::LdapConfig>,
+    pub ldap: Option<idmsync_ldap::LdapConfig>,
 }
 
 /// Source adapters.

@@ -1,7 +1,7 @@
 //! The login policy (`LoginService`) against a mocked login query, a fake directory and a
 //! counting hasher: who may log in, database and directory checks, the fallback, the throttle,
 //! and equal answers and costs for every refusal. The LDAP side is tested against a real slapd
-//! in `idmsync-source-ldap`.
+//! in `idmsync-ldap`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

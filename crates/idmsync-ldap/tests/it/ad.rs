@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use idmsync_domain::{SourceUser, Watermark};
+use idmsync_ldap::{LdapConfig, Secret};
 use idmsync_ports::{IdentitySource, NoProgress, SourceError};
-use idmsync_source_ldap::{LdapConfig, Secret};
 use idmsync_test_ad::{fixtures, SambaDc};
 
 use crate::{ids, resolved_members, source};

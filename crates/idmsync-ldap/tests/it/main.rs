@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use idmsync_domain::plan::SourceData;
 use idmsync_domain::{MemberRef, SourceGroup, SourcePassword, SourceUser, Watermark};
+use idmsync_ldap::{LdapConfig, LdapSource, Secret};
 use idmsync_ports::{IdentitySource, NoProgress, Progress, SourceError};
-use idmsync_source_ldap::{LdapConfig, LdapSource, Secret};
 use idmsync_test_ldap::{fixtures, Killer, Slapd};
 
 mod ad;

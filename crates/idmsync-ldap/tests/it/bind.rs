@@ -2,8 +2,8 @@
 //! escaping of hostile logins, ambiguous searches, blank passwords, outages and TLS.
 
 use idmsync_domain::{Password, UserStatus};
+use idmsync_ldap::{LdapBindConfig, LdapBinder, LdapConfig, Secret};
 use idmsync_ports::{AuthError, DirectoryBind, LoginRecord};
-use idmsync_source_ldap::{LdapBindConfig, LdapBinder, LdapConfig, Secret};
 use idmsync_test_ldap::{fixtures, Slapd};
 
 /// The directory as the source reads it, with the service account.

@@ -1,5 +1,7 @@
-//! The LDAP source: users, groups and memberships read from OpenLDAP or, in Active Directory
-//! mode (`active_directory = true`), from AD; the only crate of idmsync that knows ldap3.
+//! The LDAP adapter, the only crate of idmsync that knows ldap3: the source (users, groups and
+//! memberships read from OpenLDAP or, in Active Directory mode (`active_directory = true`),
+//! from AD) and the login bind (`LdapBinder`, the `DirectoryBind` port). Both share one
+//! connection layer (URL, TLS, timeouts, service bind) and one attribute mapping.
 //!
 //! # How LDAP maps to the domain
 //! Users are the entries under `user_search_base` (subtree) matching `user_filter`; groups the
