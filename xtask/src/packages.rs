@@ -29,8 +29,21 @@ pub const TEST_SERVERS: &[Requirement] = &[
     },
     Requirement {
         purpose: "Samba AD domain controller for idmsync-test-ad",
-        probes: &["/usr/sbin/samba", "/usr/bin/samba-tool", "ldapsearch"],
-        packages: &["samba", "samba-ad-dc", "winbind", "ldap-utils"],
+        probes: &[
+            "/usr/sbin/samba",
+            "/usr/bin/samba-tool",
+            // The AD schema `samba-tool domain provision` reads: a package of its own, which
+            // `--no-install-recommends` leaves out.
+            "/usr/share/samba/setup/ad-schema/AD_DS_Attributes__Windows_Server_2012_R2.ldf",
+            "ldapsearch",
+        ],
+        packages: &[
+            "samba",
+            "samba-ad-dc",
+            "samba-ad-provision",
+            "winbind",
+            "ldap-utils",
+        ],
     },
     Requirement {
         purpose: "PostgreSQL and MariaDB client libraries that diesel links against",

@@ -28,9 +28,12 @@ const SERVICES_OU: &str = "OU=Services";
 /// Samba's binaries (`/usr/sbin` is not on every PATH).
 const SAMBA: &str = "/usr/sbin/samba";
 const SAMBA_TOOL: &str = "/usr/bin/samba-tool";
+/// The AD schema that provisioning reads, packaged apart from Samba itself.
+const AD_SCHEMA: &str =
+    "/usr/share/samba/setup/ad-schema/AD_DS_Attributes__Windows_Server_2012_R2.ldf";
 /// What to do when Samba is missing; every "not installed" panic says it.
 const INSTALL_HINT: &str = "idmsync-test-ad runs a real Samba AD domain controller: install it \
-     with `apt-get install samba samba-ad-dc winbind ldap-utils` (or run `cargo xtask ci`, which \
+     with `apt-get install samba samba-ad-dc samba-ad-provision winbind ldap-utils` (or run `cargo xtask ci`, which \
      installs them)";
 /// How long Samba may take to answer once started.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -370,7 +373,7 @@ fn test_conf(provisioned: &str, dir: &Path) -> String {
 /// Panics with the install hint unless Samba and the LDAP client tools are there, and unless
 /// this process is root (Samba refuses to run otherwise).
 fn require_installed() {
-    let missing: Vec<&str> = [SAMBA, SAMBA_TOOL]
+    let missing: Vec<&str> = [SAMBA, SAMBA_TOOL, AD_SCHEMA]
         .into_iter()
         .filter(|path| !Path::new(path).is_file())
         .chain(
