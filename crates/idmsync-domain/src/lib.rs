@@ -1,6 +1,7 @@
 //! The idmsync domain: users, groups, memberships, change sets and the pure planner.
 //!
-//! This crate performs no I/O. Everything that talks to a directory, a database, a clock or a
+//! This crate performs no I/O (the planner may spread its work over threads, which changes
+//! nothing in the result). Everything that talks to a directory, a database, a clock or a
 //! terminal lives behind the traits of `idmsync-ports` and is implemented by adapter crates. The
 //! heart of the product is [`plan::plan`]: a total function from (source snapshot, store state,
 //! options) to a [`change::ChangeSet`], which the guard ([`guard::check`]) inspects before the
@@ -13,6 +14,7 @@ pub mod guard;
 pub mod ids;
 pub mod model;
 pub mod options;
+mod parallel;
 pub mod password;
 pub mod plan;
 pub mod run;

@@ -2,6 +2,7 @@
 //! so that every adapter and test agrees on their meaning.
 
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -149,6 +150,9 @@ pub struct PlanOptions {
     pub ignore_case: bool,
     /// External ids or locators of the tenant administrators; everyone else loses the capability.
     pub admins: Vec<String>,
+    /// Threads the planner may use to resolve member references. The plan is the same whatever
+    /// the number; the caller, not the pure domain, asks the machine how many it has.
+    pub threads: NonZeroUsize,
 }
 
 #[cfg(test)]

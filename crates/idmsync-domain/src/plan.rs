@@ -14,6 +14,7 @@ use crate::model::{
     StoredUser, UserStatus,
 };
 use crate::options::{PlanOptions, Reactivate, SyncMode};
+use crate::parallel;
 use crate::password::{PasswordHash, PasswordHasher};
 
 /// What a source returned for one run: the whole directory for a full run, only the entries
@@ -70,35 +71,45 @@ impl Fold {
 }
 
 /// A member reference's target: a user or a group, with its index in the store's users or
-/// groups when the store knows it, so that a group's edges compare as integers.
-#[derive(Clone, PartialEq, Eq)]
-struct Target {
+/// groups when the store knows it, so that a group's edges compare as integers. It borrows its
+/// ids from the run's entries (or the store's), so that building the index of a hundred
+/// thousand names copies none of them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Target<'r> {
     group: bool,
-    key: Key,
+    source_id: &'r SourceId,
+    external_id: &'r ExternalId,
     stored: Option<u32>,
+}
+
+impl Target<'_> {
+    fn key(&self) -> Key {
+        key(self.source_id, self.external_id)
+    }
 }
 
 /// A name in the resolution index: one target, or several (ambiguous). `weak` entries come from
 /// the store in a differential run and give way to what the source says now.
-#[derive(Clone)]
-enum Slot {
-    One { target: Target, weak: bool },
+#[derive(Clone, Copy)]
+enum Slot<'r> {
+    One { target: Target<'r>, weak: bool },
     Ambiguous,
 }
 
-struct Resolver {
-    by_locator: FxHashMap<String, Slot>,
-    users_by_ext: FxHashMap<String, Slot>,
-    groups_by_ext: FxHashMap<String, Slot>,
+/// Names (folded) to targets. Keys borrow the entries' own strings unless folding changed them.
+struct Resolver<'r> {
+    by_locator: FxHashMap<Cow<'r, str>, Slot<'r>>,
+    users_by_ext: FxHashMap<Cow<'r, str>, Slot<'r>>,
+    groups_by_ext: FxHashMap<Cow<'r, str>, Slot<'r>>,
 }
 
-enum Resolution<'r> {
-    Found(&'r Target),
+enum Resolution<'s, 'r> {
+    Found(&'s Target<'r>),
     Ambiguous,
     Missing,
 }
 
-impl Resolver {
+impl<'r> Resolver<'r> {
     /// An empty index sized for `users` and `groups` names.
     fn with_capacity(users: usize, groups: usize) -> Self {
         Self {
@@ -108,7 +119,12 @@ impl Resolver {
         }
     }
 
-    fn insert(map: &mut FxHashMap<String, Slot>, name: String, target: Target, weak: bool) {
+    fn insert(
+        map: &mut FxHashMap<Cow<'r, str>, Slot<'r>>,
+        name: Cow<'r, str>,
+        target: Target<'r>,
+        weak: bool,
+    ) {
         match map.entry(name) {
             Entry::Vacant(v) => {
                 v.insert(Slot::One { target, weak });
@@ -125,26 +141,20 @@ impl Resolver {
         }
     }
 
-    fn add(&mut self, fold: Fold, target: Target, locator: Option<&str>, weak: bool) {
+    fn add(&mut self, fold: Fold, target: Target<'r>, locator: Option<&'r str>, weak: bool) {
         if let Some(l) = locator {
-            Self::insert(
-                &mut self.by_locator,
-                fold.key(l).into_owned(),
-                target.clone(),
-                weak,
-            );
+            Self::insert(&mut self.by_locator, fold.key(l), target, weak);
         }
         let map = if target.group {
             &mut self.groups_by_ext
         } else {
             &mut self.users_by_ext
         };
-        let ext = fold.key(target.key.external_id.as_str()).into_owned();
-        Self::insert(map, ext, target, weak);
+        Self::insert(map, fold.key(target.external_id.as_str()), target, weak);
     }
 
-    fn resolve(&self, fold: Fold, r: &MemberRef) -> Resolution<'_> {
-        fn one(slot: Option<&Slot>) -> Resolution<'_> {
+    fn resolve(&self, fold: Fold, r: &MemberRef) -> Resolution<'_, 'r> {
+        fn one<'s, 'r>(slot: Option<&'s Slot<'r>>) -> Resolution<'s, 'r> {
             match slot {
                 None => Resolution::Missing,
                 Some(Slot::Ambiguous) => Resolution::Ambiguous,
@@ -273,15 +283,28 @@ impl<'a> Planner<'a> {
         let mut seen_groups = planned_groups.clone();
         self.mark(&mut seen_users, &self.user_index, &protected_users);
         self.mark(&mut seen_groups, &self.group_index, &protected_groups);
+        // Edges first, while the member index can borrow the users' names; the users are then
+        // moved into their rows, and the edges' log lines still come after the users' ones.
+        let planner = &self;
+        let diffs = parallel::map(
+            &groups,
+            self.options.threads,
+            |g| g.members.len(),
+            |g| planner.diff_members(g, &resolver),
+        );
+        let mut edges = PlannedEdges::for_diffs(&diffs);
+        for (g, diff) in groups.iter().zip(diffs) {
+            self.edges(g, diff, &mut edges);
+        }
+        drop(resolver);
         for u in users {
             self.user(u);
         }
         self.unseen_users(&seen_users);
-
         for g in &groups {
             self.group(g);
-            self.edges(g, &resolver);
         }
+        self.out.absorb(edges);
         if self.full {
             self.unseen_groups(&seen_groups);
             self.edges_of_missing(&seen_users, &seen_groups, &planned_groups);
@@ -316,8 +339,11 @@ impl<'a> Planner<'a> {
     }
 
     /// Keeps one entry per source id and per (folded) external id. Of two entries with the same
-    /// external id, the one the store already knows wins, else the first; the loser's source id
-    /// is returned so that a full run does not deactivate it.
+    /// external id, the one the store already knows wins (in the first one's place), else the
+    /// first; the loser's source id is returned so that a full run does not deactivate it.
+    ///
+    /// The indexes borrow the entries' ids and point at positions, so that a hundred thousand
+    /// entries are checked without copying an id.
     fn dedupe<T: Identified>(
         &mut self,
         items: Vec<T>,
@@ -329,44 +355,65 @@ impl<'a> Planner<'a> {
         } else {
             &self.group_index
         };
-        let mut sids: FxHashSet<SourceId> = FxHashSet::default();
-        sids.reserve(items.len());
-        let mut by_ext: FxHashMap<String, usize> = fxhash::map(items.len());
-        let mut slots: Vec<T> = Vec::with_capacity(items.len());
+        let fold = self.fold;
+        // Per entry, the place it takes in the result; `None` for the skipped.
+        let mut place: Vec<Option<usize>> = vec![None; items.len()];
+        let mut places = 0;
         let mut protected = Vec::new();
         let mut warnings = Vec::new();
-        for item in items {
-            let (sid, ext) = item.ids();
-            if !sids.insert(sid.clone()) {
-                warnings.push(LogLine::new(
-                    event,
-                    format!("{ext}: {what} source id {sid} appears twice; the first is kept"),
-                ));
-                continue;
-            }
-            match by_ext.entry(self.fold.key(ext.as_str()).into_owned()) {
-                Entry::Vacant(v) => {
-                    v.insert(slots.len());
-                    slots.push(item);
-                }
-                Entry::Occupied(o) => {
-                    let kept = &mut slots[*o.get()];
-                    let loser = if !index.contains_key(kept.ids().0) && index.contains_key(sid) {
-                        std::mem::replace(kept, item)
-                    } else {
-                        item
-                    };
-                    let (lsid, lext) = loser.ids();
+        {
+            let mut sids: FxHashSet<&SourceId> = FxHashSet::default();
+            sids.reserve(items.len());
+            // Folded external id to the position of the entry that holds it now.
+            let mut by_ext: FxHashMap<Cow<str>, usize> = fxhash::map(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let (sid, ext) = item.ids();
+                if !sids.insert(sid) {
                     warnings.push(LogLine::new(
                         event,
-                        format!("{lext}: duplicate {what} id (source id {lsid}); skipped"),
+                        format!("{ext}: {what} source id {sid} appears twice; the first is kept"),
                     ));
-                    protected.push(lsid.clone());
+                    continue;
+                }
+                match by_ext.entry(fold.key(ext.as_str())) {
+                    Entry::Vacant(v) => {
+                        v.insert(i);
+                        place[i] = Some(places);
+                        places += 1;
+                    }
+                    Entry::Occupied(mut o) => {
+                        let kept = *o.get();
+                        let loser = if !index.contains_key(items[kept].ids().0)
+                            && index.contains_key(sid)
+                        {
+                            place[i] = place[kept].take();
+                            o.insert(i);
+                            kept
+                        } else {
+                            i
+                        };
+                        let (lsid, lext) = items[loser].ids();
+                        warnings.push(LogLine::new(
+                            event,
+                            format!("{lext}: duplicate {what} id (source id {lsid}); skipped"),
+                        ));
+                        protected.push(lsid.clone());
+                    }
                 }
             }
         }
         self.out.warnings.extend(warnings);
-        (slots, protected)
+        if places == items.len() {
+            // Nothing skipped, hence nothing replaced: every entry keeps its place.
+            return (items, protected);
+        }
+        let mut slots: Vec<Option<T>> = std::iter::repeat_with(|| None).take(places).collect();
+        for (item, place) in items.into_iter().zip(place) {
+            if let Some(p) = place {
+                slots[p] = Some(item);
+            }
+        }
+        (slots.into_iter().flatten().collect(), protected)
     }
 
     /// In a differential run, an entry whose external id is taken by another active stored
@@ -421,14 +468,17 @@ impl<'a> Planner<'a> {
     /// The index member references resolve against: the run's own entries and, in a
     /// differential run, the active stored entries the run does not return (their stored names
     /// are current). Stored names of returned entries are stale and left out, as in a full run.
-    fn resolver(&self, users: &[SourceUser], groups: &[SourceGroup]) -> Resolver {
-        let store = self.store;
+    fn resolver<'r>(&self, users: &'r [SourceUser], groups: &'r [SourceGroup]) -> Resolver<'r>
+    where
+        'a: 'r,
+    {
+        let store: &'r StoreState = self.store;
         let mut r = if self.full {
             Resolver::with_capacity(users.len(), groups.len())
         } else {
             Resolver::with_capacity(store.users.len(), store.groups.len())
         };
-        let target = |group: bool, sid: &SourceId, ext: &ExternalId| {
+        let target = |group: bool, source_id: &'r SourceId, external_id: &'r ExternalId| {
             let index = if group {
                 &self.group_index
             } else {
@@ -436,8 +486,9 @@ impl<'a> Planner<'a> {
             };
             Target {
                 group,
-                key: key(sid, ext),
-                stored: index.get(sid).and_then(|&i| u32::try_from(i).ok()),
+                source_id,
+                external_id,
+                stored: index.get(source_id).and_then(|&i| u32::try_from(i).ok()),
             }
         };
         if !self.full {
@@ -523,17 +574,17 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn capability(&mut self, k: Key, was: bool, now: bool) {
+    /// Records a grant or a revocation when `was` and `now` differ.
+    fn capability(&mut self, sid: &SourceId, ext: &ExternalId, was: bool, now: bool) {
         match (was, now) {
-            (false, true) => self.out.admins_granted.push(k),
-            (true, false) => self.out.admins_revoked.push(k),
+            (false, true) => self.out.admins_granted.push(key(sid, ext)),
+            (true, false) => self.out.admins_revoked.push(key(sid, ext)),
             _ => {}
         }
     }
 
     fn user(&mut self, u: SourceUser) {
         let admin = self.is_admin(&u.external_id, u.locator.as_deref());
-        let k = key(&u.source_id, &u.external_id);
         let Some(&i) = self.user_index.get(&u.source_id) else {
             let password_hash = self.password(&u.external_id, &u.password, None);
             let (status, deactivated_by) = if u.enabled {
@@ -541,21 +592,10 @@ impl<'a> Planner<'a> {
             } else {
                 (UserStatus::Inactive, Some(DeactivatedBy::Source))
             };
-            self.capability(k, false, admin);
+            self.capability(&u.source_id, &u.external_id, false, admin);
             self.out.users.push(UserWrite {
                 event: Event::Created,
-                row: StoredUser {
-                    source_id: u.source_id,
-                    external_id: u.external_id,
-                    locator: u.locator,
-                    first_name: u.first_name,
-                    last_name: u.last_name,
-                    email: u.email,
-                    status,
-                    deactivated_by,
-                    admin,
-                    password_hash,
-                },
+                row: row(u, status, deactivated_by, admin, password_hash),
             });
             return;
         };
@@ -603,21 +643,10 @@ impl<'a> Planner<'a> {
             Event::Updated(f) if f.is_empty() => Event::Capability,
             e => e,
         };
-        self.capability(k, st.admin, admin);
+        self.capability(&u.source_id, &u.external_id, st.admin, admin);
         self.out.users.push(UserWrite {
             event,
-            row: StoredUser {
-                source_id: u.source_id,
-                external_id: u.external_id,
-                locator: u.locator,
-                first_name: u.first_name,
-                last_name: u.last_name,
-                email: u.email,
-                status,
-                deactivated_by,
-                admin,
-                password_hash,
-            },
+            row: row(u, status, deactivated_by, admin, password_hash),
         });
     }
 
@@ -632,7 +661,7 @@ impl<'a> Planner<'a> {
             if !deactivate && admin == st.admin {
                 continue;
             }
-            self.capability(key(&st.source_id, &st.external_id), st.admin, admin);
+            self.capability(&st.source_id, &st.external_id, st.admin, admin);
             let mut row = st.clone();
             row.admin = admin;
             let event = if deactivate {
@@ -737,52 +766,85 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Replaces a source group's direct members and children with what the source says.
+    /// How a source group's direct members and children differ from the stored ones. It only
+    /// reads the planner and returns indices and references, so that groups can be compared on
+    /// several threads (see [`parallel::map`]) without holding a copy of every new edge's keys.
     ///
     /// Both sides are compared as sorted store indices (see [`Desired`]) rather than as maps of
     /// keys: a full run with nothing changed walks every one of a million edges, and hashing
     /// and cloning a key per edge was a tenth of its time.
-    fn edges(&mut self, g: &SourceGroup, resolver: &Resolver) {
+    fn diff_members<'s, 'r>(
+        &self,
+        g: &SourceGroup,
+        resolver: &'s Resolver<'r>,
+    ) -> GroupDiff<'s, 'r> {
+        let mut warnings = Vec::new();
         let mut users = Desired::default();
         let mut groups = Desired::default();
         for m in &g.members {
-            match resolver.resolve(self.fold, m) {
-                Resolution::Found(t) if t.group => groups.push(t),
-                Resolution::Found(t) => users.push(t),
-                Resolution::Ambiguous => self.warn(
-                    EventKey::SkippedMember,
-                    format!(
-                        "{}: member {m} matches more than one user or group",
-                        g.external_id
-                    ),
-                ),
-                Resolution::Missing => self.warn(
-                    EventKey::SkippedMember,
-                    format!(
-                        "{}: member {m} refers to no known user or group",
-                        g.external_id
-                    ),
-                ),
-            }
+            let problem = match resolver.resolve(self.fold, m) {
+                Resolution::Found(t) if t.group => {
+                    groups.push(t);
+                    continue;
+                }
+                Resolution::Found(t) => {
+                    users.push(t);
+                    continue;
+                }
+                Resolution::Ambiguous => "matches more than one user or group",
+                Resolution::Missing => "refers to no known user or group",
+            };
+            warnings.push(LogLine::new(
+                EventKey::SkippedMember,
+                format!("{}: member {m} {problem}", g.external_id),
+            ));
         }
-        let gk = key(&g.source_id, &g.external_id);
-        let store = self.store;
         let (current_users, current_groups) = match self.group_index.get(&g.source_id) {
             Some(&gi) => (&self.members_of[gi][..], &self.children_of[gi][..]),
             None => (&[][..], &[][..]),
         };
-        let (users_added, users_removed) = users.diff(&gk, current_users, |i| {
-            let u = store.users.get(i as usize)?;
-            Some(named(&u.source_id, &u.external_id, &self.renamed_users))
-        });
-        let (groups_added, groups_removed) = groups.diff(&gk, current_groups, |i| {
-            let c = store.groups.get(i as usize)?;
-            Some(named(&c.source_id, &c.external_id, &self.renamed_groups))
-        });
-        self.out.memberships_added.extend(users_added);
-        self.out.memberships_removed.extend(users_removed);
-        self.out.nesting_added.extend(groups_added);
-        self.out.nesting_removed.extend(groups_removed);
+        let (users_added, users_removed) = users.diff(current_users);
+        let (groups_added, groups_removed) = groups.diff(current_groups);
+        GroupDiff {
+            users_added,
+            users_removed,
+            groups_added,
+            groups_removed,
+            warnings,
+        }
+    }
+
+    /// Turns a group's [`GroupDiff`] into edges named by keys, appended to `out`. A removed
+    /// index outside the store (a corrupt store) is left alone.
+    fn edges(&self, g: &SourceGroup, diff: GroupDiff<'_, '_>, out: &mut PlannedEdges) {
+        let store = self.store;
+        let edge = |member: Key| Edge {
+            group: key(&g.source_id, &g.external_id),
+            member,
+        };
+        out.memberships_added
+            .extend(diff.users_added.iter().map(|t| edge(t.key())));
+        out.nesting_added
+            .extend(diff.groups_added.iter().map(|t| edge(t.key())));
+        out.memberships_removed
+            .extend(diff.users_removed.into_iter().filter_map(|i| {
+                let u = store.users.get(i as usize)?;
+                Some(edge(named(
+                    &u.source_id,
+                    &u.external_id,
+                    &self.renamed_users,
+                )))
+            }));
+        out.nesting_removed
+            .extend(diff.groups_removed.into_iter().filter_map(|i| {
+                let c = store.groups.get(i as usize)?;
+                Some(edge(named(
+                    &c.source_id,
+                    &c.external_id,
+                    &self.renamed_groups,
+                )))
+            }));
+        out.warnings.extend(diff.warnings);
     }
 
     fn unmatched_admins(&mut self) {
@@ -825,6 +887,28 @@ impl<'a> Planner<'a> {
             });
         }
         self.out
+    }
+}
+
+/// The row to write for the source user `u`.
+fn row(
+    u: SourceUser,
+    status: UserStatus,
+    deactivated_by: Option<DeactivatedBy>,
+    admin: bool,
+    password_hash: Option<PasswordHash>,
+) -> StoredUser {
+    StoredUser {
+        source_id: u.source_id,
+        external_id: u.external_id,
+        locator: u.locator,
+        first_name: u.first_name,
+        last_name: u.last_name,
+        email: u.email,
+        status,
+        deactivated_by,
+        admin,
+        password_hash,
     }
 }
 
@@ -880,42 +964,89 @@ fn named(sid: &SourceId, ext: &ExternalId, renamed: &FxHashMap<SourceId, Externa
     key(sid, renamed.get(sid).unwrap_or(ext))
 }
 
+/// How one group's members and children differ from the store: targets to add (borrowed
+/// from the member index) and store indices to remove, plus warnings about its members.
+struct GroupDiff<'s, 'r> {
+    users_added: Vec<&'s Target<'r>>,
+    users_removed: Vec<u32>,
+    groups_added: Vec<&'s Target<'r>>,
+    groups_removed: Vec<u32>,
+    warnings: Vec<LogLine>,
+}
+
+/// The edge changes of every planned group and the warnings about their members, in group
+/// order, kept apart until the users are planned so that the log keeps its order.
+#[derive(Default)]
+struct PlannedEdges {
+    memberships_added: Vec<Edge>,
+    memberships_removed: Vec<Edge>,
+    nesting_added: Vec<Edge>,
+    nesting_removed: Vec<Edge>,
+    warnings: Vec<LogLine>,
+}
+
+impl PlannedEdges {
+    /// Room for the edges of `diffs`, reserved at once rather than by doubling: in a first
+    /// sync there are a million of them.
+    fn for_diffs(diffs: &[GroupDiff<'_, '_>]) -> Self {
+        let total = |len: fn(&GroupDiff<'_, '_>) -> usize| diffs.iter().map(len).sum();
+        Self {
+            memberships_added: Vec::with_capacity(total(|d| d.users_added.len())),
+            memberships_removed: Vec::with_capacity(total(|d| d.users_removed.len())),
+            nesting_added: Vec::with_capacity(total(|d| d.groups_added.len())),
+            nesting_removed: Vec::with_capacity(total(|d| d.groups_removed.len())),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+impl ChangeSet {
+    /// Appends the planned groups' edges and warnings.
+    fn absorb(&mut self, edges: PlannedEdges) {
+        append(&mut self.memberships_added, edges.memberships_added);
+        append(&mut self.memberships_removed, edges.memberships_removed);
+        append(&mut self.nesting_added, edges.nesting_added);
+        append(&mut self.nesting_removed, edges.nesting_removed);
+        append(&mut self.warnings, edges.warnings);
+    }
+}
+
+/// `to.extend(items)`, but taking `items`' buffer when `to` is empty: a first sync's million
+/// edges would otherwise be copied into a second buffer of a hundred megabytes.
+fn append<T>(to: &mut Vec<T>, items: Vec<T>) {
+    if to.is_empty() {
+        *to = items;
+    } else {
+        to.extend(items);
+    }
+}
+
 /// What the source says one group's members (or children) are: targets the store knows, by
 /// store index, and targets it does not know yet, which are always added.
 #[derive(Default)]
-struct Desired<'r> {
-    stored: Vec<(u32, &'r Key)>,
-    new: Vec<&'r Key>,
+struct Desired<'s, 'r> {
+    stored: Vec<(u32, &'s Target<'r>)>,
+    new: Vec<&'s Target<'r>>,
 }
 
-impl<'r> Desired<'r> {
-    fn push(&mut self, target: &'r Target) {
+impl<'s, 'r> Desired<'s, 'r> {
+    fn push(&mut self, target: &'s Target<'r>) {
         match target.stored {
-            Some(i) => self.stored.push((i, &target.key)),
-            None => self.new.push(&target.key),
+            Some(i) => self.stored.push((i, target)),
+            None => self.new.push(target),
         }
     }
 
-    /// The edges of `group` to add and to remove so that the group's `current` edges (sorted
-    /// store indices) become these; `current_key` names a current member, `None` for an index
-    /// outside the store (a corrupt store), which is left alone.
-    fn diff(
-        mut self,
-        group: &Key,
-        current: &[u32],
-        current_key: impl Fn(u32) -> Option<Key>,
-    ) -> (Vec<Edge>, Vec<Edge>) {
+    /// The targets to add and the store indices to remove so that a group's `current` edges
+    /// (sorted store indices) become these.
+    fn diff(mut self, current: &[u32]) -> (Vec<&'s Target<'r>>, Vec<u32>) {
         // A member listed twice is one edge.
         self.stored.sort_unstable_by_key(|&(i, _)| i);
         self.stored.dedup_by_key(|&mut (i, _)| i);
         self.new
-            .sort_unstable_by(|a, b| a.source_id.cmp(&b.source_id));
+            .sort_unstable_by(|a, b| a.source_id.cmp(b.source_id));
         self.new.dedup_by(|a, b| a.source_id == b.source_id);
-        let edge = |member: Key| Edge {
-            group: group.clone(),
-            member,
-        };
-        let mut added: Vec<Edge> = self.new.into_iter().map(|k| edge(k.clone())).collect();
+        let mut added = self.new;
         let mut removed = Vec::new();
         let (mut desired, mut current) = (self.stored.iter().peekable(), current.iter().peekable());
         loop {
@@ -924,16 +1055,16 @@ impl<'r> Desired<'r> {
                     desired.next();
                     current.next();
                 }
-                (Some(&&(d, k)), Some(&&c)) if d < c => {
-                    added.push(edge(k.clone()));
+                (Some(&&(d, t)), Some(&&c)) if d < c => {
+                    added.push(t);
                     desired.next();
                 }
-                (Some(&&(_, k)), None) => {
-                    added.push(edge(k.clone()));
+                (Some(&&(_, t)), None) => {
+                    added.push(t);
                     desired.next();
                 }
                 (_, Some(&&c)) => {
-                    removed.extend(current_key(c).map(edge));
+                    removed.push(c);
                     current.next();
                 }
                 (None, None) => break,

@@ -54,22 +54,29 @@ pub enum DnError {
 /// A [`DnError`] when `dn` is not an RFC 4514 distinguished name (the empty DN included: no
 /// entry the adapter reads is the root DSE).
 pub fn normalize(dn: &str) -> Result<String, DnError> {
-    match canonical_but_case(dn) {
-        Some(canonical) => Ok(canonical),
-        None => parse_and_normalize(dn),
+    if is_canonical_but_case(dn) {
+        Ok(dn.to_ascii_lowercase())
+    } else {
+        parse_and_normalize(dn)
     }
 }
 
-/// The canonical form of a DN that is canonical but for ASCII case, without parsing it; `None`
-/// for anything else (escapes, quotes, `#` values, multi-valued RDNs, optional spaces, control
+/// Whether a DN is canonical but for ASCII case, told without parsing it; `false` for
+/// anything else (escapes, quotes, `#` values, multi-valued RDNs, optional spaces, control
 /// or non-ASCII characters), which [`parse_and_normalize`] handles.
 ///
 /// Why: a large directory's groups hold a million `member` values, nearly all in the form the
 /// server hands out (`uid=jlennon,ou=people,dc=example,dc=com`), and parsing each one was a
 /// tenth of a no-change full sync. The checks are one pass over the bytes (a profile of that
 /// sync showed the earlier byte scan plus `split(',')`/`split_once('=')` per RDN at 3-4 % of its
-/// samples), and the result is the one allocation [`normalize`] makes anyway.
-fn canonical_but_case(dn: &str) -> Option<String> {
+/// samples), and such a DN is made canonical by lowering its case, in place where the caller
+/// owns it ([`normalize_owned`]).
+fn is_canonical_but_case(dn: &str) -> bool {
+    canonical_but_case(dn).is_some()
+}
+
+/// [`is_canonical_but_case`] as an `Option`, so that the checks can use `?`.
+fn canonical_but_case(dn: &str) -> Option<()> {
     let bytes = dn.as_bytes();
     // Start of the current RDN, and its first `=` once seen.
     let mut start = 0;
@@ -87,8 +94,7 @@ fn canonical_but_case(dn: &str) -> Option<String> {
             _ => return None,
         }
     }
-    plain_rdn(bytes, start, equals?, bytes.len())?;
-    Some(dn.to_ascii_lowercase())
+    plain_rdn(bytes, start, equals?, bytes.len())
 }
 
 /// Whether `bytes[start..end]`, with its first `=` at `equals`, is `type=value` with a valid
@@ -129,6 +135,17 @@ fn parse_and_normalize(dn: &str) -> Result<String, DnError> {
 /// that are not DNs still reach the planner, which reports what it cannot resolve.
 pub fn normalize_or_keep(text: &str) -> String {
     normalize(text).unwrap_or_else(|_| text.to_owned())
+}
+
+/// [`normalize_or_keep`] for a string the caller owns: the common DN, canonical but for case,
+/// is lowered in place instead of copied (a large directory's million member values).
+pub fn normalize_owned(mut text: String) -> String {
+    if is_canonical_but_case(&text) {
+        text.make_ascii_lowercase();
+        text
+    } else {
+        parse_and_normalize(&text).unwrap_or(text)
+    }
 }
 
 /// Splits at the separators that are not escaped by a backslash.
@@ -391,9 +408,16 @@ mod tests {
             "x-custom-attr=v,dc=y",
         ];
         for input in inputs {
-            let fast = canonical_but_case(input);
-            assert!(fast.is_some(), "no fast path for {input:?}");
-            assert_eq!(fast.map(Ok), Some(parse_and_normalize(input)), "{input:?}");
+            assert!(is_canonical_but_case(input), "no fast path for {input:?}");
+            assert_eq!(
+                Ok(input.to_ascii_lowercase()),
+                parse_and_normalize(input),
+                "{input:?}"
+            );
+            assert_eq!(
+                normalize_owned(input.to_owned()),
+                input.to_ascii_lowercase()
+            );
         }
         let slow = [
             "",
@@ -415,7 +439,8 @@ mod tests {
             "cn=a\"b",
         ];
         for input in slow {
-            assert_eq!(canonical_but_case(input), None, "{input:?}");
+            assert!(!is_canonical_but_case(input), "{input:?}");
+            assert_eq!(normalize_owned(input.to_owned()), normalize_or_keep(input));
         }
     }
 

@@ -263,8 +263,8 @@ impl LdapSource {
             return Err(error);
         }
         for group in partial {
-            let entry = self.complete(conn, group).await?;
-            match entry::group(&entry, &self.attributes) {
+            let mut entry = self.complete(conn, group).await?;
+            match entry::group(&mut entry, &self.attributes) {
                 Ok(group) => groups.push((entry.dn, group)),
                 Err(skip) => warn_skipped(&self.groups, &entry.dn, &skip),
             }

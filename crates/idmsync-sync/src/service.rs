@@ -1,5 +1,6 @@
 //! [`SyncService`]: the orchestration of one run over the ports.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -7,11 +8,12 @@ use idmsync_domain::guard::{self, GuardStop};
 use idmsync_domain::plan::{self, SourceData};
 use idmsync_domain::{
     ChangeSet, Counts, EventKey, LogLine, MaxDeactivations, Outcome, PasswordHasher, PlanOptions,
-    Reactivate, RunId, RunResult, SourceId, SyncMode, Tenant, Trigger, Watermark,
+    Reactivate, RunId, RunResult, SourceId, StoreState, SyncMode, Tenant, Trigger, Watermark,
 };
 use idmsync_ports::{
     Clock, DynProgress, IdentitySource, NewRun, RunLock, SourceError, StoreError, SyncStore,
 };
+use tokio::task::JoinHandle;
 use tracing::{info, info_span, warn, Instrument};
 
 /// The `[sync]` settings that shape every run.
@@ -96,6 +98,12 @@ pub enum SyncError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What the source returned for a run, and the watermark taken before reading it.
+struct Read {
+    data: SourceData,
+    watermark: Watermark,
 }
 
 /// The ports a [`SyncService`] drives; the binary fills it from configuration.
@@ -189,12 +197,19 @@ impl SyncService {
         };
         let span = info_span!("sync", run = %run.map_or_else(|| "dry".into(), |r| r.to_string()), mode = mode.as_str());
         async {
+            // A full run needs the whole stored state whatever the source returns: load it on
+            // another thread while the source is read, instead of after.
+            let state = (mode == SyncMode::Full).then(|| self.load_full_state());
             match self.read(since.as_ref(), progress).await {
                 Ok((data, watermark)) => {
-                    self.plan_and_apply(run, mode, request, data, watermark, started, progress)
+                    let source = Read { data, watermark };
+                    self.plan_and_apply(run, mode, request, source, state, started, progress)
                         .await
                 }
                 Err(source) => {
+                    if let Some(state) = state {
+                        state.abort();
+                    }
                     warn!(error = %source, "source failed; nothing applied");
                     if let Some(run) = run {
                         let line = LogLine::new(EventKey::Failed, source.to_string());
@@ -238,21 +253,33 @@ impl SyncService {
         Ok((data, watermark))
     }
 
+    /// Starts loading the whole stored state on a task of its own (the store's work blocks a
+    /// thread, so it runs beside the source's reading).
+    fn load_full_state(&self) -> JoinHandle<Result<StoreState, StoreError>> {
+        let store = Arc::clone(&self.store);
+        let tenant = self.settings.tenant.clone();
+        tokio::spawn(async move { store.load_state(&tenant).await })
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn plan_and_apply(
         &self,
         run: Option<RunId>,
         mode: SyncMode,
         request: RunRequest,
-        data: SourceData,
-        watermark: Watermark,
+        Read { data, watermark }: Read,
+        full_state: Option<JoinHandle<Result<StoreState, StoreError>>>,
         started: Instant,
         progress: &DynProgress,
     ) -> Result<RunReport, SyncError> {
         let tenant = &self.settings.tenant;
-        let state = match mode {
-            SyncMode::Full => self.store.load_state(tenant).await?,
-            SyncMode::Differential => {
+        let state = match full_state {
+            Some(task) => match task.await {
+                Ok(state) => state?,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(e) => return Err(StoreError::Failed(format!("loading the state: {e}")).into()),
+            },
+            None => {
                 let groups: Vec<SourceId> =
                     data.groups.iter().map(|g| g.source_id.clone()).collect();
                 self.store.load_state_for_groups(tenant, &groups).await?
@@ -272,6 +299,7 @@ impl SyncService {
             reactivate: self.settings.reactivate,
             ignore_case: self.settings.ignore_case,
             admins,
+            threads: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
         };
         progress.stage("planning", None);
         let changes = plan::plan(data, &state, &options, self.hasher.as_ref());

@@ -26,6 +26,12 @@ use crate::cli::{
 use crate::progress::TerminalProgress;
 use crate::settings::{Settings, SettingsError};
 
+/// mimalloc rather than glibc's malloc: a sync allocates and frees millions of small strings
+/// (member DNs, attribute values), and glibc's allocator took a fifth of a no-change full sync's
+/// CPU (docs/benchmarks.md, "Profile of (b)").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit status for a run the safety guard stopped.
 const EXIT_GUARD: u8 = 3;
 

@@ -2,6 +2,7 @@
 //! `check` helper every feature test goes through.
 
 use std::collections::{HashMap, HashSet};
+use std::num::NonZeroUsize;
 
 use idmsync_domain::change::Edge;
 use idmsync_domain::plan::{plan, SourceData};
@@ -163,6 +164,8 @@ pub fn full() -> PlanOptions {
         reactivate: Reactivate::Sync,
         ignore_case: false,
         admins: Vec::new(),
+        // More than one, so that every planner test also plans groups on several threads.
+        threads: NonZeroUsize::new(2).expect("positive"),
     }
 }
 

@@ -1,6 +1,8 @@
 //! Idempotence and multi-run stories: apply a plan, plan again, expect nothing; and whole
 //! sequences of runs with exactly the lines each one logs.
 
+use std::num::NonZeroUsize;
+
 use idmsync_domain::plan::SourceData;
 use idmsync_domain::{DeactivatedBy, PlanOptions, Reactivate, StoreState};
 
@@ -95,6 +97,15 @@ fn every_directory_converges_in_one_run() {
                 };
                 let changes =
                     idmsync_domain::plan::plan(source.clone(), &store, &options, &FakeHasher);
+                for threads in [1, 3] {
+                    let options = PlanOptions {
+                        threads: NonZeroUsize::new(threads).expect("positive"),
+                        ..options.clone()
+                    };
+                    let again =
+                        idmsync_domain::plan::plan(source.clone(), &store, &options, &FakeHasher);
+                    assert_eq!(again, changes, "{name} over {other}: {threads} thread(s)");
+                }
                 let after = apply(&store, &changes);
                 // Ignore a second run's warnings, but they must be the first run's.
                 let again =
