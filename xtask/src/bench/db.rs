@@ -91,14 +91,28 @@ impl Database {
     /// The command that bulk-loads `files` (from [`super::rows::write`], in table order) into
     /// the migrated, empty tables in one transaction: `\copy` for PostgreSQL, `LOAD DATA LOCAL
     /// INFILE` for MariaDB, `.import` for SQLite. `script_dir` receives the script it runs.
-    pub fn bulk_load(&self, files: &[PathBuf], script_dir: &Path) -> Result<Measured> {
-        let pairs = TABLES.iter().zip(files);
+    /// Without `keys`, the rows go into copies of the tables made by `CREATE TABLE … AS SELECT`,
+    /// which have the columns but no key, index or constraint.
+    pub fn bulk_load(&self, files: &[PathBuf], script_dir: &Path, keys: bool) -> Result<Measured> {
+        let (prefix, create) = if keys {
+            ("", String::new())
+        } else {
+            let create = TABLES
+                .iter()
+                .map(|table| {
+                    format!("CREATE TABLE bare_{table} AS SELECT * FROM {table} WHERE 1 = 0;\n")
+                })
+                .collect();
+            ("bare_", create)
+        };
+        let tables: Vec<String> = TABLES.iter().map(|t| format!("{prefix}{t}")).collect();
+        let pairs = tables.iter().zip(files);
         let script = match self.db {
             Db::Postgres => {
                 let copies: String = pairs
                     .map(|(table, file)| format!("\\copy {table} FROM '{}'\n", file.display()))
                     .collect();
-                format!("BEGIN;\n{copies}COMMIT;\n")
+                format!("BEGIN;\n{create}{copies}COMMIT;\n")
             }
             Db::Mariadb => {
                 let loads: String = pairs
@@ -109,13 +123,13 @@ impl Database {
                         )
                     })
                     .collect();
-                format!("SET autocommit = 0;\n{loads}COMMIT;\n")
+                format!("SET autocommit = 0;\n{create}{loads}COMMIT;\n")
             }
             Db::Sqlite => {
                 let imports: String = pairs
                     .map(|(table, file)| format!(".import {} {table}\n", file.display()))
                     .collect();
-                format!(".mode tabs\nBEGIN;\n{imports}COMMIT;\n")
+                format!(".mode tabs\nBEGIN;\n{create}{imports}COMMIT;\n")
             }
         };
         self.scripted(&script, script_dir, "load")

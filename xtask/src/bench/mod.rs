@@ -193,8 +193,15 @@ impl Bench {
 
         let mut targets = Vec::new();
         for db in self.options.dbs.clone() {
-            let load = self.store_load(db, row_files, work.path());
-            self.record(cell, Some(db), What::StoreLoad, load);
+            for keys in [true, false] {
+                let load = self.store_load(db, row_files, work.path(), keys);
+                let what = if keys {
+                    What::StoreLoad
+                } else {
+                    What::StoreLoadKeyless
+                };
+                self.record(cell, Some(db), what, load);
+            }
             let database = Database::create(db, work.path())?;
             let config = work.path().join(format!("{db}.toml"));
             std::fs::write(
@@ -251,11 +258,12 @@ impl Bench {
         Ok(())
     }
 
-    /// The bulk-load limit: the same rows loaded into a scratch database's empty tables.
-    fn store_load(&self, db: Db, row_files: &[PathBuf], work: &Path) -> Result<Usage> {
+    /// The bulk-load limit: the same rows loaded into a scratch database's empty tables, with
+    /// their keys or into keyless copies of them.
+    fn store_load(&self, db: Db, row_files: &[PathBuf], work: &Path, keys: bool) -> Result<Usage> {
         let scratch = Database::create(db, work)?;
         scratch.migrate()?;
-        measure_all(vec![scratch.bulk_load(row_files, work)?])
+        measure_all(vec![scratch.bulk_load(row_files, work, keys)?])
     }
 
     /// One idmsync run, recorded whatever its outcome: a failing scenario is a result.
@@ -326,6 +334,7 @@ impl Bench {
             What::Scenario(s) => format!("({s}) {}", s.description()),
             What::SourceRead => "limit: source read".into(),
             What::StoreLoad => "limit: bulk load".into(),
+            What::StoreLoadKeyless => "limit: bulk load without keys".into(),
             What::StateRead => "limit: state read".into(),
         };
         let target = db.map_or(String::new(), |db| format!(" → {db}"));

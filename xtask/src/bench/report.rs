@@ -33,6 +33,9 @@ pub enum What {
     SourceRead,
     /// The database client bulk-loading the same rows into empty tables.
     StoreLoad,
+    /// The same load into copies of the tables without keys or indexes: the floor under any
+    /// load, which no schema with keys reaches.
+    StoreLoadKeyless,
     /// The database client reading the tables idmsync loads its state from.
     StateRead,
 }
@@ -43,6 +46,7 @@ impl What {
             What::Scenario(s) => format!("scenario-{s}"),
             What::SourceRead => "limit-source-read".into(),
             What::StoreLoad => "limit-store-load".into(),
+            What::StoreLoadKeyless => "limit-store-load-keyless".into(),
             What::StateRead => "limit-state-read".into(),
         }
     }
@@ -104,6 +108,8 @@ pub struct Row {
     pub max_rss_kib: u64,
     /// The limit in seconds and what it consists of.
     pub limit: Option<(f64, String)>,
+    /// For scenario a, the source read plus the keyless load, in seconds.
+    pub keyless: Option<f64>,
     /// The first failure, if any run failed.
     pub failure: Option<String>,
     /// Failed runs of all runs.
@@ -136,6 +142,14 @@ pub fn rows(samples: &[Sample]) -> Vec<Row> {
                 cpu: secs(|u| u.cpu.as_secs_f64()),
                 max_rss_kib: runs.iter().map(|s| s.usage.max_rss_kib).max().unwrap_or(0),
                 limit: limit(samples, size, scenario, source, db),
+                keyless: (scenario == Scenario::A)
+                    .then(|| {
+                        Some(
+                            part(samples, (size, source), What::SourceRead, None)?
+                                + part(samples, (size, source), What::StoreLoadKeyless, Some(db))?,
+                        )
+                    })
+                    .flatten(),
                 failure: runs.iter().find_map(|s| s.failure.clone()),
                 failed: (runs.len() - ok.len(), runs.len()),
             }
@@ -152,15 +166,7 @@ fn limit(
     source: SourceKind,
     db: Db,
 ) -> Option<(f64, String)> {
-    let part = |what: What, db: Option<Db>| {
-        let walls: Vec<f64> = samples
-            .iter()
-            .filter(|s| s.size == size && s.source == source && s.db == db && s.what == what)
-            .filter(|s| s.failure.is_none())
-            .map(|s| s.usage.wall.as_secs_f64())
-            .collect();
-        median(&walls)
-    };
+    let part = |what: What, db: Option<Db>| part(samples, (size, source), what, db);
     let reader = match source {
         SourceKind::Ldap => "ldapsearch",
         SourceKind::File => "cat",
@@ -182,6 +188,22 @@ fn limit(
         )),
         Scenario::C => Some((TARGET_C_SECS, "target".into())),
     }
+}
+
+/// The median wall seconds of the successful `what` measurements of `(size, source)` into `db`.
+fn part(
+    samples: &[Sample],
+    (size, source): (Size, SourceKind),
+    what: What,
+    db: Option<Db>,
+) -> Option<f64> {
+    let walls: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.size == size && s.source == source && s.db == db && s.what == what)
+        .filter(|s| s.failure.is_none())
+        .map(|s| s.usage.wall.as_secs_f64())
+        .collect();
+    median(&walls)
 }
 
 /// Whether a row meets its time target: `None` where the issue sets none (scenario d).
@@ -282,6 +304,19 @@ pub fn markdown(context: &Context, rows: &[Row]) -> String {
         }
         out.push('\n');
     }
+    let keyless = keyless_rows(rows);
+    if !keyless.is_empty() {
+        out.push_str(
+            "### (a) against a load without keys\n\n\
+             The bulk-load limit above fills the real tables, keys and indexes included. Loading \
+             the same rows into copies without any key or index is the floor under every load; \
+             a sync must also build the keys and write one log line per change.\n\n\
+             | size | source | db | (a) wall | source read + keyless load | × |\n\
+             |---|---|---|---:|---:|---:|\n",
+        );
+        out.push_str(&keyless);
+        out.push('\n');
+    }
     let growth = growth_rows(rows);
     if !growth.is_empty() {
         out.push_str(
@@ -347,6 +382,27 @@ fn table_row(row: &Row) -> String {
         megabytes(row.max_rss_kib),
         targets.join(", ")
     )
+}
+
+/// The keyless table's rows: scenario a wherever the keyless load was measured.
+fn keyless_rows(rows: &[Row]) -> String {
+    let mut out = String::new();
+    for row in rows.iter().filter(|r| r.scenario == Scenario::A) {
+        if let (Some(wall), Some(limit)) = (row.wall, row.keyless) {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {:.2} |",
+                row.size,
+                row.source,
+                row.db,
+                seconds(wall),
+                seconds(limit),
+                wall / limit
+            )
+            .expect("writing to a String cannot fail");
+        }
+    }
+    out
 }
 
 /// The growth table's rows: every scenario measured at both the small and the large size.
@@ -454,6 +510,7 @@ mod tests {
         vec![
             sample(What::SourceRead, None, Size::Small, 1.0, None),
             sample(What::StoreLoad, pg, Size::Small, 2.0, None),
+            sample(What::StoreLoadKeyless, pg, Size::Small, 0.5, None),
             sample(What::StateRead, pg, Size::Small, 0.5, None),
             sample(What::Scenario(Scenario::A), pg, Size::Small, 5.0, None),
             sample(What::Scenario(Scenario::A), pg, Size::Small, 7.0, None),
@@ -478,6 +535,8 @@ mod tests {
         let a = &rows[0];
         assert_eq!((a.scenario, a.wall), (Scenario::A, Some(6.0)));
         assert_eq!(a.limit, Some((3.0, "ldapsearch + \\copy".to_string())));
+        assert_eq!(a.keyless, Some(1.5));
+        assert_eq!(rows[1].keyless, None, "only scenario a has a keyless limit");
         assert_eq!(
             rows[1].limit,
             Some((1.5, "ldapsearch + read state".to_string()))
@@ -519,6 +578,10 @@ mod tests {
         assert!(text.contains("(1/1 failed)"), "{text}");
         assert!(text.contains("- small d (ldap) → postgres: 1 of 1 runs failed: `exit 3: guard`"));
         assert!(text.contains("| a | ldap | postgres | 6.00 s | 66.0 s | 11.0× | ≤ 12× met |"));
+        assert!(
+            text.contains("| small | ldap | postgres | 6.00 s | 1.50 s | 4.00 |"),
+            "{text}"
+        );
         assert!(text.ends_with("(bench-scaling.svg)\n"));
     }
 
