@@ -1,5 +1,7 @@
-//! PostgreSQL's bulk path for the edge tables: a change set that adds more edges than a table
-//! holds (a first sync) drops the table's keys, copies the edges in, and adds the keys back.
+//! The bulk path for the edge tables: a change set that adds more edges than a table holds (a
+//! first sync) drops the table's keys, inserts the edges, and adds the keys back, all inside the
+//! apply's transaction. PostgreSQL drops all of them around its `COPY`; SQLite only the member
+//! index ([`Suspended::MemberIndex`]); MySQL none, because its DDL would commit the transaction.
 //!
 //! Why: every row `COPY`ed into a table with foreign keys fires one referential-integrity
 //! trigger per key (a query each), and every row is inserted into two B-trees in random order.
@@ -19,7 +21,8 @@ use diesel::connection::SimpleConnection;
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
-use diesel::PgConnection;
+
+use crate::conn::Conn;
 
 /// Edges below this many are always inserted with the keys in place: rebuilding has a fixed
 /// cost (reading the referenced tables) that only pays off for large additions.
@@ -55,20 +58,25 @@ pub(crate) const NESTING: EdgeKeys = EdgeKeys {
 };
 
 impl EdgeKeys {
-    /// Drops the table's keys if `adding` edges is a bulk load (see the module documentation)
-    /// and says whether it did; the caller then inserts and calls [`EdgeKeys::restore`].
-    pub(crate) fn suspend_for(&self, conn: &mut PgConnection, adding: usize) -> QueryResult<bool> {
+    /// Drops what of the table's keys a bulk load (see the module documentation) can rebuild
+    /// inside the transaction, and says what it dropped; the caller then inserts and calls
+    /// [`EdgeKeys::restore`]. MySQL never suspends anything: its DDL commits the transaction.
+    pub(crate) fn suspend_for(&self, conn: &mut Conn, adding: usize) -> QueryResult<Suspended> {
         if adding < MIN_EDGES {
-            return Ok(false);
+            return Ok(Suspended::Nothing);
         }
         // Counting stops at `adding` rows: the check never reads more than is being written.
-        let held: i64 = diesel::select(sql::<BigInt>(&format!(
+        let held = format!(
             "(SELECT COUNT(*) FROM (SELECT 1 FROM {} LIMIT {adding}) AS sample)",
             self.table
-        )))
-        .get_result(conn)?;
+        );
+        let held: i64 = match conn {
+            Conn::Pg(c) => diesel::select(sql::<BigInt>(&held)).get_result(c)?,
+            Conn::Sqlite(c) => diesel::select(sql::<BigInt>(&held)).get_result(c)?,
+            Conn::Mysql(_) => return Ok(Suspended::Nothing),
+        };
         if usize::try_from(held).map_or(true, |held| held >= adding) {
-            return Ok(false);
+            return Ok(Suspended::Nothing);
         }
         let Self {
             table,
@@ -76,35 +84,64 @@ impl EdgeKeys {
             member_index,
             ..
         } = self;
-        conn.batch_execute(&format!(
-            "ALTER TABLE {table} DROP CONSTRAINT {table}_pkey, \
-             DROP CONSTRAINT {table}_{group}_fkey, DROP CONSTRAINT {table}_{member}_fkey; \
-             DROP INDEX {member_index}"
-        ))?;
+        let suspended = match conn {
+            Conn::Pg(c) => {
+                c.batch_execute(&format!(
+                    "ALTER TABLE {table} DROP CONSTRAINT {table}_pkey, \
+                     DROP CONSTRAINT {table}_{group}_fkey, DROP CONSTRAINT {table}_{member}_fkey; \
+                     DROP INDEX {member_index}"
+                ))?;
+                Suspended::Keys
+            }
+            Conn::Sqlite(c) => {
+                c.batch_execute(&format!("DROP INDEX {member_index}"))?;
+                Suspended::MemberIndex
+            }
+            Conn::Mysql(_) => Suspended::Nothing,
+        };
         tracing::debug!(
             table,
             adding,
+            ?suspended,
             "bulk load: keys dropped until the edges are in"
         );
-        Ok(true)
+        Ok(suspended)
     }
 
-    /// Adds back the keys [`EdgeKeys::suspend_for`] dropped, validating every row at once.
+    /// Adds back what [`EdgeKeys::suspend_for`] dropped, validating every row at once.
     ///
     /// # Errors
     /// A unique or foreign-key violation when the inserted edges break the keys.
-    pub(crate) fn restore(&self, conn: &mut PgConnection) -> QueryResult<()> {
+    pub(crate) fn restore(&self, conn: &mut Conn, suspended: Suspended) -> QueryResult<()> {
         let Self {
             table,
             columns: [group, member],
             references: [groups, members],
             member_index,
         } = self;
-        conn.batch_execute(&format!(
-            "ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY ({group}, {member}), \
-             ADD CONSTRAINT {table}_{group}_fkey FOREIGN KEY ({group}) REFERENCES {groups} (id), \
-             ADD CONSTRAINT {table}_{member}_fkey FOREIGN KEY ({member}) REFERENCES {members} (id); \
-             CREATE INDEX {member_index} ON {table} ({member})"
-        ))
+        let index = format!("CREATE INDEX {member_index} ON {table} ({member})");
+        match (conn, suspended) {
+            (Conn::Pg(c), Suspended::Keys) => c.batch_execute(&format!(
+                "ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY ({group}, {member}), \
+                 ADD CONSTRAINT {table}_{group}_fkey FOREIGN KEY ({group}) REFERENCES {groups} (id), \
+                 ADD CONSTRAINT {table}_{member}_fkey FOREIGN KEY ({member}) REFERENCES {members} (id); \
+                 {index}"
+            )),
+            (Conn::Sqlite(c), Suspended::MemberIndex) => c.batch_execute(&index),
+            _ => Ok(()),
+        }
     }
+}
+
+/// What [`EdgeKeys::suspend_for`] dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Suspended {
+    /// Nothing: the edges are inserted with every key in place.
+    Nothing,
+    /// PostgreSQL: the primary key, both foreign keys and the member index.
+    Keys,
+    /// SQLite: the member index. Its primary key belongs to the table and its foreign keys are
+    /// checked per row against the referenced tables' row ids, which is cheap; the member index
+    /// is a B-tree filled in random order, which at a million edges outgrew the page cache.
+    MemberIndex,
 }

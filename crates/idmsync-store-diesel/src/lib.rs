@@ -15,8 +15,9 @@
 //!   migrations (`migrations/<backend>`, one `embed_migrations!` each).
 //! - **Set-based.** Loading the state is one streaming query per table; applying a change set
 //!   writes rows and edges with `COPY` on PostgreSQL and multi-row statements sized to the bind
-//!   limit (65,535 on MySQL, 32,766 on SQLite) elsewhere; a PostgreSQL first sync rebuilds
-//!   the edge tables' keys around the `COPY` instead of checking them per row (`bulk.rs`). A
+//!   limit (65,535 on MySQL, 32,766 on SQLite) elsewhere; a first sync rebuilds the edge
+//!   tables' keys around the insert instead of maintaining them per row (`bulk.rs`: every key
+//!   on PostgreSQL, the member index on SQLite). A
 //!   differential run reads the edges of its groups only. The whole change set, its log lines
 //!   and the run's end are one transaction on every backend.
 //! - **Timestamps** are UTC (`TIMESTAMPTZ` on PostgreSQL, `DATETIME(6)` on MySQL, text on

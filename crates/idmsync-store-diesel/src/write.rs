@@ -394,23 +394,17 @@ fn write_edges(conn: &mut Conn, tenant: i64, changes: &ChangeSet) -> Result<(), 
     Ok(())
 }
 
-/// Runs `insert` (adding `count` edges to the table of `keys`), on PostgreSQL with the table's
-/// keys dropped and re-added around it when that is a bulk load ([`EdgeKeys::suspend_for`]).
+/// Runs `insert` (adding `count` edges to the table of `keys`) with the table's keys dropped
+/// and re-added around it when that is a bulk load ([`EdgeKeys::suspend_for`]).
 fn insert_edges(
     conn: &mut Conn,
     keys: &EdgeKeys,
     count: usize,
     insert: impl FnOnce(&mut Conn) -> QueryResult<()>,
 ) -> QueryResult<()> {
-    let suspended = match conn {
-        Conn::Pg(c) => keys.suspend_for(c, count)?,
-        Conn::Sqlite(_) | Conn::Mysql(_) => false,
-    };
+    let suspended = keys.suspend_for(conn, count)?;
     insert(conn)?;
-    match conn {
-        Conn::Pg(c) if suspended => keys.restore(c),
-        _ => Ok(()),
-    }
+    keys.restore(conn, suspended)
 }
 
 /// The row ids of the distinct source ids among `keys`, queried in batches by `query`.

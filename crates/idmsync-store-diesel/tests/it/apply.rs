@@ -362,6 +362,64 @@ backend_tests! {
 }
 
 backend_tests! {
+    async fn a_bulk_first_sync_leaves_every_key_of_the_edge_tables(db: Db) {
+    // Enough new edges for the bulk path, which drops keys and adds them back (bulk.rs).
+    const USERS: usize = 12_000;
+    let acme = tenant("acme");
+    let users: Vec<_> = (0..USERS)
+        .map(|i| key(&format!("s-u{i}"), &format!("user{i:05}")))
+        .collect();
+    let groups: Vec<_> = (0..3)
+        .map(|i| key(&format!("s-g{i}"), &format!("group{i}")))
+        .collect();
+    let changes = ChangeSet {
+        users: users.iter().map(|k| created_user(user(k))).collect(),
+        groups: groups.iter().map(|k| created_group(group(k))).collect(),
+        memberships_added: users.iter().map(|u| edge(&groups[0], u)).collect(),
+        nesting_added: vec![edge(&groups[0], &groups[1])],
+        ..ChangeSet::default()
+    };
+    sync(&db, &acme, &changes, 1).await;
+    let state = db.store.load_state(&acme).await.expect("state");
+    assert_eq!(state.memberships.len(), USERS);
+
+    let mut raw = db.database.raw();
+    let indexes = "'idm_user_memberships_user', 'idm_group_nesting_child'";
+    let (found, expected) = match db.database.backend {
+        Backend::Sqlite => (
+            format!("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ({indexes})"),
+            2,
+        ),
+        Backend::Postgres => (
+            format!(
+                "SELECT (SELECT COUNT(*) FROM pg_indexes WHERE indexname IN ({indexes})) \
+                 + (SELECT COUNT(*) FROM pg_constraint WHERE conrelid IN \
+                    ('idm_user_memberships'::regclass, 'idm_group_nesting'::regclass))"
+            ),
+            // Two indexes; per table a primary key and two foreign keys.
+            2 + 6,
+        ),
+        Backend::Mysql => (
+            format!(
+                "SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics \
+                 WHERE table_schema = DATABASE() AND index_name IN ({indexes})"
+            ),
+            2,
+        ),
+    };
+    assert_eq!(raw.count(&found), expected, "{found}");
+    // The keys hold: a duplicate edge and an edge to no user are refused.
+    let duplicate = "INSERT INTO idm_user_memberships (group_id, user_id) \
+                     SELECT group_id, user_id FROM idm_user_memberships WHERE user_id = \
+                     (SELECT MIN(user_id) FROM idm_user_memberships)";
+    assert!(raw.try_execute(duplicate).is_err(), "a duplicate edge was accepted");
+    let dangling = "INSERT INTO idm_user_memberships (group_id, user_id) \
+                    SELECT MIN(group_id), -1 FROM idm_user_memberships";
+    assert!(raw.try_execute(dangling).is_err(), "an edge to no user was accepted");
+    }
+}
+
+backend_tests! {
     async fn rows_with_an_unknown_status_are_corrupt(db: Db) {
         let acme = tenant("acme");
         sync(&db, &acme, &directory(), 1).await;

@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, TimeZone, Utc};
-use diesel::{Connection, MysqlConnection, PgConnection, RunQueryDsl, SqliteConnection};
+use diesel::sql_types::BigInt;
+use diesel::{
+    Connection, MysqlConnection, PgConnection, QueryResult, RunQueryDsl, SqliteConnection,
+};
 use idmsync_domain::change::{Edge, Event, GroupWrite, Key, UserWrite};
 use idmsync_domain::{
     ChangeSet, Counts, DeactivatedBy, ExternalId, Outcome, PasswordHash, RunId, RunResult,
@@ -71,13 +74,33 @@ pub enum Raw {
 impl Raw {
     /// Runs one statement.
     pub fn execute(&mut self, sql: &str) {
+        self.try_execute(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Runs one statement that may fail, for tests that expect the database to refuse it.
+    pub fn try_execute(&mut self, sql: &str) -> QueryResult<usize> {
         let query = diesel::sql_query(sql);
         match self {
-            Raw::Sqlite(c) => query.execute(c),
+            Raw::Sqlite(c) => {
+                // A fresh SQLite connection does not enforce foreign keys until told to.
+                diesel::sql_query("PRAGMA foreign_keys = ON").execute(c)?;
+                query.execute(c)
+            }
             Raw::Postgres(c) => query.execute(c),
             Raw::Mysql(c) => query.execute(c),
         }
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// The single integer a `SELECT COUNT(*) …` returns.
+    pub fn count(&mut self, sql: &str) -> i64 {
+        let query = diesel::select(diesel::dsl::sql::<BigInt>(&format!("({sql})")));
+        match self {
+            Raw::Sqlite(c) => query.get_result(c),
+            Raw::Postgres(c) => query.get_result(c),
+            Raw::Mysql(c) => query.get_result(c),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 }
 
