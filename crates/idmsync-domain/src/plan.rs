@@ -826,24 +826,18 @@ impl<'a> Planner<'a> {
             .extend(diff.users_added.iter().map(|t| edge(t.key())));
         out.nesting_added
             .extend(diff.groups_added.iter().map(|t| edge(t.key())));
+        let user = |i: u32| {
+            let u = store.users.get(i as usize)?;
+            Some(named(&u.source_id, &u.external_id, &self.renamed_users))
+        };
+        let group = |i: u32| {
+            let c = store.groups.get(i as usize)?;
+            Some(named(&c.source_id, &c.external_id, &self.renamed_groups))
+        };
         out.memberships_removed
-            .extend(diff.users_removed.into_iter().filter_map(|i| {
-                let u = store.users.get(i as usize)?;
-                Some(edge(named(
-                    &u.source_id,
-                    &u.external_id,
-                    &self.renamed_users,
-                )))
-            }));
+            .extend(diff.users_removed.into_iter().filter_map(user).map(edge));
         out.nesting_removed
-            .extend(diff.groups_removed.into_iter().filter_map(|i| {
-                let c = store.groups.get(i as usize)?;
-                Some(edge(named(
-                    &c.source_id,
-                    &c.external_id,
-                    &self.renamed_groups,
-                )))
-            }));
+            .extend(diff.groups_removed.into_iter().filter_map(group).map(edge));
         out.warnings.extend(diff.warnings);
     }
 
