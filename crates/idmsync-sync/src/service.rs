@@ -258,7 +258,9 @@ impl SyncService {
     fn load_full_state(&self) -> JoinHandle<Result<StoreState, StoreError>> {
         let store = Arc::clone(&self.store);
         let tenant = self.settings.tenant.clone();
-        tokio::spawn(async move { store.load_state(&tenant).await })
+        tokio::spawn(
+            async move { store.load_state(&tenant).await }.instrument(tracing::Span::current()),
+        )
     }
 
     #[allow(clippy::too_many_arguments)]

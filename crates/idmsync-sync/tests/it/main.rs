@@ -286,6 +286,27 @@ async fn a_source_error_records_a_failed_run_and_applies_nothing() {
 }
 
 #[tokio::test]
+async fn a_full_run_whose_state_read_fails_applies_nothing() {
+    // The state is read beside the source; its failure must still stop the run.
+    let mut store = MockSyncStore::new();
+    store.expect_last_success().returning(|_| Ok(None));
+    store.expect_begin_run().returning(|_| Ok(RunId(7)));
+    store
+        .expect_load_state()
+        .times(1)
+        .returning(|_| Err(StoreError::Unavailable("db down".into())));
+    store.expect_apply().never();
+    let err = service(source_with(&["a"]), store)
+        .run(request(Some(SyncMode::Full)), &NoProgress)
+        .await
+        .expect_err("must fail");
+    assert!(
+        matches!(&err, SyncError::Store(StoreError::Unavailable(m)) if m == "db down"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
 async fn the_guard_aborts_before_writing() {
     let mut store = store_with(&["a", "b", "c", "d", "e"], None);
     store.expect_apply().never();
