@@ -1,8 +1,10 @@
 //! A large directory: 50,000 users in 2,000 groups of 100 (200,000 memberships), nested in a
 //! chain. Asserts on correctness only; a quadratic planner would not finish in debug builds.
 
+use std::num::NonZeroUsize;
+
 use idmsync_domain::plan::{plan, SourceData};
-use idmsync_domain::{SourceGroup, StoreState};
+use idmsync_domain::{PlanOptions, SourceGroup, StoreState};
 
 use crate::fixture::*;
 
@@ -78,4 +80,15 @@ fn a_large_directory_plans_and_converges() {
         c.warnings, c.memberships_removed,
         "each stale reference is reported"
     );
+
+    // Groups are compared on several threads: any number gives the same plan, warnings in the
+    // same order, whatever runs of groups the threads get.
+    for threads in [1, 3, 7] {
+        let options = PlanOptions {
+            threads: NonZeroUsize::new(threads).expect("positive"),
+            ..full()
+        };
+        let same = plan(directory(|i| i % 100 == 0), &store, &options, &FakeHasher);
+        assert_eq!(same, next, "{threads} thread(s)");
+    }
 }
