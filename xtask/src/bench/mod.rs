@@ -2,8 +2,9 @@
 //! scenarios (first full sync, unchanged full sync, differential after changes, full sync after
 //! deletions) from each source into each database with the release binary, measures every run
 //! (wall, CPU, peak RSS) next to the limits of the tools underneath (ldapsearch, the databases'
-//! bulk loaders and readers), and writes `docs/benchmarks.md`'s results section,
-//! `docs/bench-scaling.svg` and `target/bench/<timestamp>.json`.
+//! bulk loaders and readers), and writes `target/bench/<timestamp>.json` and, for a run of the
+//! whole table, `docs/benchmarks.md`'s results section and `docs/bench-scaling.svg` (a partial
+//! run writes its table and plot as `target/bench/<timestamp>.md` and `.svg`).
 
 mod db;
 mod measure;
@@ -76,6 +77,7 @@ pub fn run(args: &[String]) -> Result<()> {
     std::fs::write(&json_path, serde_json::to_string_pretty(&json)?)
         .with_context(|| format!("writing {}", json_path.display()))?;
     let rows = report::rows(&bench.samples);
+    let whole = bench.options.covers_the_results_table();
     let context = report::Context {
         machine: report::Machine::detect(),
         command: std::iter::once("cargo xtask bench")
@@ -85,13 +87,30 @@ pub fn run(args: &[String]) -> Result<()> {
         date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
         runs: bench.options.runs,
         json: format!("target/bench/{stamp}.json"),
+        plot: if whole {
+            "bench-scaling.svg".into()
+        } else {
+            format!("{stamp}.svg")
+        },
     };
     let section = report::markdown(&context, &rows);
-    let doc_path = root.join("docs").join("benchmarks.md");
-    let doc = std::fs::read_to_string(&doc_path).unwrap_or_else(|_| "# Benchmarks\n".into());
-    std::fs::write(&doc_path, report::replace_section(&doc, &section)?)
-        .with_context(|| format!("writing {}", doc_path.display()))?;
-    let svg_path = root.join("docs").join("bench-scaling.svg");
+    // A partial run's table and plot go beside its JSON; only a whole run replaces the docs'.
+    let (doc_path, svg_path) = if whole {
+        let doc_path = root.join("docs").join("benchmarks.md");
+        let doc = std::fs::read_to_string(&doc_path).unwrap_or_else(|_| "# Benchmarks\n".into());
+        std::fs::write(&doc_path, report::replace_section(&doc, &section)?)
+            .with_context(|| format!("writing {}", doc_path.display()))?;
+        (doc_path, root.join("docs").join("bench-scaling.svg"))
+    } else {
+        let doc_path = out.join(format!("{stamp}.md"));
+        std::fs::write(&doc_path, &section)
+            .with_context(|| format!("writing {}", doc_path.display()))?;
+        eprintln!(
+            "a partial run: docs/benchmarks.md is left as it is (only a run of every size, \
+             source, database and scenario with 3 runs or more replaces its results)"
+        );
+        (doc_path, out.join(format!("{stamp}.svg")))
+    };
     std::fs::write(&svg_path, svg::render(&svg::series(&rows)))
         .with_context(|| format!("writing {}", svg_path.display()))?;
     println!("{section}");

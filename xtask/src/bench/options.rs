@@ -134,6 +134,23 @@ pub struct Options {
     pub binary: Option<PathBuf>,
 }
 
+impl Options {
+    /// Whether this run measures everything `docs/benchmarks.md`'s results section shows (both
+    /// issue sizes, both sources, SQLite and PostgreSQL, every scenario, medians of at least 3):
+    /// only such a run may replace it, so that a quick partial run cannot overwrite the
+    /// committed figures with a table of a few rows.
+    pub fn covers_the_results_table(&self) -> bool {
+        fn has<T: PartialEq>(all: &[T], wanted: &[T]) -> bool {
+            wanted.iter().all(|w| all.contains(w))
+        }
+        has(&self.sizes, &[Size::Small, Size::Large])
+            && has(&self.sources, &[SourceKind::File, SourceKind::Ldap])
+            && has(&self.dbs, &[Db::Sqlite, Db::Postgres])
+            && has(&self.scenarios, &Scenario::ALL)
+            && self.runs >= 3
+    }
+}
+
 /// The usage text, shown on a bad argument and by `cargo xtask help`.
 pub const USAGE: &str = "cargo xtask bench [ldap | store] [--size small,large,huge] \
      [--source file,ldap] [--db sqlite,postgres,mariadb] [--scenario a,b,c,d] [--runs N] \
@@ -219,6 +236,30 @@ mod tests {
         assert_eq!(options.dbs, [Db::Sqlite, Db::Postgres]);
         assert_eq!(options.scenarios, Scenario::ALL);
         assert_eq!(options.runs, 3);
+    }
+
+    #[test]
+    fn only_a_run_covering_the_whole_table_replaces_it() {
+        assert!(parse(&[]).expect("defaults").covers_the_results_table());
+        assert!(parse(&[
+            "--size",
+            "small,large,huge",
+            "--db",
+            "sqlite,postgres,mariadb"
+        ])
+        .expect("more")
+        .covers_the_results_table());
+        for partial in [
+            &["--size", "small", "--runs", "1"][..],
+            &["--runs", "1"],
+            &["ldap"],
+            &["store"],
+            &["--scenario", "a,b"],
+            &["--db", "postgres"],
+        ] {
+            let options = parse(partial).expect("valid");
+            assert!(!options.covers_the_results_table(), "{partial:?}");
+        }
     }
 
     #[test]

@@ -265,6 +265,8 @@ pub struct Context {
     pub runs: usize,
     /// Where the JSON went, relative to the workspace.
     pub json: String,
+    /// The plot's file name, relative to the markdown's folder.
+    pub plot: String,
 }
 
 /// The generated section of `docs/benchmarks.md` (without the markers).
@@ -345,7 +347,12 @@ pub fn markdown(context: &Context, rows: &[Row]) -> String {
         }
         out.push('\n');
     }
-    out.push_str("![time against directory size per scenario](bench-scaling.svg)\n");
+    writeln!(
+        out,
+        "![time against directory size per scenario]({})",
+        context.plot
+    )
+    .expect(w);
     out
 }
 
@@ -559,6 +566,7 @@ mod tests {
             date: "2025-01-01".into(),
             runs: 3,
             json: "target/bench/x.json".into(),
+            plot: "bench-scaling.svg".into(),
         };
         let text = markdown(&context, &rows(&samples()));
         assert!(text.contains("2 CPUs (Test CPU), 1024 MiB"), "{text}");
