@@ -51,23 +51,7 @@ fn a_full_sync_brings_users_groups_and_nesting_from_slapd() {
     assert!(out.starts_with("full sync succeeded"), "{out}");
 
     let users = s.users();
-    assert_eq!(
-        ids(&users),
-        [
-            "bjork",
-            "cwatts",
-            "dbowie",
-            "eclapton",
-            "gharrison",
-            "jlennon",
-            "jsmith",
-            "krichards",
-            "mjagger",
-            "pmccartney",
-            "rstarr",
-            "rwood"
-        ]
-    );
+    assert_eq!(ids(&users), fixtures::PEOPLE);
     let jlennon = &users[5];
     assert_eq!(
         jlennon["admin"], true,

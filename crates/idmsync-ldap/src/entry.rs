@@ -19,6 +19,21 @@ pub struct RawEntry {
 }
 
 impl RawEntry {
+    /// An entry written out in a unit test: attribute names and their text values.
+    #[cfg(test)]
+    pub(crate) fn literal(dn: &str, attributes: &[(&str, &[&str])]) -> Self {
+        Self {
+            dn: dn.into(),
+            attributes: attributes
+                .iter()
+                .map(|(name, values)| {
+                    let values = values.iter().map(|v| v.as_bytes().to_vec()).collect();
+                    ((*name).to_owned(), values)
+                })
+                .collect(),
+        }
+    }
+
     /// The values of `name`, compared case-insensitively (servers return attribute names in
     /// their schema's case, not the configured one); empty when the entry has none.
     pub(crate) fn values(&self, name: &str) -> &[Vec<u8>] {
@@ -195,16 +210,7 @@ mod tests {
     const UUID: &str = "8f1d6a0e-4f5b-103d-9b1a-2b1c3a5e7d01";
 
     fn entry(dn: &str, attributes: &[(&str, &[&str])]) -> RawEntry {
-        RawEntry {
-            dn: dn.into(),
-            attributes: attributes
-                .iter()
-                .map(|(name, values)| {
-                    let values = values.iter().map(|v| v.as_bytes().to_vec()).collect();
-                    ((*name).to_owned(), values)
-                })
-                .collect(),
-        }
+        RawEntry::literal(dn, attributes)
     }
 
     fn id(value: &str) -> SourceId {

@@ -139,16 +139,7 @@ mod tests {
     use super::*;
 
     fn entry(attributes: &[(&str, &[&str])]) -> RawEntry {
-        RawEntry {
-            dn: "cn=g,dc=x".into(),
-            attributes: attributes
-                .iter()
-                .map(|(name, values)| {
-                    let values = values.iter().map(|v| v.as_bytes().to_vec()).collect();
-                    ((*name).to_owned(), values)
-                })
-                .collect(),
-        }
+        RawEntry::literal("cn=g,dc=x", attributes)
     }
 
     fn values(list: &[&str]) -> Vec<Vec<u8>> {

@@ -12,6 +12,23 @@ use std::fmt::Write as _;
 /// `fixtures/directory.ldif` lists each tricky entry and what it is for.
 pub const DIRECTORY: &str = include_str!("../fixtures/directory.ldif");
 
+/// The login ids (`uid`) of [`DIRECTORY`]'s 12 users under `ou=people`, sorted: what a sync of
+/// the people subtree must create.
+pub const PEOPLE: [&str; 12] = [
+    "bjork",
+    "cwatts",
+    "dbowie",
+    "eclapton",
+    "gharrison",
+    "jlennon",
+    "jsmith",
+    "krichards",
+    "mjagger",
+    "pmccartney",
+    "rstarr",
+    "rwood",
+];
+
 /// The `expect` message of writes to a `String`, which cannot fail.
 const WRITE: &str = "writing to a String cannot fail";
 

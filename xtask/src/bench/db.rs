@@ -35,6 +35,20 @@ pub struct Database {
     path: PathBuf,
 }
 
+/// psql's arguments for the local server: no ~/.psqlrc, quiet, stop at the first error.
+const PSQL_SERVER: [&str; 8] = [
+    "-X",
+    "-q",
+    "-v",
+    "ON_ERROR_STOP=1",
+    "-h",
+    "127.0.0.1",
+    "-U",
+    "postgres",
+];
+/// mysql's arguments for the local server.
+const MYSQL_SERVER: [&str; 6] = ["-h", "127.0.0.1", "-P", "3306", "-u", "root"];
+
 impl Database {
     /// Creates an empty database named `idmsync_bench_<pid>_<n>`; for SQLite, a path in `tmp`
     /// (the file is created by whoever opens it first).
@@ -182,32 +196,16 @@ impl Database {
     fn connect(&self, command: &mut Command) {
         match self.db {
             Db::Postgres => {
-                command
-                    .args([
-                        "-X",
-                        "-q",
-                        "-v",
-                        "ON_ERROR_STOP=1",
-                        "-h",
-                        "127.0.0.1",
-                        "-U",
-                        "postgres",
-                    ])
-                    .args(["-d", &self.name]);
+                command.args(PSQL_SERVER).args(["-d", &self.name]);
             }
             Db::Mariadb => {
                 // --quick streams rows instead of buffering each result set in the client.
-                command
-                    .args([
-                        "-h",
-                        "127.0.0.1",
-                        "-P",
-                        "3306",
-                        "-u",
-                        "root",
-                        "--local-infile=1",
-                    ])
-                    .args(["--quick", "--default-character-set=utf8mb4", &self.name]);
+                command.args(MYSQL_SERVER).args([
+                    "--local-infile=1",
+                    "--quick",
+                    "--default-character-set=utf8mb4",
+                    &self.name,
+                ]);
             }
             Db::Sqlite => {
                 command.arg("-bail").arg(&self.path);
@@ -221,22 +219,12 @@ impl Database {
         let mut command = match self.db {
             Db::Postgres => {
                 let mut c = Command::new("psql");
-                c.args([
-                    "-X",
-                    "-q",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                ])
-                .args(["-d", "postgres", "-c", sql]);
+                c.args(PSQL_SERVER).args(["-d", "postgres", "-c", sql]);
                 c
             }
             Db::Mariadb => {
                 let mut c = Command::new("mysql");
-                c.args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "-e", sql]);
+                c.args(MYSQL_SERVER).args(["-e", sql]);
                 c
             }
             Db::Sqlite => bail!("SQLite has no server to run {sql:?} on"),

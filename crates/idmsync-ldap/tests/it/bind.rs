@@ -3,20 +3,10 @@
 
 use idmsync_domain::{Password, UserStatus};
 use idmsync_ldap::{LdapBindConfig, LdapBinder, LdapConfig, Secret};
+
+use crate::config;
 use idmsync_ports::{AuthError, DirectoryBind, LoginRecord};
 use idmsync_test_ldap::{fixtures, Slapd};
-
-/// The directory as the source reads it, with the service account.
-fn connection(slapd: &Slapd) -> LdapConfig {
-    LdapConfig {
-        url: slapd.url(),
-        bind_dn: slapd.sync_dn(),
-        bind_password: Some(Secret::new(slapd.sync_password())),
-        user_search_base: format!("ou=people,{}", slapd.suffix()),
-        group_search_base: format!("ou=groups,{}", slapd.suffix()),
-        ..LdapConfig::default()
-    }
-}
 
 fn binder(connection: LdapConfig, dn_pattern: &str) -> LdapBinder {
     LdapBinder::new(LdapBindConfig {
@@ -59,7 +49,7 @@ const HOSTILE: [&str; 9] = [
 #[tokio::test]
 async fn search_then_bind_checks_the_password_of_the_one_entry_found() {
     let slapd = Slapd::builder().ldif(fixtures::DIRECTORY).start();
-    let b = binder(connection(&slapd), "");
+    let b = binder(config(&slapd), "");
     // jlennon's password is an {SSHA} hash, the others clear; DNs with a multi-valued RDN, an
     // escaped comma and non-ASCII characters.
     for id in [
@@ -98,9 +88,9 @@ async fn search_then_bind_checks_the_password_of_the_one_entry_found() {
 #[tokio::test]
 async fn hostile_logins_match_nothing_and_bind_as_nobody() {
     let slapd = Slapd::builder().ldif(fixtures::DIRECTORY).start();
-    let search = binder(connection(&slapd), "");
+    let search = binder(config(&slapd), "");
     let pattern = binder(
-        connection(&slapd),
+        config(&slapd),
         &format!("uid={{0}},ou=people,{}", slapd.suffix()),
     );
     for login in HOSTILE {
@@ -123,7 +113,7 @@ async fn hostile_logins_match_nothing_and_bind_as_nobody() {
 #[tokio::test]
 async fn dn_pattern_binds_without_searching() {
     let slapd = Slapd::builder().ldif(fixtures::DIRECTORY).start();
-    let mut no_service = connection(&slapd);
+    let mut no_service = config(&slapd);
     no_service.bind_password = Some(Secret::new("not-the-sync-password"));
     let b = binder(
         no_service,
@@ -146,7 +136,7 @@ async fn several_matching_entries_fail_closed() {
          cn: John Two\nsn: Two\nuserPassword: jlennon-secret\n",
         slapd.suffix()
     ));
-    let b = binder(connection(&slapd), "");
+    let b = binder(config(&slapd), "");
     assert_eq!(check(&b, "jlennon", "jlennon-secret").await, Ok(false));
 }
 
@@ -177,9 +167,9 @@ async fn blank_passwords_fail_before_any_network_call() {
 #[tokio::test]
 async fn an_unreachable_directory_is_unavailable_and_never_names_a_password() {
     let mut slapd = Slapd::builder().ldif(fixtures::DIRECTORY).start();
-    let search = binder(connection(&slapd), "");
+    let search = binder(config(&slapd), "");
     let pattern = binder(
-        connection(&slapd),
+        config(&slapd),
         &format!("uid={{0}},ou=liverpool,ou=people,{}", slapd.suffix()),
     );
     slapd.stop();
@@ -198,7 +188,7 @@ async fn an_unreachable_directory_is_unavailable_and_never_names_a_password() {
 #[tokio::test]
 async fn a_refused_service_account_is_unavailable_not_a_wrong_password() {
     let slapd = Slapd::builder().ldif(fixtures::DIRECTORY).start();
-    let mut wrong = connection(&slapd);
+    let mut wrong = config(&slapd);
     wrong.bind_password = Some(Secret::new("not-the-sync-password"));
     let b = binder(wrong, "");
     assert!(matches!(
@@ -213,7 +203,7 @@ async fn starttls_and_ldaps_bind_and_a_failed_starttls_never_falls_back_to_clear
     let starttls = LdapConfig {
         starttls: true,
         ca_file: tls.ca_file(),
-        ..connection(&tls)
+        ..config(&tls)
     };
     let b = binder(starttls, "");
     assert_eq!(check(&b, "jlennon", "jlennon-secret").await, Ok(true));
@@ -221,7 +211,7 @@ async fn starttls_and_ldaps_bind_and_a_failed_starttls_never_falls_back_to_clear
     let ldaps = LdapConfig {
         url: tls.ldaps_url().expect("ldaps"),
         ca_file: tls.ca_file(),
-        ..connection(&tls)
+        ..config(&tls)
     };
     assert_eq!(
         check(
@@ -239,7 +229,7 @@ async fn starttls_and_ldaps_bind_and_a_failed_starttls_never_falls_back_to_clear
     let upgrade = LdapConfig {
         starttls: true,
         insecure_skip_verify: true,
-        ..connection(&clear)
+        ..config(&clear)
     };
     for b in [binder(upgrade.clone(), ""), binder(upgrade, &pattern)] {
         assert!(matches!(

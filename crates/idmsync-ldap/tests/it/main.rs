@@ -18,22 +18,6 @@ mod ad;
 
 mod bind;
 
-/// The 12 users of the fixture under `ou=people`, by login id.
-const FIXTURE_USERS: [&str; 12] = [
-    "bjork",
-    "cwatts",
-    "dbowie",
-    "eclapton",
-    "gharrison",
-    "jlennon",
-    "jsmith",
-    "krichards",
-    "mjagger",
-    "pmccartney",
-    "rstarr",
-    "rwood",
-];
-
 /// A configuration that reads `slapd` as the sync account with the OpenLDAP defaults.
 fn config(slapd: &Slapd) -> LdapConfig {
     LdapConfig {
@@ -156,7 +140,7 @@ async fn snapshot_maps_the_fixture_directory() {
 
     assert_eq!(
         ids(data.users.iter().map(|u| u.external_id.as_str())),
-        FIXTURE_USERS
+        fixtures::PEOPLE
     );
     let mut uuids: Vec<&str> = data.users.iter().map(|u| u.source_id.as_str()).collect();
     uuids.sort_unstable();
