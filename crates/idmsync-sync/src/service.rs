@@ -100,12 +100,6 @@ pub enum SyncError {
     Store(#[from] StoreError),
 }
 
-/// What the source returned for a run, and the watermark taken before reading it.
-struct Read {
-    data: SourceData,
-    watermark: Watermark,
-}
-
 /// The ports a [`SyncService`] drives; the binary fills it from configuration.
 pub struct SyncPorts {
     /// Where users and groups come from.
@@ -201,9 +195,8 @@ impl SyncService {
             // another thread while the source is read, instead of after.
             let state = (mode == SyncMode::Full).then(|| self.load_full_state());
             match self.read(since.as_ref(), progress).await {
-                Ok((data, watermark)) => {
-                    let source = Read { data, watermark };
-                    self.plan_and_apply(run, mode, request, source, state, started, progress)
+                Ok(read) => {
+                    self.plan_and_apply(run, mode, request, read, state, started, progress)
                         .await
                 }
                 Err(source) => {
@@ -269,7 +262,7 @@ impl SyncService {
         run: Option<RunId>,
         mode: SyncMode,
         request: RunRequest,
-        Read { data, watermark }: Read,
+        (data, watermark): (SourceData, Watermark),
         full_state: Option<JoinHandle<Result<StoreState, StoreError>>>,
         started: Instant,
         progress: &DynProgress,
