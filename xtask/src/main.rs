@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's development tasks, in Rust so they run wherever cargo does.
 //!
 //! - `cargo xtask ci`: what CI runs: installs the test servers' packages if missing, then the
-//!   formatting check, clippy with warnings denied, every test.
+//!   formatting check, clippy with warnings denied, every test, and the linkage check (no C
+//!   client library; the release binary needs only glibc).
 //! - `cargo xtask ldap [--port 3389]`: a slapd with the test directory, for trying idmsync by
 //!   hand.
 //! - `cargo xtask ad`: a Samba AD domain controller with the AD test directory on
@@ -11,6 +12,7 @@
 mod ad;
 mod bench;
 mod ldap;
+mod linkage;
 mod packages;
 mod services;
 mod tidy;
@@ -31,7 +33,7 @@ fn main() -> Result<()> {
             println!(
                 "usage: cargo xtask <task>\n\ntasks:\n  \
                  ci                  install test servers if missing, fmt check, clippy \
-                 (warnings denied), all tests\n  \
+                 (warnings denied), all tests, linkage (release binary needs only glibc)\n  \
                  ldap [--port 3389]  slapd with the test directory on 127.0.0.1 until Ctrl-C\n  \
                  ad                  Samba AD DC with the AD test directory on 127.0.0.1:389 \
                  (root) until Ctrl-C\n  \
@@ -76,5 +78,6 @@ fn ci() -> Result<()> {
         ],
     )?;
     run("cargo", &["test", "--workspace"])?;
+    linkage::check()?;
     Ok(())
 }

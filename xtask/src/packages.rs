@@ -45,21 +45,6 @@ pub const TEST_SERVERS: &[Requirement] = &[
             "ldap-utils",
         ],
     },
-    Requirement {
-        purpose: "PostgreSQL and MariaDB client libraries that diesel links against",
-        probes: &[
-            "/usr/include/postgresql/libpq-fe.h",
-            "/usr/include/mariadb/mysql.h",
-            "/usr/include/mysql/mysql.h",
-            "pkg-config",
-        ],
-        packages: &[
-            "libpq-dev",
-            "libmariadb-dev",
-            "libmariadb-dev-compat",
-            "pkg-config",
-        ],
-    },
 ];
 
 /// Installs the packages of every requirement whose probes are not all present, with

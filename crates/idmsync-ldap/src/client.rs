@@ -6,12 +6,13 @@
 
 use std::borrow::Cow;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
+use idmsync_tls::{ClientConfig, Verify};
 use ldap3::adapters::PagedResults;
 use ldap3::asn1::StructureTag;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope};
-use native_tls::{Certificate, TlsConnector};
 
 use idmsync_ports::SourceError;
 
@@ -40,32 +41,23 @@ pub(crate) fn dn_value(value: &str) -> Cow<'_, str> {
 /// refusing a bind.
 const SERVER_DOWN_CODES: [u32; 2] = [51, 52];
 
-/// The TLS connector for `ldaps://` and StartTLS: the system roots plus `ca_file`, or no
-/// verification at all when `insecure` (ldap3 ignores its own no-verify switch once a connector
-/// is given, so the connector carries it).
+/// The TLS configuration for `ldaps://` and StartTLS: the system roots or `ca_file`, and the
+/// whole certificate verified, or nothing verified when `insecure`.
 ///
 /// # Errors
 /// The reason, when `ca_file` cannot be read or holds no PEM certificate.
-pub(crate) fn tls_connector(
+pub(crate) fn tls_config(
     ca_file: Option<&Path>,
     insecure: bool,
-) -> Result<TlsConnector, String> {
-    let mut builder = TlsConnector::builder();
-    if let Some(path) = ca_file {
-        let pem =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let ca = Certificate::from_pem(&pem)
-            .map_err(|e| format!("{} is not a PEM certificate: {e}", path.display()))?;
-        builder.add_root_certificate(ca);
-    }
-    if insecure {
-        builder
-            .danger_accept_invalid_certs(true)
-            .danger_accept_invalid_hostnames(true);
-    }
-    builder
-        .build()
-        .map_err(|e| format!("cannot set up TLS: {e}"))
+) -> Result<Arc<ClientConfig>, String> {
+    let verify = if insecure {
+        Verify::Nothing
+    } else {
+        Verify::Full
+    };
+    idmsync_tls::client_config(ca_file, verify)
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
 }
 
 /// How to reach and bind to the directory; built once, used by every run.
@@ -75,7 +67,7 @@ pub(crate) struct Endpoint {
     /// Clear, StartTLS or LDAPS.
     pub(crate) transport: Transport,
     /// Present for StartTLS and LDAPS.
-    pub(crate) tls: Option<TlsConnector>,
+    pub(crate) tls: Option<Arc<ClientConfig>>,
     /// Who binds.
     pub(crate) bind_dn: String,
     /// With what.
@@ -164,7 +156,7 @@ impl Endpoint {
             .set_conn_timeout(self.connect_timeout)
             .set_starttls(self.transport == Transport::StartTls);
         if let Some(tls) = &self.tls {
-            settings = settings.set_connector(tls.clone());
+            settings = settings.set_config(Arc::clone(tls));
         }
         let how = match self.transport {
             Transport::StartTls => " with StartTLS",

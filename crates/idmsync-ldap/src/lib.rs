@@ -170,7 +170,7 @@ impl LdapSource {
         let tls = match checked.transport {
             Transport::Clear => None,
             Transport::StartTls | Transport::Ldaps => Some(
-                client::tls_connector(config.ca_file.as_deref(), config.insecure_skip_verify)
+                client::tls_config(config.ca_file.as_deref(), config.insecure_skip_verify)
                     .map_err(|message| ConfigError::new("ca_file", message))?,
             ),
         };

@@ -4,10 +4,6 @@
 /// Binds a statement keeps for itself besides its rows (a tenant id, a group id).
 const OWN_BINDS: usize = 4;
 
-/// Rows one PostgreSQL `COPY` carries. COPY has no parameter limit; the chunking only keeps
-/// the encoded rows of a million-line change set from sitting in memory at once.
-pub(crate) const COPY_ROWS: usize = 50_000;
-
 /// How many items binding `binds_per_item` parameters each fit in one statement under
 /// `max_binds` (at least one).
 pub(crate) fn rows_per_statement(max_binds: usize, binds_per_item: usize) -> usize {

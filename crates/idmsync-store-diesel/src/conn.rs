@@ -9,22 +9,47 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::r2d2::{ManageConnection, R2D2Connection};
 use diesel::sql_types::BigInt;
-use diesel::{MysqlConnection, PgConnection, SqliteConnection};
+use diesel::SqliteConnection;
 
 use crate::error::DbError;
+use crate::mysql::{self, MysqlConn};
+use crate::pg::{self, PgConn};
 use crate::url::{Backend, DatabaseUrl};
 
-/// A connection to SQLite, PostgreSQL or MySQL/MariaDB. Query-builder code takes `&mut Conn`
-/// and runs unchanged on all three; code that needs a backend's own SQL matches on the variant.
-#[derive(diesel::MultiConnection)]
+/// A connection to SQLite, PostgreSQL or MySQL/MariaDB. Query code runs the same diesel
+/// expression on whichever variant it holds through [`on_backend!`]; code that needs a
+/// backend's own SQL matches on the variant.
+///
+/// Not diesel's `MultiConnection`: that derive needs each connection's metadata lookup to be
+/// downcastable, which diesel-async's connections (behind `AsyncConnectionWrapper`) are not.
+/// Dispatching per statement costs nothing at run time, and each statement is compiled for its
+/// backend directly.
+// A pool holds a handful of these, so the size of the largest variant does not matter, and
+// boxing it would only add an indirection to every statement.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Conn {
     /// The embedded default.
     Sqlite(SqliteConnection),
-    /// PostgreSQL.
-    Pg(PgConnection),
-    /// MySQL or MariaDB.
-    Mysql(MysqlConnection),
+    /// PostgreSQL, through tokio-postgres.
+    Pg(PgConn),
+    /// MySQL or MariaDB, through mysql_async.
+    Mysql(MysqlConn),
 }
+
+/// Evaluates `$body` with `$c` bound to the connection inside `$conn` (a `&mut Conn`),
+/// whatever its backend: the one way query code reaches a connection. The body is compiled
+/// once per backend, so a query built inside it (boxed ones included) takes each backend's
+/// SQL dialect.
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::conn::Conn::Sqlite($c) => $body,
+            $crate::conn::Conn::Pg($c) => $body,
+            $crate::conn::Conn::Mysql($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
 
 /// Set on every new SQLite connection: WAL lets readers run beside the writer, the busy timeout
 /// makes a second writer wait instead of failing at once, foreign keys are off by default in
@@ -76,14 +101,13 @@ impl Conn {
         let fail = |e: &dyn fmt::Display| ConnectError(format!("{url}: {}", one_line(e)));
         let (conn, session) = match url.backend() {
             Backend::Sqlite => (
-                SqliteConnection::establish(target).map(Conn::Sqlite),
+                SqliteConnection::establish(target)
+                    .map(Conn::Sqlite)
+                    .map_err(|e| e.to_string()),
                 SQLITE_SESSION,
             ),
-            Backend::Postgres => (PgConnection::establish(target).map(Conn::Pg), PG_SESSION),
-            Backend::Mysql => (
-                MysqlConnection::establish(target).map(Conn::Mysql),
-                MYSQL_SESSION,
-            ),
+            Backend::Postgres => (pg::connect(target).map(Conn::Pg), PG_SESSION),
+            Backend::Mysql => (mysql::connect(target).map(Conn::Mysql), MYSQL_SESSION),
         };
         let mut conn = conn.map_err(|e| fail(&e))?;
         conn.batch_execute(session).map_err(|e| fail(&e))?;
@@ -100,24 +124,44 @@ impl Conn {
     ) -> Result<T, DbError> {
         match &mut *self {
             Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-            other => <Conn as TransactionManager<Conn>>::begin_transaction(other)?,
+            other => on_backend!(other, c => begin(c))?,
         }
+        self.finish(work)
+    }
+
+    /// Runs `work` in a transaction (reads see one snapshot).
+    pub(crate) fn transaction<T>(
+        &mut self,
+        work: impl FnOnce(&mut Conn) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        on_backend!(&mut *self, c => begin(c))?;
+        self.finish(work)
+    }
+
+    /// Runs `work` inside the transaction just begun, then commits, or rolls back on error.
+    fn finish<T>(
+        &mut self,
+        work: impl FnOnce(&mut Conn) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
         match work(self) {
             Ok(value) => {
-                <Conn as TransactionManager<Conn>>::commit_transaction(self)?;
+                on_backend!(&mut *self, c => commit(c))?;
                 Ok(value)
             }
             Err(error) => {
                 // A lost connection cannot roll back, but the server does it for us; the work's
                 // error says more than the rollback's.
-                if let Err(rollback) =
-                    <Conn as TransactionManager<Conn>>::rollback_transaction(self)
-                {
+                if let Err(rollback) = on_backend!(&mut *self, c => rollback(c)) {
                     tracing::debug!(%rollback, "rollback after a failed transaction failed too");
                 }
                 Err(error)
             }
         }
+    }
+
+    /// Runs `sql` (one or more statements without results).
+    pub(crate) fn batch_execute(&mut self, sql: &str) -> QueryResult<()> {
+        on_backend!(self, c => c.batch_execute(sql))
     }
 
     /// The id the last `INSERT` on this connection generated; each backend keeps it per session,
@@ -129,7 +173,7 @@ impl Conn {
             Conn::Pg(_) => "lastval()",
             Conn::Mysql(_) => "CAST(LAST_INSERT_ID() AS SIGNED)",
         };
-        diesel::select(sql::<BigInt>(function)).get_result(self)
+        on_backend!(self, c => diesel::select(sql::<BigInt>(function)).get_result(c))
     }
 }
 
@@ -163,11 +207,23 @@ impl ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectError> {
-        conn.ping()
+        on_backend!(conn, c => c.ping())
             .map_err(|e| ConnectError(format!("{}: {}", self.0, one_line(&e))))
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
-        conn.is_broken()
+        on_backend!(conn, c => c.is_broken())
     }
+}
+
+fn begin<C: diesel::Connection>(c: &mut C) -> QueryResult<()> {
+    C::TransactionManager::begin_transaction(c)
+}
+
+fn commit<C: diesel::Connection>(c: &mut C) -> QueryResult<()> {
+    C::TransactionManager::commit_transaction(c)
+}
+
+fn rollback<C: diesel::Connection>(c: &mut C) -> QueryResult<()> {
+    C::TransactionManager::rollback_transaction(c)
 }

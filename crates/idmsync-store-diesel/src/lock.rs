@@ -26,7 +26,7 @@ use diesel::sql_types::{Nullable, Text};
 use idmsync_domain::Tenant;
 use idmsync_ports::{HeldLock, RunLock, StoreError};
 
-use crate::conn::Conn;
+use crate::conn::{on_backend, Conn};
 use crate::error::DbError;
 use crate::schema::idm_run_locks;
 use crate::store::{blocking, DieselStore};
@@ -61,9 +61,8 @@ struct Taken {
 
 /// Runs one of the [`ServerSql`] statements for `tenant`.
 fn server_lock(conn: &mut Conn, sql: &str, tenant: &str) -> QueryResult<bool> {
-    let row: Taken = diesel::sql_query(sql)
-        .bind::<Text, _>(tenant)
-        .get_result(conn)?;
+    let query = diesel::sql_query(sql).bind::<Text, _>(tenant);
+    let row: Taken = on_backend!(conn, c => query.get_result(c))?;
     Ok(row.taken == Some(1))
 }
 
@@ -140,26 +139,25 @@ impl LeaseLock {
         let taken = store.write(|conn| {
             use idm_run_locks::dsl as k;
             let now = Utc::now().naive_utc();
-            diesel::delete(
+            let expired = diesel::delete(
                 k::idm_run_locks
                     .filter(k::tenant.eq(tenant.as_str()))
                     .filter(k::expires_at.lt(now)),
-            )
-            .execute(conn)?;
-            let held: i64 = k::idm_run_locks
+            );
+            on_backend!(&mut *conn, c => expired.execute(c))?;
+            let held = k::idm_run_locks
                 .filter(k::tenant.eq(tenant.as_str()))
-                .count()
-                .get_result(conn)?;
+                .count();
+            let held: i64 = on_backend!(&mut *conn, c => held.get_result(c))?;
             if held > 0 {
                 return Ok(false);
             }
-            diesel::insert_into(k::idm_run_locks)
-                .values((
-                    k::tenant.eq(tenant.as_str()),
-                    k::holder.eq(&holder),
-                    k::expires_at.eq(expiry(now, lease)),
-                ))
-                .execute(conn)?;
+            let insert = diesel::insert_into(k::idm_run_locks).values((
+                k::tenant.eq(tenant.as_str()),
+                k::holder.eq(&holder),
+                k::expires_at.eq(expiry(now, lease)),
+            ));
+            on_backend!(conn, c => insert.execute(c))?;
             Ok(true)
         })?;
         if !taken {
@@ -212,9 +210,8 @@ fn heartbeat(
     while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(lease / 3) {
         let renewed = store.write(|conn| {
             let until = expiry(Utc::now().naive_utc(), lease);
-            Ok(diesel::update(mine())
-                .set(k::expires_at.eq(until))
-                .execute(conn)?)
+            let update = diesel::update(mine()).set(k::expires_at.eq(until));
+            Ok(on_backend!(conn, c => update.execute(c))?)
         });
         match renewed {
             Ok(0) => tracing::warn!(%tenant, "the run lock's lease expired before its renewal"),
@@ -222,7 +219,8 @@ fn heartbeat(
             Err(e) => tracing::warn!(%tenant, %e, "renewing the run lock failed"),
         }
     }
-    if let Err(e) = store.write(|conn| Ok(diesel::delete(mine()).execute(conn)?)) {
+    let release = |conn: &mut Conn| Ok(on_backend!(conn, c => diesel::delete(mine()).execute(c))?);
+    if let Err(e) = store.write(release) {
         tracing::warn!(%tenant, %e, "releasing the run lock failed; its lease expires on its own");
     }
 }

@@ -11,7 +11,7 @@ use idmsync_domain::{
 use idmsync_ports::{GroupView, LoginField, LoginRecord, Page, Totals, UserFilter, UserView};
 
 use crate::batch::{in_batches, rows_per_statement};
-use crate::conn::Conn;
+use crate::conn::{on_backend, Conn};
 use crate::error::DbError;
 use crate::rows::{log_line, GroupRecord, RunRow, UserRecord};
 use crate::schema::{
@@ -21,11 +21,10 @@ use crate::schema::{
 
 /// The tenant's id, or `None` for a tenant no run has used yet.
 pub(crate) fn tenant_id(conn: &mut Conn, tenant: &Tenant) -> QueryResult<Option<i64>> {
-    idm_tenants::table
+    let query = idm_tenants::table
         .filter(idm_tenants::name.eq(tenant.as_str()))
-        .select(idm_tenants::id)
-        .first(conn)
-        .optional()
+        .select(idm_tenants::id);
+    on_backend!(conn, c => query.first(c).optional())
 }
 
 /// Which edges [`load_state`] reads.
@@ -51,38 +50,44 @@ pub(crate) fn load_state(
         return Ok(state);
     };
     let mut users = RowIds::default();
-    let rows = idm_users::table
-        .filter(idm_users::tenant_id.eq(tenant))
-        .order(idm_users::id)
-        .select(UserRecord::as_select())
-        .load_iter::<_, DefaultLoadingMode>(conn)?;
-    for row in rows {
-        let row = row?;
-        users.push(row.id)?;
-        state.users.push(row.into_stored()?);
-    }
+    on_backend!(&mut *conn, c => {
+    let query = idm_users::table
+            .filter(idm_users::tenant_id.eq(tenant))
+            .order(idm_users::id)
+            .select(UserRecord::as_select());
+    {
+            for row in query.load_iter::<_, DefaultLoadingMode>(c)? {
+                let row = row?;
+                users.push(row.id)?;
+                state.users.push(row.into_stored()?);
+            }
+        }
+    });
     let wanted: Option<HashSet<&str>> = match edges {
         Edges::All => None,
         Edges::Of(groups) => Some(groups.iter().map(SourceId::as_str).collect()),
     };
     let mut groups = RowIds::default();
     let mut scoped = Vec::new();
-    let rows = idm_groups::table
-        .filter(idm_groups::tenant_id.eq(tenant))
-        .order(idm_groups::id)
-        .select(GroupRecord::as_select())
-        .load_iter::<_, DefaultLoadingMode>(conn)?;
-    for row in rows {
-        let row = row?;
-        if wanted
-            .as_ref()
-            .is_some_and(|w| w.contains(row.source_id.as_str()))
-        {
-            scoped.push(row.id);
+    on_backend!(&mut *conn, c => {
+    let query = idm_groups::table
+            .filter(idm_groups::tenant_id.eq(tenant))
+            .order(idm_groups::id)
+            .select(GroupRecord::as_select());
+    {
+            for row in query.load_iter::<_, DefaultLoadingMode>(c)? {
+                let row = row?;
+                if wanted
+                    .as_ref()
+                    .is_some_and(|w| w.contains(row.source_id.as_str()))
+                {
+                    scoped.push(row.id);
+                }
+                groups.push(row.id)?;
+                state.groups.push(row.into_stored()?);
+            }
         }
-        groups.push(row.id)?;
-        state.groups.push(row.into_stored()?);
-    }
+    });
     let (memberships, nesting) = match wanted {
         None => (all_memberships(conn, tenant)?, all_nesting(conn, tenant)?),
         Some(_) => scoped_edges(conn, &scoped)?,
@@ -108,25 +113,23 @@ type EdgeRows = Vec<(i64, i64)>;
 
 /// `(group, user)` of every membership of the tenant.
 fn all_memberships(conn: &mut Conn, tenant: i64) -> QueryResult<EdgeRows> {
-    idm_user_memberships::table
+    let query = idm_user_memberships::table
         .inner_join(idm_groups::table)
         .filter(idm_groups::tenant_id.eq(tenant))
         .select((
             idm_user_memberships::group_id,
             idm_user_memberships::user_id,
-        ))
-        .load_iter::<(i64, i64), DefaultLoadingMode>(conn)?
-        .collect()
+        ));
+    on_backend!(conn, c => query.load_iter::<(i64, i64), DefaultLoadingMode>(c)?.collect())
 }
 
 /// `(parent, child)` of every nesting of the tenant.
 fn all_nesting(conn: &mut Conn, tenant: i64) -> QueryResult<EdgeRows> {
-    idm_group_nesting::table
+    let query = idm_group_nesting::table
         .inner_join(idm_groups::table.on(idm_groups::id.eq(idm_group_nesting::parent_id)))
         .filter(idm_groups::tenant_id.eq(tenant))
-        .select((idm_group_nesting::parent_id, idm_group_nesting::child_id))
-        .load_iter::<(i64, i64), DefaultLoadingMode>(conn)?
-        .collect()
+        .select((idm_group_nesting::parent_id, idm_group_nesting::child_id));
+    on_backend!(conn, c => query.load_iter::<(i64, i64), DefaultLoadingMode>(c)?.collect())
 }
 
 /// The memberships and nestings of the groups with row ids `groups`, through their primary
@@ -135,21 +138,17 @@ fn scoped_edges(conn: &mut Conn, groups: &[i64]) -> QueryResult<(EdgeRows, EdgeR
     let size = rows_per_statement(conn.backend().max_binds(), 1);
     let (mut memberships, mut nesting) = (Vec::new(), Vec::new());
     in_batches(groups.iter().copied(), size, |batch| {
-        memberships.extend(
-            idm_user_memberships::table
-                .filter(idm_user_memberships::group_id.eq_any(&batch))
-                .select((
-                    idm_user_memberships::group_id,
-                    idm_user_memberships::user_id,
-                ))
-                .load::<(i64, i64)>(conn)?,
-        );
-        nesting.extend(
-            idm_group_nesting::table
-                .filter(idm_group_nesting::parent_id.eq_any(&batch))
-                .select((idm_group_nesting::parent_id, idm_group_nesting::child_id))
-                .load::<(i64, i64)>(conn)?,
-        );
+        let query = idm_user_memberships::table
+            .filter(idm_user_memberships::group_id.eq_any(&batch))
+            .select((
+                idm_user_memberships::group_id,
+                idm_user_memberships::user_id,
+            ));
+        memberships.extend(on_backend!(&mut *conn, c => query.load::<(i64, i64)>(c)?));
+        let query = idm_group_nesting::table
+            .filter(idm_group_nesting::parent_id.eq_any(&batch))
+            .select((idm_group_nesting::parent_id, idm_group_nesting::child_id));
+        nesting.extend(on_backend!(&mut *conn, c => query.load::<(i64, i64)>(c)?));
         Ok::<_, diesel::result::Error>(())
     })?;
     Ok((memberships, nesting))
@@ -258,11 +257,11 @@ pub(crate) fn users(
     let Some(tenant_row) = tenant_id(conn, tenant)? else {
         return Ok(Vec::new());
     };
-    listing!(idm_users, tenant_row, filter, page, [first_name, last_name])
+    on_backend!(conn, c => listing!(idm_users, tenant_row, filter, page, [first_name, last_name])
         .select(UserRecord::as_select())
-        .load_iter::<_, DefaultLoadingMode>(conn)?
+        .load_iter::<_, DefaultLoadingMode>(c)?
         .map(|row| row?.into_view(tenant))
-        .collect()
+        .collect())
 }
 
 /// The groups view, with direct active members and child groups: two batched queries for the
@@ -276,26 +275,26 @@ pub(crate) fn groups(
     let Some(tenant_row) = tenant_id(conn, tenant)? else {
         return Ok(Vec::new());
     };
-    let rows: Vec<GroupRecord> = listing!(idm_groups, tenant_row, filter, page, [name])
+    let rows: Vec<GroupRecord> = on_backend!(&mut *conn, c => listing!(idm_groups, tenant_row, filter, page, [name])
         .select(GroupRecord::as_select())
-        .load(conn)?;
+        .load(c)?);
     let ids: Vec<i64> = rows.iter().map(|g| g.id).collect();
     let batch = rows_per_statement(conn.backend().max_binds(), 1);
     let mut members = direct_active(&ids, batch, |batch| {
-        idm_user_memberships::table
+        let query = idm_user_memberships::table
             .inner_join(idm_users::table)
             .filter(idm_user_memberships::group_id.eq_any(batch))
             .filter(idm_users::status.eq(UserStatus::Active.as_str()))
-            .select((idm_user_memberships::group_id, idm_users::external_id))
-            .load(conn)
+            .select((idm_user_memberships::group_id, idm_users::external_id));
+        on_backend!(&mut *conn, c => query.load(c))
     })?;
     let mut children = direct_active(&ids, batch, |batch| {
-        idm_group_nesting::table
+        let query = idm_group_nesting::table
             .inner_join(idm_groups::table.on(idm_groups::id.eq(idm_group_nesting::child_id)))
             .filter(idm_group_nesting::parent_id.eq_any(batch))
             .filter(idm_groups::status.eq(UserStatus::Active.as_str()))
-            .select((idm_group_nesting::parent_id, idm_groups::external_id))
-            .load(conn)
+            .select((idm_group_nesting::parent_id, idm_groups::external_id));
+        on_backend!(&mut *conn, c => query.load(c))
     })?;
     rows.into_iter()
         .map(|row| {
@@ -338,61 +337,61 @@ pub(crate) fn runs(
     tenant: &Tenant,
     page: Option<Page>,
 ) -> Result<Vec<RunRecord>, DbError> {
-    let mut query = idm_sync_runs::table
+    let (limit, offset) = page.map_or((i64::MAX, 0), window);
+    on_backend!(conn, c => idm_sync_runs::table
         .inner_join(idm_tenants::table)
         .filter(idm_tenants::name.eq(tenant.as_str()))
         .order(idm_sync_runs::id.desc())
         .select(RunRow::as_select())
-        .into_boxed();
-    if let Some(page) = page {
-        let (limit, offset) = window(page);
-        query = query.limit(limit).offset(offset);
-    }
-    query
-        .load_iter::<_, DefaultLoadingMode>(conn)?
+        .limit(limit)
+        .offset(offset)
+        .load_iter::<_, DefaultLoadingMode>(c)?
         .map(|row| row?.into_record())
-        .collect()
+        .collect())
 }
 
 /// One run.
 pub(crate) fn run(conn: &mut Conn, id: RunId) -> Result<Option<RunRecord>, DbError> {
-    idm_sync_runs::table
-        .inner_join(idm_tenants::table)
-        .filter(idm_sync_runs::id.eq(id.0))
-        .select(RunRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(RunRow::into_record)
-        .transpose()
+    on_backend!(conn, c => {
+    let query = idm_sync_runs::table
+            .inner_join(idm_tenants::table)
+            .filter(idm_sync_runs::id.eq(id.0))
+            .select(RunRow::as_select());
+    query.first(c).optional()
+    })?
+    .map(RunRow::into_record)
+    .transpose()
 }
 
 /// The tenant's newest successful run.
 pub(crate) fn last_success(conn: &mut Conn, tenant: &Tenant) -> Result<Option<RunRecord>, DbError> {
-    idm_sync_runs::table
-        .inner_join(idm_tenants::table)
-        .filter(idm_tenants::name.eq(tenant.as_str()))
-        .filter(idm_sync_runs::outcome.eq(Outcome::Succeeded.as_str()))
-        .order(idm_sync_runs::id.desc())
-        .select(RunRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(RunRow::into_record)
-        .transpose()
+    on_backend!(conn, c => {
+    let query = idm_sync_runs::table
+            .inner_join(idm_tenants::table)
+            .filter(idm_tenants::name.eq(tenant.as_str()))
+            .filter(idm_sync_runs::outcome.eq(Outcome::Succeeded.as_str()))
+            .order(idm_sync_runs::id.desc())
+            .select(RunRow::as_select());
+    query.first(c).optional()
+    })?
+    .map(RunRow::into_record)
+    .transpose()
 }
 
 /// A run's log lines by sequence number.
 pub(crate) fn lines(conn: &mut Conn, id: RunId) -> Result<Vec<LogLine>, DbError> {
-    idm_sync_log_lines::table
+    let query = idm_sync_log_lines::table
         .filter(idm_sync_log_lines::run_id.eq(id.0))
         .order(idm_sync_log_lines::seq)
         .select((
             idm_sync_log_lines::seq,
             idm_sync_log_lines::event,
             idm_sync_log_lines::message,
-        ))
-        .load_iter::<_, DefaultLoadingMode>(conn)?
+        ));
+    on_backend!(conn, c => query
+        .load_iter::<_, DefaultLoadingMode>(c)?
         .map(|row| log_line(id.0, row?))
-        .collect()
+        .collect())
 }
 
 /// Users and groups of the tenant by status: two `GROUP BY` queries.
@@ -401,16 +400,16 @@ pub(crate) fn totals(conn: &mut Conn, tenant: &Tenant) -> Result<Totals, DbError
     let Some(tenant) = tenant_id(conn, tenant)? else {
         return Ok(totals);
     };
-    let users: Vec<(String, i64)> = idm_users::table
+    let query = idm_users::table
         .filter(idm_users::tenant_id.eq(tenant))
         .group_by(idm_users::status)
-        .select((idm_users::status, diesel::dsl::count_star()))
-        .load(conn)?;
-    let groups: Vec<(String, i64)> = idm_groups::table
+        .select((idm_users::status, diesel::dsl::count_star()));
+    let users: Vec<(String, i64)> = on_backend!(&mut *conn, c => query.load(c))?;
+    let query = idm_groups::table
         .filter(idm_groups::tenant_id.eq(tenant))
         .group_by(idm_groups::status)
-        .select((idm_groups::status, diesel::dsl::count_star()))
-        .load(conn)?;
+        .select((idm_groups::status, diesel::dsl::count_star()));
+    let groups: Vec<(String, i64)> = on_backend!(&mut *conn, c => query.load(c))?;
     for (status, n) in users {
         let n = u64::try_from(n).unwrap_or_default();
         match UserStatus::parse(&status) {
@@ -443,26 +442,27 @@ pub(crate) fn find_login(
     let Some(tenant) = tenant_id(conn, tenant)? else {
         return Ok(Vec::new());
     };
-    let mut query = idm_users::table
-        .filter(idm_users::tenant_id.eq(tenant))
-        .order(idm_users::id)
-        .select(UserRecord::as_select())
-        .into_boxed();
-    query = match (field, case_sensitive) {
-        (LoginField::ExternalId, true) => {
-            query.filter(idm_users::external_id.eq(login.to_string()))
-        }
-        (LoginField::ExternalId, false) => {
-            query.filter(lower(idm_users::external_id).eq(login.to_lowercase()))
-        }
-        (LoginField::Email, true) => query.filter(idm_users::email.eq(login.to_string())),
-        (LoginField::Email, false) => {
-            query.filter(lower(idm_users::email.assume_not_null()).eq(login.to_lowercase()))
-        }
-    };
-    query
-        .load::<UserRecord>(conn)?
-        .into_iter()
+    let rows: Vec<UserRecord> = on_backend!(conn, c => {
+        let mut query = idm_users::table
+            .filter(idm_users::tenant_id.eq(tenant))
+            .order(idm_users::id)
+            .select(UserRecord::as_select())
+            .into_boxed();
+        query = match (field, case_sensitive) {
+            (LoginField::ExternalId, true) => {
+                query.filter(idm_users::external_id.eq(login.to_string()))
+            }
+            (LoginField::ExternalId, false) => {
+                query.filter(lower(idm_users::external_id).eq(login.to_lowercase()))
+            }
+            (LoginField::Email, true) => query.filter(idm_users::email.eq(login.to_string())),
+            (LoginField::Email, false) => {
+                query.filter(lower(idm_users::email.assume_not_null()).eq(login.to_lowercase()))
+            }
+        };
+        query.load::<UserRecord>(c)?
+    });
+    rows.into_iter()
         .map(|row| {
             let user = row.into_stored()?;
             Ok(LoginRecord {

@@ -7,7 +7,6 @@ use std::time::Duration;
 use diesel::backend::Backend as DieselBackend;
 use diesel::migration::MigrationSource;
 use diesel::r2d2::{ManageConnection, Pool};
-use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use idmsync_ports::StoreError;
 use tokio::runtime::{Handle, RuntimeFlavor};
@@ -90,15 +89,9 @@ impl DieselStore {
                 ))
             })?;
         }
-        // libpq and libmariadb link OpenSSL. Initialised by them, OpenSSL frees itself in an exit
-        // handler, under any connection still being opened or closed on another thread, and the
-        // process crashes on its way out. openssl-sys initialises it without that handler.
-        openssl_sys::init();
         let manager = Manager(url.clone());
         // This first connection also switches a SQLite file to WAL before the pool opens more.
-        let first = manager
-            .connect()
-            .map_err(|e| StoreError::Unavailable(e.0))?;
+        let first = blocking(|| manager.connect()).map_err(|e| StoreError::Unavailable(e.0))?;
         drop(first);
         let pool = Pool::builder()
             .max_size(options.pool_size.max(1))
@@ -154,27 +147,26 @@ impl DieselStore {
     }
 
     /// Runs `work` in a read transaction, so that its queries see one consistent snapshot.
-    pub(crate) fn read<T>(
+    pub(crate) fn read<T: Send>(
         &self,
-        work: impl FnOnce(&mut Conn) -> Result<T, DbError>,
+        work: impl FnOnce(&mut Conn) -> Result<T, DbError> + Send,
     ) -> Result<T, StoreError> {
         self.blocking(|conn| conn.transaction(work))
     }
 
     /// Runs `work` in a write transaction, all or nothing; see [`Conn::write_transaction`].
-    pub(crate) fn write<T>(
+    pub(crate) fn write<T: Send>(
         &self,
-        work: impl FnOnce(&mut Conn) -> Result<T, DbError>,
+        work: impl FnOnce(&mut Conn) -> Result<T, DbError> + Send,
     ) -> Result<T, StoreError> {
         self.blocking(|conn| conn.write_transaction(work))
     }
 
-    /// Runs blocking diesel work with a pooled connection without stalling the async runtime:
-    /// on a multi-thread runtime `block_in_place` hands this worker's other tasks away; on a
-    /// current-thread runtime (tests, tools) or outside tokio it simply runs.
-    pub(crate) fn blocking<T>(
+    /// Runs blocking diesel work with a pooled connection without stalling the async runtime
+    /// (see [`blocking`]).
+    pub(crate) fn blocking<T: Send>(
         &self,
-        work: impl FnOnce(&mut Conn) -> Result<T, DbError>,
+        work: impl FnOnce(&mut Conn) -> Result<T, DbError> + Send,
     ) -> Result<T, StoreError> {
         blocking(|| {
             let mut conn = self.pool.get()?;
@@ -184,13 +176,23 @@ impl DieselStore {
     }
 }
 
-/// Runs `work` outside the async runtime's way; see [`DieselStore::blocking`].
-pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
+/// Runs `work`, which blocks (on SQLite, or on a database driver's answer), without stalling an
+/// async runtime: on a multi-thread runtime `block_in_place` hands this worker's other tasks
+/// away; on a current-thread runtime (tests, tools) it runs on a thread of its own, since that
+/// runtime's only thread may not wait on another runtime (the drivers', `runtime.rs`); outside
+/// tokio it simply runs.
+pub(crate) fn blocking<T: Send>(work: impl FnOnce() -> T + Send) -> T {
     match Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
             tokio::task::block_in_place(work)
         }
-        _ => work(),
+        Ok(_) => std::thread::scope(|scope| {
+            scope
+                .spawn(work)
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        }),
+        Err(_) => work(),
     }
 }
 

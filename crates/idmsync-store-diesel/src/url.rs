@@ -158,3 +158,82 @@ fn redact(url: &str) -> String {
     };
     format!("{scheme}://{authority}{tail}")
 }
+
+/// Takes the query parameters named in `names` out of a server URL: the URL without them, for
+/// the driver, and their values (percent-decoded), for the options the driver does not parse
+/// itself (TLS). Later occurrences of a parameter win, as in libpq.
+pub(crate) fn take_params(url: &str, names: &[&str]) -> (String, Vec<(String, String)>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), Vec::new());
+    };
+    let mut kept = Vec::new();
+    let mut taken = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if names.contains(&key) {
+            taken.push((key.to_string(), percent_decode(value)));
+        } else {
+            kept.push(pair);
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    (url, taken)
+}
+
+/// `%2F` → `/`; anything that is not a valid escape stays as written.
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::take_params;
+
+    #[test]
+    fn takes_only_the_named_parameters() {
+        let check = |url: &str, rest: &str, taken: &[(&str, &str)]| {
+            let (got_rest, got_taken) = take_params(url, &["sslmode", "sslrootcert"]);
+            assert_eq!(got_rest, rest, "{url}");
+            let got: Vec<(&str, &str)> = got_taken
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            assert_eq!(got, taken, "{url}");
+        };
+        check("postgres://h/db", "postgres://h/db", &[]);
+        check(
+            "postgres://h/db?sslmode=verify-full&connect_timeout=3",
+            "postgres://h/db?connect_timeout=3",
+            &[("sslmode", "verify-full")],
+        );
+        check(
+            "postgres://h/db?sslrootcert=%2Fetc%2Fca.pem&sslmode=require",
+            "postgres://h/db",
+            &[("sslrootcert", "/etc/ca.pem"), ("sslmode", "require")],
+        );
+        check("postgres://h/db?a=%zz", "postgres://h/db?a=%zz", &[]);
+    }
+}

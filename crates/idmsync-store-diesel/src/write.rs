@@ -9,16 +9,15 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDateTime;
-use diesel::connection::SimpleConnection;
 use diesel::dsl::max;
 use diesel::prelude::*;
 use idmsync_domain::change::{Edge, GroupWrite, Key, UserWrite};
 use idmsync_domain::{ChangeSet, Counts, LogLine, Outcome, RunId, RunResult, Tenant};
 use idmsync_ports::NewRun;
 
-use crate::batch::{in_batches, rows_per_statement, COPY_ROWS};
+use crate::batch::{in_batches, rows_per_statement};
 use crate::bulk::{EdgeKeys, MEMBERSHIPS, NESTING};
-use crate::conn::Conn;
+use crate::conn::{on_backend, Conn};
 use crate::error::DbError;
 use crate::read::tenant_id;
 use crate::rows::{NewGroup, NewUser};
@@ -28,33 +27,19 @@ use crate::schema::{
 };
 use crate::url::Backend;
 
-/// Inserts every row of `$rows` into `$table`, set-based: `COPY` on PostgreSQL, multi-row
-/// `INSERT`s of at most the backend's bind limit (`$binds` per row) elsewhere. A macro because
-/// the row types differ per table and diesel's bounds for batch inserts and `COPY` are not
-/// worth spelling out. (diesel's multi-backend connection cannot batch-insert, so the
-/// statements run on the SQLite and MySQL connections themselves.)
+/// Inserts every row of `$rows` into `$table` with multi-row `INSERT`s of at most the
+/// backend's bind limit (`$binds` per row). A macro because the row types differ per table and
+/// diesel's bounds for batch inserts are not worth spelling out.
 macro_rules! insert_all {
     ($conn:expr, $table:expr, $rows:expr, $binds:expr) => {{
         let size = rows_per_statement($conn.backend().max_binds(), $binds);
-        match $conn {
-            Conn::Pg(c) => in_batches($rows, COPY_ROWS, |batch| {
-                diesel::copy_from($table)
-                    .from_insertable(batch)
-                    .execute(c)
-                    .map(drop)
-            }),
-            Conn::Sqlite(c) => insert_all!(@statements c, $table, $rows, size),
-            Conn::Mysql(c) => insert_all!(@statements c, $table, $rows, size),
-        }
-    }};
-    (@statements $c:ident, $table:expr, $rows:expr, $size:expr) => {
-        in_batches($rows, $size, |batch| {
+        on_backend!($conn, c => in_batches($rows, size, |batch| {
             diesel::insert_into($table)
                 .values(batch)
-                .execute($c)
+                .execute(c)
                 .map(drop)
-        })
-    };
+        }))
+    }};
 }
 
 /// Records `run` as `running`. The tenant's runs still `running` belonged to a process that
@@ -62,13 +47,13 @@ macro_rules! insert_all {
 pub(crate) fn begin_run(conn: &mut Conn, run: &NewRun) -> Result<RunId, DbError> {
     use idm_sync_runs::dsl as r;
     let tenant = ensure_tenant(conn, &run.tenant)?;
-    let interrupted = diesel::update(
+    let update = diesel::update(
         r::idm_sync_runs
             .filter(r::tenant_id.eq(tenant))
             .filter(r::outcome.eq(Outcome::Running.as_str())),
     )
-    .set(r::outcome.eq(Outcome::Interrupted.as_str()))
-    .execute(conn)?;
+    .set(r::outcome.eq(Outcome::Interrupted.as_str()));
+    let interrupted = on_backend!(&mut *conn, c => update.execute(c))?;
     if interrupted > 0 {
         tracing::warn!(tenant = %run.tenant, interrupted, "runs cut off by a dead process");
     }
@@ -91,17 +76,16 @@ pub(crate) fn record_skipped(
 /// Inserts `run` as `running` with zero counts and returns its id.
 fn insert_run(conn: &mut Conn, tenant: i64, run: &NewRun) -> Result<RunId, DbError> {
     use idm_sync_runs::dsl as r;
-    diesel::insert_into(r::idm_sync_runs)
-        .values((
-            r::tenant_id.eq(tenant),
-            r::mode.eq(run.mode.as_str()),
-            r::run_trigger.eq(run.trigger.as_str()),
-            r::source.eq(&run.source),
-            r::started_at.eq(run.started_at.naive_utc()),
-            r::outcome.eq(Outcome::Running.as_str()),
-            r::counts.eq(counts_json(&Counts::default())?),
-        ))
-        .execute(conn)?;
+    let insert = diesel::insert_into(r::idm_sync_runs).values((
+        r::tenant_id.eq(tenant),
+        r::mode.eq(run.mode.as_str()),
+        r::run_trigger.eq(run.trigger.as_str()),
+        r::source.eq(&run.source),
+        r::started_at.eq(run.started_at.naive_utc()),
+        r::outcome.eq(Outcome::Running.as_str()),
+        r::counts.eq(counts_json(&Counts::default())?),
+    ));
+    on_backend!(&mut *conn, c => insert.execute(c))?;
     let id = conn.last_insert_id()?;
     Ok(RunId(id))
 }
@@ -135,22 +119,21 @@ pub(crate) fn end_run(
 ) -> Result<(), DbError> {
     use idm_sync_log_lines::dsl as l;
     use idm_sync_runs::dsl as r;
-    let updated = diesel::update(r::idm_sync_runs.find(run.0))
-        .set((
-            r::outcome.eq(result.outcome.as_str()),
-            r::reason.eq(result.reason.as_deref()),
-            r::counts.eq(counts_json(&result.counts)?),
-            r::watermark.eq(result.watermark.as_ref().map(|w| w.0.as_str())),
-            r::finished_at.eq(result.finished_at.naive_utc()),
-        ))
-        .execute(conn)?;
+    let update = diesel::update(r::idm_sync_runs.find(run.0)).set((
+        r::outcome.eq(result.outcome.as_str()),
+        r::reason.eq(result.reason.as_deref()),
+        r::counts.eq(counts_json(&result.counts)?),
+        r::watermark.eq(result.watermark.as_ref().map(|w| w.0.as_str())),
+        r::finished_at.eq(result.finished_at.naive_utc()),
+    ));
+    let updated = on_backend!(&mut *conn, c => update.execute(c))?;
     if updated == 0 {
         return Err(DbError::Rejected(format!("run {run} does not exist")));
     }
-    let last: Option<i64> = l::idm_sync_log_lines
+    let query = l::idm_sync_log_lines
         .filter(l::run_id.eq(run.0))
-        .select(max(l::seq))
-        .first(conn)?;
+        .select(max(l::seq));
+    let last: Option<i64> = on_backend!(&mut *conn, c => query.first(c))?;
     let rows = lines.zip(last.unwrap_or(0) + 1..).map(|(line, seq)| {
         (
             l::run_id.eq(run.0),
@@ -168,13 +151,10 @@ fn ensure_tenant(conn: &mut Conn, tenant: &Tenant) -> QueryResult<i64> {
     if let Some(id) = tenant_id(conn, tenant)? {
         return Ok(id);
     }
-    diesel::insert_into(idm_tenants::table)
-        .values(idm_tenants::name.eq(tenant.as_str()))
-        .execute(conn)?;
-    idm_tenants::table
-        .filter(idm_tenants::name.eq(tenant.as_str()))
-        .select(idm_tenants::id)
-        .first(conn)
+    let insert =
+        diesel::insert_into(idm_tenants::table).values(idm_tenants::name.eq(tenant.as_str()));
+    on_backend!(&mut *conn, c => insert.execute(c))?;
+    tenant_id(conn, tenant)?.ok_or(diesel::result::Error::NotFound)
 }
 
 fn counts_json(counts: &Counts) -> Result<String, DbError> {
@@ -341,40 +321,40 @@ fn write_edges(conn: &mut Conn, tenant: i64, changes: &ChangeSet) -> Result<(), 
     let nesting = changes.nesting_added.iter().chain(&changes.nesting_removed);
     let max_binds = conn.backend().max_binds();
     let users = lookup(max_binds, memberships().map(|e| &e.member), |batch| {
-        idm_users::table
+        let query = idm_users::table
             .filter(idm_users::tenant_id.eq(tenant))
             .filter(idm_users::source_id.eq_any(batch))
-            .select((idm_users::source_id, idm_users::id))
-            .load(conn)
+            .select((idm_users::source_id, idm_users::id));
+        on_backend!(&mut *conn, c => query.load(c))
     })?;
     let group_keys = memberships()
         .map(|e| &e.group)
         .chain(nesting.flat_map(|e| [&e.group, &e.member]));
     let groups = lookup(max_binds, group_keys, |batch| {
-        idm_groups::table
+        let query = idm_groups::table
             .filter(idm_groups::tenant_id.eq(tenant))
             .filter(idm_groups::source_id.eq_any(batch))
-            .select((idm_groups::source_id, idm_groups::id))
-            .load(conn)
+            .select((idm_groups::source_id, idm_groups::id));
+        on_backend!(&mut *conn, c => query.load(c))
     })?;
 
     let removed = edge_ids(&changes.memberships_removed, &groups, &users, "user")?;
     delete_edges(max_binds, removed, |group, members| {
-        diesel::delete(
+        let delete = diesel::delete(
             m::idm_user_memberships
                 .filter(m::group_id.eq(group))
                 .filter(m::user_id.eq_any(members)),
-        )
-        .execute(conn)
+        );
+        on_backend!(&mut *conn, c => delete.execute(c))
     })?;
     let removed = edge_ids(&changes.nesting_removed, &groups, &groups, "group")?;
     delete_edges(max_binds, removed, |parent, children| {
-        diesel::delete(
+        let delete = diesel::delete(
             n::idm_group_nesting
                 .filter(n::parent_id.eq(parent))
                 .filter(n::child_id.eq_any(children)),
-        )
-        .execute(conn)
+        );
+        on_backend!(&mut *conn, c => delete.execute(c))
     })?;
 
     let added = edge_ids(&changes.memberships_added, &groups, &users, "user")?;
@@ -514,7 +494,10 @@ mod tests {
     fn record(conn: &mut Conn) -> Arc<Mutex<Vec<String>>> {
         let log = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&log);
-        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        let Conn::Sqlite(sqlite) = conn else {
+            panic!("the statement tests run on SQLite");
+        };
+        sqlite.set_instrumentation(move |event: InstrumentationEvent<'_>| {
             if let InstrumentationEvent::StartQuery { query, .. } = event {
                 sink.lock().expect("log").push(query.to_string());
             }

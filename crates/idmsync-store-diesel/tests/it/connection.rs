@@ -5,8 +5,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use diesel::sql_types::BigInt;
-use diesel::{QueryableByName, RunQueryDsl};
 use idmsync_domain::ChangeSet;
 use idmsync_ports::{StoreError, SyncStore};
 use idmsync_store_diesel::{DatabaseUrl, DieselStore};
@@ -90,32 +88,22 @@ fn large_change_set() -> ChangeSet {
     }
 }
 
-#[derive(QueryableByName)]
-struct Session {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-}
-
 /// The session of `db` that is inside a writing transaction, if any: on PostgreSQL one with a
 /// transaction id, on MySQL one running an `INSERT`.
 fn writer(db: &Db, admin: &mut Raw) -> Option<i64> {
     let name = &db.database.name;
-    let sessions: Vec<Session> = match admin {
-        Raw::Postgres(c) => diesel::sql_query(format!(
+    admin.first_id(&match admin {
+        Raw::Postgres(_) => format!(
             "SELECT pid::int8 AS id FROM pg_stat_activity \
              WHERE datname = '{name}' AND backend_xid IS NOT NULL"
-        ))
-        .load(c),
+        ),
         // Every INSERT of the store's sessions after `begin_run` belongs to the apply.
-        Raw::Mysql(c) => diesel::sql_query(format!(
+        Raw::Mysql(_) => format!(
             "SELECT CAST(ID AS SIGNED) AS id FROM information_schema.PROCESSLIST \
              WHERE DB = '{name}' AND INFO LIKE 'INSERT%'"
-        ))
-        .load(c),
+        ),
         Raw::Sqlite(_) => unreachable!("SQLite has no sessions"),
-    }
-    .expect("sessions");
-    sessions.first().map(|s| s.id)
+    })
 }
 
 /// Starts a large apply, kills its session from another connection as soon as its transaction

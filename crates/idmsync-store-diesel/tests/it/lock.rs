@@ -7,7 +7,7 @@ use idmsync_domain::{Counts, Outcome, RunResult};
 use idmsync_ports::{RunLock, RunLogReader, SyncStore};
 use idmsync_store_diesel::{DieselStore, StoreOptions};
 
-use crate::support::{at, backend_tests, new_run, tenant, Backend, Db, Raw};
+use crate::support::{at, backend_tests, new_run, tenant, Backend, Db};
 
 /// Polls `try_lock` until it succeeds, for locks whose release the server finishes
 /// asynchronously (a terminated backend exits shortly after the signal).
@@ -35,21 +35,14 @@ fn kill_holder(db: &Db) {
             "SELECT pg_terminate_backend(pid) FROM pg_locks JOIN pg_database d \
              ON d.oid = pg_locks.database WHERE locktype = 'advisory' AND d.datname = '{name}'"
         )),
-        (Backend::Mysql, Raw::Mysql(mut admin)) => {
-            #[derive(diesel::QueryableByName)]
-            struct Holder {
-                #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
-                id: Option<i64>,
-            }
-            use diesel::RunQueryDsl;
-            let holder: Holder = diesel::sql_query(format!(
-                "SELECT CAST(IS_USED_LOCK(CONCAT('idmsync.', \
-                 LEFT(SHA2(CONCAT('{name}', '/', 'acme'), 256), 40))) AS SIGNED) AS id"
-            ))
-            .get_result(&mut admin)
-            .expect("holder");
-            let id = holder.id.expect("the lock is held");
-            Raw::Mysql(admin).execute(&format!("KILL {id}"));
+        (Backend::Mysql, mut admin) => {
+            let id = admin
+                .first_id(&format!(
+                    "SELECT CAST(IS_USED_LOCK(CONCAT('idmsync.', \
+                     LEFT(SHA2(CONCAT('{name}', '/', 'acme'), 256), 40))) AS SIGNED) AS id"
+                ))
+                .expect("the lock is held");
+            admin.execute(&format!("KILL {id}"));
         }
         (backend, _) => unreachable!("{backend:?} has no sessions to kill"),
     }

@@ -8,5 +8,6 @@ mod logins;
 mod migrate;
 mod runs;
 mod support;
+mod tls;
 mod url;
 mod views;

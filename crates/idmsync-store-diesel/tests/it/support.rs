@@ -7,9 +7,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, TimeZone, Utc};
 use diesel::sql_types::BigInt;
-use diesel::{
-    Connection, MysqlConnection, PgConnection, QueryResult, RunQueryDsl, SqliteConnection,
-};
+use diesel::{Connection, QueryResult, RunQueryDsl, SqliteConnection};
+use diesel_async::async_connection_wrapper::{AsyncConnectionWrapper, BlockOn};
+use diesel_async::{AsyncMysqlConnection, AsyncPgConnection};
 use idmsync_domain::change::{Edge, Event, GroupWrite, Key, UserWrite};
 use idmsync_domain::{
     ChangeSet, Counts, DeactivatedBy, ExternalId, Outcome, PasswordHash, RunId, RunResult,
@@ -63,8 +63,47 @@ macro_rules! backend_tests {
 }
 pub(crate) use backend_tests;
 
+/// A PostgreSQL connection of the tests' own, its driver on [`Drivers`].
+type PgConnection = AsyncConnectionWrapper<AsyncPgConnection, Drivers>;
+/// A MySQL connection likewise.
+type MysqlConnection = AsyncConnectionWrapper<AsyncMysqlConnection, Drivers>;
+
+/// The raw connections' runtime: one for the whole test binary, so that dropping a connection
+/// inside a test's async body drops no runtime.
+pub struct Drivers(tokio::runtime::Handle);
+
+impl BlockOn for Drivers {
+    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.0.block_on(f)
+    }
+
+    fn get_runtime() -> Self {
+        static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+        let runtime = RUNTIME.get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("test runtime")
+        });
+        Drivers(runtime.handle().clone())
+    }
+}
+
+/// Runs `work` on a thread outside the test's async runtime: the raw server connections block
+/// on a runtime of their own, which a thread already inside a runtime may not do.
+fn off_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(work)
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
 /// A raw connection to a test database, for tests that must damage or inspect it behind the
 /// store's back.
+#[allow(clippy::large_enum_variant)] // a test holds one or two
 pub enum Raw {
     Sqlite(SqliteConnection),
     Postgres(PgConnection),
@@ -81,7 +120,7 @@ impl Raw {
     /// Runs one statement that may fail, for tests that expect the database to refuse it.
     pub fn try_execute(&mut self, sql: &str) -> QueryResult<usize> {
         let query = diesel::sql_query(sql);
-        match self {
+        off_runtime(|| match self {
             Raw::Sqlite(c) => {
                 // A fresh SQLite connection does not enforce foreign keys until told to.
                 diesel::sql_query("PRAGMA foreign_keys = ON").execute(c)?;
@@ -89,30 +128,47 @@ impl Raw {
             }
             Raw::Postgres(c) => query.execute(c),
             Raw::Mysql(c) => query.execute(c),
+        })
+    }
+
+    /// The `id` column (a nullable integer) of the first row `sql` returns, if any row has one.
+    pub fn first_id(&mut self, sql: &str) -> Option<i64> {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+            id: Option<i64>,
         }
+        let query = diesel::sql_query(sql);
+        let rows: Vec<Row> = off_runtime(|| match self {
+            Raw::Sqlite(c) => query.load(c),
+            Raw::Postgres(c) => query.load(c),
+            Raw::Mysql(c) => query.load(c),
+        })
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.first().and_then(|row| row.id)
     }
 
     /// The single integer a `SELECT COUNT(*) …` returns.
     pub fn count(&mut self, sql: &str) -> i64 {
         let query = diesel::select(diesel::dsl::sql::<BigInt>(&format!("({sql})")));
-        match self {
+        off_runtime(|| match self {
             Raw::Sqlite(c) => query.get_result(c),
             Raw::Postgres(c) => query.get_result(c),
             Raw::Mysql(c) => query.get_result(c),
-        }
+        })
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 }
 
 /// Connects to the server of `backend`, or fails the test saying how to start it.
 fn admin(backend: Backend) -> Raw {
-    let started = match backend {
+    let started = off_runtime(|| match backend {
         Backend::Sqlite => unreachable!("SQLite has no server"),
         Backend::Postgres => {
             PgConnection::establish(&format!("{POSTGRES}/postgres")).map(Raw::Postgres)
         }
         Backend::Mysql => MysqlConnection::establish(&format!("{MYSQL}/mysql")).map(Raw::Mysql),
-    };
+    });
     started.unwrap_or_else(|e| {
         let how = match backend {
             Backend::Postgres => {
@@ -187,8 +243,12 @@ impl TestDatabase {
             Backend::Sqlite => Raw::Sqlite(
                 SqliteConnection::establish(url.trim_start_matches("sqlite://")).expect("raw"),
             ),
-            Backend::Postgres => Raw::Postgres(PgConnection::establish(url).expect("raw")),
-            Backend::Mysql => Raw::Mysql(MysqlConnection::establish(url).expect("raw")),
+            Backend::Postgres => {
+                Raw::Postgres(off_runtime(|| PgConnection::establish(url)).expect("raw"))
+            }
+            Backend::Mysql => {
+                Raw::Mysql(off_runtime(|| MysqlConnection::establish(url)).expect("raw"))
+            }
         }
     }
 
