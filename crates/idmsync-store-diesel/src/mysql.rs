@@ -37,15 +37,9 @@ enum SslMode {
 /// refused, access denied, unknown database, the server does not offer TLS).
 pub(crate) fn connect(url: &str) -> Result<MysqlConn, String> {
     let (rest, params) = take_params(url, &["ssl_mode", "ssl_ca"]);
-    let param = |name: &str| {
-        params
-            .iter()
-            .rev()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-    };
-    let ca = param("ssl_ca").map(PathBuf::from);
-    let mode = match param("ssl_mode")
+    let ca = params.get("ssl_ca").map(PathBuf::from);
+    let mode = match params
+        .get("ssl_mode")
         .map(|m| m.to_ascii_lowercase().replace('-', "_"))
         .as_deref()
     {

@@ -34,20 +34,13 @@ pub(crate) type PgConn = Blocking<AsyncPgConnection>;
 /// (connection refused, authentication failed, no such database, the server does not offer TLS).
 pub(crate) fn connect(url: &str) -> Result<PgConn, String> {
     let (rest, params) = take_params(url, &["sslmode", "sslrootcert"]);
-    let param = |name: &str| {
-        params
-            .iter()
-            .rev()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    };
-    let root = param("sslrootcert").map(Path::new);
+    let root = params.get("sslrootcert").map(Path::new);
     let unverified = if root.is_some() {
         Verify::Chain
     } else {
         Verify::Nothing
     };
-    let (mode, verify) = match param("sslmode").unwrap_or("prefer") {
+    let (mode, verify) = match params.get("sslmode").unwrap_or("prefer") {
         "disable" => (SslMode::Disable, unverified),
         "allow" | "prefer" => (SslMode::Prefer, unverified),
         "require" => (SslMode::Require, unverified),

@@ -51,16 +51,14 @@ pub(crate) fn load_state(
     };
     let mut users = RowIds::default();
     on_backend!(&mut *conn, c => {
-    let query = idm_users::table
+        let query = idm_users::table
             .filter(idm_users::tenant_id.eq(tenant))
             .order(idm_users::id)
             .select(UserRecord::as_select());
-    {
-            for row in query.load_iter::<_, DefaultLoadingMode>(c)? {
-                let row = row?;
-                users.push(row.id)?;
-                state.users.push(row.into_stored()?);
-            }
+        for row in query.load_iter::<_, DefaultLoadingMode>(c)? {
+            let row = row?;
+            users.push(row.id)?;
+            state.users.push(row.into_stored()?);
         }
     });
     let wanted: Option<HashSet<&str>> = match edges {
@@ -70,22 +68,20 @@ pub(crate) fn load_state(
     let mut groups = RowIds::default();
     let mut scoped = Vec::new();
     on_backend!(&mut *conn, c => {
-    let query = idm_groups::table
+        let query = idm_groups::table
             .filter(idm_groups::tenant_id.eq(tenant))
             .order(idm_groups::id)
             .select(GroupRecord::as_select());
-    {
-            for row in query.load_iter::<_, DefaultLoadingMode>(c)? {
-                let row = row?;
-                if wanted
-                    .as_ref()
-                    .is_some_and(|w| w.contains(row.source_id.as_str()))
-                {
-                    scoped.push(row.id);
-                }
-                groups.push(row.id)?;
-                state.groups.push(row.into_stored()?);
+        for row in query.load_iter::<_, DefaultLoadingMode>(c)? {
+            let row = row?;
+            if wanted
+                .as_ref()
+                .is_some_and(|w| w.contains(row.source_id.as_str()))
+            {
+                scoped.push(row.id);
             }
+            groups.push(row.id)?;
+            state.groups.push(row.into_stored()?);
         }
     });
     let (memberships, nesting) = match wanted {
@@ -352,28 +348,26 @@ pub(crate) fn runs(
 
 /// One run.
 pub(crate) fn run(conn: &mut Conn, id: RunId) -> Result<Option<RunRecord>, DbError> {
-    on_backend!(conn, c => {
-    let query = idm_sync_runs::table
-            .inner_join(idm_tenants::table)
-            .filter(idm_sync_runs::id.eq(id.0))
-            .select(RunRow::as_select());
-    query.first(c).optional()
-    })?
+    on_backend!(conn, c => idm_sync_runs::table
+        .inner_join(idm_tenants::table)
+        .filter(idm_sync_runs::id.eq(id.0))
+        .select(RunRow::as_select())
+        .first(c)
+        .optional())?
     .map(RunRow::into_record)
     .transpose()
 }
 
 /// The tenant's newest successful run.
 pub(crate) fn last_success(conn: &mut Conn, tenant: &Tenant) -> Result<Option<RunRecord>, DbError> {
-    on_backend!(conn, c => {
-    let query = idm_sync_runs::table
-            .inner_join(idm_tenants::table)
-            .filter(idm_tenants::name.eq(tenant.as_str()))
-            .filter(idm_sync_runs::outcome.eq(Outcome::Succeeded.as_str()))
-            .order(idm_sync_runs::id.desc())
-            .select(RunRow::as_select());
-    query.first(c).optional()
-    })?
+    on_backend!(conn, c => idm_sync_runs::table
+        .inner_join(idm_tenants::table)
+        .filter(idm_tenants::name.eq(tenant.as_str()))
+        .filter(idm_sync_runs::outcome.eq(Outcome::Succeeded.as_str()))
+        .order(idm_sync_runs::id.desc())
+        .select(RunRow::as_select())
+        .first(c)
+        .optional())?
     .map(RunRow::into_record)
     .transpose()
 }

@@ -159,12 +159,26 @@ fn redact(url: &str) -> String {
     format!("{scheme}://{authority}{tail}")
 }
 
+/// Query parameters taken out of a URL by [`take_params`], percent-decoded.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// The value of `name`; a later occurrence wins, as in libpq.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
 /// Takes the query parameters named in `names` out of a server URL: the URL without them, for
-/// the driver, and their values (percent-decoded), for the options the driver does not parse
-/// itself (TLS). Later occurrences of a parameter win, as in libpq.
-pub(crate) fn take_params(url: &str, names: &[&str]) -> (String, Vec<(String, String)>) {
+/// the driver, and their values, for the options the driver does not parse itself (TLS).
+pub(crate) fn take_params(url: &str, names: &[&str]) -> (String, Params) {
     let Some((base, query)) = url.split_once('?') else {
-        return (url.to_string(), Vec::new());
+        return (url.to_string(), Params::default());
     };
     let mut kept = Vec::new();
     let mut taken = Vec::new();
@@ -181,7 +195,7 @@ pub(crate) fn take_params(url: &str, names: &[&str]) -> (String, Vec<(String, St
     } else {
         format!("{base}?{}", kept.join("&"))
     };
-    (url, taken)
+    (url, Params(taken))
 }
 
 /// `%2F` → `/`; anything that is not a valid escape stays as written.
@@ -218,6 +232,7 @@ mod tests {
             let (got_rest, got_taken) = take_params(url, &["sslmode", "sslrootcert"]);
             assert_eq!(got_rest, rest, "{url}");
             let got: Vec<(&str, &str)> = got_taken
+                .0
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
