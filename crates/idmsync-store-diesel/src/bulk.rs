@@ -1,12 +1,12 @@
 //! The bulk path for the edge tables: a change set that adds more edges than a table holds (a
 //! first sync) drops the table's keys, inserts the edges, and adds the keys back, all inside the
-//! apply's transaction. PostgreSQL drops all of them around its `COPY`; SQLite only the member
+//! apply's transaction. PostgreSQL drops all of them around its bulk load; SQLite only the member
 //! index ([`Suspended::MemberIndex`]); MySQL none, because its DDL would commit the transaction.
 //!
-//! Why: every row `COPY`ed into a table with foreign keys fires one referential-integrity
+//! Why: every row loaded into a table with foreign keys fires one referential-integrity
 //! trigger per key (a query each), and every row is inserted into two B-trees in random order.
 //! For the million memberships of a large first sync that is about 9 s of triggers and 7 s of
-//! index maintenance; adding the same keys after the `COPY` checks and builds them set-based
+//! index maintenance; adding the same keys after the load checks and builds them set-based
 //! (one anti-join per foreign key, one sort per index), in about 2 s. Integrity is unchanged:
 //! the re-added primary key rejects duplicate edges and the re-added foreign keys reject an edge
 //! to a missing row, either of which rolls the whole transaction back, as a per-row check would.
@@ -32,9 +32,9 @@ const MIN_EDGES: usize = 10_000;
 /// constraint names PostgreSQL gives them there), so that dropping and adding them back leaves
 /// the schema as the migrations made it.
 pub(crate) struct EdgeKeys {
-    table: &'static str,
+    pub(crate) table: &'static str,
     /// The two columns: the group, then the member.
-    columns: [&'static str; 2],
+    pub(crate) columns: [&'static str; 2],
     /// The tables the two columns reference.
     references: [&'static str; 2],
     /// The secondary index on the member column.

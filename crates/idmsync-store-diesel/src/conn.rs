@@ -177,7 +177,7 @@ impl Conn {
     }
 }
 
-/// Driver messages span lines (libpq adds hints on a second, indented line); a log line or an
+/// Driver messages may span lines (PostgreSQL's hints and details); a log line or an
 /// error message reads better as one.
 fn one_line(message: &dyn fmt::Display) -> String {
     message

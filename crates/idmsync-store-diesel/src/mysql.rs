@@ -7,6 +7,7 @@ use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::AsyncMysqlConnection;
 use mysql_async::{DriverError, Opts, OptsBuilder, SslOpts};
 
+use crate::load::Infiles;
 use crate::runtime::{self, Blocking};
 use crate::url::take_params;
 
@@ -22,7 +23,7 @@ enum SslMode {
     Preferred,
     /// TLS, without verification (the chain is verified when `ssl_ca` is given).
     Required,
-    /// TLS, the chain verified against `ssl_ca` or the system's roots.
+    /// TLS, the chain verified against `ssl_ca` or Mozilla's roots (built into mysql_async).
     VerifyCa,
     /// TLS, the chain and the host name verified.
     VerifyIdentity,
@@ -60,7 +61,9 @@ pub(crate) fn connect(url: &str) -> Result<MysqlConn, String> {
         // diesel-async caches statements itself.
         .stmt_cache_size(0)
         // Matched rows, not changed ones, as diesel counts them on every backend.
-        .client_found_rows(true);
+        .client_found_rows(true)
+        // The rows of `LOAD DATA LOCAL INFILE` (load.rs), never a file.
+        .local_infile_handler(Some(Infiles));
     let tls = |ssl: SslOpts| {
         // A TCP connection to the local server would otherwise be swapped for its Unix socket,
         // without TLS.

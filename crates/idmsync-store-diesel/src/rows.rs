@@ -13,9 +13,8 @@ use idmsync_domain::{
 use idmsync_ports::UserView;
 
 use crate::error::DbError;
-use crate::schema::{
-    idm_groups, idm_stage_groups, idm_stage_users, idm_sync_runs, idm_tenants, idm_users,
-};
+use crate::load::{Fields, Value};
+use crate::schema::{idm_groups, idm_sync_runs, idm_tenants, idm_users};
 
 /// Turns a failed parse into `Corrupt`, naming the table, row, column and stored value.
 fn valid<T>(
@@ -134,11 +133,8 @@ impl GroupRecord {
     }
 }
 
-/// A user row to upsert, borrowing from the change set. Every column is bound (`None` is NULL,
-/// never `DEFAULT`), which is what lets SQLite take a whole batch in one statement and what
-/// PostgreSQL's binary `COPY` needs. It goes into the staging table, whose columns are these.
-#[derive(Insertable)]
-#[diesel(table_name = idm_stage_users, treat_none_as_default_value = false)]
+/// A user row to upsert, borrowing from the change set. It goes into the staging table, whose
+/// columns are [`NewUser::COLUMNS`], in that order.
 pub(crate) struct NewUser<'a> {
     tenant_id: i64,
     source_id: &'a str,
@@ -157,9 +153,6 @@ pub(crate) struct NewUser<'a> {
 }
 
 impl<'a> NewUser<'a> {
-    /// Parameters one row binds: one per field.
-    pub(crate) const BINDS: usize = 14;
-
     /// The columns written: the staging table's, merged by one `INSERT … SELECT`.
     pub(crate) const COLUMNS: &'static [&'static str] = &[
         "tenant_id",
@@ -200,8 +193,6 @@ impl<'a> NewUser<'a> {
 }
 
 /// A group row to upsert; see [`NewUser`].
-#[derive(Insertable)]
-#[diesel(table_name = idm_stage_groups, treat_none_as_default_value = false)]
 pub(crate) struct NewGroup<'a> {
     tenant_id: i64,
     source_id: &'a str,
@@ -215,9 +206,6 @@ pub(crate) struct NewGroup<'a> {
 }
 
 impl<'a> NewGroup<'a> {
-    /// Parameters one row binds: one per field.
-    pub(crate) const BINDS: usize = 9;
-
     /// The columns written; see [`NewUser::COLUMNS`].
     pub(crate) const COLUMNS: &'static [&'static str] = &[
         "tenant_id",
@@ -244,6 +232,75 @@ impl<'a> NewGroup<'a> {
             updated_at: at,
             last_sync_at: at,
         }
+    }
+}
+
+impl Fields for NewUser<'_> {
+    fn fields<'a>(&'a self, out: &mut Vec<Value<'a>>) {
+        out.extend([
+            Value::Int(self.tenant_id),
+            Value::Text(Some(self.source_id)),
+            Value::Text(Some(self.external_id)),
+            Value::Text(self.locator),
+            Value::Text(Some(self.first_name)),
+            Value::Text(Some(self.last_name)),
+            Value::Text(self.email),
+            Value::Text(Some(self.status)),
+            Value::Text(self.deactivated_by),
+            Value::Bool(self.is_admin),
+            Value::Text(self.password_hash),
+            Value::Time(self.created_at),
+            Value::Time(self.updated_at),
+            Value::Time(self.last_sync_at),
+        ]);
+    }
+}
+
+impl Fields for NewGroup<'_> {
+    fn fields<'a>(&'a self, out: &mut Vec<Value<'a>>) {
+        out.extend([
+            Value::Int(self.tenant_id),
+            Value::Text(Some(self.source_id)),
+            Value::Text(Some(self.external_id)),
+            Value::Text(self.locator),
+            Value::Text(Some(self.name)),
+            Value::Text(Some(self.status)),
+            Value::Time(self.created_at),
+            Value::Time(self.updated_at),
+            Value::Time(self.last_sync_at),
+        ]);
+    }
+}
+
+/// A log line to append: line `seq` of run `run`.
+pub(crate) struct NewLine {
+    run: i64,
+    seq: i64,
+    line: LogLine,
+}
+
+impl NewLine {
+    /// The columns of `idm_sync_log_lines` written, in [`Fields`] order.
+    pub(crate) const COLUMNS: &'static [&'static str] = &["run_id", "seq", "event", "message"];
+
+    /// Line `seq` of `run`.
+    pub(crate) fn new(run: RunId, seq: i64, line: LogLine) -> Self {
+        Self {
+            run: run.0,
+            seq,
+            line,
+        }
+    }
+}
+
+impl Fields for NewLine {
+    fn fields<'a>(&'a self, out: &mut Vec<Value<'a>>) {
+        out.extend([
+            Value::Int(self.run),
+            Value::Int(self.seq),
+            Value::Text(Some(self.line.event.as_str())),
+            Value::Text(Some(&self.line.message)),
+        ]);
     }
 }
 

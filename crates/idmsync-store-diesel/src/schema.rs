@@ -45,42 +45,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// The staging table of user upserts: temporary, created per transaction with the columns
-    /// of `idm_users` that a write sets (see `write::Stage`).
-    idm_stage_users (source_id) {
-        tenant_id -> BigInt,
-        source_id -> Text,
-        external_id -> Text,
-        locator -> Nullable<Text>,
-        first_name -> Text,
-        last_name -> Text,
-        email -> Nullable<Text>,
-        status -> Text,
-        deactivated_by -> Nullable<Text>,
-        is_admin -> Bool,
-        password_hash -> Nullable<Text>,
-        created_at -> Timestamp,
-        updated_at -> Timestamp,
-        last_sync_at -> Nullable<Timestamp>,
-    }
-}
-
-diesel::table! {
-    /// PostgreSQL's staging table for group upserts; see `idm_stage_users`.
-    idm_stage_groups (source_id) {
-        tenant_id -> BigInt,
-        source_id -> Text,
-        external_id -> Text,
-        locator -> Nullable<Text>,
-        name -> Text,
-        status -> Text,
-        created_at -> Timestamp,
-        updated_at -> Timestamp,
-        last_sync_at -> Nullable<Timestamp>,
-    }
-}
-
-diesel::table! {
     /// SQLite's run locks (PostgreSQL and MySQL use the server's own locks): one row per
     /// tenant whose lock is held, valid until `expires_at` unless its holder renews it.
     idm_run_locks (tenant) {

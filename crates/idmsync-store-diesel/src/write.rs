@@ -1,10 +1,9 @@
 //! The write side: begin a run, apply a change set, end a run. Every function runs inside the
 //! caller's transaction, so a failure anywhere rolls all of it back.
 //!
-//! Bulk writes are set-based on every backend: PostgreSQL takes binary `COPY`, SQLite and MySQL
-//! multi-row statements sized to their bind limits. Edges and log lines are plain inserts; user
-//! and group rows go into a temporary staging table first and are merged with one
-//! `INSERT … SELECT` and the backend's upsert clause ([`Stage`]).
+//! Bulk writes are set-based on every backend, through the loader of `load.rs`. Edges and log
+//! lines are loaded into their tables; user and group rows go into a temporary staging table
+//! first and are merged with one `INSERT … SELECT` and the backend's upsert clause ([`Stage`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -19,28 +18,14 @@ use crate::batch::{in_batches, rows_per_statement};
 use crate::bulk::{EdgeKeys, MEMBERSHIPS, NESTING};
 use crate::conn::{on_backend, Conn};
 use crate::error::DbError;
+use crate::load::{load, Fields};
 use crate::read::tenant_id;
-use crate::rows::{NewGroup, NewUser};
+use crate::rows::{NewGroup, NewLine, NewUser};
 use crate::schema::{
-    idm_group_nesting, idm_groups, idm_stage_groups, idm_stage_users, idm_sync_log_lines,
-    idm_sync_runs, idm_tenants, idm_user_memberships, idm_users,
+    idm_group_nesting, idm_groups, idm_sync_log_lines, idm_sync_runs, idm_tenants,
+    idm_user_memberships, idm_users,
 };
 use crate::url::Backend;
-
-/// Inserts every row of `$rows` into `$table` with multi-row `INSERT`s of at most the
-/// backend's bind limit (`$binds` per row). A macro because the row types differ per table and
-/// diesel's bounds for batch inserts are not worth spelling out.
-macro_rules! insert_all {
-    ($conn:expr, $table:expr, $rows:expr, $binds:expr) => {{
-        let size = rows_per_statement($conn.backend().max_binds(), $binds);
-        on_backend!($conn, c => in_batches($rows, size, |batch| {
-            diesel::insert_into($table)
-                .values(batch)
-                .execute(c)
-                .map(drop)
-        }))
-    }};
-}
 
 /// Records `run` as `running`. The tenant's runs still `running` belonged to a process that
 /// died: they become `interrupted` and keep `finished_at` empty, since nobody saw them end.
@@ -134,15 +119,10 @@ pub(crate) fn end_run(
         .filter(l::run_id.eq(run.0))
         .select(max(l::seq));
     let last: Option<i64> = on_backend!(&mut *conn, c => query.first(c))?;
-    let rows = lines.zip(last.unwrap_or(0) + 1..).map(|(line, seq)| {
-        (
-            l::run_id.eq(run.0),
-            l::seq.eq(seq),
-            l::event.eq(line.event.as_str()),
-            l::message.eq(line.message),
-        )
-    });
-    insert_all!(conn, l::idm_sync_log_lines, rows, 4)?;
+    let rows = lines
+        .zip(last.unwrap_or(0) + 1..)
+        .map(|(line, seq)| NewLine::new(run, seq, line));
+    load(conn, "idm_sync_log_lines", NewLine::COLUMNS, rows)?;
     Ok(())
 }
 
@@ -162,25 +142,24 @@ fn counts_json(counts: &Counts) -> Result<String, DbError> {
         .map_err(|e| DbError::Rejected(format!("cannot encode the run's counts: {e}")))
 }
 
-/// Upserts `$rows` (of `$row` type) into `$table`, keyed by `(tenant_id, source_id)`, in
-/// three set-based steps: the rows go into `$stage`, a temporary table with the written
-/// columns ([`insert_all`]: `COPY` on PostgreSQL); one `INSERT … SELECT` with the backend's
-/// upsert clause merges them; the stage is dropped. Staging keeps the upsert one statement on
-/// every backend, whatever the bind limit.
-macro_rules! upsert_rows {
-    ($conn:expr, $table:ident, $stage:ident, $row:ident, $rows:expr) => {{
-        let stage = Stage::new(
-            $conn.backend(),
-            stringify!($table),
-            stringify!($stage),
-            $row::COLUMNS,
-        );
-        $conn.batch_execute(&stage.create())?;
-        insert_all!($conn, $stage::table, $rows, $row::BINDS)?;
-        $conn.batch_execute(&stage.merge())?;
-        $conn.batch_execute(&stage.drop())?;
-        Ok(())
-    }};
+/// Upserts `rows` into `table`, keyed by `(tenant_id, source_id)`, in three set-based steps:
+/// the rows go into `stage`, a temporary table with the written `columns` ([`load`]: the
+/// backend's bulk path); one `INSERT … SELECT` with the backend's upsert clause merges them;
+/// the stage is dropped. Staging keeps the upsert one statement on every backend, whatever the
+/// bind limit.
+fn upsert_rows<R: Fields>(
+    conn: &mut Conn,
+    table: &'static str,
+    stage: &'static str,
+    columns: &'static [&'static str],
+    rows: impl Iterator<Item = R>,
+) -> Result<(), DbError> {
+    let stage = Stage::new(conn.backend(), table, stage, columns);
+    conn.batch_execute(&stage.create())?;
+    load(conn, stage.stage, columns, rows)?;
+    conn.batch_execute(&stage.merge())?;
+    conn.batch_execute(&stage.drop())?;
+    Ok(())
 }
 
 /// The statements of an upsert through a staging table; the only SQL of the write path that
@@ -290,7 +269,7 @@ fn upsert_users(
     at: NaiveDateTime,
 ) -> Result<(), DbError> {
     let rows = writes.iter().map(|w| NewUser::new(tenant, &w.row, at));
-    upsert_rows!(conn, idm_users, idm_stage_users, NewUser, rows)
+    upsert_rows(conn, "idm_users", "idm_stage_users", NewUser::COLUMNS, rows)
 }
 
 fn upsert_groups(
@@ -300,7 +279,13 @@ fn upsert_groups(
     at: NaiveDateTime,
 ) -> Result<(), DbError> {
     let rows = writes.iter().map(|w| NewGroup::new(tenant, &w.row, at));
-    upsert_rows!(conn, idm_groups, idm_stage_groups, NewGroup, rows)
+    upsert_rows(
+        conn,
+        "idm_groups",
+        "idm_stage_groups",
+        NewGroup::COLUMNS,
+        rows,
+    )
 }
 
 /// Row ids by source id.
@@ -308,7 +293,7 @@ type Ids = HashMap<String, i64>;
 
 /// Removes and adds the change set's edges, after the rows they name were written. Source ids
 /// are mapped to row ids with batched `IN` lists (one query per table for all but huge sets),
-/// removals are one `DELETE … IN` per group, additions multi-row `INSERT`s.
+/// removals are one `DELETE … IN` per group, additions one bulk load per table.
 fn write_edges(conn: &mut Conn, tenant: i64, changes: &ChangeSet) -> Result<(), DbError> {
     use idm_group_nesting::dsl as n;
     use idm_user_memberships::dsl as m;
@@ -358,32 +343,17 @@ fn write_edges(conn: &mut Conn, tenant: i64, changes: &ChangeSet) -> Result<(), 
     })?;
 
     let added = edge_ids(&changes.memberships_added, &groups, &users, "user")?;
-    insert_edges(conn, &MEMBERSHIPS, added.len(), |conn| {
-        let rows = added
-            .into_iter()
-            .map(|(group, user)| (m::group_id.eq(group), m::user_id.eq(user)));
-        insert_all!(conn, m::idm_user_memberships, rows, 2)
-    })?;
+    insert_edges(conn, &MEMBERSHIPS, added)?;
     let added = edge_ids(&changes.nesting_added, &groups, &groups, "group")?;
-    insert_edges(conn, &NESTING, added.len(), |conn| {
-        let rows = added
-            .into_iter()
-            .map(|(parent, child)| (n::parent_id.eq(parent), n::child_id.eq(child)));
-        insert_all!(conn, n::idm_group_nesting, rows, 2)
-    })?;
+    insert_edges(conn, &NESTING, added)?;
     Ok(())
 }
 
-/// Runs `insert` (adding `count` edges to the table of `keys`) with the table's keys dropped
-/// and re-added around it when that is a bulk load ([`EdgeKeys::suspend_for`]).
-fn insert_edges(
-    conn: &mut Conn,
-    keys: &EdgeKeys,
-    count: usize,
-    insert: impl FnOnce(&mut Conn) -> QueryResult<()>,
-) -> QueryResult<()> {
-    let suspended = keys.suspend_for(conn, count)?;
-    insert(conn)?;
+/// Adds `edges` to the table of `keys`, with the table's keys dropped and re-added around the
+/// load when that is a bulk load ([`EdgeKeys::suspend_for`]).
+fn insert_edges(conn: &mut Conn, keys: &EdgeKeys, edges: Vec<(i64, i64)>) -> QueryResult<()> {
+    let suspended = keys.suspend_for(conn, edges.len())?;
+    load(conn, keys.table, &keys.columns, edges)?;
     keys.restore(conn, suspended)
 }
 
@@ -573,15 +543,15 @@ mod tests {
         // 3,000 users at 14 binds need two statements into the stage, merged by one; 3,000
         // edges at 2 binds need one.
         assert_eq!(
-            count(&statements, "INSERT INTO `idm_stage_users`"),
+            count(&statements, "INSERT INTO idm_stage_users "),
             2,
             "{statements:?}"
         );
         assert_eq!(count(&statements, "INSERT INTO idm_users "), 1);
-        assert_eq!(count(&statements, "INSERT INTO `idm_stage_groups`"), 1);
+        assert_eq!(count(&statements, "INSERT INTO idm_stage_groups "), 1);
         assert_eq!(count(&statements, "INSERT INTO idm_groups "), 1);
-        assert_eq!(count(&statements, "INSERT INTO `idm_user_memberships`"), 1);
-        assert_eq!(count(&statements, "INSERT INTO `idm_sync_log_lines`"), 1);
+        assert_eq!(count(&statements, "INSERT INTO idm_user_memberships "), 1);
+        assert_eq!(count(&statements, "INSERT INTO idm_sync_log_lines "), 1);
         assert_eq!(count(&statements, "SELECT `idm_users`.`source_id`"), 1);
 
         let removal = ChangeSet {

@@ -437,3 +437,71 @@ backend_tests! {
         assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
     }
 }
+
+backend_tests! {
+    async fn text_that_bulk_formats_split_on_round_trips(db: Db) {
+        // Tabs, line breaks, backslashes and `\N` are what the bulk loads' text and array
+        // encodings must escape; none of them may split, shift or nullify a value.
+        let acme = tenant("acme");
+        let awkward = "tab\there\nline\r\\N back\\slash ü 𝄞 \"'`";
+        let mut row = user(&key("s-odd\t1", "odd\\user"));
+        row.first_name = awkward.to_string();
+        row.last_name = String::new();
+        row.email = None;
+        let changes = ChangeSet {
+            users: vec![created_user(row.clone())],
+            ..ChangeSet::default()
+        };
+        let run = sync(&db, &acme, &changes, 1).await;
+        let state = db.store.load_state(&acme).await.expect("state");
+        assert_eq!(state.users, vec![row]);
+        let lines = db.store.lines(run).await.expect("lines");
+        assert_eq!(lines, changes.log_lines().collect::<Vec<_>>());
+    }
+}
+
+backend_tests! {
+    async fn a_duplicate_edge_fails_the_whole_apply(db: Db) {
+        // MySQL's `LOAD DATA LOCAL` skips a duplicate key with a warning instead of failing;
+        // the store must turn that into a failure like the other backends' key violation.
+        let acme = tenant("acme");
+        let base = directory();
+        let (g1, u1) = (key("s-g1", "beatles"), key("s-u1", "jlennon"));
+        let mut changes = base.clone();
+        changes.memberships_added.push(edge(&g1, &u1));
+        let run = db.store.begin_run(&new_run(&acme, 1)).await.expect("begin");
+        let before = everything(&db).await;
+        db.store
+            .apply(run, &acme, &changes, &succeeded(&changes, 1))
+            .await
+            .expect_err("a duplicate edge");
+        assert_eq!(everything(&db).await, before);
+        db.store
+            .apply(run, &acme, &base, &succeeded(&base, 1))
+            .await
+            .expect("the same run then applies the set without the duplicate");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mysql_value_too_long_for_its_column_fails_instead_of_being_truncated() {
+    // ids are VARCHAR(512) on MySQL; `LOAD DATA LOCAL` would truncate with a warning.
+    let db = crate::support::fresh(crate::support::Backend::Mysql);
+    let acme = tenant("acme");
+    let long = "x".repeat(600);
+    let changes = ChangeSet {
+        users: vec![created_user(user(&key(&long, "long")))],
+        ..ChangeSet::default()
+    };
+    let run = db.store.begin_run(&new_run(&acme, 1)).await.expect("begin");
+    let err = db
+        .store
+        .apply(run, &acme, &changes, &succeeded(&changes, 1))
+        .await
+        .expect_err("too long");
+    assert!(err.to_string().contains("warning"), "{err}");
+    assert_eq!(
+        db.store.load_state(&acme).await.expect("state"),
+        StoreState::default()
+    );
+}
