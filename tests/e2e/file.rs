@@ -307,19 +307,16 @@ fn help_names_every_command_and_option() {
     }
 }
 
-/// Runs each named scenario once per backend, as `file::<backend>::<scenario>`.
+/// Runs each named scenario once per backend, as `file::<scenario>::<backend>`.
 macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[test] fn $name() { super::$name(crate::support::Backend::Sqlite) })*
+    ($($name:ident),* $(,)?) => {$(
+        idmsync_test_db::backend_tests! {
+            #[test]
+            fn $name(backend) {
+                super::$name(backend)
+            }
         }
-        mod postgres {
-            $(#[test] fn $name() { super::$name(crate::support::Backend::Postgres) })*
-        }
-        mod mysql {
-            $(#[test] fn $name() { super::$name(crate::support::Backend::Mysql) })*
-        }
-    };
+    )*};
 }
 
 on_every_backend!(

@@ -3,90 +3,19 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::Value;
 
-/// The database backends every engine test runs on. The servers are the machine's own
-/// (PostgreSQL on 127.0.0.1:5432 with trust auth, MariaDB on 127.0.0.1:3306 as root without a
-/// password; `cargo xtask ci` starts them if they are down); each test gets a fresh database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-    Mysql,
-}
-
-/// A database created on a server for one test, dropped when the test ends.
-struct ServerDatabase {
-    backend: Backend,
-    name: String,
-}
-
-impl Backend {
-    /// Runs SQL as the server's superuser through its command-line client.
-    fn admin_sql(self, sql: &str) {
-        let output = match self {
-            Backend::Postgres => Command::new("psql")
-                .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"])
-                .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
-                .output(),
-            Backend::Mysql => Command::new("mariadb")
-                .args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "-e", sql])
-                .output(),
-            Backend::Sqlite => return,
-        }
-        .expect("run the database client (psql / mariadb)");
-        assert!(
-            output.status.success(),
-            "{self:?}: `{sql}` failed; is the server running? (cargo xtask ci starts it)\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-
-    /// A fresh database and its URL.
-    fn create(self, dir: &Path) -> (String, Option<ServerDatabase>) {
-        static SEQ: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "idmsync_e2e_{}_{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        );
-        let url = match self {
-            Backend::Sqlite => {
-                return (
-                    format!("sqlite://{}", dir.join("data/idmsync.db").display()),
-                    None,
-                )
-            }
-            Backend::Postgres => format!("postgres://postgres@127.0.0.1:5432/{name}"),
-            Backend::Mysql => format!("mysql://root@127.0.0.1:3306/{name}"),
-        };
-        self.admin_sql(&format!("CREATE DATABASE {name}"));
-        (
-            url,
-            Some(ServerDatabase {
-                backend: self,
-                name,
-            }),
-        )
-    }
-}
-
-impl Drop for ServerDatabase {
-    fn drop(&mut self) {
-        let sql = match self.backend {
-            Backend::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            _ => format!("DROP DATABASE IF EXISTS {}", self.name),
-        };
-        self.backend.admin_sql(&sql);
-    }
-}
+/// The database backends every engine test runs on; the server databases come from
+/// `idmsync-test-db`, fresh per test.
+pub use idmsync_test_db::Backend;
+use idmsync_test_db::TestDatabase;
 
 /// One test's private world.
 pub struct Sandbox {
     dir: tempfile::TempDir,
-    _database: Option<ServerDatabase>,
+    /// A server database, dropped with the sandbox; SQLite lives in the sandbox itself.
+    _database: Option<TestDatabase>,
 }
 
 /// What a command printed and how it exited.
@@ -132,7 +61,16 @@ impl Sandbox {
     /// The same on `backend`, with a fresh database.
     pub fn on(backend: Backend, users: &str, groups: &str, sync_extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (url, database) = backend.create(dir.path());
+        let (url, database) = match backend {
+            Backend::Sqlite => {
+                let file = dir.path().join("data/idmsync.db");
+                (format!("sqlite://{}", file.display()), None)
+            }
+            server => {
+                let database = TestDatabase::create(server);
+                (database.url.clone(), Some(database))
+            }
+        };
         let s = Self {
             dir,
             _database: database,

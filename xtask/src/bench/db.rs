@@ -1,12 +1,13 @@
-//! The databases the bench writes to: a fresh, uniquely named one per scenario run (dropped
-//! afterwards), the URL idmsync gets, and the limits measured with each backend's own client:
-//! a bulk load of the same rows into the same (empty) tables, and a read of the whole state.
+//! The databases the bench writes to: a fresh, uniquely named one per scenario run (an
+//! `idmsync-test-db` database, dropped afterwards), the URL idmsync gets, and the limits
+//! measured with each backend's own client: a bulk load of the same rows into the same (empty)
+//! tables, and a read of the whole state.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{bail, Context, Result};
+use idmsync_test_db::{unique, Backend, TestDatabase};
 
 use super::measure::Measured;
 use super::options::Db;
@@ -21,18 +22,13 @@ const STATE_TABLES: [&str; 4] = [
     "idm_group_nesting",
 ];
 
-/// Makes database names unique within this process; the pid makes them unique across
-/// concurrent benches.
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// One database created for the bench. Dropping it drops the database (or deletes the SQLite
-/// file), so a failed run leaves nothing behind.
-#[derive(Debug)]
+/// One database created for the bench. Dropping it drops the database (or the SQLite file's
+/// folder), so a failed run leaves nothing behind.
 pub struct Database {
     db: Db,
-    name: String,
-    /// The SQLite file; unused for servers.
-    path: PathBuf,
+    database: TestDatabase,
+    /// Names this database's scripts (SQLite files are all called `idm.db`).
+    label: String,
 }
 
 /// psql's arguments for the local server: no ~/.psqlrc, quiet, stop at the first error.
@@ -50,34 +46,28 @@ const PSQL_SERVER: [&str; 8] = [
 const MYSQL_SERVER: [&str; 6] = ["-h", "127.0.0.1", "-P", "3306", "-u", "root"];
 
 impl Database {
-    /// Creates an empty database named `idmsync_bench_<pid>_<n>`; for SQLite, a path in `tmp`
-    /// (the file is created by whoever opens it first).
-    pub fn create(db: Db, tmp: &Path) -> Result<Database> {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let name = format!("idmsync_bench_{}_{n}", std::process::id());
-        let database = Database {
-            db,
-            path: tmp.join(format!("{name}.db")),
-            name,
-        };
-        match db {
-            Db::Sqlite => {}
-            Db::Postgres => database.admin_sql(&format!("CREATE DATABASE {}", database.name))?,
-            Db::Mariadb => database.admin_sql(&format!(
-                "CREATE DATABASE {} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
-                database.name
-            ))?,
+    /// Creates an empty database; for SQLite, the folder of its file too, since the limits'
+    /// `sqlite3` does not create one.
+    pub fn create(db: Db) -> Result<Database> {
+        let database = TestDatabase::create(match db {
+            Db::Sqlite => Backend::Sqlite,
+            Db::Postgres => Backend::Postgres,
+            Db::Mariadb => Backend::Mysql,
+        });
+        if let Some(folder) = database.sqlite_path().and_then(Path::parent) {
+            std::fs::create_dir_all(folder)
+                .with_context(|| format!("creating {}", folder.display()))?;
         }
-        Ok(database)
+        Ok(Database {
+            db,
+            database,
+            label: unique("idmsync_bench"),
+        })
     }
 
     /// What idmsync's `database.url` should say.
     pub fn url(&self) -> String {
-        match self.db {
-            Db::Sqlite => format!("sqlite://{}", self.path.display()),
-            Db::Postgres => format!("postgres://postgres@127.0.0.1:5432/{}", self.name),
-            Db::Mariadb => format!("mysql://root@127.0.0.1:3306/{}", self.name),
-        }
+        self.database.url.clone()
     }
 
     /// Creates idmsync's tables with its own migrations (unmeasured), for the bulk-load limit.
@@ -165,7 +155,7 @@ impl Database {
     /// The measured [`client`](Self::client) with `script` (saved in `script_dir`) as its
     /// stdin.
     fn scripted(&self, script: &str, script_dir: &Path, what: &str) -> Result<Measured> {
-        let path = script_dir.join(format!("{}-{what}.sql", self.name));
+        let path = script_dir.join(format!("{}-{what}.sql", self.label));
         std::fs::write(&path, script).with_context(|| format!("writing {}", path.display()))?;
         let mut measured = Measured::new(self.program())?;
         self.connect(&mut measured.command);
@@ -196,7 +186,7 @@ impl Database {
     fn connect(&self, command: &mut Command) {
         match self.db {
             Db::Postgres => {
-                command.args(PSQL_SERVER).args(["-d", &self.name]);
+                command.args(PSQL_SERVER).args(["-d", &self.database.name]);
             }
             Db::Mariadb => {
                 // --quick streams rows instead of buffering each result set in the client.
@@ -204,64 +194,14 @@ impl Database {
                     "--local-infile=1",
                     "--quick",
                     "--default-character-set=utf8mb4",
-                    &self.name,
+                    &self.database.name,
                 ]);
             }
             Db::Sqlite => {
-                command.arg("-bail").arg(&self.path);
+                command.arg("-bail").args(self.database.sqlite_path());
             }
         }
         command.stdout(Stdio::null());
-    }
-
-    /// Runs one statement as the server's administrator, outside this database.
-    fn admin_sql(&self, sql: &str) -> Result<()> {
-        let mut command = match self.db {
-            Db::Postgres => {
-                let mut c = Command::new("psql");
-                c.args(PSQL_SERVER).args(["-d", "postgres", "-c", sql]);
-                c
-            }
-            Db::Mariadb => {
-                let mut c = Command::new("mysql");
-                c.args(MYSQL_SERVER).args(["-e", sql]);
-                c
-            }
-            Db::Sqlite => bail!("SQLite has no server to run {sql:?} on"),
-        };
-        check(&mut command, sql)
-    }
-
-    fn remove(&self) -> Result<()> {
-        match self.db {
-            Db::Sqlite => {
-                for suffix in ["", "-wal", "-shm", "-journal"] {
-                    let path = PathBuf::from(format!("{}{suffix}", self.path.display()));
-                    if path.exists() {
-                        std::fs::remove_file(&path)
-                            .with_context(|| format!("removing {}", path.display()))?;
-                    }
-                }
-                Ok(())
-            }
-            // WITH (FORCE): a killed idmsync may leave a session behind.
-            Db::Postgres => self.admin_sql(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            )),
-            Db::Mariadb => self.admin_sql(&format!("DROP DATABASE IF EXISTS {}", self.name)),
-        }
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Err(e) = self.remove() {
-            eprintln!(
-                "warning: could not drop bench database {}: {e:#}",
-                self.name
-            );
-        }
     }
 }
 

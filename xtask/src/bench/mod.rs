@@ -221,7 +221,7 @@ impl Bench {
                 };
                 self.record(cell, Some(db), what, load);
             }
-            let database = Database::create(db, work.path())?;
+            let database = Database::create(db)?;
             let config = work.path().join(format!("{db}.toml"));
             std::fs::write(
                 &config,
@@ -280,7 +280,7 @@ impl Bench {
     /// The bulk-load limit: the same rows loaded into a scratch database's empty tables, with
     /// their keys or into keyless copies of them.
     fn store_load(&self, db: Db, row_files: &[PathBuf], work: &Path, keys: bool) -> Result<Usage> {
-        let scratch = Database::create(db, work)?;
+        let scratch = Database::create(db)?;
         scratch.migrate()?;
         measure_all(vec![scratch.bulk_load(row_files, work, keys)?])
     }

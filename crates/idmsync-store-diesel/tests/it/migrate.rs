@@ -6,13 +6,13 @@ use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 use idmsync_ports::{StoreError, SyncStore};
 use idmsync_store_diesel::DieselStore;
 
-use crate::support::{backend_tests, backends, fresh, tenant, Backend, TestDatabase};
+use crate::support::{backend_tests, backends, fresh, tenant, url, Backend, TestDatabase};
 
 #[test]
 fn migrate_twice_applies_once() {
     for backend in backends() {
         let database = TestDatabase::create(backend);
-        let store = DieselStore::connect(&database.url()).expect("connect");
+        let store = DieselStore::connect(&url(&database)).expect("connect");
         let mut expected = vec!["2025-11-26-000000_create_idm_tables".to_string()];
         if backend == Backend::Sqlite {
             expected.push("2025-12-01-000000_create_run_locks".to_string());
@@ -28,7 +28,7 @@ fn migrate_twice_applies_once() {
             Vec::<String>::new()
         );
         // A second store on the same database sees the schema as current too.
-        let again = DieselStore::connect(&database.url()).expect("connect again");
+        let again = DieselStore::connect(&url(&database)).expect("connect again");
         assert_eq!(
             again.migrate().expect("third migrate"),
             Vec::<String>::new()
@@ -69,7 +69,7 @@ backend_tests! {
 async fn an_unmigrated_database_is_a_schema_error() {
     for backend in backends() {
         let database = TestDatabase::create(backend);
-        let store = DieselStore::connect(&database.url()).expect("connect");
+        let store = DieselStore::connect(&url(&database)).expect("connect");
         let err = store
             .load_state(&tenant("acme"))
             .await
