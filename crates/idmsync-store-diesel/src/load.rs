@@ -134,18 +134,36 @@ fn unnest(c: &mut PgConn, table: &str, columns: &[&str], values: &[Value<'_>]) -
     let mut casts = Vec::with_capacity(width);
     let mut query: BoxedSqlQuery<'_, Pg, _> = diesel::sql_query("").into_boxed();
     for (i, first) in values.iter().take(width).enumerate() {
-        let column = values.iter().skip(i).step_by(width);
+        let values = values.iter().skip(i).step_by(width);
         let (cast, bound) = match first {
-            Value::Int(_) => ("int8", query.bind::<Array<BigInt>, _>(ints(column))),
-            Value::Text(_) => (
-                "text",
-                query.bind::<Array<Nullable<Text>>, _>(texts(column)),
-            ),
-            Value::Bool(_) => ("bool", query.bind::<Array<Bool>, _>(bools(column))),
-            Value::Time(_) => (
-                "timestamp",
-                query.bind::<Array<Timestamp>, _>(times(column)),
-            ),
+            Value::Int(_) => {
+                let ints = column(values, |v| match v {
+                    Value::Int(v) => Some(*v),
+                    _ => None,
+                });
+                ("int8", query.bind::<Array<BigInt>, _>(ints))
+            }
+            Value::Text(_) => {
+                let texts = column(values, |v| match v {
+                    Value::Text(v) => Some(*v),
+                    _ => None,
+                });
+                ("text", query.bind::<Array<Nullable<Text>>, _>(texts))
+            }
+            Value::Bool(_) => {
+                let bools = column(values, |v| match v {
+                    Value::Bool(v) => Some(*v),
+                    _ => None,
+                });
+                ("bool", query.bind::<Array<Bool>, _>(bools))
+            }
+            Value::Time(_) => {
+                let times = column(values, |v| match v {
+                    Value::Time(v) => Some(*v),
+                    _ => None,
+                });
+                ("timestamp", query.bind::<Array<Timestamp>, _>(times))
+            }
         };
         casts.push(format!("${}::{cast}[]", i + 1));
         query = bound;
@@ -163,44 +181,14 @@ fn unnest(c: &mut PgConn, table: &str, columns: &[&str], values: &[Value<'_>]) -
         .map(drop)
 }
 
-/// A column of values that must all be of one kind: the rows are built by one [`Fields`] impl.
-fn mismatch(kind: &str, value: &Value<'_>) -> ! {
-    unreachable!("a {kind} column holds {value:?}")
-}
-
-fn ints<'a>(column: impl Iterator<Item = &'a Value<'a>>) -> Vec<i64> {
-    column
-        .map(|v| match v {
-            Value::Int(v) => *v,
-            other => mismatch("BIGINT", other),
-        })
-        .collect()
-}
-
-fn texts<'a>(column: impl Iterator<Item = &'a Value<'a>>) -> Vec<Option<&'a str>> {
-    column
-        .map(|v| match v {
-            Value::Text(v) => *v,
-            other => mismatch("text", other),
-        })
-        .collect()
-}
-
-fn bools<'a>(column: impl Iterator<Item = &'a Value<'a>>) -> Vec<bool> {
-    column
-        .map(|v| match v {
-            Value::Bool(v) => *v,
-            other => mismatch("boolean", other),
-        })
-        .collect()
-}
-
-fn times<'a>(column: impl Iterator<Item = &'a Value<'a>>) -> Vec<NaiveDateTime> {
-    column
-        .map(|v| match v {
-            Value::Time(v) => *v,
-            other => mismatch("timestamp", other),
-        })
+/// The values of one column, all of the kind `pick` accepts: the rows come from one [`Fields`]
+/// impl, so a value of another kind is a bug.
+fn column<'a, T>(
+    values: impl Iterator<Item = &'a Value<'a>>,
+    pick: impl Fn(&Value<'a>) -> Option<T>,
+) -> Vec<T> {
+    values
+        .map(|value| pick(value).unwrap_or_else(|| unreachable!("a column holds {value:?}")))
         .collect()
 }
 
