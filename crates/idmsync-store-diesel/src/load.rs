@@ -7,8 +7,10 @@
 //!   no bind limit.
 //! - **MySQL/MariaDB**: `LOAD DATA LOCAL INFILE` with the rows as tab-separated text the client
 //!   holds in memory and hands over when the server asks for the "file" ([`Infiles`]); no file
-//!   is written or read. A server that refuses local loads (MySQL 8 by default) gets multi-row
-//!   `INSERT`s instead.
+//!   is written or read. One statement carries up to [`BYTES_PER_LOAD`] of text: MariaDB fills
+//!   an empty table by sorting only within the first statement that writes to it, so a first
+//!   sync's million memberships go in one load (1.9 s, against 3.4 s in four). A server that
+//!   refuses local loads (`local_infile` off, MySQL 8's default) gets multi-row `INSERT`s.
 //! - **SQLite**: multi-row `INSERT`s at its bind limit: it is in-process, so a bind costs a
 //!   function call.
 //!
@@ -61,8 +63,13 @@ impl Fields for (i64, i64) {
     }
 }
 
-/// Rows [`load`] encodes at once: the arrays of one PostgreSQL statement, or one `LOAD DATA`.
+/// Rows [`load`] encodes at once: the arrays of one PostgreSQL statement, or one chunk of a
+/// `LOAD DATA`.
 const ROWS_PER_LOAD: usize = 50_000;
+
+/// `LOAD DATA` text one statement carries at most, in whole chunks of [`ROWS_PER_LOAD`] rows:
+/// what the loader holds in memory at once on MySQL.
+const BYTES_PER_LOAD: usize = 32 << 20;
 
 /// Inserts `rows` into `columns` of `table`, in the backend's bulk way (see the module
 /// documentation), inside the caller's transaction.
@@ -76,16 +83,21 @@ pub(crate) fn load<R: Fields>(
     columns: &[&str],
     rows: impl IntoIterator<Item = R>,
 ) -> QueryResult<()> {
+    if let Conn::Mysql(c) = conn {
+        if accepts_local_loads(c)? {
+            return load_data(c, table, columns, rows);
+        }
+    }
     let backend = conn.backend();
     let per_statement = match backend {
-        Backend::Sqlite => rows_per_statement(backend.max_binds(), columns.len()),
-        Backend::Postgres | Backend::Mysql => ROWS_PER_LOAD,
+        Backend::Sqlite | Backend::Mysql => rows_per_statement(backend.max_binds(), columns.len()),
+        Backend::Postgres => ROWS_PER_LOAD,
     };
     in_batches(rows, per_statement, |batch| {
         let values = values(&batch, columns.len());
         match conn {
             Conn::Pg(c) => unnest(c, table, columns, &values),
-            Conn::Mysql(c) => load_data(c, table, columns, &values),
+            Conn::Mysql(c) => multi_row!(c, table, columns, values),
             Conn::Sqlite(c) => multi_row!(c, table, columns, values),
         }
     })
@@ -192,17 +204,42 @@ fn column<'a, T>(
         .collect()
 }
 
-/// MySQL: `LOAD DATA LOCAL INFILE` of the rows as [`tsv`] text, or multi-row `INSERT`s when the
-/// server refuses local loads.
+/// MySQL: `LOAD DATA LOCAL INFILE` of the rows as text, [`BYTES_PER_LOAD`] at a time.
 ///
 /// With `LOCAL`, MySQL turns what would be errors (a duplicate key, a value too long for its
 /// column) into warnings and goes on; any warning therefore fails the load, and the caller's
 /// transaction with it, so that nothing is silently truncated or skipped.
-fn load_data(
+fn load_data<R: Fields>(
     c: &mut MysqlConn,
     table: &str,
     columns: &[&str],
-    values: &[Value<'_>],
+    rows: impl IntoIterator<Item = R>,
+) -> QueryResult<()> {
+    let width = columns.len();
+    let mut chunks = Vec::new();
+    let mut bytes = 0;
+    in_batches(rows, ROWS_PER_LOAD, |batch| {
+        let chunk = tsv(&values(&batch, width), width);
+        bytes += chunk.len();
+        chunks.push(chunk);
+        if bytes < BYTES_PER_LOAD {
+            return Ok(());
+        }
+        bytes = 0;
+        load_chunks(c, table, columns, std::mem::take(&mut chunks))
+    })?;
+    if chunks.is_empty() {
+        return Ok(());
+    }
+    load_chunks(c, table, columns, chunks)
+}
+
+/// One `LOAD DATA LOCAL INFILE` of `chunks`, served by [`Infiles`] under a name of its own.
+fn load_chunks(
+    c: &mut MysqlConn,
+    table: &str,
+    columns: &[&str],
+    chunks: Vec<Vec<u8>>,
 ) -> QueryResult<()> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let name = format!(
@@ -210,7 +247,7 @@ fn load_data(
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    pending().insert(name.clone(), tsv(values, columns.len()));
+    pending().insert(name.clone(), chunks);
     let loaded = c.batch_execute(&format!(
         "LOAD DATA LOCAL INFILE '{name}' INTO TABLE {table} CHARACTER SET utf8mb4 \
          FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
@@ -218,28 +255,14 @@ fn load_data(
     ));
     // Gone already when the server read it; still there when the statement failed before.
     pending().remove(&name);
-    match loaded {
-        Err(e) if refuses_local_loads(&e) => {
-            tracing::debug!(%e, "the server refuses LOAD DATA LOCAL; inserting rows instead");
-            in_batches(
-                values.chunks(columns.len()),
-                rows_per_statement(Backend::Mysql.max_binds(), columns.len()),
-                |rows| {
-                    let values: Vec<Value<'_>> = rows.concat();
-                    multi_row!(&mut *c, table, columns, values)
-                },
-            )
-        }
-        Err(e) => Err(e),
-        Ok(()) => no_warnings(c, table),
-    }
+    loaded?;
+    no_warnings(c, table)
 }
 
-/// Whether `error` says the server (MariaDB with `local_infile = OFF`, MySQL 8 by default)
-/// does not take `LOAD DATA LOCAL`.
-fn refuses_local_loads(error: &diesel::result::Error) -> bool {
-    let message = error.to_string();
-    message.contains("command is not allowed") || message.contains("local data is disabled")
+/// Whether the server takes `LOAD DATA LOCAL` (`local_infile`: on by default in MariaDB, off in
+/// MySQL 8). Asked before each load, since an administrator may turn it off at any time.
+fn accepts_local_loads(c: &mut MysqlConn) -> QueryResult<bool> {
+    diesel::select(sql::<Bool>("@@GLOBAL.local_infile <> 0")).get_result(c)
 }
 
 /// Fails when the statement just run raised a warning, naming the first.
@@ -300,17 +323,17 @@ fn tsv(values: &[Value<'_>], width: usize) -> Vec<u8> {
 
 /// The data of the `LOAD DATA LOCAL INFILE` statements under way, by the file name the
 /// statement gives. Names are unique per process, so loads on several connections never meet.
-struct Pending(Mutex<HashMap<String, Vec<u8>>>);
+struct Pending(Mutex<HashMap<String, Vec<Vec<u8>>>>);
 
 impl Pending {
-    fn insert(&self, name: String, data: Vec<u8>) {
+    fn insert(&self, name: String, data: Vec<Vec<u8>>) {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(name, data);
     }
 
-    fn remove(&self, name: &str) -> Option<Vec<u8>> {
+    fn remove(&self, name: &str) -> Option<Vec<Vec<u8>>> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -334,9 +357,9 @@ impl GlobalHandler for Infiles {
         let data = pending().remove(&name);
         Box::pin(async move {
             match data {
-                Some(bytes) => {
-                    let chunk = futures_util::stream::iter([Ok(bytes.into())]);
-                    Ok(Box::pin(chunk) as InfileData)
+                Some(chunks) => {
+                    let chunks = chunks.into_iter().map(|chunk| Ok(chunk.into()));
+                    Ok(Box::pin(futures_util::stream::iter(chunks)) as InfileData)
                 }
                 None => Err(LocalInfileError::OtherError(
                     format!("the server asked for the local file {name}, which idmsync never sent")

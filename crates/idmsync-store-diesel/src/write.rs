@@ -353,7 +353,10 @@ fn write_edges(conn: &mut Conn, tenant: i64, changes: &ChangeSet) -> Result<(), 
 /// load when that is a bulk load ([`EdgeKeys::suspend_for`]).
 fn insert_edges(conn: &mut Conn, keys: &EdgeKeys, edges: Vec<(i64, i64)>) -> QueryResult<()> {
     let suspended = keys.suspend_for(conn, edges.len())?;
-    load(conn, keys.table, &keys.columns, edges)?;
+    if let Err(error) = load(conn, keys.table, &keys.columns, edges) {
+        keys.abandon(conn, suspended);
+        return Err(error);
+    }
     keys.restore(conn, suspended)
 }
 

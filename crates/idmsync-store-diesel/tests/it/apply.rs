@@ -379,7 +379,21 @@ backend_tests! {
         nesting_added: vec![edge(&groups[0], &groups[1])],
         ..ChangeSet::default()
     };
-    sync(&db, &acme, &changes, 1).await;
+    // A duplicate among the bulk-loaded edges fails the whole apply, with the keys dropped
+    // (PostgreSQL) or the checks off (MariaDB), and leaves the connection's checks as they were.
+    let mut broken = changes.clone();
+    broken.memberships_added.push(edge(&groups[0], &users[USERS / 2]));
+    let run = db.store.begin_run(&new_run(&acme, 1)).await.expect("begin");
+    let before = everything(&db).await;
+    db.store
+        .apply(run, &acme, &broken, &succeeded(&broken, 1))
+        .await
+        .expect_err("a duplicate edge in a bulk load");
+    assert_eq!(everything(&db).await, before);
+    db.store
+        .apply(run, &acme, &changes, &succeeded(&changes, 1))
+        .await
+        .expect("the same run then applies the set without the duplicate");
     let state = db.store.load_state(&acme).await.expect("state");
     assert_eq!(state.memberships.len(), USERS);
 
