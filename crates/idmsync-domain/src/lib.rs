@@ -18,6 +18,7 @@ mod parallel;
 pub mod password;
 pub mod plan;
 pub mod run;
+pub mod validate;
 
 pub use change::{ChangeSet, Counts, EventKey, LogLine};
 pub use ids::{ExternalId, IdError, SourceId, Tenant, Watermark};

@@ -5,7 +5,7 @@ use std::fmt;
 use std::num::NonZeroUsize;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::ids::Tenant;
 
@@ -53,8 +53,7 @@ pub enum Reactivate {
 }
 
 /// How many deactivations a full run may make before the guard stops it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "MaxDeactivationsRepr", into = "MaxDeactivationsRepr")]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum MaxDeactivations {
     /// An absolute number of users.
     Count(u64),
@@ -110,29 +109,45 @@ impl FromStr for MaxDeactivations {
     }
 }
 
-/// Configuration files may write `500` or `"10%"`; this accepts both.
-#[derive(Serialize, Deserialize)]
-#[serde(untagged)]
-enum MaxDeactivationsRepr {
-    Count(u64),
-    Text(String),
-}
+/// Configuration files may write `500` or `"10%"` (and the environment `"500"`); anything else
+/// (`-1`, `1.5`, `true`) is refused with the accepted forms, not with serde's wording.
+impl<'de> Deserialize<'de> for MaxDeactivations {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Forms;
+        impl de::Visitor<'_> for Forms {
+            type Value = MaxDeactivations;
 
-impl TryFrom<MaxDeactivationsRepr> for MaxDeactivations {
-    type Error = MaxDeactivationsError;
-    fn try_from(r: MaxDeactivationsRepr) -> Result<Self, Self::Error> {
-        match r {
-            MaxDeactivationsRepr::Count(n) => Ok(MaxDeactivations::Count(n)),
-            MaxDeactivationsRepr::Text(t) => t.parse(),
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a count like 500 or a share like \"10%\"")
+            }
+
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+                Ok(MaxDeactivations::Count(n))
+            }
+
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+                u64::try_from(n)
+                    .map(MaxDeactivations::Count)
+                    .map_err(|_| E::custom(MaxDeactivationsError(n.to_string())))
+            }
+
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
+                Err(E::custom(MaxDeactivationsError(n.to_string())))
+            }
+
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                s.parse().map_err(E::custom)
+            }
         }
+        deserializer.deserialize_any(Forms)
     }
 }
 
-impl From<MaxDeactivations> for MaxDeactivationsRepr {
-    fn from(m: MaxDeactivations) -> Self {
-        match m {
-            MaxDeactivations::Count(n) => MaxDeactivationsRepr::Count(n),
-            p => MaxDeactivationsRepr::Text(p.to_string()),
+impl Serialize for MaxDeactivations {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MaxDeactivations::Count(n) => serializer.serialize_u64(*n),
+            MaxDeactivations::Percent(_) => serializer.collect_str(self),
         }
     }
 }
@@ -158,6 +173,32 @@ pub struct PlanOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_deactivations_reads_numbers_and_text_and_names_the_forms_otherwise() {
+        let read = |json: &str| serde_json::from_str::<MaxDeactivations>(json);
+        assert_eq!(read("500").expect("count"), MaxDeactivations::Count(500));
+        assert_eq!(
+            read("\"500\"").expect("text count"),
+            MaxDeactivations::Count(500)
+        );
+        assert_eq!(
+            read("\"10%\"").expect("share"),
+            MaxDeactivations::Percent(10.0)
+        );
+        for bad in ["-1", "1.5", "1e3", "true"] {
+            let err = read(bad).expect_err(bad).to_string();
+            assert!(
+                err.contains("a count like 500 or a share like \"10%\"")
+                    && !err.contains("Repr")
+                    && !err.contains("untagged"),
+                "{bad}: {err}"
+            );
+        }
+        let json =
+            serde_json::to_string(&[MaxDeactivations::Count(5), MaxDeactivations::Percent(2.5)]);
+        assert_eq!(json.expect("serialises"), "[5,\"2.5%\"]");
+    }
 
     #[test]
     fn max_deactivations_parses_counts_and_shares() {

@@ -8,6 +8,7 @@
 use std::fmt;
 
 use chrono::NaiveDate;
+use idmsync_domain::validate::{self, Fields, Violation};
 use idmsync_domain::{
     ExternalId, IdError, MemberRef, Password, SourceGroup, SourceId, SourcePassword, SourceUser,
 };
@@ -61,6 +62,7 @@ pub(crate) fn parse_users(
                 password: password_of(&password)?,
                 enabled: true,
             };
+            validate::user(&entry, &Fields::FILE).map_err(|v| loc.invalid(&v))?;
             Ok(Dated {
                 entry,
                 last_modified: date_of(&date)?,
@@ -88,6 +90,7 @@ pub(crate) fn parse_groups(
                 locator: None,
                 members: members_of(&members)?,
             };
+            validate::group(&entry, &Fields::FILE).map_err(|v| loc.invalid(&v))?;
             Ok(Dated {
                 entry,
                 last_modified: date_of(&date)?,
@@ -120,6 +123,18 @@ fn data_lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
 struct Loc<'a> {
     path: &'a str,
     number: usize,
+}
+
+impl Loc<'_> {
+    /// The error for a value of this line that breaks the domain's rules.
+    fn invalid(&self, violation: &Violation) -> SourceError {
+        Field {
+            loc: *self,
+            name: violation.field,
+            raw: &[],
+        }
+        .invalid(&violation.problem)
+    }
 }
 
 /// One field of a line, with what it takes to report an error about it.
@@ -433,9 +448,31 @@ a a first="B" last="B" email=- password=absent date=2015-01-02
             ("jlennon;John;Lennon;;x;", "error: users.txt:3: field 'lastModified': not a date in dd/MM/yyyy form"),
             ("jlennon;John;Lennon;;x;31/02/2015", "error: users.txt:3: field 'lastModified': not a real date"),
             ("jlennon;John;Lennon;;x;10/13/2015", "error: users.txt:3: field 'lastModified': not a real date"),
+            // A byte order mark is allowed only at the very start of the file.
+            ("\u{FEFF}jlennon;John;Lennon;;;10/10/2015", "error: users.txt:3: field 'id': the invisible character U+FEFF at character 1"),
+            ("jlennon;Jo\rhn;Lennon;;;10/10/2015", "error: users.txt:3: field 'firstName': the control character U+000D at character 3"),
+            ("jlennon;John;Len\0non;;;10/10/2015", "error: users.txt:3: field 'lastName': the control character U+0000 at character 4"),
+            ("jlennon;John;Lennon;;pass\0word;10/10/2015", "error: users.txt:3: field 'password': holds the control character U+0000"),
         ] {
             check_users(format!("{ok}# comment\n{bad}\n{ok}"), expected);
         }
+    }
+
+    #[test]
+    fn values_no_database_can_store_name_the_line_and_field() {
+        let long_id = "x".repeat(600);
+        check_users(
+            format!("{long_id};John;Lennon;;;10/10/2015"),
+            "error: users.txt:1: field 'id': 600 characters, more than the 512 allowed",
+        );
+        check_groups(
+            format!("beatles:jlennon;{}:13/10/2015", "y".repeat(5000)),
+            "error: groups.txt:1: field 'members': 5000 characters, more than the 4096 allowed",
+        );
+        check_groups(
+            "\u{FEFF}beatles:jlennon:13/10/2015\n\u{FEFF}stones::13/10/2015",
+            "error: groups.txt:2: field 'name': the invisible character U+FEFF at character 1",
+        );
     }
 
     #[test]
