@@ -351,13 +351,17 @@ pub enum EventKey {
     SkippedMember,
     SkippedCapability,
     SkippedPassword,
+    /// Two entries of the source claim one identity (a source id, a login or group id as
+    /// `sync.ignore_case` compares them), or a member reference names more than one entry: the
+    /// run stops unless `sync.on_conflict = "skip"`.
+    Conflict,
     /// The guard stopped the run; the message says why.
     Aborted,
     /// The run failed (source or store error); the message says why.
     Failed,
 }
 
-const EVENT_KEYS: [(EventKey, &str); 21] = [
+const EVENT_KEYS: [(EventKey, &str); 22] = [
     (EventKey::CreatedUser, "created-user"),
     (EventKey::UpdatedUser, "updated-user"),
     (EventKey::DeactivatedUser, "deactivated-user"),
@@ -377,6 +381,7 @@ const EVENT_KEYS: [(EventKey, &str); 21] = [
     (EventKey::SkippedMember, "skipped-member"),
     (EventKey::SkippedCapability, "skipped-capability"),
     (EventKey::SkippedPassword, "skipped-password"),
+    (EventKey::Conflict, "conflict"),
     (EventKey::Aborted, "aborted"),
     (EventKey::Failed, "failed"),
 ];

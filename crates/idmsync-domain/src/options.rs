@@ -52,6 +52,31 @@ pub enum Reactivate {
     None,
 }
 
+/// What a run does when the source contradicts itself: two entries claim one identity (a
+/// source id, or a login or group id as `sync.ignore_case` compares them), or a member
+/// reference names more than one entry (`sync.on_conflict`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnConflict {
+    /// Stop before writing, naming both entries: which one is right is for a person to say.
+    #[default]
+    Fail,
+    /// Keep the first (or the stored) entry, skip the other and log a `conflict` line.
+    Skip,
+}
+
+/// What a full run does when the source found entries it could not read (their unique id or
+/// login attribute hidden from the service account, say) (`sync.on_unreadable`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnUnreadable {
+    /// Stop before writing, listing every such entry: their absence would deactivate them.
+    #[default]
+    Fail,
+    /// Keep the stored users and groups they name as they are, and log each one.
+    Keep,
+}
+
 /// How many deactivations a full run may make before the guard stops it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum MaxDeactivations {

@@ -25,6 +25,24 @@ pub struct SourceData {
     pub users: Vec<SourceUser>,
     /// Groups, in source order.
     pub groups: Vec<SourceGroup>,
+    /// Entries the source found but could not read.
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// An entry the source found but could not read, typically because the service account may not
+/// see its unique id or login attribute. The run must not take its absence for a deletion: the
+/// engine stops the run by default (`sync.on_unreadable`), and otherwise the planner keeps the
+/// stored entry it names (by source id, else by locator) as it is, memberships included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// A group rather than a user.
+    pub group: bool,
+    /// Where the entry is (its DN).
+    pub locator: String,
+    /// Its source id, when that much could be read.
+    pub source_id: Option<SourceId>,
+    /// Why it could not be read.
+    pub reason: String,
 }
 
 /// Plans the changes that bring the store in line with the source.
@@ -68,6 +86,13 @@ impl Fold {
             Cow::Owned(s.to_lowercase())
         }
     }
+}
+
+/// Store indices of the users and groups that unreadable source entries name.
+#[derive(Default)]
+struct Kept {
+    users: Vec<usize>,
+    groups: Vec<usize>,
 }
 
 /// A member reference's target: a user or a group, with its index in the store's users or
@@ -208,17 +233,37 @@ fn key(source_id: &SourceId, external_id: &ExternalId) -> Key {
 /// Something with a stable id and an external id, so users and groups share deduplication.
 trait Identified {
     fn ids(&self) -> (&SourceId, &ExternalId);
+    fn locator(&self) -> Option<&str>;
+
+    /// The entry as a conflict names it: its id and where it is (`JLennon`, or
+    /// `jlennon (uid=jlennon,ou=people,…)`), so that both sides can be found in the source.
+    fn describe(&self) -> String {
+        let (sid, ext) = self.ids();
+        match self.locator() {
+            Some(locator) => format!("{ext} ({locator})"),
+            None if sid.as_str() != ext.as_str() => format!("{ext} (source id {sid})"),
+            None => ext.to_string(),
+        }
+    }
 }
 
 impl Identified for SourceUser {
     fn ids(&self) -> (&SourceId, &ExternalId) {
         (&self.source_id, &self.external_id)
     }
+
+    fn locator(&self) -> Option<&str> {
+        self.locator.as_deref()
+    }
 }
 
 impl Identified for SourceGroup {
     fn ids(&self) -> (&SourceId, &ExternalId) {
         (&self.source_id, &self.external_id)
+    }
+
+    fn locator(&self) -> Option<&str> {
+        self.locator.as_deref()
     }
 }
 
@@ -255,12 +300,12 @@ impl<'a> Planner<'a> {
     }
 
     fn run(mut self, source: SourceData) -> ChangeSet {
-        let (users, protected_users) = self.dedupe(source.users, EventKey::SkippedUser, "user");
-        let (groups, protected_groups) =
-            self.dedupe(source.groups, EventKey::SkippedGroup, "group");
+        let (users, protected_users) = self.dedupe(source.users, false);
+        let (groups, protected_groups) = self.dedupe(source.groups, true);
         let users = self.drop_external_id_clashes(users, true);
         let groups = self.drop_external_id_clashes(groups, false);
-        let resolver = self.resolver(&users, &groups);
+        let kept = self.unreadable(&source.unreadable);
+        let resolver = self.resolver(&users, &groups, &kept);
         self.renamed_users = renames(&users, &self.user_index, |i| {
             &self.store.users[i].external_id
         });
@@ -283,6 +328,12 @@ impl<'a> Planner<'a> {
         let mut seen_groups = planned_groups.clone();
         self.mark(&mut seen_users, &self.user_index, &protected_users);
         self.mark(&mut seen_groups, &self.group_index, &protected_groups);
+        for &i in &kept.users {
+            seen_users[i] = true;
+        }
+        for &i in &kept.groups {
+            seen_groups[i] = true;
+        }
         // Edges first, while the member index can borrow the users' names; the users are then
         // moved into their rows, and the edges' log lines still come after the users' ones.
         let planner = &self;
@@ -311,6 +362,50 @@ impl<'a> Planner<'a> {
         }
         self.unmatched_admins();
         self.finish()
+    }
+
+    /// The stored entries that `unreadable` names (by source id, else by locator), which the
+    /// run keeps as they are; each unreadable entry gets a log line.
+    fn unreadable(&mut self, unreadable: &[Unreadable]) -> Kept {
+        let mut kept = Kept::default();
+        if unreadable.is_empty() {
+            return kept;
+        }
+        let store = self.store;
+        let fold = self.fold;
+        let locators = |located: &mut dyn Iterator<Item = Option<&'a str>>| {
+            let mut map: FxHashMap<Cow<'a, str>, usize> = FxHashMap::default();
+            for (i, l) in located.enumerate() {
+                if let Some(l) = l {
+                    map.insert(fold.key(l), i);
+                }
+            }
+            map
+        };
+        let user_locators = locators(&mut store.users.iter().map(|u| u.locator.as_deref()));
+        let group_locators = locators(&mut store.groups.iter().map(|g| g.locator.as_deref()));
+        for u in unreadable {
+            let (index, by_locator, out, event) = if u.group {
+                (&self.group_index, &group_locators, &mut kept.groups, EventKey::SkippedGroup)
+            } else {
+                (&self.user_index, &user_locators, &mut kept.users, EventKey::SkippedUser)
+            };
+            let found = u
+                .source_id
+                .as_ref()
+                .and_then(|sid| index.get(sid))
+                .or_else(|| by_locator.get(fold.key(&u.locator).as_ref()));
+            let outcome = match found {
+                Some(&i) => {
+                    out.push(i);
+                    "the stored entry is kept as it is"
+                }
+                None => "not stored yet",
+            };
+            let message = format!("{}: could not be read ({}); {outcome}", u.locator, u.reason);
+            self.warn(event, message);
+        }
+        kept
     }
 
     /// Flags, per stored entry (`len` of them, indexed by `index`), whether `sids` names it.
@@ -344,16 +439,11 @@ impl<'a> Planner<'a> {
     ///
     /// The indexes borrow the entries' ids and point at positions, so that a hundred thousand
     /// entries are checked without copying an id.
-    fn dedupe<T: Identified>(
-        &mut self,
-        items: Vec<T>,
-        event: EventKey,
-        what: &str,
-    ) -> (Vec<T>, Vec<SourceId>) {
-        let index = if event == EventKey::SkippedUser {
-            &self.user_index
+    fn dedupe<T: Identified>(&mut self, items: Vec<T>, group: bool) -> (Vec<T>, Vec<SourceId>) {
+        let (index, what) = if group {
+            (&self.group_index, "group")
         } else {
-            &self.group_index
+            (&self.user_index, "user")
         };
         let fold = self.fold;
         // Per entry, the place it takes in the result; `None` for the skipped.
@@ -362,19 +452,25 @@ impl<'a> Planner<'a> {
         let mut protected = Vec::new();
         let mut warnings = Vec::new();
         {
-            let mut sids: FxHashSet<&SourceId> = FxHashSet::default();
-            sids.reserve(items.len());
+            // Source id to the position of the first entry that has it.
+            let mut sids: FxHashMap<&SourceId, usize> = fxhash::map(items.len());
             // Folded external id to the position of the entry that holds it now.
             let mut by_ext: FxHashMap<Cow<str>, usize> = fxhash::map(items.len());
             for (i, item) in items.iter().enumerate() {
                 let (sid, ext) = item.ids();
-                if !sids.insert(sid) {
+                if let Some(&first) = sids.get(sid) {
                     warnings.push(LogLine::new(
-                        event,
-                        format!("{ext}: {what} source id {sid} appears twice; the first is kept"),
+                        EventKey::Conflict,
+                        format!(
+                            "{what} source id {sid} is claimed by {} and by {}; the second is \
+                             skipped",
+                            items[first].describe(),
+                            item.describe()
+                        ),
                     ));
                     continue;
                 }
+                sids.insert(sid, i);
                 match by_ext.entry(fold.key(ext.as_str())) {
                     Entry::Vacant(v) => {
                         v.insert(i);
@@ -392,12 +488,17 @@ impl<'a> Planner<'a> {
                         } else {
                             i
                         };
-                        let (lsid, lext) = items[loser].ids();
+                        let winner = if loser == i { kept } else { i };
                         warnings.push(LogLine::new(
-                            event,
-                            format!("{lext}: duplicate {what} id (source id {lsid}); skipped"),
+                            EventKey::Conflict,
+                            format!(
+                                "{what} id {} is claimed by {} and by {}; the second is skipped",
+                                items[winner].ids().1,
+                                items[winner].describe(),
+                                items[loser].describe(),
+                            ),
                         ));
-                        protected.push(lsid.clone());
+                        protected.push(items[loser].ids().0.clone());
                     }
                 }
             }
@@ -468,7 +569,12 @@ impl<'a> Planner<'a> {
     /// The index member references resolve against: the run's own entries and, in a
     /// differential run, the active stored entries the run does not return (their stored names
     /// are current). Stored names of returned entries are stale and left out, as in a full run.
-    fn resolver<'r>(&self, users: &'r [SourceUser], groups: &'r [SourceGroup]) -> Resolver<'r>
+    fn resolver<'r>(
+        &self,
+        users: &'r [SourceUser],
+        groups: &'r [SourceGroup],
+        kept: &Kept,
+    ) -> Resolver<'r>
     where
         'a: 'r,
     {
@@ -491,7 +597,19 @@ impl<'a> Planner<'a> {
                 stored: index.get(source_id).and_then(|&i| u32::try_from(i).ok()),
             }
         };
-        if !self.full {
+        if self.full {
+            // Kept unreadable entries stay members of the groups that still name them.
+            for &i in &kept.users {
+                let u = &store.users[i];
+                let t = target(false, &u.source_id, &u.external_id);
+                r.add(self.fold, t, u.locator.as_deref(), true);
+            }
+            for &i in &kept.groups {
+                let g = &store.groups[i];
+                let t = target(true, &g.source_id, &g.external_id);
+                r.add(self.fold, t, g.locator.as_deref(), true);
+            }
+        } else {
             let returned: FxHashSet<&SourceId> = users
                 .iter()
                 .map(|u| &u.source_id)
@@ -791,7 +909,16 @@ impl<'a> Planner<'a> {
                     users.push(t);
                     continue;
                 }
-                Resolution::Ambiguous => "matches more than one user or group",
+                Resolution::Ambiguous => {
+                    warnings.push(LogLine::new(
+                        EventKey::Conflict,
+                        format!(
+                            "{}: member {m} names more than one user or group; skipped",
+                            g.describe()
+                        ),
+                    ));
+                    continue;
+                }
                 Resolution::Missing => "refers to no known user or group",
             };
             warnings.push(LogLine::new(

@@ -44,9 +44,11 @@
 //! the parent).
 //!
 //! # What is skipped
-//! An entry without the unique id attribute or without the user / group id attribute cannot be
-//! identified, and the domain has no channel for such entries, so the adapter leaves it out and
-//! logs a warning naming its DN. Search references (continuation referrals) are ignored: the
+//! An entry without the unique id attribute or without the user / group id attribute (most
+//! often one the service account may not read) cannot be identified. A full read returns it as
+//! [`Unreadable`], with its DN and the reason, and the engine decides: by default the run stops,
+//! since the entry's absence would otherwise deactivate its user (`sync.on_unreadable`). A
+//! differential read, which deactivates nobody, logs a warning naming the DN. Search references (continuation referrals) are ignored: the
 //! adapter reads one server and never follows them; a search that ends in a referral result
 //! fails. Blank member values are dropped.
 //!
@@ -91,7 +93,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::TimeDelta;
-use idmsync_domain::plan::SourceData;
+use idmsync_domain::plan::{SourceData, Unreadable};
 use idmsync_domain::{MemberRef, SourceGroup, SourceUser, Watermark};
 use idmsync_ports::{Clock, DynProgress, IdentitySource, SourceError, SystemClock};
 
@@ -142,6 +144,8 @@ struct Partial {
 struct Subtree {
     /// `users` or `groups`, for progress stages and log lines.
     what: &'static str,
+    /// Whether its entries are groups.
+    group: bool,
     base: String,
     filter: String,
     differential: DifferentialFilter,
@@ -177,12 +181,14 @@ impl LdapSource {
         Ok(Self {
             users: Subtree {
                 what: "users",
+                group: false,
                 base: config.user_search_base.clone(),
                 filter: config.user_filter().to_owned(),
                 differential: config.user_differential(),
             },
             groups: Subtree {
                 what: "groups",
+                group: true,
                 base: config.group_search_base.clone(),
                 filter: config.group_filter().to_owned(),
                 differential: config.group_differential(),
@@ -216,10 +222,12 @@ impl LdapSource {
         conn: &mut Connection<'_>,
         filter: &str,
         progress: &DynProgress,
+        unreadable: &mut Vec<Unreadable>,
     ) -> Result<Vec<SourceUser>, SourceError> {
         let attributes = self.attributes.user_attributes();
         let map = |e: &mut RawEntry| entry::user(e, &self.attributes).map(Some);
-        read(conn, &self.users, filter, &attributes, map, progress).await
+        let subtree = &self.users;
+        read(conn, subtree, filter, &attributes, map, progress, unreadable).await
     }
 
     /// Reads every group matching `filter`, mapping each entry as it arrives, except groups
@@ -231,6 +239,7 @@ impl LdapSource {
         conn: &mut Connection<'_>,
         filter: &str,
         progress: &DynProgress,
+        unreadable: &mut Vec<Unreadable>,
     ) -> Result<Vec<SourceGroup>, SourceError> {
         let attributes = self.attributes.group_attributes();
         let member = &self.attributes.group_member;
@@ -258,7 +267,9 @@ impl LdapSource {
                 Ok(None)
             }
         };
-        let mut groups = read(conn, &self.groups, filter, &attributes, map, progress).await?;
+        let subtree = &self.groups;
+        let mut groups =
+            read(conn, subtree, filter, &attributes, map, progress, unreadable).await?;
         if let Some(error) = broken {
             return Err(error);
         }
@@ -266,7 +277,7 @@ impl LdapSource {
             let mut entry = self.complete(conn, group).await?;
             match entry::group(&mut entry, &self.attributes) {
                 Ok(group) => groups.push((entry.dn, group)),
-                Err(skip) => warn_skipped(&self.groups, &entry.dn, &skip),
+                Err(skip) => unreadable.push(self.groups.unreadable(&entry.dn, &skip)),
             }
         }
         if self.transitive_members {
@@ -460,14 +471,29 @@ fn range_failure(url: &str, dn: &str, error: &range::RangeError) -> SourceError 
     ))
 }
 
-/// Logs an entry left out because it cannot be identified.
-fn warn_skipped(subtree: &Subtree, dn: &str, skip: &Skip) {
-    tracing::warn!(dn = %dn, "skipped an entry of the {} search: {skip}", subtree.what);
+impl Subtree {
+    /// An entry of this subtree that cannot be identified, for the engine to decide about.
+    fn unreadable(&self, dn: &str, skip: &Skip) -> Unreadable {
+        Unreadable {
+            group: self.group,
+            locator: dn::normalize_or_keep(dn),
+            source_id: None,
+            reason: skip.to_string(),
+        }
+    }
+}
+
+/// Logs the entries a differential read could not identify: such a run deactivates nobody,
+/// so they cost nothing but the changes they may hide, which the next full run decides about.
+fn warn_unreadable(unreadable: Vec<Unreadable>) {
+    for u in unreadable {
+        tracing::warn!(dn = %u.locator, "skipped an entry that could not be read: {}", u.reason);
+    }
 }
 
 /// Searches one subtree and maps its entries one by one, so the raw result set is never held
-/// beside the mapped one. Entries that cannot be identified are skipped with a warning;
-/// `map` may also keep an entry for later (`Ok(None)`).
+/// beside the mapped one. Entries that cannot be identified go to `unreadable`; `map` may also
+/// keep an entry for later (`Ok(None)`).
 async fn read<T>(
     conn: &mut Connection<'_>,
     subtree: &Subtree,
@@ -475,6 +501,7 @@ async fn read<T>(
     attributes: &[String],
     mut map: impl FnMut(&mut RawEntry) -> Result<Option<T>, Skip> + Send,
     progress: &DynProgress,
+    unreadable: &mut Vec<Unreadable>,
 ) -> Result<Vec<T>, SourceError>
 where
     T: Send,
@@ -485,7 +512,7 @@ where
         progress.advance(1);
         match map(&mut entry) {
             Ok(value) => out.extend(value),
-            Err(skip) => warn_skipped(subtree, &entry.dn, &skip),
+            Err(skip) => unreadable.push(subtree.unreadable(&entry.dn, &skip)),
         }
     })
     .await?;
@@ -530,12 +557,19 @@ impl IdentitySource for LdapSource {
 
     async fn snapshot(&self, progress: &DynProgress) -> Result<SourceData, SourceError> {
         let mut conn = self.endpoint.connect().await?;
-        let users = self.users(&mut conn, &self.users.filter, progress).await?;
+        let mut unreadable = Vec::new();
+        let users = self
+            .users(&mut conn, &self.users.filter, progress, &mut unreadable)
+            .await?;
         let groups = self
-            .groups(&mut conn, &self.groups.filter, progress)
+            .groups(&mut conn, &self.groups.filter, progress, &mut unreadable)
             .await?;
         conn.close().await;
-        Ok(SourceData { users, groups })
+        Ok(SourceData {
+            users,
+            groups,
+            unreadable,
+        })
     }
 
     async fn users_changed_since(
@@ -545,8 +579,12 @@ impl IdentitySource for LdapSource {
     ) -> Result<Vec<SourceUser>, SourceError> {
         let mut conn = self.endpoint.connect().await?;
         let filter = self.changed_filter(&mut conn, &self.users, since).await?;
-        let users = self.users(&mut conn, &filter, progress).await?;
+        let mut unreadable = Vec::new();
+        let users = self
+            .users(&mut conn, &filter, progress, &mut unreadable)
+            .await?;
         conn.close().await;
+        warn_unreadable(unreadable);
         Ok(users)
     }
 
@@ -557,8 +595,12 @@ impl IdentitySource for LdapSource {
     ) -> Result<Vec<SourceGroup>, SourceError> {
         let mut conn = self.endpoint.connect().await?;
         let filter = self.changed_filter(&mut conn, &self.groups, since).await?;
-        let groups = self.groups(&mut conn, &filter, progress).await?;
+        let mut unreadable = Vec::new();
+        let groups = self
+            .groups(&mut conn, &filter, progress, &mut unreadable)
+            .await?;
         conn.close().await;
+        warn_unreadable(unreadable);
         Ok(groups)
     }
 }

@@ -141,6 +141,7 @@ impl IdentitySource for FileSource {
         Ok(SourceData {
             users: users.into_iter().map(|d| d.entry).collect(),
             groups: groups.into_iter().map(|d| d.entry).collect(),
+            unreadable: Vec::new(),
         })
     }
 

@@ -6,9 +6,11 @@ use std::time::Instant;
 
 use idmsync_domain::guard::{self, GuardStop};
 use idmsync_domain::plan::{self, SourceData};
+use idmsync_domain::validate::{self, Fields};
 use idmsync_domain::{
-    ChangeSet, Counts, EventKey, LogLine, MaxDeactivations, Outcome, PasswordHasher, PlanOptions,
-    Reactivate, RunId, RunResult, SourceId, StoreState, SyncMode, Tenant, Trigger, Watermark,
+    ChangeSet, Counts, EventKey, LogLine, MaxDeactivations, OnConflict, OnUnreadable, Outcome,
+    PasswordHasher, PlanOptions, Reactivate, RunId, RunResult, SourceId, StoreState, SyncMode,
+    Tenant, Trigger, Watermark,
 };
 use idmsync_ports::{
     Clock, DynProgress, IdentitySource, NewRun, RunLock, SourceError, StoreError, SyncStore,
@@ -29,6 +31,10 @@ pub struct SyncSettings {
     pub reactivate: Reactivate,
     /// Compare ids case-insensitively.
     pub ignore_case: bool,
+    /// Stop or skip when two entries claim one identity.
+    pub on_conflict: OnConflict,
+    /// Stop or keep when a full read found entries it could not read.
+    pub on_unreadable: OnUnreadable,
 }
 
 /// What the caller asks of one run.
@@ -98,6 +104,21 @@ pub enum SyncError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Why a run stops before planning or applying, and the run-log lines that say about what.
+struct Refusal {
+    error: SourceError,
+    lines: Vec<LogLine>,
+}
+
+impl From<SourceError> for Refusal {
+    fn from(error: SourceError) -> Self {
+        Self {
+            error,
+            lines: Vec::new(),
+        }
+    }
 }
 
 /// The ports a [`SyncService`] drives; the binary fills it from configuration.
@@ -203,19 +224,7 @@ impl SyncService {
                     if let Some(state) = state {
                         state.abort();
                     }
-                    warn!(error = %source, "source failed; nothing applied");
-                    if let Some(run) = run {
-                        let line = LogLine::new(EventKey::Failed, source.to_string());
-                        self.end(
-                            run,
-                            Outcome::Failed,
-                            Some(source.to_string()),
-                            Counts::default(),
-                            &[line],
-                        )
-                        .await?;
-                    }
-                    Err(SyncError::Source { run, source })
+                    self.refuse(run, Refusal::from(source)).await
                 }
             }
         }
@@ -236,6 +245,7 @@ impl SyncService {
             Some(w) => SourceData {
                 users: self.source.users_changed_since(w, progress).await?,
                 groups: self.source.groups_changed_since(w, progress).await?,
+                unreadable: Vec::new(),
             },
         };
         info!(
@@ -268,6 +278,12 @@ impl SyncService {
         progress: &DynProgress,
     ) -> Result<RunReport, SyncError> {
         let tenant = &self.settings.tenant;
+        if let Some(refusal) = self.distrust(mode, &data) {
+            if let Some(state) = full_state {
+                state.abort();
+            }
+            return self.refuse(run, refusal).await;
+        }
         let state = match full_state {
             Some(task) => match task.await {
                 Ok(state) => state?,
@@ -298,6 +314,9 @@ impl SyncService {
         };
         progress.stage("planning", None);
         let changes = plan::plan(data, &state, &options, self.hasher.as_ref());
+        if let Some(refusal) = self.conflicts(&changes) {
+            return self.refuse(run, refusal).await;
+        }
         let counts = changes.counts();
         let verdict = guard::check(
             mode,
@@ -364,6 +383,122 @@ impl SyncService {
             counts,
             elapsed,
         })
+    }
+
+    /// Why the source's data cannot be planned as it is: a value no backend can store (the
+    /// first, checked again here for sources that do not check their own), or, in a full run,
+    /// entries the source could not read, whose absence would deactivate them.
+    fn distrust(&self, mode: SyncMode, data: &SourceData) -> Option<Refusal> {
+        let place = |locator: &Option<String>, what: &str, id: &dyn std::fmt::Display| {
+            locator.clone().unwrap_or_else(|| format!("{what} {id}"))
+        };
+        let fields = &Fields::DOMAIN;
+        for u in &data.users {
+            if let Err(violation) = validate::user(u, fields) {
+                let location = place(&u.locator, "user", &u.source_id);
+                return Some(
+                    SourceError::Invalid {
+                        location,
+                        message: violation.to_string(),
+                    }
+                    .into(),
+                );
+            }
+        }
+        for g in &data.groups {
+            if let Err(violation) = validate::group(g, fields) {
+                let location = place(&g.locator, "group", &g.source_id);
+                return Some(
+                    SourceError::Invalid {
+                        location,
+                        message: violation.to_string(),
+                    }
+                    .into(),
+                );
+            }
+        }
+        let unreadable = &data.unreadable;
+        if mode != SyncMode::Full
+            || unreadable.is_empty()
+            || self.settings.on_unreadable == OnUnreadable::Keep
+        {
+            return None;
+        }
+        let lines = unreadable
+            .iter()
+            .map(|u| {
+                let event = if u.group {
+                    EventKey::SkippedGroup
+                } else {
+                    EventKey::SkippedUser
+                };
+                LogLine::new(
+                    event,
+                    format!("{}: could not be read ({})", u.locator, u.reason),
+                )
+            })
+            .collect();
+        Some(Refusal {
+            error: SourceError::Invalid {
+                location: unreadable[0].locator.clone(),
+                message: format!(
+                    "could not be read ({}), nor {} other entr{} of the source; a full run \
+                     would deactivate them. Give the service account read access to them, or \
+                     set sync.on_unreadable = \"keep\" to keep them as they are",
+                    unreadable[0].reason,
+                    unreadable.len() - 1,
+                    if unreadable.len() == 2 { "y" } else { "ies" }
+                ),
+            },
+            lines,
+        })
+    }
+
+    /// The plan's conflicts, as a refusal unless `sync.on_conflict = "skip"`.
+    fn conflicts(&self, changes: &ChangeSet) -> Option<Refusal> {
+        if self.settings.on_conflict == OnConflict::Skip {
+            return None;
+        }
+        let lines: Vec<LogLine> = changes
+            .warnings
+            .iter()
+            .filter(|l| l.event == EventKey::Conflict)
+            .cloned()
+            .collect();
+        let first = lines.first()?;
+        Some(Refusal {
+            error: SourceError::Invalid {
+                location: "the source".into(),
+                message: format!(
+                    "{} conflict(s), the first: {}. Correct the source, or set \
+                     sync.on_conflict = \"skip\" to keep the first entry of each",
+                    lines.len(),
+                    first.message
+                ),
+            },
+            lines,
+        })
+    }
+
+    /// Ends `run` (if recorded) as failed because of the source, with nothing applied.
+    async fn refuse(&self, run: Option<RunId>, refusal: Refusal) -> Result<RunReport, SyncError> {
+        let Refusal { error, lines } = refusal;
+        warn!(error = %error, "the run stopped before writing; nothing applied");
+        if let Some(run) = run {
+            let lines: Vec<LogLine> =
+                std::iter::once(LogLine::new(EventKey::Failed, error.to_string()))
+                    .chain(lines)
+                    .collect();
+            self.end(
+                run,
+                Outcome::Failed,
+                Some(error.to_string()),
+                Counts::default(),
+                &lines,
+            )
+            .await?;
+        }
+        Err(SyncError::Source { run, source: error })
     }
 
     async fn end(

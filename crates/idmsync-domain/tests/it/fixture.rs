@@ -149,7 +149,11 @@ impl GroupExt for SourceGroup {
 }
 
 pub fn src(users: Vec<SourceUser>, groups: Vec<SourceGroup>) -> SourceData {
-    SourceData { users, groups }
+    SourceData {
+        users,
+        groups,
+        unreadable: Vec::new(),
+    }
 }
 
 /// Users only, by login.

@@ -118,7 +118,7 @@ fn unknown_and_ambiguous_members_are_skipped_with_a_warning() {
         (
             vec![u("music")],
             vec![g("music", &[]), g("beatles", &["music"])],
-            "skipped-member: beatles: member music matches more than one user or group",
+            "conflict: beatles (source id id:beatles): member music names more than one user or group; skipped",
         ),
         // A user and a group with the same locator.
         (
@@ -127,13 +127,13 @@ fn unknown_and_ambiguous_members_are_skipped_with_a_warning() {
                 g("music", &[]).dn("cn=x,dc=b"),
                 g("beatles", &["cn=x,dc=b"]),
             ],
-            "skipped-member: beatles: member cn=x,dc=b matches more than one user or group",
+            "conflict: beatles (source id id:beatles): member cn=x,dc=b names more than one user or group; skipped",
         ),
         // Two users with the same locator.
         (
             vec![u("jlennon").dn("cn=x,dc=b"), u("john").dn("cn=x,dc=b")],
             vec![g("beatles", &["cn=x,dc=b"])],
-            "skipped-member: beatles: member cn=x,dc=b matches more than one user or group",
+            "conflict: beatles (source id id:beatles): member cn=x,dc=b names more than one user or group; skipped",
         ),
     ];
     for (users, groups, warning) in cases {
@@ -356,8 +356,8 @@ fn a_duplicate_group_id_is_skipped() {
         &full(),
         "
         created-group: beatles
-        skipped-group: beatles: duplicate group id (source id g-2); skipped
-        skipped-group: wings: group source id g-1 appears twice; the first is kept
+        conflict: group id beatles is claimed by beatles (source id g-1) and by beatles (source id g-2); the second is skipped
+        conflict: group source id g-1 is claimed by beatles (source id g-1) and by wings (source id g-1); the second is skipped
         ",
     );
 }
@@ -387,7 +387,7 @@ fn a_missing_user_leaves_a_group_skipped_as_duplicate() {
         "
         deactivated-user: jlennon (missing from the source)
         removed-user-from-group: jlennon from wings
-        skipped-group: beatles: duplicate group id (source id g-2); skipped
+        conflict: group id beatles is claimed by beatles (source id g-1) and by beatles (source id g-2); the second is skipped
         ",
     );
     let after = apply(&store, &changes);

@@ -1,7 +1,7 @@
 //! Users: creation, updates, renames, deactivation, reactivation, source-disabled accounts,
 //! duplicates and case folding.
 
-use idmsync_domain::{DeactivatedBy, Reactivate, StoreState, UserStatus};
+use idmsync_domain::{Unreadable, DeactivatedBy, Reactivate, StoreState, UserStatus};
 
 use crate::fixture::*;
 
@@ -294,7 +294,7 @@ fn a_duplicate_source_id_keeps_the_first() {
         &full(),
         "
         created-user: jlennon
-        skipped-user: john: user source id e-1 appears twice; the first is kept
+        conflict: user source id e-1 is claimed by jlennon (source id e-1) and by john (source id e-1); the second is skipped
         ",
     );
 }
@@ -313,7 +313,7 @@ fn a_duplicate_external_id_keeps_the_known_entry_else_the_first() {
         &full(),
         "
         created-user: jlennon
-        skipped-user: jlennon: duplicate user id (source id e-2); skipped
+        conflict: user id jlennon is claimed by jlennon (source id e-1) and by jlennon (source id e-2); the second is skipped
         ",
     );
     // The store knows the second: it wins, and is neither deactivated nor duplicated.
@@ -321,7 +321,7 @@ fn a_duplicate_external_id_keeps_the_known_entry_else_the_first() {
         &known,
         &twins,
         &full(),
-        "skipped-user: jlennon: duplicate user id (source id e-1); skipped",
+        "conflict: user id jlennon is claimed by jlennon (source id e-2) and by jlennon (source id e-1); the second is skipped",
     );
     assert_idempotent(&apply(&known, &changes), &twins, &full());
     // Both known (an earlier run saw them under different ids): the first wins, the second is
@@ -337,7 +337,7 @@ fn a_duplicate_external_id_keeps_the_known_entry_else_the_first() {
             vec![],
         ),
         &full(),
-        "skipped-user: jlennon: duplicate user id (source id e-2); skipped",
+        "conflict: user id jlennon is claimed by jlennon (source id e-1) and by jlennon (source id e-2); the second is skipped",
     );
 }
 
@@ -350,7 +350,7 @@ fn a_duplicate_never_deactivates_a_known_user_even_in_a_large_run() {
         &store,
         &src(users, vec![]),
         &full(),
-        "skipped-user: b: duplicate user id (source id intruder); skipped",
+        "conflict: user id b is claimed by b (source id id:b) and by b (source id intruder); the second is skipped",
     );
     assert_eq!(changes.user_deactivations(), 0);
 }
@@ -376,7 +376,7 @@ fn ignore_case_folds_external_ids_for_duplicates() {
         &ignoring_case(full()),
         "
         created-user: jlennon
-        skipped-user: JLennon: duplicate user id (source id e-2); skipped
+        conflict: user id jlennon is claimed by jlennon (source id e-1) and by JLennon (source id e-2); the second is skipped
         ",
     );
 }
@@ -446,4 +446,33 @@ fn counts_match_the_changes() {
          1 memberships added, 1 memberships removed"
     );
     assert_eq!(changes.user_deactivations(), 2);
+}
+
+#[test]
+fn an_unreadable_entry_keeps_its_stored_user_and_memberships_in_a_full_run() {
+    // The service account cannot read jlennon's unique id (finding: 51 users deactivated as
+    // "missing from the source"): the run keeps the stored user, found by DN, as it is.
+    let dn = "uid=jlennon,ou=people,dc=example,dc=com";
+    let before = src(
+        vec![u("jlennon").dn(dn), u("pmccartney")],
+        vec![g("beatles", &[dn, "pmccartney"])],
+    );
+    let mut store = synced(&before);
+    let mut after = src(vec![u("pmccartney")], vec![g("beatles", &[dn, "pmccartney"])]);
+    after.unreadable.push(Unreadable {
+        group: false,
+        locator: dn.to_string(),
+        source_id: None,
+        reason: "no value for 'entryUUID'".to_string(),
+    });
+    step(
+        &mut store,
+        &after,
+        &full(),
+        "
+        skipped-user: uid=jlennon,ou=people,dc=example,dc=com: could not be read (no value for 'entryUUID'); the stored entry is kept as it is
+        ",
+    );
+    assert_eq!(users_of(&store), "jlennon: active\npmccartney: active");
+    assert_eq!(edges_of(&store), edges_of(&synced(&before)));
 }

@@ -34,7 +34,11 @@ fn directory(skip_user: impl Fn(usize) -> bool) -> SourceData {
             group
         })
         .collect();
-    SourceData { users, groups }
+    SourceData {
+        users,
+        groups,
+        unreadable: Vec::new(),
+    }
 }
 
 #[test]

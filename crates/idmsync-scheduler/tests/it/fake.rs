@@ -144,6 +144,7 @@ impl IdentitySource for FakeSource {
         Ok(SourceData {
             users: self.read_users().await?,
             groups: groups(),
+            unreadable: Vec::new(),
         })
     }
 

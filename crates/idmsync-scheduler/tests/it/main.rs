@@ -9,7 +9,7 @@ mod schedules;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use idmsync_domain::{MaxDeactivations, Reactivate, Tenant};
+use idmsync_domain::{MaxDeactivations, OnConflict, OnUnreadable, Reactivate, Tenant};
 use idmsync_scheduler::{ScheduleSettings, Scheduler, SchedulerPorts, Schedules};
 use idmsync_sync::{SyncPorts, SyncService, SyncSettings};
 
@@ -52,6 +52,8 @@ impl Harness {
                 max_deactivations: MaxDeactivations::Percent(10.0),
                 reactivate: Reactivate::Sync,
                 ignore_case: false,
+                on_conflict: OnConflict::Fail,
+                on_unreadable: OnUnreadable::Fail,
             },
         );
         let scheduler = Scheduler::new(

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use idmsync_domain::plan::SourceData;
+use idmsync_domain::plan::{SourceData, Unreadable};
 use idmsync_domain::{
-    Counts, EventKey, ExternalId, MaxDeactivations, Outcome, Password, PasswordHash,
-    PasswordHasher, Reactivate, RunId, RunRecord, SourceId, SourcePassword, SourceUser, StoreState,
-    StoredUser, SyncMode, Tenant, Trigger, UserStatus, Watermark,
+    Counts, EventKey, ExternalId, MaxDeactivations, OnConflict, OnUnreadable, Outcome, Password,
+    PasswordHash, PasswordHasher, Reactivate, RunId, RunRecord, SourceId, SourcePassword,
+    SourceUser, StoreState, StoredUser, SyncMode, Tenant, Trigger, UserStatus, Watermark,
 };
 use idmsync_ports::lock::MockRunLock;
 use idmsync_ports::source::MockIdentitySource;
@@ -103,6 +103,27 @@ fn service_with_lock(
     lock: MockRunLock,
     max_deactivations: MaxDeactivations,
 ) -> SyncService {
+    build(source, store, lock, settings(max_deactivations))
+}
+
+fn settings(max_deactivations: MaxDeactivations) -> SyncSettings {
+    SyncSettings {
+        tenant: tenant(),
+        admins: vec![],
+        max_deactivations,
+        reactivate: Reactivate::Sync,
+        ignore_case: false,
+        on_conflict: OnConflict::Fail,
+        on_unreadable: OnUnreadable::Fail,
+    }
+}
+
+fn build(
+    source: MockIdentitySource,
+    store: MockSyncStore,
+    lock: MockRunLock,
+    settings: SyncSettings,
+) -> SyncService {
     SyncService::new(
         SyncPorts {
             source: Arc::new(source),
@@ -111,13 +132,7 @@ fn service_with_lock(
             hasher: Arc::new(PlainHasher),
             clock: Arc::new(FixedClock),
         },
-        SyncSettings {
-            tenant: tenant(),
-            admins: vec![],
-            max_deactivations,
-            reactivate: Reactivate::Sync,
-            ignore_case: false,
-        },
+        settings,
     )
 }
 
@@ -131,19 +146,22 @@ fn request(mode: Option<SyncMode>) -> RunRequest {
 }
 
 fn source_with(users: &[&str]) -> MockIdentitySource {
+    source_returning(SourceData {
+        users: users.iter().map(|u| source_user(u)).collect(),
+        ..SourceData::default()
+    })
+}
+
+fn source_returning(data: SourceData) -> MockIdentitySource {
     let mut source = MockIdentitySource::new();
-    let users: Vec<SourceUser> = users.iter().map(|u| source_user(u)).collect();
     source.expect_name().return_const("test".to_string());
     source.expect_admins().returning(Vec::new);
     source
         .expect_watermark()
         .returning(|| Ok(Watermark("w2".into())));
-    source.expect_snapshot().returning(move |_| {
-        Ok(SourceData {
-            users: users.clone(),
-            groups: vec![],
-        })
-    });
+    source
+        .expect_snapshot()
+        .returning(move |_| Ok(data.clone()));
     source
 }
 
@@ -451,4 +469,137 @@ async fn a_dry_run_takes_no_lock() {
         .await
         .expect("run");
     assert!(matches!(report, RunReport::DryRun { .. }));
+}
+
+/// Runs `source` into a store holding users `a` and `b`, expecting the run to be refused before
+/// anything is written, and returns the error and the run-log lines recorded.
+async fn refused(source: MockIdentitySource, settings: SyncSettings) -> (SyncError, Vec<String>) {
+    let mut store = store_with(&["a", "b"], None);
+    store.expect_apply().never();
+    let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorded = Arc::clone(&lines);
+    store
+        .expect_finish_run()
+        .withf(|run, result, _| *run == RunId(7) && result.outcome == Outcome::Failed)
+        .times(1)
+        .returning(move |_, _, l| {
+            let mut recorded = recorded.lock().expect("lines");
+            recorded.extend(
+                l.iter()
+                    .map(|l| format!("{}: {}", l.event.as_str(), l.message)),
+            );
+            Ok(())
+        });
+    let err = build(source, store, free_lock(), settings)
+        .run(request(Some(SyncMode::Full)), &NoProgress)
+        .await
+        .expect_err("refused");
+    let lines = lines.lock().expect("lines").clone();
+    (err, lines)
+}
+
+fn unreadable(dn: &str) -> Unreadable {
+    Unreadable {
+        group: false,
+        locator: dn.into(),
+        source_id: None,
+        reason: "no value for 'entryUUID'".into(),
+    }
+}
+
+#[tokio::test]
+async fn entries_the_source_could_not_read_stop_a_full_run_and_are_each_logged() {
+    let data = SourceData {
+        users: vec![source_user("a")],
+        unreadable: vec![unreadable("uid=b,dc=x"), unreadable("uid=c,dc=x")],
+        ..SourceData::default()
+    };
+    let (err, lines) = refused(source_returning(data), settings(MaxDeactivations::Count(5))).await;
+    let message = err.to_string();
+    assert!(
+        message.contains(
+            "uid=b,dc=x: could not be read (no value for 'entryUUID'), nor 1 other entry"
+        ) && message.contains("sync.on_unreadable"),
+        "{message}"
+    );
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(
+        lines[1],
+        "skipped-user: uid=b,dc=x: could not be read (no value for 'entryUUID')"
+    );
+    assert_eq!(
+        lines[2],
+        "skipped-user: uid=c,dc=x: could not be read (no value for 'entryUUID')"
+    );
+}
+
+#[tokio::test]
+async fn with_on_unreadable_keep_the_run_applies_without_deactivating_them() {
+    let mut b = source_user("b");
+    b.locator = Some("uid=b,dc=x".into());
+    let data = SourceData {
+        users: vec![source_user("a")],
+        unreadable: vec![unreadable("uid=b,dc=x")],
+        ..SourceData::default()
+    };
+    let mut store = MockSyncStore::new();
+    store.expect_last_success().returning(|_| Ok(None));
+    let mut stored = state(&["a", "b"]);
+    stored.users[1].locator = b.locator.clone();
+    store
+        .expect_load_state()
+        .returning(move |_| Ok(stored.clone()));
+    store.expect_begin_run().returning(|_| Ok(RunId(7)));
+    store
+        .expect_apply()
+        .withf(|_, _, changes, _| changes.user_deactivations() == 0)
+        .times(1)
+        .returning(|_, _, _, _| Ok(()));
+    let mut keep = settings(MaxDeactivations::Count(5));
+    keep.on_unreadable = OnUnreadable::Keep;
+    let report = build(source_returning(data), store, free_lock(), keep)
+        .run(request(Some(SyncMode::Full)), &NoProgress)
+        .await
+        .expect("applied");
+    assert!(matches!(report, RunReport::Applied { .. }), "{report:?}");
+}
+
+#[tokio::test]
+async fn two_entries_claiming_one_identity_stop_the_run_naming_both() {
+    let mut john = source_user("a");
+    john.external_id = ExternalId::new("john").expect("id");
+    let data = SourceData {
+        users: vec![source_user("a"), john, source_user("b")],
+        ..SourceData::default()
+    };
+    let (err, lines) = refused(source_returning(data), settings(MaxDeactivations::Count(5))).await;
+    let message = err.to_string();
+    assert!(
+        message.contains(
+            "1 conflict(s), the first: user source id a is claimed by a and by john (source id a)"
+        ),
+        "{message}"
+    );
+    assert!(
+        lines[1].starts_with("conflict: user source id a"),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_value_no_database_can_store_stops_the_run_naming_the_entry() {
+    // A custom source that does not check its values: the engine does.
+    let mut b = source_user("b");
+    b.last_name = "Mc\0Cartney".into();
+    b.locator = Some("uid=b,dc=x".into());
+    let data = SourceData {
+        users: vec![source_user("a"), b],
+        ..SourceData::default()
+    };
+    let (err, _) = refused(source_returning(data), settings(MaxDeactivations::Count(5))).await;
+    assert!(
+        err.to_string()
+            .ends_with("uid=b,dc=x: last name: the control character U+0000 at character 3"),
+        "{err}"
+    );
 }
