@@ -14,6 +14,7 @@ pub struct SlapdBuilder {
     pub(crate) tls: bool,
     pub(crate) sync_size_limit: Option<u64>,
     pub(crate) port: Option<u16>,
+    pub(crate) hidden: Vec<(String, String)>,
 }
 
 impl SlapdBuilder {
@@ -24,6 +25,7 @@ impl SlapdBuilder {
             tls: false,
             sync_size_limit: None,
             port: None,
+            hidden: Vec::new(),
         }
     }
 
@@ -60,6 +62,15 @@ impl SlapdBuilder {
     /// must page to see a whole directory. Without it the sync account has no size limit.
     pub fn sync_size_limit(mut self, limit: u64) -> Self {
         self.sync_size_limit = Some(limit);
+        self
+    }
+
+    /// Hides `attribute` of the entries matching the LDAP `filter` from the sync account, as a
+    /// directory's access rules do when a service account may not read what identifies some
+    /// entries. A filter on a value a test can change (`(description=hidden)`) hides entries
+    /// while the server runs.
+    pub fn hide(mut self, filter: &str, attribute: &str) -> Self {
+        self.hidden.push((filter.to_string(), attribute.to_string()));
         self
     }
 

@@ -21,6 +21,8 @@ pub(crate) struct Conf<'a> {
     pub sync_dn: &'a str,
     pub sync_size_limit: Option<u64>,
     pub tls: Option<&'a TlsFiles>,
+    /// `(filter, attribute)` pairs the sync account may not read.
+    pub hidden: &'a [(String, String)],
 }
 
 impl Conf<'_> {
@@ -88,7 +90,7 @@ limits dn.exact="{sync}" time=unlimited {size}
 access to attrs=userPassword
     by anonymous auth
     by * none
-access to *
+{hidden}access to *
     by dn.exact="{sync}" read
     by self read
     by * none
@@ -96,6 +98,13 @@ access to *
             suffix = self.suffix,
             admin = self.admin_dn,
             admin_password = self.admin_password,
+            hidden = self
+                .hidden
+                .iter()
+                .map(|(filter, attribute)| {
+                    format!("access to filter={filter} attrs={attribute}\n    by * none\n")
+                })
+                .collect::<String>(),
         )
         .expect("writing to a String");
         conf

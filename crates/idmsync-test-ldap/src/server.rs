@@ -98,6 +98,7 @@ impl Slapd {
             sync_dn: &slapd.sync_dn(),
             sync_size_limit: builder.sync_size_limit,
             tls: tls.as_ref(),
+            hidden: &builder.hidden,
         }
         .render();
         write_file(&slapd.conf_path(), &conf);

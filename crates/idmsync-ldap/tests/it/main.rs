@@ -533,3 +533,34 @@ async fn an_empty_result_is_an_empty_snapshot() {
     .expect("empty snapshot");
     assert_eq!(data, SourceData::default());
 }
+
+#[tokio::test]
+async fn entries_whose_identity_the_account_cannot_read_are_reported_not_dropped() {
+    // The service account may not read jlennon's entryUUID nor the beatles' cn: both entries
+    // come back as unreadable, by DN, so that the engine never takes them for deleted ones.
+    let jlennon = "uid=jlennon,ou=liverpool,ou=people,dc=example,dc=com";
+    let beatles = "cn=beatles,ou=groups,dc=example,dc=com";
+    let slapd = Slapd::builder()
+        .ldif(fixtures::DIRECTORY)
+        .hide("(uid=jlennon)", "entryUUID")
+        .hide("(cn=beatles)", "cn")
+        .start();
+    let data = source(config(&slapd))
+        .snapshot(&NoProgress)
+        .await
+        .expect("snapshot");
+    assert!(data.users.iter().all(|u| u.external_id.as_str() != "jlennon"));
+    assert_eq!(data.users.len(), fixtures::PEOPLE.len() - 1);
+    let unreadable: Vec<(bool, &str, &str)> = data
+        .unreadable
+        .iter()
+        .map(|u| (u.group, u.locator.as_str(), u.reason.as_str()))
+        .collect();
+    assert_eq!(
+        unreadable,
+        [
+            (false, jlennon, "no value for 'entryUUID'"),
+            (true, beatles, "no value for 'cn'"),
+        ]
+    );
+}
