@@ -28,6 +28,14 @@ pub const TEST_SERVERS: &[Requirement] = &[
         packages: &["slapd", "ldap-utils"],
     },
     Requirement {
+        purpose: "PostgreSQL and MariaDB servers for idmsync-test-db (the machine's servers and \
+                  the throw-away TLS servers of the store's TLS tests)",
+        // Debian keeps initdb under /usr/lib/postgresql/<version>/bin: pg_ctlcluster, from the
+        // same packages, stands for it.
+        probes: &["/usr/sbin/mariadbd", "mariadb-install-db", "pg_ctlcluster"],
+        packages: &["mariadb-server", "postgresql"],
+    },
+    Requirement {
         purpose: "Samba AD domain controller for idmsync-test-ad",
         probes: &[
             "/usr/sbin/samba",

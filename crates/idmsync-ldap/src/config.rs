@@ -360,7 +360,7 @@ impl LdapConfig {
         let password = match (&self.bind_password, &self.bind_password_file) {
             (Some(secret), None) => secret.clone(),
             (None, Some(path)) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
+                let text = read_secret_file(path).map_err(|e| {
                     ConfigError::new(
                         "bind_password_file",
                         format!("cannot read {}: {e}", path.display()),
@@ -570,6 +570,30 @@ fn non_empty(key: &'static str, value: &str) -> Result<(), ConfigError> {
     } else {
         Ok(())
     }
+}
+
+/// Bytes a secret file may hold: a password, a token, never more.
+const SECRET_FILE_MAX: u64 = 64 * 1024;
+
+/// Reads a file that holds a secret, refusing what is not a regular file (a FIFO would hang
+/// the start-up, `/dev/zero` would fill the memory) and what is larger than
+/// [`SECRET_FILE_MAX`]. The error never quotes the content.
+fn read_secret_file(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    let file = std::fs::File::open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
+    }
+    let mut text = String::new();
+    file.take(SECRET_FILE_MAX + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > SECRET_FILE_MAX {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("larger than {} KiB: not a password", SECRET_FILE_MAX / 1024),
+        ));
+    }
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -854,6 +878,34 @@ mod tests {
             },
             "bind_password_file",
         );
+    }
+
+    #[test]
+    fn a_password_file_that_is_no_regular_file_or_too_large_is_refused_at_once() {
+        // /dev/zero was once read until the memory ran out (23 GB); a FIFO hung the start-up.
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success(), "mkfifo failed");
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'x'; 65 * 1024]).expect("write");
+        for (path, reason) in [
+            ("/dev/zero".into(), "not a regular file"),
+            (fifo, "not a regular file"),
+            (big, "larger than 64 KiB: not a password"),
+        ] {
+            let c = LdapConfig {
+                bind_password: None,
+                bind_password_file: Some(path),
+                ..valid()
+            };
+            let err = c.password().expect_err("refused");
+            assert_eq!(err.key, "bind_password_file");
+            assert!(err.to_string().contains(reason), "{err}");
+        }
     }
 
     #[test]

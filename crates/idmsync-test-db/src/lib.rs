@@ -2,13 +2,17 @@
 //! tests of the binary and `cargo xtask bench` each get a fresh, uniquely named, empty
 //! database on SQLite (a file in a temporary folder), PostgreSQL or MariaDB (on the machine's
 //! servers), dropped when the test ends; [`Raw`] connections to damage or inspect it behind the
-//! store's back; and [`backend_tests!`], which runs one test body on every backend.
+//! store's back; and [`backend_tests!`], which runs one test body on every backend. For TLS,
+//! [`tls_server::TlsServer`] starts a throw-away PostgreSQL or MariaDB of its own that serves a
+//! certificate the test generates.
 //!
 //! The servers are the machine's own: PostgreSQL on 127.0.0.1:5432 with trust authentication,
 //! MariaDB on 127.0.0.1:3306 as root without a password (`cargo xtask ci` starts them if they
 //! are down). A server that is not there fails the test, saying how to start it; nothing is
 //! skipped.
 #![deny(missing_docs)]
+
+pub mod tls_server;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
