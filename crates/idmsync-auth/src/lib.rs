@@ -31,6 +31,7 @@
 mod hasher;
 mod login;
 mod throttle;
+mod verify;
 
 pub use hasher::Argon2Hasher;
 pub use login::{LoginOptions, LoginService, PasswordCheck};

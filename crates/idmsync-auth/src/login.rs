@@ -12,6 +12,7 @@ use idmsync_ports::{
 };
 
 use crate::throttle::{Throttle, ThrottleOptions};
+use crate::verify::Verifier;
 
 /// How a login is looked up and throttled (`auth.login`, `auth.case_sensitive`,
 /// `auth.max_failures`, `auth.lockout_secs`).
@@ -57,9 +58,15 @@ pub enum PasswordCheck {
 /// [`AuthError::Rejected`], and every attempt that reaches the user lookup verifies exactly one
 /// argon2 hash (the user's or a dummy), so neither the answer nor the time tells whether a
 /// login exists. Rejections count towards the throttle; a success resets it.
+///
+/// Concurrent attempts for one login are counted before they are checked (see the throttle),
+/// so no amount of parallel guessing gets more than `max_failures` wrong passwords to the
+/// directory or the hash. Argon2 runs on tokio's blocking pool, one verification per core at a
+/// time, so that a flood of logins does not stall the other requests of the runtime;
+/// [`authenticate`](Authenticator::authenticate) therefore needs a tokio runtime.
 pub struct LoginService {
     logins: Arc<dyn LoginReader>,
-    hasher: Arc<dyn PasswordHasher>,
+    verifier: Verifier,
     check: PasswordCheck,
     options: LoginOptions,
     throttle: Throttle,
@@ -85,7 +92,7 @@ impl LoginService {
         let dummy = hasher.hash(&Password::new("idmsync-dummy-password-for-equal-timing"));
         Self {
             logins,
-            hasher,
+            verifier: Verifier::new(hasher),
             check,
             options,
             throttle: Throttle::new(options.throttle, Arc::new(SystemClock)),
@@ -133,9 +140,9 @@ impl LoginService {
 
     /// Verifies `password` against `hash`, or against the dummy hash when there is none, so
     /// that every path costs one argon2 verification.
-    fn verify(&self, password: &Password, hash: Option<&PasswordHash>) -> bool {
+    async fn verify(&self, password: &Password, hash: Option<&PasswordHash>) -> bool {
         match hash.or(self.dummy.as_ref()) {
-            Some(h) => self.hasher.verify(password, h) && hash.is_some(),
+            Some(h) => self.verifier.verify(password, h).await && hash.is_some(),
             None => false,
         }
     }
@@ -145,7 +152,7 @@ impl LoginService {
         let local = user.password_hash.as_ref();
         let (bind, fallback) = match &self.check {
             PasswordCheck::Database => {
-                return verdict(self.verify(password, local));
+                return verdict(self.verify(password, local).await);
             }
             PasswordCheck::Directory {
                 bind,
@@ -157,11 +164,11 @@ impl LoginService {
             Ok(true) => Verdict::Accepted,
             Ok(false) | Err(AuthError::Rejected) => {
                 tracing::debug!(user = %user.external_id, "the directory refused the password");
-                verdict(self.verify(password, fallback_hash))
+                verdict(self.verify(password, fallback_hash).await)
             }
             Err(AuthError::Unavailable(reason)) => {
                 tracing::warn!(%reason, "the directory could not check a password");
-                let accepted = self.verify(password, fallback_hash);
+                let accepted = self.verify(password, fallback_hash).await;
                 if fallback_hash.is_some() {
                     verdict(accepted)
                 } else {
@@ -195,29 +202,39 @@ impl Authenticator for LoginService {
         if login.trim().is_empty() || password.expose().trim().is_empty() {
             return Err(AuthError::Rejected);
         }
-        let key = self.key(login);
-        if self.throttle.locked(&key) {
-            tracing::debug!(login, "login locked out after too many failures");
+        // The slot is taken before anything is checked and settled below; dropped unsettled
+        // (the caller gave up mid-check), it counts as a failure.
+        let Some(attempt) = self.throttle.begin(&self.key(login)).await else {
             return Err(AuthError::Rejected);
-        }
-        let Some(user) = self.user(tenant, login).await? else {
-            self.verify(password, None);
-            self.throttle.failed(&key);
+        };
+        let user = match self.user(tenant, login).await {
+            Ok(user) => user,
+            Err(unavailable) => {
+                attempt.uncounted();
+                return Err(unavailable);
+            }
+        };
+        let Some(user) = user else {
+            self.verify(password, None).await;
+            attempt.failed();
             return Err(AuthError::Rejected);
         };
         match self.check_password(&user, password).await {
             Verdict::Accepted => {
-                self.throttle.succeeded(&key);
+                attempt.succeeded();
                 Ok(Principal {
                     external_id: user.external_id,
                     admin: user.admin,
                 })
             }
             Verdict::Refused => {
-                self.throttle.failed(&key);
+                attempt.failed();
                 Err(AuthError::Rejected)
             }
-            Verdict::DirectoryDown => Err(AuthError::Rejected),
+            Verdict::DirectoryDown => {
+                attempt.uncounted();
+                Err(AuthError::Rejected)
+            }
         }
     }
 }

@@ -1,5 +1,9 @@
 //! The open operations endpoints: liveness and readiness probes and the Prometheus metrics.
 //! They need no credentials: probes and scrapers have none, and nothing here names a user.
+//!
+//! Nor does anything here name the service's infrastructure: when readiness or the metrics
+//! fail, the reason (which may name the database's user, host and database, from the store's
+//! error) goes to the log, and the caller gets a fixed sentence.
 
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
@@ -11,6 +15,11 @@ use serde_json::json;
 
 use crate::error::{self, ApiError};
 use crate::ApiState;
+
+/// What an open endpoint says when the service is not ready.
+const NOT_READY: &str = "not ready; the reason is in the service log";
+/// What an open endpoint says when the metrics cannot be read.
+const NO_METRICS: &str = "metrics unavailable; the reason is in the service log";
 
 /// The Prometheus text exposition format's content type.
 const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -30,24 +39,27 @@ async fn live() -> impl IntoResponse {
     Json(json!({ "status": "up" }))
 }
 
-/// `GET /health/ready`: 503 with what is missing until the service can do its job, so that a
-/// load balancer sends no traffic before then.
+/// `GET /health/ready`: 503 until the service can do its job, so that a load balancer sends no
+/// traffic before then; what is missing is logged, not answered.
 async fn ready(State(state): State<ApiState>) -> impl IntoResponse {
     match state.readiness.ready().await {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
-        Err(message) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "not-ready", "message": message })),
-        ),
+        Err(reason) => {
+            tracing::warn!(%reason, "answering /health/ready with 503");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "not-ready", "message": NOT_READY })),
+            )
+        }
     }
 }
 
 /// `GET /metrics`: the Prometheus text format; 503 when the metrics cannot be read, so that the
 /// scrape shows as failed rather than as zeros.
 async fn metrics(State(state): State<ApiState>) -> Result<impl IntoResponse, ApiError> {
-    let text = state.metrics.render().await.map_err(|message| {
-        tracing::warn!(%message, "cannot render metrics");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
+    let text = state.metrics.render().await.map_err(|reason| {
+        tracing::warn!(%reason, "cannot render metrics");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, NO_METRICS)
     })?;
     Ok(([(CONTENT_TYPE, METRICS_CONTENT_TYPE)], text))
 }

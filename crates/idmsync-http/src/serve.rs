@@ -1,19 +1,54 @@
-//! Serving a router on a listener, over HTTP or HTTPS, until told to stop.
+//! Serving a router on a listener, over HTTP or HTTPS, until told to stop, within the limits
+//! of [`ServeOptions`].
 
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::Router;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
-use axum_server::{Handle, Server};
+use axum_server::{AddrListener, Address, Handle, Server};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::ServerConfig;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::HttpError;
+
+/// The limits of one listener, so that clients that open connections and send nothing, or
+/// half a request, cannot take every file descriptor of the process. The binary's
+/// `[http]` keys would be `max_connections` and `header_timeout_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Connections served at once. Past it the listener stops accepting: further clients wait
+    /// in the kernel's listen backlog (and, once that is full, their connection attempts are
+    /// not answered) until a connection closes. Each listener has its own cap, so a flood of
+    /// the API cannot shut out the probes of a separate `metrics_listen`.
+    pub max_connections: usize,
+    /// How long a client has for each step before its connection is closed: the TLS handshake,
+    /// then the first request's headers (any protocol), then each further request's headers
+    /// on a kept-alive HTTP/1 connection (which also ends idle keep-alive connections).
+    /// Request bodies and the handlers' own work are not limited by it.
+    pub header_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    /// 512 connections, well below the common 1,024 file descriptor limit, and far above what
+    /// probes, scrapers and admin scripts use; 10 seconds, an age for a request's headers.
+    fn default() -> Self {
+        Self {
+            max_connections: 512,
+            header_timeout: Duration::from_secs(10),
+        }
+    }
+}
 
 /// The PEM files of an HTTPS listener: the certificate chain (server certificate first) and its
 /// private key (PKCS#8, PKCS#1 or SEC1).
@@ -28,7 +63,8 @@ pub struct TlsFiles {
 /// Serves `router` on `listener` until `shutdown` resolves, then stops accepting and lets
 /// in-flight requests finish (graceful), so that a stopping service does not cut off a client
 /// mid-answer. With `tls`, HTTPS (rustls) from PEM files, read before the first connection is
-/// accepted so that a bad file fails the start rather than every handshake.
+/// accepted so that a bad file fails the start rather than every handshake. Within the default
+/// [`ServeOptions`]; [`serve_with`] takes others.
 ///
 /// The listener is bound by the caller, which lets the binary report the address and tests bind
 /// port 0.
@@ -42,12 +78,42 @@ pub async fn serve(
     tls: Option<TlsFiles>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), HttpError> {
+    serve_with(listener, router, tls, ServeOptions::default(), shutdown).await
+}
+
+/// [`serve`] within the limits of `options`.
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_with(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<TlsFiles>,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), HttpError> {
     let tls = match tls {
         Some(files) => Some(tls_config(&files).await?),
         None => None,
     };
     let handle = Handle::new();
-    let server = Server::<SocketAddr>::from_listener(listener).handle(handle.clone());
+    let listener = CappedListener {
+        listener,
+        permits: Arc::new(Semaphore::new(options.max_connections.max(1))),
+    };
+    let mut server = Server::<Capped>::from_listener(listener)
+        .handle(handle.clone())
+        .first_request_timeout(options.header_timeout)
+        .accept_error_handler(|peer: Option<&Capped>, error: &io::Error| match peer {
+            // The listener itself: out of file descriptors (EMFILE), say.
+            None => tracing::warn!(%error, "cannot accept connections; retrying"),
+            // One client: a failed or timed-out TLS handshake.
+            Some(Capped(peer)) => tracing::debug!(%peer, %error, "connection refused"),
+        });
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(options.header_timeout);
     let stopper = tokio::spawn(async move {
         shutdown.await;
         handle.graceful_shutdown(None);
@@ -55,15 +121,104 @@ pub async fn serve(
     let app = router.into_make_service();
     let served = match tls {
         Some(config) => {
-            server
-                .acceptor(RustlsAcceptor::new(config))
-                .serve(app)
-                .await
+            let acceptor = RustlsAcceptor::new(config).handshake_timeout(options.header_timeout);
+            server.acceptor(acceptor).serve(app).await
         }
         None => server.serve(app).await,
     };
     stopper.abort();
     Ok(served?)
+}
+
+/// The address of a [`CappedListener`]'s clients: axum-server's listener and stream types hang
+/// off the address type, so the cap needs one of its own.
+#[derive(Debug, Clone, Copy)]
+struct Capped(SocketAddr);
+
+impl Address for Capped {
+    type Stream = CappedStream;
+    type Listener = CappedListener;
+}
+
+/// A TCP listener that accepts a connection only with a permit, which the connection holds
+/// until it closes.
+struct CappedListener {
+    listener: TcpListener,
+    permits: Arc<Semaphore>,
+}
+
+impl AddrListener<CappedStream, Capped> for CappedListener {
+    async fn bind_to(_addr: Capped) -> io::Result<Self> {
+        // `serve_with` always passes a bound listener.
+        Err(io::Error::other("a capped listener is bound by its caller"))
+    }
+
+    async fn accept_stream(&self) -> io::Result<(CappedStream, Capped)> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(io::Error::other)?;
+        let (stream, peer) = self.listener.accept().await?;
+        Ok((
+            CappedStream {
+                stream,
+                _permit: permit,
+            },
+            Capped(peer),
+        ))
+    }
+
+    fn get_local_addr(&self) -> io::Result<Capped> {
+        self.listener.local_addr().map(Capped)
+    }
+}
+
+/// An accepted connection and its place under the cap, given back when it is dropped.
+struct CappedStream {
+    stream: TcpStream,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl AsyncRead for CappedStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CappedStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }
 
 /// The rustls configuration from the PEM files. The ring provider is named explicitly rather

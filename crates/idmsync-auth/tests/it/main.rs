@@ -1,7 +1,9 @@
 //! The login policy (`LoginService`) against a mocked login query, a fake directory and a
 //! counting hasher: who may log in, database and directory checks, the fallback, the throttle,
 //! and equal answers and costs for every refusal. The LDAP side is tested against a real slapd
-//! in `idmsync-ldap`.
+//! in `idmsync-ldap`; `throttle` races the throttle against argon2 and a real slapd.
+
+mod throttle;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

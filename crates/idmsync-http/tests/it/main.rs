@@ -3,6 +3,7 @@
 
 mod auth;
 mod directory;
+mod load;
 mod ops;
 mod routing;
 mod runs;

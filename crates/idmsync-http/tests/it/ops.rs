@@ -39,7 +39,10 @@ async fn ready_reports_the_readiness_port() {
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
         reply.json(),
-        json!({"status": "not-ready", "message": "boot sync not done"})
+        json!({
+            "status": "not-ready",
+            "message": "not ready; the reason is in the service log"
+        })
     );
 }
 
@@ -58,7 +61,53 @@ async fn metrics_are_prometheus_text_or_503() {
     });
     let reply = get_open(&app, "/metrics").await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(reply.message(), "store unavailable");
+    assert_eq!(
+        reply.message(),
+        "metrics unavailable; the reason is in the service log"
+    );
+}
+
+/// The finding: with the database down, `/health/ready` and `/metrics` answered anyone with
+/// the store's error, database URL and password included. The reasons below are what the
+/// store and the scheduler say then, unmasked and masked; no part of the URL may come out.
+#[tokio::test]
+async fn failures_of_open_endpoints_name_nothing_of_the_database() {
+    let url = "postgres://idm_user:Db-Pa55w0rd@db.internal.example:6543/idm_prod";
+    let masked = "postgres://idm_user:***@db.internal.example:6543/idm_prod";
+    for shown in [url, masked] {
+        let app = ops(Fake {
+            not_ready: Some(format!(
+                "database unavailable: {shown}: connection refused; boot sync not done"
+            )),
+            metrics_error: Some(format!(
+                "could not read the run log: database unavailable: {shown}: timed out"
+            )),
+            ..Fake::default()
+        });
+        for uri in ["/health/ready", "/metrics"] {
+            let reply = get_open(&app, uri).await;
+            assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{uri}");
+            for part in [
+                "postgres",
+                "idm_user",
+                "Db-Pa55w0rd",
+                "***",
+                "db.internal.example",
+                "6543",
+                "idm_prod",
+                "refused",
+                "timed out",
+            ] {
+                assert!(
+                    !reply.body.contains(part),
+                    "{uri}: {part} in {}",
+                    reply.body
+                );
+            }
+            let headers = format!("{:?}", reply.headers);
+            assert!(!headers.contains("db.internal.example"), "{uri}: {headers}");
+        }
+    }
 }
 
 #[tokio::test]

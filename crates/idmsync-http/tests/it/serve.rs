@@ -1,10 +1,12 @@
 //! `serve` on real sockets: plain HTTP with a graceful stop, HTTPS with a certificate made here,
-//! and unusable TLS files.
+//! unusable TLS files, and the limits against clients that hold connections open.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
-use idmsync_http::{serve, HttpError, TlsFiles};
-use tokio::net::TcpListener;
+use idmsync_http::{serve, serve_with, HttpError, ServeOptions, TlsFiles};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -156,4 +158,148 @@ async fn unusable_tls_files_fail_before_serving() {
         let error = result.expect_err("unusable TLS files").to_string();
         assert!(error.contains(expected), "{error}");
     }
+}
+
+/// Starts `serve_with` and the app router over a default fake on a free loopback port, with
+/// `options`; the server runs until the test ends.
+async fn start_with(options: ServeOptions) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let router = idmsync_http::app_router(state(&Arc::new(Fake::default())));
+    tokio::spawn(serve_with(
+        listener,
+        router,
+        None,
+        options,
+        std::future::pending(),
+    ));
+    addr
+}
+
+/// `GET /health/live` on a connection of its own, as a load balancer's probe.
+async fn live(addr: std::net::SocketAddr) -> reqwest::StatusCode {
+    reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client")
+        .get(format!("http://{addr}/health/live"))
+        .send()
+        .await
+        .expect("probe")
+        .status()
+}
+
+/// A connection that sent `bytes` and nothing more.
+async fn holding(addr: std::net::SocketAddr, bytes: &[u8]) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(bytes).await.expect("send");
+    stream
+}
+
+/// How long the server took to close `stream` (reading whatever it sent first), or `None` if
+/// it was still open after `within`.
+async fn closed_after(stream: &mut TcpStream, within: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    let mut sink = Vec::new();
+    match tokio::time::timeout(within, stream.read_to_end(&mut sink)).await {
+        Ok(_) => Some(start.elapsed()),
+        Err(_) => None,
+    }
+}
+
+const HALF_SENT: &[u8] = b"GET /health/live HTTP/1.1\r\nHost: localhost\r\nX-Slow: ";
+
+/// The finding: about 19,600 half-sent requests took every file descriptor and the service
+/// stopped answering. Connections that send half a request, nothing at all, or nothing more
+/// after an answer are closed once the header timeout has passed, and the server answers
+/// throughout.
+#[tokio::test]
+async fn connections_that_do_not_send_a_request_in_time_are_closed() {
+    let timeout = Duration::from_millis(400);
+    let addr = start_with(ServeOptions {
+        header_timeout: timeout,
+        ..ServeOptions::default()
+    })
+    .await;
+    let mut half_sent = Vec::new();
+    for _ in 0..20 {
+        half_sent.push(holding(addr, HALF_SENT).await);
+    }
+    assert_eq!(
+        closed_after(&mut half_sent[0], timeout / 4).await,
+        None,
+        "closed before the timeout"
+    );
+    let mut silent = holding(addr, b"").await;
+    let mut kept_alive = holding(
+        addr,
+        b"GET /health/live HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    )
+    .await;
+    let mut answer = [0; 12];
+    kept_alive.read_exact(&mut answer).await.expect("answer");
+    assert_eq!(&answer, b"HTTP/1.1 200");
+
+    assert_eq!(live(addr).await, reqwest::StatusCode::OK);
+    for stream in half_sent.iter_mut().chain([&mut silent, &mut kept_alive]) {
+        let closed = closed_after(stream, Duration::from_secs(10))
+            .await
+            .expect("closed by the server");
+        assert!(closed <= Duration::from_secs(5), "closed after {closed:?}");
+    }
+    assert_eq!(live(addr).await, reqwest::StatusCode::OK);
+}
+
+/// Past `max_connections` the server accepts nothing more: a further client waits (in the
+/// kernel's backlog) and is served as soon as a held connection goes, here by the header
+/// timeout.
+#[tokio::test]
+async fn connections_over_the_cap_wait_for_a_place() {
+    let timeout = Duration::from_millis(800);
+    let addr = start_with(ServeOptions {
+        max_connections: 4,
+        header_timeout: timeout,
+    })
+    .await;
+    let held = [
+        holding(addr, HALF_SENT).await,
+        holding(addr, HALF_SENT).await,
+        holding(addr, HALF_SENT).await,
+        holding(addr, HALF_SENT).await,
+    ];
+    let start = Instant::now();
+    let waiting = tokio::spawn(live(addr));
+    tokio::time::sleep(timeout / 2).await;
+    assert!(!waiting.is_finished(), "a fifth connection was served");
+    assert_eq!(waiting.await.expect("probe"), reqwest::StatusCode::OK);
+    let waited = start.elapsed();
+    assert!(
+        waited >= timeout / 2,
+        "served after {waited:?}, before a place was free"
+    );
+    drop(held);
+    for _ in 0..3 {
+        assert_eq!(live(addr).await, reqwest::StatusCode::OK);
+    }
+}
+
+/// A client that closes its held connection gives its place back at once.
+#[tokio::test]
+async fn a_closed_connection_gives_its_place_back() {
+    let addr = start_with(ServeOptions {
+        max_connections: 1,
+        header_timeout: Duration::from_secs(60),
+    })
+    .await;
+    let held = holding(addr, HALF_SENT).await;
+    let waiting = tokio::spawn(live(addr));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "a second connection was served");
+    drop(held);
+    let served = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("served once the place is free")
+        .expect("probe");
+    assert_eq!(served, reqwest::StatusCode::OK);
 }
