@@ -580,11 +580,11 @@ const SECRET_FILE_MAX: u64 = 64 * 1024;
 /// [`SECRET_FILE_MAX`]. The error never quotes the content.
 fn read_secret_file(path: &std::path::Path) -> std::io::Result<String> {
     use std::io::{Error, ErrorKind, Read};
-    let file = std::fs::File::open(path)?;
-    let metadata = file.metadata()?;
-    if !metadata.is_file() {
+    // Asked before opening: opening a FIFO blocks until something writes to it.
+    if !std::fs::metadata(path)?.is_file() {
         return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
     }
+    let file = std::fs::File::open(path)?;
     let mut text = String::new();
     file.take(SECRET_FILE_MAX + 1).read_to_string(&mut text)?;
     if text.len() as u64 > SECRET_FILE_MAX {
