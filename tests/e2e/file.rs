@@ -261,6 +261,70 @@ fn configuration_errors_exit_2_and_name_the_key() {
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
 
+#[test]
+fn configuration_errors_say_what_the_key_accepts_and_where_it_was_set() {
+    let s = Sandbox::new(USERS, GROUPS, "");
+    let config = std::fs::read_to_string(s.path("idmsync.toml")).expect("config");
+    s.write(
+        "idmsync.toml",
+        &format!("{config}\n[auth]\nlogin = \"mail\"\n"),
+    );
+    let run = s.idmsync(&["sync"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "error: configuration: auth.login: \"mail\" is not one of: external_id, email \
+         (in idmsync.toml)\n"
+    );
+    s.write("idmsync.toml", &config);
+    let mut command = s.command(&["sync"]);
+    command.env("IDMSYNC__DATABASE__POOL_SIZE", "1.5");
+    let run = Run::of(command);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "error: configuration: database.pool_size: \"1.5\" is not a whole number from 0 to \
+         4294967295 (set by IDMSYNC__DATABASE__POOL_SIZE)\n"
+    );
+}
+
+#[test]
+fn admins_listed_in_the_environment_are_trimmed() {
+    let s = Sandbox::new(USERS, GROUPS, "");
+    let mut command = s.command(&["sync"]);
+    command.env("IDMSYNC__SYNC__ADMINS", "jlennon, pmccartney,");
+    Run::of(command).ok();
+    let admins: Vec<serde_json::Value> = s
+        .users()
+        .as_array()
+        .expect("users")
+        .iter()
+        .filter(|u| u["admin"] == true)
+        .map(|u| u["external_id"].clone())
+        .collect();
+    assert_eq!(admins, ["jlennon", "pmccartney"]);
+}
+
+/// A cell longer than Rust's formatting width limit (65,535) once made `groups list` panic.
+#[test]
+fn a_huge_cell_is_cut_in_the_table_and_whole_in_json() {
+    let ids: Vec<String> = (0..10_000).map(|i| format!("user{i:06}")).collect();
+    let users: String = ids
+        .iter()
+        .map(|id| format!("{id};A;B;;;10/10/2015\n"))
+        .collect();
+    let groups = format!("crowd:{}:13/10/2015\n", ids.join(";"));
+    let s = Sandbox::new(&users, &groups, "");
+    s.idmsync(&["sync"]).ok();
+    let table = s.idmsync(&["groups", "list"]).ok();
+    let row = table.lines().nth(1).expect("a row");
+    assert!(row.starts_with("crowd"), "{row}");
+    assert!(row.contains("user000000,user000001,"), "{row}");
+    assert!(row.contains('…') && row.chars().count() < 200, "{row}");
+    let members = &s.groups()[0]["members"];
+    assert_eq!(members.as_array().map(Vec::len), Some(10_000));
+}
+
 fn showing_an_unknown_run_is_an_error(backend: Backend) {
     let s = synced(backend, "");
     let run = s.idmsync(&["log", "show", "42"]);

@@ -6,5 +6,7 @@ mod auth;
 mod auth_ldap;
 mod file;
 mod ldap;
+mod secrets;
 mod serve;
 mod support;
+mod untrusted;

@@ -2,7 +2,8 @@
 //! process on a free port with the file source and SQLite.
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, ChildStdout};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use reqwest::blocking::Client;
@@ -22,32 +23,78 @@ pub(crate) struct Server {
     child: Option<Child>,
     /// Kept open: the service prints to it until it stops.
     stdout: BufReader<ChildStdout>,
+    /// The first line it printed, which names the address.
+    banner: String,
+    /// Reads stderr while the service runs: at `-vvv` its log would fill the pipe and stall it.
+    stderr: Option<JoinHandle<String>>,
     base: String,
     http: Client,
 }
 
 impl Server {
-    /// Starts the service with `sync_extra` in `[sync]` and waits for its first output line,
-    /// which names the address it listens on.
+    /// Starts the service and waits for its first output line, which names the address it
+    /// listens on.
     pub(crate) fn start(s: &Sandbox) -> Self {
-        let mut child = s.spawn(&["serve"]);
+        Self::try_start(s.command(&["serve"]))
+            .unwrap_or_else(|run| panic!("serve exited {}: {}", run.code, run.stderr))
+    }
+
+    /// Starts `command` (an `idmsync serve`); when it exits instead of naming an address, its
+    /// output.
+    pub(crate) fn try_start(mut command: Command) -> Result<Self, Run> {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start idmsync serve");
+        let mut stderr = child.stderr.take().expect("stderr");
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            // What was read before an error is kept; an error itself is no test failure.
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("read the first line");
-        let base = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_string();
-        Self {
+        let mut banner = String::new();
+        stdout.read_line(&mut banner).expect("read the first line");
+        let mut server = Self {
             child: Some(child),
             stdout,
-            base,
+            banner,
+            stderr: Some(stderr),
+            base: String::new(),
             http: Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("client"),
+        };
+        match server
+            .banner
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+        {
+            Some(base) => {
+                server.base = base.to_string();
+                Ok(server)
+            }
+            None => Err(server.finish()),
         }
+    }
+
+    /// Waits for the process to end and returns all it printed.
+    fn finish(mut self) -> Run {
+        let child = self.child.take().expect("running");
+        let mut rest = String::new();
+        self.stdout.read_to_string(&mut rest).expect("read stdout");
+        let mut run = Run::wait(child);
+        run.stdout = std::mem::take(&mut self.banner) + &rest;
+        run.stderr = self
+            .stderr
+            .take()
+            .map(|reader| reader.join().expect("stderr reader"))
+            .unwrap_or_default();
+        run
     }
 
     pub(crate) fn get(&self, path: &str, user: Option<(&str, &str)>) -> (StatusCode, String) {
@@ -59,7 +106,7 @@ impl Server {
         (response.status(), response.text().expect("body"))
     }
 
-    fn post(&self, path: &str) -> (StatusCode, String) {
+    pub(crate) fn post(&self, path: &str) -> (StatusCode, String) {
         let response = self
             .http
             .post(format!("{}{path}", self.base))
@@ -98,19 +145,15 @@ impl Server {
         });
     }
 
-    /// SIGTERM, then the exit.
-    fn stop(mut self) -> Run {
-        let child = self.child.take().expect("running");
+    /// SIGTERM, then the exit, with everything the service printed.
+    pub(crate) fn stop(self) -> Run {
+        let child = self.child.as_ref().expect("running");
         let status = std::process::Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status()
             .expect("kill");
         assert!(status.success());
-        let mut rest = String::new();
-        self.stdout.read_to_string(&mut rest).expect("read stdout");
-        let mut run = Run::wait(child);
-        run.stdout = rest;
-        run
+        self.finish()
     }
 }
 

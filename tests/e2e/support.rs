@@ -26,6 +26,25 @@ pub struct Run {
 }
 
 impl Run {
+    /// Runs `command` to its end.
+    pub fn of(mut command: Command) -> Self {
+        Self::from(command.output().expect("run idmsync"))
+    }
+
+    /// Runs `command` with `input` on standard input.
+    pub fn with_input(mut command: Command, input: &str) -> Self {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start idmsync");
+        let mut stdin = child.stdin.take().expect("stdin");
+        std::io::Write::write_all(&mut stdin, input.as_bytes()).expect("write stdin");
+        drop(stdin);
+        Self::wait(child)
+    }
+
     /// Waits for a spawned command.
     pub fn wait(child: Child) -> Self {
         Self::from(child.wait_with_output().expect("wait for idmsync"))
@@ -132,50 +151,48 @@ impl Sandbox {
         std::fs::write(self.path(name), content).expect("write");
     }
 
+    /// `idmsync --config idmsync.toml ARGS` in the sandbox, not started yet: for a test that
+    /// sets its environment (`RUST_LOG`, `IDMSYNC__…`).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = self.bare(&["--config", "idmsync.toml"]);
+        command.args(args);
+        command
+    }
+
+    /// `idmsync ARGS` in the sandbox, without the caller's `RUST_LOG` and `IDMSYNC_CONFIG`.
+    fn bare(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_idmsync"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("RUST_LOG")
+            .env_remove("IDMSYNC_CONFIG");
+        command
+    }
+
     /// Runs `idmsync --config idmsync.toml ARGS` in the sandbox.
     pub fn idmsync(&self, args: &[&str]) -> Run {
-        let mut all = vec!["--config", "idmsync.toml"];
-        all.extend_from_slice(args);
-        self.run_in_dir(&all)
+        Run::of(self.command(args))
     }
 
     /// Runs `idmsync ARGS` in the sandbox with no `--config`, as a new user would.
     pub fn run_in_dir(&self, args: &[&str]) -> Run {
-        let output = Command::new(env!("CARGO_BIN_EXE_idmsync"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("RUST_LOG")
-            .env_remove("IDMSYNC_CONFIG")
-            .output()
-            .expect("run idmsync");
-        Run::from(output)
+        Run::of(self.bare(args))
     }
 
     /// Runs `idmsync --config idmsync.toml ARGS` with `input` on standard input.
     pub fn idmsync_with_input(&self, args: &[&str], input: &str) -> Run {
-        let mut child = self.spawn_with_stdin(args);
-        let mut stdin = child.stdin.take().expect("stdin");
-        std::io::Write::write_all(&mut stdin, input.as_bytes()).expect("write stdin");
-        drop(stdin);
-        Run::wait(child)
+        Run::with_input(self.command(args), input)
     }
 
-    fn spawn_with_stdin(&self, args: &[&str]) -> Child {
-        Command::new(env!("CARGO_BIN_EXE_idmsync"))
-            .args(["--config", "idmsync.toml"])
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("RUST_LOG")
+    /// Starts `idmsync --config idmsync.toml ARGS` without waiting for it.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start idmsync")
-    }
-
-    /// Starts `idmsync --config idmsync.toml ARGS` without waiting for it.
-    pub fn spawn(&self, args: &[&str]) -> Child {
-        self.spawn_with_stdin(args)
     }
 
     /// `users list --format json`, parsed.

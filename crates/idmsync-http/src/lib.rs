@@ -31,7 +31,7 @@ use idmsync_ports::{
 };
 
 pub use error::HttpError;
-pub use serve::{serve, serve_with, ServeOptions, TlsFiles};
+pub use serve::{serve, ServeOptions, TlsFiles};
 
 /// Everything the handlers need, behind the ports. The binary builds it once with the adapters
 /// of its configuration; handlers clone it per request, which costs a few reference counts.

@@ -63,8 +63,8 @@ pub struct TlsFiles {
 /// Serves `router` on `listener` until `shutdown` resolves, then stops accepting and lets
 /// in-flight requests finish (graceful), so that a stopping service does not cut off a client
 /// mid-answer. With `tls`, HTTPS (rustls) from PEM files, read before the first connection is
-/// accepted so that a bad file fails the start rather than every handshake. Within the default
-/// [`ServeOptions`]; [`serve_with`] takes others.
+/// accepted so that a bad file fails the start rather than every handshake. Within the limits
+/// of `options`.
 ///
 /// The listener is bound by the caller, which lets the binary report the address and tests bind
 /// port 0.
@@ -73,19 +73,6 @@ pub struct TlsFiles {
 /// [`HttpError::TlsFile`] or [`HttpError::Tls`] when the certificate or key is unusable;
 /// [`HttpError::Serve`] when the listener fails.
 pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    tls: Option<TlsFiles>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), HttpError> {
-    serve_with(listener, router, tls, ServeOptions::default(), shutdown).await
-}
-
-/// [`serve`] within the limits of `options`.
-///
-/// # Errors
-/// As [`serve`].
-pub async fn serve_with(
     listener: TcpListener,
     router: Router,
     tls: Option<TlsFiles>,
@@ -149,7 +136,7 @@ struct CappedListener {
 
 impl AddrListener<CappedStream, Capped> for CappedListener {
     async fn bind_to(_addr: Capped) -> io::Result<Self> {
-        // `serve_with` always passes a bound listener.
+        // `serve` always passes a bound listener.
         Err(io::Error::other("a capped listener is bound by its caller"))
     }
 

@@ -100,6 +100,8 @@ impl App {
                 max_deactivations: sync.max_deactivations,
                 reactivate: sync.reactivate,
                 ignore_case: sync.ignore_case,
+                on_conflict: sync.on_conflict,
+                on_unreadable: sync.on_unreadable,
             },
         ))
     }

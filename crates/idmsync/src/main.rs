@@ -7,6 +7,7 @@ mod output;
 mod progress;
 mod serve;
 mod settings;
+mod text;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -73,7 +74,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", report(&e));
             if e.downcast_ref::<SettingsError>().is_some() {
                 ExitCode::from(2)
             } else {
@@ -81,6 +82,24 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The error and its causes, each said once: an adapter's message usually ends with its
+/// cause's already, which `{:#}` would repeat ("source unavailable: …: refused: source
+/// unavailable: …: refused").
+fn report(error: &anyhow::Error) -> String {
+    let mut said = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if said.contains(&text) {
+            continue;
+        }
+        if !said.is_empty() {
+            said.push_str(": ");
+        }
+        said.push_str(&text);
+    }
+    said
 }
 
 fn init_tracing(verbose: u8, format: LogFormat) {
@@ -268,5 +287,26 @@ async fn sync(app: &App, args: SyncArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e @ SyncError::Source { .. }) => Err(anyhow::Error::new(e).context("sync failed")),
         Err(SyncError::Store(e)) => Err(anyhow::Error::new(e).context("sync failed")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("source unavailable: {0}")]
+    struct Outer(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("refused")]
+    struct Inner;
+
+    #[test]
+    fn an_error_report_says_each_cause_once() {
+        let error = anyhow::Error::new(Outer(Inner)).context("sync failed");
+        assert_eq!(report(&error), "sync failed: source unavailable: refused");
+        let error = anyhow::Error::new(Inner).context("opening the database");
+        assert_eq!(report(&error), "opening the database: refused");
     }
 }

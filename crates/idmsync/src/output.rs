@@ -4,6 +4,8 @@ use idmsync_domain::RunRecord;
 use idmsync_ports::{GroupView, UserView};
 use serde::Serialize;
 
+use crate::text::{self, Clipped};
+
 /// A user as `users list --format json` prints it. Scripts rely on this shape.
 #[derive(Serialize)]
 struct UserJson<'a> {
@@ -41,25 +43,36 @@ struct RunJson<'a> {
     counts: &'a idmsync_domain::Counts,
 }
 
-/// Renders `rows` under `header` with columns padded to their widest cell.
+/// The widest a table column gets, in terminal columns; longer values end in `…`. A table is
+/// for reading, so one long member list or a hostile 100,000-character name must not push the
+/// other columns off the screen; `--format json` prints every value whole.
+const MAX_CELL_WIDTH: usize = 60;
+
+/// Renders `rows` under `header` with columns padded to their widest cell, cells cut to
+/// [`MAX_CELL_WIDTH`] and their control characters escaped (see [`text::clip`]).
 fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+    let clip = |cell: &str| text::clip(cell, MAX_CELL_WIDTH);
+    let lines: Vec<Vec<Clipped>> = std::iter::once(header.iter().map(|h| clip(h)).collect())
+        .chain(rows.iter().map(|row| row.iter().map(|c| clip(c)).collect()))
+        .collect();
+    let mut widths = vec![0; header.len()];
+    for line in &lines {
+        for (w, cell) in widths.iter_mut().zip(line) {
+            *w = (*w).max(cell.width);
         }
     }
-    let line = |cells: Vec<String>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        padded.join("  ").trim_end().to_string() + "\n"
-    };
-    let mut out = line(header.iter().map(|h| h.to_string()).collect());
-    for row in rows {
-        out.push_str(&line(row));
+    let mut out = String::new();
+    for line in lines {
+        let start = out.len();
+        for (i, (cell, w)) in line.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            out.push_str(&cell.text);
+            out.extend(std::iter::repeat_n(' ', w - cell.width));
+        }
+        out.truncate(start + out[start..].trim_end().len());
+        out.push('\n');
     }
     out
 }
@@ -197,5 +210,32 @@ mod tests {
             ],
         );
         assert_eq!(t, "A           B\nlong value  x\ns\n");
+    }
+
+    #[test]
+    fn tables_count_wide_characters_as_two_columns() {
+        let t = table(
+            &["NAME", "ID"],
+            vec![
+                vec!["山田太郎".into(), "yamada".into()],
+                vec!["Bob".into(), "bob".into()],
+            ],
+        );
+        assert_eq!(t, "NAME      ID\n山田太郎  yamada\nBob       bob\n");
+    }
+
+    #[test]
+    fn long_cells_are_cut_and_control_characters_escaped() {
+        let huge = "m".repeat(70_000);
+        let t = table(
+            &["ID", "MEMBERS", "NAME"],
+            vec![vec!["g".into(), huge, "evil\u{1b}[2J\nname".into()]],
+        );
+        let row = t.lines().nth(1).expect("a row");
+        assert_eq!(
+            row,
+            format!("g   {}…  evil\\u{{1b}}[2J\\nname", "m".repeat(59))
+        );
+        assert_eq!(t.lines().count(), 2, "{t}");
     }
 }

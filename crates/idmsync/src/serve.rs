@@ -81,6 +81,10 @@ pub async fn serve(app: App) -> anyhow::Result<()> {
         }
     };
 
+    let limits = idmsync_http::ServeOptions {
+        max_connections: usize::try_from(http.max_connections.max(1)).unwrap_or(usize::MAX),
+        header_timeout: std::time::Duration::from_secs(http.header_timeout_secs.max(1)),
+    };
     let mut servers = tokio::task::JoinSet::new();
     match &http.metrics_listen {
         Some(address) => {
@@ -93,12 +97,14 @@ pub async fn serve(app: App) -> anyhow::Result<()> {
                 listener,
                 idmsync_http::api_router(state.clone()),
                 tls,
+                limits,
                 until_stopped(),
             ));
             servers.spawn(idmsync_http::serve(
                 ops,
                 idmsync_http::ops_router(state),
                 None,
+                limits,
                 until_stopped(),
             ));
         }
@@ -107,6 +113,7 @@ pub async fn serve(app: App) -> anyhow::Result<()> {
                 listener,
                 idmsync_http::app_router(state),
                 tls,
+                limits,
                 until_stopped(),
             ));
         }

@@ -1,12 +1,19 @@
 //! Configuration: a TOML file, then `IDMSYNC__SECTION__KEY` environment variables on top.
-//! Unknown keys and bad values are errors that name the key.
+//! Unknown keys and bad values are errors that name the key, the value and what it may be
+//! (see `strict`).
 
+mod strict;
+
+use std::fmt;
 use std::path::{Path, PathBuf};
 
-use config::{Config, Environment, File, FileFormat, Value, ValueKind};
-use idmsync_domain::{MaxDeactivations, Reactivate};
-use serde::de::Error as _;
+use config::{Config, ConfigError, Environment, File, FileFormat};
+use idmsync_domain::{MaxDeactivations, OnConflict, OnUnreadable, Reactivate};
+use serde::de::{self, MapAccess, Unexpected, Visitor};
 use serde::{Deserialize, Deserializer};
+
+/// The prefix of the environment variables that override keys (`IDMSYNC__DATABASE__URL`).
+const ENV_PREFIX: &str = "IDMSYNC";
 
 /// The whole configuration.
 #[derive(Debug, Deserialize)]
@@ -39,6 +46,10 @@ pub struct HttpSettings {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key.
     pub tls_key: Option<PathBuf>,
+    /// Seconds a client has for its TLS handshake and each request's headers.
+    pub header_timeout_secs: u64,
+    /// Connections each listener serves at once.
+    pub max_connections: u32,
     /// Seconds a running sync may take to finish after SIGTERM before the process exits (its
     /// transaction then rolls back).
     pub shutdown_grace_secs: u64,
@@ -51,6 +62,8 @@ impl Default for HttpSettings {
             metrics_listen: None,
             tls_cert: None,
             tls_key: None,
+            header_timeout_secs: 10,
+            max_connections: 512,
             shutdown_grace_secs: 30,
         }
     }
@@ -111,17 +124,37 @@ pub enum LdapSwitch {
 
 impl<'de> Deserialize<'de> for LdapSwitch {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(deserializer)?;
-        if matches!(value.kind, ValueKind::Table(_)) {
-            value
-                .try_deserialize()
-                .map(|c| Self::Connection(Box::new(c)))
-                .map_err(D::Error::custom)
-        } else {
-            value.into_bool().map(Self::Flag).map_err(|_| {
-                D::Error::custom("expected true, false or a table of [source.ldap] keys")
-            })
+        deserializer.deserialize_any(LdapSwitchVisitor)
+    }
+}
+
+/// Reads `auth.ldap` by what was written: a flag (`true` in TOML, or the text of an
+/// environment variable) or a table.
+struct LdapSwitchVisitor;
+
+impl<'de> Visitor<'de> for LdapSwitchVisitor {
+    type Value = LdapSwitch;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("true, false or a table of [source.ldap] keys")
+    }
+
+    fn visit_bool<E: de::Error>(self, flag: bool) -> Result<LdapSwitch, E> {
+        Ok(LdapSwitch::Flag(flag))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<LdapSwitch, E> {
+        match text.trim() {
+            t if t.eq_ignore_ascii_case("true") => Ok(LdapSwitch::Flag(true)),
+            t if t.eq_ignore_ascii_case("false") => Ok(LdapSwitch::Flag(false)),
+            _ => Err(E::invalid_value(Unexpected::Str(text), &self)),
         }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<LdapSwitch, A::Error> {
+        let connection =
+            idmsync_ldap::LdapConfig::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(LdapSwitch::Connection(Box::new(connection)))
     }
 }
 
@@ -180,6 +213,10 @@ pub struct SyncSection {
     pub reactivate: Reactivate,
     /// Compare ids without regard to case.
     pub ignore_case: bool,
+    /// `fail` or `skip`: two source entries claiming one identity.
+    pub on_conflict: OnConflict,
+    /// `fail` or `keep`: entries a full read could not read.
+    pub on_unreadable: OnUnreadable,
     /// When `serve` runs a full sync: six-field cron with seconds; `""` disables it.
     pub full_cron: String,
     /// When `serve` runs a differential sync; `""` disables it.
@@ -196,6 +233,8 @@ impl Default for SyncSection {
             max_deactivations: MaxDeactivations::default(),
             reactivate: Reactivate::default(),
             ignore_case: false,
+            on_conflict: OnConflict::default(),
+            on_unreadable: OnUnreadable::default(),
             full_cron: idmsync_scheduler::DEFAULT_FULL_CRON.into(),
             differential_cron: idmsync_scheduler::DEFAULT_DIFFERENTIAL_CRON.into(),
             timezone: String::new(),
@@ -244,9 +283,12 @@ pub struct SettingsError(pub String);
 impl Settings {
     /// Loads `path`, then the environment overrides.
     pub fn load(path: &Path) -> Result<Self, SettingsError> {
-        Self::load_with(path, Environment::with_prefix("IDMSYNC"))
+        Self::load_with(path, Environment::with_prefix(ENV_PREFIX))
     }
 
+    /// Environment variables are read as text (no `try_parsing`): the key's type decides
+    /// whether `007` is a number or a password, and a list's commas are split by the strict
+    /// reader, which also trims the items.
     fn load_with(path: &Path, env: Environment) -> Result<Self, SettingsError> {
         if !path.is_file() {
             return Err(SettingsError(format!(
@@ -256,26 +298,40 @@ impl Settings {
         }
         let config = Config::builder()
             .add_source(File::from(path).format(FileFormat::Toml))
-            .add_source(
-                env.prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(true)
-                    .list_separator(",")
-                    .with_list_parse_key("sync.admins"),
-            )
+            .add_source(env.prefix_separator("__").separator("__"))
             .build()
             .and_then(merge_auth_ldap)
-            .map_err(|e| SettingsError(e.to_string()))?;
-        config
-            .try_deserialize::<Settings>()
-            .map_err(|e| SettingsError(format!("{e} (in {} or the environment)", path.display())))
+            .map_err(unreadable)?;
+        strict::from_config(config)
+            .map_err(|e| SettingsError(format!("{e} ({})", e.place(path, ENV_PREFIX))))
     }
+}
+
+/// A file that cannot be read as TOML, said without the excerpt of the file that the toml
+/// crate prints under its message: the broken line is typically a value missing its closing
+/// quote, which may be a password, and error output ends up in logs.
+fn unreadable(error: ConfigError) -> SettingsError {
+    let ConfigError::FileParse { uri, cause } = error else {
+        return SettingsError(error.to_string());
+    };
+    let excerpt = |line: &&str| {
+        line.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ')
+            .starts_with('|')
+    };
+    let text = cause.to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !excerpt(line))
+        .map(str::trim)
+        .collect();
+    let file = uri.unwrap_or_else(|| "the configuration file".into());
+    SettingsError(format!("{file}: {}", message.join(": ")))
 }
 
 /// Puts `[source.ldap]` under an `[auth.ldap]` table, key by key, so that the table
 /// deserialises to the complete connection settings for logins. A flag `auth.ldap` (or none)
 /// is left alone.
-fn merge_auth_ldap(config: Config) -> Result<Config, config::ConfigError> {
+fn merge_auth_ldap(config: Config) -> Result<Config, ConfigError> {
     let Ok(overrides) = config.get_table("auth.ldap") else {
         return Ok(config);
     };
@@ -288,153 +344,4 @@ fn merge_auth_ldap(config: Config) -> Result<Config, config::ConfigError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn load(toml: &str, env: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("c.toml");
-        std::fs::write(&path, toml).expect("write");
-        let vars: HashMap<String, String> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::load_with(
-            &path,
-            Environment::with_prefix("IDMSYNC").source(Some(vars)),
-        )
-    }
-
-    const BASE: &str = r#"
-        [database]
-        url = "sqlite://x.db"
-        [source]
-        type = "file"
-        [source.file]
-        users = "u.txt"
-        groups = "g.txt"
-    "#;
-
-    #[test]
-    fn the_shipped_default_loads() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml");
-        let s = Settings::load_with(
-            &path,
-            Environment::with_prefix("IDMSYNC").source(Some(HashMap::new())),
-        )
-        .expect("default config");
-        assert_eq!(s.source.kind, SourceKind::File);
-        assert_eq!(s.sync.admins, vec!["jlennon".to_string()]);
-    }
-
-    #[test]
-    fn environment_overrides_any_key() {
-        let s = load(
-            BASE,
-            &[
-                ("IDMSYNC__DATABASE__URL", "sqlite://other.db"),
-                ("IDMSYNC__SYNC__MAX_DEACTIVATIONS", "25%"),
-                ("IDMSYNC__SYNC__ADMINS", "a,b"),
-                ("IDMSYNC__SYNC__IGNORE_CASE", "true"),
-            ],
-        )
-        .expect("settings");
-        assert_eq!(s.database.url, "sqlite://other.db");
-        assert_eq!(s.sync.max_deactivations, MaxDeactivations::Percent(25.0));
-        assert_eq!(s.sync.admins, vec!["a".to_string(), "b".to_string()]);
-        assert!(s.sync.ignore_case);
-    }
-
-    #[test]
-    fn unknown_keys_are_named() {
-        let err =
-            load(&format!("{BASE}\n[sync]\nmax_deactivation = 3\n"), &[]).expect_err("unknown key");
-        assert!(err.0.contains("max_deactivation"), "{err}");
-    }
-
-    #[test]
-    fn bad_values_are_named() {
-        let err = load(
-            &format!("{BASE}\n[sync]\nmax_deactivations = \"lots\"\n"),
-            &[],
-        )
-        .expect_err("bad value");
-        assert!(err.0.contains("max_deactivations"), "{err}");
-        let err = load(
-            &format!("{BASE}\n[sync]\nreactivate = \"sometimes\"\n"),
-            &[],
-        )
-        .expect_err("bad value");
-        assert!(err.0.contains("reactivate"), "{err}");
-    }
-
-    const LDAP: &str = r#"
-        [database]
-        url = "sqlite://x.db"
-        [source]
-        type = "ldap"
-        [source.ldap]
-        url = "ldap://dir:389"
-        bind_dn = "cn=sync,dc=example,dc=com"
-        bind_password = "sync-secret"
-        user_search_base = "ou=people,dc=example,dc=com"
-        group_search_base = "ou=groups,dc=example,dc=com"
-    "#;
-
-    #[test]
-    fn auth_defaults_leave_the_method_to_the_source() {
-        let s = load(BASE, &[]).expect("settings");
-        assert_eq!(s.auth.ldap, None);
-        assert!(!s.auth.database_fallback);
-        assert!(s.auth.case_sensitive);
-        assert_eq!((s.auth.max_failures, s.auth.lockout_secs), (5, 300));
-        assert_eq!(s.auth.dn_pattern, "");
-    }
-
-    #[test]
-    fn auth_ldap_is_a_flag_or_a_table_merged_over_the_source_connection() {
-        let s = load(&format!("{LDAP}\n[auth]\nldap = false\n"), &[]).expect("flag");
-        assert_eq!(s.auth.ldap, Some(LdapSwitch::Flag(false)));
-
-        let s = load(
-            &format!("{LDAP}\n[auth.ldap]\nurl = \"ldaps://dc:636\"\ntimeout_secs = 5\n"),
-            &[],
-        )
-        .expect("table");
-        let Some(LdapSwitch::Connection(c)) = s.auth.ldap else {
-            panic!("expected a connection, got {:?}", s.auth.ldap);
-        };
-        assert_eq!(c.url, "ldaps://dc:636");
-        assert_eq!(c.timeout_secs, 5);
-        assert_eq!(c.bind_dn, "cn=sync,dc=example,dc=com", "from [source.ldap]");
-        assert_eq!(c.user_search_base, "ou=people,dc=example,dc=com");
-        let source = s.source.ldap.expect("source");
-        assert_eq!(source.url, "ldap://dir:389", "the source keeps its own");
-
-        let s = load(
-            &format!("{LDAP}\n[auth.ldap]\nurl = \"ldaps://dc:636\"\n"),
-            &[("IDMSYNC__AUTH__LDAP", "false")],
-        )
-        .expect("env flag");
-        assert_eq!(s.auth.ldap, Some(LdapSwitch::Flag(false)));
-    }
-
-    #[test]
-    fn bad_auth_values_are_named() {
-        let err = load(&format!("{BASE}\n[auth]\nldap = \"maybe\"\n"), &[]).expect_err("bad");
-        assert!(err.0.contains("auth.ldap"), "{err}");
-        let err = load(&format!("{LDAP}\n[auth.ldap]\nurll = \"x\"\n"), &[]).expect_err("bad");
-        assert!(err.0.contains("urll"), "{err}");
-        let err = load(&format!("{BASE}\n[auth]\nmax_failures = -1\n"), &[]).expect_err("bad");
-        assert!(err.0.contains("max_failures"), "{err}");
-        let err = load(&format!("{BASE}\n[auth]\nfallback = true\n"), &[]).expect_err("bad");
-        assert!(err.0.contains("fallback"), "{err}");
-    }
-
-    #[test]
-    fn a_missing_file_is_a_clear_error() {
-        let err = Settings::load(Path::new("/nonexistent/idmsync.toml")).expect_err("missing");
-        assert!(err.0.contains("/nonexistent/idmsync.toml"), "{err}");
-    }
-}
+mod tests;

@@ -68,6 +68,7 @@ fn health_latency_under_a_login_flood() {
         listener,
         idmsync_http::app_router(api),
         None,
+        idmsync_http::ServeOptions::default(),
         std::future::pending(),
     ));
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use idmsync_http::{serve, serve_with, HttpError, ServeOptions, TlsFiles};
+use idmsync_http::{serve, HttpError, ServeOptions, TlsFiles};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -28,7 +28,8 @@ async fn start(
     let addr = listener.local_addr().expect("address");
     let router = idmsync_http::app_router(state(&Arc::new(fake)));
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, router, tls, async move {
+    let options = ServeOptions::default();
+    let server = tokio::spawn(serve(listener, router, tls, options, async move {
         let _ = stopped.await;
     }));
     (addr, stop, server)
@@ -152,6 +153,7 @@ async fn unusable_tls_files_fail_before_serving() {
             listener,
             router,
             Some(TlsFiles { cert, key }),
+            ServeOptions::default(),
             std::future::pending(),
         )
         .await;
@@ -160,13 +162,13 @@ async fn unusable_tls_files_fail_before_serving() {
     }
 }
 
-/// Starts `serve_with` and the app router over a default fake on a free loopback port, with
+/// Starts `serve` and the app router over a default fake on a free loopback port, with
 /// `options`; the server runs until the test ends.
 async fn start_with(options: ServeOptions) -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
     let router = idmsync_http::app_router(state(&Arc::new(Fake::default())));
-    tokio::spawn(serve_with(
+    tokio::spawn(serve(
         listener,
         router,
         None,
