@@ -15,30 +15,6 @@ use crate::*;
 /// Parallel attempts in the races below.
 const PARALLEL: usize = 200;
 
-/// The real argon2 hasher, counting verifications.
-#[derive(Default)]
-struct CountedArgon2 {
-    argon2: Argon2Hasher,
-    verifications: AtomicUsize,
-}
-
-impl CountedArgon2 {
-    fn count(&self) -> usize {
-        self.verifications.load(Ordering::SeqCst)
-    }
-}
-
-impl PasswordHasher for CountedArgon2 {
-    fn hash(&self, clear: &Password) -> Option<PasswordHash> {
-        self.argon2.hash(clear)
-    }
-
-    fn verify(&self, clear: &Password, hash: &PasswordHash) -> bool {
-        self.verifications.fetch_add(1, Ordering::SeqCst);
-        self.argon2.verify(clear, hash)
-    }
-}
-
 /// Waits (up to ten seconds) until `done` holds.
 async fn until(what: &str, done: impl Fn() -> bool) {
     let start = Instant::now();
@@ -81,7 +57,7 @@ async fn race(auth: &Arc<LoginService>, right: &str, started: impl Fn() -> bool)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_wrong_passwords_verify_at_most_max_failures_hashes() {
-    let hasher = Arc::new(CountedArgon2::default());
+    let hasher = Arc::new(Counting::<Argon2Hasher>::default());
     let mut user = record("jlennon", UserStatus::Active, None);
     user.password_hash = hasher.hash(&Password::new("johnpassword"));
     let auth = Arc::new(LoginService::new(
