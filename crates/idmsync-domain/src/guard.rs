@@ -4,8 +4,11 @@
 //! service account that sees nothing, a truncated file). The guard turns those into an aborted
 //! run instead of a locked-out company.
 
+use std::collections::HashSet;
+
 use crate::change::ChangeSet;
-use crate::model::{StoreState, UserStatus};
+use crate::ids::SourceId;
+use crate::model::{StoreState, StoredUser, UserStatus};
 use crate::options::{MaxDeactivations, SyncMode};
 
 /// Why the guard stopped a run; the message is recorded with the run and printed.
@@ -35,10 +38,22 @@ pub enum GuardStop {
         /// The setting as configured.
         setting: String,
     },
+    /// The tenant has an active administrator now and would have none after the run: nobody
+    /// could use the API any more, not even to undo it.
+    #[error(
+        "the run would leave the tenant without an active administrator (now: {now}); check \
+         sync.admins and the source, or run again with --force if this is intended"
+    )]
+    NoAdministrator {
+        /// The active administrators now, by login, the first few.
+        now: String,
+    },
 }
 
-/// Checks a planned change set. Differential runs never deactivate and always pass.
-/// `source_users` is the number of users the source returned (before deduplication).
+/// Checks a planned change set: no run may take the tenant's last active administrator away
+/// (a changed `sync.admins`, an administrator disabled in the source), and a full run may not
+/// deactivate more users than `max` (differential runs never deactivate). `source_users` is
+/// the number of users the source returned (before deduplication).
 pub fn check(
     mode: SyncMode,
     changes: &ChangeSet,
@@ -46,6 +61,7 @@ pub fn check(
     source_users: usize,
     max: MaxDeactivations,
 ) -> Result<(), GuardStop> {
+    last_administrator(changes, store)?;
     if mode == SyncMode::Differential {
         return Ok(());
     }
@@ -68,4 +84,25 @@ pub fn check(
         });
     }
     Ok(())
+}
+
+/// Fails when the store has an active administrator and none would be left once `changes`
+/// (complete rows) are applied.
+fn last_administrator(changes: &ChangeSet, store: &StoreState) -> Result<(), GuardStop> {
+    let admin = |u: &StoredUser| u.admin && u.status == UserStatus::Active;
+    let now: Vec<&StoredUser> = store.users.iter().filter(|u| admin(u)).collect();
+    if now.is_empty() || changes.users.iter().any(|w| admin(&w.row)) {
+        return Ok(());
+    }
+    let written: HashSet<&SourceId> = changes.users.iter().map(|w| &w.row.source_id).collect();
+    if now.iter().any(|u| !written.contains(&u.source_id)) {
+        return Ok(());
+    }
+    let mut names: Vec<&str> = now.iter().map(|u| u.external_id.as_str()).take(3).collect();
+    if now.len() > names.len() {
+        names.push("…");
+    }
+    Err(GuardStop::NoAdministrator {
+        now: names.join(", "),
+    })
 }

@@ -22,11 +22,11 @@ pub mod validate;
 
 pub use change::{ChangeSet, Counts, EventKey, LogLine};
 pub use ids::{ExternalId, IdError, SourceId, Tenant, Watermark};
-pub use plan::{SourceData, Unreadable};
 pub use model::{
     DeactivatedBy, MemberRef, SourceGroup, SourcePassword, SourceUser, StoreState, StoredGroup,
     StoredUser, UserStatus,
 };
 pub use options::{MaxDeactivations, OnConflict, OnUnreadable, PlanOptions, Reactivate, SyncMode};
 pub use password::{Password, PasswordHash, PasswordHasher};
+pub use plan::{SourceData, Unreadable};
 pub use run::{Outcome, RunId, RunRecord, RunResult, Trigger};

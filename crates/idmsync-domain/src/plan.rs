@@ -386,9 +386,19 @@ impl<'a> Planner<'a> {
         let group_locators = locators(&mut store.groups.iter().map(|g| g.locator.as_deref()));
         for u in unreadable {
             let (index, by_locator, out, event) = if u.group {
-                (&self.group_index, &group_locators, &mut kept.groups, EventKey::SkippedGroup)
+                (
+                    &self.group_index,
+                    &group_locators,
+                    &mut kept.groups,
+                    EventKey::SkippedGroup,
+                )
             } else {
-                (&self.user_index, &user_locators, &mut kept.users, EventKey::SkippedUser)
+                (
+                    &self.user_index,
+                    &user_locators,
+                    &mut kept.users,
+                    EventKey::SkippedUser,
+                )
             };
             let found = u
                 .source_id

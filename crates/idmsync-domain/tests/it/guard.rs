@@ -131,3 +131,54 @@ fn the_stop_explains_itself() {
         Ok(())
     );
 }
+
+/// A store synced from jlennon (the administrator) and pmccartney, then a run of `source` with
+/// `admins` as `sync.admins`, in either mode; returns the guard's verdict.
+fn admin_verdict(
+    source: Vec<SourceUser>,
+    admins: &[&str],
+    differential: bool,
+) -> Result<(), GuardStop> {
+    let store = synced_with(
+        &src(logins(&["jlennon", "pmccartney"]), vec![]),
+        &with_admins(full(), &["jlennon"]),
+    );
+    let options = with_admins(if differential { diff() } else { full() }, admins);
+    let changes = plan(src(source.clone(), vec![]), &store, &options, &FakeHasher);
+    guard(
+        options.mode,
+        &changes,
+        &store,
+        source.len(),
+        MaxDeactivations::Count(100),
+    )
+}
+
+#[test]
+fn no_run_may_take_the_last_active_administrator_away() {
+    let none = || {
+        Err(GuardStop::NoAdministrator {
+            now: "jlennon".into(),
+        })
+    };
+    let both = logins(&["jlennon", "pmccartney"]);
+    // sync.admins changed to a name nobody has: the capability would go.
+    assert_eq!(admin_verdict(both.clone(), &["jlenon"], false), none());
+    assert_eq!(admin_verdict(both.clone(), &["jlenon"], true), none());
+    // The administrator disabled in the source, in a differential run too.
+    let mut disabled = both.clone();
+    disabled[0].enabled = false;
+    assert_eq!(admin_verdict(disabled.clone(), &["jlennon"], true), none());
+    // The administrator missing from a full run.
+    assert_eq!(
+        admin_verdict(logins(&["pmccartney"]), &["jlennon"], false),
+        none()
+    );
+    // Handing over is fine: another administrator remains or arrives.
+    assert_eq!(admin_verdict(both.clone(), &["pmccartney"], false), Ok(()));
+    assert_eq!(
+        admin_verdict(disabled, &["jlennon", "pmccartney"], true),
+        Ok(())
+    );
+    assert_eq!(admin_verdict(both, &["jlennon"], false), Ok(()));
+}

@@ -1,7 +1,7 @@
 //! Users: creation, updates, renames, deactivation, reactivation, source-disabled accounts,
 //! duplicates and case folding.
 
-use idmsync_domain::{Unreadable, DeactivatedBy, Reactivate, StoreState, UserStatus};
+use idmsync_domain::{DeactivatedBy, Reactivate, StoreState, Unreadable, UserStatus};
 
 use crate::fixture::*;
 
@@ -458,7 +458,10 @@ fn an_unreadable_entry_keeps_its_stored_user_and_memberships_in_a_full_run() {
         vec![g("beatles", &[dn, "pmccartney"])],
     );
     let mut store = synced(&before);
-    let mut after = src(vec![u("pmccartney")], vec![g("beatles", &[dn, "pmccartney"])]);
+    let mut after = src(
+        vec![u("pmccartney")],
+        vec![g("beatles", &[dn, "pmccartney"])],
+    );
     after.unreadable.push(Unreadable {
         group: false,
         locator: dn.to_string(),
