@@ -1,5 +1,9 @@
 //! Architecture checks written as ordinary tests: the invariants that `docs/architecture.md`
 //! states as absences ("the domain performs no I/O", "only the store crate knows diesel").
+//!
+//! The dependency rules are read from the crate table of `docs/architecture.md` itself (its
+//! "may depend on" column), so the map a newcomer reads and the check that enforces it cannot
+//! drift apart: a new dependency is allowed by writing it into the table, where a reviewer sees it.
 
 use std::path::PathBuf;
 
@@ -9,13 +13,110 @@ pub fn workspace_root() -> PathBuf {
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
+/// The rules of the crate table, used by the tests below.
+#[cfg(test)]
+mod rules {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// External crates that decide the architecture: only the crates whose row names them may use
+    /// them.
+    const GUARDED: &[&str] = &[
+        "diesel",
+        "diesel_migrations",
+        "diesel-async",
+        "tokio-postgres",
+        "mysql_async",
+        "ldap3",
+        "axum",
+        "axum-server",
+        "argon2",
+        "rustls",
+        "rcgen",
+        "cron",
+        "anyhow",
+    ];
+
+    /// The prefix of every workspace crate; the table names them without it.
+    const PREFIX: &str = "idmsync-";
+
+    /// What a row of the crate table allows.
+    #[derive(Debug, Clone, PartialEq, Eq, Default)]
+    pub struct Allowed {
+        /// The names in the "may depend on" column (`domain`, `diesel`, …).
+        pub names: BTreeSet<String>,
+        /// `everything above`: any other workspace crate.
+        pub everything: bool,
+        /// **no I/O**: the names are the crate's only dependencies.
+        pub exhaustive: bool,
+    }
+
+    /// The crate table of `architecture` (the text of docs/architecture.md): crate name to what its
+    /// row allows. Text after a colon is commentary; names in parentheses count as names.
+    pub fn crate_table(architecture: &str) -> BTreeMap<String, Allowed> {
+        let mut table = BTreeMap::new();
+        for line in architecture.lines() {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            // `| `name` | job | may depend on |` splits into ["", name, job, deps, ""].
+            let [_, name, _, deps, _] = cells[..] else {
+                continue;
+            };
+            let Some(name) = name
+                .strip_prefix('`')
+                .and_then(|n| n.strip_suffix('`'))
+                .filter(|n| *n == "idmsync" || n.starts_with(PREFIX))
+            else {
+                continue;
+            };
+            let (rule, comment) = deps.split_once(':').unwrap_or((deps, ""));
+            let names: BTreeSet<String> = rule
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                .filter(|w| !w.is_empty() && *w != "everything" && *w != "above")
+                .map(str::to_string)
+                .collect();
+            table.insert(
+                name.to_string(),
+                Allowed {
+                    names,
+                    everything: rule.contains("everything above"),
+                    exhaustive: comment.contains("no I/O"),
+                },
+            );
+        }
+        table
+    }
+
+    /// The dependencies of `krate` that its row does not allow, as messages.
+    pub fn violations(krate: &str, deps: &BTreeSet<String>, allowed: &Allowed) -> Vec<String> {
+        deps.iter()
+            .filter(|dep| {
+                let named = match dep.strip_prefix(PREFIX) {
+                    Some(short) => allowed.everything || allowed.names.contains(short),
+                    None => allowed.names.contains(dep.as_str()),
+                };
+                let ruled = allowed.exhaustive
+                    || dep.starts_with(PREFIX)
+                    || GUARDED.contains(&dep.as_str());
+                ruled && !named
+            })
+            .map(|dep| {
+                format!(
+                    "{krate} depends on {dep}, which its row of the crate table in \
+                     docs/architecture.md does not allow"
+                )
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
+    use std::path::{Path, PathBuf};
     use std::process::Command;
 
     use serde_json::Value;
 
+    use super::rules::{crate_table, violations};
     use super::workspace_root;
 
     /// Direct normal (non-dev) dependencies of each workspace package.
@@ -45,74 +146,66 @@ mod tests {
         map
     }
 
-    fn users_of(dep: &str) -> BTreeSet<String> {
-        dependencies()
-            .into_iter()
-            .filter(|(_, deps)| deps.contains(dep))
-            .map(|(name, _)| name)
-            .collect()
+    fn architecture() -> String {
+        std::fs::read_to_string(workspace_root().join("docs/architecture.md"))
+            .expect("reading docs/architecture.md")
+    }
+
+    fn names(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|s| s.to_string()).collect()
     }
 
     #[test]
-    fn the_domain_performs_no_io() {
-        let deps = &dependencies()["idmsync-domain"];
-        let allowed: BTreeSet<String> = ["chrono", "serde", "thiserror"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let extra: Vec<_> = deps.difference(&allowed).collect();
-        assert!(
-            extra.is_empty(),
-            "idmsync-domain gained dependencies {extra:?}"
-        );
-    }
-
-    #[test]
-    fn only_the_store_crate_knows_diesel() {
-        // Besides the dev-only test databases, which damage and inspect a database behind the
-        // store's back.
-        let users = users_of("diesel");
-        assert_eq!(
-            users,
-            BTreeSet::from([
-                "idmsync-store-diesel".to_string(),
-                "idmsync-test-db".to_string()
-            ])
-        );
-    }
-
-    #[test]
-    fn only_the_ldap_source_knows_ldap3() {
-        let users = users_of("ldap3");
-        assert_eq!(users, BTreeSet::from(["idmsync-ldap".to_string()]));
-    }
-
-    #[test]
-    fn only_the_http_adapter_knows_axum() {
-        let users = users_of("axum");
-        assert_eq!(users, BTreeSet::from(["idmsync-http".to_string()]));
-    }
-
-    #[test]
-    fn ports_and_engine_know_no_adapter() {
-        let deps = dependencies();
-        for krate in ["idmsync-ports", "idmsync-sync", "idmsync-scheduler"] {
-            let bad: Vec<_> = deps[krate]
-                .iter()
-                .filter(|d| {
-                    d.starts_with("idmsync-store")
-                        || d.starts_with("idmsync-source")
-                        || *d == "idmsync-auth"
-                })
-                .collect();
-            assert!(bad.is_empty(), "{krate} depends on adapters {bad:?}");
+    fn every_dependency_is_allowed_by_the_crate_table() {
+        let table = crate_table(&architecture());
+        let mut found = Vec::new();
+        for (krate, deps) in dependencies() {
+            if krate == "xtask" {
+                continue;
+            }
+            let allowed = table
+                .get(&krate)
+                .unwrap_or_else(|| panic!("{krate} has no row in docs/architecture.md's table"));
+            found.extend(violations(&krate, &deps, allowed));
         }
+        assert!(found.is_empty(), "{}", found.join("\n"));
     }
 
     #[test]
-    fn every_crate_folder_is_named_like_its_package() {
+    fn the_table_reads_as_the_rules_it_states() {
+        let table = crate_table(&architecture());
+        let domain = &table["idmsync-domain"];
+        assert!(domain.exhaustive);
+        assert_eq!(domain.names, names(&["chrono", "serde", "thiserror"]));
+        assert!(table["idmsync"].everything);
+        assert!(table["idmsync-store-diesel"].names.contains("mysql_async"));
+        assert_eq!(table["idmsync-test-ldap"].names, BTreeSet::new());
+    }
+
+    #[test]
+    fn a_wrong_dependency_is_caught() {
+        let table = crate_table(&architecture());
+        // The engine on an adapter, the domain on I/O, a library on anyhow.
+        for (krate, dep) in [
+            ("idmsync-sync", "idmsync-http"),
+            ("idmsync-ports", "idmsync-ldap"),
+            ("idmsync-scheduler", "idmsync-store-diesel"),
+            ("idmsync-domain", "tokio"),
+            ("idmsync-ldap", "anyhow"),
+            ("idmsync-auth", "diesel"),
+        ] {
+            let found = violations(krate, &names(&[dep]), &table[krate]);
+            assert_eq!(found.len(), 1, "{krate} on {dep} was allowed");
+        }
+        // Unguarded helpers stay free for adapters.
+        assert!(violations("idmsync-ldap", &names(&["tokio"]), &table["idmsync-ldap"]).is_empty());
+    }
+
+    #[test]
+    fn every_crate_folder_has_a_row_and_is_named_like_its_package() {
         let crates = workspace_root().join("crates");
         let deps = dependencies();
+        let table = crate_table(&architecture());
         for entry in std::fs::read_dir(crates).expect("crates dir") {
             let name = entry
                 .expect("entry")
@@ -123,6 +216,59 @@ mod tests {
                 deps.contains_key(&name),
                 "crates/{name} is not a package named {name}"
             );
+            assert!(
+                table.contains_key(&name),
+                "crates/{name} has no row in docs/architecture.md's crate table"
+            );
         }
+        for name in table.keys() {
+            assert!(
+                deps.contains_key(name),
+                "the table lists {name}, which is no crate"
+            );
+        }
+    }
+
+    /// Every `.rs` file under `dir`, recursively.
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn every_rust_file_starts_with_a_doc_header() {
+        let root = workspace_root();
+        let mut files = Vec::new();
+        for dir in ["crates", "xtask/src", "tests"] {
+            rust_files(&root.join(dir), &mut files);
+        }
+        assert!(files.len() > 50, "found only {} files", files.len());
+        let missing: Vec<String> = files
+            .iter()
+            .filter(|path| {
+                let text = std::fs::read_to_string(path).expect("reading a source file");
+                !text.trim_start().starts_with("//!")
+            })
+            .map(|path| {
+                path.strip_prefix(&root)
+                    .unwrap_or(path)
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "files without a `//!` header saying what they are for:\n{}",
+            missing.join("\n")
+        );
     }
 }
