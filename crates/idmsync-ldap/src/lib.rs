@@ -227,7 +227,16 @@ impl LdapSource {
         let attributes = self.attributes.user_attributes();
         let map = |e: &mut RawEntry| entry::user(e, &self.attributes).map(Some);
         let subtree = &self.users;
-        read(conn, subtree, filter, &attributes, map, progress, unreadable).await
+        read(
+            conn,
+            subtree,
+            filter,
+            &attributes,
+            map,
+            progress,
+            unreadable,
+        )
+        .await
     }
 
     /// Reads every group matching `filter`, mapping each entry as it arrives, except groups
@@ -268,8 +277,16 @@ impl LdapSource {
             }
         };
         let subtree = &self.groups;
-        let mut groups =
-            read(conn, subtree, filter, &attributes, map, progress, unreadable).await?;
+        let mut groups = read(
+            conn,
+            subtree,
+            filter,
+            &attributes,
+            map,
+            progress,
+            unreadable,
+        )
+        .await?;
         if let Some(error) = broken {
             return Err(error);
         }

@@ -70,7 +70,8 @@ impl SlapdBuilder {
     /// entries. A filter on a value a test can change (`(description=hidden)`) hides entries
     /// while the server runs.
     pub fn hide(mut self, filter: &str, attribute: &str) -> Self {
-        self.hidden.push((filter.to_string(), attribute.to_string()));
+        self.hidden
+            .push((filter.to_string(), attribute.to_string()));
         self
     }
 

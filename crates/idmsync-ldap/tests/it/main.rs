@@ -549,7 +549,10 @@ async fn entries_whose_identity_the_account_cannot_read_are_reported_not_dropped
         .snapshot(&NoProgress)
         .await
         .expect("snapshot");
-    assert!(data.users.iter().all(|u| u.external_id.as_str() != "jlennon"));
+    assert!(data
+        .users
+        .iter()
+        .all(|u| u.external_id.as_str() != "jlennon"));
     assert_eq!(data.users.len(), fixtures::PEOPLE.len() - 1);
     let unreadable: Vec<(bool, &str, &str)> = data
         .unreadable
