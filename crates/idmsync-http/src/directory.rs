@@ -3,12 +3,12 @@
 use axum::extract::State;
 use axum::Json;
 use idmsync_domain::UserStatus;
-use idmsync_ports::{GroupView, UserFilter, UserView};
+use idmsync_ports::{GroupView, Page, Totals, UserFilter, UserView};
 use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::params::Params;
-use crate::runs::iso;
+use crate::wire::{time_stamp, ResultList};
 use crate::ApiState;
 
 /// A user as the API shows it; `id` is the external id, as in the original.
@@ -37,7 +37,7 @@ impl From<UserView> for User {
             status: user.status.as_str(),
             tenant_id: user.tenant,
             admin: user.admin,
-            last_sync_time: user.last_sync_at.map(iso),
+            last_sync_time: user.last_sync_at.map(time_stamp),
         }
     }
 }
@@ -80,28 +80,64 @@ fn filter(state: &ApiState, params: &Params) -> Result<UserFilter, ApiError> {
     })
 }
 
+/// The number of rows a list would have unpaged. Exact from the store's counts by status when
+/// nothing but `status` filters; with a text or external id filter, known only when this page
+/// (of `rows` rows) reached the end of the list, since the directory port counts no filtered
+/// list. `counts` picks the active and inactive counts of users or of groups.
+async fn total(
+    state: &ApiState,
+    filter: &UserFilter,
+    page: Page,
+    rows: usize,
+    counts: fn(&Totals) -> [u64; 2],
+) -> Result<Option<u64>, ApiError> {
+    let rows = u64::try_from(rows).unwrap_or(u64::MAX);
+    if filter.text.is_none() && filter.external_id.is_none() {
+        let [active, inactive] = counts(&state.directory.totals(&state.tenant).await?);
+        return Ok(Some(match filter.status {
+            Some(UserStatus::Active) => active,
+            Some(UserStatus::Inactive) => inactive,
+            None => active + inactive,
+        }));
+    }
+    let reached_end = rows < page.size && (rows > 0 || page.start == 0);
+    Ok(reached_end.then_some(page.start + rows))
+}
+
 /// `GET users?filter=&externalId=&status=&start=&size=`, sorted by external id.
 pub(crate) async fn users(
     State(state): State<ApiState>,
     params: Params,
-) -> Result<Json<Vec<User>>, ApiError> {
+) -> Result<Json<ResultList<User>>, ApiError> {
     let filter = filter(&state, &params)?;
+    let page = params.page()?;
     let users = state
         .directory
-        .users(&state.tenant, &filter, Some(params.page()?))
+        .users(&state.tenant, &filter, Some(page))
         .await?;
-    Ok(Json(users.into_iter().map(User::from).collect()))
+    let total = total(&state, &filter, page, users.len(), |t| {
+        [t.users_active, t.users_inactive]
+    })
+    .await?;
+    let data = users.into_iter().map(User::from).collect();
+    Ok(Json(ResultList::new(page, total, data)))
 }
 
 /// `GET groups?filter=&externalId=&status=&start=&size=`, sorted by external id.
 pub(crate) async fn groups(
     State(state): State<ApiState>,
     params: Params,
-) -> Result<Json<Vec<Group>>, ApiError> {
+) -> Result<Json<ResultList<Group>>, ApiError> {
     let filter = filter(&state, &params)?;
+    let page = params.page()?;
     let groups = state
         .directory
-        .groups(&state.tenant, &filter, Some(params.page()?))
+        .groups(&state.tenant, &filter, Some(page))
         .await?;
-    Ok(Json(groups.into_iter().map(Group::from).collect()))
+    let total = total(&state, &filter, page, groups.len(), |t| {
+        [t.groups_active, t.groups_inactive]
+    })
+    .await?;
+    let data = groups.into_iter().map(Group::from).collect();
+    Ok(Json(ResultList::new(page, total, data)))
 }

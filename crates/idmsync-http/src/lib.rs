@@ -4,7 +4,9 @@
 //!
 //! This is the only crate that names axum. Handlers speak to the service through the ports of
 //! `idmsync-ports` only (bundled in [`ApiState`]), map port errors to HTTP statuses in one place
-//! and answer every error as JSON `{"message": "..."}`.
+//! and answer every error as JSON `{"message": "..."}`. Answers take the original's shapes
+//! (camelCase keys, its time form, its sync log entry types, paged lists with a total) so that
+//! its clients keep working; those live in one leaf module, `wire`.
 //!
 //! Everything under `/api/enterprise` needs the HTTP Basic credentials of an active tenant
 //! administrator. The password is wrapped in [`idmsync_domain::Password`] as soon as it is decoded
@@ -19,6 +21,7 @@ mod params;
 mod runs;
 mod serve;
 mod sync;
+mod wire;
 
 use std::sync::Arc;
 
@@ -83,6 +86,7 @@ pub fn app_router(state: ApiState) -> Router {
 fn api_routes(state: ApiState) -> Router {
     let api = Router::new()
         .route("/idm-sync-log-entries", get(runs::list))
+        .route("/idm-sync-log-entries/{id}", get(runs::one))
         .route("/idm-sync-log-entries/{id}/logfile", get(runs::logfile))
         .route("/idm-sync", post(sync::start))
         .route("/users", get(directory::users))

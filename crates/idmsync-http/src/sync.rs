@@ -5,29 +5,23 @@ use axum::http::header::LOCATION;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use idmsync_domain::{Counts, RunId, SyncMode, Trigger};
+use idmsync_domain::{RunId, SyncMode, Trigger};
 use idmsync_ports::{DryRunReport, Principal};
 use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::params::Params;
-use crate::runs::logfile_path;
+use crate::runs::{entry_path, LogEntry, RunLog};
+use crate::wire::CountsBody;
 use crate::ApiState;
 
-/// The answer to a started run: its id, to poll the run log with, and its mode.
-#[derive(Serialize)]
-struct Started {
-    id: i64,
-    #[serde(rename = "type")]
-    kind: Option<&'static str>,
-}
-
-/// The answer to a dry run: what a run would change now.
+/// The answer to a dry run: what a run would change now. Its `type` is the mode (`full` or
+/// `differential`): a plan is no run, so it has no entry type of the original's.
 #[derive(Serialize)]
 struct DryRun {
     #[serde(rename = "type")]
     kind: &'static str,
-    counts: Counts,
+    counts: CountsBody,
     lines: Vec<String>,
     guard: Option<String>,
 }
@@ -36,7 +30,7 @@ impl From<DryRunReport> for DryRun {
     fn from(report: DryRunReport) -> Self {
         Self {
             kind: report.mode.as_str(),
-            counts: report.counts,
+            counts: CountsBody(report.counts),
             lines: report.lines.iter().map(ToString::to_string).collect(),
             guard: report.guard,
         }
@@ -44,7 +38,8 @@ impl From<DryRunReport> for DryRun {
 }
 
 /// `POST idm-sync?type=full|differential&dryRun=true|false`. Without `type` the service picks
-/// the mode (full until one run succeeded).
+/// the mode (full until one run succeeded). A started run is answered 202 with its log entry as
+/// it stands and a `Location` to poll it at.
 pub(crate) async fn start(
     State(state): State<ApiState>,
     Extension(principal): Extension<Principal>,
@@ -60,33 +55,24 @@ pub(crate) async fn start(
     }
     let id = state.trigger.start(mode, Trigger::Api).await?;
     tracing::info!(run = %id, by = %principal.external_id, "sync run started through the API");
-    let kind = match mode {
-        Some(mode) => Some(mode),
-        None => recorded_mode(&state, id).await,
-    };
-    let body = Started {
-        id: id.0,
-        kind: kind.map(SyncMode::as_str),
-    };
-    Ok((
-        StatusCode::ACCEPTED,
-        [(LOCATION, logfile_path(id))],
-        Json(body),
-    )
-        .into_response())
+    let location = [(LOCATION, entry_path(id))];
+    Ok(match started_entry(&state, id).await {
+        Some(entry) => (StatusCode::ACCEPTED, location, Json(entry)).into_response(),
+        None => (StatusCode::ACCEPTED, location, Json(Started { id: id.0 })).into_response(),
+    })
 }
 
-/// The mode the service chose for run `id`, read back from the run log (the trigger port
-/// returns only the id). `None` if the log cannot tell: the run has started either way, so the
-/// answer stays 202.
-async fn recorded_mode(state: &ApiState, id: RunId) -> Option<SyncMode> {
-    match state.runs.run(id).await {
-        Ok(run) => run.map(|run| run.mode),
-        Err(error) => {
-            tracing::warn!(run = %id, %error, "cannot read the mode of a started run");
-            None
-        }
-    }
+/// The answer to a started run whose entry cannot be read back: its id, to poll with.
+#[derive(Serialize)]
+struct Started {
+    id: i64,
+}
+
+/// The entry of run `id`, just started, read back from the run log (the trigger port returns
+/// only the id). `None` if the log cannot tell (the store error is logged where it is mapped):
+/// the run has started either way, so the answer stays 202.
+async fn started_entry(state: &ApiState, id: RunId) -> Option<LogEntry> {
+    RunLog::read(state).await.ok()?.entry(id)
 }
 
 /// `true` or `false`, in any case, as Java's `Boolean` reads the original's flags.

@@ -5,6 +5,11 @@
 //! a few counters behind the scheduler's lock. What the database knows (last successes, user and
 //! group totals) is read at scrape time instead, so it is right even after a restart and across
 //! nodes.
+//!
+//! Every series a run can move is exposed from the first scrape, at zero: Prometheus' `increase()`
+//! sees no rise in a series that is born at 1, and `absent` series never make an alert fire, so
+//! a series that appeared only when it happened would hide the first failure after a restart
+//! and a boot sync that never succeeds.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,6 +26,26 @@ const DURATION_BUCKETS: [f64; 10] = [0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0
 /// The `type` label of a run whose mode could not be determined (the store failed before
 /// recording it).
 const UNKNOWN_MODE: &str = "unknown";
+
+/// Every `type` label a run can have, for the zero series.
+const MODE_LABELS: [&str; 3] = ["full", "differential", UNKNOWN_MODE];
+
+/// The ways a run of this process can end (`running` and `interrupted` never end one here).
+const FINISHED_OUTCOMES: [Outcome; 4] = [
+    Outcome::Succeeded,
+    Outcome::Failed,
+    Outcome::Aborted,
+    Outcome::SkippedLocked,
+];
+
+/// What starts a run in a `serve` process (`manual` is the command line's).
+const SERVE_TRIGGERS: [Trigger; 3] = [Trigger::Boot, Trigger::Schedule, Trigger::Api];
+
+/// The modes whose last success is shown, zero until there is one.
+const LAST_SUCCESS_MODES: [SyncMode; 2] = [SyncMode::Full, SyncMode::Differential];
+
+/// The version `idmsync_build_info` reports.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// A run that finished in this process, as the metrics see it.
 #[derive(Debug, Clone, Copy)]
@@ -59,11 +84,38 @@ impl Histogram {
 
 /// What this process has observed of its runs: the counters and the histogram. Sorted maps so
 /// that the exposition is stable from one scrape to the next.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct RunMetrics {
     runs: BTreeMap<(&'static str, &'static str, &'static str), u64>,
     durations: BTreeMap<&'static str, Histogram>,
     changes: BTreeMap<&'static str, u64>,
+}
+
+impl Default for RunMetrics {
+    /// Every series at zero: each type × finished outcome × serve trigger, each type's histogram
+    /// and each kind of change.
+    fn default() -> Self {
+        let runs = MODE_LABELS
+            .into_iter()
+            .flat_map(|mode| {
+                FINISHED_OUTCOMES.into_iter().flat_map(move |outcome| {
+                    SERVE_TRIGGERS
+                        .into_iter()
+                        .map(move |trigger| ((mode, outcome.as_str(), trigger.as_str()), 0))
+                })
+            })
+            .collect();
+        let durations = MODE_LABELS
+            .into_iter()
+            .map(|mode| (mode, Histogram::default()))
+            .collect();
+        let changes = change_kinds(&Counts::default()).into_iter().collect();
+        Self {
+            runs,
+            durations,
+            changes,
+        }
+    }
 }
 
 impl RunMetrics {
@@ -113,7 +165,8 @@ fn change_kinds(c: &Counts) -> [(&'static str, u64); 14] {
 pub(crate) struct Exposition<'a> {
     /// The process-local counters.
     pub runs: &'a RunMetrics,
-    /// The newest successful run of each mode, from the run log.
+    /// The newest successful run of each mode, from the run log; a mode missing here is shown
+    /// as 0 (never), so that an alert on its age fires when no run ever succeeded.
     pub last_success: Vec<(SyncMode, DateTime<Utc>)>,
     /// Users and groups by status, from the database.
     pub totals: Totals,
@@ -131,6 +184,15 @@ fn family(f: &mut fmt::Formatter<'_>, name: &str, kind: &str, help: &str) -> fmt
 
 impl fmt::Display for Exposition<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = "idmsync_build_info";
+        family(
+            f,
+            name,
+            "gauge",
+            "Always 1; the version of this process as a label.",
+        )?;
+        writeln!(f, r#"{name}{{version="{VERSION}"}} 1"#)?;
+
         let name = "idmsync_runs_total";
         family(f, name, "counter", "Sync runs finished in this process.")?;
         for ((mode, outcome, trigger), n) in &self.runs.runs {
@@ -172,15 +234,15 @@ impl fmt::Display for Exposition<'_> {
             f,
             name,
             "gauge",
-            "End of the newest successful run, by type.",
+            "End of the newest successful run, by type; 0 if none has succeeded.",
         )?;
-        for (mode, at) in &self.last_success {
-            writeln!(
-                f,
-                r#"{name}{{type="{}"}} {}"#,
-                mode.as_str(),
-                at.timestamp()
-            )?;
+        for mode in LAST_SUCCESS_MODES {
+            let at = self
+                .last_success
+                .iter()
+                .find(|(m, _)| *m == mode)
+                .map_or(0, |(_, at)| at.timestamp());
+            writeln!(f, r#"{name}{{type="{}"}} {at}"#, mode.as_str())?;
         }
 
         let t = &self.totals;
@@ -287,7 +349,43 @@ mod tests {
         assert!(text.contains(
             r#"idmsync_runs_total{type="differential",outcome="skipped-locked",trigger="schedule"} 1"#
         ));
-        assert!(!text.contains(r#"idmsync_run_duration_seconds_count{type="differential"}"#));
+        assert!(text.contains(r#"idmsync_run_duration_seconds_count{type="differential"} 0"#));
         assert!(text.contains(r#"idmsync_run_duration_seconds_count{type="unknown"} 1"#));
+    }
+
+    #[test]
+    fn every_series_is_exposed_at_zero_before_any_run() {
+        let text = render(&RunMetrics::default());
+        let mut expected = vec![
+            format!(r#"idmsync_build_info{{version="{VERSION}"}} 1"#),
+            r#"idmsync_last_success_timestamp_seconds{type="full"} 0"#.to_string(),
+            r#"idmsync_last_success_timestamp_seconds{type="differential"} 0"#.to_string(),
+            r#"idmsync_changes_applied_total{kind="admins_revoked"} 0"#.to_string(),
+        ];
+        for mode in MODE_LABELS {
+            expected.push(format!(
+                r#"idmsync_run_duration_seconds_bucket{{type="{mode}",le="+Inf"}} 0"#
+            ));
+            for outcome in ["succeeded", "failed", "aborted", "skipped-locked"] {
+                for trigger in ["boot", "schedule", "api"] {
+                    expected.push(format!(
+                        r#"idmsync_runs_total{{type="{mode}",outcome="{outcome}",trigger="{trigger}"}} 0"#
+                    ));
+                }
+            }
+        }
+        for line in expected {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from\n{text}"
+            );
+        }
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.starts_with("idmsync_changes_applied_total{"))
+                .count(),
+            14,
+            "one series per kind of change"
+        );
     }
 }

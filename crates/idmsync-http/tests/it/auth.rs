@@ -143,6 +143,7 @@ async fn every_api_endpoint_requires_credentials() {
     let (app, fake) = api(Fake::default());
     for (method, uri) in [
         (Method::GET, "/api/enterprise/idm-sync-log-entries"),
+        (Method::GET, "/api/enterprise/idm-sync-log-entries/1"),
         (
             Method::GET,
             "/api/enterprise/idm-sync-log-entries/1/logfile",

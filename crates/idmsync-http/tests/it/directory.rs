@@ -46,18 +46,19 @@ async fn users_show_every_field_under_the_original_names() {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(
         reply.json(),
-        json!([
+        json!({"size": 2, "total": 2, "start": 0, "data": [
             {
                 "id": "jlennon", "externalId": "jlennon", "firstName": "John",
                 "lastName": "Lennon", "email": "jlennon@example.com", "status": "active",
-                "tenantId": TENANT, "admin": true, "lastSyncTime": "2024-05-01T09:00:00.000Z"
+                "tenantId": TENANT, "admin": true,
+                "lastSyncTime": "2024-05-01T09:00:00.000+0000"
             },
             {
                 "id": "pbest", "externalId": "pbest", "firstName": "John",
                 "lastName": "Lennon", "email": null, "status": "inactive",
                 "tenantId": TENANT, "admin": false, "lastSyncTime": null
             }
-        ])
+        ]})
     );
 }
 
@@ -71,11 +72,11 @@ async fn groups_show_every_field_under_the_original_names() {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(
         reply.json(),
-        json!([{
+        json!({"size": 1, "total": 1, "start": 0, "data": [{
             "id": "beatles", "externalId": "beatles", "name": "The Beatles",
             "status": "inactive", "tenantId": TENANT,
             "members": ["jlennon", "pmccartney"], "childGroups": ["drummers"]
-        }])
+        }]})
     );
 }
 
@@ -90,7 +91,7 @@ async fn filters_and_pages_reach_the_reader() {
         "/api/enterprise/users?filter=Len%20non&externalId=jlennon&status=active&start=1&size=1",
     )
     .await;
-    assert_eq!(reply.json()[0]["id"], "b");
+    assert_eq!(reply.json()["data"][0]["id"], "b");
     get_as_admin(&app, "/api/enterprise/groups?status=inactive&filter=").await;
     get_as_admin(&app, "/api/enterprise/groups").await;
     assert_eq!(
@@ -111,9 +112,53 @@ async fn filters_and_pages_reach_the_reader() {
                 },
                 Page { start: 0, size: 25 }
             ),
+            Call::Totals,
             Call::Groups(UserFilter::default(), Page { start: 0, size: 25 }),
+            Call::Totals,
         ]
     );
+}
+
+/// The total of each list: from the counts by status when only `status` filters, from the
+/// page itself when a text filter's page reaches the end, unknown (`null`) otherwise.
+#[tokio::test]
+async fn lists_carry_a_total_when_it_can_be_known() {
+    let mut users: Vec<_> = ["a", "b", "c", "d"]
+        .into_iter()
+        .map(|id| user(id, false))
+        .collect();
+    users[3].status = UserStatus::Inactive;
+    let (app, _) = api(Fake {
+        users,
+        groups: vec![group("g1"), group("g2")],
+        ..Fake::default()
+    });
+    for (query, size, total, start) in [
+        ("users?size=2", 2, json!(4), 0),
+        ("users?status=active&size=1&start=1", 1, json!(3), 1),
+        ("users?status=inactive", 4, json!(1), 0),
+        ("groups?start=1", 1, json!(2), 1),
+        ("users?filter=x", 4, json!(4), 0),
+        ("users?filter=x&start=3&size=2", 1, json!(4), 3),
+        ("users?filter=x&size=2", 2, json!(null), 0),
+        ("users?filter=x&start=9", 0, json!(null), 9),
+        ("groups?externalId=g1&size=1", 1, json!(null), 0),
+    ] {
+        let mut body = get_as_admin(&app, &format!("/api/enterprise/{query}"))
+            .await
+            .json();
+        let data = body.as_object_mut().expect("object").remove("data");
+        assert_eq!(
+            data.and_then(|d| d.as_array().map(Vec::len)),
+            Some(size),
+            "{query}"
+        );
+        assert_eq!(
+            body,
+            json!({"size": size, "total": total, "start": start}),
+            "{query}"
+        );
+    }
 }
 
 #[tokio::test]

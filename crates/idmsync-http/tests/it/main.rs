@@ -22,7 +22,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, TimeZone, Utc};
 use idmsync_domain::{
-    Counts, LogLine, Outcome, Password, RunId, RunRecord, SyncMode, Tenant, Trigger,
+    Counts, LogLine, Outcome, Password, RunId, RunRecord, SyncMode, Tenant, Trigger, UserStatus,
 };
 use idmsync_http::ApiState;
 use idmsync_ports::{
@@ -47,9 +47,14 @@ pub(crate) const UNAVAILABLE: &str = "unavailable";
 /// A port call the fake saw, for checking what the handlers forward.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Call {
-    Auth { tenant: String, login: String },
-    Runs(Page),
+    Auth {
+        tenant: String,
+        login: String,
+    },
+    /// A list of runs; `None` is the whole log.
+    Runs(Option<Page>),
     Run(RunId),
+    Totals,
     Users(UserFilter, Page),
     Groups(UserFilter, Page),
     Start(Option<SyncMode>, Trigger),
@@ -120,12 +125,23 @@ impl Fake {
 }
 
 fn window<T: Clone>(rows: &[T], page: Option<Page>) -> Vec<T> {
-    let page = page.expect("handlers always page");
+    let page = page.unwrap_or(Page {
+        start: 0,
+        size: u64::MAX,
+    });
     rows.iter()
         .skip(page.start as usize)
         .take(page.size as usize)
         .cloned()
         .collect()
+}
+
+/// How many of `statuses` are active and inactive.
+fn by_status(statuses: impl Iterator<Item = UserStatus>) -> [u64; 2] {
+    statuses.fold([0, 0], |[active, inactive], status| match status {
+        UserStatus::Active => [active + 1, inactive],
+        UserStatus::Inactive => [active, inactive + 1],
+    })
 }
 
 #[async_trait]
@@ -161,8 +177,14 @@ impl RunLogReader for Fake {
         page: Option<Page>,
     ) -> Result<Vec<RunRecord>, StoreError> {
         assert_eq!(tenant.as_str(), TENANT);
-        self.record(Call::Runs(page.expect("paged")));
-        self.store(window(&self.runs, page))
+        self.record(Call::Runs(page));
+        let own: Vec<_> = self
+            .runs
+            .iter()
+            .filter(|r| r.tenant == *tenant)
+            .cloned()
+            .collect();
+        self.store(window(&own, page))
     }
 
     async fn run(&self, id: RunId) -> Result<Option<RunRecord>, StoreError> {
@@ -189,8 +211,17 @@ impl DirectoryReader for Fake {
         self.store(window(&self.users, page))
     }
 
-    async fn totals(&self, _tenant: &Tenant) -> Result<Totals, StoreError> {
-        unreachable!("the API shows no totals")
+    async fn totals(&self, tenant: &Tenant) -> Result<Totals, StoreError> {
+        assert_eq!(tenant.as_str(), TENANT);
+        self.record(Call::Totals);
+        let [users_active, users_inactive] = by_status(self.users.iter().map(|u| u.status));
+        let [groups_active, groups_inactive] = by_status(self.groups.iter().map(|g| g.status));
+        self.store(Totals {
+            users_active,
+            users_inactive,
+            groups_active,
+            groups_inactive,
+        })
     }
 
     async fn groups(

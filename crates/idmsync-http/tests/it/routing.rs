@@ -29,7 +29,7 @@ async fn unknown_paths_under_the_api_are_404_for_an_admin() {
     for uri in [
         "/api/enterprise/nope",
         "/api/enterprise",
-        "/api/enterprise/idm-sync-log-entries/1",
+        "/api/enterprise/idm-sync-log-entries/1/nope",
     ] {
         assert_json_error(&get_as_admin(&app, uri).await, StatusCode::NOT_FOUND);
     }

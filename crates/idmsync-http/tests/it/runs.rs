@@ -8,10 +8,22 @@ use crate::*;
 
 const LIST: &str = "/api/enterprise/idm-sync-log-entries";
 
+/// Every count at zero but `created` users and `warnings`, under camelCase keys.
+fn counts(created: u64, warnings: u64) -> serde_json::Value {
+    json!({
+        "usersCreated": created, "usersUpdated": 0, "usersDeactivated": 0,
+        "usersReactivated": 0, "groupsCreated": 0, "groupsUpdated": 0,
+        "groupsDeactivated": 0, "groupsReactivated": 0, "membershipsAdded": 0,
+        "membershipsRemoved": 0, "nestingAdded": 0, "nestingRemoved": 0,
+        "adminsGranted": 0, "adminsRevoked": 0, "warnings": warnings
+    })
+}
+
 #[tokio::test]
 async fn a_run_shows_every_field_under_the_original_names() {
     let mut failed = run(7, SyncMode::Differential, Outcome::Failed);
     failed.trigger = Trigger::Api;
+    failed.source = "ldaps://dc1.example.com".into();
     failed.reason = Some("source unavailable: ldap://dc1".into());
     failed.counts = Counts {
         users_created: 2,
@@ -27,34 +39,68 @@ async fn a_run_shows_every_field_under_the_original_names() {
     let reply = get_as_admin(&app, LIST).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.header("content-type"), Some("application/json"));
-    let counts = |created, warnings| {
-        json!({
-            "users_created": created, "users_updated": 0, "users_deactivated": 0,
-            "users_reactivated": 0, "groups_created": 0, "groups_updated": 0,
-            "groups_deactivated": 0, "groups_reactivated": 0, "memberships_added": 0,
-            "memberships_removed": 0, "nesting_added": 0, "nesting_removed": 0,
-            "admins_granted": 0, "admins_revoked": 0, "warnings": warnings
-        })
-    };
     assert_eq!(
         reply.json(),
-        json!([
-            {
-                "id": 8, "type": "full", "timeStamp": "2024-05-01T10:00:00.000Z",
-                "outcome": "running", "trigger": "schedule", "finished": null,
-                "counts": counts(0, 0), "reason": null
-            },
-            {
-                "id": 7, "type": "differential", "timeStamp": "2024-05-01T10:00:00.000Z",
-                "outcome": "failed", "trigger": "api", "finished": "2024-05-01T11:00:00.000Z",
-                "counts": counts(2, 1), "reason": "source unavailable: ldap://dc1"
-            }
-        ])
+        json!({
+            "size": 2, "total": 2, "start": 0,
+            "data": [
+                {
+                    "id": 8, "type": "initial-file-sync", "mode": "full",
+                    "timeStamp": "2024-05-01T10:00:00.000+0000",
+                    "outcome": "running", "trigger": "schedule", "finished": null,
+                    "counts": counts(0, 0), "reason": null
+                },
+                {
+                    "id": 7, "type": "differential-ldap-sync", "mode": "differential",
+                    "timeStamp": "2024-05-01T10:00:00.000+0000",
+                    "outcome": "failed", "trigger": "api",
+                    "finished": "2024-05-01T11:00:00.000+0000",
+                    "counts": counts(2, 1), "reason": "source unavailable: ldap://dc1"
+                }
+            ]
+        })
     );
 }
 
 #[tokio::test]
-async fn the_list_is_paged_25_by_default() {
+async fn full_runs_up_to_the_first_success_are_initial_and_later_ones_full() {
+    let ldap = |id, mode, outcome| RunRecord {
+        source: "ldap://dc1".into(),
+        ..run(id, mode, outcome)
+    };
+    let (app, _) = api(Fake {
+        runs: vec![
+            ldap(6, SyncMode::Full, Outcome::Failed),
+            ldap(5, SyncMode::Differential, Outcome::Succeeded),
+            ldap(4, SyncMode::Full, Outcome::Succeeded),
+            ldap(3, SyncMode::Full, Outcome::Succeeded),
+            ldap(2, SyncMode::Full, Outcome::Aborted),
+            ldap(1, SyncMode::Full, Outcome::Failed),
+        ],
+        ..Fake::default()
+    });
+    let reply = get_as_admin(&app, LIST).await;
+    let types: Vec<_> = reply.json()["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|entry| (entry["id"].as_i64().expect("id"), entry["type"].clone()))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            (6, json!("full-ldap-sync")),
+            (5, json!("differential-ldap-sync")),
+            (4, json!("full-ldap-sync")),
+            (3, json!("initial-ldap-sync")),
+            (2, json!("initial-ldap-sync")),
+            (1, json!("initial-ldap-sync")),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_list_is_paged_25_by_default_with_the_total() {
     let runs = (1..=30)
         .rev()
         .map(|id| run(id, SyncMode::Full, Outcome::Succeeded))
@@ -63,40 +109,62 @@ async fn the_list_is_paged_25_by_default() {
         runs,
         ..Fake::default()
     });
-    let ids = |reply: &Reply| -> Vec<i64> {
-        reply
-            .json()
+    let page = |reply: &Reply| -> (Vec<i64>, serde_json::Value) {
+        let mut body = reply.json();
+        let ids = body["data"]
             .as_array()
-            .expect("array")
+            .expect("data")
             .iter()
             .map(|r| r["id"].as_i64().expect("id"))
-            .collect()
+            .collect();
+        body.as_object_mut().expect("object").remove("data");
+        (ids, body)
     };
 
-    let first = get_as_admin(&app, LIST).await;
-    assert_eq!(ids(&first), (6..=30).rev().collect::<Vec<_>>());
-    let second = get_as_admin(&app, &format!("{LIST}?start=25&size=10")).await;
-    assert_eq!(ids(&second), [5, 4, 3, 2, 1]);
-    let empty_values = get_as_admin(&app, &format!("{LIST}?start=&size=&tenantId=")).await;
-    assert_eq!(ids(&empty_values).len(), 25);
+    let (ids, rest) = page(&get_as_admin(&app, LIST).await);
+    assert_eq!(ids, (6..=30).rev().collect::<Vec<_>>());
+    assert_eq!(rest, json!({"size": 25, "total": 30, "start": 0}));
+    let (ids, rest) = page(&get_as_admin(&app, &format!("{LIST}?start=25&size=10")).await);
+    assert_eq!(ids, [5, 4, 3, 2, 1]);
+    assert_eq!(rest, json!({"size": 5, "total": 30, "start": 25}));
+    let (ids, rest) = page(&get_as_admin(&app, &format!("{LIST}?start=40")).await);
+    assert!(ids.is_empty());
+    assert_eq!(rest, json!({"size": 0, "total": 30, "start": 40}));
+    let (ids, _) = page(&get_as_admin(&app, &format!("{LIST}?start=&size=&tenantId=")).await);
+    assert_eq!(ids.len(), 25);
     let largest = get_as_admin(&app, &format!("{LIST}?size=1000")).await;
     assert_eq!(largest.status, StatusCode::OK);
 
-    assert_eq!(
-        fake.calls(),
-        [
-            Call::Runs(Page { start: 0, size: 25 }),
-            Call::Runs(Page {
-                start: 25,
-                size: 10
-            }),
-            Call::Runs(Page { start: 0, size: 25 }),
-            Call::Runs(Page {
-                start: 0,
-                size: 1000
-            }),
-        ]
+    assert!(
+        fake.calls().iter().all(|call| *call == Call::Runs(None)),
+        "the run log is read whole, for the total: {:?}",
+        fake.calls()
     );
+}
+
+#[tokio::test]
+async fn one_entry_is_shown_as_in_the_list() {
+    let (app, _) = api(with_log());
+    let list = get_as_admin(&app, LIST).await.json();
+    let reply = get_as_admin(&app, &format!("{LIST}/3")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json(), list["data"][0]);
+    assert_eq!(reply.json()["type"], "initial-file-sync");
+}
+
+#[tokio::test]
+async fn an_unknown_or_foreign_entry_is_404_and_a_bad_id_400() {
+    let (app, _) = api(with_log());
+    for id in ["4", "9", "-1"] {
+        let reply = get_as_admin(&app, &format!("{LIST}/{id}")).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{id}");
+        assert_eq!(reply.message(), format!("no sync log entry {id}"));
+    }
+    for id in ["abc", "1.0", "99999999999999999999"] {
+        let reply = get_as_admin(&app, &format!("{LIST}/{id}")).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{id}");
+        assert!(reply.message().contains("`id`"));
+    }
 }
 
 #[tokio::test]

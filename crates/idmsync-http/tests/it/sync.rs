@@ -13,22 +13,35 @@ async fn post(app: &Router, uri: &str) -> Reply {
 }
 
 #[tokio::test]
-async fn a_started_run_is_202_with_its_id_type_and_location() {
+async fn a_started_run_is_202_with_its_entry_and_its_location() {
+    let mut started = run(42, SyncMode::Differential, Outcome::Running);
+    started.source = "ldap://dc1".into();
+    started.trigger = Trigger::Api;
+    started.finished_at = None;
     let (app, fake) = api(Fake {
         started: Some(RunId(42)),
+        runs: vec![started],
         ..Fake::default()
     });
     let reply = post(&app, &format!("{SYNC}?type=differential&dryRun=false")).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED);
-    assert_eq!(reply.json(), json!({"id": 42, "type": "differential"}));
-    assert_eq!(
-        reply.header("location"),
-        Some("/api/enterprise/idm-sync-log-entries/42/logfile")
-    );
+    let location = reply.header("location").expect("location");
+    assert_eq!(location, "/api/enterprise/idm-sync-log-entries/42");
+    let body = reply.json();
+    assert_eq!(body["id"], 42);
+    assert_eq!(body["type"], "differential-ldap-sync");
+    assert_eq!(body["outcome"], "running");
     assert_eq!(
         fake.calls(),
-        [Call::Start(Some(SyncMode::Differential), Trigger::Api)]
+        [
+            Call::Start(Some(SyncMode::Differential), Trigger::Api),
+            Call::Runs(None)
+        ]
     );
+
+    let polled = get_as_admin(&app, location).await;
+    assert_eq!(polled.status, StatusCode::OK);
+    assert_eq!(polled.json(), body, "the Location serves the entry");
 }
 
 #[tokio::test]
@@ -40,20 +53,25 @@ async fn without_a_type_the_service_decides_and_the_run_log_tells() {
     });
     let reply = post(&app, SYNC).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED);
-    assert_eq!(reply.json(), json!({"id": 5, "type": "full"}));
+    assert_eq!(reply.json()["type"], "initial-file-sync");
+    assert_eq!(reply.json()["mode"], "full");
     assert_eq!(
         fake.calls(),
-        [Call::Start(None, Trigger::Api), Call::Run(RunId(5))]
+        [Call::Start(None, Trigger::Api), Call::Runs(None)]
     );
 
-    // The run has started either way; a run log that cannot tell leaves the type null.
+    // The run has started either way; a run log that cannot tell leaves only the id.
     let (app, _) = api(Fake {
         started: Some(RunId(6)),
         ..Fake::default()
     });
     let reply = post(&app, SYNC).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED);
-    assert_eq!(reply.json(), json!({"id": 6, "type": null}));
+    assert_eq!(reply.json(), json!({"id": 6}));
+    assert_eq!(
+        reply.header("location"),
+        Some("/api/enterprise/idm-sync-log-entries/6")
+    );
 }
 
 #[tokio::test]
@@ -97,7 +115,7 @@ async fn a_dry_run_shows_the_plan_and_starts_nothing() {
     assert_eq!(reply.status, StatusCode::OK);
     let body = reply.json();
     assert_eq!(body["type"], "full");
-    assert_eq!(body["counts"]["users_deactivated"], 1);
+    assert_eq!(body["counts"]["usersDeactivated"], 1);
     assert_eq!(
         body["lines"],
         json!(["deactivated-user: pbest (missing from the source)"])

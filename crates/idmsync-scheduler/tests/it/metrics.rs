@@ -79,7 +79,7 @@ async fn metrics_after_a_boot_run_and_a_skipped_run() {
             &text,
             r#"idmsync_last_success_timestamp_seconds{type="differential"}"#
         ),
-        None,
+        Some(0.0),
         "no differential run has succeeded"
     );
     for family in [
@@ -91,9 +91,57 @@ async fn metrics_after_a_boot_run_and_a_skipped_run() {
         "idmsync_groups gauge",
         "idmsync_boot_sync_done gauge",
         "idmsync_run_in_progress gauge",
+        "idmsync_build_info gauge",
     ] {
         assert!(text.contains(&format!("# TYPE {family}\n")), "{family}");
     }
+}
+
+/// The documented alerts need their series before the first failure: `increase()` sees no rise
+/// in a series born at 1, and the age of a last success that is absent alerts on nothing.
+#[tokio::test(start_paused = true)]
+async fn every_alerted_series_is_zero_from_the_start_and_a_first_failure_counts() {
+    let h = Harness::unscheduled(FakeSource::open());
+    let before = h.scheduler.render().await.expect("metrics");
+    for series in [
+        r#"idmsync_runs_total{type="full",outcome="failed",trigger="boot"}"#,
+        r#"idmsync_runs_total{type="full",outcome="failed",trigger="api"}"#,
+        r#"idmsync_runs_total{type="full",outcome="aborted",trigger="schedule"}"#,
+        r#"idmsync_runs_total{type="differential",outcome="failed",trigger="schedule"}"#,
+        r#"idmsync_runs_total{type="unknown",outcome="failed",trigger="boot"}"#,
+        r#"idmsync_last_success_timestamp_seconds{type="full"}"#,
+        r#"idmsync_last_success_timestamp_seconds{type="differential"}"#,
+        r#"idmsync_run_duration_seconds_count{type="full"}"#,
+        r#"idmsync_changes_applied_total{kind="users_deactivated"}"#,
+    ] {
+        assert_eq!(sample(&before, series), Some(0.0), "{series} in\n{before}");
+    }
+    let version = format!(
+        r#"idmsync_build_info{{version="{}"}}"#,
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(sample(&before, &version), Some(1.0), "{before}");
+
+    h.source.set_failing(true);
+    h.scheduler.start(None, Trigger::Api).await.expect("start");
+    assert!(h.scheduler.drain(Duration::from_secs(1)).await);
+    let after = h.scheduler.render().await.expect("metrics");
+    assert_eq!(
+        sample(
+            &after,
+            r#"idmsync_runs_total{type="full",outcome="failed",trigger="api"}"#
+        ),
+        Some(1.0),
+        "{after}"
+    );
+    assert_eq!(
+        sample(
+            &after,
+            r#"idmsync_last_success_timestamp_seconds{type="full"}"#
+        ),
+        Some(0.0),
+        "no run has succeeded: the age alert must fire"
+    );
 }
 
 #[tokio::test(start_paused = true)]
