@@ -6,6 +6,7 @@ mod auth;
 mod auth_ldap;
 mod file;
 mod ldap;
+mod operator;
 mod secrets;
 mod serve;
 mod support;

@@ -2,7 +2,8 @@
 //! process on a free port with the file source and SQLite.
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -21,19 +22,48 @@ const GROUPS: &str = "beatles:jlennon;pmccartney:13/10/2015\n";
 /// A running `idmsync serve`, killed if a test fails before stopping it.
 pub(crate) struct Server {
     child: Option<Child>,
-    /// Kept open: the service prints to it until it stops.
-    stdout: BufReader<ChildStdout>,
-    /// The first line it printed, which names the address.
-    banner: String,
-    /// Reads stderr while the service runs: at `-vvv` its log would fill the pipe and stall it.
+    /// Read while the service runs, to its end: at `-vvv` its log would fill a pipe and stall
+    /// it, and its stdout is open until it stops.
+    stdout: Option<JoinHandle<String>>,
     stderr: Option<JoinHandle<String>>,
     base: String,
     http: Client,
 }
 
+/// The address in the line with which `serve` announces itself: the first line on stdout
+/// (`idmsync serving tenant … on http://…`) or, with `--log-format json`, the `idmsync serving`
+/// event on stderr.
+fn announced(line: &str) -> Option<String> {
+    if let Ok(event) = serde_json::from_str::<Value>(line) {
+        return (event["fields"]["message"] == "idmsync serving")
+            .then(|| event["fields"]["url"].as_str().map(str::to_string))
+            .flatten();
+    }
+    line.strip_prefix("idmsync serving ")?
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .map(str::to_string)
+}
+
+/// Reads `stream` to its end on a thread, sending the announced address when it passes.
+fn read(stream: impl Read + Send + 'static, found: mpsc::Sender<String>) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        // What was read before an error is kept; an error itself is no test failure.
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if let Some(base) = announced(&line) {
+                let _ = found.send(base);
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    })
+}
+
 impl Server {
-    /// Starts the service and waits for its first output line, which names the address it
-    /// listens on.
+    /// Starts the service and waits for it to name the address it listens on.
     pub(crate) fn start(s: &Sandbox) -> Self {
         Self::try_start(s.command(&["serve"]))
             .unwrap_or_else(|run| panic!("serve exited {}: {}", run.code, run.stderr))
@@ -48,20 +78,12 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start idmsync serve");
-        let mut stderr = child.stderr.take().expect("stderr");
-        let stderr = std::thread::spawn(move || {
-            let mut text = String::new();
-            // What was read before an error is kept; an error itself is no test failure.
-            let _ = stderr.read_to_string(&mut text);
-            text
-        });
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut banner = String::new();
-        stdout.read_line(&mut banner).expect("read the first line");
+        let (found, address) = mpsc::channel();
+        let stdout = read(child.stdout.take().expect("stdout"), found.clone());
+        let stderr = read(child.stderr.take().expect("stderr"), found);
         let mut server = Self {
             child: Some(child),
-            stdout,
-            banner,
+            stdout: Some(stdout),
             stderr: Some(stderr),
             base: String::new(),
             http: Client::builder()
@@ -69,31 +91,27 @@ impl Server {
                 .build()
                 .expect("client"),
         };
-        match server
-            .banner
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-        {
-            Some(base) => {
-                server.base = base.to_string();
+        // Both readers end, dropping their senders, when the process exits without serving.
+        match address.recv() {
+            Ok(base) => {
+                server.base = base;
                 Ok(server)
             }
-            None => Err(server.finish()),
+            Err(_) => Err(server.finish()),
         }
     }
 
     /// Waits for the process to end and returns all it printed.
     fn finish(mut self) -> Run {
         let child = self.child.take().expect("running");
-        let mut rest = String::new();
-        self.stdout.read_to_string(&mut rest).expect("read stdout");
         let mut run = Run::wait(child);
-        run.stdout = std::mem::take(&mut self.banner) + &rest;
-        run.stderr = self
-            .stderr
-            .take()
-            .map(|reader| reader.join().expect("stderr reader"))
-            .unwrap_or_default();
+        let text = |reader: Option<JoinHandle<String>>| {
+            reader
+                .map(|reader| reader.join().expect("output reader"))
+                .unwrap_or_default()
+        };
+        run.stdout = text(self.stdout.take());
+        run.stderr = text(self.stderr.take());
         run
     }
 
@@ -133,9 +151,9 @@ impl Server {
     }
 
     fn runs(&self) -> Vec<Value> {
-        self.admin_json("/api/enterprise/idm-sync-log-entries")
+        self.admin_json("/api/enterprise/idm-sync-log-entries")["data"]
             .as_array()
-            .expect("array")
+            .expect("a page of log entries")
             .clone()
     }
 
@@ -186,11 +204,12 @@ fn the_boot_sync_happens_once_and_the_api_serves_its_log() {
     let runs = server.runs();
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0]["trigger"], "boot");
-    assert_eq!(runs[0]["type"], "full");
+    assert_eq!(runs[0]["type"], "initial-file-sync");
+    assert_eq!(runs[0]["mode"], "full");
     assert_eq!(runs[0]["outcome"], "succeeded");
     assert!(runs[0]["timeStamp"]
         .as_str()
-        .is_some_and(|t| t.ends_with('Z')));
+        .is_some_and(|t| t.ends_with("+0000")));
 
     let (status, log) = server.get(
         "/api/enterprise/idm-sync-log-entries/1/logfile",
@@ -203,11 +222,11 @@ fn the_boot_sync_happens_once_and_the_api_serves_its_log() {
     );
 
     let users = server.admin_json("/api/enterprise/users");
-    assert_eq!(users[0]["externalId"], "jlennon");
-    assert_eq!(users[0]["admin"], true);
+    assert_eq!(users["data"][0]["externalId"], "jlennon");
+    assert_eq!(users["data"][0]["admin"], true);
     let groups = server.admin_json("/api/enterprise/groups?externalId=beatles");
     assert_eq!(
-        groups[0]["members"],
+        groups["data"][0]["members"],
         serde_json::json!(["jlennon", "pmccartney"])
     );
 
@@ -309,7 +328,7 @@ fn a_schedule_fires_and_records_its_runs() {
         .find(|r| r["trigger"] == "schedule");
     assert_eq!(
         scheduled.map(|r| r["type"].clone()),
-        Some("differential".into())
+        Some("differential-file-sync".into())
     );
     assert_eq!(server.stop().code, 0);
 }

@@ -147,3 +147,24 @@ fn entries_the_account_cannot_read_stop_a_full_run_or_are_kept_as_they_are() {
     s.idmsync(&["sync", "--full"]).ok();
     assert_eq!((s.users(), s.groups()), before);
 }
+
+#[test]
+fn a_user_named_like_a_group_is_a_conflict_not_a_lost_membership() {
+    // Once, a user named like a group took that group out of its parent with only a warning.
+    let s = Sandbox::new(USERS, &format!("{GROUPS}music:beatles:13/10/2015\n"), "");
+    s.idmsync(&["sync"]).ok();
+    let before = s.groups();
+    s.write(
+        "users.txt",
+        &format!("{USERS}beatles;Fake;Band;;;11/10/2015\n"),
+    );
+    let run = s.idmsync(&["sync", "--full"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("music: member beatles names more than one user or group"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.groups(), before);
+}

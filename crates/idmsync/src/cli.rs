@@ -6,7 +6,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Keeps an application's users, groups and memberships in step with a directory.
 ///
-/// Exit status: 0 success, 1 error, 2 usage or configuration error, 3 stopped by the safety guard.
+/// Exit status: 0 success, 1 error, 2 usage or configuration error, 3 stopped by the safety guard
+/// (for `sync --dry-run`: the guard would stop the real run).
 #[derive(Debug, Parser)]
 #[command(name = "idmsync", version, propagate_version = true)]
 pub struct Cli {
@@ -25,7 +26,8 @@ pub struct Cli {
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
-    /// Log format on stderr: `text` for people, `json` (one object per line) for collectors.
+    /// Log format on stderr: `text` for people, `json` (one object per line) for collectors;
+    /// with `json`, what `sync` and `serve` say on stdout is one JSON object a line too.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
@@ -54,7 +56,8 @@ pub enum Command {
     /// Users in the local database.
     #[command(subcommand)]
     Users(ListCommand),
-    /// Groups in the local database, with their direct members.
+    /// Groups in the local database, with the number of their direct members (`show` and
+    /// `--format json` list them).
     #[command(subcommand)]
     Groups(ListCommand),
     /// The run log: every sync run and its changes.
@@ -89,7 +92,8 @@ pub struct SyncArgs {
     /// Apply only what changed since the last successful run.
     #[arg(long)]
     pub differential: bool,
-    /// Print the changes the run would make as log lines; write nothing.
+    /// Print the changes the run would make as log lines; write nothing. Exits 3 when the
+    /// safety guard would stop the real run.
     #[arg(long)]
     pub dry_run: bool,
     /// Apply the run even if the safety guard (sync.max_deactivations) would stop it.
@@ -102,6 +106,20 @@ pub struct SyncArgs {
 pub enum ListCommand {
     /// List all of them, inactive ones included, sorted by external id.
     List(ListArgs),
+    /// Show one in full: a user with its status, who deactivated it and its direct groups; a
+    /// group with its direct members, child groups and parent groups. Memberships are the
+    /// active ones.
+    Show(ShowArgs),
+}
+
+/// Which one to show.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Its external id: a user's login, a group's id, as `list` shows them.
+    pub id: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 /// Listing options.
@@ -118,7 +136,8 @@ pub struct ListArgs {
 /// `log` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum LogCommand {
-    /// List runs, newest first: id, type, trigger, start, end, outcome, counts.
+    /// List runs, newest first: id, type, trigger, start, end, outcome, and the counts of
+    /// what changed or, for a run that failed or was stopped, the reason.
     List {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -131,6 +150,9 @@ pub enum LogCommand {
     Show {
         /// The run id, as shown by `log list`.
         id: i64,
+        /// Output format: JSON is an array of `{"event", "message"}` in the order written.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 

@@ -3,6 +3,8 @@
 
 mod app;
 mod cli;
+mod console;
+mod logging;
 mod output;
 mod progress;
 mod serve;
@@ -15,16 +17,16 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Parser;
 use idmsync_domain::{Password, RunId, SyncMode, Trigger, UserStatus};
-use idmsync_ports::{AuthError, DirectoryReader, Page, RunLogReader, UserFilter};
+use idmsync_ports::{AuthError, DirectoryReader, GroupView, Page, RunLogReader, UserFilter};
 use idmsync_sync::{RunReport, RunRequest, SyncError};
-use tracing_subscriber::EnvFilter;
 
 use crate::app::App;
 use crate::cli::{
-    AuthCommand, Cli, Command, Format, ListArgs, ListCommand, LogCommand, LogFormat, StatusArg,
-    SyncArgs,
+    AuthCommand, Cli, Command, Format, ListArgs, ListCommand, LogCommand, LogFormat, ShowArgs,
+    StatusArg, SyncArgs,
 };
-use crate::progress::TerminalProgress;
+use crate::console::{Console, StdoutClosed};
+use crate::progress::CommandProgress;
 use crate::settings::{Settings, SettingsError};
 
 /// mimalloc rather than glibc's malloc: a sync allocates and frees millions of small strings
@@ -56,25 +58,29 @@ const EXIT_GUARD: u8 = 3;
 fn main() -> ExitCode {
     purge_freed_memory_at_once();
     let cli = Cli::parse();
-    init_tracing(cli.verbose, cli.log_format);
+    logging::init(cli.verbose, cli.log_format);
+    let console = Console {
+        json: cli.log_format == LogFormat::Json,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            console.error(&format!("cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(run(cli));
+    let result = runtime.block_on(run(cli, console));
     // A source read still blocking a worker thread (a hung file system, a FIFO) must not keep
     // the process alive after the command is done; its transaction was never committed.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(code) => code,
+        Err(e) if e.downcast_ref::<StdoutClosed>().is_some() => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", report(&e));
+            console.error(&report(&e));
             if e.downcast_ref::<SettingsError>().is_some() {
                 ExitCode::from(2)
             } else {
@@ -102,36 +108,19 @@ fn report(error: &anyhow::Error) -> String {
     said
 }
 
-fn init_tracing(verbose: u8, format: LogFormat) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-}
-
-async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+async fn run(cli: Cli, console: Console) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(&cli.config)?;
     let app = App::open(settings)?;
     match cli.command {
-        Command::Sync(args) => sync(&app, args).await,
-        Command::Serve => serve::serve(app).await.map(|()| ExitCode::SUCCESS),
+        Command::Sync(args) => sync(&app, args, console).await,
+        Command::Serve => serve::serve(app, console).await.map(|()| ExitCode::SUCCESS),
         Command::Users(ListCommand::List(args)) => {
             let users = app
                 .store
                 .users(&app.tenant, &filter(&args), None)
                 .await
                 .context("listing users")?;
-            print!("{}", output::users(&users, args.format == Format::Json));
+            console::print(&output::users(&users, args.format == Format::Json))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Groups(ListCommand::List(args)) => {
@@ -140,9 +129,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .groups(&app.tenant, &filter(&args), None)
                 .await
                 .context("listing groups")?;
-            print!("{}", output::groups(&groups, args.format == Format::Json));
+            console::print(&output::groups(&groups, args.format == Format::Json))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Users(ListCommand::Show(args)) => show_user(&app, &args).await,
+        Command::Groups(ListCommand::Show(args)) => show_group(&app, &args).await,
         Command::Log(LogCommand::List { format, limit }) => {
             let page = Page {
                 start: 0,
@@ -153,30 +144,81 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .runs(&app.tenant, Some(page))
                 .await
                 .context("listing runs")?;
-            print!("{}", output::runs(&runs, format == Format::Json));
+            console::print(&output::runs(&runs, format == Format::Json))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Log(LogCommand::Show { id }) => {
+        Command::Log(LogCommand::Show { id, format }) => {
             let run = RunId(id);
             if app.store.run(run).await?.is_none() {
                 bail!("no run with id {id} (see `idmsync log list`)");
             }
-            for line in app.store.lines(run).await.context("reading the run log")? {
-                println!("{line}");
-            }
+            let lines = app.store.lines(run).await.context("reading the run log")?;
+            console::print(&output::log_lines(&lines, format == Format::Json))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Auth(AuthCommand::Check { user }) => auth_check(&app, &user).await,
+        Command::Auth(AuthCommand::Check { user }) => auth_check(&app, &user, console).await,
         Command::Migrate => {
-            println!("database schema is up to date");
+            console::line("database schema is up to date")?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
+/// All groups of the tenant, for the memberships that `users show` and `groups show` print:
+/// the read port lists groups with their members, but offers no query by member.
+async fn all_groups(app: &App) -> anyhow::Result<Vec<GroupView>> {
+    app.store
+        .groups(&app.tenant, &UserFilter::default(), None)
+        .await
+        .context("listing groups")
+}
+
+/// Only the entry whose external id is `id`.
+fn exactly(id: &str) -> UserFilter {
+    UserFilter {
+        external_id: Some(id.to_string()),
+        ..UserFilter::default()
+    }
+}
+
+/// `users show LOGIN`.
+async fn show_user(app: &App, args: &ShowArgs) -> anyhow::Result<ExitCode> {
+    let users = app
+        .store
+        .users(&app.tenant, &exactly(&args.id), None)
+        .await
+        .context("reading the user")?;
+    let Some(user) = users.first() else {
+        bail!("no user {} (see `idmsync users list`)", args.id);
+    };
+    let groups: Vec<String> = all_groups(app)
+        .await?
+        .into_iter()
+        .filter(|g| g.members.contains(&user.external_id))
+        .map(|g| g.external_id)
+        .collect();
+    console::print(&output::user(user, &groups, args.format == Format::Json))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `groups show NAME`.
+async fn show_group(app: &App, args: &ShowArgs) -> anyhow::Result<ExitCode> {
+    let groups = all_groups(app).await?;
+    let Some(group) = groups.iter().find(|g| g.external_id == args.id) else {
+        bail!("no group {} (see `idmsync groups list`)", args.id);
+    };
+    let parents: Vec<String> = groups
+        .iter()
+        .filter(|g| g.child_groups.contains(&group.external_id))
+        .map(|g| g.external_id.clone())
+        .collect();
+    console::print(&output::group(group, &parents, args.format == Format::Json))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `auth check USER`: one message for every failure, so the command cannot be used to learn
 /// which logins exist; the reason of an outage goes to the log (stderr) only.
-async fn auth_check(app: &App, user: &str) -> anyhow::Result<ExitCode> {
+async fn auth_check(app: &App, user: &str, console: Console) -> anyhow::Result<ExitCode> {
     // A configuration error shows before the prompt, not after the password is typed.
     let authenticator = app.authenticator()?;
     let password = read_password(user)?;
@@ -190,14 +232,14 @@ async fn auth_check(app: &App, user: &str) -> anyhow::Result<ExitCode> {
             } else {
                 ""
             };
-            println!("ok: {}{role}", principal.external_id);
+            console::line(&format!("ok: {}{role}", principal.external_id))?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
             if let AuthError::Unavailable(reason) = &e {
                 tracing::warn!(%reason, "authentication could not be checked");
             }
-            eprintln!("authentication failed");
+            console.refusal("authentication failed");
             Ok(ExitCode::FAILURE)
         }
     }
@@ -228,7 +270,7 @@ fn filter(args: &ListArgs) -> UserFilter {
     }
 }
 
-async fn sync(app: &App, args: SyncArgs) -> anyhow::Result<ExitCode> {
+async fn sync(app: &App, args: SyncArgs, console: Console) -> anyhow::Result<ExitCode> {
     let service = app.sync_service()?;
     let request = RunRequest {
         mode: if args.full {
@@ -242,52 +284,30 @@ async fn sync(app: &App, args: SyncArgs) -> anyhow::Result<ExitCode> {
         dry_run: args.dry_run,
         force: args.force,
     };
-    let progress = TerminalProgress::new();
+    let progress = CommandProgress::new();
     let report = service.run(request, &progress).await;
     progress.finish();
-    match report {
-        Ok(RunReport::Applied {
-            run,
-            mode,
-            counts,
-            elapsed,
-        }) => {
-            println!(
-                "{} sync succeeded (run {run}, {:.2}s): {counts}",
-                mode.as_str(),
-                elapsed.as_secs_f64()
-            );
-            Ok(ExitCode::SUCCESS)
+    let report = match report {
+        Ok(report) => report,
+        Err(e @ SyncError::Source { .. }) => {
+            return Err(anyhow::Error::new(e).context("sync failed"))
         }
-        Ok(RunReport::Skipped { run }) => {
-            println!("skipped: another run holds this tenant's lock (recorded as run {run})");
-            Ok(ExitCode::SUCCESS)
-        }
-        Ok(RunReport::Aborted { run, reason, .. }) => {
-            eprintln!("error: run {run} stopped by the safety guard: {reason}");
-            Ok(ExitCode::from(EXIT_GUARD))
-        }
-        Ok(RunReport::DryRun {
-            mode,
-            changes,
-            guard,
-        }) => {
-            for line in changes.log_lines() {
-                println!("{line}");
-            }
-            println!(
-                "dry run ({} sync), nothing written: {}",
-                mode.as_str(),
-                changes.counts()
-            );
-            if let Some(reason) = guard {
-                println!("the safety guard would stop this run: {reason}");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e @ SyncError::Source { .. }) => Err(anyhow::Error::new(e).context("sync failed")),
-        Err(SyncError::Store(e)) => Err(anyhow::Error::new(e).context("sync failed")),
+        Err(SyncError::Store(e)) => return Err(anyhow::Error::new(e).context("sync failed")),
+    };
+    let ended = output::SyncEnd::of(&report);
+    if matches!(report, RunReport::Aborted { .. }) {
+        // The guard's refusal is an error to the operator, on stderr.
+        console.error(ended.text().trim_end());
+    } else if console.json {
+        console::line(&ended.json())?;
+    } else {
+        console::print(&ended.text())?;
     }
+    Ok(if ended.guarded() {
+        ExitCode::from(EXIT_GUARD)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
-//! What the list commands print: aligned tables for people, JSON with stable shapes for scripts.
+//! What the commands print: aligned tables and sentences for people, JSON with stable shapes
+//! for scripts.
 
-use idmsync_domain::RunRecord;
+use idmsync_domain::{Counts, LogLine, Outcome, RunRecord};
 use idmsync_ports::{GroupView, UserView};
+use idmsync_sync::RunReport;
 use serde::Serialize;
 
 use crate::text::{self, Clipped};
@@ -16,6 +18,38 @@ struct UserJson<'a> {
     status: &'a str,
     admin: bool,
     tenant: &'a str,
+}
+
+impl<'a> From<&'a UserView> for UserJson<'a> {
+    fn from(u: &'a UserView) -> Self {
+        Self {
+            external_id: &u.external_id,
+            first_name: &u.first_name,
+            last_name: &u.last_name,
+            email: u.email.as_deref(),
+            status: u.status.as_str(),
+            admin: u.admin,
+            tenant: &u.tenant,
+        }
+    }
+}
+
+/// A user as `users show --format json` prints it: the listed fields and more.
+#[derive(Serialize)]
+struct UserDetailJson<'a> {
+    #[serde(flatten)]
+    user: UserJson<'a>,
+    deactivated_by: Option<&'a str>,
+    last_sync: Option<String>,
+    groups: &'a [String],
+}
+
+/// A group as `groups show --format json` prints it: the listed fields and its parents.
+#[derive(Serialize)]
+struct GroupDetailJson<'a> {
+    #[serde(flatten)]
+    group: GroupJson<'a>,
+    parent_groups: &'a [String],
 }
 
 /// A group as `groups list --format json` prints it.
@@ -82,22 +116,209 @@ fn json<T: Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
 }
 
+/// `counts` in words, non-zero ones only, each noun agreeing with its number ("1 user
+/// updated, 2 warnings"), or "no changes".
+pub fn counts(counts: &Counts) -> String {
+    let parts = [
+        (counts.users_created, "user", "created"),
+        (counts.users_updated, "user", "updated"),
+        (counts.users_deactivated, "user", "deactivated"),
+        (counts.users_reactivated, "user", "reactivated"),
+        (counts.groups_created, "group", "created"),
+        (counts.groups_updated, "group", "updated"),
+        (counts.groups_deactivated, "group", "deactivated"),
+        (counts.groups_reactivated, "group", "reactivated"),
+        (counts.memberships_added, "membership", "added"),
+        (counts.memberships_removed, "membership", "removed"),
+        (counts.nesting_added, "nesting", "added"),
+        (counts.nesting_removed, "nesting", "removed"),
+        (counts.admins_granted, "admin", "granted"),
+        (counts.admins_revoked, "admin", "revoked"),
+        (counts.warnings, "warning", ""),
+    ];
+    let text: Vec<String> = parts
+        .iter()
+        .filter(|(n, ..)| *n > 0)
+        .map(|(n, noun, verb)| {
+            let plural = if *n == 1 { "" } else { "s" };
+            format!("{n} {noun}{plural} {verb}").trim_end().to_string()
+        })
+        .collect();
+    if text.is_empty() {
+        "no changes".into()
+    } else {
+        text.join(", ")
+    }
+}
+
+/// A run-log line as `log show --format json` prints it.
+#[derive(Serialize)]
+struct LineJson<'a> {
+    event: &'a str,
+    message: &'a str,
+}
+
+impl<'a> From<&'a LogLine> for LineJson<'a> {
+    fn from(line: &'a LogLine) -> Self {
+        Self {
+            event: line.event.as_str(),
+            message: &line.message,
+        }
+    }
+}
+
+/// `log show`: one `event-key: message` line each, or a JSON array of `{event, message}`.
+pub fn log_lines(lines: &[LogLine], as_json: bool) -> String {
+    if as_json {
+        return json(&lines.iter().map(LineJson::from).collect::<Vec<_>>());
+    }
+    lines.iter().map(|line| format!("{line}\n")).collect()
+}
+
+/// How `sync` ended, as `--log-format json` prints it on stdout: one object on one line,
+/// numbers as numbers, absent values left out.
+#[derive(Serialize)]
+struct SyncEndJson<'a> {
+    outcome: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mode: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    elapsed_secs: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counts: Option<Counts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<Vec<LineJson<'a>>>,
+}
+
+/// What `sync` prints when the engine has reported: a sentence (after a dry run's change
+/// lines) for people, or one JSON object.
+pub struct SyncEnd<'a>(&'a RunReport);
+
+impl<'a> SyncEnd<'a> {
+    /// The end of the run that `report` describes.
+    pub fn of(report: &'a RunReport) -> Self {
+        Self(report)
+    }
+
+    /// Whether the safety guard stopped the run, or would stop it had it not been a dry run:
+    /// the exit status is then 3, so that a script can try a dry run first.
+    pub fn guarded(&self) -> bool {
+        matches!(
+            self.0,
+            RunReport::Aborted { .. } | RunReport::DryRun { guard: Some(_), .. }
+        )
+    }
+
+    /// For people.
+    pub fn text(&self) -> String {
+        match self.0 {
+            RunReport::Applied {
+                run,
+                mode,
+                counts: c,
+                elapsed,
+            } => format!(
+                "{} sync succeeded (run {run}, {:.2}s): {}\n",
+                mode.as_str(),
+                elapsed.as_secs_f64(),
+                counts(c)
+            ),
+            RunReport::Skipped { run } => {
+                format!("skipped: another run holds this tenant's lock (recorded as run {run})\n")
+            }
+            RunReport::Aborted { run, reason, .. } => {
+                format!("run {run} stopped by the safety guard: {reason}\n")
+            }
+            RunReport::DryRun {
+                mode,
+                changes,
+                guard,
+            } => {
+                let mut out: String = changes.log_lines().map(|l| format!("{l}\n")).collect();
+                out.push_str(&format!(
+                    "dry run ({} sync), nothing written: {}\n",
+                    mode.as_str(),
+                    counts(&changes.counts())
+                ));
+                if let Some(reason) = guard {
+                    out.push_str(&format!("the safety guard would stop this run: {reason}\n"));
+                }
+                out
+            }
+        }
+    }
+
+    /// For collectors: one line of JSON.
+    pub fn json(&self) -> String {
+        let lines: Vec<LogLine> = match self.0 {
+            RunReport::DryRun { changes, .. } => changes.log_lines().collect(),
+            _ => Vec::new(),
+        };
+        let end = SyncEndJson {
+            outcome: "",
+            run: None,
+            mode: None,
+            elapsed_secs: None,
+            counts: None,
+            reason: None,
+            changes: None,
+        };
+        let end = match self.0 {
+            RunReport::Applied {
+                run,
+                mode,
+                counts,
+                elapsed,
+            } => SyncEndJson {
+                outcome: Outcome::Succeeded.as_str(),
+                run: Some(run.0),
+                mode: Some(mode.as_str()),
+                elapsed_secs: Some(elapsed.as_secs_f64()),
+                counts: Some(*counts),
+                ..end
+            },
+            RunReport::Skipped { run } => SyncEndJson {
+                outcome: Outcome::SkippedLocked.as_str(),
+                run: Some(run.0),
+                ..end
+            },
+            RunReport::Aborted {
+                run,
+                reason,
+                counts,
+            } => SyncEndJson {
+                outcome: Outcome::Aborted.as_str(),
+                run: Some(run.0),
+                counts: Some(*counts),
+                reason: Some(reason),
+                ..end
+            },
+            RunReport::DryRun {
+                mode,
+                changes,
+                guard,
+            } => SyncEndJson {
+                outcome: "dry-run",
+                mode: Some(mode.as_str()),
+                counts: Some(changes.counts()),
+                reason: guard.as_deref(),
+                changes: Some(lines.iter().map(LineJson::from).collect()),
+                ..end
+            },
+        };
+        // Serialising strings and numbers cannot fail.
+        serde_json::to_string(&end).unwrap_or_default()
+    }
+}
+
 /// `users list`.
 pub fn users(users: &[UserView], as_json: bool) -> String {
     if as_json {
-        let rows: Vec<UserJson> = users
-            .iter()
-            .map(|u| UserJson {
-                external_id: &u.external_id,
-                first_name: &u.first_name,
-                last_name: &u.last_name,
-                email: u.email.as_deref(),
-                status: u.status.as_str(),
-                admin: u.admin,
-                tenant: &u.tenant,
-            })
-            .collect();
-        return json(&rows);
+        return json(&users.iter().map(UserJson::from).collect::<Vec<_>>());
     }
     table(
         &["EXTERNAL ID", "NAME", "EMAIL", "STATUS", "ADMIN"],
@@ -124,18 +345,9 @@ pub fn users(users: &[UserView], as_json: bool) -> String {
 /// `groups list`.
 pub fn groups(groups: &[GroupView], as_json: bool) -> String {
     if as_json {
-        let rows: Vec<GroupJson> = groups
-            .iter()
-            .map(|g| GroupJson {
-                external_id: &g.external_id,
-                name: &g.name,
-                status: g.status.as_str(),
-                members: &g.members,
-                child_groups: &g.child_groups,
-            })
-            .collect();
-        return json(&rows);
+        return json(&groups.iter().map(GroupJson::from).collect::<Vec<_>>());
     }
+    // Counts, not lists: a group of 50,000 members would make every row as wide as its list.
     table(
         &["EXTERNAL ID", "NAME", "STATUS", "MEMBERS", "CHILD GROUPS"],
         groups
@@ -145,12 +357,104 @@ pub fn groups(groups: &[GroupView], as_json: bool) -> String {
                     g.external_id.clone(),
                     g.name.clone(),
                     g.status.as_str().to_string(),
-                    g.members.join(","),
-                    g.child_groups.join(","),
+                    g.members.len().to_string(),
+                    g.child_groups.len().to_string(),
                 ]
             })
             .collect(),
     )
+}
+
+impl<'a> From<&'a GroupView> for GroupJson<'a> {
+    fn from(g: &'a GroupView) -> Self {
+        Self {
+            external_id: &g.external_id,
+            name: &g.name,
+            status: g.status.as_str(),
+            members: &g.members,
+            child_groups: &g.child_groups,
+        }
+    }
+}
+
+/// One value of a `show` command: a line, or a list with its length and one item a line.
+enum Detail<'a> {
+    Value(String),
+    List(&'a [String]),
+}
+
+/// `label  value` lines with the labels padded to the widest; values printed whole (this is
+/// the view for one entry), their control characters escaped.
+fn details(rows: &[(&str, Detail)]) -> String {
+    let whole = |value: &str| text::clip(value, usize::MAX).text;
+    let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (label, detail) in rows {
+        let value = match detail {
+            Detail::Value(value) => whole(value),
+            Detail::List(items) => items.len().to_string(),
+        };
+        out.push_str(format!("{label:width$}  {value}").trim_end());
+        out.push('\n');
+        if let Detail::List(items) = detail {
+            for item in *items {
+                out.push_str(&format!("  {}\n", whole(item)));
+            }
+        }
+    }
+    out
+}
+
+/// `users show LOGIN`, with the groups the user is a direct member of.
+pub fn user(u: &UserView, groups: &[String], as_json: bool) -> String {
+    if as_json {
+        return json(&UserDetailJson {
+            user: UserJson::from(u),
+            deactivated_by: u.deactivated_by.as_deref(),
+            last_sync: u.last_sync_at.map(time),
+            groups,
+        });
+    }
+    details(&[
+        ("external id", Detail::Value(u.external_id.clone())),
+        (
+            "name",
+            Detail::Value(format!("{} {}", u.first_name, u.last_name)),
+        ),
+        ("email", Detail::Value(u.email.clone().unwrap_or_default())),
+        ("status", Detail::Value(u.status.as_str().to_string())),
+        (
+            "deactivated by",
+            Detail::Value(u.deactivated_by.clone().unwrap_or_default()),
+        ),
+        (
+            "admin",
+            Detail::Value(if u.admin { "yes" } else { "no" }.to_string()),
+        ),
+        (
+            "last sync",
+            Detail::Value(u.last_sync_at.map(time).unwrap_or_default()),
+        ),
+        ("groups", Detail::List(groups)),
+    ])
+}
+
+/// `groups show NAME`, with the groups it is a direct child of.
+pub fn group(g: &GroupView, parents: &[String], as_json: bool) -> String {
+    if as_json {
+        return json(&GroupDetailJson {
+            group: GroupJson::from(g),
+            parent_groups: parents,
+        });
+    }
+    details(&[
+        ("external id", Detail::Value(g.external_id.clone())),
+        ("name", Detail::Value(g.name.clone())),
+        ("status", Detail::Value(g.status.as_str().to_string())),
+        ("members", Detail::List(&g.members)),
+        ("child groups", Detail::List(&g.child_groups)),
+        ("parent groups", Detail::List(parents)),
+    ])
 }
 
 fn time(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -178,7 +482,13 @@ pub fn runs(runs: &[RunRecord], as_json: bool) -> String {
     }
     table(
         &[
-            "ID", "TYPE", "TRIGGER", "STARTED", "FINISHED", "OUTCOME", "COUNTS",
+            "ID",
+            "TYPE",
+            "TRIGGER",
+            "STARTED",
+            "FINISHED",
+            "OUTCOME",
+            "COUNTS OR REASON",
         ],
         runs.iter()
             .map(|r| {
@@ -189,7 +499,10 @@ pub fn runs(runs: &[RunRecord], as_json: bool) -> String {
                     time(r.started_at),
                     r.finished_at.map(time).unwrap_or_default(),
                     r.outcome.as_str().to_string(),
-                    r.counts.to_string(),
+                    match &r.reason {
+                        Some(reason) => reason.clone(),
+                        None => counts(&r.counts),
+                    },
                 ]
             })
             .collect(),
@@ -222,6 +535,32 @@ mod tests {
             ],
         );
         assert_eq!(t, "NAME      ID\n山田太郎  yamada\nBob       bob\n");
+    }
+
+    #[test]
+    fn counts_agree_with_their_numbers() {
+        assert_eq!(counts(&Counts::default()), "no changes");
+        let one = Counts {
+            users_updated: 1,
+            admins_granted: 1,
+            nesting_added: 1,
+            warnings: 1,
+            ..Counts::default()
+        };
+        assert_eq!(
+            counts(&one),
+            "1 user updated, 1 nesting added, 1 admin granted, 1 warning"
+        );
+        let two = Counts {
+            groups_created: 2,
+            memberships_removed: 3,
+            warnings: 2,
+            ..Counts::default()
+        };
+        assert_eq!(
+            counts(&two),
+            "2 groups created, 3 memberships removed, 2 warnings"
+        );
     }
 
     #[test]

@@ -13,10 +13,15 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::app::App;
+use crate::console::{self, Console};
+use crate::logging::ANNOUNCE;
 use crate::settings::SettingsError;
 
 /// Runs until SIGTERM or SIGINT; a running sync gets `http.shutdown_grace_secs` to finish.
-pub async fn serve(app: App) -> anyhow::Result<()> {
+///
+/// What it is serving, and that it stopped, are lines on stdout, or `info` events of the
+/// [`ANNOUNCE`] target with `--log-format json`.
+pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
     let sync = &app.settings.sync;
     let non_empty = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
     let schedules = ScheduleSettings {
@@ -64,14 +69,20 @@ pub async fn serve(app: App) -> anyhow::Result<()> {
 
     let listener = bind(&http.listen, "http.listen").await?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    println!(
-        "idmsync serving tenant {} on {scheme}://{} ({})",
-        app.tenant,
+    let url = format!(
+        "{scheme}://{}",
         listener
             .local_addr()
-            .context("reading the listening address")?,
-        schedules
+            .context("reading the listening address")?
     );
+    if console.json {
+        info!(target: ANNOUNCE, tenant = %app.tenant, %url, %schedules, "idmsync serving");
+    } else {
+        announce(&format!(
+            "idmsync serving tenant {} on {url} ({schedules})",
+            app.tenant
+        ));
+    }
     let (stop, stopped) = watch::channel(false);
     let until_stopped = move || {
         let mut stopped = stopped.clone();
@@ -89,10 +100,15 @@ pub async fn serve(app: App) -> anyhow::Result<()> {
     match &http.metrics_listen {
         Some(address) => {
             let ops = bind(address, "http.metrics_listen").await?;
-            println!(
-                "health and metrics on http://{}",
+            let url = format!(
+                "http://{}",
                 ops.local_addr().context("reading the metrics address")?
             );
+            if console.json {
+                info!(target: ANNOUNCE, %url, "health and metrics");
+            } else {
+                announce(&format!("health and metrics on {url}"));
+            }
             servers.spawn(idmsync_http::serve(
                 listener,
                 idmsync_http::api_router(state.clone()),
@@ -147,12 +163,22 @@ pub async fn serve(app: App) -> anyhow::Result<()> {
     let grace = Duration::from_secs(http.shutdown_grace_secs);
     if !scheduler.drain(grace).await {
         warn!(
-            ?grace,
+            grace_secs = grace.as_secs(),
             "a sync was still running; it is cut off and its transaction rolls back"
         );
     }
-    println!("idmsync stopped");
+    if console.json {
+        info!(target: ANNOUNCE, "idmsync stopped");
+    } else {
+        announce("idmsync stopped");
+    }
     Ok(())
+}
+
+/// A line on stdout. A service whose stdout was closed keeps serving: the line was for
+/// whoever started it, and its log still goes to stderr.
+fn announce(text: &str) {
+    let _ = console::line(text);
 }
 
 async fn bind(address: &str, key: &str) -> anyhow::Result<TcpListener> {
