@@ -296,29 +296,33 @@ pub struct Counts {
 }
 
 impl fmt::Display for Counts {
-    /// The one-line summary: only non-zero counts, or "no changes".
+    /// The one-line summary: non-zero counts only, each noun agreeing with its number ("1 user
+    /// updated, 2 warnings"), or "no changes".
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let parts = [
-            (self.users_created, "users created"),
-            (self.users_updated, "users updated"),
-            (self.users_deactivated, "users deactivated"),
-            (self.users_reactivated, "users reactivated"),
-            (self.groups_created, "groups created"),
-            (self.groups_updated, "groups updated"),
-            (self.groups_deactivated, "groups deactivated"),
-            (self.groups_reactivated, "groups reactivated"),
-            (self.memberships_added, "memberships added"),
-            (self.memberships_removed, "memberships removed"),
-            (self.nesting_added, "nestings added"),
-            (self.nesting_removed, "nestings removed"),
-            (self.admins_granted, "admins granted"),
-            (self.admins_revoked, "admins revoked"),
-            (self.warnings, "warnings"),
+            (self.users_created, "user", " created"),
+            (self.users_updated, "user", " updated"),
+            (self.users_deactivated, "user", " deactivated"),
+            (self.users_reactivated, "user", " reactivated"),
+            (self.groups_created, "group", " created"),
+            (self.groups_updated, "group", " updated"),
+            (self.groups_deactivated, "group", " deactivated"),
+            (self.groups_reactivated, "group", " reactivated"),
+            (self.memberships_added, "membership", " added"),
+            (self.memberships_removed, "membership", " removed"),
+            (self.nesting_added, "nesting", " added"),
+            (self.nesting_removed, "nesting", " removed"),
+            (self.admins_granted, "admin", " granted"),
+            (self.admins_revoked, "admin", " revoked"),
+            (self.warnings, "warning", ""),
         ];
         let text: Vec<String> = parts
             .iter()
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, what)| format!("{n} {what}"))
+            .filter(|(n, ..)| *n > 0)
+            .map(|(n, noun, verb)| {
+                let plural = if *n == 1 { "" } else { "s" };
+                format!("{n} {noun}{plural}{verb}")
+            })
             .collect();
         if text.is_empty() {
             f.write_str("no changes")

@@ -116,41 +116,6 @@ fn json<T: Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
 }
 
-/// `counts` in words, non-zero ones only, each noun agreeing with its number ("1 user
-/// updated, 2 warnings"), or "no changes".
-pub fn counts(counts: &Counts) -> String {
-    let parts = [
-        (counts.users_created, "user", "created"),
-        (counts.users_updated, "user", "updated"),
-        (counts.users_deactivated, "user", "deactivated"),
-        (counts.users_reactivated, "user", "reactivated"),
-        (counts.groups_created, "group", "created"),
-        (counts.groups_updated, "group", "updated"),
-        (counts.groups_deactivated, "group", "deactivated"),
-        (counts.groups_reactivated, "group", "reactivated"),
-        (counts.memberships_added, "membership", "added"),
-        (counts.memberships_removed, "membership", "removed"),
-        (counts.nesting_added, "nesting", "added"),
-        (counts.nesting_removed, "nesting", "removed"),
-        (counts.admins_granted, "admin", "granted"),
-        (counts.admins_revoked, "admin", "revoked"),
-        (counts.warnings, "warning", ""),
-    ];
-    let text: Vec<String> = parts
-        .iter()
-        .filter(|(n, ..)| *n > 0)
-        .map(|(n, noun, verb)| {
-            let plural = if *n == 1 { "" } else { "s" };
-            format!("{n} {noun}{plural} {verb}").trim_end().to_string()
-        })
-        .collect();
-    if text.is_empty() {
-        "no changes".into()
-    } else {
-        text.join(", ")
-    }
-}
-
 /// A run-log line as `log show --format json` prints it.
 #[derive(Serialize)]
 struct LineJson<'a> {
@@ -225,7 +190,7 @@ impl<'a> SyncEnd<'a> {
                 "{} sync succeeded (run {run}, {:.2}s): {}\n",
                 mode.as_str(),
                 elapsed.as_secs_f64(),
-                counts(c)
+                c
             ),
             RunReport::Skipped { run } => {
                 format!("skipped: another run holds this tenant's lock (recorded as run {run})\n")
@@ -242,7 +207,7 @@ impl<'a> SyncEnd<'a> {
                 out.push_str(&format!(
                     "dry run ({} sync), nothing written: {}\n",
                     mode.as_str(),
-                    counts(&changes.counts())
+                    changes.counts()
                 ));
                 if let Some(reason) = guard {
                     out.push_str(&format!("the safety guard would stop this run: {reason}\n"));
@@ -501,7 +466,7 @@ pub fn runs(runs: &[RunRecord], as_json: bool) -> String {
                     r.outcome.as_str().to_string(),
                     match &r.reason {
                         Some(reason) => reason.clone(),
-                        None => counts(&r.counts),
+                        None => r.counts.to_string(),
                     },
                 ]
             })
@@ -539,7 +504,7 @@ mod tests {
 
     #[test]
     fn counts_agree_with_their_numbers() {
-        assert_eq!(counts(&Counts::default()), "no changes");
+        assert_eq!(Counts::default().to_string(), "no changes");
         let one = Counts {
             users_updated: 1,
             admins_granted: 1,
@@ -548,7 +513,7 @@ mod tests {
             ..Counts::default()
         };
         assert_eq!(
-            counts(&one),
+            one.to_string(),
             "1 user updated, 1 nesting added, 1 admin granted, 1 warning"
         );
         let two = Counts {
@@ -558,7 +523,7 @@ mod tests {
             ..Counts::default()
         };
         assert_eq!(
-            counts(&two),
+            two.to_string(),
             "2 groups created, 3 memberships removed, 2 warnings"
         );
     }

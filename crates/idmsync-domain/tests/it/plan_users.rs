@@ -442,8 +442,8 @@ fn counts_match_the_changes() {
     );
     assert_eq!(
         changes.counts().to_string(),
-        "1 users created, 1 users updated, 2 users deactivated, 1 users reactivated, \
-         1 memberships added, 1 memberships removed"
+        "1 user created, 1 user updated, 2 users deactivated, 1 user reactivated, \
+         1 membership added, 1 membership removed"
     );
     assert_eq!(changes.user_deactivations(), 2);
 }
