@@ -10,6 +10,8 @@
 //! - At most one run at a time in a process: a run requested while one is in progress is refused
 //!   (API) or skipped with a log line (schedule). Across processes the store's run lock makes the
 //!   loser's run `skipped-locked`.
+//! - The service is ready once a full run has succeeded; a boot sync that did not succeed
+//!   (skipped for the lock, failed) is retried with backoff until one does ([`BootRetry`]).
 //! - Time comes from the [`Clock`](idmsync_ports::Clock) port and sleeping from tokio, so tests
 //!   drive schedules with paused tokio time instead of waiting.
 //! - Nothing here knows an adapter: the binary wires the store and the source.
@@ -22,4 +24,4 @@ mod scheduler;
 pub use schedule::{
     ScheduleError, ScheduleSettings, Schedules, DEFAULT_DIFFERENTIAL_CRON, DEFAULT_FULL_CRON,
 };
-pub use scheduler::{Scheduler, SchedulerPorts};
+pub use scheduler::{BootRetry, Scheduler, SchedulerPorts};

@@ -1,5 +1,6 @@
 //! [`Scheduler`]: owns the runs of a `serve` process. Starts them on boot, on schedule and on
-//! request, one at a time, and reports readiness and metrics from what it saw and the run log.
+//! request, one at a time, retries a boot sync that did not succeed, and reports readiness and
+//! metrics from what it saw and the run log.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -30,6 +31,42 @@ const RUN_LOG_PAGE: u64 = 100;
 /// differential one.
 const MODES: [SyncMode; 2] = [SyncMode::Full, SyncMode::Differential];
 
+/// How a boot sync that did not succeed (another runner held the lock, or it failed) is retried:
+/// after `first`, then after twice the previous wait each time, up to `max`, until a full run
+/// succeeds (here or on another node).
+///
+/// Without retries a service whose boot sync was skipped would stay unready until the next
+/// scheduled full run, or for ever without one: on a fresh database there is not even an
+/// administrator yet who could start a run through the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BootRetry {
+    /// The wait before the first retry.
+    pub first: Duration,
+    /// The longest wait between two retries.
+    pub max: Duration,
+}
+
+impl Default for BootRetry {
+    /// One second, doubling up to five minutes.
+    fn default() -> Self {
+        Self {
+            first: Duration::from_secs(1),
+            max: Duration::from_secs(300),
+        }
+    }
+}
+
+impl BootRetry {
+    /// The wait before retry number `attempt` (0 for the first).
+    fn delay(&self, attempt: u32) -> Duration {
+        let factor = 2u32.checked_pow(attempt).unwrap_or(u32::MAX);
+        self.first
+            .checked_mul(factor)
+            .unwrap_or(self.max)
+            .min(self.max)
+    }
+}
+
 /// What a [`Scheduler`] drives; the binary fills it from its adapters, like
 /// [`idmsync_sync::SyncPorts`].
 pub struct SchedulerPorts {
@@ -56,6 +93,7 @@ struct Inner {
     ports: SchedulerPorts,
     tenant: Tenant,
     schedules: Schedules,
+    boot_retry: BootRetry,
     /// Run slot and boot status; a watch channel so `drain` and a waiting `start` can await a
     /// change instead of polling.
     state: watch::Sender<State>,
@@ -66,6 +104,14 @@ struct Inner {
 struct State {
     activity: Activity,
     boot: Boot,
+    retry: Retry,
+}
+
+/// The boot sync's retries: how many failed in a row, and when the next one is due.
+#[derive(Debug, Clone, Copy, Default)]
+struct Retry {
+    failures: u32,
+    due: Option<tokio::time::Instant>,
 }
 
 /// The process's single run slot.
@@ -197,14 +243,25 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Scheduler {
-    /// A scheduler for `tenant`'s runs. Validate the schedules first with
-    /// [`crate::ScheduleSettings::validate`].
+    /// A scheduler for `tenant`'s runs, retrying the boot sync as [`BootRetry::default`] says.
+    /// Validate the schedules first with [`crate::ScheduleSettings::validate`].
     pub fn new(ports: SchedulerPorts, tenant: Tenant, schedules: Schedules) -> Self {
+        Self::with_boot_retry(ports, tenant, schedules, BootRetry::default())
+    }
+
+    /// A scheduler whose boot sync is retried as `boot_retry` says.
+    pub fn with_boot_retry(
+        ports: SchedulerPorts,
+        tenant: Tenant,
+        schedules: Schedules,
+        boot_retry: BootRetry,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 ports,
                 tenant,
                 schedules,
+                boot_retry,
                 state: watch::Sender::new(State::default()),
                 metrics: Mutex::new(RunMetrics::default()),
             }),
@@ -215,16 +272,19 @@ impl Scheduler {
     /// (trigger `boot`) in the background; otherwise marks the boot sync done. Returns once the
     /// run is recorded, not when it ends; readiness reports how it ended.
     ///
+    /// A boot sync that does not succeed (skipped because another runner holds the lock,
+    /// failed, or not started) is retried with backoff ([`BootRetry`]) by
+    /// [`Scheduler::run_schedules`], until a full run succeeds here or elsewhere.
+    ///
     /// # Errors
     /// `Failed` when the run log cannot be read or the run cannot be started. Readiness then
-    /// says why; the caller should log it and keep serving, since the next scheduled full run
-    /// can still make the service ready.
+    /// says why; the caller should log it and keep serving: the boot sync is retried.
     pub async fn boot(&self) -> Result<(), TriggerError> {
         let last_full = match self.newest_successes(&[SyncMode::Full]).await {
             Ok(found) => found.into_iter().flatten().next(),
             Err(e) => {
                 let reason = format!("could not read the run log: {e}");
-                self.set_boot(|_| true, Boot::Failed(reason.clone()));
+                self.boot_failed(|_| true, reason.clone());
                 return Err(TriggerError::Failed(reason));
             }
         };
@@ -238,13 +298,14 @@ impl Scheduler {
         self.start(Some(SyncMode::Full), Trigger::Boot)
             .await
             .map(drop)
-            .inspect_err(|e| self.set_boot(|b| *b == Boot::Pending, Boot::Failed(e.to_string())))
+            .inspect_err(|e| self.boot_failed(|b| *b == Boot::Pending, e.to_string()))
     }
 
-    /// Runs the cron schedules until `shutdown` resolves. A run due while another is in
-    /// progress is skipped with a log line: runs never overlap in this process, and across
-    /// processes the store's lock makes the later run `skipped-locked`. A run due during a long
-    /// pause (a suspended machine) starts once, when the pause ends.
+    /// Runs the cron schedules until `shutdown` resolves, and retries a boot sync that did not
+    /// succeed ([`BootRetry`]). A run due while another is in progress is skipped with a log
+    /// line: runs never overlap in this process, and across processes the store's lock makes
+    /// the later run `skipped-locked` (a boot retry due then waits for the run to end instead).
+    /// A run due during a long pause (a suspended machine) starts once, when the pause ends.
     pub async fn run_schedules(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let schedules = &self.inner.schedules;
@@ -254,19 +315,39 @@ impl Scheduler {
             .into_iter()
             .filter_map(|m| schedules.next_fire(m, start).map(|t| (m, t)))
             .collect();
+        if next.is_empty() {
+            info!("no schedule is enabled: runs start only on boot and on request");
+        }
         loop {
-            let Some(earliest) = next.iter().map(|(_, t)| *t).min() else {
-                info!("no schedule is enabled: runs start only on boot and on request");
-                shutdown.await;
-                return;
+            // Subscribed before the state is read, so that no change in between is missed.
+            let mut changes = self.inner.state.subscribe();
+            let scheduled = next.iter().map(|(_, t)| *t).min().map(|earliest| {
+                (earliest - self.now())
+                    .to_std()
+                    .unwrap_or_default()
+                    .min(MAX_NAP)
+            });
+            let retry = self
+                .boot_retry_due()
+                .map(|due| due.saturating_duration_since(tokio::time::Instant::now()));
+            let wait = scheduled.into_iter().chain(retry).min();
+            let nap = async {
+                match wait {
+                    Some(wait) => tokio::time::sleep(wait).await,
+                    None => std::future::pending().await,
+                }
             };
-            let wait = (earliest - self.now())
-                .to_std()
-                .unwrap_or_default()
-                .min(MAX_NAP);
             tokio::select! {
                 () = &mut shutdown => return,
-                () = tokio::time::sleep(wait) => {}
+                () = nap => {}
+                // A run ended, a boot retry was scheduled: look again.
+                _ = changes.changed() => {}
+            }
+            if self
+                .boot_retry_due()
+                .is_some_and(|due| due <= tokio::time::Instant::now())
+            {
+                self.retry_boot().await;
             }
             let now = self.now();
             let mut due = Vec::new();
@@ -286,6 +367,27 @@ impl Scheduler {
             if let Some(mode) = MODES.into_iter().find(|m| due.contains(m)) {
                 self.fire(mode).await;
             }
+        }
+    }
+
+    /// When the next boot retry is due, if one is and no run is in progress (a run in progress
+    /// may be the full run that makes it unnecessary; its end is waited for instead).
+    fn boot_retry_due(&self) -> Option<tokio::time::Instant> {
+        let state = self.inner.state.borrow();
+        match (&state.boot, state.activity) {
+            (Boot::Failed(_), Activity::Idle) => state.retry.due,
+            _ => None,
+        }
+    }
+
+    /// Starts the boot sync again (it first looks at the run log: a full run may have succeeded
+    /// on another node meanwhile).
+    async fn retry_boot(&self) {
+        let failures = self.inner.state.borrow().retry.failures;
+        self.inner.state.send_modify(|s| s.retry.due = None);
+        info!(retry = failures, "retrying the boot sync");
+        if let Err(e) = self.boot().await {
+            warn!(error = %e, "the boot sync could not start; it is retried later");
         }
     }
 
@@ -318,12 +420,38 @@ impl Scheduler {
         self.inner.ports.clock.now()
     }
 
-    /// Sets the boot status to `to` if `when` holds for the current one.
+    /// Sets the boot status to `to` if `when` holds for the current one. Done ends the boot
+    /// retries.
     fn set_boot(&self, when: impl FnOnce(&Boot) -> bool, to: Boot) {
         self.inner.state.send_if_modified(|s| {
             let change = when(&s.boot);
             if change {
+                if to == Boot::Done {
+                    s.retry = Retry::default();
+                }
                 s.boot = to;
+            }
+            change
+        });
+    }
+
+    /// Records that the boot sync did not succeed (if `when` holds for the boot status) and
+    /// schedules its next retry.
+    fn boot_failed(&self, when: impl FnOnce(&Boot) -> bool, reason: String) {
+        let policy = self.inner.boot_retry;
+        self.inner.state.send_if_modified(|s| {
+            let change = when(&s.boot);
+            if change {
+                let wait = policy.delay(s.retry.failures);
+                info!(
+                    ?wait,
+                    "the boot sync did not succeed; retrying it after a pause"
+                );
+                s.boot = Boot::Failed(reason);
+                s.retry = Retry {
+                    failures: s.retry.failures.saturating_add(1),
+                    due: Some(tokio::time::Instant::now() + wait),
+                };
             }
             change
         });
@@ -404,8 +532,10 @@ impl Scheduler {
         if ended.outcome == Outcome::Succeeded && ended.mode == Some(SyncMode::Full) {
             self.set_boot(|_| true, Boot::Done);
         } else if trigger == Trigger::Boot {
+            // Unless `boot` has already counted this failure (a run that failed before it was
+            // recorded), or a full run elsewhere made the boot sync unnecessary meanwhile.
             let reason = ended.reason.clone().unwrap_or_default();
-            self.set_boot(|_| true, Boot::Failed(reason));
+            self.boot_failed(|b| *b == Boot::Pending, reason);
         }
         info!(
             run = ended.run.map(|r| r.0),
@@ -575,5 +705,20 @@ impl MetricsExporter for Scheduler {
             run_in_progress: state.activity != Activity::Idle,
         }
         .to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::BootRetry;
+
+    #[test]
+    fn boot_retries_wait_twice_as_long_each_time_up_to_the_cap() {
+        let retry = BootRetry::default();
+        let waits: Vec<u64> = (0..12).map(|n| retry.delay(n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
+        assert_eq!(retry.delay(u32::MAX), Duration::from_secs(300));
     }
 }

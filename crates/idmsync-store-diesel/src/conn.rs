@@ -3,6 +3,8 @@
 //! limit, write transactions and the id of a freshly inserted row.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::dsl::sql;
@@ -14,7 +16,7 @@ use diesel::SqliteConnection;
 use crate::error::DbError;
 use crate::mysql::{self, MysqlConn};
 use crate::pg::{self, PgConn};
-use crate::url::{Backend, DatabaseUrl};
+use crate::url::{Backend, DatabaseUrl, Target};
 
 /// A connection to SQLite, PostgreSQL or MySQL/MariaDB. Query code runs the same diesel
 /// expression on whichever variant it holds through [`on_backend!`]; code that needs a
@@ -62,6 +64,10 @@ const SQLITE_SESSION: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = 
      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768; \
      PRAGMA temp_store = MEMORY;";
 
+/// How long opening a SQLite connection retries settings that another connection's are in the
+/// way of (see [`Conn::start_session`]).
+const SQLITE_SESSION_WAIT: Duration = Duration::from_secs(5);
+
 /// Timestamps are bound as UTC without an offset; PostgreSQL converts them into `TIMESTAMPTZ`
 /// columns with the session's zone, so the session must be UTC whatever the server's default.
 const PG_SESSION: &str = "SET TIME ZONE 'UTC'";
@@ -97,21 +103,44 @@ impl Conn {
     /// names the redacted URL and carries the client library's own reason (connection refused,
     /// access denied, unknown database), which never contains the password.
     pub(crate) fn open(url: &DatabaseUrl) -> Result<Self, ConnectError> {
-        let target = url.connection_string();
-        let fail = |e: &dyn fmt::Display| ConnectError(format!("{url}: {}", one_line(e)));
-        let (conn, session) = match url.backend() {
-            Backend::Sqlite => (
-                SqliteConnection::establish(target)
+        // The driver's reason never holds the password (it is never in what the driver parses),
+        // but the message is scrubbed all the same, since it goes into logs and errors.
+        let fail =
+            |e: &dyn fmt::Display| ConnectError(url.scrub(&format!("{url}: {}", one_line(e))));
+        let (conn, session) = match url.target() {
+            Target::Sqlite(path) => (
+                SqliteConnection::establish(path)
                     .map(Conn::Sqlite)
                     .map_err(|e| e.to_string()),
                 SQLITE_SESSION,
             ),
-            Backend::Postgres => (pg::connect(target).map(Conn::Pg), PG_SESSION),
-            Backend::Mysql => (mysql::connect(target).map(Conn::Mysql), MYSQL_SESSION),
+            Target::Server(server) => match server.backend() {
+                Backend::Postgres => (pg::connect(server).map(Conn::Pg), PG_SESSION),
+                _ => (mysql::connect(server).map(Conn::Mysql), MYSQL_SESSION),
+            },
         };
         let mut conn = conn.map_err(|e| fail(&e))?;
-        conn.batch_execute(session).map_err(|e| fail(&e))?;
+        conn.start_session(session).map_err(|e| fail(&e))?;
         Ok(conn)
+    }
+
+    /// Applies the session settings. On SQLite, two processes opening a new file at once both
+    /// switch it to WAL, and SQLite answers one of them "database is locked" at once, without
+    /// waiting (each holds the shared lock the other needs gone): that one tries again.
+    fn start_session(&mut self, session: &str) -> QueryResult<()> {
+        let deadline = Instant::now() + SQLITE_SESSION_WAIT;
+        loop {
+            match self.batch_execute(session) {
+                Err(diesel::result::Error::DatabaseError(_, info))
+                    if self.backend() == Backend::Sqlite
+                        && info.message().contains("database is locked")
+                        && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                done => return done,
+            }
+        }
     }
 
     /// Runs `work` in a transaction, all or nothing. On SQLite it is `BEGIN IMMEDIATE`, which
@@ -195,20 +224,51 @@ pub(crate) struct ConnectError(pub(crate) String);
 /// Opens pooled connections with [`Conn::open`]. diesel's own `ConnectionManager` would try each
 /// backend in turn and drop the reasons, so a refused PostgreSQL connection would be reported as
 /// an invalid URL.
+///
+/// It also does the pool's logging (the pool's own error handler is silenced, see
+/// `store.rs`): r2d2 retries a failed connection in the background every few seconds for as
+/// long as the database is down, and its default handler logs every attempt. Here a failure is
+/// logged once per burst (the first failure after a success), naming the masked URL, and the
+/// first success after a burst says so.
 #[derive(Debug)]
-pub(crate) struct Manager(pub(crate) DatabaseUrl);
+pub(crate) struct Manager {
+    url: DatabaseUrl,
+    failing: AtomicBool,
+}
+
+impl Manager {
+    pub(crate) fn new(url: DatabaseUrl) -> Self {
+        Self {
+            url,
+            failing: AtomicBool::new(false),
+        }
+    }
+}
 
 impl ManageConnection for Manager {
     type Connection = Conn;
     type Error = ConnectError;
 
     fn connect(&self) -> Result<Conn, ConnectError> {
-        Conn::open(&self.0)
+        match Conn::open(&self.url) {
+            Ok(conn) => {
+                if self.failing.swap(false, Ordering::Relaxed) {
+                    tracing::info!(database = %self.url, "connecting to the database works again");
+                }
+                Ok(conn)
+            }
+            Err(e) => {
+                if !self.failing.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(error = %e, "cannot connect to the database; retrying quietly until it answers");
+                }
+                Err(e)
+            }
+        }
     }
 
     fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectError> {
         on_backend!(conn, c => c.ping())
-            .map_err(|e| ConnectError(format!("{}: {}", self.0, one_line(&e))))
+            .map_err(|e| ConnectError(self.url.scrub(&format!("{}: {}", self.url, one_line(&e)))))
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {

@@ -6,6 +6,8 @@ use std::fmt::Display;
 use diesel::result::Error as QueryError;
 use idmsync_ports::StoreError;
 
+use crate::url::DatabaseUrl;
+
 /// Everything that can go wrong inside the crate. Its `From` conversions let `?` work inside
 /// diesel transactions; [`DbError::into_store`] adds the database's name on the way out.
 #[derive(Debug, thiserror::Error)]
@@ -25,12 +27,24 @@ pub(crate) enum DbError {
     /// The request cannot be applied as asked (an edge to an unknown entry, an unknown run).
     #[error("{0}")]
     Rejected(String),
+    /// The run's lock was lost (or never held): its transaction rolls back (`fence.rs`).
+    #[error("{0}")]
+    LockLost(String),
 }
 
 impl DbError {
     /// The port's error, naming `database` (a redacted URL) so that operators know which file
-    /// or server failed.
-    pub(crate) fn into_store(self, database: &impl Display) -> StoreError {
+    /// or server failed. The message is scrubbed of the password, whatever a driver put in it.
+    pub(crate) fn into_store(self, database: &DatabaseUrl) -> StoreError {
+        match self.describe(database) {
+            StoreError::Unavailable(m) => StoreError::Unavailable(database.scrub(&m)),
+            StoreError::Schema(m) => StoreError::Schema(database.scrub(&m)),
+            StoreError::Corrupt(m) => StoreError::Corrupt(database.scrub(&m)),
+            StoreError::Failed(m) => StoreError::Failed(database.scrub(&m)),
+        }
+    }
+
+    fn describe(self, database: &impl Display) -> StoreError {
         match self {
             DbError::Query(QueryError::DatabaseError(_, info)) if missing_table(info.message()) => {
                 StoreError::Schema(format!(
@@ -47,7 +61,9 @@ impl DbError {
             DbError::Pool(e) => StoreError::Unavailable(format!("{database}: {e}")),
             DbError::Migration(m) => StoreError::Schema(format!("{database}: {m}")),
             DbError::Corrupt(m) => StoreError::Corrupt(format!("{database}: {m}")),
-            DbError::Rejected(m) => StoreError::Failed(format!("{database}: {m}")),
+            DbError::Rejected(m) | DbError::LockLost(m) => {
+                StoreError::Failed(format!("{database}: {m}"))
+            }
         }
     }
 }

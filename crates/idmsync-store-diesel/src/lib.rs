@@ -12,8 +12,8 @@
 //!   using the SQL all three share. Where a backend needs its own SQL the code matches on the
 //!   variant, and only there: session settings, the bind limit, `BEGIN IMMEDIATE` and the
 //!   inserted row's id (`conn.rs`), the upsert clause (`write.rs`), the bulk loads (`load.rs`),
-//!   the run lock (`lock.rs`) and the migrations (`migrations/<backend>`, one
-//!   `embed_migrations!` each).
+//!   the run lock and its fencing (`lock.rs`, `fence.rs`) and the migrations
+//!   (`migrations/<backend>`, one `embed_migrations!` each, and their lock in `store.rs`).
 //! - **No C client library.** SQLite is diesel's own (bundled) connection; PostgreSQL and
 //!   MySQL are diesel-async's pure-Rust connections (tokio-postgres, mysql_async) behind its
 //!   `AsyncConnectionWrapper`, whose futures run on the store's driver runtime (`runtime.rs`).
@@ -30,6 +30,18 @@
 //!   and to the domain's `DateTime<Utc>` at the edge.
 //! - **Errors.** Diesel and r2d2 errors are mapped to [`StoreError`](idmsync_ports::StoreError)
 //!   with the database's redacted URL; no diesel type appears in the public API.
+//! - **Secrets.** `database.url` is taken apart once (`url.rs`): the password, whatever it
+//!   contains, is handed to the drivers' option builders and never to their URL parsers (whose
+//!   errors echo what they could not parse); every printed URL masks it, and messages from the
+//!   drivers are scrubbed of it. The pool's background reconnections log once per burst of
+//!   failures (`conn.rs`), not once per attempt.
+//! - **Fencing.** The run lock can be lost while its run goes on (a terminated session, a
+//!   process paused past its lease). Every write transaction of a run proves, inside itself,
+//!   that the run still holds the lock (`fence.rs`), so a run that lost it rolls back instead of
+//!   committing beside the runner that took over; a SQLite lease whose holder process provably
+//!   died is taken over at once (`process.rs`).
+//! - **Migrations** run under a lock of the database (an advisory lock, `GET_LOCK`, SQLite's
+//!   write lock), so that processes starting together on a fresh database take turns.
 //! - **Blocking.** The store is synchronous; the port methods run it with
 //!   `tokio::task::block_in_place` on a multi-thread runtime (on a thread of its own under a
 //!   current-thread runtime, inline outside tokio), so that borrowed change sets need no
@@ -40,11 +52,13 @@ mod batch;
 mod bulk;
 mod conn;
 mod error;
+mod fence;
 mod load;
 mod lock;
 mod mysql;
 mod pg;
 mod ports;
+mod process;
 mod read;
 mod rows;
 mod runtime;

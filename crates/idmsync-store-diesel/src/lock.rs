@@ -4,18 +4,24 @@
 //!   hashtext(tenant))`; advisory locks are per database, so tenants of other databases never
 //!   collide. Two tenants whose names hash alike share a lock: they merely take turns.
 //! - **MySQL/MariaDB**: `GET_LOCK(name, 0)`. User locks are server-wide, so the name hashes the
-//!   database and the tenant (`idmsync.` + 40 hex digits, within MySQL's 64 characters).
+//!   database and the tenant (`fence::mysql_lock_name!`).
 //! - **SQLite**: a row in `idm_run_locks` with a lease, taken inside `BEGIN IMMEDIATE` (one
-//!   writer at a time makes check-then-insert atomic), stolen once expired, renewed by a
-//!   heartbeat thread every third of the lease and deleted on release.
+//!   writer at a time makes check-then-insert atomic), renewed by a heartbeat thread every third
+//!   of the lease and deleted on release. A lease is taken over once it has expired, or at once
+//!   when the process that holds it provably no longer runs (`process.rs`: a holder killed with
+//!   SIGKILL left it behind).
 //!
 //! Server locks live on a connection of their own, opened for the lock and closed with it: a
 //! pooled connection would go back to the pool still holding the lock. A holder that dies takes
 //! its session, and so its lock, with it; a dead SQLite holder stops renewing its lease.
+//!
+//! A lock can be lost while its run goes on (a terminated session, a process paused past its
+//! lease); the run's writes are fenced against that (`fence.rs`): every lock taken here is
+//! registered with the store's [`Fences`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -28,6 +34,8 @@ use idmsync_ports::{HeldLock, RunLock, StoreError};
 
 use crate::conn::{on_backend, Conn};
 use crate::error::DbError;
+use crate::fence::{mysql_lock_name, Fence, Fences};
+use crate::process::Process;
 use crate::schema::idm_run_locks;
 use crate::store::{blocking, DieselStore};
 use crate::url::Backend;
@@ -47,10 +55,16 @@ const PG_SQL: ServerSql = ServerSql {
 };
 
 const MYSQL_SQL: ServerSql = ServerSql {
-    take: "SELECT CAST(GET_LOCK(CONCAT('idmsync.', \
-           LEFT(SHA2(CONCAT(DATABASE(), '/', ?), 256), 40)), 0) AS SIGNED) AS taken",
-    release: "SELECT CAST(RELEASE_LOCK(CONCAT('idmsync.', \
-              LEFT(SHA2(CONCAT(DATABASE(), '/', ?), 256), 40))) AS SIGNED) AS taken",
+    take: concat!(
+        "SELECT CAST(GET_LOCK(",
+        mysql_lock_name!(),
+        ", 0) AS SIGNED) AS taken"
+    ),
+    release: concat!(
+        "SELECT CAST(RELEASE_LOCK(",
+        mysql_lock_name!(),
+        ") AS SIGNED) AS taken"
+    ),
 };
 
 #[derive(QueryableByName)]
@@ -82,6 +96,8 @@ struct SessionLock {
     conn: Mutex<Conn>,
     sql: ServerSql,
     tenant: String,
+    fences: Arc<Fences>,
+    fence: Arc<Fence>,
 }
 
 impl SessionLock {
@@ -98,11 +114,18 @@ impl SessionLock {
             if !taken {
                 return Ok(None);
             }
+            // On an error, dropping the connection releases the lock.
+            let fence =
+                Fence::advance(&mut conn, tenant.as_str()).map_err(|e| e.into_store(url))?;
+            let fence = Arc::new(fence);
+            store.fences().taken(Arc::clone(&fence));
             tracing::debug!(%tenant, "run lock taken");
             let lock: Box<dyn HeldLock> = Box::new(SessionLock {
                 conn: Mutex::new(conn),
                 sql,
                 tenant: tenant.to_string(),
+                fences: store.fences_handle(),
+                fence,
             });
             Ok(Some(lock))
         })
@@ -115,6 +138,7 @@ impl Drop for SessionLock {
     /// Releases the lock; closing the connection right after would release it too, so a
     /// failure here is only worth a debug line.
     fn drop(&mut self) {
+        self.fences.released(&self.fence);
         let released = match self.conn.get_mut() {
             Ok(conn) => blocking(|| server_lock(conn, self.sql.release, &self.tenant)),
             Err(_) => Ok(false),
@@ -130,50 +154,119 @@ impl Drop for SessionLock {
 struct LeaseLock {
     stop: Option<mpsc::Sender<()>>,
     heartbeat: Option<JoinHandle<()>>,
+    fences: Arc<Fences>,
+    fence: Arc<Fence>,
+}
+
+/// A lease row: holder, expiry, and the process that holds it.
+type Lease = (
+    String,
+    NaiveDateTime,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
+/// Why a lease can be taken.
+enum Takeover {
+    /// Nobody holds it.
+    Free,
+    /// Its holder stopped renewing it.
+    Expired,
+    /// The process that holds it (this pid) no longer runs.
+    HolderGone(i64),
+}
+
+impl Takeover {
+    /// Whether the tenant's `current` lease can be taken at `now`, and why.
+    fn of(current: Option<Lease>, now: NaiveDateTime) -> Option<Takeover> {
+        let Some((_, until, pid, boot_id, pid_namespace, start)) = current else {
+            return Some(Takeover::Free);
+        };
+        if until < now {
+            return Some(Takeover::Expired);
+        }
+        let pid = pid?;
+        let holder = Process {
+            pid,
+            boot_id,
+            pid_namespace,
+            start,
+        };
+        holder.is_gone().then_some(Takeover::HolderGone(pid))
+    }
 }
 
 impl LeaseLock {
     fn take(store: &DieselStore, tenant: &Tenant) -> Result<Option<Box<dyn HeldLock>>, StoreError> {
         let lease = store.options().lock_lease;
         let holder = holder_id();
+        let me = Process::current();
         let taken = store.write(|conn| {
             use idm_run_locks::dsl as k;
+            let Conn::Sqlite(c) = conn else {
+                return Err(DbError::Rejected("a lease lock needs SQLite".into()));
+            };
             let now = Utc::now().naive_utc();
-            let expired = diesel::delete(
-                k::idm_run_locks
-                    .filter(k::tenant.eq(tenant.as_str()))
-                    .filter(k::expires_at.lt(now)),
-            );
-            on_backend!(&mut *conn, c => expired.execute(c))?;
-            let held = k::idm_run_locks
-                .filter(k::tenant.eq(tenant.as_str()))
-                .count();
-            let held: i64 = on_backend!(&mut *conn, c => held.get_result(c))?;
-            if held > 0 {
-                return Ok(false);
-            }
+            let mine = k::idm_run_locks.filter(k::tenant.eq(tenant.as_str()));
+            let current: Option<Lease> = mine
+                .select((
+                    k::holder,
+                    k::expires_at,
+                    k::pid,
+                    k::boot_id,
+                    k::pid_namespace,
+                    k::process_start,
+                ))
+                .first(c)
+                .optional()?;
+            let Some(takeover) = Takeover::of(current, now) else {
+                return Ok(None);
+            };
+            diesel::delete(mine).execute(c)?;
             let insert = diesel::insert_into(k::idm_run_locks).values((
                 k::tenant.eq(tenant.as_str()),
                 k::holder.eq(&holder),
                 k::expires_at.eq(expiry(now, lease)),
+                k::pid.eq(me.pid),
+                k::boot_id.eq(&me.boot_id),
+                k::pid_namespace.eq(&me.pid_namespace),
+                k::process_start.eq(me.start),
             ));
-            on_backend!(conn, c => insert.execute(c))?;
-            Ok(true)
+            insert.execute(c)?;
+            Ok(Some(takeover))
         })?;
-        if !taken {
-            return Ok(None);
+        match taken {
+            None => return Ok(None),
+            Some(Takeover::Free) => {}
+            Some(Takeover::Expired) => {
+                tracing::info!(%tenant, "took over a run lock whose lease had expired");
+            }
+            Some(Takeover::HolderGone(pid)) => tracing::info!(
+                %tenant,
+                pid,
+                "took over the run lock of a process that no longer runs, without waiting for \
+                 its lease to expire"
+            ),
         }
         tracing::debug!(%tenant, %holder, "run lock taken");
+        let fence = Arc::new(Fence::lease(tenant.as_str(), &holder));
         let (stop, stopped) = mpsc::channel();
-        let store = store.clone();
-        let tenant = tenant.to_string();
-        let heartbeat = std::thread::Builder::new()
-            .name("idmsync-lock-heartbeat".into())
-            .spawn(move || heartbeat(&store, &tenant, &holder, lease, &stopped))
-            .map_err(|e| StoreError::Failed(format!("cannot start the lock heartbeat: {e}")))?;
+        let heartbeat = {
+            let store = store.clone();
+            let tenant = tenant.to_string();
+            std::thread::Builder::new()
+                .name("idmsync-lock-heartbeat".into())
+                .spawn(move || heartbeat(&store, &tenant, &holder, lease, &stopped))
+                .map_err(|e| StoreError::Failed(format!("cannot start the lock heartbeat: {e}")))?
+        };
+        store.fences().taken(Arc::clone(&fence));
         Ok(Some(Box::new(LeaseLock {
             stop: Some(stop),
             heartbeat: Some(heartbeat),
+            fences: store.fences_handle(),
+            fence,
         })))
     }
 }
@@ -182,6 +275,7 @@ impl HeldLock for LeaseLock {}
 
 impl Drop for LeaseLock {
     fn drop(&mut self) {
+        self.fences.released(&self.fence);
         drop(self.stop.take());
         if let Some(thread) = self.heartbeat.take() {
             if thread.join().is_err() {

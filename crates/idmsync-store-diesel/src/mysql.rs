@@ -9,7 +9,7 @@ use mysql_async::{DriverError, Opts, OptsBuilder, SslOpts};
 
 use crate::load::Infiles;
 use crate::runtime::{self, Blocking};
-use crate::url::take_params;
+use crate::url::ServerUrl;
 
 /// A MySQL/MariaDB connection as the store uses it: synchronous diesel over mysql_async.
 pub(crate) type MysqlConn = Blocking<AsyncMysqlConnection>;
@@ -31,13 +31,13 @@ enum SslMode {
 
 /// Connects to `url`, a `mysql://` URL with any of mysql_async's parameters plus `ssl_mode`
 /// (`disabled`, `preferred`, `required`, `verify_ca`, `verify_identity`) and `ssl_ca` (a PEM
-/// file of CA certificates).
+/// file of CA certificates). The password is set on the driver's options, never parsed by it.
 ///
 /// # Errors
 /// The reason in words: an unknown parameter or `ssl_mode`, the driver's refusal (connection
 /// refused, access denied, unknown database, the server does not offer TLS).
-pub(crate) fn connect(url: &str) -> Result<MysqlConn, String> {
-    let (rest, params) = take_params(url, &["ssl_mode", "ssl_ca"]);
+pub(crate) fn connect(url: &ServerUrl) -> Result<MysqlConn, String> {
+    let (rest, params) = url.driver_url(&["ssl_mode", "ssl_ca"]);
     let ca = params.get("ssl_ca").map(PathBuf::from);
     let mode = match params
         .get("ssl_mode")
@@ -58,6 +58,8 @@ pub(crate) fn connect(url: &str) -> Result<MysqlConn, String> {
     };
     let opts = Opts::from_url(&rest).map_err(|e| format!("not a MySQL URL: {e}"))?;
     let base = OptsBuilder::from_opts(opts)
+        // Set here, never parsed from a URL: whatever it contains cannot end up in an error.
+        .pass(url.password())
         // diesel-async caches statements itself.
         .stmt_cache_size(0)
         // Matched rows, not changed ones, as diesel counts them on every backend.

@@ -10,13 +10,13 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::runtime::{self, Blocking};
-use crate::url::take_params;
+use crate::url::ServerUrl;
 
 /// A PostgreSQL connection as the store uses it: synchronous diesel over tokio-postgres.
 pub(crate) type PgConn = Blocking<AsyncPgConnection>;
 
 /// Connects to `url`, a `postgres://` URL with any of tokio-postgres' parameters plus libpq's
-/// TLS ones:
+/// TLS ones (the password is set on the driver's options, never parsed by it):
 ///
 /// | `sslmode` | TLS | verifies |
 /// |---|---|---|
@@ -32,8 +32,8 @@ pub(crate) type PgConn = Blocking<AsyncPgConnection>;
 /// # Errors
 /// The reason in words: an unknown `sslmode`, an unreadable CA file, the driver's refusal
 /// (connection refused, authentication failed, no such database, the server does not offer TLS).
-pub(crate) fn connect(url: &str) -> Result<PgConn, String> {
-    let (rest, params) = take_params(url, &["sslmode", "sslrootcert"]);
+pub(crate) fn connect(url: &ServerUrl) -> Result<PgConn, String> {
+    let (rest, params) = url.driver_url(&["sslmode", "sslrootcert"]);
     let root = params.get("sslrootcert").map(Path::new);
     let unverified = if root.is_some() {
         Verify::Chain
@@ -56,6 +56,10 @@ pub(crate) fn connect(url: &str) -> Result<PgConn, String> {
     let mut config: tokio_postgres::Config = rest
         .parse()
         .map_err(|e| format!("not a PostgreSQL URL: {e}"))?;
+    // Set here, never parsed from a URL: whatever it contains cannot end up in a parse error.
+    if let Some(password) = url.password() {
+        config.password(password);
+    }
     config.ssl_mode(mode);
     let tls = if mode == SslMode::Disable {
         // Never used, but tokio-postgres wants a connector; no CA file is read for it.

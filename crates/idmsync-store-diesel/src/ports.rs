@@ -31,8 +31,20 @@ impl SyncStore for DieselStore {
         self.read(|conn| read::last_success(conn, tenant))
     }
 
+    /// Fenced (`fence.rs`): only under the tenant's lock taken from this store, still held in
+    /// the transaction that marks the tenant's other running runs interrupted. Their holders
+    /// provably hold the lock no longer: this run has it.
     async fn begin_run(&self, run: &NewRun) -> Result<RunId, StoreError> {
-        self.write(|conn| write::begin_run(conn, run))
+        let fence = self
+            .fences()
+            .of_tenant(&run.tenant)
+            .map_err(|e| e.into_store(self.url()))?;
+        let id = self.write(|conn| {
+            fence.hold(conn)?;
+            write::begin_run(conn, run)
+        })?;
+        self.fences().bind(id, fence);
+        Ok(id)
     }
 
     async fn record_skipped(&self, run: &NewRun, result: &RunResult) -> Result<RunId, StoreError> {
@@ -46,7 +58,17 @@ impl SyncStore for DieselStore {
         changes: &ChangeSet,
         result: &RunResult,
     ) -> Result<(), StoreError> {
-        self.write(|conn| write::apply(conn, run, tenant, changes, result))
+        let fence = self
+            .fences()
+            .of_run(run, tenant)
+            .map_err(|e| e.into_store(self.url()))?;
+        self.write(|conn| {
+            fence.hold(conn)?;
+            write::apply(conn, run, tenant, changes, result)?;
+            fence.still_held(conn)
+        })?;
+        self.fences().ended(run);
+        Ok(())
     }
 
     async fn finish_run(
@@ -55,7 +77,11 @@ impl SyncStore for DieselStore {
         result: &RunResult,
         lines: &[LogLine],
     ) -> Result<(), StoreError> {
-        self.write(|conn| write::end_run(conn, run, result, lines.iter().cloned()))
+        // Not fenced: it writes only this run's own record, which says how it ended, also when
+        // that was losing its lock.
+        let ended = self.write(|conn| write::end_run(conn, run, result, lines.iter().cloned()));
+        self.fences().ended(run);
+        ended
     }
 }
 

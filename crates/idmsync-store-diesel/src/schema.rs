@@ -46,11 +46,17 @@ diesel::table! {
 
 diesel::table! {
     /// SQLite's run locks (PostgreSQL and MySQL use the server's own locks): one row per
-    /// tenant whose lock is held, valid until `expires_at` unless its holder renews it.
+    /// tenant whose lock is held, valid until `expires_at` unless its holder renews it, and
+    /// the process that holds it (`process.rs`), so that a dead holder's lease is taken over
+    /// at once.
     idm_run_locks (tenant) {
         tenant -> Text,
         holder -> Text,
         expires_at -> Timestamp,
+        pid -> Nullable<BigInt>,
+        boot_id -> Nullable<Text>,
+        pid_namespace -> Nullable<Text>,
+        process_start -> Nullable<BigInt>,
     }
 }
 

@@ -2,17 +2,22 @@
 //! async port methods to blocking diesel calls.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::backend::Backend as DieselBackend;
+use diesel::connection::SimpleConnection;
 use diesel::migration::MigrationSource;
-use diesel::r2d2::{ManageConnection, Pool};
+use diesel::prelude::*;
+use diesel::r2d2::{NopErrorHandler, Pool};
+use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use idmsync_ports::StoreError;
 use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::conn::{Conn, Manager};
 use crate::error::DbError;
+use crate::fence::Fences;
 use crate::url::DatabaseUrl;
 
 /// One set of migrations per backend: the same tables, constraints and indexes, with the column
@@ -58,6 +63,8 @@ pub struct DieselStore {
     pool: Pool<Manager>,
     url: DatabaseUrl,
     options: StoreOptions,
+    /// The run locks this store holds and the runs begun under them (`fence.rs`).
+    fences: Arc<Fences>,
 }
 
 impl DieselStore {
@@ -89,9 +96,8 @@ impl DieselStore {
                 ))
             })?;
         }
-        let manager = Manager(url.clone());
         // This first connection also switches a SQLite file to WAL before the pool opens more.
-        let first = blocking(|| manager.connect()).map_err(|e| StoreError::Unavailable(e.0))?;
+        let first = blocking(|| Conn::open(url)).map_err(|e| StoreError::Unavailable(e.0))?;
         drop(first);
         let pool = Pool::builder()
             .max_size(options.pool_size.max(1))
@@ -99,27 +105,36 @@ impl DieselStore {
             // in the caller's thread, so none is half-open when the process exits.
             .min_idle(Some(0))
             .connection_timeout(options.connect_timeout)
-            .build(manager)
-            .map_err(|e| StoreError::Unavailable(format!("{url}: {e}")))?;
+            // r2d2 logs every failed attempt of its background retries (dozens a minute while
+            // the database is down); the manager logs once per burst instead.
+            .error_handler(Box::new(NopErrorHandler))
+            .build(Manager::new(url.clone()))
+            .map_err(|e| StoreError::Unavailable(url.scrub(&format!("{url}: {e}"))))?;
         tracing::debug!(database = %url, "database pool ready");
         Ok(Self {
             pool,
             url: url.clone(),
             options,
+            fences: Arc::default(),
         })
     }
 
     /// Brings the schema up to date and returns the names of the migrations it applied (none
-    /// when it is current), so that start-up can log what changed. Safe to call on every start.
+    /// when it is current), so that start-up can log what changed. Safe to call on every start,
+    /// and from several processes at once: they take turns ([`migrate_exclusively`]), and the
+    /// later ones find the schema current.
     ///
     /// # Errors
-    /// `Schema` when a migration fails or the database holds migrations this binary does not
-    /// know (it was migrated by a newer version); `Unavailable` without a connection.
+    /// `Schema` when a migration fails, the database holds migrations this binary does not
+    /// know (it was migrated by a newer version), or another process kept migrating for longer
+    /// than five minutes; `Unavailable` without a connection.
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
-        self.blocking(|conn| match conn {
-            Conn::Sqlite(c) => migrate(c, SQLITE_MIGRATIONS),
-            Conn::Pg(c) => migrate(c, POSTGRES_MIGRATIONS),
-            Conn::Mysql(c) => migrate(c, MYSQL_MIGRATIONS),
+        let url = &self.url;
+        blocking(|| {
+            // A connection of its own: it holds a session lock, which must not go back to the
+            // pool, and SQLite's waits longer for the write lock than a pooled one.
+            let mut conn = Conn::open(url).map_err(|e| StoreError::Unavailable(e.0))?;
+            migrate_exclusively(&mut conn).map_err(|e| e.into_store(url))
         })
     }
 
@@ -144,6 +159,16 @@ impl DieselStore {
     /// The options the store was opened with.
     pub(crate) fn options(&self) -> StoreOptions {
         self.options
+    }
+
+    /// The run locks this store holds, and the runs begun under them.
+    pub(crate) fn fences(&self) -> &Fences {
+        &self.fences
+    }
+
+    /// The same, for a lock that must deregister itself when dropped.
+    pub(crate) fn fences_handle(&self) -> Arc<Fences> {
+        Arc::clone(&self.fences)
     }
 
     /// Runs `work` in a read transaction, so that its queries see one consistent snapshot.
@@ -194,6 +219,94 @@ pub(crate) fn blocking<T: Send>(work: impl FnOnce() -> T + Send) -> T {
         }),
         Err(_) => work(),
     }
+}
+
+/// How long a process waits for another one's migrations before giving up.
+const MIGRATION_WAIT: Duration = Duration::from_secs(300);
+
+/// PostgreSQL's migration lock: a single-key advisory lock ("idmsmigr" in ASCII), which never
+/// meets the two-key run locks.
+const PG_MIGRATION_LOCK: &str = "SELECT pg_advisory_lock(7594315214177789810)";
+const PG_MIGRATION_UNLOCK: &str = "SELECT pg_advisory_unlock(7594315214177789810)";
+
+/// MySQL's migration lock, named after the database (user locks are server-wide).
+const MYSQL_MIGRATION_LOCK: &str = "SELECT CAST(GET_LOCK(CONCAT('idmsync-migrations.', \
+     LEFT(SHA2(DATABASE(), 256), 40)), 300) AS SIGNED) AS taken";
+const MYSQL_MIGRATION_UNLOCK: &str = "SELECT CAST(RELEASE_LOCK(CONCAT('idmsync-migrations.', \
+     LEFT(SHA2(DATABASE(), 256), 40))) AS SIGNED) AS taken";
+
+#[derive(QueryableByName)]
+struct Taken {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    taken: Option<i64>,
+}
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = Text)]
+    version: String,
+}
+
+/// Runs the pending migrations while holding the database's migration lock, so that processes
+/// starting together on a fresh database never race (`CREATE TABLE` of the same table, the same
+/// row into diesel's migration table): a PostgreSQL advisory lock, a MySQL `GET_LOCK`, SQLite's
+/// write lock (`BEGIN IMMEDIATE`, all migrations in that one transaction). A SQLite database
+/// that is already current is seen to be so without waiting for the write lock, which a
+/// running sync may hold.
+fn migrate_exclusively(conn: &mut Conn) -> Result<Vec<String>, DbError> {
+    let wait = MIGRATION_WAIT.as_secs();
+    match conn {
+        Conn::Sqlite(c) => {
+            if is_current(c, SQLITE_MIGRATIONS) {
+                return Ok(Vec::new());
+            }
+            c.batch_execute(&format!("PRAGMA busy_timeout = {}", wait * 1000))?;
+            conn.write_transaction(|conn| match conn {
+                Conn::Sqlite(c) => migrate(c, SQLITE_MIGRATIONS),
+                _ => unreachable!("a SQLite connection stays one"),
+            })
+        }
+        Conn::Pg(c) => {
+            c.batch_execute(&format!("SET lock_timeout = '{wait}s'"))?;
+            diesel::sql_query(PG_MIGRATION_LOCK).execute(c)?;
+            let migrated = migrate(c, POSTGRES_MIGRATIONS);
+            // Closing the connection releases it too.
+            if let Err(e) = diesel::sql_query(PG_MIGRATION_UNLOCK).execute(c) {
+                tracing::debug!(%e, "releasing the migration lock failed");
+            }
+            migrated
+        }
+        Conn::Mysql(c) => {
+            let taken: Taken = diesel::sql_query(MYSQL_MIGRATION_LOCK).get_result(c)?;
+            if taken.taken != Some(1) {
+                return Err(DbError::Migration(format!(
+                    "another process has been migrating this database for {wait} s; try again \
+                     when it is done"
+                )));
+            }
+            let migrated = migrate(c, MYSQL_MIGRATIONS);
+            if let Err(e) = diesel::sql_query(MYSQL_MIGRATION_UNLOCK).execute(c) {
+                tracing::debug!(%e, "releasing the migration lock failed");
+            }
+            migrated
+        }
+    }
+}
+
+/// Whether the database has applied exactly the migrations this binary knows, read without
+/// creating diesel's migration table (which `MigrationHarness` does first of all).
+fn is_current(conn: &mut diesel::SqliteConnection, migrations: EmbeddedMigrations) -> bool {
+    let Ok(known) = MigrationSource::<diesel::sqlite::Sqlite>::migrations(&migrations) else {
+        return false;
+    };
+    let known: BTreeSet<String> = known
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .collect();
+    let applied = diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+        .load::<Version>(conn)
+        .map(|rows| rows.into_iter().map(|r| r.version).collect::<BTreeSet<_>>());
+    applied.is_ok_and(|applied| applied == known)
 }
 
 /// Applies `migrations`' pending migrations on `conn`, refusing a database that has migrations

@@ -197,6 +197,11 @@ impl FakeStore {
         self.locked_elsewhere.store(true, Ordering::SeqCst);
     }
 
+    /// The other process lets the lock go.
+    pub fn release_elsewhere(&self) {
+        self.locked_elsewhere.store(false, Ordering::SeqCst);
+    }
+
     /// The run log, oldest first.
     pub fn runs(&self) -> Vec<RunRecord> {
         self.runs.borrow().clone()

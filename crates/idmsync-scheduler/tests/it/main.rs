@@ -1,6 +1,7 @@
 //! Scheduler tests: a real `SyncService` over in-memory fakes of the ports, with paused tokio
 //! time driving the schedules. The end-to-end tests over SQLite run the binary instead.
 
+mod boot;
 mod fake;
 mod metrics;
 mod runs;
@@ -10,7 +11,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use idmsync_domain::{MaxDeactivations, OnConflict, OnUnreadable, Reactivate, Tenant};
-use idmsync_scheduler::{ScheduleSettings, Scheduler, SchedulerPorts, Schedules};
+use idmsync_scheduler::{BootRetry, ScheduleSettings, Scheduler, SchedulerPorts, Schedules};
 use idmsync_sync::{SyncPorts, SyncService, SyncSettings};
 
 use crate::fake::{FakeSource, FakeStore, PlainHasher, TokioClock};
@@ -35,6 +36,10 @@ struct Harness {
 
 impl Harness {
     fn new(source: FakeSource, schedules: Schedules) -> Self {
+        Self::with_boot_retry(source, schedules, BootRetry::default())
+    }
+
+    fn with_boot_retry(source: FakeSource, schedules: Schedules, retry: BootRetry) -> Self {
         let store = Arc::new(FakeStore::new());
         let source = Arc::new(source);
         let clock = Arc::new(TokioClock::starting_at(base_time()));
@@ -56,7 +61,7 @@ impl Harness {
                 on_unreadable: OnUnreadable::Fail,
             },
         );
-        let scheduler = Scheduler::new(
+        let scheduler = Scheduler::with_boot_retry(
             SchedulerPorts {
                 service: Arc::new(service),
                 runs: store.clone(),
@@ -66,6 +71,7 @@ impl Harness {
             },
             tenant(),
             schedules,
+            retry,
         );
         Self {
             scheduler,

@@ -13,7 +13,7 @@ use crate::{schedules, Harness};
 const EVERY_SECOND: &str = "* * * * * *";
 
 /// Runs the harness's schedules in the background until the returned sender fires.
-fn spawn_schedules(h: &Harness) -> (oneshot::Sender<()>, JoinHandle<()>) {
+pub(crate) fn spawn_schedules(h: &Harness) -> (oneshot::Sender<()>, JoinHandle<()>) {
     let (stop, stopped) = oneshot::channel::<()>();
     let scheduler = h.scheduler.clone();
     let task = tokio::spawn(async move {
@@ -26,7 +26,7 @@ fn spawn_schedules(h: &Harness) -> (oneshot::Sender<()>, JoinHandle<()>) {
     (stop, task)
 }
 
-async fn shut_down(stop: oneshot::Sender<()>, task: JoinHandle<()>) {
+pub(crate) async fn shut_down(stop: oneshot::Sender<()>, task: JoinHandle<()>) {
     stop.send(()).expect("the loop is running");
     task.await.expect("the loop ends on shutdown");
 }

@@ -6,7 +6,7 @@ use idmsync_ports::{DirectoryReader, RunLogReader, StoreError, SyncStore, UserFi
 
 use crate::support::{
     backend_tests, created_group, created_user, directory, edge, edges_by_source, everything,
-    group, inactive, key, new_run, pairs, succeeded, sync, tenant, user,
+    group, inactive, key, pairs, succeeded, sync, tenant, user,
 };
 
 fn rows(changes: &ChangeSet) -> StoreState {
@@ -241,7 +241,7 @@ backend_tests! {
                 ..base.clone()
             },
         ];
-        let run = db.store.begin_run(&new_run(&acme, 2)).await.expect("begin");
+        let run = db.begin(&acme, 2).await;
         let before = everything(&db).await;
         for changes in &bad_sets {
             let err = db
@@ -383,7 +383,7 @@ backend_tests! {
     // (PostgreSQL) or the checks off (MariaDB), and leaves the connection's checks as they were.
     let mut broken = changes.clone();
     broken.memberships_added.push(edge(&groups[0], &users[USERS / 2]));
-    let run = db.store.begin_run(&new_run(&acme, 1)).await.expect("begin");
+    let run = db.begin(&acme, 1).await;
     let before = everything(&db).await;
     db.store
         .apply(run, &acme, &broken, &succeeded(&broken, 1))
@@ -483,7 +483,7 @@ backend_tests! {
         let (g1, u1) = (key("s-g1", "beatles"), key("s-u1", "jlennon"));
         let mut changes = base.clone();
         changes.memberships_added.push(edge(&g1, &u1));
-        let run = db.store.begin_run(&new_run(&acme, 1)).await.expect("begin");
+        let run = db.begin(&acme, 1).await;
         let before = everything(&db).await;
         db.store
             .apply(run, &acme, &changes, &succeeded(&changes, 1))
@@ -507,7 +507,7 @@ async fn a_mysql_value_too_long_for_its_column_fails_instead_of_being_truncated(
         users: vec![created_user(user(&key(&long, "long")))],
         ..ChangeSet::default()
     };
-    let run = db.store.begin_run(&new_run(&acme, 1)).await.expect("begin");
+    let run = db.begin(&acme, 1).await;
     let err = db
         .store
         .apply(run, &acme, &changes, &succeeded(&changes, 1))

@@ -10,8 +10,8 @@ use idmsync_ports::{StoreError, SyncStore};
 use idmsync_store_diesel::{DatabaseUrl, DieselStore};
 
 use crate::support::{
-    created_group, created_user, edge, everything, fresh, group, key, new_run, succeeded, sync,
-    tenant, unique, user, Backend, Db, Raw, TestDatabase, MYSQL, POSTGRES,
+    created_group, created_user, edge, everything, fresh, group, key, succeeded, sync, tenant,
+    unique, user, Backend, Db, Raw, TestDatabase, MYSQL, POSTGRES,
 };
 
 fn unavailable(url: &str) -> String {
@@ -70,7 +70,7 @@ fn a_wrong_password_is_refused_without_being_printed() {
 
 /// 50,000 users in 20 groups, 4 memberships each: a change set whose apply takes long enough
 /// to be caught in the middle.
-fn large_change_set() -> ChangeSet {
+pub(crate) fn large_change_set() -> ChangeSet {
     let users: Vec<_> = (0..50_000)
         .map(|i| key(&format!("s-u{i}"), &format!("user{i:05}")))
         .collect();
@@ -90,7 +90,7 @@ fn large_change_set() -> ChangeSet {
 
 /// The session of `db` that is inside a writing transaction, if any: on PostgreSQL one with a
 /// transaction id, on MySQL one running an `INSERT`.
-fn writer(db: &Db, admin: &mut Raw) -> Option<i64> {
+pub(crate) fn writer(db: &Db, admin: &mut Raw) -> Option<i64> {
     let name = &db.database.name;
     admin.first_id(&match admin {
         Raw::Postgres(_) => format!(
@@ -112,7 +112,7 @@ async fn a_lost_connection_rolls_back_everything(backend: Backend) {
     let db = fresh(backend);
     let acme = tenant("acme");
     let changes = Arc::new(large_change_set());
-    let run = db.store.begin_run(&new_run(&acme, 1)).await.expect("begin");
+    let run = db.begin(&acme, 1).await;
     let before = everything(&db).await;
     let applying = {
         let (store, changes, acme) = (db.store.clone(), Arc::clone(&changes), acme.clone());

@@ -4,21 +4,19 @@
 use std::time::{Duration, Instant};
 
 use idmsync_domain::{Counts, Outcome, RunResult};
-use idmsync_ports::{RunLock, RunLogReader, SyncStore};
+use idmsync_ports::{HeldLock, RunLock, RunLogReader, SyncStore};
 use idmsync_store_diesel::{DieselStore, StoreOptions};
 
 use crate::support::{at, backend_tests, new_run, tenant, Backend, Db};
 
-/// Polls `try_lock` until it succeeds, for locks whose release the server finishes
-/// asynchronously (a terminated backend exits shortly after the signal).
-async fn eventually_free(store: &DieselStore) {
+/// Polls `try_lock` for `acme` until it succeeds, for locks whose release the server finishes
+/// asynchronously (a terminated backend exits shortly after the signal), and returns the lock.
+pub(crate) async fn eventually_locked(store: &DieselStore) -> Box<dyn HeldLock> {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while store
-        .try_lock(&tenant("acme"))
-        .await
-        .expect("try")
-        .is_none()
-    {
+    loop {
+        if let Some(held) = store.try_lock(&tenant("acme")).await.expect("try") {
+            return held;
+        }
         assert!(
             Instant::now() < deadline,
             "the dead holder's lock was never freed"
@@ -27,8 +25,12 @@ async fn eventually_free(store: &DieselStore) {
     }
 }
 
+async fn eventually_free(store: &DieselStore) {
+    drop(eventually_locked(store).await);
+}
+
 /// Kills the session holding `acme`'s lock, as if its process had died.
-fn kill_holder(db: &Db) {
+pub(crate) fn kill_holder(db: &Db) {
     let name = &db.database.name;
     match (db.database.backend, db.database.admin()) {
         (Backend::Postgres, mut admin) => admin.execute(&format!(
@@ -85,7 +87,7 @@ backend_tests! {
 
     async fn skipped_runs_are_recorded_without_interrupting_the_live_one(db: Db) {
         let acme = tenant("acme");
-        let live = db.store.begin_run(&new_run(&acme, 1)).await.expect("begin");
+        let live = db.begin(&acme, 1).await;
         let result = RunResult {
             outcome: Outcome::SkippedLocked,
             reason: Some("another run holds the lock".into()),

@@ -3,10 +3,12 @@
 
 mod apply;
 mod connection;
+mod fencing;
 mod lock;
 mod logins;
 mod migrate;
 mod runs;
+mod secrets;
 mod support;
 mod tls;
 mod url;

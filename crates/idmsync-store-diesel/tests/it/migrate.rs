@@ -1,6 +1,8 @@
 //! Migrations: idempotent on every backend, refused when the database is newer, and what an
 //! unmigrated database reports.
 
+use std::sync::Barrier;
+
 use diesel::sql_types::Text;
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 use idmsync_ports::{StoreError, SyncStore};
@@ -8,19 +10,25 @@ use idmsync_store_diesel::DieselStore;
 
 use crate::support::{backend_tests, backends, fresh, tenant, url, Backend, TestDatabase};
 
+/// Every migration of `backend`, in order.
+fn all_migrations(backend: Backend) -> Vec<String> {
+    let mut expected = vec!["2025-11-26-000000_create_idm_tables".to_string()];
+    if backend == Backend::Sqlite {
+        expected.push("2025-12-01-000000_create_run_locks".to_string());
+    }
+    expected.push("2026-11-26-000000_drop_log_line_run_fk".to_string());
+    expected.push("2026-11-27-000000_fence_run_locks".to_string());
+    expected
+}
+
 #[test]
 fn migrate_twice_applies_once() {
     for backend in backends() {
         let database = TestDatabase::create(backend);
         let store = DieselStore::connect(&url(&database)).expect("connect");
-        let mut expected = vec!["2025-11-26-000000_create_idm_tables".to_string()];
-        if backend == Backend::Sqlite {
-            expected.push("2025-12-01-000000_create_run_locks".to_string());
-        }
-        expected.push("2026-11-26-000000_drop_log_line_run_fk".to_string());
         assert_eq!(
             store.migrate().expect("first migrate"),
-            expected,
+            all_migrations(backend),
             "{backend:?}"
         );
         assert_eq!(
@@ -33,6 +41,36 @@ fn migrate_twice_applies_once() {
             again.migrate().expect("third migrate"),
             Vec::<String>::new()
         );
+    }
+}
+
+/// Two processes starting at once on a fresh database (two stores, each with connections of
+/// its own, released together): both connect (on SQLite, both switch the new file to WAL),
+/// both migrations succeed, and each migration runs once.
+#[test]
+fn concurrent_migrations_of_a_fresh_database_both_succeed() {
+    for backend in backends() {
+        for _ in 0..3 {
+            let database = TestDatabase::create(backend);
+            let url = url(&database);
+            let start = Barrier::new(2);
+            let applied: Vec<Vec<String>> = std::thread::scope(|scope| {
+                let runs: Vec<_> = (0..2)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            start.wait();
+                            DieselStore::connect(&url)?.migrate()
+                        })
+                    })
+                    .collect();
+                runs.into_iter()
+                    .map(|run| run.join().expect("thread").expect("both succeed"))
+                    .collect()
+            });
+            let mut all = applied.concat();
+            all.sort();
+            assert_eq!(all, all_migrations(backend), "{backend:?}: {applied:?}");
+        }
     }
 }
 

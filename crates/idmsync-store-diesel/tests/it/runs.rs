@@ -3,7 +3,7 @@
 use idmsync_domain::{Counts, EventKey, LogLine, Outcome, RunId, SyncMode, Trigger, Watermark};
 use idmsync_ports::{Page, RunLogReader, StoreError, SyncStore};
 
-use crate::support::{at, backend_tests, backends, directory, ended, fresh, new_run, sync, tenant};
+use crate::support::{at, backend_tests, backends, directory, ended, fresh, sync, tenant};
 
 backend_tests! {
     async fn a_successful_run_records_counts_and_watermark(db: Db) {
@@ -38,13 +38,9 @@ backend_tests! {
 backend_tests! {
     async fn beginning_a_run_interrupts_the_one_still_running(db: Db) {
         let (acme, other) = (tenant("acme"), tenant("other"));
-        let elsewhere = db
-            .store
-            .begin_run(&new_run(&other, 1))
-            .await
-            .expect("begin");
-        let dead = db.store.begin_run(&new_run(&acme, 1)).await.expect("begin");
-        let live = db.store.begin_run(&new_run(&acme, 2)).await.expect("begin");
+        let elsewhere = db.begin(&other, 1).await;
+        let dead = db.begin(&acme, 1).await;
+        let live = db.begin(&acme, 2).await;
 
         let dead = db.store.run(dead).await.expect("run").expect("dead run");
         assert_eq!(dead.outcome, Outcome::Interrupted);
@@ -62,7 +58,7 @@ backend_tests! {
 backend_tests! {
     async fn failed_and_aborted_runs_keep_their_reason_and_lines(db: Db) {
         let acme = tenant("acme");
-        let failed = db.store.begin_run(&new_run(&acme, 1)).await.expect("begin");
+        let failed = db.begin(&acme, 1).await;
         let why = LogLine::new(EventKey::Failed, "source unavailable: ldap://dc1 refused");
         db.store
             .finish_run(
@@ -72,7 +68,7 @@ backend_tests! {
             )
             .await
             .expect("finish");
-        let aborted = db.store.begin_run(&new_run(&acme, 2)).await.expect("begin");
+        let aborted = db.begin(&acme, 2).await;
         let guard = [
             LogLine::new(EventKey::SkippedUser, "line 7: no login id"),
             LogLine::new(EventKey::Aborted, "would deactivate 40 of 100 users"),
@@ -114,7 +110,7 @@ backend_tests! {
 
         // A success, then a later failure: the success is still the last one.
         let ok = sync(&db, &acme, &directory(), 3).await;
-        let later = db.store.begin_run(&new_run(&acme, 4)).await.expect("begin");
+        let later = db.begin(&acme, 4).await;
         db.store
             .finish_run(later, &ended(Outcome::Failed, "boom", 4), &[])
             .await

@@ -2,6 +2,9 @@
 //! databases and raw connections come from `idmsync-test-db`), the macro that runs a store test
 //! on every backend, and builders for change sets.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use chrono::{DateTime, TimeZone, Utc};
 use idmsync_domain::change::{Edge, Event, GroupWrite, Key, UserWrite};
 use idmsync_domain::{
@@ -9,7 +12,9 @@ use idmsync_domain::{
     SourceId, StoreState, StoredGroup, StoredUser, SyncMode, Tenant, Trigger, UserStatus,
     Watermark,
 };
-use idmsync_ports::{DirectoryReader, NewRun, RunLogReader, SyncStore, UserFilter};
+use idmsync_ports::{
+    DirectoryReader, HeldLock, NewRun, RunLock, RunLogReader, SyncStore, UserFilter,
+};
 use idmsync_store_diesel::{DatabaseUrl, DieselStore, StoreOptions};
 
 pub use idmsync_test_db::{unique, Backend, Raw, TestDatabase, MYSQL, POSTGRES};
@@ -38,6 +43,8 @@ pub fn url(database: &TestDatabase) -> DatabaseUrl {
 
 /// A migrated store on a database of its own.
 pub struct Db {
+    /// The run locks [`Db::begin`] took, held until the test ends (dropped first).
+    locks: Mutex<HashMap<String, Box<dyn HeldLock>>>,
     pub store: DieselStore,
     pub database: TestDatabase,
 }
@@ -46,6 +53,24 @@ impl Db {
     /// Runs one raw SQL statement.
     pub fn execute(&self, sql: &str) {
         self.database.raw().execute(sql);
+    }
+
+    /// Begins a run of `t` at `hour` under the tenant's run lock, as the engine does: the
+    /// store begins runs only under a lock it handed out. The lock is taken on the tenant's
+    /// first run and held for the rest of the test.
+    pub async fn begin(&self, t: &Tenant, hour: u32) -> RunId {
+        let held = self.locks.lock().expect("locks").contains_key(t.as_str());
+        if !held {
+            let lock = self.store.try_lock(t).await.expect("try").expect("free");
+            self.locks
+                .lock()
+                .expect("locks")
+                .insert(t.to_string(), lock);
+        }
+        self.store
+            .begin_run(&new_run(t, hour))
+            .await
+            .expect("begin")
     }
 
     /// A second store on the same database, as another node would open it.
@@ -58,7 +83,11 @@ pub fn fresh(backend: Backend) -> Db {
     let database = TestDatabase::create(backend);
     let store = DieselStore::connect(&url(&database)).expect("connect");
     store.migrate().expect("migrate");
-    Db { store, database }
+    Db {
+        locks: Mutex::default(),
+        store,
+        database,
+    }
 }
 
 /// Every backend, for the few tests that loop instead of using [`backend_tests`].
@@ -182,7 +211,7 @@ pub fn ended(outcome: Outcome, reason: &str, hour: u32) -> RunResult {
 
 /// Begins a run at `hour` and applies `changes` as a successful run.
 pub async fn sync(db: &Db, t: &Tenant, changes: &ChangeSet, hour: u32) -> RunId {
-    let run = db.store.begin_run(&new_run(t, hour)).await.expect("begin");
+    let run = db.begin(t, hour).await;
     db.store
         .apply(run, t, changes, &succeeded(changes, hour))
         .await

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use idmsync_ports::{StoreError, SyncStore};
+use idmsync_ports::{RunLock, StoreError, SyncStore};
 use idmsync_store_diesel::{DatabaseUrl, DieselStore};
 use idmsync_test_db::tls_server::TlsServer;
 
@@ -46,6 +46,7 @@ async fn syncs(url: &str, params: &str) {
     store.migrate().expect("migrate");
     let acme = tenant("acme");
     let changes = directory();
+    let _held = store.try_lock(&acme).await.expect("try").expect("free");
     let run = store.begin_run(&new_run(&acme, 1)).await.expect("begin");
     store
         .apply(run, &acme, &changes, &succeeded(&changes, 1))
