@@ -102,9 +102,18 @@ fn ad_example_setup_follows_a_samba_domain() {
         u9 = fixtures::user_dn(&base, 9),
         dis = fixtures::DISABLED,
     ));
-    let out = s.idmsync(&["sync"]).ok();
+    // user001, the only administrator, is disabled: the run stops rather than lock everyone
+    // out of the API, and `--force` applies it.
+    let stopped = s.idmsync(&["sync"]);
+    assert_eq!(stopped.code, 3, "{}", stopped.stderr);
+    let said = format!("{}{}", stopped.stdout, stopped.stderr);
+    assert!(
+        said.contains("without an active administrator (now: user001)"),
+        "{said}"
+    );
+    let out = s.idmsync(&["sync", "--force"]).ok();
     assert!(out.starts_with("differential sync succeeded"), "{out}");
-    let log = s.log(2);
+    let log = s.log(3);
     for line in [
         "deactivated-user: user001 (disabled in the source)",
         "updated-user: renamed007 (external_id)",
@@ -130,11 +139,11 @@ fn ad_example_setup_follows_a_samba_domain() {
     ));
     s.idmsync(&["sync"]).ok();
     assert!(
-        s.log(3)
+        s.log(4)
             .iter()
             .any(|l| l.starts_with("reactivated-user: user001")),
         "{:#?}",
-        s.log(3)
+        s.log(4)
     );
     let out = s.idmsync(&["sync", "--full"]).ok();
     assert!(out.contains("no changes"), "{out}");

@@ -16,7 +16,7 @@ use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use idmsync_domain::{Counts, Outcome, SyncMode, Trigger};
+use idmsync_domain::{Counts, Outcome, SyncMode, Tenant, Trigger};
 use idmsync_ports::Totals;
 
 /// Upper bounds of the run-duration histogram, in seconds: from a tiny file source to a large
@@ -163,6 +163,9 @@ fn change_kinds(c: &Counts) -> [(&'static str, u64); 14] {
 
 /// Everything one scrape shows; its `Display` is the exposition text.
 pub(crate) struct Exposition<'a> {
+    /// The tenant the process synchronises: the `tenant` label of every series but the build
+    /// info, so that the series of several `serve` processes (one per tenant) stay apart.
+    pub tenant: &'a Tenant,
     /// The process-local counters.
     pub runs: &'a RunMetrics,
     /// The newest successful run of each mode, from the run log; a mode missing here is shown
@@ -174,6 +177,15 @@ pub(crate) struct Exposition<'a> {
     pub boot_sync_done: bool,
     /// Whether a run is in progress in this process.
     pub run_in_progress: bool,
+}
+
+/// A label value as the exposition format quotes it: backslash, double quote and line feed
+/// escaped. Tenant names are any non-blank text.
+fn label_value(value: &str) -> String {
+    value
+        .replace('\\', r"\\")
+        .replace('"', r#"\""#)
+        .replace('\n', r"\n")
 }
 
 /// Writes a metric family's `# HELP` and `# TYPE` lines.
@@ -193,12 +205,14 @@ impl fmt::Display for Exposition<'_> {
         )?;
         writeln!(f, r#"{name}{{version="{VERSION}"}} 1"#)?;
 
+        let tenant = label_value(self.tenant.as_str());
+
         let name = "idmsync_runs_total";
         family(f, name, "counter", "Sync runs finished in this process.")?;
         for ((mode, outcome, trigger), n) in &self.runs.runs {
             writeln!(
                 f,
-                r#"{name}{{type="{mode}",outcome="{outcome}",trigger="{trigger}"}} {n}"#
+                r#"{name}{{tenant="{tenant}",type="{mode}",outcome="{outcome}",trigger="{trigger}"}} {n}"#
             )?;
         }
 
@@ -211,11 +225,15 @@ impl fmt::Display for Exposition<'_> {
         )?;
         for (mode, h) in &self.runs.durations {
             for (n, bound) in h.buckets.iter().zip(DURATION_BUCKETS) {
-                writeln!(f, r#"{name}_bucket{{type="{mode}",le="{bound}"}} {n}"#)?;
+                writeln!(
+                    f,
+                    r#"{name}_bucket{{tenant="{tenant}",type="{mode}",le="{bound}"}} {n}"#
+                )?;
             }
-            writeln!(f, r#"{name}_bucket{{type="{mode}",le="+Inf"}} {}"#, h.count)?;
-            writeln!(f, r#"{name}_sum{{type="{mode}"}} {}"#, h.sum)?;
-            writeln!(f, r#"{name}_count{{type="{mode}"}} {}"#, h.count)?;
+            let labels = format!(r#"tenant="{tenant}",type="{mode}""#);
+            writeln!(f, r#"{name}_bucket{{{labels},le="+Inf"}} {}"#, h.count)?;
+            writeln!(f, "{name}_sum{{{labels}}} {}", h.sum)?;
+            writeln!(f, "{name}_count{{{labels}}} {}", h.count)?;
         }
 
         let name = "idmsync_changes_applied_total";
@@ -226,7 +244,7 @@ impl fmt::Display for Exposition<'_> {
             "Changes applied by the runs of this process.",
         )?;
         for (kind, n) in &self.runs.changes {
-            writeln!(f, r#"{name}{{kind="{kind}"}} {n}"#)?;
+            writeln!(f, r#"{name}{{tenant="{tenant}",kind="{kind}"}} {n}"#)?;
         }
 
         let name = "idmsync_last_success_timestamp_seconds";
@@ -242,7 +260,8 @@ impl fmt::Display for Exposition<'_> {
                 .iter()
                 .find(|(m, _)| *m == mode)
                 .map_or(0, |(_, at)| at.timestamp());
-            writeln!(f, r#"{name}{{type="{}"}} {at}"#, mode.as_str())?;
+            let mode = mode.as_str();
+            writeln!(f, r#"{name}{{tenant="{tenant}",type="{mode}"}} {at}"#)?;
         }
 
         let t = &self.totals;
@@ -262,8 +281,11 @@ impl fmt::Display for Exposition<'_> {
         ];
         for (name, help, active, inactive) in statuses {
             family(f, name, "gauge", help)?;
-            writeln!(f, r#"{name}{{status="active"}} {active}"#)?;
-            writeln!(f, r#"{name}{{status="inactive"}} {inactive}"#)?;
+            writeln!(f, r#"{name}{{tenant="{tenant}",status="active"}} {active}"#)?;
+            writeln!(
+                f,
+                r#"{name}{{tenant="{tenant}",status="inactive"}} {inactive}"#
+            )?;
         }
 
         let flags = [
@@ -280,7 +302,7 @@ impl fmt::Display for Exposition<'_> {
         ];
         for (name, help, on) in flags {
             family(f, name, "gauge", help)?;
-            writeln!(f, "{name} {}", u8::from(on))?;
+            writeln!(f, r#"{name}{{tenant="{tenant}"}} {}"#, u8::from(on))?;
         }
         Ok(())
     }
@@ -302,6 +324,7 @@ mod tests {
 
     fn render(runs: &RunMetrics) -> String {
         Exposition {
+            tenant: &Tenant::new("acme").expect("tenant"),
             runs,
             last_success: vec![],
             totals: Totals::default(),
@@ -318,16 +341,16 @@ mod tests {
         m.record(&finished(Some(SyncMode::Full), Outcome::Failed, 45.0));
         let text = render(&m);
         for line in [
-            r#"idmsync_run_duration_seconds_bucket{type="full",le="0.1"} 0"#,
-            r#"idmsync_run_duration_seconds_bucket{type="full",le="0.5"} 1"#,
-            r#"idmsync_run_duration_seconds_bucket{type="full",le="30"} 1"#,
-            r#"idmsync_run_duration_seconds_bucket{type="full",le="60"} 2"#,
-            r#"idmsync_run_duration_seconds_bucket{type="full",le="+Inf"} 2"#,
-            r#"idmsync_run_duration_seconds_sum{type="full"} 45.25"#,
-            r#"idmsync_run_duration_seconds_count{type="full"} 2"#,
-            r#"idmsync_runs_total{type="full",outcome="failed",trigger="schedule"} 1"#,
-            "idmsync_run_in_progress 1",
-            "idmsync_boot_sync_done 0",
+            r#"idmsync_run_duration_seconds_bucket{tenant="acme",type="full",le="0.1"} 0"#,
+            r#"idmsync_run_duration_seconds_bucket{tenant="acme",type="full",le="0.5"} 1"#,
+            r#"idmsync_run_duration_seconds_bucket{tenant="acme",type="full",le="30"} 1"#,
+            r#"idmsync_run_duration_seconds_bucket{tenant="acme",type="full",le="60"} 2"#,
+            r#"idmsync_run_duration_seconds_bucket{tenant="acme",type="full",le="+Inf"} 2"#,
+            r#"idmsync_run_duration_seconds_sum{tenant="acme",type="full"} 45.25"#,
+            r#"idmsync_run_duration_seconds_count{tenant="acme",type="full"} 2"#,
+            r#"idmsync_runs_total{tenant="acme",type="full",outcome="failed",trigger="schedule"} 1"#,
+            r#"idmsync_run_in_progress{tenant="acme"} 1"#,
+            r#"idmsync_boot_sync_done{tenant="acme"} 0"#,
         ] {
             assert!(
                 text.lines().any(|l| l == line),
@@ -347,10 +370,14 @@ mod tests {
         m.record(&finished(None, Outcome::Failed, 0.0));
         let text = render(&m);
         assert!(text.contains(
-            r#"idmsync_runs_total{type="differential",outcome="skipped-locked",trigger="schedule"} 1"#
+            r#"idmsync_runs_total{tenant="acme",type="differential",outcome="skipped-locked",trigger="schedule"} 1"#
         ));
-        assert!(text.contains(r#"idmsync_run_duration_seconds_count{type="differential"} 0"#));
-        assert!(text.contains(r#"idmsync_run_duration_seconds_count{type="unknown"} 1"#));
+        assert!(text.contains(
+            r#"idmsync_run_duration_seconds_count{tenant="acme",type="differential"} 0"#
+        ));
+        assert!(
+            text.contains(r#"idmsync_run_duration_seconds_count{tenant="acme",type="unknown"} 1"#)
+        );
     }
 
     #[test]
@@ -358,18 +385,19 @@ mod tests {
         let text = render(&RunMetrics::default());
         let mut expected = vec![
             format!(r#"idmsync_build_info{{version="{VERSION}"}} 1"#),
-            r#"idmsync_last_success_timestamp_seconds{type="full"} 0"#.to_string(),
-            r#"idmsync_last_success_timestamp_seconds{type="differential"} 0"#.to_string(),
-            r#"idmsync_changes_applied_total{kind="admins_revoked"} 0"#.to_string(),
+            r#"idmsync_last_success_timestamp_seconds{tenant="acme",type="full"} 0"#.to_string(),
+            r#"idmsync_last_success_timestamp_seconds{tenant="acme",type="differential"} 0"#
+                .to_string(),
+            r#"idmsync_changes_applied_total{tenant="acme",kind="admins_revoked"} 0"#.to_string(),
         ];
         for mode in MODE_LABELS {
             expected.push(format!(
-                r#"idmsync_run_duration_seconds_bucket{{type="{mode}",le="+Inf"}} 0"#
+                r#"idmsync_run_duration_seconds_bucket{{tenant="acme",type="{mode}",le="+Inf"}} 0"#
             ));
             for outcome in ["succeeded", "failed", "aborted", "skipped-locked"] {
                 for trigger in ["boot", "schedule", "api"] {
                     expected.push(format!(
-                        r#"idmsync_runs_total{{type="{mode}",outcome="{outcome}",trigger="{trigger}"}} 0"#
+                        r#"idmsync_runs_total{{tenant="acme",type="{mode}",outcome="{outcome}",trigger="{trigger}"}} 0"#
                     ));
                 }
             }
@@ -382,10 +410,37 @@ mod tests {
         }
         assert_eq!(
             text.lines()
-                .filter(|l| l.starts_with("idmsync_changes_applied_total{"))
+                .filter(|l| l.starts_with(r#"idmsync_changes_applied_total{tenant="acme","#))
                 .count(),
             14,
             "one series per kind of change"
+        );
+    }
+
+    #[test]
+    fn tenant_names_are_escaped_in_labels() {
+        let tenant = Tenant::new("a\\b \"c\"\nd").expect("tenant");
+        let runs = RunMetrics::default();
+        let text = Exposition {
+            tenant: &tenant,
+            runs: &runs,
+            last_success: vec![],
+            totals: Totals::default(),
+            boot_sync_done: true,
+            run_in_progress: false,
+        }
+        .to_string();
+        assert!(
+            text.lines()
+                .any(|l| l == r#"idmsync_boot_sync_done{tenant="a\\b \"c\"\nd"} 1"#),
+            "{text}"
+        );
+        assert_eq!(
+            text.lines().filter(|l| !l.starts_with('#')).count(),
+            text.lines()
+                .filter(|l| l.contains("tenant=") || l.starts_with("idmsync_build_info"))
+                .count(),
+            "every series but the build info carries the tenant"
         );
     }
 }

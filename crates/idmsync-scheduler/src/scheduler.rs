@@ -698,6 +698,7 @@ impl MetricsExporter for Scheduler {
         let state = self.inner.state.borrow().clone();
         let runs = lock(&self.inner.metrics);
         Ok(Exposition {
+            tenant: &self.inner.tenant,
             runs: &runs,
             last_success,
             totals,

@@ -182,6 +182,7 @@ mod tests {
             sync_dn: "cn=sync,ou=services,dc=example,dc=com",
             sync_size_limit: Some(100),
             tls: None,
+            hidden: &[],
         };
         assert!(conf.render().contains(
             "limits dn.exact=\"cn=sync,ou=services,dc=example,dc=com\" time=unlimited \

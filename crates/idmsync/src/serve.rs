@@ -136,7 +136,7 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
     }
 
     if let Err(e) = scheduler.boot().await {
-        warn!(error = %e, "the boot sync could not start; the service stays not ready until a full sync succeeds");
+        warn!(error = %e, "the boot sync could not start; it is retried, and the service stays not ready until a full sync succeeds");
     }
     let schedules_task = {
         let scheduler = scheduler.clone();

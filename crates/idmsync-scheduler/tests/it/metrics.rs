@@ -18,9 +18,15 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 async fn metrics_after_a_boot_run_and_a_skipped_run() {
     let h = Harness::unscheduled(FakeSource::open());
     let before = h.scheduler.render().await.expect("metrics");
-    assert_eq!(sample(&before, "idmsync_boot_sync_done"), Some(0.0));
     assert_eq!(
-        sample(&before, r#"idmsync_users{status="active"}"#),
+        sample(&before, r#"idmsync_boot_sync_done{tenant="default"}"#),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &before,
+            r#"idmsync_users{tenant="default",status="active"}"#
+        ),
         Some(0.0)
     );
 
@@ -33,43 +39,46 @@ async fn metrics_after_a_boot_run_and_a_skipped_run() {
     let text = h.scheduler.render().await.expect("metrics");
     let expected = [
         (
-            r#"idmsync_runs_total{type="full",outcome="succeeded",trigger="boot"}"#,
+            r#"idmsync_runs_total{tenant="default",type="full",outcome="succeeded",trigger="boot"}"#,
             1.0,
         ),
         (
-            r#"idmsync_runs_total{type="differential",outcome="skipped-locked",trigger="api"}"#,
-            1.0,
-        ),
-        (r#"idmsync_run_duration_seconds_count{type="full"}"#, 1.0),
-        (
-            r#"idmsync_run_duration_seconds_bucket{type="full",le="0.1"}"#,
+            r#"idmsync_runs_total{tenant="default",type="differential",outcome="skipped-locked",trigger="api"}"#,
             1.0,
         ),
         (
-            r#"idmsync_changes_applied_total{kind="users_created"}"#,
+            r#"idmsync_run_duration_seconds_count{tenant="default",type="full"}"#,
+            1.0,
+        ),
+        (
+            r#"idmsync_run_duration_seconds_bucket{tenant="default",type="full",le="0.1"}"#,
+            1.0,
+        ),
+        (
+            r#"idmsync_changes_applied_total{tenant="default",kind="users_created"}"#,
             2.0,
         ),
         (
-            r#"idmsync_changes_applied_total{kind="groups_created"}"#,
+            r#"idmsync_changes_applied_total{tenant="default",kind="groups_created"}"#,
             1.0,
         ),
         (
-            r#"idmsync_changes_applied_total{kind="memberships_added"}"#,
+            r#"idmsync_changes_applied_total{tenant="default",kind="memberships_added"}"#,
             2.0,
         ),
         (
-            r#"idmsync_changes_applied_total{kind="users_deactivated"}"#,
+            r#"idmsync_changes_applied_total{tenant="default",kind="users_deactivated"}"#,
             0.0,
         ),
         (
-            r#"idmsync_last_success_timestamp_seconds{type="full"}"#,
+            r#"idmsync_last_success_timestamp_seconds{tenant="default",type="full"}"#,
             base_time().timestamp() as f64,
         ),
-        (r#"idmsync_users{status="active"}"#, 2.0),
-        (r#"idmsync_users{status="inactive"}"#, 0.0),
-        (r#"idmsync_groups{status="active"}"#, 1.0),
-        ("idmsync_boot_sync_done", 1.0),
-        ("idmsync_run_in_progress", 0.0),
+        (r#"idmsync_users{tenant="default",status="active"}"#, 2.0),
+        (r#"idmsync_users{tenant="default",status="inactive"}"#, 0.0),
+        (r#"idmsync_groups{tenant="default",status="active"}"#, 1.0),
+        (r#"idmsync_boot_sync_done{tenant="default"}"#, 1.0),
+        (r#"idmsync_run_in_progress{tenant="default"}"#, 0.0),
     ];
     for (series, value) in expected {
         assert_eq!(sample(&text, series), Some(value), "{series} in\n{text}");
@@ -77,7 +86,7 @@ async fn metrics_after_a_boot_run_and_a_skipped_run() {
     assert_eq!(
         sample(
             &text,
-            r#"idmsync_last_success_timestamp_seconds{type="differential"}"#
+            r#"idmsync_last_success_timestamp_seconds{tenant="default",type="differential"}"#
         ),
         Some(0.0),
         "no differential run has succeeded"
@@ -104,15 +113,15 @@ async fn every_alerted_series_is_zero_from_the_start_and_a_first_failure_counts(
     let h = Harness::unscheduled(FakeSource::open());
     let before = h.scheduler.render().await.expect("metrics");
     for series in [
-        r#"idmsync_runs_total{type="full",outcome="failed",trigger="boot"}"#,
-        r#"idmsync_runs_total{type="full",outcome="failed",trigger="api"}"#,
-        r#"idmsync_runs_total{type="full",outcome="aborted",trigger="schedule"}"#,
-        r#"idmsync_runs_total{type="differential",outcome="failed",trigger="schedule"}"#,
-        r#"idmsync_runs_total{type="unknown",outcome="failed",trigger="boot"}"#,
-        r#"idmsync_last_success_timestamp_seconds{type="full"}"#,
-        r#"idmsync_last_success_timestamp_seconds{type="differential"}"#,
-        r#"idmsync_run_duration_seconds_count{type="full"}"#,
-        r#"idmsync_changes_applied_total{kind="users_deactivated"}"#,
+        r#"idmsync_runs_total{tenant="default",type="full",outcome="failed",trigger="boot"}"#,
+        r#"idmsync_runs_total{tenant="default",type="full",outcome="failed",trigger="api"}"#,
+        r#"idmsync_runs_total{tenant="default",type="full",outcome="aborted",trigger="schedule"}"#,
+        r#"idmsync_runs_total{tenant="default",type="differential",outcome="failed",trigger="schedule"}"#,
+        r#"idmsync_runs_total{tenant="default",type="unknown",outcome="failed",trigger="boot"}"#,
+        r#"idmsync_last_success_timestamp_seconds{tenant="default",type="full"}"#,
+        r#"idmsync_last_success_timestamp_seconds{tenant="default",type="differential"}"#,
+        r#"idmsync_run_duration_seconds_count{tenant="default",type="full"}"#,
+        r#"idmsync_changes_applied_total{tenant="default",kind="users_deactivated"}"#,
     ] {
         assert_eq!(sample(&before, series), Some(0.0), "{series} in\n{before}");
     }
@@ -129,7 +138,7 @@ async fn every_alerted_series_is_zero_from_the_start_and_a_first_failure_counts(
     assert_eq!(
         sample(
             &after,
-            r#"idmsync_runs_total{type="full",outcome="failed",trigger="api"}"#
+            r#"idmsync_runs_total{tenant="default",type="full",outcome="failed",trigger="api"}"#
         ),
         Some(1.0),
         "{after}"
@@ -137,7 +146,7 @@ async fn every_alerted_series_is_zero_from_the_start_and_a_first_failure_counts(
     assert_eq!(
         sample(
             &after,
-            r#"idmsync_last_success_timestamp_seconds{type="full"}"#
+            r#"idmsync_last_success_timestamp_seconds{tenant="default",type="full"}"#
         ),
         Some(0.0),
         "no run has succeeded: the age alert must fire"
