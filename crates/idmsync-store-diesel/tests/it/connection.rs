@@ -5,9 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use idmsync_domain::ChangeSet;
+use idmsync_domain::{ChangeSet, RunId, Tenant};
 use idmsync_ports::{StoreError, SyncStore};
 use idmsync_store_diesel::{DatabaseUrl, DieselStore};
+use tokio::task::JoinHandle;
 
 use crate::support::{
     created_group, created_user, edge, everything, fresh, group, key, succeeded, sync, tenant,
@@ -106,16 +107,17 @@ pub(crate) fn writer(db: &Db, admin: &mut Raw) -> Option<i64> {
     })
 }
 
-/// Starts a large apply, kills its session from another connection as soon as its transaction
-/// has written something, and checks that nothing of it remains and that a rerun converges.
-async fn a_lost_connection_rolls_back_everything(backend: Backend) {
-    let db = fresh(backend);
-    let acme = tenant("acme");
-    let changes = Arc::new(large_change_set());
-    let run = db.begin(&acme, 1).await;
-    let before = everything(&db).await;
+/// An apply of `changes` as `run` on a task of its own, once its session has started writing
+/// (polled through `writer`, so the test acts while the transaction is open); with the
+/// session's id and the admin connection that found it.
+pub(crate) async fn writing(
+    db: &Db,
+    acme: &Tenant,
+    run: RunId,
+    changes: &Arc<ChangeSet>,
+) -> (JoinHandle<Result<(), StoreError>>, i64, Raw) {
     let applying = {
-        let (store, changes, acme) = (db.store.clone(), Arc::clone(&changes), acme.clone());
+        let (store, changes, acme) = (db.store.clone(), Arc::clone(changes), acme.clone());
         tokio::spawn(async move {
             store
                 .apply(run, &acme, &changes, &succeeded(&changes, 1))
@@ -125,7 +127,7 @@ async fn a_lost_connection_rolls_back_everything(backend: Backend) {
     let mut admin = db.database.admin();
     let deadline = Instant::now() + Duration::from_secs(60);
     let session = loop {
-        if let Some(id) = writer(&db, &mut admin) {
+        if let Some(id) = writer(db, &mut admin) {
             break id;
         }
         if applying.is_finished() {
@@ -134,6 +136,18 @@ async fn a_lost_connection_rolls_back_everything(backend: Backend) {
         assert!(Instant::now() < deadline, "the apply never started writing");
         std::thread::sleep(Duration::from_millis(2));
     };
+    (applying, session, admin)
+}
+
+/// Starts a large apply, kills its session from another connection as soon as its transaction
+/// has written something, and checks that nothing of it remains and that a rerun converges.
+async fn a_lost_connection_rolls_back_everything(backend: Backend) {
+    let db = fresh(backend);
+    let acme = tenant("acme");
+    let changes = Arc::new(large_change_set());
+    let run = db.begin(&acme, 1).await;
+    let before = everything(&db).await;
+    let (applying, session, mut admin) = writing(&db, &acme, run, &changes).await;
     admin.execute(&match backend {
         Backend::Postgres => format!("SELECT pg_terminate_backend({session})"),
         _ => format!("KILL {session}"),

@@ -15,7 +15,7 @@ use idmsync_domain::{ChangeSet, Outcome};
 use idmsync_ports::{RunLock, RunLogReader, StoreError, SyncStore};
 use idmsync_store_diesel::{DieselStore, StoreOptions};
 
-use crate::connection::{large_change_set, writer};
+use crate::connection::{large_change_set, writing};
 use crate::lock::{eventually_locked, kill_holder};
 use crate::support::{
     created_user, directory, ended, everything, fresh, key, new_run, succeeded, tenant, user,
@@ -94,24 +94,7 @@ async fn a_lock_lost_during_the_apply_fails_its_commit(backend: Backend) {
     let run = db.store.begin_run(&new_run(&acme, 1)).await.expect("begin");
     let before = everything(&db).await;
     let changes = Arc::new(large_change_set());
-    let applying = {
-        let (store, changes, acme) = (db.store.clone(), Arc::clone(&changes), acme.clone());
-        tokio::spawn(async move {
-            store
-                .apply(run, &acme, &changes, &succeeded(&changes, 1))
-                .await
-        })
-    };
-    let mut admin = db.database.admin();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while writer(&db, &mut admin).is_none() {
-        assert!(
-            !applying.is_finished(),
-            "the apply ended before it was caught"
-        );
-        assert!(Instant::now() < deadline, "the apply never started writing");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    let (applying, _, _) = writing(&db, &acme, run, &changes).await;
     kill_holder(&db);
     let err = applying
         .await
