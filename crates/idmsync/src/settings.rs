@@ -19,7 +19,8 @@ const ENV_PREFIX: &str = "IDMSYNC";
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// `[database]`
+    /// `[database]`; the embedded default when absent.
+    #[serde(default)]
     pub database: DatabaseSettings,
     /// `[sync]`
     #[serde(default)]
@@ -185,6 +186,18 @@ pub struct DatabaseSettings {
     /// this long); PostgreSQL and MariaDB locks end with their session.
     #[serde(default = "default_lock_lease_secs")]
     pub lock_lease_secs: u64,
+}
+
+impl Default for DatabaseSettings {
+    /// The embedded SQLite file of docs/configuration.md, relative to the working directory.
+    fn default() -> Self {
+        Self {
+            url: "sqlite://data/idmsync.db".into(),
+            pool_size: default_pool_size(),
+            connect_timeout_secs: default_connect_timeout_secs(),
+            lock_lease_secs: default_lock_lease_secs(),
+        }
+    }
 }
 
 fn default_pool_size() -> u32 {

@@ -507,3 +507,14 @@ fn every_shipped_configuration_loads() {
         }
     }
 }
+
+#[test]
+fn without_a_database_section_the_documented_default_is_used() {
+    let s = load(
+        "[source]\ntype = \"file\"\n[source.file]\nusers = \"u.txt\"\ngroups = \"g.txt\"\n",
+        &[],
+    )
+    .expect("no [database] section is fine");
+    assert_eq!(s.database.url, "sqlite://data/idmsync.db");
+    assert_eq!(s.database.pool_size, 4);
+}
