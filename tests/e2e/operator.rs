@@ -288,3 +288,33 @@ fn users_show_and_groups_show_print_one_entry_in_full() {
         missing.stderr
     );
 }
+
+#[test]
+fn read_only_commands_never_create_or_migrate_a_database() {
+    // A mistyped SQLite path once created and migrated an empty database and listed no users.
+    let s = Sandbox::new(USERS, GROUPS, "");
+    let file = s.path("data/idmsync.db");
+    for args in [
+        &["users", "list"][..],
+        &["groups", "list"],
+        &["log", "list"],
+        &["users", "show", "jlennon"],
+    ] {
+        let run = s.idmsync(args);
+        assert_ne!(run.code, 0, "{args:?}: {}", run.stdout);
+        assert!(
+            run.stderr.contains("does not exist; run `idmsync migrate`"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(!file.exists(), "{args:?} created {}", file.display());
+    }
+    // `migrate` creates it and says what it applied; a second time, that nothing was due.
+    let first = s.idmsync(&["migrate"]).ok();
+    assert!(first.starts_with("applied "), "{first}");
+    assert!(file.exists());
+    let again = s.idmsync(&["migrate"]).ok();
+    assert_eq!(again.trim(), "the database schema was already up to date");
+    let listed = s.idmsync(&["users", "list", "--format", "json"]).ok();
+    assert_eq!(listed.trim(), "[]");
+}

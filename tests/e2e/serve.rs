@@ -271,11 +271,11 @@ fn access_and_errors_have_the_documented_status_codes() {
     assert_eq!(status, StatusCode::OK);
     assert!(
         metrics
-            .contains("idmsync_runs_total{type=\"full\",outcome=\"succeeded\",trigger=\"boot\"} 1"),
+            .contains("idmsync_runs_total{tenant=\"default\",type=\"full\",outcome=\"succeeded\",trigger=\"boot\"} 1"),
         "{metrics}"
     );
     assert!(
-        metrics.contains("idmsync_users{status=\"active\"} 2"),
+        metrics.contains("idmsync_users{tenant=\"default\",status=\"active\"} 2"),
         "{metrics}"
     );
     assert_eq!(server.stop().code, 0);

@@ -107,8 +107,9 @@ impl DatabaseUrl {
         }
     }
 
-    /// The SQLite file to open, `None` for a server.
-    pub(crate) fn sqlite_path(&self) -> Option<&Path> {
+    /// The SQLite file to open, `None` for a server; lets read-only commands refuse a file
+    /// that does not exist instead of creating it.
+    pub fn sqlite_path(&self) -> Option<&Path> {
         match &self.0 {
             Target::Sqlite(path) => Some(Path::new(path)),
             Target::Server(_) => None,

@@ -21,13 +21,27 @@ pub struct App {
     pub settings: Settings,
     /// The tenant every command works on.
     pub tenant: Tenant,
-    /// The database, migrated.
+    /// The database, with a current schema.
     pub store: Arc<DieselStore>,
+    /// The migrations opening it applied, for `idmsync migrate` to report.
+    pub migrated: Vec<String>,
+}
+
+/// What opening the database may do to its schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// Apply pending migrations (`sync`, `serve`, `migrate`, `auth check`).
+    Migrate,
+    /// Require the schema to be current and change nothing (`users`, `groups`, `log`).
+    Current,
 }
 
 impl App {
-    /// Connects to the database and brings its schema up to date.
-    pub fn open(settings: Settings) -> anyhow::Result<Self> {
+    /// Connects to the database and, with [`Schema::Migrate`], brings its schema up to date;
+    /// with [`Schema::Current`] (the read-only commands) it refuses a SQLite file that does not
+    /// exist and a schema that is behind, rather than create or upgrade a database a plain
+    /// `users list` was pointed at (a mistyped path, a shared production database).
+    pub fn open(settings: Settings, schema: Schema) -> anyhow::Result<Self> {
         let tenant = Tenant::new(&settings.sync.tenant)
             .map_err(|e| SettingsError(format!("sync.tenant: {e}")))?;
         let url: DatabaseUrl = settings
@@ -44,15 +58,46 @@ impl App {
             connect_timeout: Duration::from_secs(db.connect_timeout_secs),
             lock_lease: Duration::from_secs(db.lock_lease_secs),
         };
+        if schema == Schema::Current {
+            if let Some(path) = url.sqlite_path().filter(|p| !p.exists()) {
+                return Err(SettingsError(format!(
+                    "database.url: {} does not exist; run `idmsync migrate` (or `idmsync sync`) \
+                     to create it",
+                    path.display()
+                ))
+                .into());
+            }
+        }
         let store = DieselStore::connect_with(&url, options)
             .with_context(|| format!("opening the database {url}"))?;
-        store
-            .migrate()
-            .with_context(|| format!("migrating the database {url}"))?;
+        let migrated = match schema {
+            Schema::Migrate => {
+                let applied = store
+                    .migrate()
+                    .with_context(|| format!("migrating the database {url}"))?;
+                for name in &applied {
+                    tracing::info!(migration = %name, "applied a database migration");
+                }
+                applied
+            }
+            Schema::Current => {
+                let pending = store
+                    .pending_migrations()
+                    .with_context(|| format!("reading the schema of {url}"))?;
+                if pending > 0 {
+                    anyhow::bail!(
+                        "the database {url} is {pending} migration(s) behind this idmsync; run \
+                         `idmsync migrate` first"
+                    );
+                }
+                Vec::new()
+            }
+        };
         Ok(Self {
             settings,
             tenant,
             store: Arc::new(store),
+            migrated,
         })
     }
 

@@ -20,7 +20,7 @@ use idmsync_domain::{Password, RunId, SyncMode, Trigger, UserStatus};
 use idmsync_ports::{AuthError, DirectoryReader, GroupView, Page, RunLogReader, UserFilter};
 use idmsync_sync::{RunReport, RunRequest, SyncError};
 
-use crate::app::App;
+use crate::app::{App, Schema};
 use crate::cli::{
     AuthCommand, Cli, Command, Format, ListArgs, ListCommand, LogCommand, LogFormat, ShowArgs,
     StatusArg, SyncArgs,
@@ -110,7 +110,13 @@ fn report(error: &anyhow::Error) -> String {
 
 async fn run(cli: Cli, console: Console) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(&cli.config)?;
-    let app = App::open(settings)?;
+    // Listing and showing change nothing, not even the schema; the commands that sync, serve,
+    // migrate or check a login (whose configuration errors come first) bring it up to date.
+    let schema = match &cli.command {
+        Command::Users(_) | Command::Groups(_) | Command::Log(_) => Schema::Current,
+        Command::Sync(_) | Command::Serve | Command::Migrate | Command::Auth(_) => Schema::Migrate,
+    };
+    let app = App::open(settings, schema)?;
     match cli.command {
         Command::Sync(args) => sync(&app, args, console).await,
         Command::Serve => serve::serve(app, console).await.map(|()| ExitCode::SUCCESS),
@@ -158,7 +164,15 @@ async fn run(cli: Cli, console: Console) -> anyhow::Result<ExitCode> {
         }
         Command::Auth(AuthCommand::Check { user }) => auth_check(&app, &user, console).await,
         Command::Migrate => {
-            console::line("database schema is up to date")?;
+            let said = match app.migrated.as_slice() {
+                [] => "the database schema was already up to date".to_string(),
+                applied => format!(
+                    "applied {} migration(s): {}",
+                    applied.len(),
+                    applied.join(", ")
+                ),
+            };
+            console::line(&said)?;
             Ok(ExitCode::SUCCESS)
         }
     }
