@@ -1,5 +1,6 @@
 //! End-to-end tests: the built `idmsync` binary, run as a user would, on temporary copies of
-//! source files and a temporary SQLite database.
+//! source files, against a fresh database on SQLite, PostgreSQL or MariaDB (`idmsync-test-db`)
+//! and real directories (slapd, a Samba AD DC) where a test needs one.
 
 mod ad;
 mod auth;
