@@ -404,6 +404,7 @@ on_every_backend!(
     a_returning_user_is_reactivated,
     showing_an_unknown_run_is_an_error,
     a_second_runner_is_skipped_while_the_first_holds_the_lock,
+    processes_starting_together_on_a_fresh_database_all_migrate_it,
 );
 
 /// What a user can read back after a sequence of syncs, without the timestamps.
@@ -443,6 +444,28 @@ fn every_backend_gives_identical_users_groups_and_logs() {
 
 /// A first runner blocks on reading `users.txt`, a FIFO, while it holds the tenant's lock; a
 /// second runner started meanwhile must record a skipped run and touch nothing.
+fn processes_starting_together_on_a_fresh_database_all_migrate_it(backend: Backend) {
+    // Two processes on a fresh database once raced on the migrations ("table already exists",
+    // unique-constraint errors); they now take turns under the database's migration lock.
+    let s = Sandbox::on(backend, USERS, GROUPS, "");
+    let racers: Vec<_> = (0..4).map(|_| s.spawn(&["migrate"])).collect();
+    let mut applied = 0;
+    for racer in racers {
+        let run = Run::wait(racer);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        if run.stdout.starts_with("applied ") {
+            applied += 1;
+        } else {
+            assert_eq!(
+                run.stdout.trim(),
+                "the database schema was already up to date"
+            );
+        }
+    }
+    assert_eq!(applied, 1, "exactly one process applies the migrations");
+    s.idmsync(&["sync"]).ok();
+}
+
 fn a_second_runner_is_skipped_while_the_first_holds_the_lock(backend: Backend) {
     let s = Sandbox::on(backend, "", GROUPS, "");
     std::fs::remove_file(s.path("users.txt")).expect("remove users.txt");
