@@ -453,7 +453,7 @@ mod tests {
             warnings: 1,
             ..Counts::default()
         };
-        assert_eq!(c.to_string(), "2 users created, 1 warnings");
+        assert_eq!(c.to_string(), "2 users created, 1 warning");
         assert_eq!(Counts::default().to_string(), "no changes");
     }
 }
