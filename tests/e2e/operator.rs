@@ -318,3 +318,37 @@ fn read_only_commands_never_create_or_migrate_a_database() {
     let listed = s.idmsync(&["users", "list", "--format", "json"]).ok();
     assert_eq!(listed.trim(), "[]");
 }
+
+#[test]
+fn completions_and_manual_pages_come_from_the_cli_without_a_configuration() {
+    let s = Sandbox::with_config("this is not TOML");
+    let bash = s.idmsync(&["completions", "bash"]).ok();
+    assert!(bash.contains("complete -F _idmsync"), "{bash}");
+    for word in ["sync", "serve", "--dry-run", "--log-format"] {
+        assert!(
+            bash.contains(word),
+            "{word} missing from the bash completions"
+        );
+    }
+    let zsh = s.idmsync(&["completions", "zsh"]).ok();
+    assert!(zsh.starts_with("#compdef idmsync"), "{zsh}");
+
+    let dir = s.path("man1");
+    std::fs::create_dir(&dir).expect("man dir");
+    let said = s.idmsync(&["man", dir.to_str().expect("utf-8")]).ok();
+    assert!(said.contains("man idmsync"), "{said}");
+    let main_page = std::fs::read_to_string(dir.join("idmsync.1")).expect("idmsync.1");
+    assert!(main_page.starts_with(".ie"), "not roff: {main_page}");
+    assert!(main_page.contains("idmsync\\-sync(1)"), "{main_page}");
+    let sync_page = std::fs::read_to_string(dir.join("idmsync-sync.1")).expect("idmsync-sync.1");
+    assert!(sync_page.contains("\\-\\-dry\\-run"), "{sync_page}");
+    assert!(dir.join("idmsync-users-show.1").exists());
+
+    let missing = s.idmsync(&["man", s.path("nowhere").to_str().expect("utf-8")]);
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing.stderr.contains("writing the manual pages into"),
+        "{}",
+        missing.stderr
+    );
+}

@@ -16,6 +16,8 @@ mod linkage;
 mod packages;
 mod services;
 mod tidy;
+#[cfg(test)]
+mod unit;
 
 use std::process::Command;
 

@@ -53,6 +53,11 @@ pub const TEST_SERVERS: &[Requirement] = &[
             "ldap-utils",
         ],
     },
+    Requirement {
+        purpose: "systemd-analyze, which scores the shipped systemd unit (xtask's unit check)",
+        probes: &["systemd-analyze"],
+        packages: &["systemd"],
+    },
 ];
 
 /// Installs the packages of every requirement whose probes are not all present, with

@@ -66,8 +66,21 @@ pub enum Command {
     /// Check a login the way the REST API does.
     #[command(subcommand)]
     Auth(AuthCommand),
-    /// Create or upgrade the database schema (also done before every other command).
+    /// Create or upgrade the database schema (also done before `sync`, `serve` and `auth`).
     Migrate,
+    /// Print a shell completion script, e.g.
+    /// `idmsync completions bash > /etc/bash_completion.d/idmsync`. Reads no configuration.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages into DIR: idmsync.1 and one page per subcommand
+    /// (idmsync-sync.1, idmsync-users-list.1, …), e.g.
+    /// `sudo idmsync man /usr/local/share/man/man1`, then `man idmsync`. Reads no configuration.
+    Man {
+        /// The directory, usually a `man1` directory on the MANPATH; it must exist.
+        dir: std::path::PathBuf,
+    },
 }
 
 /// `auth` subcommands.

@@ -5,6 +5,7 @@ mod app;
 mod cli;
 mod console;
 mod logging;
+mod manual;
 mod output;
 mod progress;
 mod serve;
@@ -109,13 +110,18 @@ fn report(error: &anyhow::Error) -> String {
 }
 
 async fn run(cli: Cli, console: Console) -> anyhow::Result<ExitCode> {
-    let settings = Settings::load(&cli.config)?;
     // Listing and showing change nothing, not even the schema; the commands that sync, serve,
     // migrate or check a login (whose configuration errors come first) bring it up to date.
+    // Completions and manual pages need no configuration at all.
     let schema = match &cli.command {
         Command::Users(_) | Command::Groups(_) | Command::Log(_) => Schema::Current,
         Command::Sync(_) | Command::Serve | Command::Migrate | Command::Auth(_) => Schema::Migrate,
+        Command::Completions { shell } => {
+            return manual::completions(*shell).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Man { dir } => return manual::man(dir).map(|()| ExitCode::SUCCESS),
     };
+    let settings = Settings::load(&cli.config)?;
     let app = App::open(settings, schema)?;
     match cli.command {
         Command::Sync(args) => sync(&app, args, console).await,
@@ -174,6 +180,9 @@ async fn run(cli: Cli, console: Console) -> anyhow::Result<ExitCode> {
             };
             console::line(&said)?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { .. } | Command::Man { .. } => {
+            unreachable!("answered before the configuration is read")
         }
     }
 }
