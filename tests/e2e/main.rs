@@ -5,6 +5,7 @@
 mod ad;
 mod auth;
 mod auth_ldap;
+mod check;
 mod file;
 mod ldap;
 mod operator;

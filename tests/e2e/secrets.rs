@@ -52,6 +52,8 @@ const COMMANDS: &[&[&str]] = &[
     &["log", "list"],
     &["log", "show", "1"],
     &["migrate"],
+    &["config", "check"],
+    &["config", "check", "--format", "json"],
 ];
 
 /// `secret` percent-encoded as a URL's user info carries it (every byte but the unreserved).
@@ -362,7 +364,7 @@ fn a_bind_password_shows_nowhere_when_the_directory_refuses_it() {
     let s = ldap_source(&slapd.url(), &slapd.sync_dn(), &password);
     let mut out = Transcript::default();
     every_command(&s, "directory refusing the password", &[], &mut out);
-    out.saw("invalidCredentials");
+    out.saw("invalid credentials (49)");
     out.saw("the directory could not check a password");
     out.assert_clean(&[BIND_SECRET]);
 }

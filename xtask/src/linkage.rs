@@ -53,7 +53,10 @@ pub fn check() -> Result<()> {
         );
     }
     crate::run("cargo", &["build", "--release", "--package", "idmsync"])?;
-    let binary = workspace_root().join("target/release/idmsync");
+    // Where cargo put it: CARGO_TARGET_DIR when set (a shared target directory), else target/.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), std::path::PathBuf::from);
+    let binary = target.join("release/idmsync");
     let ldd = output("ldd", &[&binary.to_string_lossy()])?;
     let foreign = foreign_libraries(&ldd);
     if !foreign.is_empty() {

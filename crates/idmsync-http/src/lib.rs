@@ -34,7 +34,7 @@ use idmsync_ports::{
 };
 
 pub use error::HttpError;
-pub use serve::{serve, ServeOptions, TlsFiles};
+pub use serve::{check_tls_files, serve, ServeOptions, TlsFiles};
 
 /// Everything the handlers need, behind the ports. The binary builds it once with the adapters
 /// of its configuration; handlers clone it per request, which costs a few reference counts.

@@ -208,6 +208,14 @@ impl AsyncWrite for CappedStream {
     }
 }
 
+/// Reads and parses the certificate and key as [`serve`] would, for `idmsync config check`.
+///
+/// # Errors
+/// As [`serve`] for its TLS files.
+pub async fn check_tls_files(files: &TlsFiles) -> Result<(), HttpError> {
+    tls_config(files).await.map(drop)
+}
+
 /// The rustls configuration from the PEM files. The ring provider is named explicitly rather
 /// than taken from the process default, which is ambiguous (and panics) when another crate of
 /// the binary switches on a second provider.

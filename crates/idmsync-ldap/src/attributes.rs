@@ -66,13 +66,19 @@ impl AttributeMap {
     /// The attributes a group search requests.
     /// The member attribute is asked for by its first range when ranges are configured.
     pub fn group_attributes(&self) -> Vec<String> {
-        let mut names = distinct([&self.unique_id, &self.group_id, &self.group_name]);
+        let mut names = self.group_identity_attributes();
         names.push(crate::range::request(
             &self.group_member,
             0,
             self.range_size,
         ));
         names
+    }
+
+    /// The attributes that identify and name a group, without its members: enough to tell
+    /// whether a group entry can be read, which is what `config check` counts.
+    pub fn group_identity_attributes(&self) -> Vec<String> {
+        distinct([&self.unique_id, &self.group_id, &self.group_name])
     }
 }
 

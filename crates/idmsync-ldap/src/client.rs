@@ -12,7 +12,7 @@ use std::time::Duration;
 use idmsync_tls::{ClientConfig, Verify};
 use ldap3::adapters::PagedResults;
 use ldap3::asn1::StructureTag;
-use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope};
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Scope};
 
 use idmsync_ports::SourceError;
 
@@ -127,9 +127,13 @@ impl Endpoint {
         let mask = |text: String| text.replace(password, "***");
         match bound {
             Ok(result) if result.rc == 0 => Ok(true),
-            Ok(result) if SERVER_DOWN_CODES.contains(&result.rc) => Err(SourceError::Unavailable(
-                mask(format!("{}: bind as {dn}: {result}", self.url)),
-            )),
+            Ok(result) if SERVER_DOWN_CODES.contains(&result.rc) => {
+                Err(SourceError::Unavailable(mask(format!(
+                    "{}: bind as {dn}: {}",
+                    self.url,
+                    describe_result(&result)
+                ))))
+            }
             Ok(result) => {
                 tracing::debug!(
                     url = %self.url,
@@ -181,8 +185,54 @@ impl Endpoint {
     /// `<url>: <operation> failed: <error>`, with the password masked should a server ever
     /// echo it.
     fn message(&self, operation: &str, error: &LdapError) -> String {
-        let text = format!("{}: {operation} failed: {error}", self.url);
+        let text = format!("{}: {operation} failed: {}", self.url, describe(error));
         text.replace(self.password.expose(), "***")
+    }
+}
+
+/// An ldap3 error in an operator's words: an LDAP result as its meaning and code
+/// (`invalid credentials (49)`) with the server's diagnostic text if it sent one (Active
+/// Directory's says why: `data 52e` a wrong password, `data 775` a locked account), rather
+/// than ldap3's debug-like `rc=49 (invalidCredentials), dn: "", text: ""`.
+fn describe(error: &LdapError) -> String {
+    match error {
+        LdapError::LdapResult { result } => describe_result(result),
+        other => other.to_string(),
+    }
+}
+
+/// See [`describe`].
+fn describe_result(result: &LdapResult) -> String {
+    let meaning = match result.rc {
+        1 => "operations error",
+        2 => "protocol error",
+        3 => "time limit exceeded",
+        4 => "size limit exceeded",
+        7 => "authentication method not supported",
+        8 => "stronger authentication required",
+        10 => "referral to another server (not followed)",
+        11 => "administrative limit exceeded",
+        12 => "unavailable critical extension",
+        13 => "confidentiality required (use TLS)",
+        16 => "no such attribute",
+        17 => "undefined attribute type",
+        32 => "no such object",
+        34 => "invalid DN syntax",
+        48 => "inappropriate authentication",
+        49 => "invalid credentials",
+        50 => "insufficient access rights",
+        51 => "server busy",
+        52 => "server unavailable",
+        53 => "server unwilling to perform",
+        80 => "other server error",
+        87 => "filter error",
+        _ => "LDAP error",
+    };
+    let text = result.text.trim();
+    if text.is_empty() {
+        format!("{meaning} ({})", result.rc)
+    } else {
+        format!("{meaning} ({}): {text}", result.rc)
     }
 }
 

@@ -85,6 +85,7 @@ mod dn;
 mod entry;
 mod filter;
 mod range;
+mod server;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -95,7 +96,9 @@ use async_trait::async_trait;
 use chrono::TimeDelta;
 use idmsync_domain::plan::{SourceData, Unreadable};
 use idmsync_domain::{MemberRef, SourceGroup, SourceUser, Watermark};
-use idmsync_ports::{Clock, DynProgress, IdentitySource, SourceError, SystemClock};
+use idmsync_ports::{
+    Clock, DynProgress, IdentitySource, NoProgress, SourceCheck, SourceError, SystemClock,
+};
 
 pub use crate::bind::{BindConfigError, LdapBindConfig, LdapBinder};
 pub use crate::config::{ConfigError, LdapConfig, Secret};
@@ -558,6 +561,57 @@ impl IdentitySource for LdapSource {
     /// DNs (in `sync.admins`) compare in their normalised form; other names as given.
     fn canonical_name(&self, name: &str) -> String {
         dn::normalize_or_keep(name)
+    }
+
+    /// Binds, reads the root DSE and the two search bases, and counts the entries the filters
+    /// select (and those that could not be read) without fetching members.
+    async fn check(&self) -> Result<SourceCheck, SourceError> {
+        let mut conn = self.endpoint.connect().await?;
+        let root_dse = server::ROOT_DSE.map(str::to_owned);
+        let root = conn.read("", &root_dse).await?.unwrap_or_default();
+        let (server, features) = server::describe(&root);
+        for (key, subtree) in [
+            ("user_search_base", &self.users),
+            ("group_search_base", &self.groups),
+        ] {
+            if let Err(error) = conn.read(&subtree.base, &["1.1".to_owned()]).await {
+                return Err(SourceError::Invalid {
+                    location: format!("source.ldap.{key} '{}'", subtree.base),
+                    message: format!("cannot be read: {error}"),
+                });
+            }
+        }
+        let mut unreadable = Vec::new();
+        let map = &self.attributes;
+        let users = read(
+            &mut conn,
+            &self.users,
+            &self.users.filter,
+            &map.user_attributes(),
+            |e: &mut RawEntry| entry::user(e, map).map(|_| Some(())),
+            &NoProgress,
+            &mut unreadable,
+        )
+        .await?;
+        let groups = read(
+            &mut conn,
+            &self.groups,
+            &self.groups.filter,
+            &map.group_identity_attributes(),
+            |e: &mut RawEntry| entry::group(e, map).map(|_| Some(())),
+            &NoProgress,
+            &mut unreadable,
+        )
+        .await?;
+        conn.close().await;
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        Ok(SourceCheck {
+            server: Some(server),
+            features,
+            users: count(users.len()),
+            groups: count(groups.len()),
+            unreadable: count(unreadable.len()),
+        })
     }
 
     async fn watermark(&self) -> Result<Watermark, SourceError> {

@@ -22,5 +22,5 @@ pub use lock::{HeldLock, RunLock};
 pub use progress::{DynProgress, NoProgress, Progress};
 pub use queries::{DirectoryReader, GroupView, Page, RunLogReader, Totals, UserFilter, UserView};
 pub use service::{DryRunReport, MetricsExporter, Readiness, RunTrigger, TriggerError};
-pub use source::{IdentitySource, SourceError};
+pub use source::{IdentitySource, SourceCheck, SourceError};
 pub use store::{NewRun, StoreError, SyncStore};

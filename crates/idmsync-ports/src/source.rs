@@ -10,7 +10,24 @@ use async_trait::async_trait;
 use idmsync_domain::plan::SourceData;
 use idmsync_domain::{SourceGroup, SourceUser, Watermark};
 
-use crate::progress::DynProgress;
+use crate::progress::{DynProgress, NoProgress};
+
+/// What `idmsync config check` (and `serve` as it starts) learns from a source: that it answers
+/// with the configured credentials, what kind of server it is, and how much the configured
+/// filters select, so an operator sees a wrong base or filter before the first run does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceCheck {
+    /// The server's kind and version where it says (`OpenLDAP`, `389 Directory Server 2.3`).
+    pub server: Option<String>,
+    /// What the server supports that idmsync can use (`paged results`, `DirSync`, ...).
+    pub features: Vec<String>,
+    /// Users the configuration selects.
+    pub users: u64,
+    /// Groups the configuration selects.
+    pub groups: u64,
+    /// Selected entries that cannot be read as a user or group (no login, no id).
+    pub unreadable: u64,
+}
 
 /// Why a source could not deliver. Any error fails the run with zero changes to the store, so a
 /// source must never return partial data as success.
@@ -59,6 +76,24 @@ pub trait IdentitySource: Send + Sync {
     /// Names that are not locators come back unchanged, which is the default.
     fn canonical_name(&self, name: &str) -> String {
         name.to_string()
+    }
+
+    /// Connects, reads what the source offers and counts what the configuration selects,
+    /// changing nothing. The default reads a whole snapshot and counts it, which suits small
+    /// sources; a directory should count without fetching attributes.
+    ///
+    /// # Errors
+    /// As [`IdentitySource::snapshot`]: the error a run would meet.
+    async fn check(&self) -> Result<SourceCheck, SourceError> {
+        let data = self.snapshot(&NoProgress).await?;
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        Ok(SourceCheck {
+            server: None,
+            features: Vec::new(),
+            users: count(data.users.len()),
+            groups: count(data.groups.len()),
+            unreadable: count(data.unreadable.len()),
+        })
     }
 
     /// The source's current position, taken before reading so that nothing changed during the

@@ -10,7 +10,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::r2d2::{ManageConnection, R2D2Connection};
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 use diesel::SqliteConnection;
 
 use crate::error::DbError;
@@ -203,6 +203,24 @@ impl Conn {
             Conn::Mysql(_) => "CAST(LAST_INSERT_ID() AS SIGNED)",
         };
         on_backend!(self, c => diesel::select(sql::<BigInt>(function)).get_result(c))
+    }
+
+    /// The server's product and version (`PostgreSQL 15.8`, `MariaDB 10.11.6-MariaDB-0+deb12u1`,
+    /// `SQLite 3.46.0`), for `idmsync config check`.
+    pub(crate) fn server_version(&mut self) -> QueryResult<String> {
+        let (product, function) = match self {
+            Conn::Sqlite(_) => ("SQLite", "sqlite_version()"),
+            Conn::Pg(_) => ("PostgreSQL", "current_setting('server_version')"),
+            Conn::Mysql(_) => ("MySQL", "VERSION()"),
+        };
+        let version: String =
+            on_backend!(self, c => diesel::select(sql::<Text>(function)).get_result(c))?;
+        let product = if version.contains("MariaDB") {
+            "MariaDB"
+        } else {
+            product
+        };
+        Ok(format!("{product} {version}"))
     }
 }
 

@@ -151,6 +151,14 @@ impl DieselStore {
         })
     }
 
+    /// The server's product and version, e.g. `PostgreSQL 15.8`; also proves it answers.
+    ///
+    /// # Errors
+    /// `Unavailable` without a connection.
+    pub fn server_version(&self) -> Result<String, StoreError> {
+        self.blocking(|conn| Ok(conn.server_version()?))
+    }
+
     /// The database, redacted, for messages.
     pub(crate) fn url(&self) -> &DatabaseUrl {
         &self.url

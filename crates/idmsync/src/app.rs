@@ -7,8 +7,10 @@ use std::time::Duration;
 use anyhow::Context;
 use idmsync_auth::{Argon2Hasher, LoginOptions, LoginService, PasswordCheck, ThrottleOptions};
 use idmsync_domain::Tenant;
+use idmsync_http::TlsFiles;
 use idmsync_ldap::{BindConfigError, LdapBindConfig, LdapBinder, LdapConfig, LdapSource};
 use idmsync_ports::{Authenticator, IdentitySource, LoginField, SystemClock};
+use idmsync_scheduler::{ScheduleSettings, Schedules};
 use idmsync_source_file::{FileSource, FileSourceConfig};
 use idmsync_store_diesel::{DatabaseUrl, DieselStore, StoreOptions};
 use idmsync_sync::{SyncPorts, SyncService, SyncSettings};
@@ -27,6 +29,47 @@ pub struct App {
     pub migrated: Vec<String>,
 }
 
+/// The tenant and the database the configuration names, checked without connecting.
+pub struct Database {
+    /// `sync.tenant`.
+    pub tenant: Tenant,
+    /// `database.url`.
+    pub url: DatabaseUrl,
+    /// The pool and lock settings of `[database]`.
+    pub options: StoreOptions,
+}
+
+impl Database {
+    /// Validates `sync.tenant` and `[database]`.
+    ///
+    /// # Errors
+    /// A [`SettingsError`] naming the key.
+    pub fn of(settings: &Settings) -> Result<Self, SettingsError> {
+        let tenant = Tenant::new(&settings.sync.tenant)
+            .map_err(|e| SettingsError(format!("sync.tenant: {e}")))?;
+        let url: DatabaseUrl = settings
+            .database
+            .url
+            .parse()
+            .map_err(|e| SettingsError(format!("database.url: {e}")))?;
+        let db = &settings.database;
+        if db.pool_size == 0 {
+            return Err(SettingsError(
+                "database.pool_size: must be at least 1".into(),
+            ));
+        }
+        Ok(Self {
+            tenant,
+            url,
+            options: StoreOptions {
+                pool_size: db.pool_size,
+                connect_timeout: Duration::from_secs(db.connect_timeout_secs),
+                lock_lease: Duration::from_secs(db.lock_lease_secs),
+            },
+        })
+    }
+}
+
 /// What opening the database may do to its schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Schema {
@@ -42,22 +85,11 @@ impl App {
     /// exist and a schema that is behind, rather than create or upgrade a database a plain
     /// `users list` was pointed at (a mistyped path, a shared production database).
     pub fn open(settings: Settings, schema: Schema) -> anyhow::Result<Self> {
-        let tenant = Tenant::new(&settings.sync.tenant)
-            .map_err(|e| SettingsError(format!("sync.tenant: {e}")))?;
-        let url: DatabaseUrl = settings
-            .database
-            .url
-            .parse()
-            .map_err(|e| SettingsError(format!("database.url: {e}")))?;
-        let db = &settings.database;
-        if db.pool_size == 0 {
-            return Err(SettingsError("database.pool_size: must be at least 1".into()).into());
-        }
-        let options = StoreOptions {
-            pool_size: db.pool_size,
-            connect_timeout: Duration::from_secs(db.connect_timeout_secs),
-            lock_lease: Duration::from_secs(db.lock_lease_secs),
-        };
+        let Database {
+            tenant,
+            url,
+            options,
+        } = Database::of(&settings)?;
         if schema == Schema::Current {
             if let Some(path) = url.sqlite_path().filter(|p| !p.exists()) {
                 return Err(SettingsError(format!(
@@ -101,39 +133,12 @@ impl App {
         })
     }
 
-    /// The source adapter named by `source.type`.
-    fn source(&self) -> Result<Arc<dyn IdentitySource>, SettingsError> {
-        match self.settings.source.kind {
-            SourceKind::File => {
-                let file = self.settings.source.file.as_ref().ok_or_else(|| {
-                    SettingsError(
-                        "source.file: missing [source.file] section (users, groups)".into(),
-                    )
-                })?;
-                Ok(Arc::new(FileSource::new(FileSourceConfig {
-                    users: file.users.clone(),
-                    groups: file.groups.clone(),
-                    ignore_case: self.settings.sync.ignore_case,
-                })))
-            }
-            SourceKind::Ldap => {
-                let ldap = self.settings.source.ldap.clone().ok_or_else(|| {
-                    SettingsError(
-                        "source.ldap: missing [source.ldap] section (url, bind_dn, ...)".into(),
-                    )
-                })?;
-                let source = LdapSource::new(ldap).map_err(|e| SettingsError(e.to_string()))?;
-                Ok(Arc::new(source))
-            }
-        }
-    }
-
     /// The sync engine over the configured adapters.
     pub fn sync_service(&self) -> Result<SyncService, SettingsError> {
         let sync = &self.settings.sync;
         Ok(SyncService::new(
             SyncPorts {
-                source: self.source()?,
+                source: source(&self.settings)?,
                 store: self.store.clone(),
                 lock: self.store.clone(),
                 hasher: Arc::new(Argon2Hasher::default()),
@@ -157,64 +162,7 @@ impl App {
     /// # Errors
     /// A [`SettingsError`] naming the `[auth]` (or connection) key that is wrong.
     pub fn authenticator(&self) -> Result<Arc<dyn Authenticator>, SettingsError> {
-        let auth = &self.settings.auth;
-        if auth.max_failures > 0 && auth.lockout_secs == 0 {
-            return Err(SettingsError(
-                "auth.lockout_secs: must be at least 1 (set auth.max_failures = 0 to turn \
-                 throttling off)"
-                    .into(),
-            ));
-        }
-        let options = LoginOptions {
-            field: match auth.login {
-                LoginKind::ExternalId => LoginField::ExternalId,
-                LoginKind::Email => LoginField::Email,
-            },
-            case_sensitive: auth.case_sensitive,
-            throttle: ThrottleOptions {
-                max_failures: auth.max_failures,
-                lockout: Duration::from_secs(auth.lockout_secs),
-            },
-        };
-        let check = match self.directory_connection()? {
-            Some(connection) => {
-                let binder = LdapBinder::new(LdapBindConfig {
-                    connection,
-                    dn_pattern: auth.dn_pattern.clone(),
-                    active_directory_domain: auth.active_directory_domain.clone(),
-                })
-                .map_err(|e| match e {
-                    BindConfigError::Connection(e)
-                        if matches!(auth.ldap, Some(LdapSwitch::Connection(_))) =>
-                    {
-                        SettingsError(format!("{e} (or its [auth.ldap] override)"))
-                    }
-                    e => SettingsError(e.to_string()),
-                })?;
-                PasswordCheck::Directory {
-                    bind: Arc::new(binder),
-                    database_fallback: auth.database_fallback,
-                }
-            }
-            None => {
-                for (key, set) in [
-                    ("dn_pattern", !auth.dn_pattern.is_empty()),
-                    (
-                        "active_directory_domain",
-                        !auth.active_directory_domain.is_empty(),
-                    ),
-                    ("database_fallback", auth.database_fallback),
-                ] {
-                    if set {
-                        return Err(SettingsError(format!(
-                            "auth.{key}: only applies when logins bind to the directory \
-                             (auth.ldap = true, or an LDAP source)"
-                        )));
-                    }
-                }
-                PasswordCheck::Database
-            }
-        };
+        let (options, check) = login_policy(&self.settings)?;
         Ok(Arc::new(LoginService::new(
             self.store.clone(),
             Arc::new(Argon2Hasher::default()),
@@ -222,25 +170,155 @@ impl App {
             options,
         )))
     }
+}
 
-    /// The connection logins bind with, or `None` when the local database password is the
-    /// method (`auth.ldap`; by default, bind exactly when the source is LDAP).
-    fn directory_connection(&self) -> Result<Option<LdapConfig>, SettingsError> {
-        let source = || {
-            self.settings.source.ldap.clone().ok_or_else(|| {
-                SettingsError(
-                    "auth.ldap: binding to the directory needs [source.ldap] or an [auth.ldap] \
-                     table of connection settings"
-                        .into(),
-                )
-            })
-        };
-        match &self.settings.auth.ldap {
-            Some(LdapSwitch::Flag(false)) => Ok(None),
-            Some(LdapSwitch::Flag(true)) => source().map(Some),
-            Some(LdapSwitch::Connection(connection)) => Ok(Some(connection.as_ref().clone())),
-            None if self.settings.source.kind == SourceKind::Ldap => source().map(Some),
-            None => Ok(None),
+/// The source adapter named by `source.type`, built (and its settings checked) without
+/// connecting.
+///
+/// # Errors
+/// A [`SettingsError`] naming the key.
+pub fn source(settings: &Settings) -> Result<Arc<dyn IdentitySource>, SettingsError> {
+    match settings.source.kind {
+        SourceKind::File => {
+            let file = settings.source.file.as_ref().ok_or_else(|| {
+                SettingsError("source.file: missing [source.file] section (users, groups)".into())
+            })?;
+            Ok(Arc::new(FileSource::new(FileSourceConfig {
+                users: file.users.clone(),
+                groups: file.groups.clone(),
+                ignore_case: settings.sync.ignore_case,
+            })))
         }
+        SourceKind::Ldap => {
+            let ldap = settings.source.ldap.clone().ok_or_else(|| {
+                SettingsError(
+                    "source.ldap: missing [source.ldap] section (url, bind_dn, ...)".into(),
+                )
+            })?;
+            let source = LdapSource::new(ldap).map_err(|e| SettingsError(e.to_string()))?;
+            Ok(Arc::new(source))
+        }
+    }
+}
+
+/// How logins are checked (`[auth]`): the options and the password check, built and checked
+/// without connecting.
+///
+/// # Errors
+/// A [`SettingsError`] naming the `[auth]` (or connection) key that is wrong.
+pub fn login_policy(settings: &Settings) -> Result<(LoginOptions, PasswordCheck), SettingsError> {
+    let auth = &settings.auth;
+    if auth.max_failures > 0 && auth.lockout_secs == 0 {
+        return Err(SettingsError(
+            "auth.lockout_secs: must be at least 1 (set auth.max_failures = 0 to turn \
+                 throttling off)"
+                .into(),
+        ));
+    }
+    let options = LoginOptions {
+        field: match auth.login {
+            LoginKind::ExternalId => LoginField::ExternalId,
+            LoginKind::Email => LoginField::Email,
+        },
+        case_sensitive: auth.case_sensitive,
+        throttle: ThrottleOptions {
+            max_failures: auth.max_failures,
+            lockout: Duration::from_secs(auth.lockout_secs),
+        },
+    };
+    let check = match directory_connection(settings)? {
+        Some(connection) => {
+            let binder = LdapBinder::new(LdapBindConfig {
+                connection,
+                dn_pattern: auth.dn_pattern.clone(),
+                active_directory_domain: auth.active_directory_domain.clone(),
+            })
+            .map_err(|e| match e {
+                BindConfigError::Connection(e)
+                    if matches!(auth.ldap, Some(LdapSwitch::Connection(_))) =>
+                {
+                    SettingsError(format!("{e} (or its [auth.ldap] override)"))
+                }
+                e => SettingsError(e.to_string()),
+            })?;
+            PasswordCheck::Directory {
+                bind: Arc::new(binder),
+                database_fallback: auth.database_fallback,
+            }
+        }
+        None => {
+            for (key, set) in [
+                ("dn_pattern", !auth.dn_pattern.is_empty()),
+                (
+                    "active_directory_domain",
+                    !auth.active_directory_domain.is_empty(),
+                ),
+                ("database_fallback", auth.database_fallback),
+            ] {
+                if set {
+                    return Err(SettingsError(format!(
+                        "auth.{key}: only applies when logins bind to the directory \
+                         (auth.ldap = true, or an LDAP source)"
+                    )));
+                }
+            }
+            PasswordCheck::Database
+        }
+    };
+    Ok((options, check))
+}
+
+/// The connection logins bind with, or `None` when the local database password is the
+/// method (`auth.ldap`; by default, bind exactly when the source is LDAP).
+fn directory_connection(settings: &Settings) -> Result<Option<LdapConfig>, SettingsError> {
+    let source = || {
+        settings.source.ldap.clone().ok_or_else(|| {
+            SettingsError(
+                "auth.ldap: binding to the directory needs [source.ldap] or an [auth.ldap] \
+                 table of connection settings"
+                    .into(),
+            )
+        })
+    };
+    match &settings.auth.ldap {
+        Some(LdapSwitch::Flag(false)) => Ok(None),
+        Some(LdapSwitch::Flag(true)) => source().map(Some),
+        Some(LdapSwitch::Connection(connection)) => Ok(Some(connection.as_ref().clone())),
+        None if settings.source.kind == SourceKind::Ldap => source().map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The sync schedules (`sync.full_cron`, `sync.differential_cron`, `sync.timezone`), parsed.
+///
+/// # Errors
+/// A [`SettingsError`] naming the key whose cron expression or time zone is wrong.
+pub fn schedules(settings: &Settings) -> Result<Schedules, SettingsError> {
+    let sync = &settings.sync;
+    let non_empty = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
+    ScheduleSettings {
+        full_cron: non_empty(&sync.full_cron),
+        differential_cron: non_empty(&sync.differential_cron),
+        timezone: non_empty(&sync.timezone),
+    }
+    .validate()
+    .map_err(|e| SettingsError(e.to_string()))
+}
+
+/// The certificate and key of an HTTPS listener, or `None` for plain HTTP.
+///
+/// # Errors
+/// A [`SettingsError`] when only one of `http.tls_cert` and `http.tls_key` is set.
+pub fn tls_files(settings: &Settings) -> Result<Option<TlsFiles>, SettingsError> {
+    let http = &settings.http;
+    match (&http.tls_cert, &http.tls_key) {
+        (Some(cert), Some(key)) => Ok(Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        })),
+        (None, None) => Ok(None),
+        _ => Err(SettingsError(
+            "http.tls_cert and http.tls_key: give both for HTTPS, or neither".into(),
+        )),
     }
 }

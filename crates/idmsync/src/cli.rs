@@ -68,6 +68,9 @@ pub enum Command {
     Auth(AuthCommand),
     /// Create or upgrade the database schema (also done before `sync`, `serve` and `auth`).
     Migrate,
+    /// The configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Print a shell completion script, e.g.
     /// `idmsync completions bash > /etc/bash_completion.d/idmsync`. Reads no configuration.
     Completions {
@@ -80,6 +83,23 @@ pub enum Command {
     Man {
         /// The directory, usually a `man1` directory on the MANPATH; it must exist.
         dir: std::path::PathBuf,
+    },
+}
+
+/// `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check everything a sync and `serve` need, changing nothing: every key (cron
+    /// expressions, time zone, filters, DN patterns, TLS files), then the source (for LDAP:
+    /// bind, server type and controls, the search bases, how many users and groups the filters
+    /// select) and the database (version, schema, contents). One line per finding; exit 0 when
+    /// all pass, 2 when anything is wrong.
+    ///
+    /// Example: `idmsync --config /etc/idmsync/idmsync.toml config check`
+    Check {
+        /// Output format: JSON is `{"ok", "checks": [{"part", "ok", "message"}]}`.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 

@@ -2,6 +2,7 @@
 //! wires the adapters and runs one command. Nothing else lives here.
 
 mod app;
+mod check;
 mod cli;
 mod console;
 mod logging;
@@ -23,8 +24,8 @@ use idmsync_sync::{RunReport, RunRequest, SyncError};
 
 use crate::app::{App, Schema};
 use crate::cli::{
-    AuthCommand, Cli, Command, Format, ListArgs, ListCommand, LogCommand, LogFormat, ShowArgs,
-    StatusArg, SyncArgs,
+    AuthCommand, Cli, Command, ConfigCommand, Format, ListArgs, ListCommand, LogCommand, LogFormat,
+    ShowArgs, StatusArg, SyncArgs,
 };
 use crate::console::{Console, StdoutClosed};
 use crate::progress::CommandProgress;
@@ -120,6 +121,10 @@ async fn run(cli: Cli, console: Console) -> anyhow::Result<ExitCode> {
             return manual::completions(*shell).map(|()| ExitCode::SUCCESS)
         }
         Command::Man { dir } => return manual::man(dir).map(|()| ExitCode::SUCCESS),
+        // It reports a configuration that does not load as one of its findings.
+        Command::Config(ConfigCommand::Check { format }) => {
+            return check::run(&cli.config, *format == Format::Json).await
+        }
     };
     let settings = Settings::load(&cli.config)?;
     let app = App::open(settings, schema)?;
@@ -181,7 +186,7 @@ async fn run(cli: Cli, console: Console) -> anyhow::Result<ExitCode> {
             console::line(&said)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Completions { .. } | Command::Man { .. } => {
+        Command::Completions { .. } | Command::Man { .. } | Command::Config(_) => {
             unreachable!("answered before the configuration is read")
         }
     }

@@ -5,14 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use idmsync_http::{ApiState, TlsFiles};
+use idmsync_http::ApiState;
 use idmsync_ports::SystemClock;
-use idmsync_scheduler::{ScheduleSettings, Scheduler, SchedulerPorts};
+use idmsync_scheduler::{Scheduler, SchedulerPorts};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::app::App;
+use crate::app::{self, App};
+use crate::check;
 use crate::console::{self, Console};
 use crate::logging::ANNOUNCE;
 use crate::settings::SettingsError;
@@ -22,29 +23,9 @@ use crate::settings::SettingsError;
 /// What it is serving, and that it stopped, are lines on stdout, or `info` events of the
 /// [`ANNOUNCE`] target with `--log-format json`.
 pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
-    let sync = &app.settings.sync;
-    let non_empty = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
-    let schedules = ScheduleSettings {
-        full_cron: non_empty(&sync.full_cron),
-        differential_cron: non_empty(&sync.differential_cron),
-        timezone: non_empty(&sync.timezone),
-    }
-    .validate()
-    .map_err(|e| SettingsError(e.to_string()))?;
+    let schedules = app::schedules(&app.settings)?;
+    let tls = app::tls_files(&app.settings)?;
     let http = &app.settings.http;
-    let tls = match (&http.tls_cert, &http.tls_key) {
-        (Some(cert), Some(key)) => Some(TlsFiles {
-            cert: cert.clone(),
-            key: key.clone(),
-        }),
-        (None, None) => None,
-        _ => {
-            return Err(SettingsError(
-                "http.tls_cert and http.tls_key: give both for HTTPS, or neither".into(),
-            )
-            .into())
-        }
-    };
 
     let scheduler = Scheduler::new(
         SchedulerPorts {
@@ -66,6 +47,21 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
         readiness: Arc::new(scheduler.clone()),
         metrics: Arc::new(scheduler.clone()),
     };
+
+    // The checks of `idmsync config check` that `App::open` has not made: the TLS files
+    // (fatal, as in every handshake) and the source (a warning: the boot sync retries).
+    if let Some(files) = &tls {
+        idmsync_http::check_tls_files(files)
+            .await
+            .map_err(|e| SettingsError(format!("http.tls_cert / http.tls_key: {e}")))?;
+    }
+    match check::check_source(app::source(&app.settings)?.as_ref()).await {
+        Ok(found) => info!("source checked: {found}"),
+        Err(reason) => warn!(
+            %reason,
+            "the source check failed; the boot sync retries until the source answers"
+        ),
+    }
 
     let listener = bind(&http.listen, "http.listen").await?;
     let scheme = if tls.is_some() { "https" } else { "http" };

@@ -53,6 +53,11 @@ pub fn clip(value: &str, max: usize) -> Clipped {
     Clipped { text, width }
 }
 
+/// `n` and the noun, plural unless `n` is one: `1 user`, `3 groups`, `0 entries`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +93,12 @@ mod tests {
         let clipped = clip(&"x".repeat(1 << 20), 60);
         assert_eq!(clipped.width, 60);
         assert!(clipped.text.ends_with('…'));
+    }
+
+    #[test]
+    fn counts_say_one_or_many() {
+        assert_eq!(count(1, "user", "users"), "1 user");
+        assert_eq!(count(0, "entry", "entries"), "0 entries");
+        assert_eq!(count(2, "group", "groups"), "2 groups");
     }
 }

@@ -175,3 +175,18 @@ async fn a_postgres_connection_lost_mid_apply_rolls_back_everything() {
 async fn a_mysql_connection_lost_mid_apply_rolls_back_everything() {
     a_lost_connection_rolls_back_everything(Backend::Mysql).await;
 }
+
+#[test]
+fn the_server_version_names_the_product() {
+    for backend in crate::support::backends() {
+        let database = TestDatabase::create(backend);
+        let store = DieselStore::connect(&crate::support::url(&database)).expect("connect");
+        let version = store.server_version().expect("version");
+        let product = match backend {
+            Backend::Sqlite => "SQLite 3.",
+            Backend::Postgres => "PostgreSQL ",
+            Backend::Mysql => "MariaDB ",
+        };
+        assert!(version.starts_with(product), "{backend:?}: {version}");
+    }
+}
