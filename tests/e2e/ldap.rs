@@ -234,3 +234,55 @@ fn a_missing_bind_dn_is_a_configuration_error_naming_the_key() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("source.ldap.bind_dn"), "{}", run.stderr);
 }
+
+#[test]
+fn a_user_run_sees_a_leaver_and_a_mover_at_once_and_leaves_the_differential_position() {
+    let slapd = directory();
+    let s = Sandbox::with_config(&config(&slapd, "", ""));
+    s.idmsync(&["sync"]).ok();
+
+    slapd.modify(&format!(
+        "dn: uid=dbowie,{PEOPLE}\nchangetype: delete\n\n\
+         dn: uid=cwatts,ou=london,{PEOPLE}\nchangetype: modify\nreplace: sn\nsn: Watts-Jr\n\n\
+         dn: cn=stones,ou=groups,dc=example,dc=com\nchangetype: modify\ndelete: member\n\
+         member: uid=cwatts,ou=london,{PEOPLE}\n"
+    ));
+    let out = s.idmsync(&["sync", "--user", "dbowie"]).ok();
+    assert!(out.starts_with("user sync succeeded (run 2"), "{out}");
+    let log = s.log(2);
+    for line in [
+        "deactivated-user: dbowie (missing from the source)",
+        "removed-user-from-group: dbowie from musicians",
+    ] {
+        assert!(
+            log.contains(&line.to_string()),
+            "{line} missing from {log:#?}"
+        );
+    }
+    // slapd has no referential integrity here: the group still names the deleted entry.
+    assert!(
+        log.iter().all(|l| l.starts_with("deactivated-user: dbowie")
+            || l.starts_with("removed-user-from-group: dbowie")
+            || l.starts_with("skipped-member: musicians")),
+        "{log:#?}"
+    );
+    s.idmsync(&["sync", "--user", "cwatts"]).ok();
+    let log = s.log(3);
+    assert!(
+        log.contains(&"updated-user: cwatts (last_name)".to_string()),
+        "{log:#?}"
+    );
+    assert!(
+        log.contains(&"removed-user-from-group: cwatts from stones".to_string()),
+        "{log:#?}"
+    );
+    assert_eq!(log.len(), 2, "nobody else is touched: {log:#?}");
+
+    let runs = s.runs();
+    assert_eq!(runs[0]["type"], "user", "{runs:#}");
+    // The next run is differential, from the full run's position.
+    let out = s.idmsync(&["sync"]).ok();
+    assert!(out.starts_with("differential sync succeeded"), "{out}");
+    let conflicting = s.idmsync(&["sync", "--user", "cwatts", "--full"]);
+    assert_eq!(conflicting.code, 2, "{}", conflicting.stderr);
+}

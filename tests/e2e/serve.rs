@@ -313,6 +313,35 @@ fn a_triggered_run_is_accepted_and_a_second_one_conflicts() {
 }
 
 #[test]
+fn a_user_run_through_the_api_deactivates_a_leaver() {
+    let s = sandbox(NO_SCHEDULES);
+    let server = Server::start(&s);
+    server.wait_ready();
+    let leaver = USERS
+        .lines()
+        .find(|line| line.starts_with("pmccartney;"))
+        .expect("pmccartney in USERS");
+    std::fs::write(
+        s.path("users.txt"),
+        USERS.replace(&format!("{leaver}\n"), ""),
+    )
+    .expect("users.txt");
+    let (status, body) = server.post("/api/enterprise/idm-sync/users/pmccartney");
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let started: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(started["type"], "user-file-sync", "{started:#}");
+    let id = started["id"].as_i64().expect("id");
+    let entry = format!("/api/enterprise/idm-sync-log-entries/{id}");
+    server.wait_for("the user run", Duration::from_secs(30), |s| {
+        s.admin_json(&entry)["outcome"] != "running"
+    });
+    let ended = server.admin_json(&entry);
+    assert_eq!(ended["outcome"], "succeeded", "{ended:#}");
+    assert_eq!(ended["counts"]["usersDeactivated"], 1, "{ended:#}");
+    assert_eq!(server.stop().code, 0);
+}
+
+#[test]
 fn a_schedule_fires_and_records_its_runs() {
     let s = sandbox("full_cron = \"\"\ndifferential_cron = \"* * * * * *\"");
     let server = Server::start(&s);

@@ -62,7 +62,8 @@ pub fn check(
     max: MaxDeactivations,
 ) -> Result<(), GuardStop> {
     last_administrator(changes, store)?;
-    if mode == SyncMode::Differential {
+    // A differential run deactivates nobody, a user run one user at most.
+    if mode != SyncMode::Full {
         return Ok(());
     }
     let active = store

@@ -193,3 +193,33 @@ pub struct StoreState {
     /// `(parent group index, child group index)`: direct group nesting.
     pub nesting: Vec<(u32, u32)>,
 }
+
+impl StoreState {
+    /// The external ids of the groups that have the user `login` as a direct member, whatever
+    /// their status: what a user run reads again besides the groups the source says the user
+    /// is in, so that a group the user left is seen.
+    pub fn groups_of_user(&self, login: &str, ignore_case: bool) -> Vec<String> {
+        let matches = |id: &str| {
+            if ignore_case {
+                id.to_lowercase() == login.to_lowercase()
+            } else {
+                id == login
+            }
+        };
+        let users: Vec<u32> = (0..)
+            .zip(&self.users)
+            .filter(|(_, u)| matches(u.external_id.as_str()))
+            .map(|(i, _)| i)
+            .collect();
+        let mut groups: Vec<String> = self
+            .memberships
+            .iter()
+            .filter(|(_, user)| users.contains(user))
+            .filter_map(|&(group, _)| self.groups.get(group as usize))
+            .map(|g| g.external_id.as_str().to_owned())
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
+        groups
+    }
+}

@@ -10,7 +10,9 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use crate::ids::Tenant;
 
 /// Full runs see the whole source and may deactivate; differential runs see only what changed
-/// since the last successful run's watermark and never deactivate.
+/// since the last successful run's watermark and never deactivate; a user run re-reads one
+/// user and their groups (`sync --user`), and deactivates that user if the source no longer
+/// has them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncMode {
@@ -18,6 +20,9 @@ pub enum SyncMode {
     Full,
     /// Apply only what changed since the watermark.
     Differential,
+    /// One user and the groups they are or were in; no position in the source, so the next
+    /// differential run starts from the last full or differential run's watermark.
+    User,
 }
 
 impl SyncMode {
@@ -26,6 +31,7 @@ impl SyncMode {
         match self {
             SyncMode::Full => "full",
             SyncMode::Differential => "differential",
+            SyncMode::User => "user",
         }
     }
 
@@ -34,6 +40,7 @@ impl SyncMode {
         match value {
             "full" => Some(SyncMode::Full),
             "differential" => Some(SyncMode::Differential),
+            "user" => Some(SyncMode::User),
             _ => None,
         }
     }
@@ -190,6 +197,9 @@ pub struct PlanOptions {
     pub ignore_case: bool,
     /// External ids or locators of the tenant administrators; everyone else loses the capability.
     pub admins: Vec<String>,
+    /// Logins the source was asked for by name and did not return (a user run): such a user
+    /// left the source and is deactivated, as a full run deactivates the users it misses.
+    pub gone: Vec<String>,
     /// Threads the planner may use to resolve member references. The plan is the same whatever
     /// the number; the caller, not the pure domain, asks the machine how many it has.
     pub threads: NonZeroUsize,

@@ -628,10 +628,12 @@ impl<'a> Planner<'a> {
             let unchanged = |sid: &SourceId, status: UserStatus| {
                 status == UserStatus::Active && !returned.contains(sid)
             };
+            // A user that a user run found gone is no member of anything any more, even of a
+            // group that still names it.
             for u in store
                 .users
                 .iter()
-                .filter(|u| unchanged(&u.source_id, u.status))
+                .filter(|u| unchanged(&u.source_id, u.status) && !self.gone(&u.external_id))
             {
                 let t = target(false, &u.source_id, &u.external_id);
                 r.add(self.fold, t, u.locator.as_deref(), true);
@@ -785,7 +787,8 @@ impl<'a> Planner<'a> {
         let store = self.store;
         for (st, _) in store.users.iter().zip(seen).filter(|(_, &seen)| !seen) {
             let admin = self.is_admin(&st.external_id, st.locator.as_deref());
-            let deactivate = self.full && st.status == UserStatus::Active;
+            let deactivate =
+                (self.full || self.gone(&st.external_id)) && st.status == UserStatus::Active;
             if !deactivate && admin == st.admin {
                 continue;
             }
@@ -801,6 +804,12 @@ impl<'a> Planner<'a> {
             };
             self.out.users.push(UserWrite { event, row });
         }
+    }
+
+    /// Whether a user run asked the source for `login` and got nothing.
+    fn gone(&self, login: &ExternalId) -> bool {
+        let key = self.fold.key(login.as_str());
+        self.options.gone.iter().any(|g| self.fold.key(g) == key)
     }
 
     fn group(&mut self, g: &SourceGroup) {

@@ -89,6 +89,7 @@ fn api_routes(state: ApiState) -> Router {
         .route("/idm-sync-log-entries/{id}", get(runs::one))
         .route("/idm-sync-log-entries/{id}/logfile", get(runs::logfile))
         .route("/idm-sync", post(sync::start))
+        .route("/idm-sync/users/{login}", post(sync::start_user))
         .route("/users", get(directory::users))
         .route("/groups", get(directory::groups))
         .fallback(error::not_found)

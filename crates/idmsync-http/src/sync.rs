@@ -1,6 +1,7 @@
-//! `POST idm-sync`: start a run in the background, or plan one and show the plan (dry run).
+//! `POST idm-sync`: start a run in the background, or plan one and show the plan (dry run);
+//! `POST idm-sync/users/{login}`: start a run of one user.
 
-use axum::extract::{Extension, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::header::LOCATION;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -45,7 +46,8 @@ pub(crate) async fn start(
     Extension(principal): Extension<Principal>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let mode = params.parse("type", SyncMode::parse, "must be full or differential")?;
+    let whole = |value: &str| SyncMode::parse(value).filter(|mode| *mode != SyncMode::User);
+    let mode = params.parse("type", whole, "must be full or differential")?;
     let dry_run = params
         .parse("dryRun", parse_bool, "must be true or false")?
         .unwrap_or(false);
@@ -55,11 +57,33 @@ pub(crate) async fn start(
     }
     let id = state.trigger.start(mode, Trigger::Api).await?;
     tracing::info!(run = %id, by = %principal.external_id, "sync run started through the API");
+    Ok(accepted(&state, id).await)
+}
+
+/// `POST idm-sync/users/{login}`: a user run, which reads that one user and their groups from
+/// the source now; answered as a started run.
+pub(crate) async fn start_user(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    Path(login): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = state.trigger.start_user(&login, Trigger::Api).await?;
+    tracing::info!(
+        run = %id,
+        user = %login,
+        by = %principal.external_id,
+        "user run started through the API"
+    );
+    Ok(accepted(&state, id).await)
+}
+
+/// 202 with the started run's log entry as it stands and a `Location` to poll it at.
+async fn accepted(state: &ApiState, id: RunId) -> Response {
     let location = [(LOCATION, entry_path(id))];
-    Ok(match started_entry(&state, id).await {
+    match started_entry(state, id).await {
         Some(entry) => (StatusCode::ACCEPTED, location, Json(entry)).into_response(),
         None => (StatusCode::ACCEPTED, location, Json(Started { id: id.0 })).into_response(),
-    })
+    }
 }
 
 /// The answer to a started run whose entry cannot be read back: its id, to poll with.

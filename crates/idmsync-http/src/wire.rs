@@ -44,8 +44,9 @@ impl SourceKind {
     }
 }
 
-/// A run's `type` in the original's words: `initial-`, `full-` or `differential-`, then the
-/// source kind, then `-sync` (`initial-ldap-sync`, `differential-file-sync`). `initial` marks a
+/// A run's `type` in the original's words: `initial-`, `full-` or `differential-` (or `user-`
+/// for a run of one user, which the original has not), then the source kind, then `-sync`
+/// (`initial-ldap-sync`, `differential-file-sync`). `initial` marks a
 /// full run up to and including the tenant's first successful one: the original's first sync
 /// and any failed attempt at it.
 pub(crate) fn sync_type(mode: SyncMode, initial: bool, source: SourceKind) -> String {
@@ -53,6 +54,7 @@ pub(crate) fn sync_type(mode: SyncMode, initial: bool, source: SourceKind) -> St
         SyncMode::Full if initial => "initial",
         SyncMode::Full => "full",
         SyncMode::Differential => "differential",
+        SyncMode::User => "user",
     };
     format!("{mode}-{}-sync", source.as_str())
 }

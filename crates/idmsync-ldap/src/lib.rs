@@ -103,7 +103,7 @@ use idmsync_ports::{
 pub use crate::bind::{BindConfigError, LdapBindConfig, LdapBinder};
 pub use crate::config::{ConfigError, LdapConfig, Secret};
 
-use crate::attributes::AttributeMap;
+use crate::attributes::{AttributeMap, MemberKind};
 use crate::client::{Connection, Endpoint};
 use crate::config::Transport;
 use crate::entry::{RawEntry, Skip};
@@ -611,6 +611,55 @@ impl IdentitySource for LdapSource {
             users: count(users.len()),
             groups: count(groups.len()),
             unreadable: count(unreadable.len()),
+        })
+    }
+
+    /// Two searches: the user by login under the user filter, then the groups under the group
+    /// filter that have the user as a member (by the DN the server returned, or the login for
+    /// `memberUid`) or are named in `groups`.
+    async fn user(&self, login: &str, groups: &[String]) -> Result<SourceData, SourceError> {
+        let map = &self.attributes;
+        let mut conn = self.endpoint.connect().await?;
+        let mut unreadable = Vec::new();
+        let by_login = format!(
+            "(&{}({}={}))",
+            self.users.filter,
+            map.user_id,
+            client::filter_value(login)
+        );
+        let users = self
+            .users(&mut conn, &by_login, &NoProgress, &mut unreadable)
+            .await?;
+        let assertion =
+            |attribute: &str, value: &str| format!("({attribute}={})", client::filter_value(value));
+        let mut wanted: Vec<String> = groups
+            .iter()
+            .map(|id| assertion(&map.group_id, id))
+            .collect();
+        match map.member_kind() {
+            MemberKind::Dn => wanted.extend(
+                users
+                    .iter()
+                    .filter_map(|u| u.locator.as_deref())
+                    .map(|dn| assertion(&map.group_member, dn)),
+            ),
+            MemberKind::UserId if !users.is_empty() => {
+                wanted.push(assertion(&map.group_member, login));
+            }
+            MemberKind::UserId => {}
+        }
+        let groups = if wanted.is_empty() {
+            Vec::new()
+        } else {
+            let filter = format!("(&{}(|{}))", self.groups.filter, wanted.concat());
+            self.groups(&mut conn, &filter, &NoProgress, &mut unreadable)
+                .await?
+        };
+        conn.close().await;
+        Ok(SourceData {
+            users,
+            groups,
+            unreadable,
         })
     }
 

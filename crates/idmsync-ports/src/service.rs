@@ -39,6 +39,13 @@ pub trait RunTrigger: Send + Sync {
     /// `AlreadyRunning` if a run is in progress; `Failed` if it could not be recorded.
     async fn start(&self, mode: Option<SyncMode>, trigger: Trigger) -> Result<RunId, TriggerError>;
 
+    /// Starts a user run of `login` (its external id) in the background, as
+    /// [`RunTrigger::start`] does a run of the whole source.
+    ///
+    /// # Errors
+    /// As [`RunTrigger::start`].
+    async fn start_user(&self, login: &str, trigger: Trigger) -> Result<RunId, TriggerError>;
+
     /// Plans a run and returns the plan; writes nothing.
     ///
     /// # Errors

@@ -8,7 +8,7 @@
 
 use async_trait::async_trait;
 use idmsync_domain::plan::SourceData;
-use idmsync_domain::{SourceGroup, SourceUser, Watermark};
+use idmsync_domain::{MemberRef, SourceGroup, SourceUser, Watermark};
 
 use crate::progress::{DynProgress, NoProgress};
 
@@ -94,6 +94,36 @@ pub trait IdentitySource: Send + Sync {
             groups: count(data.groups.len()),
             unreadable: count(data.unreadable.len()),
         })
+    }
+
+    /// For a user run (`sync --user`): the user whose external id is `login` (none when the
+    /// source no longer has them), and, with their complete member lists, every group that has
+    /// that user as a direct member and every group whose external id is in `groups` (the
+    /// groups the store has the user in, so that a group the user left is read too). An entry
+    /// among these that cannot be read goes to `unreadable`.
+    ///
+    /// The default reads the whole snapshot and keeps those entries, which suits small sources;
+    /// a directory should search for them.
+    ///
+    /// # Errors
+    /// As [`IdentitySource::snapshot`].
+    async fn user(&self, login: &str, groups: &[String]) -> Result<SourceData, SourceError> {
+        let mut data = self.snapshot(&NoProgress).await?;
+        data.users.retain(|u| u.external_id.as_str() == login);
+        let locators: Vec<&str> = data
+            .users
+            .iter()
+            .filter_map(|u| u.locator.as_deref())
+            .collect();
+        let has_user = |g: &SourceGroup| {
+            g.members.iter().any(|m| match m {
+                MemberRef::ExternalId(id) => id == login,
+                MemberRef::Locator(l) => locators.contains(&l.as_str()),
+            })
+        };
+        data.groups
+            .retain(|g| has_user(g) || groups.iter().any(|id| id == g.external_id.as_str()));
+        Ok(data)
     }
 
     /// The source's current position, taken before reading so that nothing changed during the

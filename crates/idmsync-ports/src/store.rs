@@ -73,7 +73,8 @@ pub trait SyncStore: Send + Sync {
         self.load_state(tenant).await
     }
 
-    /// The newest successful run of the tenant, whose watermark a differential run starts from.
+    /// The newest successful run of the whole source (full or differential, not a user run) of
+    /// the tenant, whose watermark a differential run starts from.
     ///
     /// # Errors
     /// `Unavailable` or `Failed`.

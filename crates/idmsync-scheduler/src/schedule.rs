@@ -149,11 +149,12 @@ impl Schedules {
     }
 
     /// When the next run of `mode` is due strictly after `after`; `None` if that schedule is
-    /// disabled (or, for an expression bound to dates that never come again, exhausted).
+    /// disabled (user runs have none) (or, for an expression bound to dates that never come again, exhausted).
     pub fn next_fire(&self, mode: SyncMode, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let cron = match mode {
             SyncMode::Full => self.full.as_ref(),
             SyncMode::Differential => self.differential.as_ref(),
+            SyncMode::User => None,
         }?;
         cron.schedule
             .after(&after.with_timezone(&self.timezone))

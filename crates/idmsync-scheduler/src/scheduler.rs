@@ -500,12 +500,38 @@ impl Scheduler {
         }
     }
 
+    /// Claims the run slot, spawns the run and returns its id as soon as the engine records it.
+    /// A run that ends before being recorded returns the id it ended under (a `skipped-locked`
+    /// run), or `Failed` when it has none.
+    async fn spawn_run(
+        &self,
+        mode: Option<SyncMode>,
+        user: Option<String>,
+        trigger: Trigger,
+    ) -> Result<RunId, TriggerError> {
+        let (reply, recorded) = oneshot::channel();
+        let active = self.claim(trigger, reply).await?;
+        let span = active.span.clone();
+        tokio::spawn(self.clone().execute(mode, user, active).instrument(span));
+        recorded.await.unwrap_or_else(|_| {
+            Err(TriggerError::Failed(
+                "the run stopped before it was recorded".into(),
+            ))
+        })
+    }
+
     /// Performs a claimed run to its end: metrics, boot status and the end log line are updated
     /// before the slot is freed, so whoever sees the slot idle sees the run's effects.
-    async fn execute(self, mode: Option<SyncMode>, active: ActiveRun) {
+    async fn execute(self, mode: Option<SyncMode>, user: Option<String>, active: ActiveRun) {
         let begun = tokio::time::Instant::now();
+        let mode = if user.is_some() {
+            Some(SyncMode::User)
+        } else {
+            mode
+        };
         let request = RunRequest {
             mode,
+            user,
             trigger: active.trigger,
             dry_run: false,
             force: false,
@@ -618,25 +644,21 @@ impl Scheduler {
 
 #[async_trait]
 impl RunTrigger for Scheduler {
-    /// Claims the run slot, spawns the run and returns its id as soon as the engine records it.
-    /// A run that ends before being recorded returns the id it ended under (a `skipped-locked`
-    /// run), or `Failed` when it has none.
+    /// See [`Scheduler::spawn_run`].
     async fn start(&self, mode: Option<SyncMode>, trigger: Trigger) -> Result<RunId, TriggerError> {
-        let (reply, recorded) = oneshot::channel();
-        let active = self.claim(trigger, reply).await?;
-        let span = active.span.clone();
-        tokio::spawn(self.clone().execute(mode, active).instrument(span));
-        recorded.await.unwrap_or_else(|_| {
-            Err(TriggerError::Failed(
-                "the run stopped before it was recorded".into(),
-            ))
-        })
+        self.spawn_run(mode, None, trigger).await
+    }
+
+    /// As [`RunTrigger::start`], for a user run.
+    async fn start_user(&self, login: &str, trigger: Trigger) -> Result<RunId, TriggerError> {
+        self.spawn_run(None, Some(login.to_owned()), trigger).await
     }
 
     /// Plans a run with the engine's dry-run mode: no lock, no run record, no write.
     async fn dry_run(&self, mode: Option<SyncMode>) -> Result<DryRunReport, TriggerError> {
         let request = RunRequest {
             mode,
+            user: None,
             trigger: Trigger::Api,
             dry_run: true,
             force: false,

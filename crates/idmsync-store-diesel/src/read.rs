@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 use idmsync_domain::{
-    LogLine, Outcome, RunId, RunRecord, SourceId, StoreState, Tenant, UserStatus,
+    LogLine, Outcome, RunId, RunRecord, SourceId, StoreState, SyncMode, Tenant, UserStatus,
 };
 use idmsync_ports::{GroupView, LoginField, LoginRecord, Page, Totals, UserFilter, UserView};
 
@@ -364,6 +364,9 @@ pub(crate) fn last_success(conn: &mut Conn, tenant: &Tenant) -> Result<Option<Ru
         .inner_join(idm_tenants::table)
         .filter(idm_tenants::name.eq(tenant.as_str()))
         .filter(idm_sync_runs::outcome.eq(Outcome::Succeeded.as_str()))
+        // A user run is no position in the source: the next differential run starts from
+        // the last run of the whole source.
+        .filter(idm_sync_runs::mode.ne(SyncMode::User.as_str()))
         .order(idm_sync_runs::id.desc())
         .select(RunRow::as_select())
         .first(c)

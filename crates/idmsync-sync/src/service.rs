@@ -38,10 +38,12 @@ pub struct SyncSettings {
 }
 
 /// What the caller asks of one run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRequest {
     /// Full or differential; `None` picks full until a run has succeeded, differential after.
     pub mode: Option<SyncMode>,
+    /// A login: a user run of that one user and their groups instead (`mode` is ignored).
+    pub user: Option<String>,
     /// What started the run.
     pub trigger: Trigger,
     /// Plan and report, write nothing (not even a run record).
@@ -104,6 +106,19 @@ pub enum SyncError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// The stored state a plan compares with, as far as the run has it.
+enum Stored {
+    /// A full run's, loading beside the source's read.
+    Loading(JoinHandle<Result<StoreState, StoreError>>),
+    /// A user run's, loaded before the read, and the login if the source no longer has it.
+    Loaded {
+        state: StoreState,
+        gone: Option<String>,
+    },
+    /// A differential run's: loaded for the groups the source returned, once it has.
+    ForGroups,
 }
 
 /// Why a run stops before planning or applying, and the run-log lines that say about what.
@@ -172,6 +187,7 @@ impl SyncService {
         let last = self.store.last_success(&self.settings.tenant).await?;
         let since = last.and_then(|r| r.watermark);
         let (mode, since) = match (request.mode, since) {
+            _ if request.user.is_some() => (SyncMode::User, None),
             (Some(SyncMode::Full), _) | (_, None) => {
                 if request.mode == Some(SyncMode::Differential) {
                     info!(
@@ -212,12 +228,17 @@ impl SyncService {
         };
         let span = info_span!("sync", run = %run.map_or_else(|| "dry".into(), |r| r.to_string()), mode = mode.as_str());
         async {
+            if let Some(login) = request.user.clone() {
+                return self.user_run(run, login, request, started, progress).await;
+            }
             // A full run needs the whole stored state whatever the source returns: load it on
             // another thread while the source is read, instead of after.
             let state = (mode == SyncMode::Full).then(|| self.load_full_state());
             match self.read(since.as_ref(), progress).await {
-                Ok(read) => {
-                    self.plan_and_apply(run, mode, request, read, state, started, progress)
+                Ok((data, watermark)) => {
+                    let stored = state.map_or(Stored::ForGroups, Stored::Loading);
+                    let read = (data, Some(watermark));
+                    self.plan_and_apply(run, mode, request, read, stored, started, progress)
                         .await
                 }
                 Err(source) => {
@@ -256,6 +277,49 @@ impl SyncService {
         Ok((data, watermark))
     }
 
+    /// A user run: the stored state first (which groups the user is in now), then the user and
+    /// those groups and the groups that have the user now from the source, planned like a
+    /// differential run except that a user the source no longer has is deactivated. No
+    /// watermark: a user run is no position in the source.
+    async fn user_run(
+        &self,
+        run: Option<RunId>,
+        login: String,
+        request: RunRequest,
+        started: Instant,
+        progress: &DynProgress,
+    ) -> Result<RunReport, SyncError> {
+        progress.stage("loading the stored state", None);
+        let state = self.store.load_state(&self.settings.tenant).await?;
+        let groups = state.groups_of_user(&login, self.settings.ignore_case);
+        progress.stage("reading the user", None);
+        let data = match self.source.user(&login, &groups).await {
+            Ok(data) => data,
+            Err(source) => return self.refuse(run, Refusal::from(source)).await,
+        };
+        info!(
+            user = %login,
+            found = data.users.len(),
+            groups = data.groups.len(),
+            "read the user"
+        );
+        let gone = data.users.is_empty() && data.unreadable.iter().all(|u| u.group);
+        let stored = Stored::Loaded {
+            state,
+            gone: gone.then_some(login),
+        };
+        self.plan_and_apply(
+            run,
+            SyncMode::User,
+            request,
+            (data, None),
+            stored,
+            started,
+            progress,
+        )
+        .await
+    }
+
     /// Starts loading the whole stored state on a task of its own (the store's work blocks a
     /// thread, so it runs beside the source's reading).
     fn load_full_state(&self) -> JoinHandle<Result<StoreState, StoreError>> {
@@ -272,25 +336,30 @@ impl SyncService {
         run: Option<RunId>,
         mode: SyncMode,
         request: RunRequest,
-        (data, watermark): (SourceData, Watermark),
-        full_state: Option<JoinHandle<Result<StoreState, StoreError>>>,
+        (data, watermark): (SourceData, Option<Watermark>),
+        stored: Stored,
         started: Instant,
         progress: &DynProgress,
     ) -> Result<RunReport, SyncError> {
         let tenant = &self.settings.tenant;
         if let Some(refusal) = self.distrust(mode, &data) {
-            if let Some(state) = full_state {
+            if let Stored::Loading(state) = stored {
                 state.abort();
             }
             return self.refuse(run, refusal).await;
         }
-        let state = match full_state {
-            Some(task) => match task.await {
+        let mut gone = Vec::new();
+        let state = match stored {
+            Stored::Loading(task) => match task.await {
                 Ok(state) => state?,
                 Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
                 Err(e) => return Err(StoreError::Failed(format!("loading the state: {e}")).into()),
             },
-            None => {
+            Stored::Loaded { state, gone: login } => {
+                gone.extend(login);
+                state
+            }
+            Stored::ForGroups => {
                 let groups: Vec<SourceId> =
                     data.groups.iter().map(|g| g.source_id.clone()).collect();
                 self.store.load_state_for_groups(tenant, &groups).await?
@@ -310,6 +379,7 @@ impl SyncService {
             reactivate: self.settings.reactivate,
             ignore_case: self.settings.ignore_case,
             admins,
+            gone,
             threads: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
         };
         progress.stage("planning", None);
@@ -357,7 +427,7 @@ impl SyncService {
             outcome: Outcome::Succeeded,
             reason: None,
             counts,
-            watermark: Some(watermark),
+            watermark,
             finished_at: self.clock.now(),
         };
         if let Err(e) = self

@@ -125,6 +125,12 @@ pub struct SyncArgs {
     /// Apply only what changed since the last successful run.
     #[arg(long)]
     pub differential: bool,
+    /// Re-read one user now, by login (external id), with the groups they are in and were in:
+    /// created or updated, and deactivated if the source no longer has them. Recorded as a
+    /// run of type `user`, through the same guard; the next differential run is unaffected.
+    /// Example: `idmsync sync --user jlennon`.
+    #[arg(long, value_name = "LOGIN", conflicts_with_all = ["full", "differential"])]
+    pub user: Option<String>,
     /// Print the changes the run would make as log lines; write nothing. Exits 3 when the
     /// safety guard would stop the real run.
     #[arg(long)]

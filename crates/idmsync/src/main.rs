@@ -301,6 +301,7 @@ fn filter(args: &ListArgs) -> UserFilter {
 async fn sync(app: &App, args: SyncArgs, console: Console) -> anyhow::Result<ExitCode> {
     let service = app.sync_service()?;
     let request = RunRequest {
+        user: args.user.clone(),
         mode: if args.full {
             Some(SyncMode::Full)
         } else if args.differential {

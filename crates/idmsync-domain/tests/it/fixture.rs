@@ -168,6 +168,7 @@ pub fn full() -> PlanOptions {
         reactivate: Reactivate::Sync,
         ignore_case: false,
         admins: Vec::new(),
+        gone: Vec::new(),
         // More than one, so that every planner test also plans groups on several threads.
         threads: NonZeroUsize::new(2).expect("positive"),
     }
@@ -176,6 +177,15 @@ pub fn full() -> PlanOptions {
 pub fn diff() -> PlanOptions {
     PlanOptions {
         mode: SyncMode::Differential,
+        ..full()
+    }
+}
+
+/// A user run that asked the source for `login`.
+pub fn user_run(login: &str) -> PlanOptions {
+    PlanOptions {
+        mode: SyncMode::User,
+        gone: vec![login.to_string()],
         ..full()
     }
 }

@@ -479,3 +479,57 @@ fn an_unreadable_entry_keeps_its_stored_user_and_memberships_in_a_full_run() {
     assert_eq!(users_of(&store), "jlennon: active\npmccartney: active");
     assert_eq!(edges_of(&store), edges_of(&synced(&before)));
 }
+
+#[test]
+fn a_user_run_deactivates_only_the_user_it_asked_for() {
+    let store = synced(&src(
+        logins(&["jlennon", "pbest", "rstarr"]),
+        vec![g("beatles", &["jlennon", "pbest", "rstarr"])],
+    ));
+    // The source has no pbest any more; beatles, re-read because pbest was in it, lists the
+    // others. rstarr was not asked about and stays as it is.
+    let gone = src(vec![], vec![g("beatles", &["jlennon", "rstarr"])]);
+    let changes = check(
+        &store,
+        &gone,
+        &user_run("PBest"),
+        "removed-user-from-group: pbest from beatles",
+    );
+    assert_eq!(
+        changes.user_deactivations(),
+        0,
+        "PBest is not pbest without ignore_case"
+    );
+    let changes = check(
+        &store,
+        &gone,
+        &user_run("pbest"),
+        "
+        deactivated-user: pbest (missing from the source)
+        removed-user-from-group: pbest from beatles
+        ",
+    );
+    assert_eq!(changes.user_deactivations(), 1);
+    let after = apply(&store, &changes);
+    assert_idempotent(&after, &gone, &user_run("pbest"));
+    // A group that still names the user (no referential integrity in the directory) keeps it
+    // no longer: the user left.
+    let named = src(vec![], vec![g("beatles", &["jlennon", "pbest", "rstarr"])]);
+    let changes = check(
+        &store,
+        &named,
+        &user_run("pbest"),
+        "
+        deactivated-user: pbest (missing from the source)
+        removed-user-from-group: pbest from beatles
+        skipped-member: beatles: member pbest refers to no known user or group
+        ",
+    );
+    assert_eq!(changes.user_deactivations(), 1);
+    // A user run that finds its user changes nothing else.
+    let here = src(
+        logins(&["jlennon"]),
+        vec![g("beatles", &["jlennon", "pbest", "rstarr"])],
+    );
+    check(&store, &here, &user_run("jlennon"), "");
+}

@@ -58,6 +58,7 @@ pub(crate) enum Call {
     Users(UserFilter, Page),
     Groups(UserFilter, Page),
     Start(Option<SyncMode>, Trigger),
+    StartUser(String, Trigger),
     DryRun(Option<SyncMode>),
 }
 
@@ -240,6 +241,11 @@ impl DirectoryReader for Fake {
 impl RunTrigger for Fake {
     async fn start(&self, mode: Option<SyncMode>, trigger: Trigger) -> Result<RunId, TriggerError> {
         self.record(Call::Start(mode, trigger));
+        self.trigger(self.started.unwrap_or(RunId(99)))
+    }
+
+    async fn start_user(&self, login: &str, trigger: Trigger) -> Result<RunId, TriggerError> {
+        self.record(Call::StartUser(login.to_owned(), trigger));
         self.trigger(self.started.unwrap_or(RunId(99)))
     }
 

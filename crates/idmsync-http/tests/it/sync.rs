@@ -45,6 +45,35 @@ async fn a_started_run_is_202_with_its_entry_and_its_location() {
 }
 
 #[tokio::test]
+async fn a_user_run_is_started_for_the_login_in_the_path() {
+    let mut started = run(7, SyncMode::User, Outcome::Running);
+    started.trigger = Trigger::Api;
+    started.finished_at = None;
+    let (app, fake) = api(Fake {
+        started: Some(RunId(7)),
+        runs: vec![started],
+        ..Fake::default()
+    });
+    let reply = post(&app, &format!("{SYNC}/users/j%20lennon")).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        reply.header("location"),
+        Some("/api/enterprise/idm-sync-log-entries/7")
+    );
+    assert_eq!(reply.json()["type"], "user-file-sync");
+    assert_eq!(
+        fake.calls(),
+        [
+            Call::StartUser("j lennon".into(), Trigger::Api),
+            Call::Runs(None)
+        ]
+    );
+    // `type=user` names no run of the whole source.
+    let reply = post(&app, &format!("{SYNC}?type=user")).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
 async fn without_a_type_the_service_decides_and_the_run_log_tells() {
     let (app, fake) = api(Fake {
         started: Some(RunId(5)),

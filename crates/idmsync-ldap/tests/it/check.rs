@@ -1,5 +1,6 @@
-//! `IdentitySource::check` against a real slapd: what `idmsync config check` reports about a
-//! directory, and the mistakes it must name (a wrong password, a base that does not exist).
+//! `IdentitySource::check` and `IdentitySource::user` against a real slapd: what `idmsync
+//! config check` reports about a directory and the mistakes it must name (a wrong password, a
+//! base that does not exist), and the one user and their groups a user run reads.
 
 use idmsync_ldap::{LdapConfig, Secret};
 use idmsync_ports::{IdentitySource, NoProgress, SourceError};
@@ -78,4 +79,48 @@ async fn a_check_with_a_wrong_password_says_invalid_credentials() {
         }
         other => panic!("expected Unavailable, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_user_read_finds_the_user_and_exactly_the_groups_that_have_them() {
+    let slapd = fixture();
+    let source = source(config(&slapd));
+    let all = source.snapshot(&NoProgress).await.expect("snapshot");
+    let jlennon = all
+        .users
+        .iter()
+        .find(|u| u.external_id.as_str() == "jlennon")
+        .expect("jlennon in the fixture");
+    let has_jlennon = |g: &&idmsync_domain::SourceGroup| {
+        g.members.iter().any(|m| match m {
+            idmsync_domain::MemberRef::Locator(l) => Some(l.as_str()) == jlennon.locator.as_deref(),
+            idmsync_domain::MemberRef::ExternalId(id) => id == "jlennon",
+        })
+    };
+    let mut expected: Vec<&idmsync_domain::SourceGroup> =
+        all.groups.iter().filter(has_jlennon).collect();
+    expected.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+    assert!(!expected.is_empty(), "the fixture puts jlennon in a group");
+
+    let read = source.user("jlennon", &[]).await.expect("user read");
+    assert_eq!(read.users, vec![jlennon.clone()]);
+    let mut groups: Vec<&idmsync_domain::SourceGroup> = read.groups.iter().collect();
+    groups.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+    assert_eq!(
+        groups, expected,
+        "complete member lists of exactly those groups"
+    );
+
+    // A login the directory does not have: no user, but the groups asked for by name.
+    let other = all
+        .groups
+        .iter()
+        .find(|g| !has_jlennon(g))
+        .expect("a group without jlennon");
+    let read = source
+        .user("nobody*)(uid=*", &[other.external_id.as_str().to_owned()])
+        .await
+        .expect("user read");
+    assert!(read.users.is_empty(), "{:?}", read.users);
+    assert_eq!(read.groups, vec![other.clone()]);
 }

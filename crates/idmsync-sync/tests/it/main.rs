@@ -139,6 +139,7 @@ fn build(
 fn request(mode: Option<SyncMode>) -> RunRequest {
     RunRequest {
         mode,
+        user: None,
         trigger: Trigger::Manual,
         dry_run: false,
         force: false,
