@@ -116,8 +116,8 @@ fn ad_example_setup_follows_a_samba_domain() {
     let log = s.log(3);
     for line in [
         "deactivated-user: user001 (disabled in the source)",
-        "updated-user: renamed007 (external_id)",
-        "updated-user: user009 (locator)",
+        "updated-user: renamed007 (external_id \"user007\" → \"renamed007\")",
+        "updated-user: user009 (locator \"cn=user 009,ou=",
     ] {
         assert!(
             log.iter().any(|l| l.starts_with(line)),

@@ -110,7 +110,7 @@ fn changing_the_files_shows_exactly_those_changes_and_a_repeat_changes_nothing(b
         sorted(s.log(2)),
         sorted(vec![
             "created-user: cwatts (Charlie Watts, charlie@stones.com)".into(),
-            "updated-user: mjagger (email)".into(),
+            "updated-user: mjagger (email \"mick@stones.com\" → \"mick@rollingstones.com\")".into(),
             "deactivated-user: gharrison (missing from the source)".into(),
             "added-user-to-group: cwatts to stones".into(),
             "removed-user-from-group: gharrison from beatles".into(),
@@ -206,7 +206,7 @@ fn later_runs_are_differential_and_never_deactivate(backend: Backend) {
     assert!(out.starts_with("differential sync succeeded"), "{out}");
     assert_eq!(
         s.log(2),
-        vec!["updated-user: mjagger (first_name)".to_string()]
+        vec!["updated-user: mjagger (first_name \"Mick\" → \"Michael\")".to_string()]
     );
     let users = s.users();
     assert_eq!(users[3]["external_id"], "pmccartney");

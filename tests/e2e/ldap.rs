@@ -132,8 +132,8 @@ fn differential_and_full_runs_follow_the_directory() {
     let log = s.log(2);
     for line in [
         "created-user: bmay (Brian May, brian.may@example.com)",
-        "updated-user: rwood (last_name)",
-        "updated-user: eclapton (locator)",
+        "updated-user: rwood (last_name \"Wood\" → \"Wood-Stone\")",
+        "updated-user: eclapton (locator \"uid=eclapton,ou=london,ou=people,dc=example,dc=com\" → \"uid=eclapton,ou=liverpool,ou=people,dc=example,dc=com\")",
         "added-user-to-group: bmay to stones",
         "removed-user-from-group: cwatts from stones",
     ] {
@@ -269,7 +269,7 @@ fn a_user_run_sees_a_leaver_and_a_mover_at_once_and_leaves_the_differential_posi
     s.idmsync(&["sync", "--user", "cwatts"]).ok();
     let log = s.log(3);
     assert!(
-        log.contains(&"updated-user: cwatts (last_name)".to_string()),
+        log.contains(&"updated-user: cwatts (last_name \"Watts\" → \"Watts-Jr\")".to_string()),
         "{log:#?}"
     );
     assert!(

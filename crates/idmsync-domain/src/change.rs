@@ -26,14 +26,65 @@ pub enum Event {
     /// New row.
     Created,
     /// The listed fields changed.
-    Updated(Vec<&'static str>),
+    Updated(Vec<FieldChange>),
     /// Inactive row made active again; the listed fields changed too.
-    Reactivated(Vec<&'static str>),
+    Reactivated(Vec<FieldChange>),
     /// Active row made inactive, by the sync (missing from the source) or by the source
     /// (disabled there).
     Deactivated(DeactivatedBy),
     /// Only the admin capability changed; the log line comes from the capability lists.
     Capability,
+}
+
+/// One field of a row that a run changes, with the values the run log shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    /// The field's name (`last_name`, `locator`).
+    pub field: &'static str,
+    /// The stored value and the new one; `None` for a secret (the password), whose values
+    /// the log never shows.
+    pub values: Option<(Option<String>, Option<String>)>,
+}
+
+impl FieldChange {
+    /// A change of a value the log may show; `None` is no value (no e-mail address).
+    pub fn shown(field: &'static str, old: Option<&str>, new: Option<&str>) -> Self {
+        Self {
+            field,
+            values: Some((old.map(str::to_owned), new.map(str::to_owned))),
+        }
+    }
+
+    /// A change of a secret: the log says only that it changed.
+    pub fn secret(field: &'static str) -> Self {
+        Self {
+            field,
+            values: None,
+        }
+    }
+}
+
+impl fmt::Display for FieldChange {
+    /// `last_name "Wood" → "Wood-Stone"`, `email none → "b@example.com"`, `password changed`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = |v: &Option<String>| {
+            v.as_ref()
+                .map_or_else(|| "none".to_owned(), |v| format!("{v:?}"))
+        };
+        match &self.values {
+            Some((old, new)) => write!(f, "{} {} → {}", self.field, value(old), value(new)),
+            None => write!(f, "{} changed", self.field),
+        }
+    }
+}
+
+/// The changes of a row for its log line, `; `-separated.
+fn changes_text(changes: &[FieldChange]) -> String {
+    changes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A user row to write, complete.
@@ -208,14 +259,15 @@ fn entry_line(
     let (key, message) = match (event, kind) {
         (Event::Created, User) => (EventKey::CreatedUser, with_detail(id, &describe())),
         (Event::Created, Group) => (EventKey::CreatedGroup, with_detail(id, &describe())),
-        (Event::Updated(f), User) => (EventKey::UpdatedUser, with_detail(id, &f.join(", "))),
-        (Event::Updated(f), Group) => (EventKey::UpdatedGroup, with_detail(id, &f.join(", "))),
+        (Event::Updated(f), User) => (EventKey::UpdatedUser, with_detail(id, &changes_text(f))),
+        (Event::Updated(f), Group) => (EventKey::UpdatedGroup, with_detail(id, &changes_text(f))),
         (Event::Reactivated(f), User) => {
-            (EventKey::ReactivatedUser, with_detail(id, &f.join(", ")))
+            (EventKey::ReactivatedUser, with_detail(id, &changes_text(f)))
         }
-        (Event::Reactivated(f), Group) => {
-            (EventKey::ReactivatedGroup, with_detail(id, &f.join(", ")))
-        }
+        (Event::Reactivated(f), Group) => (
+            EventKey::ReactivatedGroup,
+            with_detail(id, &changes_text(f)),
+        ),
         (Event::Deactivated(by), k) => {
             let key = match k {
                 User => EventKey::DeactivatedUser,

@@ -20,7 +20,7 @@ pub mod plan;
 pub mod run;
 pub mod validate;
 
-pub use change::{ChangeSet, Counts, EventKey, LogLine};
+pub use change::{ChangeSet, Counts, EventKey, FieldChange, LogLine};
 pub use ids::{ExternalId, IdError, SourceId, Tenant, Watermark};
 pub use model::{
     DeactivatedBy, MemberRef, SourceGroup, SourcePassword, SourceUser, StoreState, StoredGroup,

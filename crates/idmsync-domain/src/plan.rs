@@ -6,7 +6,9 @@
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 
-use crate::change::{ChangeSet, Edge, Event, EventKey, GroupWrite, Key, LogLine, UserWrite};
+use crate::change::{
+    ChangeSet, Edge, Event, EventKey, FieldChange, GroupWrite, Key, LogLine, UserWrite,
+};
 use crate::fxhash::{self, FxHashMap, FxHashSet};
 use crate::ids::{ExternalId, SourceId};
 use crate::model::{
@@ -733,23 +735,22 @@ impl<'a> Planner<'a> {
         let st = &store.users[i];
         let password_hash = self.password(&u.external_id, &u.password, st.password_hash.as_ref());
         let mut fields = Vec::new();
-        if st.external_id != u.external_id {
-            fields.push("external_id");
-        }
-        if st.locator != u.locator {
-            fields.push("locator");
-        }
-        if st.first_name != u.first_name {
-            fields.push("first_name");
-        }
-        if st.last_name != u.last_name {
-            fields.push("last_name");
-        }
-        if st.email != u.email {
-            fields.push("email");
-        }
+        let mut compare = |field, old: Option<&str>, new: Option<&str>| {
+            if old != new {
+                fields.push(FieldChange::shown(field, old, new));
+            }
+        };
+        compare(
+            "external_id",
+            Some(st.external_id.as_str()),
+            Some(u.external_id.as_str()),
+        );
+        compare("locator", st.locator.as_deref(), u.locator.as_deref());
+        compare("first_name", Some(&st.first_name), Some(&u.first_name));
+        compare("last_name", Some(&st.last_name), Some(&u.last_name));
+        compare("email", st.email.as_deref(), u.email.as_deref());
         if st.password_hash != password_hash {
-            fields.push("password");
+            fields.push(FieldChange::secret("password"));
         }
         let active = st.status == UserStatus::Active;
         let (status, deactivated_by, event) = match (u.enabled, active) {
@@ -829,15 +830,18 @@ impl<'a> Planner<'a> {
         };
         let st = &self.store.groups[i];
         let mut fields = Vec::new();
-        if st.external_id != g.external_id {
-            fields.push("external_id");
-        }
-        if st.locator != g.locator {
-            fields.push("locator");
-        }
-        if st.name != g.name {
-            fields.push("name");
-        }
+        let mut compare = |field, old: Option<&str>, new: Option<&str>| {
+            if old != new {
+                fields.push(FieldChange::shown(field, old, new));
+            }
+        };
+        compare(
+            "external_id",
+            Some(st.external_id.as_str()),
+            Some(g.external_id.as_str()),
+        );
+        compare("locator", st.locator.as_deref(), g.locator.as_deref());
+        compare("name", Some(&st.name), Some(&g.name));
         let event = if st.status == UserStatus::Inactive {
             Event::Reactivated(fields)
         } else if fields.is_empty() {

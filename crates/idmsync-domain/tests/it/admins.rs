@@ -92,7 +92,7 @@ fn a_capability_change_rides_along_with_an_update() {
         &source,
         &with_admins(full(), &["rstarr"]),
         "
-        updated-user: rstarr (email)
+        updated-user: rstarr (email none → \"ringo@beatles.com\")
         added-capability: tenant-admin to rstarr
         ",
     );

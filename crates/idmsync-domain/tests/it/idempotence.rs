@@ -211,7 +211,7 @@ fn the_beatles_story() {
             groups(&["johnono", "pbest", "pmccartney", "rstarr"]),
         ),
         &with_admins(full(), &["johnono"]),
-        "updated-user: johnono (external_id)",
+        "updated-user: johnono (external_id \"jlennon\" → \"johnono\")",
     );
     assert_eq!(
         users_of(&store),

@@ -17,7 +17,7 @@ fn stored_with(hash: Option<&str>) -> StoreState {
 
 #[test]
 fn the_source_password_decides_the_stored_hash() {
-    let updated = "updated-user: jlennon (password)";
+    let updated = "updated-user: jlennon (password changed)";
     let cases = [
         (None, SourcePassword::Unmanaged, "", None),
         (

@@ -298,7 +298,7 @@ fn a_returning_group_is_reactivated_with_its_members() {
         ),
         &full(),
         "
-        reactivated-group: beatles (name)
+        reactivated-group: beatles (name \"The Beatles\" → \"Beatles\")
         added-user-to-group: jlennon to beatles
         ",
     );
@@ -316,17 +316,17 @@ fn group_field_changes_are_updates() {
             g("beatles", &["jlennon"])
                 .dn("cn=beatles")
                 .name("The Beatles"),
-            "updated-group: beatles (name)",
+            "updated-group: beatles (name \"beatles\" → \"The Beatles\")",
         ),
         (
             g("beatles", &["jlennon"]).dn("cn=the-beatles"),
-            "updated-group: beatles (locator)",
+            "updated-group: beatles (locator \"cn=beatles\" → \"cn=the-beatles\")",
         ),
         (
             g("beatles", &["jlennon"])
                 .dn("cn=beatles")
                 .gid("the-beatles"),
-            "updated-group: the-beatles (external_id)",
+            "updated-group: the-beatles (external_id \"beatles\" → \"the-beatles\")",
         ),
     ];
     for (group, expected) in cases {
@@ -447,7 +447,7 @@ fn a_differential_rename_resolves_the_new_name_only_as_a_full_run_does() {
             &store,
             &src(vec![u("john").sid("e-1")], vec![g("beatles", &["john"])]),
             &mode,
-            "updated-user: john (external_id)",
+            "updated-user: john (external_id \"jlennon\" → \"john\")",
         );
         // The old name is stale: the source itself says the user is called john now.
         check(
@@ -455,7 +455,7 @@ fn a_differential_rename_resolves_the_new_name_only_as_a_full_run_does() {
             &src(vec![u("john").sid("e-1")], vec![g("beatles", &["jlennon"])]),
             &mode,
             "
-            updated-user: john (external_id)
+            updated-user: john (external_id \"jlennon\" → \"john\")
             removed-user-from-group: john from beatles
             skipped-member: beatles: member jlennon refers to no known user or group
             ",
@@ -496,8 +496,8 @@ fn a_renamed_child_group_is_named_by_its_new_id_when_removed() {
             ),
             &mode,
             "
-            updated-user: john (external_id)
-            updated-group: paul-wings (external_id)
+            updated-user: john (external_id \"jlennon\" → \"john\")
+            updated-group: paul-wings (external_id \"wings\" → \"paul-wings\")
             removed-user-from-group: john from beatles
             removed-group-from-group: paul-wings from beatles
             ",

@@ -47,15 +47,15 @@ fn field_changes_are_updates_listing_the_fields() {
         (before.clone(), ""),
         (
             before.clone().named("Johnny", "Lennon"),
-            "updated-user: jlennon (first_name)",
+            "updated-user: jlennon (first_name \"John\" → \"Johnny\")",
         ),
         (
             before.clone().named("John", "Ono"),
-            "updated-user: jlennon (last_name)",
+            "updated-user: jlennon (last_name \"Lennon\" → \"Ono\")",
         ),
         (
             before.clone().mail("j@l.com"),
-            "updated-user: jlennon (email)",
+            "updated-user: jlennon (email \"john@beatles.com\" → \"j@l.com\")",
         ),
         (
             {
@@ -63,23 +63,24 @@ fn field_changes_are_updates_listing_the_fields() {
                 x.email = None;
                 x
             },
-            "updated-user: jlennon (email)",
+            "updated-user: jlennon (email \"john@beatles.com\" → none)",
         ),
         (
             before.clone().dn("uid=jlennon,dc=b"),
-            "updated-user: jlennon (locator)",
+            "updated-user: jlennon (locator none → \"uid=jlennon,dc=b\")",
         ),
         (
             before.clone().named("J", "L").mail("x@y"),
-            "updated-user: jlennon (first_name, last_name, email)",
+            "updated-user: jlennon (first_name \"John\" → \"J\"; last_name \"Lennon\" → \"L\"; \
+             email \"john@beatles.com\" → \"x@y\")",
         ),
         (
             before.clone().login("john"),
-            "updated-user: john (external_id)",
+            "updated-user: john (external_id \"jlennon\" → \"john\")",
         ),
         (
             before.clone().login("JLennon"),
-            "updated-user: JLennon (external_id)",
+            "updated-user: JLennon (external_id \"jlennon\" → \"JLennon\")",
         ),
     ];
     for (user, expected) in cases {
@@ -102,7 +103,7 @@ fn a_renamed_user_keeps_its_row_and_memberships() {
             vec![g("beatles", &["john", "rstarr"])],
         ),
         &full(),
-        "updated-user: john (external_id)",
+        "updated-user: john (external_id \"jlennon\" → \"john\")",
     );
     assert_eq!(store.users.len(), 2);
     assert_eq!(edges_of(&store), "beatles > john\nbeatles > rstarr");
@@ -121,7 +122,7 @@ fn a_moved_user_keeps_its_memberships_by_locator() {
             vec![g("beatles", &["uid=jlennon,ou=london,dc=b"])],
         ),
         &full(),
-        "updated-user: jlennon (locator)",
+        "updated-user: jlennon (locator \"uid=jlennon,ou=liverpool,dc=b\" → \"uid=jlennon,ou=london,dc=b\")",
     );
     assert_eq!(edges_of(&store), "beatles > jlennon");
 }
@@ -222,7 +223,7 @@ fn a_reactivated_user_also_gets_its_changes() {
         &mut store,
         &src(vec![u("jlennon").named("John", "Lennon")], vec![]),
         &full(),
-        "reactivated-user: jlennon (first_name, last_name)",
+        "reactivated-user: jlennon (first_name \"\" → \"John\"; last_name \"\" → \"Lennon\")",
     );
 }
 
@@ -234,7 +235,7 @@ fn an_inactive_user_that_stays_inactive_is_still_updated() {
         &mut store,
         &src(vec![u("jlennon").mail("john@beatles.com")], vec![]),
         &full(),
-        "updated-user: jlennon (email)",
+        "updated-user: jlennon (email none → \"john@beatles.com\")",
     );
     assert_eq!(users_of(&store), "jlennon: inactive/admin");
 }
@@ -414,7 +415,7 @@ fn a_differential_run_skips_a_user_whose_login_another_active_user_holds() {
         &diff(),
         "
         created-user: jlennon
-        updated-user: john (external_id)
+        updated-user: john (external_id \"jlennon\" → \"john\")
         ",
     );
 }
@@ -431,7 +432,7 @@ fn counts_match_the_changes() {
         ),
         &full(),
         "
-        updated-user: a (first_name)
+        updated-user: a (first_name \"\" → \"A\")
         deactivated-user: b (disabled in the source)
         deactivated-user: c (missing from the source)
         reactivated-user: d

@@ -1,6 +1,6 @@
 //! Applying change sets: creation, updates, deactivations, renames, edges, atomicity and scale.
 
-use idmsync_domain::change::{Event, GroupWrite, UserWrite};
+use idmsync_domain::change::{Event, FieldChange, GroupWrite, UserWrite};
 use idmsync_domain::{ChangeSet, DeactivatedBy, ExternalId, StoreState, UserStatus};
 use idmsync_ports::{DirectoryReader, RunLogReader, StoreError, SyncStore, UserFilter};
 
@@ -81,7 +81,7 @@ backend_tests! {
         let changes = ChangeSet {
             users: vec![
                 UserWrite {
-                    event: Event::Updated(vec!["last_name"]),
+                    event: Event::Updated(vec![FieldChange::shown("last_name", Some("before"), Some("after"))]),
                     row: renamed.clone(),
                 },
                 UserWrite {
@@ -95,7 +95,7 @@ backend_tests! {
             ],
             groups: vec![
                 GroupWrite {
-                    event: Event::Updated(vec!["name"]),
+                    event: Event::Updated(vec![FieldChange::shown("name", Some("before"), Some("after"))]),
                     row: apple.clone(),
                 },
                 GroupWrite {
@@ -172,7 +172,7 @@ backend_tests! {
         let changes = ChangeSet {
             users: [&first, &second]
                 .map(|row| UserWrite {
-                    event: Event::Updated(vec!["external_id"]),
+                    event: Event::Updated(vec![FieldChange::shown("external_id", Some("before"), Some("after"))]),
                     row: row.clone(),
                 })
                 .into(),
@@ -209,7 +209,7 @@ backend_tests! {
             users: vec![
                 created_user(user(&u5)),
                 UserWrite {
-                    event: Event::Updated(vec!["first_name"]),
+                    event: Event::Updated(vec![FieldChange::shown("first_name", Some("before"), Some("after"))]),
                     row: renamed,
                 },
             ],
