@@ -429,7 +429,7 @@ async fn starttls_never_falls_back_to_clear_text() {
         &[
             &slapd.url(),
             "connect with StartTLS failed",
-            "protocolError",
+            "protocol error (2)",
         ],
     );
 }
