@@ -242,11 +242,15 @@ fn users_show_and_groups_show_print_one_entry_in_full() {
     s.idmsync(&["sync"]).ok();
     let shown = s.idmsync(&["users", "show", "jlennon"]).ok();
     for line in [
-        "external id     jlennon",
-        "name            John Lennon",
-        "status          active",
-        "admin           yes",
-        "groups          2\n  beatles\n  solo\n",
+        "external id       jlennon",
+        "source id         jlennon",
+        "name              John Lennon",
+        "status            active",
+        "admin             yes",
+        "groups            2\n  beatles\n  solo\n",
+        "inherited groups  1\n  music\n",
+        "history           4\n",
+        "  created-user: jlennon (John Lennon, john@beatles.com)\n",
     ] {
         assert!(shown.contains(line), "{line:?} in\n{shown}");
     }
@@ -272,6 +276,27 @@ fn users_show_and_groups_show_print_one_entry_in_full() {
     assert_eq!(gone["status"], "inactive");
     assert!(gone["deactivated_by"].is_string(), "{gone}");
     assert_eq!(gone["groups"], serde_json::json!([]));
+    // Newest first: the full run that deactivated the user, then the first sync.
+    let history: Vec<(i64, String)> = gone["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|h| {
+            (
+                h["run"].as_i64().expect("run"),
+                h["event"].as_str().expect("event").into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        history,
+        [
+            (2, "removed-user-from-group".into()),
+            (2, "deactivated-user".into()),
+            (1, "added-user-to-group".into()),
+            (1, "created-user".into()),
+        ]
+    );
 
     let missing = s.idmsync(&["users", "show", "nobody"]);
     assert_eq!(missing.code, 1);

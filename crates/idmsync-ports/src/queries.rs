@@ -32,8 +32,12 @@ pub struct UserFilter {
 pub struct UserView {
     /// Tenant name.
     pub tenant: String,
+    /// The source's stable id (entryUUID, objectGUID, ...): the row's identity.
+    pub source_id: String,
     /// Login id.
     pub external_id: String,
+    /// Where the source keeps the user (an LDAP DN), if it says.
+    pub locator: Option<String>,
     /// Given name.
     pub first_name: String,
     /// Family name.

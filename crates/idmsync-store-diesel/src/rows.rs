@@ -95,7 +95,9 @@ impl UserRecord {
         let user = self.into_stored()?;
         Ok(UserView {
             tenant: tenant.to_string(),
+            source_id: user.source_id.to_string(),
             external_id: user.external_id.to_string(),
+            locator: user.locator,
             first_name: user.first_name,
             last_name: user.last_name,
             email: user.email,

@@ -145,9 +145,10 @@ pub struct SyncArgs {
 pub enum ListCommand {
     /// List all of them, inactive ones included, sorted by external id.
     List(ListArgs),
-    /// Show one in full: a user with its status, who deactivated it and its direct groups; a
-    /// group with its direct members, child groups and parent groups. Memberships are the
-    /// active ones.
+    /// Show one in full: a user with its source id and locator (DN), status, who deactivated
+    /// it, its direct and inherited groups and its history (the newest 20 run-log lines about
+    /// it); a group with its direct members, child groups and parent groups. Memberships are
+    /// the active ones.
     Show(ShowArgs),
 }
 

@@ -209,6 +209,9 @@ fn exactly(id: &str) -> UserFilter {
     }
 }
 
+/// How many run-log lines `users show` prints, newest first.
+const HISTORY_LINES: u64 = 20;
+
 /// `users show LOGIN`.
 async fn show_user(app: &App, args: &ShowArgs) -> anyhow::Result<ExitCode> {
     let users = app
@@ -219,14 +222,54 @@ async fn show_user(app: &App, args: &ShowArgs) -> anyhow::Result<ExitCode> {
     let Some(user) = users.first() else {
         bail!("no user {} (see `idmsync users list`)", args.id);
     };
-    let groups: Vec<String> = all_groups(app)
-        .await?
-        .into_iter()
+    let all = all_groups(app).await?;
+    let groups: Vec<String> = all
+        .iter()
         .filter(|g| g.members.contains(&user.external_id))
-        .map(|g| g.external_id)
+        .map(|g| g.external_id.clone())
         .collect();
-    console::print(&output::user(user, &groups, args.format == Format::Json))?;
+    let inherited = ancestors(&all, &groups);
+    let mut history = Vec::new();
+    let mut started = std::collections::HashMap::new();
+    let lines = app
+        .store
+        .user_history(&app.tenant, &user.external_id, HISTORY_LINES)
+        .context("reading the user's history")?;
+    for (run, line) in lines {
+        if let std::collections::hash_map::Entry::Vacant(slot) = started.entry(run) {
+            let record = app.store.run(run).await.context("reading the run log")?;
+            slot.insert(record.map(|r| r.started_at));
+        }
+        history.push((run, started[&run], line));
+    }
+    let detail = output::UserDetail {
+        user,
+        groups: &groups,
+        inherited: &inherited,
+        history: &history,
+    };
+    console::print(&output::user(&detail, args.format == Format::Json))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The groups that contain one of `direct` through nesting (at any depth) and are not among
+/// them, sorted; cycles end the walk.
+fn ancestors(all: &[GroupView], direct: &[String]) -> Vec<String> {
+    let mut seen: std::collections::BTreeSet<&str> = direct.iter().map(String::as_str).collect();
+    let mut found = std::collections::BTreeSet::new();
+    let mut frontier: Vec<&str> = direct.iter().map(String::as_str).collect();
+    while let Some(child) = frontier.pop() {
+        for parent in all
+            .iter()
+            .filter(|g| g.child_groups.iter().any(|c| c == child))
+        {
+            if seen.insert(&parent.external_id) {
+                found.insert(parent.external_id.clone());
+                frontier.push(&parent.external_id);
+            }
+        }
+    }
+    found.into_iter().collect()
 }
 
 /// `groups show NAME`.

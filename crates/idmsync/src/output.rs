@@ -1,7 +1,7 @@
 //! What the commands print: aligned tables and sentences for people, JSON with stable shapes
 //! for scripts.
 
-use idmsync_domain::{Counts, LogLine, Outcome, RunRecord};
+use idmsync_domain::{Counts, LogLine, Outcome, RunId, RunRecord};
 use idmsync_ports::{GroupView, UserView};
 use idmsync_sync::RunReport;
 use serde::Serialize;
@@ -39,9 +39,34 @@ impl<'a> From<&'a UserView> for UserJson<'a> {
 struct UserDetailJson<'a> {
     #[serde(flatten)]
     user: UserJson<'a>,
+    source_id: &'a str,
+    locator: Option<&'a str>,
     deactivated_by: Option<&'a str>,
     last_sync: Option<String>,
     groups: &'a [String],
+    inherited_groups: &'a [String],
+    history: Vec<HistoryJson<'a>>,
+}
+
+/// One line of a user's history in JSON.
+#[derive(Serialize)]
+struct HistoryJson<'a> {
+    run: i64,
+    started: Option<String>,
+    event: &'a str,
+    message: &'a str,
+}
+
+/// What `users show` prints about one user.
+pub struct UserDetail<'a> {
+    /// The user.
+    pub user: &'a UserView,
+    /// Groups that have the user as a direct member.
+    pub groups: &'a [String],
+    /// Groups the user is in through nesting only.
+    pub inherited: &'a [String],
+    /// Run-log lines about the user, newest first, with their run and its start.
+    pub history: &'a [(RunId, Option<chrono::DateTime<chrono::Utc>>, LogLine)],
 }
 
 /// A group as `groups show --format json` prints it: the listed fields and its parents.
@@ -370,18 +395,45 @@ fn details(rows: &[(&str, Detail)]) -> String {
     out
 }
 
-/// `users show LOGIN`, with the groups the user is a direct member of.
-pub fn user(u: &UserView, groups: &[String], as_json: bool) -> String {
+/// `users show LOGIN`: the row, its direct and inherited groups, and its history.
+pub fn user(d: &UserDetail<'_>, as_json: bool) -> String {
+    let u = d.user;
     if as_json {
         return json(&UserDetailJson {
             user: UserJson::from(u),
+            source_id: &u.source_id,
+            locator: u.locator.as_deref(),
             deactivated_by: u.deactivated_by.as_deref(),
             last_sync: u.last_sync_at.map(time),
-            groups,
+            groups: d.groups,
+            inherited_groups: d.inherited,
+            history: d
+                .history
+                .iter()
+                .map(|(run, started, line)| HistoryJson {
+                    run: run.0,
+                    started: started.map(time),
+                    event: line.event.as_str(),
+                    message: &line.message,
+                })
+                .collect(),
         });
     }
+    let history: Vec<String> = d
+        .history
+        .iter()
+        .map(|(run, started, line)| {
+            let when = started.map(time).unwrap_or_default();
+            format!("run {run} {when}  {line}")
+        })
+        .collect();
     details(&[
         ("external id", Detail::Value(u.external_id.clone())),
+        ("source id", Detail::Value(u.source_id.clone())),
+        (
+            "locator",
+            Detail::Value(u.locator.clone().unwrap_or_default()),
+        ),
         (
             "name",
             Detail::Value(format!("{} {}", u.first_name, u.last_name)),
@@ -400,7 +452,9 @@ pub fn user(u: &UserView, groups: &[String], as_json: bool) -> String {
             "last sync",
             Detail::Value(u.last_sync_at.map(time).unwrap_or_default()),
         ),
-        ("groups", Detail::List(groups)),
+        ("groups", Detail::List(d.groups)),
+        ("inherited groups", Detail::List(d.inherited)),
+        ("history", Detail::List(&history)),
     ])
 }
 

@@ -9,7 +9,9 @@ use crate::*;
 fn user(id: &str, admin: bool) -> UserView {
     UserView {
         tenant: TENANT.into(),
+        source_id: format!("uuid-{id}"),
         external_id: id.into(),
+        locator: None,
         first_name: "John".into(),
         last_name: "Lennon".into(),
         email: Some(format!("{id}@example.com")),

@@ -1,9 +1,14 @@
 //! The run lifecycle and the run log.
 
-use idmsync_domain::{Counts, EventKey, LogLine, Outcome, RunId, SyncMode, Trigger, Watermark};
+use idmsync_domain::{
+    ChangeSet, Counts, EventKey, LogLine, Outcome, RunId, SyncMode, Trigger, Watermark,
+};
 use idmsync_ports::{Page, RunLogReader, StoreError, SyncStore};
 
-use crate::support::{at, backend_tests, backends, directory, ended, fresh, sync, tenant};
+use crate::support::{
+    at, backend_tests, backends, created_group, created_user, directory, edge, ended, fresh, key,
+    sync, tenant, user,
+};
 
 backend_tests! {
     async fn a_successful_run_records_counts_and_watermark(db: Db) {
@@ -176,5 +181,40 @@ async fn finishing_an_unknown_run_fails_on_a_current_thread_runtime() {
             matches!(&err, StoreError::Failed(m) if m.contains("run 7")),
             "{backend:?}: {err:?}"
         );
+    }
+}
+
+backend_tests! {
+    async fn a_users_history_is_its_own_lines_newest_first_whatever_its_id_holds(db: Db) {
+        let (acme, other) = (tenant("acme"), tenant("other"));
+        let wild = key("s-wild", "a_b%");
+        let tame = key("s-tame", "axbyz");
+        let group = key("s-g", "g");
+        let changes = ChangeSet {
+            users: vec![created_user(user(&wild)), created_user(user(&tame))],
+            groups: vec![created_group(crate::support::group(&group))],
+            memberships_added: vec![edge(&group, &wild), edge(&group, &tame)],
+            ..ChangeSet::default()
+        };
+        let first = sync(&db, &acme, &changes, 1).await;
+        sync(&db, &other, &changes, 2).await;
+        let history = db.store.user_history(&acme, "a_b%", 10).expect("history");
+        let lines: Vec<(RunId, String)> = history
+            .iter()
+            .map(|(run, line)| (*run, line.to_string()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (first, "added-user-to-group: a_b% to g".to_string()),
+                (
+                    first,
+                    "created-user: a_b% (First a_b% Last a_b%, a_b%@example.com)".to_string(),
+                ),
+            ]
+        );
+        assert_eq!(db.store.user_history(&acme, "axbyz", 1).expect("history").len(), 1);
+        assert!(db.store.user_history(&acme, "a", 10).expect("history").is_empty());
+        assert!(db.store.user_history(&tenant("none"), "a_b%", 10).expect("history").is_empty());
     }
 }
