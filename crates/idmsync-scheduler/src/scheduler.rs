@@ -569,7 +569,7 @@ impl Scheduler {
             trigger = trigger.as_str(),
             outcome = ended.outcome.as_str(),
             reason = ended.reason.as_deref(),
-            ?elapsed,
+            elapsed_secs = elapsed.as_secs_f64(),
             "run finished"
         );
     }

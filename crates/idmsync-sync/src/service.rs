@@ -446,7 +446,22 @@ impl SyncService {
             return Err(SyncError::Store(e));
         }
         let elapsed = started.elapsed();
-        info!(%counts, ?elapsed, "run applied");
+        // Numbers as numbers, so a collector can sum them; the message has them in words.
+        info!(
+            users_created = counts.users_created,
+            users_updated = counts.users_updated,
+            users_deactivated = counts.users_deactivated,
+            users_reactivated = counts.users_reactivated,
+            groups_changed = counts.groups_created
+                + counts.groups_updated
+                + counts.groups_deactivated
+                + counts.groups_reactivated,
+            memberships_added = counts.memberships_added,
+            memberships_removed = counts.memberships_removed,
+            warnings = counts.warnings,
+            elapsed_secs = elapsed.as_secs_f64(),
+            "run applied: {counts}"
+        );
         Ok(RunReport::Applied {
             run,
             mode,

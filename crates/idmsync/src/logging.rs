@@ -62,9 +62,9 @@ fn colour(no_color: Option<OsString>, terminal: bool) -> bool {
 /// spans and of the event itself in one object (the event's win).
 ///
 /// The library crates log some values through `Display` or `Debug`, which tracing's own JSON
-/// writes as strings; this format gives the known ones their one type: `run` is always a
-/// number (a dry run, which has none, leaves it out), and `elapsed`, a `Duration`'s `Debug`
-/// ("778.300177ms"), becomes `elapsed_secs`, a number of seconds.
+/// writes as strings; this format gives the known one its one type: `run` is always a number
+/// (a dry run, which has none, leaves it out). Durations are logged as numbers already, in
+/// seconds, in fields ending in `_secs`.
 struct StableJson;
 
 impl<S, N> FormatEvent<S, N> for StableJson
@@ -145,14 +145,6 @@ impl Fields {
                     self.0.insert(name.into(), id.into());
                 }
             }
-            "elapsed" => match duration_secs(&text) {
-                Some(secs) => {
-                    self.0.insert("elapsed_secs".into(), secs.into());
-                }
-                None => {
-                    self.0.insert(name.into(), text.into());
-                }
-            },
             _ => {
                 self.0.insert(name.into(), text.into());
             }
@@ -186,16 +178,6 @@ impl Visit for Fields {
     }
 }
 
-/// Seconds from a `Duration`'s `Debug` form (`1.5s`, `778.300177ms`, `12µs`, `7ns`).
-fn duration_secs(text: &str) -> Option<f64> {
-    [("ns", 1e-9), ("µs", 1e-6), ("ms", 1e-3), ("s", 1.0)]
-        .iter()
-        .find_map(|(unit, scale)| {
-            let number: f64 = text.strip_suffix(unit)?.parse().ok()?;
-            Some(number * scale)
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,25 +191,10 @@ mod tests {
     }
 
     #[test]
-    fn durations_read_back_as_seconds() {
-        let check = |text: &str, secs: f64| {
-            let read = duration_secs(text).unwrap_or(f64::NAN);
-            assert!((read - secs).abs() < 1e-12, "{text}: {read}");
-        };
-        check("1.5s", 1.5);
-        check("778.300177ms", 0.778_300_177);
-        check("12µs", 0.000_012);
-        check("7ns", 0.000_000_007);
-        assert_eq!(duration_secs("soon"), None);
-    }
-
-    #[test]
     fn a_run_is_a_number_and_a_dry_run_has_none() {
         let mut fields = Fields::default();
         fields.text("run", "9".into());
-        fields.text("elapsed", "2s".into());
         assert_eq!(fields.0["run"], 9);
-        assert_eq!(fields.0["elapsed_secs"], 2.0);
         let mut dry = Fields::default();
         dry.text("run", "dry".into());
         assert!(dry.0.is_empty());
