@@ -108,14 +108,12 @@ fn sync_with_json_logs_prints_only_json_objects_with_stable_types() {
     assert!(end[0]["elapsed_secs"].is_f64(), "{}", first.stdout);
     let events = json_lines(&first.stderr);
     assert!(
-        events
-            .iter()
-            .any(|e| e["fields"]["message"]
-                .as_str()
-                .is_some_and(|m| m.starts_with("run applied: 3 users created"))
-                && e["fields"]["run"] == 1
-                && e["fields"]["users_created"] == 3
-                && e["fields"]["elapsed_secs"].is_f64()),
+        events.iter().any(|e| e["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("run applied: 3 users created"))
+            && e["fields"]["run"] == 1
+            && e["fields"]["users_created"] == 3
+            && e["fields"]["elapsed_secs"].is_f64()),
         "{}",
         first.stderr
     );

@@ -188,6 +188,28 @@ impl ChangeSet {
         c
     }
 
+    /// How many rows and run-log lines applying the change set writes: what a progress bar
+    /// counts to. Edges removed count as rows.
+    pub fn writes(&self) -> u64 {
+        let logged = |e: &Event| !matches!(e, Event::Capability);
+        let rows = self.users.len()
+            + self.groups.len()
+            + self.memberships_added.len()
+            + self.memberships_removed.len()
+            + self.nesting_added.len()
+            + self.nesting_removed.len();
+        let lines = self.users.iter().filter(|w| logged(&w.event)).count()
+            + self.groups.iter().filter(|w| logged(&w.event)).count()
+            + self.memberships_added.len()
+            + self.memberships_removed.len()
+            + self.nesting_added.len()
+            + self.nesting_removed.len()
+            + self.admins_granted.len()
+            + self.admins_revoked.len()
+            + self.warnings.len();
+        (rows + lines) as u64
+    }
+
     /// The run-log lines, one per change, in a stable order: users, groups, memberships,
     /// nesting, capabilities, then warnings. Lazy, because a first sync of a large directory has
     /// millions of them and the store writes them in batches.

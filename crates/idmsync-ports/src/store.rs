@@ -2,6 +2,8 @@
 //! atomically.
 
 use async_trait::async_trait;
+
+use crate::progress::DynProgress;
 use chrono::{DateTime, Utc};
 use idmsync_domain::{
     ChangeSet, LogLine, RunId, RunRecord, RunResult, SourceId, StoreState, SyncMode, Tenant,
@@ -96,7 +98,8 @@ pub trait SyncStore: Send + Sync {
     async fn record_skipped(&self, run: &NewRun, result: &RunResult) -> Result<RunId, StoreError>;
 
     /// Applies `changes`, writes the run's log lines and ends the run with `result`, in one
-    /// transaction.
+    /// transaction, advancing `progress` by one for each row and log line written (the caller
+    /// begins the stage with [`ChangeSet::writes`] as its total).
     ///
     /// # Errors
     /// `Failed` when the transaction was rolled back; the store is then exactly as before.
@@ -106,6 +109,7 @@ pub trait SyncStore: Send + Sync {
         tenant: &Tenant,
         changes: &ChangeSet,
         result: &RunResult,
+        progress: &DynProgress,
     ) -> Result<(), StoreError>;
 
     /// Ends a run that applied nothing (failed, aborted) with its log lines.

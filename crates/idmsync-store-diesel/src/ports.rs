@@ -6,8 +6,8 @@ use idmsync_domain::{
     ChangeSet, LogLine, RunId, RunRecord, RunResult, SourceId, StoreState, Tenant,
 };
 use idmsync_ports::{
-    DirectoryReader, GroupView, LoginField, LoginReader, LoginRecord, NewRun, Page, Readiness,
-    RunLogReader, StoreError, SyncStore, Totals, UserFilter, UserView,
+    DirectoryReader, DynProgress, GroupView, LoginField, LoginReader, LoginRecord, NewRun, Page,
+    Readiness, RunLogReader, StoreError, SyncStore, Totals, UserFilter, UserView,
 };
 
 use crate::store::DieselStore;
@@ -57,6 +57,7 @@ impl SyncStore for DieselStore {
         tenant: &Tenant,
         changes: &ChangeSet,
         result: &RunResult,
+        progress: &DynProgress,
     ) -> Result<(), StoreError> {
         let fence = self
             .fences()
@@ -64,7 +65,7 @@ impl SyncStore for DieselStore {
             .map_err(|e| e.into_store(self.url()))?;
         self.write(|conn| {
             fence.hold(conn)?;
-            write::apply(conn, run, tenant, changes, result)?;
+            write::apply(conn, run, tenant, changes, result, progress)?;
             fence.still_held(conn)
         })?;
         self.fences().ended(run);

@@ -12,7 +12,7 @@ use diesel::dsl::max;
 use diesel::prelude::*;
 use idmsync_domain::change::{Edge, GroupWrite, Key, UserWrite};
 use idmsync_domain::{ChangeSet, Counts, LogLine, Outcome, RunId, RunResult, Tenant};
-use idmsync_ports::NewRun;
+use idmsync_ports::{DynProgress, NewRun};
 
 use crate::batch::{in_batches, rows_per_statement};
 use crate::bulk::{EdgeKeys, MEMBERSHIPS, NESTING};
@@ -82,13 +82,18 @@ pub(crate) fn apply(
     tenant: &Tenant,
     changes: &ChangeSet,
     result: &RunResult,
+    progress: &DynProgress,
 ) -> Result<(), DbError> {
     let tenant = ensure_tenant(conn, tenant)?;
     let at = result.finished_at.naive_utc();
-    upsert_users(conn, tenant, &changes.users, at)?;
-    upsert_groups(conn, tenant, &changes.groups, at)?;
-    write_edges(conn, tenant, changes)?;
-    end_run(conn, run, result, changes.log_lines())
+    // Each row counts as the loader takes it, so the counter moves batch by batch.
+    let users = changes.users.iter().inspect(|_| progress.advance(1));
+    upsert_users(conn, tenant, users, at)?;
+    let groups = changes.groups.iter().inspect(|_| progress.advance(1));
+    upsert_groups(conn, tenant, groups, at)?;
+    write_edges(conn, tenant, changes, progress)?;
+    let lines = changes.log_lines().inspect(|_| progress.advance(1));
+    end_run(conn, run, result, lines)
 }
 
 /// Sets the run's outcome, reason, counts, watermark and end, and appends `lines` after any it
@@ -262,23 +267,23 @@ impl Stage {
     }
 }
 
-fn upsert_users(
+fn upsert_users<'a>(
     conn: &mut Conn,
     tenant: i64,
-    writes: &[UserWrite],
+    writes: impl Iterator<Item = &'a UserWrite>,
     at: NaiveDateTime,
 ) -> Result<(), DbError> {
-    let rows = writes.iter().map(|w| NewUser::new(tenant, &w.row, at));
+    let rows = writes.map(|w| NewUser::new(tenant, &w.row, at));
     upsert_rows(conn, "idm_users", "idm_stage_users", NewUser::COLUMNS, rows)
 }
 
-fn upsert_groups(
+fn upsert_groups<'a>(
     conn: &mut Conn,
     tenant: i64,
-    writes: &[GroupWrite],
+    writes: impl Iterator<Item = &'a GroupWrite>,
     at: NaiveDateTime,
 ) -> Result<(), DbError> {
-    let rows = writes.iter().map(|w| NewGroup::new(tenant, &w.row, at));
+    let rows = writes.map(|w| NewGroup::new(tenant, &w.row, at));
     upsert_rows(
         conn,
         "idm_groups",
@@ -294,7 +299,12 @@ type Ids = HashMap<String, i64>;
 /// Removes and adds the change set's edges, after the rows they name were written. Source ids
 /// are mapped to row ids with batched `IN` lists (one query per table for all but huge sets),
 /// removals are one `DELETE … IN` per group, additions one bulk load per table.
-fn write_edges(conn: &mut Conn, tenant: i64, changes: &ChangeSet) -> Result<(), DbError> {
+fn write_edges(
+    conn: &mut Conn,
+    tenant: i64,
+    changes: &ChangeSet,
+    progress: &DynProgress,
+) -> Result<(), DbError> {
     use idm_group_nesting::dsl as n;
     use idm_user_memberships::dsl as m;
     let memberships = || {
@@ -325,6 +335,7 @@ fn write_edges(conn: &mut Conn, tenant: i64, changes: &ChangeSet) -> Result<(), 
 
     let removed = edge_ids(&changes.memberships_removed, &groups, &users, "user")?;
     delete_edges(max_binds, removed, |group, members| {
+        progress.advance(members.len() as u64);
         let delete = diesel::delete(
             m::idm_user_memberships
                 .filter(m::group_id.eq(group))
@@ -334,6 +345,7 @@ fn write_edges(conn: &mut Conn, tenant: i64, changes: &ChangeSet) -> Result<(), 
     })?;
     let removed = edge_ids(&changes.nesting_removed, &groups, &groups, "group")?;
     delete_edges(max_binds, removed, |parent, children| {
+        progress.advance(children.len() as u64);
         let delete = diesel::delete(
             n::idm_group_nesting
                 .filter(n::parent_id.eq(parent))
@@ -343,17 +355,23 @@ fn write_edges(conn: &mut Conn, tenant: i64, changes: &ChangeSet) -> Result<(), 
     })?;
 
     let added = edge_ids(&changes.memberships_added, &groups, &users, "user")?;
-    insert_edges(conn, &MEMBERSHIPS, added)?;
+    insert_edges(conn, &MEMBERSHIPS, added, progress)?;
     let added = edge_ids(&changes.nesting_added, &groups, &groups, "group")?;
-    insert_edges(conn, &NESTING, added)?;
+    insert_edges(conn, &NESTING, added, progress)?;
     Ok(())
 }
 
 /// Adds `edges` to the table of `keys`, with the table's keys dropped and re-added around the
 /// load when that is a bulk load ([`EdgeKeys::suspend_for`]).
-fn insert_edges(conn: &mut Conn, keys: &EdgeKeys, edges: Vec<(i64, i64)>) -> QueryResult<()> {
+fn insert_edges(
+    conn: &mut Conn,
+    keys: &EdgeKeys,
+    edges: Vec<(i64, i64)>,
+    progress: &DynProgress,
+) -> QueryResult<()> {
     let suspended = keys.suspend_for(conn, edges.len())?;
-    if let Err(error) = load(conn, keys.table, &keys.columns, edges) {
+    let rows = edges.into_iter().inspect(|_| progress.advance(1));
+    if let Err(error) = load(conn, keys.table, &keys.columns, rows) {
         keys.abandon(conn, suspended);
         return Err(error);
     }
@@ -501,7 +519,14 @@ mod tests {
         };
         conn.write_transaction(|conn| {
             let id = begin_run(conn, &new_run)?;
-            apply(conn, id, &tenant, changes, &result)
+            apply(
+                conn,
+                id,
+                &tenant,
+                changes,
+                &result,
+                &idmsync_ports::NoProgress,
+            )
         })
         .expect("apply");
         let statements = log.lock().expect("log").clone();

@@ -422,7 +422,7 @@ impl SyncService {
             Err(reason) => warn!(%reason, "the guard objects, but --force applies the run anyway"),
             Ok(()) => {}
         }
-        progress.stage("applying", None);
+        progress.stage("applying", Some(changes.writes()));
         let result = RunResult {
             outcome: Outcome::Succeeded,
             reason: None,
@@ -432,7 +432,7 @@ impl SyncService {
         };
         if let Err(e) = self
             .store
-            .apply(run, &self.settings.tenant, &changes, &result)
+            .apply(run, &self.settings.tenant, &changes, &result, progress)
             .await
         {
             warn!(error = %e, "applying failed; the transaction was rolled back");

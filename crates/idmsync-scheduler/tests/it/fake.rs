@@ -311,6 +311,7 @@ impl SyncStore for FakeStore {
         _tenant: &Tenant,
         changes: &ChangeSet,
         result: &RunResult,
+        _progress: &DynProgress,
     ) -> Result<(), StoreError> {
         self.check()?;
         {

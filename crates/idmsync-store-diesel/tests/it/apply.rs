@@ -246,7 +246,7 @@ backend_tests! {
         for changes in &bad_sets {
             let err = db
                 .store
-                .apply(run, &acme, changes, &succeeded(changes, 2))
+                .apply(run, &acme, changes, &succeeded(changes, 2), &idmsync_ports::NoProgress)
                 .await
                 .expect_err("unknown source id");
             assert!(
@@ -257,7 +257,7 @@ backend_tests! {
         }
         // The same run then applies the good set.
         db.store
-            .apply(run, &acme, &base, &succeeded(&base, 2))
+            .apply(run, &acme, &base, &succeeded(&base, 2), &idmsync_ports::NoProgress)
             .await
             .expect("apply");
         let (memberships, nesting) = edges_by_source(&db.store.load_state(&acme).await.expect("s"));
@@ -277,7 +277,7 @@ backend_tests! {
                 idmsync_domain::RunId(42),
                 &acme,
                 &changes,
-                &succeeded(&changes, 1),
+                &succeeded(&changes, 1), &idmsync_ports::NoProgress
             )
             .await
             .expect_err("no run 42");
@@ -386,12 +386,12 @@ backend_tests! {
     let run = db.begin(&acme, 1).await;
     let before = everything(&db).await;
     db.store
-        .apply(run, &acme, &broken, &succeeded(&broken, 1))
+        .apply(run, &acme, &broken, &succeeded(&broken, 1), &idmsync_ports::NoProgress)
         .await
         .expect_err("a duplicate edge in a bulk load");
     assert_eq!(everything(&db).await, before);
     db.store
-        .apply(run, &acme, &changes, &succeeded(&changes, 1))
+        .apply(run, &acme, &changes, &succeeded(&changes, 1), &idmsync_ports::NoProgress)
         .await
         .expect("the same run then applies the set without the duplicate");
     let state = db.store.load_state(&acme).await.expect("state");
@@ -486,12 +486,12 @@ backend_tests! {
         let run = db.begin(&acme, 1).await;
         let before = everything(&db).await;
         db.store
-            .apply(run, &acme, &changes, &succeeded(&changes, 1))
+            .apply(run, &acme, &changes, &succeeded(&changes, 1), &idmsync_ports::NoProgress)
             .await
             .expect_err("a duplicate edge");
         assert_eq!(everything(&db).await, before);
         db.store
-            .apply(run, &acme, &base, &succeeded(&base, 1))
+            .apply(run, &acme, &base, &succeeded(&base, 1), &idmsync_ports::NoProgress)
             .await
             .expect("the same run then applies the set without the duplicate");
     }
@@ -510,7 +510,13 @@ async fn a_mysql_value_too_long_for_its_column_fails_instead_of_being_truncated(
     let run = db.begin(&acme, 1).await;
     let err = db
         .store
-        .apply(run, &acme, &changes, &succeeded(&changes, 1))
+        .apply(
+            run,
+            &acme,
+            &changes,
+            &succeeded(&changes, 1),
+            &idmsync_ports::NoProgress,
+        )
         .await
         .expect_err("too long");
     assert!(err.to_string().contains("warning"), "{err}");
@@ -518,4 +524,41 @@ async fn a_mysql_value_too_long_for_its_column_fails_instead_of_being_truncated(
         db.store.load_state(&acme).await.expect("state"),
         StoreState::default()
     );
+}
+
+/// Counts what the store reports, and checks it reports inside the stage it was given.
+#[derive(Default)]
+struct Counted(std::sync::atomic::AtomicU64);
+
+impl idmsync_ports::Progress for Counted {
+    fn stage(&self, _name: &str, _total: Option<u64>) {
+        panic!("the caller begins the stage; the store only advances it");
+    }
+    fn advance(&self, n: u64) {
+        self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+backend_tests! {
+    async fn applying_advances_the_progress_by_every_row_and_log_line(db: Db) {
+        let acme = tenant("acme");
+        let changes = directory();
+        let run = db.begin(&acme, 1).await;
+        let counted = Counted::default();
+        db.store
+            .apply(run, &acme, &changes, &succeeded(&changes, 1), &counted)
+            .await
+            .expect("apply");
+        let lines = db.store.lines(run).await.expect("lines").len() as u64;
+        assert!(lines > 0);
+        assert_eq!(counted.0.into_inner(), changes.writes());
+        assert_eq!(
+            changes.writes(),
+            lines
+                + (changes.users.len()
+                    + changes.groups.len()
+                    + changes.memberships_added.len()
+                    + changes.nesting_added.len()) as u64
+        );
+    }
 }

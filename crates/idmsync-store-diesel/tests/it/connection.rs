@@ -120,7 +120,13 @@ pub(crate) async fn writing(
         let (store, changes, acme) = (db.store.clone(), Arc::clone(changes), acme.clone());
         tokio::spawn(async move {
             store
-                .apply(run, &acme, &changes, &succeeded(&changes, 1))
+                .apply(
+                    run,
+                    &acme,
+                    &changes,
+                    &succeeded(&changes, 1),
+                    &idmsync_ports::NoProgress,
+                )
                 .await
         })
     };

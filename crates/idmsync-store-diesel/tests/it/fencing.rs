@@ -45,7 +45,13 @@ async fn a_run_whose_lock_session_ended_cannot_commit(backend: Backend) {
 
     let changes = directory();
     let err = first
-        .apply(stale, &acme, &changes, &succeeded(&changes, 1))
+        .apply(
+            stale,
+            &acme,
+            &changes,
+            &succeeded(&changes, 1),
+            &idmsync_ports::NoProgress,
+        )
         .await
         .expect_err("its lock is gone");
     assert!(lost(&err), "{err:?}");
@@ -67,7 +73,13 @@ async fn a_run_whose_lock_session_ended_cannot_commit(backend: Backend) {
         ..ChangeSet::default()
     };
     db.store
-        .apply(live, &acme, &mine, &succeeded(&mine, 2))
+        .apply(
+            live,
+            &acme,
+            &mine,
+            &succeeded(&mine, 2),
+            &idmsync_ports::NoProgress,
+        )
         .await
         .expect("the holder commits");
     let state = db.store.load_state(&acme).await.expect("state");
@@ -177,7 +189,13 @@ fn child_process() {
         std::io::stdin().read_line(&mut go).expect("go");
         let changes = child_changes();
         match store
-            .apply(run, &acme, &changes, &succeeded(&changes, 1))
+            .apply(
+                run,
+                &acme,
+                &changes,
+                &succeeded(&changes, 1),
+                &idmsync_ports::NoProgress,
+            )
             .await
         {
             Ok(()) => println!("CHILD APPLIED ok"),
@@ -292,7 +310,13 @@ async fn a_sqlite_runner_paused_past_its_lease_cannot_commit_after_a_takeover() 
     let live = db.store.begin_run(&new_run(&acme, 2)).await.expect("begin");
     let changes = directory();
     db.store
-        .apply(live, &acme, &changes, &succeeded(&changes, 2))
+        .apply(
+            live,
+            &acme,
+            &changes,
+            &succeeded(&changes, 2),
+            &idmsync_ports::NoProgress,
+        )
         .await
         .expect("the runner that took over commits");
 

@@ -228,7 +228,13 @@ async fn the_canary_never_leaks(backend: Backend) {
     let run = store.begin_run(&new_run(&acme, 1)).await.expect("begin");
     let changes = directory();
     store
-        .apply(run, &acme, &changes, &succeeded(&changes, 1))
+        .apply(
+            run,
+            &acme,
+            &changes,
+            &succeeded(&changes, 1),
+            &idmsync_ports::NoProgress,
+        )
         .await
         .expect("apply");
     drop(held);

@@ -213,7 +213,13 @@ pub fn ended(outcome: Outcome, reason: &str, hour: u32) -> RunResult {
 pub async fn sync(db: &Db, t: &Tenant, changes: &ChangeSet, hour: u32) -> RunId {
     let run = db.begin(t, hour).await;
     db.store
-        .apply(run, t, changes, &succeeded(changes, hour))
+        .apply(
+            run,
+            t,
+            changes,
+            &succeeded(changes, hour),
+            &idmsync_ports::NoProgress,
+        )
         .await
         .expect("apply");
     run

@@ -49,7 +49,13 @@ async fn syncs(url: &str, params: &str) {
     let _held = store.try_lock(&acme).await.expect("try").expect("free");
     let run = store.begin_run(&new_run(&acme, 1)).await.expect("begin");
     store
-        .apply(run, &acme, &changes, &succeeded(&changes, 1))
+        .apply(
+            run,
+            &acme,
+            &changes,
+            &succeeded(&changes, 1),
+            &idmsync_ports::NoProgress,
+        )
         .await
         .expect("apply");
     let state = store.load_state(&acme).await.expect("state");

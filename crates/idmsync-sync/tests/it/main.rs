@@ -206,14 +206,14 @@ async fn first_run_is_full_and_applies_with_the_new_watermark() {
     let mut store = store_with(&[], None);
     store
         .expect_apply()
-        .withf(|run, _, changes, result| {
+        .withf(|run, _, changes, result, _| {
             *run == RunId(7)
                 && changes.users.len() == 2
                 && result.outcome == Outcome::Succeeded
                 && result.watermark == Some(Watermark("w2".into()))
         })
         .times(1)
-        .returning(|_, _, _, _| Ok(()));
+        .returning(|_, _, _, _, _| Ok(()));
     let report = service(source_with(&["a", "b"]), store)
         .run(request(None), &NoProgress)
         .await
@@ -248,9 +248,9 @@ async fn later_runs_are_differential_from_the_last_watermark() {
     let mut store = store_with(&["a", "b"], Some(succeeded("w1")));
     store
         .expect_apply()
-        .withf(|_, _, changes, _| changes.user_deactivations() == 0 && changes.users.len() == 1)
+        .withf(|_, _, changes, _, _| changes.user_deactivations() == 0 && changes.users.len() == 1)
         .times(1)
-        .returning(|_, _, _, _| Ok(()));
+        .returning(|_, _, _, _, _| Ok(()));
     let report = service(source, store)
         .run(request(None), &NoProgress)
         .await
@@ -366,7 +366,7 @@ async fn an_empty_source_trips_the_guard_even_with_a_generous_limit() {
 #[tokio::test]
 async fn force_applies_what_the_guard_would_stop() {
     let mut store = store_with(&["a", "b", "c", "d", "e"], None);
-    store.expect_apply().times(1).returning(|_, _, _, _| Ok(()));
+    store.expect_apply().times(1).returning(|_, _, _, _, _| Ok(()));
     let report = service(source_with(&["a"]), store)
         .run(
             RunRequest {
@@ -412,7 +412,7 @@ async fn a_failed_apply_is_recorded_and_reported() {
     let mut store = store_with(&[], None);
     store
         .expect_apply()
-        .returning(|_, _, _, _| Err(StoreError::Failed("disk full".into())));
+        .returning(|_, _, _, _, _| Err(StoreError::Failed("disk full".into())));
     store
         .expect_finish_run()
         .withf(|_, result, _| result.outcome == Outcome::Failed)
@@ -553,9 +553,9 @@ async fn with_on_unreadable_keep_the_run_applies_without_deactivating_them() {
     store.expect_begin_run().returning(|_| Ok(RunId(7)));
     store
         .expect_apply()
-        .withf(|_, _, changes, _| changes.user_deactivations() == 0)
+        .withf(|_, _, changes, _, _| changes.user_deactivations() == 0)
         .times(1)
-        .returning(|_, _, _, _| Ok(()));
+        .returning(|_, _, _, _, _| Ok(()));
     let mut keep = settings(MaxDeactivations::Count(5));
     keep.on_unreadable = OnUnreadable::Keep;
     let report = build(source_returning(data), store, free_lock(), keep)
