@@ -146,6 +146,25 @@ fn entries_the_account_cannot_read_stop_a_full_run_or_are_kept_as_they_are() {
     s.write_config(&ldap_config(&slapd, "on_unreadable = \"keep\""));
     s.idmsync(&["sync", "--full"]).ok();
     assert_eq!((s.users(), s.groups()), before);
+
+    // A differential run that meets one says so in its run log, not only on stderr.
+    slapd.modify(
+        "dn: uid=jlennon,ou=liverpool,ou=people,dc=example,dc=com\nchangetype: modify\n\
+         replace: sn\nsn: Ono-Lennon\n",
+    );
+    let out = s.idmsync(&["sync"]).ok();
+    assert!(out.starts_with("differential sync succeeded"), "{out}");
+    let id = s.runs()[0]["id"].as_i64().expect("run id");
+    assert!(
+        s.log(id).contains(
+            &"skipped-user: uid=jlennon,ou=liverpool,ou=people,dc=example,dc=com: could not be \
+              read (no value for 'entryUUID'); the stored entry is kept as it is"
+                .to_string()
+        ),
+        "{:#?}",
+        s.log(id)
+    );
+    assert_eq!((s.users(), s.groups()), before);
 }
 
 #[test]

@@ -48,7 +48,8 @@
 //! often one the service account may not read) cannot be identified. A full read returns it as
 //! [`Unreadable`], with its DN and the reason, and the engine decides: by default the run stops,
 //! since the entry's absence would otherwise deactivate its user (`sync.on_unreadable`). A
-//! differential read, which deactivates nobody, logs a warning naming the DN. Search references (continuation referrals) are ignored: the
+//! differential read, which deactivates nobody, returns them too, and the run logs each with
+//! its reason. Search references (continuation referrals) are ignored: the
 //! adapter reads one server and never follows them; a search that ends in a referral result
 //! fails. Blank member values are dropped.
 //!
@@ -683,6 +684,30 @@ impl IdentitySource for LdapSource {
             .await?;
         let groups = self
             .groups(&mut conn, &self.groups.filter, progress, &mut unreadable)
+            .await?;
+        conn.close().await;
+        Ok(SourceData {
+            users,
+            groups,
+            unreadable,
+        })
+    }
+
+    /// One connection for both reads; the entries neither could identify go to the run log.
+    async fn changed_since(
+        &self,
+        since: &Watermark,
+        progress: &DynProgress,
+    ) -> Result<SourceData, SourceError> {
+        let mut conn = self.endpoint.connect().await?;
+        let mut unreadable = Vec::new();
+        let filter = self.changed_filter(&mut conn, &self.users, since).await?;
+        let users = self
+            .users(&mut conn, &filter, progress, &mut unreadable)
+            .await?;
+        let filter = self.changed_filter(&mut conn, &self.groups, since).await?;
+        let groups = self
+            .groups(&mut conn, &filter, progress, &mut unreadable)
             .await?;
         conn.close().await;
         Ok(SourceData {

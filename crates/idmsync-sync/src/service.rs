@@ -263,11 +263,7 @@ impl SyncService {
         let watermark = self.source.watermark().await?;
         let data = match since {
             None => self.source.snapshot(progress).await?,
-            Some(w) => SourceData {
-                users: self.source.users_changed_since(w, progress).await?,
-                groups: self.source.groups_changed_since(w, progress).await?,
-                unreadable: Vec::new(),
-            },
+            Some(w) => self.source.changed_since(w, progress).await?,
         };
         info!(
             users = data.users.len(),

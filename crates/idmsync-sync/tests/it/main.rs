@@ -237,14 +237,15 @@ async fn later_runs_are_differential_from_the_last_watermark() {
         .returning(|| Ok(Watermark("w2".into())));
     source.expect_snapshot().never();
     source
-        .expect_users_changed_since()
+        .expect_changed_since()
         .with(eq(Watermark("w1".into())), mockall::predicate::always())
         .times(1)
-        .returning(|_, _| Ok(vec![source_user("c")]));
-    source
-        .expect_groups_changed_since()
-        .times(1)
-        .returning(|_, _| Ok(vec![]));
+        .returning(|_, _| {
+            Ok(SourceData {
+                users: vec![source_user("c")],
+                ..SourceData::default()
+            })
+        });
     let mut store = store_with(&["a", "b"], Some(succeeded("w1")));
     store
         .expect_apply()
@@ -366,7 +367,10 @@ async fn an_empty_source_trips_the_guard_even_with_a_generous_limit() {
 #[tokio::test]
 async fn force_applies_what_the_guard_would_stop() {
     let mut store = store_with(&["a", "b", "c", "d", "e"], None);
-    store.expect_apply().times(1).returning(|_, _, _, _, _| Ok(()));
+    store
+        .expect_apply()
+        .times(1)
+        .returning(|_, _, _, _, _| Ok(()));
     let report = service(source_with(&["a"]), store)
         .run(
             RunRequest {
