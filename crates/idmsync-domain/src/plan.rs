@@ -269,6 +269,34 @@ impl Identified for SourceGroup {
     }
 }
 
+/// Adds the change of `field` to `fields` when its value differs.
+fn compare(
+    fields: &mut Vec<FieldChange>,
+    field: &'static str,
+    old: Option<&str>,
+    new: Option<&str>,
+) {
+    if old != new {
+        fields.push(FieldChange::shown(field, old, new));
+    }
+}
+
+/// The changes of an entry's external id and locator, stored then read.
+fn identity_changes(
+    (old_id, old_locator): (&ExternalId, Option<&str>),
+    (new_id, new_locator): (&ExternalId, Option<&str>),
+) -> Vec<FieldChange> {
+    let mut fields = Vec::new();
+    compare(
+        &mut fields,
+        "external_id",
+        Some(old_id.as_str()),
+        Some(new_id.as_str()),
+    );
+    compare(&mut fields, "locator", old_locator, new_locator);
+    fields
+}
+
 impl<'a> Planner<'a> {
     fn new(
         store: &'a StoreState,
@@ -734,21 +762,28 @@ impl<'a> Planner<'a> {
         let store = self.store;
         let st = &store.users[i];
         let password_hash = self.password(&u.external_id, &u.password, st.password_hash.as_ref());
-        let mut fields = Vec::new();
-        let mut compare = |field, old: Option<&str>, new: Option<&str>| {
-            if old != new {
-                fields.push(FieldChange::shown(field, old, new));
-            }
-        };
-        compare(
-            "external_id",
-            Some(st.external_id.as_str()),
-            Some(u.external_id.as_str()),
+        let mut fields = identity_changes(
+            (&st.external_id, st.locator.as_deref()),
+            (&u.external_id, u.locator.as_deref()),
         );
-        compare("locator", st.locator.as_deref(), u.locator.as_deref());
-        compare("first_name", Some(&st.first_name), Some(&u.first_name));
-        compare("last_name", Some(&st.last_name), Some(&u.last_name));
-        compare("email", st.email.as_deref(), u.email.as_deref());
+        compare(
+            &mut fields,
+            "first_name",
+            Some(&st.first_name),
+            Some(&u.first_name),
+        );
+        compare(
+            &mut fields,
+            "last_name",
+            Some(&st.last_name),
+            Some(&u.last_name),
+        );
+        compare(
+            &mut fields,
+            "email",
+            st.email.as_deref(),
+            u.email.as_deref(),
+        );
         if st.password_hash != password_hash {
             fields.push(FieldChange::secret("password"));
         }
@@ -829,19 +864,11 @@ impl<'a> Planner<'a> {
             return;
         };
         let st = &self.store.groups[i];
-        let mut fields = Vec::new();
-        let mut compare = |field, old: Option<&str>, new: Option<&str>| {
-            if old != new {
-                fields.push(FieldChange::shown(field, old, new));
-            }
-        };
-        compare(
-            "external_id",
-            Some(st.external_id.as_str()),
-            Some(g.external_id.as_str()),
+        let mut fields = identity_changes(
+            (&st.external_id, st.locator.as_deref()),
+            (&g.external_id, g.locator.as_deref()),
         );
-        compare("locator", st.locator.as_deref(), g.locator.as_deref());
-        compare("name", Some(&st.name), Some(&g.name));
+        compare(&mut fields, "name", Some(&st.name), Some(&g.name));
         let event = if st.status == UserStatus::Inactive {
             Event::Reactivated(fields)
         } else if fields.is_empty() {

@@ -584,33 +584,37 @@ impl IdentitySource for LdapSource {
         }
         let mut unreadable = Vec::new();
         let map = &self.attributes;
-        let users = read(
-            &mut conn,
-            &self.users,
-            &self.users.filter,
-            &map.user_attributes(),
-            |e: &mut RawEntry| entry::user(e, map).map(|_| Some(())),
-            &NoProgress,
-            &mut unreadable,
-        )
-        .await?;
-        let groups = read(
-            &mut conn,
-            &self.groups,
-            &self.groups.filter,
-            &map.group_identity_attributes(),
-            |e: &mut RawEntry| entry::group(e, map).map(|_| Some(())),
-            &NoProgress,
-            &mut unreadable,
-        )
-        .await?;
+        // A `Vec<()>` holds its count and nothing else: no entry is kept.
+        let mut counts = Vec::with_capacity(2);
+        for (subtree, attributes) in [
+            (&self.users, map.user_attributes()),
+            (&self.groups, map.group_identity_attributes()),
+        ] {
+            let identify = |e: &mut RawEntry| {
+                if subtree.group {
+                    entry::group(e, map).map(|_| Some(()))
+                } else {
+                    entry::user(e, map).map(|_| Some(()))
+                }
+            };
+            let read = read(
+                &mut conn,
+                subtree,
+                &subtree.filter,
+                &attributes,
+                identify,
+                &NoProgress,
+                &mut unreadable,
+            );
+            counts.push(read.await?.len());
+        }
         conn.close().await;
         let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
         Ok(SourceCheck {
             server: Some(server),
             features,
-            users: count(users.len()),
-            groups: count(groups.len()),
+            users: count(counts[0]),
+            groups: count(counts[1]),
             unreadable: count(unreadable.len()),
         })
     }

@@ -6,7 +6,7 @@ use idmsync_ports::{DirectoryReader, RunLogReader, StoreError, SyncStore, UserFi
 
 use crate::support::{
     backend_tests, created_group, created_user, directory, edge, edges_by_source, everything,
-    group, inactive, key, pairs, succeeded, sync, tenant, user,
+    group, inactive, key, pairs, succeed, succeeded, sync, tenant, user,
 };
 
 fn rows(changes: &ChangeSet) -> StoreState {
@@ -244,9 +244,7 @@ backend_tests! {
         let run = db.begin(&acme, 2).await;
         let before = everything(&db).await;
         for changes in &bad_sets {
-            let err = db
-                .store
-                .apply(run, &acme, changes, &succeeded(changes, 2), &idmsync_ports::NoProgress)
+            let err = succeed(&db.store, run, &acme, changes, 2)
                 .await
                 .expect_err("unknown source id");
             assert!(
@@ -256,8 +254,7 @@ backend_tests! {
             assert_eq!(everything(&db).await, before);
         }
         // The same run then applies the good set.
-        db.store
-            .apply(run, &acme, &base, &succeeded(&base, 2), &idmsync_ports::NoProgress)
+        succeed(&db.store, run, &acme, &base, 2)
             .await
             .expect("apply");
         let (memberships, nesting) = edges_by_source(&db.store.load_state(&acme).await.expect("s"));
@@ -385,13 +382,11 @@ backend_tests! {
     broken.memberships_added.push(edge(&groups[0], &users[USERS / 2]));
     let run = db.begin(&acme, 1).await;
     let before = everything(&db).await;
-    db.store
-        .apply(run, &acme, &broken, &succeeded(&broken, 1), &idmsync_ports::NoProgress)
+    succeed(&db.store, run, &acme, &broken, 1)
         .await
         .expect_err("a duplicate edge in a bulk load");
     assert_eq!(everything(&db).await, before);
-    db.store
-        .apply(run, &acme, &changes, &succeeded(&changes, 1), &idmsync_ports::NoProgress)
+    succeed(&db.store, run, &acme, &changes, 1)
         .await
         .expect("the same run then applies the set without the duplicate");
     let state = db.store.load_state(&acme).await.expect("state");
@@ -485,13 +480,11 @@ backend_tests! {
         changes.memberships_added.push(edge(&g1, &u1));
         let run = db.begin(&acme, 1).await;
         let before = everything(&db).await;
-        db.store
-            .apply(run, &acme, &changes, &succeeded(&changes, 1), &idmsync_ports::NoProgress)
+        succeed(&db.store, run, &acme, &changes, 1)
             .await
             .expect_err("a duplicate edge");
         assert_eq!(everything(&db).await, before);
-        db.store
-            .apply(run, &acme, &base, &succeeded(&base, 1), &idmsync_ports::NoProgress)
+        succeed(&db.store, run, &acme, &base, 1)
             .await
             .expect("the same run then applies the set without the duplicate");
     }
@@ -508,15 +501,7 @@ async fn a_mysql_value_too_long_for_its_column_fails_instead_of_being_truncated(
         ..ChangeSet::default()
     };
     let run = db.begin(&acme, 1).await;
-    let err = db
-        .store
-        .apply(
-            run,
-            &acme,
-            &changes,
-            &succeeded(&changes, 1),
-            &idmsync_ports::NoProgress,
-        )
+    let err = succeed(&db.store, run, &acme, &changes, 1)
         .await
         .expect_err("too long");
     assert!(err.to_string().contains("warning"), "{err}");

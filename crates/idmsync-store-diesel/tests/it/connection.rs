@@ -11,7 +11,7 @@ use idmsync_store_diesel::{DatabaseUrl, DieselStore};
 use tokio::task::JoinHandle;
 
 use crate::support::{
-    created_group, created_user, edge, everything, fresh, group, key, succeeded, sync, tenant,
+    created_group, created_user, edge, everything, fresh, group, key, succeed, sync, tenant,
     unique, user, Backend, Db, Raw, TestDatabase, MYSQL, POSTGRES,
 };
 
@@ -118,17 +118,7 @@ pub(crate) async fn writing(
 ) -> (JoinHandle<Result<(), StoreError>>, i64, Raw) {
     let applying = {
         let (store, changes, acme) = (db.store.clone(), Arc::clone(changes), acme.clone());
-        tokio::spawn(async move {
-            store
-                .apply(
-                    run,
-                    &acme,
-                    &changes,
-                    &succeeded(&changes, 1),
-                    &idmsync_ports::NoProgress,
-                )
-                .await
-        })
+        tokio::spawn(async move { succeed(&store, run, &acme, &changes, 1).await })
     };
     let mut admin = db.database.admin();
     let deadline = Instant::now() + Duration::from_secs(60);

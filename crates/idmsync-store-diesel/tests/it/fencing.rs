@@ -18,8 +18,8 @@ use idmsync_store_diesel::{DieselStore, StoreOptions};
 use crate::connection::{large_change_set, writing};
 use crate::lock::{eventually_locked, kill_holder};
 use crate::support::{
-    created_user, directory, ended, everything, fresh, key, new_run, succeeded, tenant, user,
-    Backend, Db,
+    created_user, directory, ended, everything, fresh, key, new_run, succeed, succeeded, tenant,
+    user, Backend, Db,
 };
 
 /// What an apply that lost its lock fails with.
@@ -72,14 +72,7 @@ async fn a_run_whose_lock_session_ended_cannot_commit(backend: Backend) {
         users: vec![created_user(user(&key("s-live", "live")))],
         ..ChangeSet::default()
     };
-    db.store
-        .apply(
-            live,
-            &acme,
-            &mine,
-            &succeeded(&mine, 2),
-            &idmsync_ports::NoProgress,
-        )
+    succeed(&db.store, live, &acme, &mine, 2)
         .await
         .expect("the holder commits");
     let state = db.store.load_state(&acme).await.expect("state");
@@ -188,16 +181,7 @@ fn child_process() {
         let mut go = String::new();
         std::io::stdin().read_line(&mut go).expect("go");
         let changes = child_changes();
-        match store
-            .apply(
-                run,
-                &acme,
-                &changes,
-                &succeeded(&changes, 1),
-                &idmsync_ports::NoProgress,
-            )
-            .await
-        {
+        match succeed(&store, run, &acme, &changes, 1).await {
             Ok(()) => println!("CHILD APPLIED ok"),
             Err(e) => {
                 println!("CHILD APPLIED error {e}");
@@ -309,14 +293,7 @@ async fn a_sqlite_runner_paused_past_its_lease_cannot_commit_after_a_takeover() 
     let held = eventually_locked(&db.store).await;
     let live = db.store.begin_run(&new_run(&acme, 2)).await.expect("begin");
     let changes = directory();
-    db.store
-        .apply(
-            live,
-            &acme,
-            &changes,
-            &succeeded(&changes, 2),
-            &idmsync_ports::NoProgress,
-        )
+    succeed(&db.store, live, &acme, &changes, 2)
         .await
         .expect("the runner that took over commits");
 

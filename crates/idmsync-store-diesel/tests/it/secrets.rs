@@ -15,7 +15,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
 use crate::support::{
-    directory, new_run, succeeded, tenant, unique, Backend, TestDatabase, MYSQL, POSTGRES,
+    directory, new_run, succeed, tenant, unique, Backend, TestDatabase, MYSQL, POSTGRES,
 };
 
 /// The password.
@@ -227,14 +227,7 @@ async fn the_canary_never_leaks(backend: Backend) {
     let held = store.try_lock(&acme).await.expect("try").expect("free");
     let run = store.begin_run(&new_run(&acme, 1)).await.expect("begin");
     let changes = directory();
-    store
-        .apply(
-            run,
-            &acme,
-            &changes,
-            &succeeded(&changes, 1),
-            &idmsync_ports::NoProgress,
-        )
+    succeed(&store, run, &acme, &changes, 1)
         .await
         .expect("apply");
     drop(held);

@@ -13,7 +13,7 @@ use idmsync_domain::{
     Watermark,
 };
 use idmsync_ports::{
-    DirectoryReader, HeldLock, NewRun, RunLock, RunLogReader, SyncStore, UserFilter,
+    DirectoryReader, HeldLock, NewRun, RunLock, RunLogReader, StoreError, SyncStore, UserFilter,
 };
 use idmsync_store_diesel::{DatabaseUrl, DieselStore, StoreOptions};
 
@@ -209,17 +209,24 @@ pub fn ended(outcome: Outcome, reason: &str, hour: u32) -> RunResult {
     }
 }
 
+/// Applies `changes` to `run` as a run that succeeded at `hour`.
+pub async fn succeed(
+    store: &DieselStore,
+    run: RunId,
+    t: &Tenant,
+    changes: &ChangeSet,
+    hour: u32,
+) -> Result<(), StoreError> {
+    let result = succeeded(changes, hour);
+    store
+        .apply(run, t, changes, &result, &idmsync_ports::NoProgress)
+        .await
+}
+
 /// Begins a run at `hour` and applies `changes` as a successful run.
 pub async fn sync(db: &Db, t: &Tenant, changes: &ChangeSet, hour: u32) -> RunId {
     let run = db.begin(t, hour).await;
-    db.store
-        .apply(
-            run,
-            t,
-            changes,
-            &succeeded(changes, hour),
-            &idmsync_ports::NoProgress,
-        )
+    succeed(&db.store, run, t, changes, hour)
         .await
         .expect("apply");
     run

@@ -10,7 +10,7 @@ use idmsync_ports::{RunLock, StoreError, SyncStore};
 use idmsync_store_diesel::{DatabaseUrl, DieselStore};
 use idmsync_test_db::tls_server::TlsServer;
 
-use crate::support::{directory, new_run, succeeded, tenant, Backend, TestDatabase};
+use crate::support::{directory, new_run, succeed, tenant, Backend, TestDatabase};
 
 /// Opens a store on `url` with `params` added, and has it run one query.
 fn store_with(url: &str, params: &str) -> Result<DieselStore, StoreError> {
@@ -48,14 +48,7 @@ async fn syncs(url: &str, params: &str) {
     let changes = directory();
     let _held = store.try_lock(&acme).await.expect("try").expect("free");
     let run = store.begin_run(&new_run(&acme, 1)).await.expect("begin");
-    store
-        .apply(
-            run,
-            &acme,
-            &changes,
-            &succeeded(&changes, 1),
-            &idmsync_ports::NoProgress,
-        )
+    succeed(&store, run, &acme, &changes, 1)
         .await
         .expect("apply");
     let state = store.load_state(&acme).await.expect("state");
