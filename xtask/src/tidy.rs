@@ -85,6 +85,31 @@ mod rules {
         table
     }
 
+    /// The code map of `architecture`: for each crate (a `### \`name\`` heading under
+    /// `## Code map`), the files its list names (`- \`path\`: …`, relative to its `src/`).
+    pub fn code_map(architecture: &str) -> BTreeMap<String, BTreeSet<String>> {
+        let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let Some((_, section)) = architecture.split_once("\n## Code map\n") else {
+            return map;
+        };
+        let section = section.split("\n## ").next().unwrap_or(section);
+        let mut current = None;
+        for line in section.lines() {
+            let quoted = |text: &str| {
+                let text = text.strip_prefix('`')?;
+                text.split_once('`').map(|(name, _)| name.to_string())
+            };
+            if let Some(heading) = line.strip_prefix("### ") {
+                current = quoted(heading);
+            } else if let (Some(krate), Some(item)) = (&current, line.strip_prefix("- ")) {
+                if let Some(file) = quoted(item) {
+                    map.entry(krate.clone()).or_default().insert(file);
+                }
+            }
+        }
+        map
+    }
+
     /// The dependencies of `krate` that its row does not allow, as messages.
     pub fn violations(krate: &str, deps: &BTreeSet<String>, allowed: &Allowed) -> Vec<String> {
         deps.iter()
@@ -116,7 +141,7 @@ mod tests {
 
     use serde_json::Value;
 
-    use super::rules::{crate_table, violations};
+    use super::rules::{code_map, crate_table, violations};
     use super::workspace_root;
 
     /// Direct normal (non-dev) dependencies of each workspace package.
@@ -270,5 +295,51 @@ mod tests {
             "files without a `//!` header saying what they are for:\n{}",
             missing.join("\n")
         );
+    }
+
+    #[test]
+    fn the_code_map_lists_every_source_file_and_nothing_else() {
+        let root = workspace_root();
+        let map = code_map(&architecture());
+        let mut actual: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for entry in std::fs::read_dir(root.join("crates")).expect("crates").flatten() {
+            let src = entry.path().join("src");
+            let mut files = Vec::new();
+            rust_files(&src, &mut files);
+            let names = files
+                .iter()
+                .filter_map(|f| f.strip_prefix(&src).ok())
+                .map(|f| f.display().to_string())
+                .collect();
+            actual.insert(entry.file_name().to_string_lossy().into_owned(), names);
+        }
+        let mut wrong = Vec::new();
+        for (krate, files) in &actual {
+            let listed = map.get(krate).cloned().unwrap_or_default();
+            for missing in files.difference(&listed) {
+                wrong.push(format!("crates/{krate}/src/{missing} is not in the code map"));
+            }
+            for stale in listed.difference(files) {
+                wrong.push(format!("the code map lists crates/{krate}/src/{stale}, which does not exist"));
+            }
+        }
+        for krate in map.keys().filter(|k| !actual.contains_key(*k)) {
+            wrong.push(format!("the code map has a section for {krate}, which is no crate"));
+        }
+        assert!(
+            wrong.is_empty(),
+            "docs/architecture.md's code map is out of date:\n{}",
+            wrong.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_code_map_reads_headings_and_items() {
+        let doc = "# A\n## Code map\nintro\n### `one`\n- `lib.rs`: x\n- `a/b.rs`: y\n\n\
+                   ### `two`\n- `lib.rs`: z\n## Next\n### `three`\n- `no.rs`: n\n";
+        let map = code_map(doc);
+        assert_eq!(map.len(), 2);
+        assert_eq!(map["one"], names(&["lib.rs", "a/b.rs"]));
+        assert_eq!(map["two"], names(&["lib.rs"]));
     }
 }
