@@ -302,7 +302,10 @@ mod tests {
         let root = workspace_root();
         let map = code_map(&architecture());
         let mut actual: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for entry in std::fs::read_dir(root.join("crates")).expect("crates").flatten() {
+        for entry in std::fs::read_dir(root.join("crates"))
+            .expect("crates")
+            .flatten()
+        {
             let src = entry.path().join("src");
             let mut files = Vec::new();
             rust_files(&src, &mut files);
@@ -317,14 +320,20 @@ mod tests {
         for (krate, files) in &actual {
             let listed = map.get(krate).cloned().unwrap_or_default();
             for missing in files.difference(&listed) {
-                wrong.push(format!("crates/{krate}/src/{missing} is not in the code map"));
+                wrong.push(format!(
+                    "crates/{krate}/src/{missing} is not in the code map"
+                ));
             }
             for stale in listed.difference(files) {
-                wrong.push(format!("the code map lists crates/{krate}/src/{stale}, which does not exist"));
+                wrong.push(format!(
+                    "the code map lists crates/{krate}/src/{stale}, which does not exist"
+                ));
             }
         }
         for krate in map.keys().filter(|k| !actual.contains_key(*k)) {
-            wrong.push(format!("the code map has a section for {krate}, which is no crate"));
+            wrong.push(format!(
+                "the code map has a section for {krate}, which is no crate"
+            ));
         }
         assert!(
             wrong.is_empty(),

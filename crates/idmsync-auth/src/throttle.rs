@@ -346,27 +346,10 @@ impl Throttle {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
 
-    use chrono::TimeZone;
+    use idmsync_test_doubles::ManualClock;
 
     use super::*;
-
-    /// A clock the test moves by hand.
-    struct ManualClock(Mutex<DateTime<Utc>>);
-
-    impl ManualClock {
-        fn advance(&self, secs: i64) {
-            let mut now = self.0.lock().expect("clock");
-            *now += TimeDelta::seconds(secs);
-        }
-    }
-
-    impl Clock for ManualClock {
-        fn now(&self) -> DateTime<Utc> {
-            *self.0.lock().expect("clock")
-        }
-    }
 
     fn throttle(max_failures: u32, lockout_secs: u64) -> (Throttle, Arc<ManualClock>) {
         sized(max_failures, lockout_secs, ThrottleOptions::MAX_TRACKED)
@@ -377,11 +360,7 @@ mod tests {
         lockout_secs: u64,
         capacity: usize,
     ) -> (Throttle, Arc<ManualClock>) {
-        let start = Utc
-            .with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
-            .single()
-            .expect("valid time");
-        let clock = Arc::new(ManualClock(Mutex::new(start)));
+        let clock = ManualClock::new();
         let options = ThrottleOptions {
             max_failures,
             lockout: Duration::from_secs(lockout_secs),

@@ -5,17 +5,17 @@
 
 mod throttle;
 
+use idmsync_test_doubles::{ManualClock, PlainHasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use idmsync_auth::{Argon2Hasher, LoginOptions, LoginService, PasswordCheck, ThrottleOptions};
 use idmsync_domain::{Password, PasswordHash, PasswordHasher, Tenant, UserStatus};
 use idmsync_ports::auth::{MockDirectoryBind, MockLoginReader};
 use idmsync_ports::{
-    AuthError, Authenticator, Clock, DirectoryBind, LoginField, LoginRecord, Principal, StoreError,
+    AuthError, Authenticator, DirectoryBind, LoginField, LoginRecord, Principal, StoreError,
 };
 
 fn tenant() -> Tenant {
@@ -47,21 +47,7 @@ impl<H: PasswordHasher> PasswordHasher for Counting<H> {
     }
 }
 
-/// A hasher whose "hash" is the password itself: fast, for tests that count rather than hash.
-#[derive(Default)]
-struct Plain;
-
-impl PasswordHasher for Plain {
-    fn hash(&self, clear: &Password) -> Option<PasswordHash> {
-        Some(PasswordHash::new(format!("plain:{}", clear.expose())))
-    }
-
-    fn verify(&self, clear: &Password, hash: &PasswordHash) -> bool {
-        hash.as_str() == format!("plain:{}", clear.expose())
-    }
-}
-
-type CountingHasher = Counting<Plain>;
+type CountingHasher = Counting<PlainHasher>;
 
 /// A directory that answers what the test says and counts the questions.
 struct FakeDirectory {
@@ -105,36 +91,13 @@ impl DirectoryBind for FakeDirectory {
     }
 }
 
-/// A clock the test moves by hand.
-struct ManualClock(Mutex<DateTime<Utc>>);
-
-impl ManualClock {
-    fn new() -> Arc<Self> {
-        let start = Utc
-            .with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
-            .single()
-            .expect("valid time");
-        Arc::new(Self(Mutex::new(start)))
-    }
-
-    fn advance(&self, secs: i64) {
-        *self.0.lock().expect("clock") += TimeDelta::seconds(secs);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().expect("clock")
-    }
-}
-
 fn record(id: &str, status: UserStatus, password: Option<&str>) -> LoginRecord {
     LoginRecord {
         external_id: id.into(),
         locator: None,
         status,
         admin: id == "jlennon",
-        password_hash: password.map(|p| PasswordHash::new(format!("plain:{p}"))),
+        password_hash: password.map(|p| PasswordHash::new(PlainHasher::of(p))),
     }
 }
 

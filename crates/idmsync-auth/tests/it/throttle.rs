@@ -226,7 +226,7 @@ const SLOW_VERIFY: Duration = Duration::from_millis(300);
 
 impl PasswordHasher for SlowHasher {
     fn hash(&self, clear: &Password) -> Option<PasswordHash> {
-        Some(PasswordHash::new(format!("plain:{}", clear.expose())))
+        Some(PasswordHash::new(PlainHasher::of(clear.expose())))
     }
 
     fn verify(&self, _clear: &Password, _hash: &PasswordHash) -> bool {

@@ -8,9 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use idmsync_domain::plan::SourceData;
 use idmsync_domain::{
-    ChangeSet, ExternalId, LogLine, MemberRef, Outcome, Password, PasswordHash, PasswordHasher,
-    RunId, RunRecord, RunResult, SourceGroup, SourceId, SourcePassword, SourceUser, StoreState,
-    StoredUser, Tenant, UserStatus, Watermark,
+    ChangeSet, ExternalId, LogLine, MemberRef, Outcome, RunId, RunRecord, RunResult, SourceGroup,
+    SourceId, SourcePassword, SourceUser, StoreState, StoredUser, Tenant, UserStatus, Watermark,
 };
 use idmsync_ports::{
     Clock, DirectoryReader, DynProgress, GroupView, HeldLock, IdentitySource, NewRun, Page,
@@ -39,18 +38,6 @@ impl Clock for TokioClock {
     fn now(&self) -> DateTime<Utc> {
         let elapsed = chrono::TimeDelta::from_std(self.start.elapsed()).expect("small duration");
         self.base + elapsed
-    }
-}
-
-/// Hashes nothing worth protecting; the fake source manages no passwords anyway.
-pub struct PlainHasher;
-
-impl PasswordHasher for PlainHasher {
-    fn hash(&self, clear: &Password) -> Option<PasswordHash> {
-        Some(PasswordHash::new(clear.expose()))
-    }
-    fn verify(&self, clear: &Password, hash: &PasswordHash) -> bool {
-        clear.expose() == hash.as_str()
     }
 }
 

@@ -14,7 +14,8 @@ use idmsync_domain::{MaxDeactivations, OnConflict, OnUnreadable, Reactivate, Ten
 use idmsync_scheduler::{BootRetry, ScheduleSettings, Scheduler, SchedulerPorts, Schedules};
 use idmsync_sync::{SyncPorts, SyncService, SyncSettings};
 
-use crate::fake::{FakeSource, FakeStore, PlainHasher, TokioClock};
+use crate::fake::{FakeSource, FakeStore, TokioClock};
+use idmsync_test_doubles::PlainHasher;
 
 /// When every test starts, as the clocks see it.
 fn base_time() -> DateTime<Utc> {

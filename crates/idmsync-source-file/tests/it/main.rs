@@ -2,12 +2,13 @@
 //! directory, read through the `IdentitySource` trait as the engine reads them.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use idmsync_domain::{MemberRef, SourcePassword, Watermark};
-use idmsync_ports::{Clock, IdentitySource, NoProgress, Progress, SourceError};
+use idmsync_ports::{IdentitySource, NoProgress, SourceError};
 use idmsync_source_file::{FileSource, FileSourceConfig};
+use idmsync_test_doubles::{FixedClock, ProgressRecorder};
 
 const USERS: &str = "\
 # id;firstName;lastName;email;password;lastModified
@@ -20,37 +21,6 @@ const GROUPS: &str = "\
 beatles:jlennon;PMcCartney;rstarr:13/10/2015
 musicians:beatles:15/10/2015
 ";
-
-/// A clock stopped at one instant.
-struct FixedClock(DateTime<Utc>);
-
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-    }
-}
-
-/// Records every progress call as text.
-#[derive(Default)]
-struct Recorder(Mutex<Vec<String>>);
-
-impl Progress for Recorder {
-    fn stage(&self, name: &str, total: Option<u64>) {
-        self.push(format!("stage {name} {total:?}"));
-    }
-    fn advance(&self, n: u64) {
-        self.push(format!("advance {n}"));
-    }
-}
-
-impl Recorder {
-    fn push(&self, line: String) {
-        self.0.lock().expect("not poisoned").push(line);
-    }
-    fn lines(&self) -> Vec<String> {
-        self.0.lock().expect("not poisoned").clone()
-    }
-}
 
 /// The two files in a temporary directory, and a source over them.
 struct Fixture {
@@ -141,7 +111,7 @@ async fn ignore_case_keys_identity_on_the_lowercased_id() {
 #[tokio::test]
 async fn progress_reports_a_stage_per_file() {
     let fx = Fixture::new(USERS, GROUPS);
-    let progress = Recorder::default();
+    let progress = ProgressRecorder::default();
     fx.source(false)
         .snapshot(&progress)
         .await

@@ -3,38 +3,19 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeZone, Utc};
 use idmsync_domain::plan::{SourceData, Unreadable};
 use idmsync_domain::{
-    Counts, EventKey, ExternalId, MaxDeactivations, OnConflict, OnUnreadable, Outcome, Password,
-    PasswordHash, PasswordHasher, Reactivate, RunId, RunRecord, SourceId, SourcePassword,
-    SourceUser, StoreState, StoredUser, SyncMode, Tenant, Trigger, UserStatus, Watermark,
+    Counts, EventKey, ExternalId, MaxDeactivations, OnConflict, OnUnreadable, Outcome, Reactivate,
+    RunId, RunRecord, SourceId, SourcePassword, SourceUser, StoreState, StoredUser, SyncMode,
+    Tenant, Trigger, UserStatus, Watermark,
 };
 use idmsync_ports::lock::MockRunLock;
 use idmsync_ports::source::MockIdentitySource;
 use idmsync_ports::store::MockSyncStore;
-use idmsync_ports::{Clock, HeldLock, NoProgress, SourceError, StoreError};
+use idmsync_ports::{HeldLock, NoProgress, SourceError, StoreError};
 use idmsync_sync::{RunReport, RunRequest, SyncError, SyncPorts, SyncService, SyncSettings};
+use idmsync_test_doubles::{reference_time, FixedClock, PlainHasher};
 use mockall::predicate::eq;
-
-struct FixedClock;
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0)
-            .single()
-            .expect("valid time")
-    }
-}
-
-struct PlainHasher;
-impl PasswordHasher for PlainHasher {
-    fn hash(&self, clear: &Password) -> Option<PasswordHash> {
-        Some(PasswordHash::new(format!("h:{}", clear.expose())))
-    }
-    fn verify(&self, clear: &Password, hash: &PasswordHash) -> bool {
-        hash.as_str() == format!("h:{}", clear.expose())
-    }
-}
 
 fn tenant() -> Tenant {
     Tenant::new("default").expect("tenant")
@@ -130,7 +111,7 @@ fn build(
             store: Arc::new(store),
             lock: Arc::new(lock),
             hasher: Arc::new(PlainHasher),
-            clock: Arc::new(FixedClock),
+            clock: Arc::new(FixedClock::default()),
         },
         settings,
     )
@@ -173,8 +154,8 @@ fn succeeded(watermark: &str) -> RunRecord {
         mode: SyncMode::Full,
         trigger: Trigger::Manual,
         source: "test".into(),
-        started_at: FixedClock.now(),
-        finished_at: Some(FixedClock.now()),
+        started_at: reference_time(),
+        finished_at: Some(reference_time()),
         outcome: Outcome::Succeeded,
         reason: None,
         counts: Counts::default(),

@@ -1,0 +1,105 @@
+//! The test doubles that several crates' tests need, written once (dev only): a clock stopped
+//! at one instant and one moved by hand, a hasher fast enough for tests that count rather than
+//! hash, and a progress recorder. Fakes of whole ports stay next to the tests that shape them.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use idmsync_domain::{Password, PasswordHash, PasswordHasher};
+use idmsync_ports::{Clock, Progress};
+
+/// The instant the doubles start at unless told otherwise: 2026-11-26 12:00 UTC.
+pub fn reference_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0)
+        .single()
+        .expect("a valid time")
+}
+
+/// A clock stopped at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedClock(pub DateTime<Utc>);
+
+impl Default for FixedClock {
+    fn default() -> Self {
+        Self(reference_time())
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+/// A clock the test moves by hand, shared with the code under test through an `Arc`.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    /// A clock at `start`.
+    pub fn at(start: DateTime<Utc>) -> Arc<Self> {
+        Arc::new(Self(Mutex::new(start)))
+    }
+
+    /// A clock at [`reference_time`].
+    pub fn new() -> Arc<Self> {
+        Self::at(reference_time())
+    }
+
+    /// Moves the clock `secs` seconds on (back, if negative).
+    pub fn advance(&self, secs: i64) {
+        *self.0.lock().expect("the clock's lock") += TimeDelta::seconds(secs);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("the clock's lock")
+    }
+}
+
+/// A hasher whose "hash" is `plain:` and the password: instant, and readable in assertions.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlainHasher;
+
+impl PlainHasher {
+    /// The hash of `clear`, for assertions on stored rows.
+    pub fn of(clear: &str) -> String {
+        format!("plain:{clear}")
+    }
+}
+
+impl PasswordHasher for PlainHasher {
+    fn hash(&self, clear: &Password) -> Option<PasswordHash> {
+        Some(PasswordHash::new(Self::of(clear.expose())))
+    }
+
+    fn verify(&self, clear: &Password, hash: &PasswordHash) -> bool {
+        hash.as_str() == Self::of(clear.expose())
+    }
+}
+
+/// Records every progress report as a line: `stage NAME Some(N)`, `advance N`.
+#[derive(Debug, Default)]
+pub struct ProgressRecorder(Mutex<Vec<String>>);
+
+impl ProgressRecorder {
+    /// The lines recorded so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().expect("the recorder's lock").clone()
+    }
+
+    fn push(&self, line: String) {
+        self.0.lock().expect("the recorder's lock").push(line);
+    }
+}
+
+impl Progress for ProgressRecorder {
+    fn stage(&self, name: &str, total: Option<u64>) {
+        self.push(format!("stage {name} {total:?}"));
+    }
+
+    fn advance(&self, n: u64) {
+        self.push(format!("advance {n}"));
+    }
+}
