@@ -148,6 +148,14 @@ fn ad_example_setup_follows_a_samba_domain() {
     let out = s.idmsync(&["sync", "--full"]).ok();
     assert!(out.contains("no changes"), "{out}");
 
+    // A leaver, seen at once by a user run, as on OpenLDAP (directories.rs).
+    crate::directories::a_user_run_deactivates_a_deleted_user(
+        &dc,
+        &s,
+        &fixtures::user_dn(&base, 3),
+        "user003",
+    );
+
     // A user filter that suddenly matches nothing trips the guard and changes nothing.
     let before = s.users();
     s.write_config(&config(

@@ -285,4 +285,12 @@ fn a_user_run_sees_a_leaver_and_a_mover_at_once_and_leaves_the_differential_posi
     assert!(out.starts_with("differential sync succeeded"), "{out}");
     let conflicting = s.idmsync(&["sync", "--user", "cwatts", "--full"]);
     assert_eq!(conflicting.code, 2, "{}", conflicting.stderr);
+
+    // The same on Active Directory: directories.rs, called from ad.rs.
+    crate::directories::a_user_run_deactivates_a_deleted_user(
+        &slapd,
+        &s,
+        &format!("uid=rwood,ou=london,{PEOPLE}"),
+        "rwood",
+    );
 }

@@ -6,6 +6,7 @@ mod ad;
 mod auth;
 mod auth_ldap;
 mod check;
+mod directories;
 mod file;
 mod ldap;
 mod operator;

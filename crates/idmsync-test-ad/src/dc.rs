@@ -2,12 +2,13 @@
 //! the directory through it.
 
 use std::fs;
-use std::io::Write as _;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use idmsync_test_ldap::harness::{self, accepts, client, tail};
+use idmsync_test_ldap::TestDirectory;
 use tempfile::TempDir;
 
 use crate::lock::MachineLock;
@@ -143,7 +144,7 @@ impl SambaDc {
     /// # Panics
     /// If ldapmodify fails, with its stderr.
     pub fn modify(&self, ldif: &str) {
-        self.ldapmodify(ldif, false);
+        TestDirectory::modify(self, ldif);
     }
 
     /// Adds the entries in `ldif` (plain LDIF, parents first) with `ldapadd` as Administrator.
@@ -151,7 +152,7 @@ impl SambaDc {
     /// # Panics
     /// If ldapadd fails, with its stderr.
     pub fn add(&self, ldif: &str) {
-        self.ldapmodify(ldif, true);
+        TestDirectory::add(self, ldif);
     }
 
     /// Sets the password of the account `sam_account_name` and enables it (for bind tests),
@@ -274,26 +275,6 @@ impl SambaDc {
         );
     }
 
-    fn ldapmodify(&self, ldif: &str, add: bool) {
-        let mut file = tempfile::Builder::new()
-            .prefix("change-")
-            .suffix(".ldif")
-            .tempfile_in(self.dir.path())
-            .expect("creating a temporary LDIF file");
-        file.write_all(ldif.as_bytes())
-            .expect("writing a temporary LDIF file");
-        let mut command = client("ldapmodify");
-        if add {
-            command.arg("-a");
-        }
-        command
-            .args(["-x", "-H", &self.url(), "-D", &self.admin_dn(), "-w"])
-            .arg(ADMIN_PASSWORD)
-            .arg("-f")
-            .arg(file.path());
-        run(&mut command, if add { "ldapadd" } else { "ldapmodify" });
-    }
-
     /// Closes Samba's standard input, which makes it stop (and stop the processes it forked),
     /// then waits for it; kills it if it does not stop in time.
     fn stop(&mut self) {
@@ -319,6 +300,27 @@ impl SambaDc {
 
     fn log_path(&self) -> PathBuf {
         self.dir.path().join("samba.log")
+    }
+}
+
+impl TestDirectory for SambaDc {
+    fn url(&self) -> String {
+        SambaDc::url(self)
+    }
+    fn admin_dn(&self) -> String {
+        SambaDc::admin_dn(self)
+    }
+    fn admin_password(&self) -> &str {
+        SambaDc::admin_password(self)
+    }
+    fn sync_dn(&self) -> String {
+        SambaDc::sync_dn(self)
+    }
+    fn sync_password(&self) -> &str {
+        SambaDc::sync_password(self)
+    }
+    fn scratch(&self) -> &Path {
+        self.dir.path()
     }
 }
 
@@ -397,45 +399,9 @@ fn require_installed() {
     );
 }
 
-/// An LDAP client tool with `LDAPNOINIT` set, so a developer's `~/.ldaprc` or
-/// `/etc/ldap/ldap.conf` cannot change what the harness's own calls do.
-fn client(program: &str) -> Command {
-    let mut command = Command::new(program);
-    command.env("LDAPNOINIT", "1");
-    command
-}
-
-/// Runs `command` to completion, panicking with `what`, its status and its output if it
-/// cannot start or fails.
+/// Runs `command` to completion with the install hint in its panics; see [`harness::run`].
 fn run(command: &mut Command, what: &str) -> Output {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("could not run {what} ({command:?}): {e}; {INSTALL_HINT}"));
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\n{command:?}\n--- stdout\n{}--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    output
-}
-
-/// Whether something accepts TCP connections at `address`.
-fn accepts(address: &SocketAddr) -> bool {
-    TcpStream::connect_timeout(address, Duration::from_secs(1)).is_ok()
-}
-
-/// The last `lines` lines of the text file at `path`, for panic messages.
-fn tail(path: &Path, lines: usize) -> String {
-    match fs::read(path) {
-        Ok(bytes) => {
-            let text = String::from_utf8_lossy(&bytes);
-            let all: Vec<&str> = text.lines().collect();
-            all[all.len().saturating_sub(lines)..].join("\n")
-        }
-        Err(e) => format!("(could not read {}: {e})", path.display()),
-    }
+    harness::run(command, what, INSTALL_HINT)
 }
 
 #[cfg(test)]

@@ -25,11 +25,13 @@
 mod builder;
 mod conf;
 pub mod fixtures;
+pub mod harness;
 mod server;
 mod tls;
 mod tools;
 
 pub use builder::SlapdBuilder;
+pub use harness::TestDirectory;
 pub use server::{Killer, Slapd};
 
 /// The suffix a [`Slapd`] serves unless [`SlapdBuilder::suffix`] says otherwise, and the one

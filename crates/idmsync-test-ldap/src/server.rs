@@ -3,7 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -13,7 +13,8 @@ use tempfile::TempDir;
 
 use crate::builder::SlapdBuilder;
 use crate::conf::{base_entries, Conf};
-use crate::tools::{client, require_installed, run, tail, SLAPADD, SLAPD};
+use crate::harness::{accepts, client, tail, TestDirectory};
+use crate::tools::{require_installed, run, SLAPADD, SLAPD};
 
 /// The rootdn's password; fixed, so `cargo xtask ldap` users can type it.
 const ADMIN_PASSWORD: &str = "admin-secret";
@@ -195,7 +196,7 @@ impl Slapd {
     /// # Panics
     /// If ldapmodify fails, with its stderr and the LDIF.
     pub fn modify(&self, ldif: &str) {
-        self.ldapmodify(ldif, false);
+        TestDirectory::modify(self, ldif);
     }
 
     /// Adds the entries in `ldif` (plain LDIF, no changetype needed) with `ldapadd` as the
@@ -204,7 +205,7 @@ impl Slapd {
     /// # Panics
     /// If ldapadd fails, with its stderr and the LDIF.
     pub fn add(&self, ldif: &str) {
-        self.ldapmodify(ldif, true);
+        TestDirectory::add(self, ldif);
     }
 
     /// A handle that can kill this server from anywhere (another thread, a paging callback),
@@ -357,35 +358,6 @@ impl Slapd {
         )
     }
 
-    fn ldapmodify(&self, ldif: &str, add: bool) {
-        let what = if add { "ldapadd" } else { "ldapmodify" };
-        let mut file = tempfile::Builder::new()
-            .prefix("change-")
-            .suffix(".ldif")
-            .tempfile_in(self.dir.path())
-            .expect("creating a temporary LDIF file");
-        file.write_all(ldif.as_bytes())
-            .expect("writing a temporary LDIF file");
-        let mut command = client("ldapmodify");
-        if add {
-            command.arg("-a");
-        }
-        let output = command
-            .args(["-x", "-H", &self.url(), "-D", &self.admin_dn(), "-w"])
-            .arg(ADMIN_PASSWORD)
-            .arg("-f")
-            .arg(file.path())
-            .output()
-            .expect("running ldapmodify");
-        assert!(
-            output.status.success(),
-            "{what} on {} failed ({}): {}\n--- LDIF\n{ldif}",
-            self.url(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim(),
-        );
-    }
-
     /// slapd's `-h` argument.
     fn listen_urls(&self) -> String {
         match self.ldaps_url() {
@@ -412,6 +384,27 @@ impl Slapd {
 
     fn lock_child(&self) -> std::sync::MutexGuard<'_, Option<Child>> {
         lock(&self.child)
+    }
+}
+
+impl TestDirectory for Slapd {
+    fn url(&self) -> String {
+        Slapd::url(self)
+    }
+    fn admin_dn(&self) -> String {
+        Slapd::admin_dn(self)
+    }
+    fn admin_password(&self) -> &str {
+        Slapd::admin_password(self)
+    }
+    fn sync_dn(&self) -> String {
+        Slapd::sync_dn(self)
+    }
+    fn sync_password(&self) -> &str {
+        Slapd::sync_password(self)
+    }
+    fn scratch(&self) -> &Path {
+        self.dir.path()
     }
 }
 
@@ -468,11 +461,6 @@ fn free_ports(n: usize) -> Vec<u16> {
         .iter()
         .map(|listener| listener.local_addr().expect("reading a bound port").port())
         .collect()
-}
-
-/// Whether something accepts TCP connections at `address`.
-fn accepts(address: &SocketAddr) -> bool {
-    TcpStream::connect_timeout(address, Duration::from_secs(1)).is_ok()
 }
 
 fn write_file(path: &Path, contents: &str) {

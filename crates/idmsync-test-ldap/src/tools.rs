@@ -1,7 +1,9 @@
 //! The OpenLDAP programs and files this crate drives, and running them with useful panics.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
+
+use crate::harness;
 
 /// Debian's slapd binary (`/usr/sbin` is not on every user's PATH, so it is named in full).
 pub(crate) const SLAPD: &str = "/usr/sbin/slapd";
@@ -55,42 +57,9 @@ fn on_path(program: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// An LDAP client tool (ldapmodify, ldapwhoami) with `LDAPNOINIT` set, so that a developer's
-/// `~/.ldaprc` or `/etc/ldap/ldap.conf` (a `BASE`, a `URI`, TLS settings) cannot change what
-/// this crate's own calls do.
-pub(crate) fn client(program: &str) -> Command {
-    let mut command = Command::new(program);
-    command.env("LDAPNOINIT", "1");
-    command
-}
-
-/// Runs `command` to completion and returns its output, panicking (with `what`, the exit
-/// status, stdout and stderr) if it cannot be started or fails.
+/// Runs `command` to completion with the install hint in its panics; see [`harness::run`].
 pub(crate) fn run(command: &mut Command, what: &str) -> Output {
-    let output = command.output().unwrap_or_else(|e| {
-        panic!("could not run {what} ({command:?}): {e}; is it installed? {INSTALL_HINT}")
-    });
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\n{command:?}\n--- stdout\n{}--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    output
-}
-
-/// The last `lines` lines of the text file at `path` (slapd's log), or a note that it could not
-/// be read; for panic messages.
-pub(crate) fn tail(path: &Path, lines: usize) -> String {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            let text = String::from_utf8_lossy(&bytes);
-            let all: Vec<&str> = text.lines().collect();
-            all[all.len().saturating_sub(lines)..].join("\n")
-        }
-        Err(e) => format!("(could not read {}: {e})", path.display()),
-    }
+    harness::run(command, what, INSTALL_HINT)
 }
 
 #[cfg(test)]
