@@ -12,12 +12,17 @@ use crate::change::{
 use crate::fxhash::{self, FxHashMap, FxHashSet};
 use crate::ids::{ExternalId, SourceId};
 use crate::model::{
-    DeactivatedBy, MemberRef, SourceGroup, SourcePassword, SourceUser, StoreState, StoredGroup,
-    StoredUser, UserStatus,
+    DeactivatedBy, SourceGroup, SourcePassword, SourceUser, StoreState, StoredGroup, StoredUser,
+    UserStatus,
 };
 use crate::options::{PlanOptions, Reactivate, SyncMode};
 use crate::parallel;
 use crate::password::{PasswordHash, PasswordHasher};
+
+mod members;
+mod unreadable;
+
+use members::{Resolution, Resolver, Target};
 
 /// What a source returned for one run: the whole directory for a full run, only the entries
 /// changed since the watermark for a differential run.
@@ -86,121 +91,6 @@ impl Fold {
             Cow::Owned(s.to_ascii_lowercase())
         } else {
             Cow::Owned(s.to_lowercase())
-        }
-    }
-}
-
-/// Store indices of the users and groups that unreadable source entries name.
-#[derive(Default)]
-struct Kept {
-    users: Vec<usize>,
-    groups: Vec<usize>,
-}
-
-/// A member reference's target: a user or a group, with its index in the store's users or
-/// groups when the store knows it, so that a group's edges compare as integers. It borrows its
-/// ids from the run's entries (or the store's), so that building the index of a hundred
-/// thousand names copies none of them.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Target<'r> {
-    group: bool,
-    source_id: &'r SourceId,
-    external_id: &'r ExternalId,
-    stored: Option<u32>,
-}
-
-impl Target<'_> {
-    fn key(&self) -> Key {
-        key(self.source_id, self.external_id)
-    }
-}
-
-/// A name in the resolution index: one target, or several (ambiguous). `weak` entries come from
-/// the store in a differential run and give way to what the source says now.
-#[derive(Clone, Copy)]
-enum Slot<'r> {
-    One { target: Target<'r>, weak: bool },
-    Ambiguous,
-}
-
-/// Names (folded) to targets. Keys borrow the entries' own strings unless folding changed them.
-struct Resolver<'r> {
-    by_locator: FxHashMap<Cow<'r, str>, Slot<'r>>,
-    users_by_ext: FxHashMap<Cow<'r, str>, Slot<'r>>,
-    groups_by_ext: FxHashMap<Cow<'r, str>, Slot<'r>>,
-}
-
-enum Resolution<'s, 'r> {
-    Found(&'s Target<'r>),
-    Ambiguous,
-    Missing,
-}
-
-impl<'r> Resolver<'r> {
-    /// An empty index sized for `users` and `groups` names.
-    fn with_capacity(users: usize, groups: usize) -> Self {
-        Self {
-            by_locator: fxhash::map(users + groups),
-            users_by_ext: fxhash::map(users),
-            groups_by_ext: fxhash::map(groups),
-        }
-    }
-
-    fn insert(
-        map: &mut FxHashMap<Cow<'r, str>, Slot<'r>>,
-        name: Cow<'r, str>,
-        target: Target<'r>,
-        weak: bool,
-    ) {
-        match map.entry(name) {
-            Entry::Vacant(v) => {
-                v.insert(Slot::One { target, weak });
-            }
-            Entry::Occupied(mut o) => {
-                let next = match o.get() {
-                    Slot::One { weak: true, .. } if !weak => Slot::One { target, weak },
-                    Slot::One { target: t, .. } if *t == target => return,
-                    Slot::One { weak: false, .. } if weak => return,
-                    _ => Slot::Ambiguous,
-                };
-                o.insert(next);
-            }
-        }
-    }
-
-    fn add(&mut self, fold: Fold, target: Target<'r>, locator: Option<&'r str>, weak: bool) {
-        if let Some(l) = locator {
-            Self::insert(&mut self.by_locator, fold.key(l), target, weak);
-        }
-        let map = if target.group {
-            &mut self.groups_by_ext
-        } else {
-            &mut self.users_by_ext
-        };
-        Self::insert(map, fold.key(target.external_id.as_str()), target, weak);
-    }
-
-    fn resolve(&self, fold: Fold, r: &MemberRef) -> Resolution<'_, 'r> {
-        fn one<'s, 'r>(slot: Option<&'s Slot<'r>>) -> Resolution<'s, 'r> {
-            match slot {
-                None => Resolution::Missing,
-                Some(Slot::Ambiguous) => Resolution::Ambiguous,
-                Some(Slot::One { target, .. }) => Resolution::Found(target),
-            }
-        }
-        match r {
-            MemberRef::Locator(l) => one(self.by_locator.get(fold.key(l).as_ref())),
-            MemberRef::ExternalId(e) => {
-                let key = fold.key(e);
-                match (
-                    one(self.users_by_ext.get(key.as_ref())),
-                    one(self.groups_by_ext.get(key.as_ref())),
-                ) {
-                    (Resolution::Found(_), Resolution::Found(_)) => Resolution::Ambiguous,
-                    (Resolution::Missing, other) | (other, Resolution::Missing) => other,
-                    _ => Resolution::Ambiguous,
-                }
-            }
         }
     }
 }
@@ -394,60 +284,6 @@ impl<'a> Planner<'a> {
         self.finish()
     }
 
-    /// The stored entries that `unreadable` names (by source id, else by locator), which the
-    /// run keeps as they are; each unreadable entry gets a log line.
-    fn unreadable(&mut self, unreadable: &[Unreadable]) -> Kept {
-        let mut kept = Kept::default();
-        if unreadable.is_empty() {
-            return kept;
-        }
-        let store = self.store;
-        let fold = self.fold;
-        let locators = |located: &mut dyn Iterator<Item = Option<&'a str>>| {
-            let mut map: FxHashMap<Cow<'a, str>, usize> = FxHashMap::default();
-            for (i, l) in located.enumerate() {
-                if let Some(l) = l {
-                    map.insert(fold.key(l), i);
-                }
-            }
-            map
-        };
-        let user_locators = locators(&mut store.users.iter().map(|u| u.locator.as_deref()));
-        let group_locators = locators(&mut store.groups.iter().map(|g| g.locator.as_deref()));
-        for u in unreadable {
-            let (index, by_locator, out, event) = if u.group {
-                (
-                    &self.group_index,
-                    &group_locators,
-                    &mut kept.groups,
-                    EventKey::SkippedGroup,
-                )
-            } else {
-                (
-                    &self.user_index,
-                    &user_locators,
-                    &mut kept.users,
-                    EventKey::SkippedUser,
-                )
-            };
-            let found = u
-                .source_id
-                .as_ref()
-                .and_then(|sid| index.get(sid))
-                .or_else(|| by_locator.get(fold.key(&u.locator).as_ref()));
-            let outcome = match found {
-                Some(&i) => {
-                    out.push(i);
-                    "the stored entry is kept as it is"
-                }
-                None => "not stored yet",
-            };
-            let message = format!("{}: could not be read ({}); {outcome}", u.locator, u.reason);
-            self.warn(event, message);
-        }
-        kept
-    }
-
     /// Flags, per stored entry (`len` of them, indexed by `index`), whether `sids` names it.
     fn stored<'s>(
         &self,
@@ -604,88 +440,6 @@ impl<'a> Planner<'a> {
         drop(taken);
         self.out.warnings.extend(warnings);
         kept
-    }
-
-    /// The index member references resolve against: the run's own entries and, in a
-    /// differential run, the active stored entries the run does not return (their stored names
-    /// are current). Stored names of returned entries are stale and left out, as in a full run.
-    fn resolver<'r>(
-        &self,
-        users: &'r [SourceUser],
-        groups: &'r [SourceGroup],
-        kept: &Kept,
-    ) -> Resolver<'r>
-    where
-        'a: 'r,
-    {
-        let store: &'r StoreState = self.store;
-        let mut r = if self.full {
-            Resolver::with_capacity(users.len(), groups.len())
-        } else {
-            Resolver::with_capacity(store.users.len(), store.groups.len())
-        };
-        let target = |group: bool, source_id: &'r SourceId, external_id: &'r ExternalId| {
-            let index = if group {
-                &self.group_index
-            } else {
-                &self.user_index
-            };
-            Target {
-                group,
-                source_id,
-                external_id,
-                stored: index.get(source_id).and_then(|&i| u32::try_from(i).ok()),
-            }
-        };
-        if self.full {
-            // Kept unreadable entries stay members of the groups that still name them.
-            for &i in &kept.users {
-                let u = &store.users[i];
-                let t = target(false, &u.source_id, &u.external_id);
-                r.add(self.fold, t, u.locator.as_deref(), true);
-            }
-            for &i in &kept.groups {
-                let g = &store.groups[i];
-                let t = target(true, &g.source_id, &g.external_id);
-                r.add(self.fold, t, g.locator.as_deref(), true);
-            }
-        } else {
-            let returned: FxHashSet<&SourceId> = users
-                .iter()
-                .map(|u| &u.source_id)
-                .chain(groups.iter().map(|g| &g.source_id))
-                .collect();
-            let unchanged = |sid: &SourceId, status: UserStatus| {
-                status == UserStatus::Active && !returned.contains(sid)
-            };
-            // A user that a user run found gone is no member of anything any more, even of a
-            // group that still names it.
-            for u in store
-                .users
-                .iter()
-                .filter(|u| unchanged(&u.source_id, u.status) && !self.gone(&u.external_id))
-            {
-                let t = target(false, &u.source_id, &u.external_id);
-                r.add(self.fold, t, u.locator.as_deref(), true);
-            }
-            for g in store
-                .groups
-                .iter()
-                .filter(|g| unchanged(&g.source_id, g.status))
-            {
-                let t = target(true, &g.source_id, &g.external_id);
-                r.add(self.fold, t, g.locator.as_deref(), true);
-            }
-        }
-        for u in users {
-            let t = target(false, &u.source_id, &u.external_id);
-            r.add(self.fold, t, u.locator.as_deref(), false);
-        }
-        for g in groups {
-            let t = target(true, &g.source_id, &g.external_id);
-            r.add(self.fold, t, g.locator.as_deref(), false);
-        }
-        r
     }
 
     fn is_admin(&mut self, external_id: &ExternalId, locator: Option<&str>) -> bool {
