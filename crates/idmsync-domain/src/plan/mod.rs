@@ -5,22 +5,19 @@
 
 use std::borrow::Cow;
 
-use crate::change::{
-    ChangeSet, Edge, Event, EventKey, FieldChange, GroupWrite, Key, LogLine, UserWrite,
-};
+use crate::change::{ChangeSet, Edge, EventKey, FieldChange, Key, LogLine};
 use crate::fxhash::{self, FxHashMap};
 use crate::ids::{ExternalId, SourceId};
-use crate::model::{
-    DeactivatedBy, SourceGroup, SourcePassword, SourceUser, StoreState, StoredGroup, StoredUser,
-    UserStatus,
-};
-use crate::options::{PlanOptions, Reactivate, SyncMode};
+use crate::model::{SourceGroup, SourceUser, StoreState};
+use crate::options::{PlanOptions, SyncMode};
 use crate::parallel;
-use crate::password::{PasswordHash, PasswordHasher};
+use crate::password::PasswordHasher;
 
 mod dedupe;
+mod groups;
 mod members;
 mod unreadable;
+mod users;
 
 use dedupe::{renames, Identified};
 use members::{Resolution, Resolver, Target};
@@ -273,212 +270,6 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn is_admin(&mut self, external_id: &ExternalId, locator: Option<&str>) -> bool {
-        let mut hit = false;
-        for name in std::iter::once(external_id.as_str()).chain(locator) {
-            if let Some(matched) = self.admins.get_mut(self.fold.key(name).as_ref()) {
-                *matched = true;
-                hit = true;
-            }
-        }
-        hit
-    }
-
-    fn may_reactivate(&self, by: Option<DeactivatedBy>) -> bool {
-        match self.options.reactivate {
-            Reactivate::Any => true,
-            Reactivate::None => false,
-            Reactivate::Sync => by != Some(DeactivatedBy::Admin),
-        }
-    }
-
-    fn password(
-        &mut self,
-        external_id: &ExternalId,
-        given: &SourcePassword,
-        stored: Option<&PasswordHash>,
-    ) -> Option<PasswordHash> {
-        match given {
-            SourcePassword::Unmanaged => stored.cloned(),
-            SourcePassword::Absent => None,
-            SourcePassword::Clear(p) => {
-                match stored {
-                    Some(h) if self.hasher.verify(p, h) => Some(h.clone()),
-                    _ => match self.hasher.hash(p) {
-                        Some(h) => Some(h),
-                        None => {
-                            self.warn(
-                            EventKey::SkippedPassword,
-                            format!("{external_id}: the password could not be hashed; kept as it was"),
-                        );
-                            stored.cloned()
-                        }
-                    },
-                }
-            }
-        }
-    }
-
-    /// Records a grant or a revocation when `was` and `now` differ.
-    fn capability(&mut self, sid: &SourceId, ext: &ExternalId, was: bool, now: bool) {
-        match (was, now) {
-            (false, true) => self.out.admins_granted.push(key(sid, ext)),
-            (true, false) => self.out.admins_revoked.push(key(sid, ext)),
-            _ => {}
-        }
-    }
-
-    fn user(&mut self, u: SourceUser) {
-        let admin = self.is_admin(&u.external_id, u.locator.as_deref());
-        let Some(&i) = self.user_index.get(&u.source_id) else {
-            let password_hash = self.password(&u.external_id, &u.password, None);
-            let (status, deactivated_by) = if u.enabled {
-                (UserStatus::Active, None)
-            } else {
-                (UserStatus::Inactive, Some(DeactivatedBy::Source))
-            };
-            self.capability(&u.source_id, &u.external_id, false, admin);
-            self.out.users.push(UserWrite {
-                event: Event::Created,
-                row: row(u, status, deactivated_by, admin, password_hash),
-            });
-            return;
-        };
-        let store = self.store;
-        let st = &store.users[i];
-        let password_hash = self.password(&u.external_id, &u.password, st.password_hash.as_ref());
-        let mut fields = identity_changes(
-            (&st.external_id, st.locator.as_deref()),
-            (&u.external_id, u.locator.as_deref()),
-        );
-        compare(
-            &mut fields,
-            "first_name",
-            Some(&st.first_name),
-            Some(&u.first_name),
-        );
-        compare(
-            &mut fields,
-            "last_name",
-            Some(&st.last_name),
-            Some(&u.last_name),
-        );
-        compare(
-            &mut fields,
-            "email",
-            st.email.as_deref(),
-            u.email.as_deref(),
-        );
-        if st.password_hash != password_hash {
-            fields.push(FieldChange::secret("password"));
-        }
-        let active = st.status == UserStatus::Active;
-        let (status, deactivated_by, event) = match (u.enabled, active) {
-            (true, true) => (UserStatus::Active, None, Event::Updated(fields)),
-            (true, false) if self.may_reactivate(st.deactivated_by) => {
-                (UserStatus::Active, None, Event::Reactivated(fields))
-            }
-            (false, true) => (
-                UserStatus::Inactive,
-                Some(DeactivatedBy::Source),
-                Event::Deactivated(DeactivatedBy::Source),
-            ),
-            (_, false) => (
-                UserStatus::Inactive,
-                st.deactivated_by,
-                Event::Updated(fields),
-            ),
-        };
-        let event = match event {
-            Event::Updated(f) if f.is_empty() && st.admin == admin => return,
-            Event::Updated(f) if f.is_empty() => Event::Capability,
-            e => e,
-        };
-        self.capability(&u.source_id, &u.external_id, st.admin, admin);
-        self.out.users.push(UserWrite {
-            event,
-            row: row(u, status, deactivated_by, admin, password_hash),
-        });
-    }
-
-    /// Stored users the source did not return: a full run deactivates the active ones; in both
-    /// modes their admin capability follows `sync.admins`, so that a user who left the directory
-    /// and the list is not an administrator again when someone reactivates it by hand.
-    fn unseen_users(&mut self, seen: &[bool]) {
-        let store = self.store;
-        for (st, _) in store.users.iter().zip(seen).filter(|(_, &seen)| !seen) {
-            let admin = self.is_admin(&st.external_id, st.locator.as_deref());
-            let deactivate =
-                (self.full || self.gone(&st.external_id)) && st.status == UserStatus::Active;
-            if !deactivate && admin == st.admin {
-                continue;
-            }
-            self.capability(&st.source_id, &st.external_id, st.admin, admin);
-            let mut row = st.clone();
-            row.admin = admin;
-            let event = if deactivate {
-                row.status = UserStatus::Inactive;
-                row.deactivated_by = Some(DeactivatedBy::Sync);
-                Event::Deactivated(DeactivatedBy::Sync)
-            } else {
-                Event::Capability
-            };
-            self.out.users.push(UserWrite { event, row });
-        }
-    }
-
-    /// Whether a user run asked the source for `login` and got nothing.
-    fn gone(&self, login: &ExternalId) -> bool {
-        let key = self.fold.key(login.as_str());
-        self.options.gone.iter().any(|g| self.fold.key(g) == key)
-    }
-
-    fn group(&mut self, g: &SourceGroup) {
-        let row = StoredGroup {
-            source_id: g.source_id.clone(),
-            external_id: g.external_id.clone(),
-            locator: g.locator.clone(),
-            name: g.name.clone(),
-            status: UserStatus::Active,
-        };
-        let Some(&i) = self.group_index.get(&g.source_id) else {
-            self.out.groups.push(GroupWrite {
-                event: Event::Created,
-                row,
-            });
-            return;
-        };
-        let st = &self.store.groups[i];
-        let mut fields = identity_changes(
-            (&st.external_id, st.locator.as_deref()),
-            (&g.external_id, g.locator.as_deref()),
-        );
-        compare(&mut fields, "name", Some(&st.name), Some(&g.name));
-        let event = if st.status == UserStatus::Inactive {
-            Event::Reactivated(fields)
-        } else if fields.is_empty() {
-            return;
-        } else {
-            Event::Updated(fields)
-        };
-        self.out.groups.push(GroupWrite { event, row });
-    }
-
-    /// Active stored groups a full run did not see become inactive.
-    fn unseen_groups(&mut self, seen: &[bool]) {
-        let store = self.store;
-        for (st, _) in store.groups.iter().zip(seen).filter(|(_, &seen)| !seen) {
-            if st.status == UserStatus::Active {
-                let mut row = st.clone();
-                row.status = UserStatus::Inactive;
-                self.out.groups.push(GroupWrite {
-                    event: Event::Deactivated(DeactivatedBy::Sync),
-                    row,
-                });
-            }
-        }
-    }
-
     /// A full run removes every stored edge that touches an entry missing from the source: as a
     /// member, as a child, or as the containing group. The edges of the groups it plans were
     /// already replaced by [`Self::edges`] (a missing entry resolves to nothing there); this
@@ -603,24 +394,6 @@ impl<'a> Planner<'a> {
         out.warnings.extend(diff.warnings);
     }
 
-    fn unmatched_admins(&mut self) {
-        let mut unmatched: Vec<String> = self
-            .options
-            .admins
-            .iter()
-            .filter(|a| self.admins.get(self.fold.key(a).as_ref()) == Some(&false))
-            .cloned()
-            .collect();
-        unmatched.sort();
-        unmatched.dedup();
-        for a in unmatched {
-            self.warn(
-                EventKey::SkippedCapability,
-                format!("tenant-admin {a} matches no user of the source"),
-            );
-        }
-    }
-
     fn finish(mut self) -> ChangeSet {
         let out = &mut self.out;
         out.users.sort_by(|a, b| {
@@ -643,28 +416,6 @@ impl<'a> Planner<'a> {
             });
         }
         self.out
-    }
-}
-
-/// The row to write for the source user `u`.
-fn row(
-    u: SourceUser,
-    status: UserStatus,
-    deactivated_by: Option<DeactivatedBy>,
-    admin: bool,
-    password_hash: Option<PasswordHash>,
-) -> StoredUser {
-    StoredUser {
-        source_id: u.source_id,
-        external_id: u.external_id,
-        locator: u.locator,
-        first_name: u.first_name,
-        last_name: u.last_name,
-        email: u.email,
-        status,
-        deactivated_by,
-        admin,
-        password_hash,
     }
 }
 
