@@ -51,22 +51,6 @@ impl Identified for SourceGroup {
     }
 }
 
-/// The entries of `items` the store knows under another external id, with their new one.
-pub(super) fn renames<'s, T: Identified>(
-    items: &[T],
-    index: &FxHashMap<&SourceId, usize>,
-    stored_name: impl Fn(usize) -> &'s ExternalId,
-) -> FxHashMap<SourceId, ExternalId> {
-    items
-        .iter()
-        .filter_map(|item| {
-            let (sid, ext) = item.ids();
-            let &i = index.get(sid)?;
-            (stored_name(i) != ext).then(|| (sid.clone(), ext.clone()))
-        })
-        .collect()
-}
-
 impl Planner<'_> {
     /// Keeps one entry per source id and per (folded) external id. Of two entries with the same
     /// external id, the one the store already knows wins (in the first one's place), else the
@@ -208,4 +192,20 @@ impl Planner<'_> {
         self.out.warnings.extend(warnings);
         kept
     }
+}
+
+/// The entries of `items` the store knows under another external id, with their new one.
+pub(super) fn renames<'s, T: Identified>(
+    items: &[T],
+    index: &FxHashMap<&SourceId, usize>,
+    stored_name: impl Fn(usize) -> &'s ExternalId,
+) -> FxHashMap<SourceId, ExternalId> {
+    items
+        .iter()
+        .filter_map(|item| {
+            let (sid, ext) = item.ids();
+            let &i = index.get(sid)?;
+            (stored_name(i) != ext).then(|| (sid.clone(), ext.clone()))
+        })
+        .collect()
 }

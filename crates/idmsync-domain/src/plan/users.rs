@@ -11,28 +11,6 @@ use crate::password::PasswordHash;
 
 use super::{compare, identity_changes, key, Planner};
 
-/// The row to write for the source user `u`.
-fn row(
-    u: SourceUser,
-    status: UserStatus,
-    deactivated_by: Option<DeactivatedBy>,
-    admin: bool,
-    password_hash: Option<PasswordHash>,
-) -> StoredUser {
-    StoredUser {
-        source_id: u.source_id,
-        external_id: u.external_id,
-        locator: u.locator,
-        first_name: u.first_name,
-        last_name: u.last_name,
-        email: u.email,
-        status,
-        deactivated_by,
-        admin,
-        password_hash,
-    }
-}
-
 impl Planner<'_> {
     fn is_admin(&mut self, external_id: &ExternalId, locator: Option<&str>) -> bool {
         let mut hit = false;
@@ -210,5 +188,27 @@ impl Planner<'_> {
                 format!("tenant-admin {a} matches no user of the source"),
             );
         }
+    }
+}
+
+/// The row to write for the source user `u`.
+fn row(
+    u: SourceUser,
+    status: UserStatus,
+    deactivated_by: Option<DeactivatedBy>,
+    admin: bool,
+    password_hash: Option<PasswordHash>,
+) -> StoredUser {
+    StoredUser {
+        source_id: u.source_id,
+        external_id: u.external_id,
+        locator: u.locator,
+        first_name: u.first_name,
+        last_name: u.last_name,
+        email: u.email,
+        status,
+        deactivated_by,
+        admin,
+        password_hash,
     }
 }
