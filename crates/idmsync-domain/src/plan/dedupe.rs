@@ -1,8 +1,8 @@
 //! Deduplication: the source may return two entries with one source id or one external id,
 //! and a differential run may return an entry whose external id an untouched stored entry
 //! holds. Each of these is settled here, before anything is planned, so that the rest of the
-//! planner may take every source id and external id as unique. Renames are found here too,
-//! since they are the other way one external id meets another.
+//! planner may take every source id and external id as unique. Renames are found here too:
+//! like the clashes, they weigh a source entry's external id against what the store holds.
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
