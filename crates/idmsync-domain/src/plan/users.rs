@@ -1,0 +1,214 @@
+//! Users: the row each source user becomes, its password and its admin capability, and what
+//! happens to stored users the source did not return. Users are the only entries with a
+//! lifecycle of their own (enabled in the source, deactivated by whom, reactivated or not) and
+//! with secrets, which is why they do not share the simpler path of groups.
+
+use crate::change::{Event, EventKey, FieldChange, UserWrite};
+use crate::ids::{ExternalId, SourceId};
+use crate::model::{DeactivatedBy, SourcePassword, SourceUser, StoredUser, UserStatus};
+use crate::options::Reactivate;
+use crate::password::PasswordHash;
+
+use super::{compare, identity_changes, key, Planner};
+
+impl Planner<'_> {
+    fn is_admin(&mut self, external_id: &ExternalId, locator: Option<&str>) -> bool {
+        let mut hit = false;
+        for name in std::iter::once(external_id.as_str()).chain(locator) {
+            if let Some(matched) = self.admins.get_mut(self.fold.key(name).as_ref()) {
+                *matched = true;
+                hit = true;
+            }
+        }
+        hit
+    }
+
+    fn may_reactivate(&self, by: Option<DeactivatedBy>) -> bool {
+        match self.options.reactivate {
+            Reactivate::Any => true,
+            Reactivate::None => false,
+            Reactivate::Sync => by != Some(DeactivatedBy::Admin),
+        }
+    }
+
+    fn password(
+        &mut self,
+        external_id: &ExternalId,
+        given: &SourcePassword,
+        stored: Option<&PasswordHash>,
+    ) -> Option<PasswordHash> {
+        match given {
+            SourcePassword::Unmanaged => stored.cloned(),
+            SourcePassword::Absent => None,
+            SourcePassword::Clear(p) => {
+                match stored {
+                    Some(h) if self.hasher.verify(p, h) => Some(h.clone()),
+                    _ => match self.hasher.hash(p) {
+                        Some(h) => Some(h),
+                        None => {
+                            self.warn(
+                            EventKey::SkippedPassword,
+                            format!("{external_id}: the password could not be hashed; kept as it was"),
+                        );
+                            stored.cloned()
+                        }
+                    },
+                }
+            }
+        }
+    }
+
+    /// Records a grant or a revocation when `was` and `now` differ.
+    fn capability(&mut self, sid: &SourceId, ext: &ExternalId, was: bool, now: bool) {
+        match (was, now) {
+            (false, true) => self.out.admins_granted.push(key(sid, ext)),
+            (true, false) => self.out.admins_revoked.push(key(sid, ext)),
+            _ => {}
+        }
+    }
+
+    pub(super) fn user(&mut self, u: SourceUser) {
+        let admin = self.is_admin(&u.external_id, u.locator.as_deref());
+        let Some(&i) = self.user_index.get(&u.source_id) else {
+            let password_hash = self.password(&u.external_id, &u.password, None);
+            let (status, deactivated_by) = if u.enabled {
+                (UserStatus::Active, None)
+            } else {
+                (UserStatus::Inactive, Some(DeactivatedBy::Source))
+            };
+            self.capability(&u.source_id, &u.external_id, false, admin);
+            self.out.users.push(UserWrite {
+                event: Event::Created,
+                row: row(u, status, deactivated_by, admin, password_hash),
+            });
+            return;
+        };
+        let store = self.store;
+        let st = &store.users[i];
+        let password_hash = self.password(&u.external_id, &u.password, st.password_hash.as_ref());
+        let mut fields = identity_changes(
+            (&st.external_id, st.locator.as_deref()),
+            (&u.external_id, u.locator.as_deref()),
+        );
+        compare(
+            &mut fields,
+            "first_name",
+            Some(&st.first_name),
+            Some(&u.first_name),
+        );
+        compare(
+            &mut fields,
+            "last_name",
+            Some(&st.last_name),
+            Some(&u.last_name),
+        );
+        compare(
+            &mut fields,
+            "email",
+            st.email.as_deref(),
+            u.email.as_deref(),
+        );
+        if st.password_hash != password_hash {
+            fields.push(FieldChange::secret("password"));
+        }
+        let active = st.status == UserStatus::Active;
+        let (status, deactivated_by, event) = match (u.enabled, active) {
+            (true, true) => (UserStatus::Active, None, Event::Updated(fields)),
+            (true, false) if self.may_reactivate(st.deactivated_by) => {
+                (UserStatus::Active, None, Event::Reactivated(fields))
+            }
+            (false, true) => (
+                UserStatus::Inactive,
+                Some(DeactivatedBy::Source),
+                Event::Deactivated(DeactivatedBy::Source),
+            ),
+            (_, false) => (
+                UserStatus::Inactive,
+                st.deactivated_by,
+                Event::Updated(fields),
+            ),
+        };
+        let event = match event {
+            Event::Updated(f) if f.is_empty() && st.admin == admin => return,
+            Event::Updated(f) if f.is_empty() => Event::Capability,
+            e => e,
+        };
+        self.capability(&u.source_id, &u.external_id, st.admin, admin);
+        self.out.users.push(UserWrite {
+            event,
+            row: row(u, status, deactivated_by, admin, password_hash),
+        });
+    }
+
+    /// Stored users the source did not return: a full run deactivates the active ones; in both
+    /// modes their admin capability follows `sync.admins`, so that a user who left the directory
+    /// and the list is not an administrator again when someone reactivates it by hand.
+    pub(super) fn unseen_users(&mut self, seen: &[bool]) {
+        let store = self.store;
+        for (st, _) in store.users.iter().zip(seen).filter(|(_, &seen)| !seen) {
+            let admin = self.is_admin(&st.external_id, st.locator.as_deref());
+            let deactivate =
+                (self.full || self.gone(&st.external_id)) && st.status == UserStatus::Active;
+            if !deactivate && admin == st.admin {
+                continue;
+            }
+            self.capability(&st.source_id, &st.external_id, st.admin, admin);
+            let mut row = st.clone();
+            row.admin = admin;
+            let event = if deactivate {
+                row.status = UserStatus::Inactive;
+                row.deactivated_by = Some(DeactivatedBy::Sync);
+                Event::Deactivated(DeactivatedBy::Sync)
+            } else {
+                Event::Capability
+            };
+            self.out.users.push(UserWrite { event, row });
+        }
+    }
+
+    /// Whether a user run asked the source for `login` and got nothing.
+    pub(super) fn gone(&self, login: &ExternalId) -> bool {
+        let key = self.fold.key(login.as_str());
+        self.options.gone.iter().any(|g| self.fold.key(g) == key)
+    }
+
+    pub(super) fn unmatched_admins(&mut self) {
+        let mut unmatched: Vec<String> = self
+            .options
+            .admins
+            .iter()
+            .filter(|a| self.admins.get(self.fold.key(a).as_ref()) == Some(&false))
+            .cloned()
+            .collect();
+        unmatched.sort();
+        unmatched.dedup();
+        for a in unmatched {
+            self.warn(
+                EventKey::SkippedCapability,
+                format!("tenant-admin {a} matches no user of the source"),
+            );
+        }
+    }
+}
+
+/// The row to write for the source user `u`.
+fn row(
+    u: SourceUser,
+    status: UserStatus,
+    deactivated_by: Option<DeactivatedBy>,
+    admin: bool,
+    password_hash: Option<PasswordHash>,
+) -> StoredUser {
+    StoredUser {
+        source_id: u.source_id,
+        external_id: u.external_id,
+        locator: u.locator,
+        first_name: u.first_name,
+        last_name: u.last_name,
+        email: u.email,
+        status,
+        deactivated_by,
+        admin,
+        password_hash,
+    }
+}
