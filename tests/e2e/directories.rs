@@ -14,7 +14,10 @@ pub fn a_user_run_deactivates_a_deleted_user(
     login: &str,
 ) {
     let active_before = active(s);
-    assert!(active_before.iter().any(|id| id == login), "{login} is not active");
+    assert!(
+        active_before.iter().any(|id| id == login),
+        "{login} is not active"
+    );
     directory.delete(dn);
     let out = s.idmsync(&["sync", "--user", login]).ok();
     assert!(out.starts_with("user sync succeeded"), "{out}");

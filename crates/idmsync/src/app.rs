@@ -322,3 +322,102 @@ pub fn tls_files(settings: &Settings) -> Result<Option<TlsFiles>, SettingsError>
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE_SOURCE: &str = "[source]\ntype = \"file\"\n[source.file]\nusers = \"u.txt\"\n\
+                               groups = \"g.txt\"\n";
+
+    fn settings(extra: &str) -> Settings {
+        Settings::from_text(&format!("{FILE_SOURCE}{extra}"), &[]).expect("loads")
+    }
+
+    /// The message of a check's error, which must start with the key it is about.
+    #[track_caller]
+    fn names(result: Result<impl Sized, SettingsError>, key: &str) -> String {
+        match result {
+            Ok(_) => panic!("{key}: accepted"),
+            Err(SettingsError(message)) => {
+                assert!(message.starts_with(key), "{key}: {message}");
+                message
+            }
+        }
+    }
+
+    #[test]
+    fn a_valid_configuration_passes_every_check() {
+        let s = settings("[database]\npool_size = 2\n");
+        assert_eq!(
+            s.database.url, "sqlite://data/idmsync.db",
+            "the documented default"
+        );
+        Database::of(&s).expect("database");
+        source(&s).expect("source");
+        login_policy(&s).expect("logins");
+        schedules(&s).expect("schedules");
+        assert_eq!(tls_files(&s).expect("tls"), None);
+    }
+
+    #[test]
+    fn database_and_tenant_mistakes_name_their_key() {
+        names(
+            Database::of(&settings(
+                "[database]\nurl = \"sqlite://x.db\"\npool_size = 0\n",
+            )),
+            "database.pool_size",
+        );
+        names(
+            Database::of(&settings("[database]\nurl = \"oracle://x\"\n")),
+            "database.url",
+        );
+        names(
+            Database::of(&settings("[sync]\ntenant = \"\"\n")),
+            "sync.tenant",
+        );
+    }
+
+    #[test]
+    fn a_source_without_its_section_names_it() {
+        let ldap = Settings::from_text("[source]\ntype = \"ldap\"\n", &[]).expect("loads");
+        names(source(&ldap), "source.ldap");
+        let file = Settings::from_text("[source]\ntype = \"file\"\n", &[]).expect("loads");
+        names(source(&file), "source.file");
+    }
+
+    #[test]
+    fn login_settings_that_cannot_apply_name_their_key() {
+        let message = names(
+            login_policy(&settings("[auth]\nmax_failures = 3\nlockout_secs = 0\n")),
+            "auth.lockout_secs",
+        );
+        assert!(message.contains("auth.max_failures = 0"), "{message}");
+        names(
+            login_policy(&settings("[auth]\ndn_pattern = \"uid={0},ou=x\"\n")),
+            "auth.dn_pattern",
+        );
+        names(
+            login_policy(&settings("[auth]\nldap = true\n")),
+            "auth.ldap",
+        );
+    }
+
+    #[test]
+    fn schedule_and_tls_mistakes_name_their_key() {
+        names(
+            schedules(&settings("[sync]\nfull_cron = \"often\"\n")),
+            "sync.full_cron",
+        );
+        names(
+            schedules(&settings("[sync]\ntimezone = \"Mars/Olympus\"\n")),
+            "sync.timezone",
+        );
+        names(
+            tls_files(&settings("[http]\ntls_cert = \"c.pem\"\n")),
+            "http.tls_cert",
+        );
+        let both = settings("[http]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n");
+        assert!(tls_files(&both).expect("both").is_some());
+    }
+}

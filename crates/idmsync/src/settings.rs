@@ -175,6 +175,7 @@ pub enum LoginKind {
 pub struct DatabaseSettings {
     /// `sqlite://path` (relative to the working directory), `sqlite:///absolute/path`,
     /// `postgres://user:password@host:port/database` or `mysql://user:password@host:port/database`.
+    #[serde(default = "default_database_url")]
     pub url: String,
     /// Connections the pool keeps at most.
     #[serde(default = "default_pool_size")]
@@ -192,12 +193,16 @@ impl Default for DatabaseSettings {
     /// The embedded SQLite file of docs/configuration.md, relative to the working directory.
     fn default() -> Self {
         Self {
-            url: "sqlite://data/idmsync.db".into(),
+            url: default_database_url(),
             pool_size: default_pool_size(),
             connect_timeout_secs: default_connect_timeout_secs(),
             lock_lease_secs: default_lock_lease_secs(),
         }
     }
+}
+
+fn default_database_url() -> String {
+    "sqlite://data/idmsync.db".into()
 }
 
 fn default_pool_size() -> u32 {
@@ -297,6 +302,23 @@ impl Settings {
     /// Loads `path`, then the environment overrides.
     pub fn load(path: &Path) -> Result<Self, SettingsError> {
         Self::load_with(path, Environment::with_prefix(ENV_PREFIX))
+    }
+
+    /// `toml` as a configuration file with exactly the environment variables `env`, for the
+    /// tests of the settings and of the checks that follow them.
+    #[cfg(test)]
+    pub(crate) fn from_text(toml: &str, env: &[(&str, &str)]) -> Result<Self, SettingsError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, toml).expect("write");
+        let vars: std::collections::HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self::load_with(
+            &path,
+            Environment::with_prefix("IDMSYNC").source(Some(vars)),
+        )
     }
 
     /// Environment variables are read as text (no `try_parsing`): the key's type decides

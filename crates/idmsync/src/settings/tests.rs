@@ -4,17 +4,7 @@ use super::*;
 use std::collections::HashMap;
 
 fn load(toml: &str, env: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("c.toml");
-    std::fs::write(&path, toml).expect("write");
-    let vars: HashMap<String, String> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    Settings::load_with(
-        &path,
-        Environment::with_prefix("IDMSYNC").source(Some(vars)),
-    )
+    Settings::from_text(toml, env)
 }
 
 const BASE: &str = r#"
@@ -372,15 +362,21 @@ fn unknown_and_missing_keys_say_what_the_section_has() {
         .0
         .starts_with("auth.ldap.urll: unknown key; the keys here are: url, starttls,"));
     let err = load(
-        &with_key("sync.tenant", "\"t\"").replace("url = \"sqlite://x.db\"\n", ""),
+        &with_key("sync.tenant", "\"t\"").replace("type = \"ldap\"\n", ""),
         &[],
     )
     .expect_err("missing");
     assert!(
-        err.0
-            .starts_with("database.url: required, but not set (in "),
+        err.0.starts_with("source.type: required, but not set (in "),
         "{err}"
     );
+    // A `[database]` without `url` keeps the documented default.
+    let settings = load(
+        &with_key("sync.tenant", "\"t\"").replace("url = \"sqlite://x.db\"\n", ""),
+        &[],
+    )
+    .expect("database.url has a default");
+    assert_eq!(settings.database.url, "sqlite://data/idmsync.db");
     let toml = format!(
         "http = 5\n{}",
         with_key("sync.tenant", "\"t\"").replace("[http]\n", "")
