@@ -1,10 +1,10 @@
-//! The LDAP protocol side, and the only module that names ldap3: connecting (TLS, StartTLS),
+//! The LDAP protocol side, and the only module that talks to a server through ldap3 (`escape`
+//! borrows only its escaping and filter parser): connecting (TLS, StartTLS),
 //! binding (as the service account, or as a user to check a password), paged searches that
 //! hand entries over one at a time, and base reads of one entry
 //! (the root DSE, the further ranges of a group's members). Every ldap3 error becomes
 //! a [`SourceError`] here, with the URL, the operation and the LDAP result code in its message.
 
-use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,25 +17,7 @@ use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Scope}
 use idmsync_ports::SourceError;
 
 use crate::config::{Secret, Transport};
-use crate::entry::RawEntry;
-
-/// Whether `filter` is an RFC 4515 search filter, as the search would send it.
-pub(crate) fn is_valid_filter(filter: &str) -> bool {
-    ldap3::parse_filter(filter).is_ok()
-}
-
-/// `value` escaped for an assertion value in a search filter (RFC 4515: `*`, `(`, `)`, `\` and
-/// NUL as `\xx`), so that a login like `*)(uid=*` matches itself and nothing else.
-pub(crate) fn filter_value(value: &str) -> Cow<'_, str> {
-    ldap3::ldap_escape(value)
-}
-
-/// `value` escaped for an attribute value in a DN (RFC 4514: `,`, `+`, `=`, `"`, `\`, `<`, `>`,
-/// `;`, NUL, a leading space or `#`, a trailing space), so that a login like `jlennon,ou=x`
-/// stays one RDN value.
-pub(crate) fn dn_value(value: &str) -> Cow<'_, str> {
-    ldap3::dn_escape(value)
-}
+use crate::raw::RawEntry;
 
 /// LDAP result codes that say the server cannot answer now (busy, unavailable), as opposed to
 /// refusing a bind.
@@ -420,15 +402,5 @@ mod tests {
             vec![primitive(4, &[0xff]), sequence(vec![])],
         );
         assert_eq!(raw_entry(bad_dn), None);
-    }
-
-    #[test]
-    fn filters_are_checked_by_the_ldap_parser() {
-        assert!(is_valid_filter("(objectClass=inetOrgPerson)"));
-        assert!(is_valid_filter(
-            "(&(objectClass=person)(modifyTimestamp>=20240101000000Z))"
-        ));
-        assert!(!is_valid_filter("(&(objectClass=person)"));
-        assert!(!is_valid_filter("x={0}("));
     }
 }

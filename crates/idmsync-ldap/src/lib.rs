@@ -84,8 +84,10 @@ mod client;
 mod config;
 mod dn;
 mod entry;
+mod escape;
 mod filter;
 mod range;
+mod raw;
 mod server;
 
 use std::collections::HashSet;
@@ -107,9 +109,10 @@ pub use crate::config::{ConfigError, LdapConfig, Secret};
 use crate::attributes::{AttributeMap, MemberKind};
 use crate::client::{Connection, Endpoint};
 use crate::config::Transport;
-use crate::entry::{RawEntry, Skip};
+use crate::entry::Skip;
 use crate::filter::{DifferentialFilter, UsnWatermark};
 use crate::range::Slice;
+use crate::raw::RawEntry;
 
 /// The [`IdentitySource`] over an LDAP directory. Holds no connection between runs: each
 /// operation connects, binds, reads and disconnects.
@@ -166,7 +169,7 @@ impl LdapSource {
     /// `page_size` 0, an empty search base or attribute name, an invalid filter,
     /// `transitive_members` without `active_directory` or with login-id members.
     pub fn new(config: LdapConfig) -> Result<Self, ConfigError> {
-        let checked = config.check(client::is_valid_filter)?;
+        let checked = config.check(escape::is_valid_filter)?;
         let watermarks = if config.modify_timestamp().eq_ignore_ascii_case("uSNChanged") {
             Watermarks::Usn
         } else {
@@ -630,13 +633,13 @@ impl IdentitySource for LdapSource {
             "(&{}({}={}))",
             self.users.filter,
             map.user_id,
-            client::filter_value(login)
+            escape::filter_value(login)
         );
         let users = self
             .users(&mut conn, &by_login, &NoProgress, &mut unreadable)
             .await?;
         let assertion =
-            |attribute: &str, value: &str| format!("({attribute}={})", client::filter_value(value));
+            |attribute: &str, value: &str| format!("({attribute}={})", escape::filter_value(value));
         let mut wanted: Vec<String> = groups
             .iter()
             .map(|id| assertion(&map.group_id, id))
