@@ -24,8 +24,8 @@ use idmsync_domain::Password;
 use idmsync_ports::{AuthError, DirectoryBind, LoginRecord, SourceError};
 
 use crate::client::Endpoint;
-use crate::config::{ConfigError, LdapConfig};
-use crate::{dn, escape, LdapSource};
+use crate::config::{ConfigError, LdapConfig, Searches};
+use crate::{dn, escape};
 
 /// Where the login goes in `dn_pattern`, as in the original product's `userDnPattern`.
 const LOGIN_PLACEHOLDER: &str = "{0}";
@@ -93,24 +93,12 @@ impl LdapBinder {
     /// combined with `dn_pattern`.
     pub fn new(config: LdapBindConfig) -> Result<Self, BindConfigError> {
         let identity = identity(&config)?;
-        let mut connection = config.connection;
-        // The binder never reads groups; a connection defined for logins only (`[auth.ldap]`
-        // beside a file source) need not name a group base.
-        if connection.group_search_base.trim().is_empty() {
-            connection
-                .group_search_base
-                .clone_from(&connection.user_search_base);
-        }
-        let LdapSource {
-            endpoint,
-            users,
-            attributes,
-            ..
-        } = LdapSource::new(connection)?;
-        let identity = identity.unwrap_or(Identity::Search {
-            base: users.base,
-            filter: users.filter,
-            attribute: attributes.user_id,
+        let connection = &config.connection;
+        let endpoint = Endpoint::new(connection, Searches::Users)?;
+        let identity = identity.unwrap_or_else(|| Identity::Search {
+            base: connection.user_search_base.clone(),
+            filter: connection.user_filter().to_owned(),
+            attribute: connection.attribute_map().user_id,
         });
         Ok(Self { endpoint, identity })
     }

@@ -16,7 +16,8 @@ use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Scope}
 
 use idmsync_ports::SourceError;
 
-use crate::config::{Secret, Transport};
+use crate::config::{Checked, ConfigError, LdapConfig, Searches, Secret, Transport};
+use crate::escape;
 use crate::raw::RawEntry;
 
 /// LDAP result codes that say the server cannot answer now (busy, unavailable), as opposed to
@@ -28,10 +29,7 @@ const SERVER_DOWN_CODES: [u32; 2] = [51, 52];
 ///
 /// # Errors
 /// The reason, when `ca_file` cannot be read or holds no PEM certificate.
-pub(crate) fn tls_config(
-    ca_file: Option<&Path>,
-    insecure: bool,
-) -> Result<Arc<ClientConfig>, String> {
+fn tls_config(ca_file: Option<&Path>, insecure: bool) -> Result<Arc<ClientConfig>, String> {
     let verify = if insecure {
         Verify::Nothing
     } else {
@@ -42,27 +40,61 @@ pub(crate) fn tls_config(
         .map_err(|e| e.to_string())
 }
 
-/// How to reach and bind to the directory; built once, used by every run.
+/// How to reach and bind to the directory and page its searches; built once, used by every
+/// run.
 pub(crate) struct Endpoint {
     /// The server URL, for the connection and every message.
     pub(crate) url: String,
     /// Clear, StartTLS or LDAPS.
-    pub(crate) transport: Transport,
+    transport: Transport,
     /// Present for StartTLS and LDAPS.
-    pub(crate) tls: Option<Arc<ClientConfig>>,
+    tls: Option<Arc<ClientConfig>>,
     /// Who binds.
     pub(crate) bind_dn: String,
     /// With what.
     pub(crate) password: Secret,
     /// Limit on the TCP connection and TLS handshake.
-    pub(crate) connect_timeout: Duration,
+    connect_timeout: Duration,
     /// Limit on each reply.
-    pub(crate) timeout: Duration,
+    timeout: Duration,
     /// Entries per page.
-    pub(crate) page_size: i32,
+    page_size: i32,
 }
 
 impl Endpoint {
+    /// The endpoint `config` describes, checked for `searches`: the one way from the
+    /// configuration to a connection, so that the source and the binder refuse the same
+    /// settings and connect alike. Reads the password and CA files; connects to nothing, so a
+    /// down directory does not stop the service from starting.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the key: whatever [`LdapConfig::check`] refuses, and a
+    /// `ca_file` that cannot be read or holds no certificate.
+    pub(crate) fn new(config: &LdapConfig, searches: Searches) -> Result<Self, ConfigError> {
+        let Checked {
+            transport,
+            password,
+            page_size,
+        } = config.check(escape::is_valid_filter, searches)?;
+        let tls = match transport {
+            Transport::Clear => None,
+            Transport::StartTls | Transport::Ldaps => Some(
+                tls_config(config.ca_file.as_deref(), config.insecure_skip_verify)
+                    .map_err(|message| ConfigError::new("ca_file", message))?,
+            ),
+        };
+        Ok(Self {
+            url: config.url.clone(),
+            transport,
+            tls,
+            bind_dn: config.bind_dn.clone(),
+            password,
+            connect_timeout: Duration::from_secs(config.connect_timeout_secs),
+            timeout: Duration::from_secs(config.timeout_secs),
+            page_size,
+        })
+    }
+
     /// Connects and binds as the service account.
     ///
     /// # Errors

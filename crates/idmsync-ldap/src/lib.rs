@@ -93,7 +93,6 @@ mod server;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::TimeDelta;
@@ -108,7 +107,7 @@ pub use crate::config::{ConfigError, LdapConfig, Secret};
 
 use crate::attributes::{AttributeMap, MemberKind};
 use crate::client::{Connection, Endpoint};
-use crate::config::Transport;
+use crate::config::Searches;
 use crate::entry::Skip;
 use crate::filter::{DifferentialFilter, UsnWatermark};
 use crate::range::Slice;
@@ -169,23 +168,17 @@ impl LdapSource {
     /// `page_size` 0, an empty search base or attribute name, an invalid filter,
     /// `transitive_members` without `active_directory` or with login-id members.
     pub fn new(config: LdapConfig) -> Result<Self, ConfigError> {
-        let checked = config.check(escape::is_valid_filter)?;
+        let endpoint = Endpoint::new(&config, Searches::UsersAndGroups)?;
         let watermarks = if config.modify_timestamp().eq_ignore_ascii_case("uSNChanged") {
             Watermarks::Usn
         } else {
             Watermarks::Clock {
-                overlap: checked.overlap,
+                overlap: config.overlap()?,
                 active_directory: config.active_directory,
             }
         };
-        let tls = match checked.transport {
-            Transport::Clear => None,
-            Transport::StartTls | Transport::Ldaps => Some(
-                client::tls_config(config.ca_file.as_deref(), config.insecure_skip_verify)
-                    .map_err(|message| ConfigError::new("ca_file", message))?,
-            ),
-        };
         Ok(Self {
+            endpoint,
             users: Subtree {
                 what: "users",
                 group: false,
@@ -204,16 +197,6 @@ impl LdapSource {
             watermarks,
             transitive_members: config.transitive_members,
             clock: Arc::new(SystemClock),
-            endpoint: Endpoint {
-                url: config.url,
-                transport: checked.transport,
-                tls,
-                bind_dn: config.bind_dn,
-                password: checked.password,
-                connect_timeout: Duration::from_secs(config.connect_timeout_secs),
-                timeout: Duration::from_secs(config.timeout_secs),
-                page_size: checked.page_size,
-            },
         })
     }
 
