@@ -618,13 +618,13 @@ fn read_secret_file(path: &std::path::Path) -> std::io::Result<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io::Write as _;
 
     use super::*;
 
     /// A configuration that passes validation.
-    fn valid() -> LdapConfig {
+    pub(crate) fn valid() -> LdapConfig {
         LdapConfig {
             url: "ldap://localhost:389".into(),
             bind_dn: "cn=sync,dc=example,dc=com".into(),
