@@ -2,6 +2,8 @@
 //! a search requests. Shared by the OpenLDAP and Active Directory modes, which differ in
 //! defaults and in two attributes only AD has: `userAccountControl` and ranged `member` reads.
 
+use crate::range;
+
 /// How a group's member attribute names its members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberKind {
@@ -67,11 +69,7 @@ impl AttributeMap {
     /// The member attribute is asked for by its first range when ranges are configured.
     pub fn group_attributes(&self) -> Vec<String> {
         let mut names = self.group_identity_attributes();
-        names.push(crate::range::request(
-            &self.group_member,
-            0,
-            self.range_size,
-        ));
+        names.push(range::request(&self.group_member, 0, self.range_size));
         names
     }
 

@@ -23,9 +23,9 @@ use async_trait::async_trait;
 use idmsync_domain::Password;
 use idmsync_ports::{AuthError, DirectoryBind, LoginRecord, SourceError};
 
-use crate::client::{self, Endpoint};
-use crate::config::{ConfigError, LdapConfig};
-use crate::{dn, LdapSource};
+use crate::client::Endpoint;
+use crate::config::{ConfigError, LdapConfig, Searches};
+use crate::{dn, escape};
 
 /// Where the login goes in `dn_pattern`, as in the original product's `userDnPattern`.
 const LOGIN_PLACEHOLDER: &str = "{0}";
@@ -93,24 +93,12 @@ impl LdapBinder {
     /// combined with `dn_pattern`.
     pub fn new(config: LdapBindConfig) -> Result<Self, BindConfigError> {
         let identity = identity(&config)?;
-        let mut connection = config.connection;
-        // The binder never reads groups; a connection defined for logins only (`[auth.ldap]`
-        // beside a file source) need not name a group base.
-        if connection.group_search_base.trim().is_empty() {
-            connection
-                .group_search_base
-                .clone_from(&connection.user_search_base);
-        }
-        let LdapSource {
-            endpoint,
-            users,
-            attributes,
-            ..
-        } = LdapSource::new(connection)?;
-        let identity = identity.unwrap_or(Identity::Search {
-            base: users.base,
-            filter: users.filter,
-            attribute: attributes.user_id,
+        let connection = &config.connection;
+        let endpoint = Endpoint::new(connection, Searches::Users)?;
+        let identity = identity.unwrap_or_else(|| Identity::Search {
+            base: connection.user_search_base.clone(),
+            filter: connection.user_filter().to_owned(),
+            attribute: connection.attribute_map().user_id,
         });
         Ok(Self { endpoint, identity })
     }
@@ -120,14 +108,14 @@ impl LdapBinder {
         match &self.identity {
             Identity::Principal { domain } => Ok(Some(format!("{id}@{domain}"))),
             Identity::Pattern(pattern) => Ok(Some(
-                pattern.replace(LOGIN_PLACEHOLDER, &client::dn_value(id)),
+                pattern.replace(LOGIN_PLACEHOLDER, &escape::dn_value(id)),
             )),
             Identity::Search {
                 base,
                 filter,
                 attribute,
             } => {
-                let filter = format!("(&{filter}({attribute}={}))", client::filter_value(id));
+                let filter = format!("(&{filter}({attribute}={}))", escape::filter_value(id));
                 let mut conn = self.endpoint.connect().await.map_err(unavailable)?;
                 let mut found = Vec::new();
                 let searched = conn
@@ -255,28 +243,5 @@ mod tests {
             key(identity(&config("uid={0},dc=x", "corp.example.com"))),
             "active_directory_domain"
         );
-    }
-
-    #[test]
-    fn values_are_escaped_for_dns_and_filters() {
-        for (login, dn_value) in [
-            ("jlennon", "jlennon"),
-            ("jlennon,ou=x", "jlennon\\2cou\\3dx"),
-            ("a+cn=b", "a\\2bcn\\3db"),
-            (" #lead", "\\20#lead"),
-            ("trail ", "trail\\20"),
-            ("*", "*"),
-        ] {
-            assert_eq!(client::dn_value(login), dn_value, "{login}");
-        }
-        for (login, filter_value) in [
-            ("jlennon", "jlennon"),
-            ("*", "\\2a"),
-            ("*)(uid=*", "\\2a\\29\\28uid=\\2a"),
-            ("admin)(|(uid=*", "admin\\29\\28|\\28uid=\\2a"),
-            ("back\\slash", "back\\5cslash"),
-        ] {
-            assert_eq!(client::filter_value(login), filter_value, "{login}");
-        }
     }
 }

@@ -1,10 +1,10 @@
-//! The LDAP protocol side, and the only module that names ldap3: connecting (TLS, StartTLS),
+//! The LDAP protocol side, and the only module that talks to a server through ldap3 (`escape`
+//! borrows only its escaping and filter parser): connecting (TLS, StartTLS),
 //! binding (as the service account, or as a user to check a password), paged searches that
 //! hand entries over one at a time, and base reads of one entry
 //! (the root DSE, the further ranges of a group's members). Every ldap3 error becomes
 //! a [`SourceError`] here, with the URL, the operation and the LDAP result code in its message.
 
-use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,26 +16,9 @@ use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Scope}
 
 use idmsync_ports::SourceError;
 
-use crate::config::{Secret, Transport};
-use crate::entry::RawEntry;
-
-/// Whether `filter` is an RFC 4515 search filter, as the search would send it.
-pub(crate) fn is_valid_filter(filter: &str) -> bool {
-    ldap3::parse_filter(filter).is_ok()
-}
-
-/// `value` escaped for an assertion value in a search filter (RFC 4515: `*`, `(`, `)`, `\` and
-/// NUL as `\xx`), so that a login like `*)(uid=*` matches itself and nothing else.
-pub(crate) fn filter_value(value: &str) -> Cow<'_, str> {
-    ldap3::ldap_escape(value)
-}
-
-/// `value` escaped for an attribute value in a DN (RFC 4514: `,`, `+`, `=`, `"`, `\`, `<`, `>`,
-/// `;`, NUL, a leading space or `#`, a trailing space), so that a login like `jlennon,ou=x`
-/// stays one RDN value.
-pub(crate) fn dn_value(value: &str) -> Cow<'_, str> {
-    ldap3::dn_escape(value)
-}
+use crate::config::{Checked, ConfigError, LdapConfig, Searches, Secret, Transport};
+use crate::escape;
+use crate::raw::RawEntry;
 
 /// LDAP result codes that say the server cannot answer now (busy, unavailable), as opposed to
 /// refusing a bind.
@@ -46,10 +29,7 @@ const SERVER_DOWN_CODES: [u32; 2] = [51, 52];
 ///
 /// # Errors
 /// The reason, when `ca_file` cannot be read or holds no PEM certificate.
-pub(crate) fn tls_config(
-    ca_file: Option<&Path>,
-    insecure: bool,
-) -> Result<Arc<ClientConfig>, String> {
+fn tls_config(ca_file: Option<&Path>, insecure: bool) -> Result<Arc<ClientConfig>, String> {
     let verify = if insecure {
         Verify::Nothing
     } else {
@@ -60,27 +40,61 @@ pub(crate) fn tls_config(
         .map_err(|e| e.to_string())
 }
 
-/// How to reach and bind to the directory; built once, used by every run.
+/// How to reach and bind to the directory and page its searches; built once, used by every
+/// run.
 pub(crate) struct Endpoint {
     /// The server URL, for the connection and every message.
     pub(crate) url: String,
     /// Clear, StartTLS or LDAPS.
-    pub(crate) transport: Transport,
+    transport: Transport,
     /// Present for StartTLS and LDAPS.
-    pub(crate) tls: Option<Arc<ClientConfig>>,
+    tls: Option<Arc<ClientConfig>>,
     /// Who binds.
     pub(crate) bind_dn: String,
     /// With what.
     pub(crate) password: Secret,
     /// Limit on the TCP connection and TLS handshake.
-    pub(crate) connect_timeout: Duration,
+    connect_timeout: Duration,
     /// Limit on each reply.
-    pub(crate) timeout: Duration,
+    timeout: Duration,
     /// Entries per page.
-    pub(crate) page_size: i32,
+    page_size: i32,
 }
 
 impl Endpoint {
+    /// The endpoint `config` describes, checked for `searches`: the one way from the
+    /// configuration to a connection, so that the source and the binder refuse the same
+    /// settings and connect alike. Reads the password and CA files; connects to nothing, so a
+    /// down directory does not stop the service from starting.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the key: whatever [`LdapConfig::check`] refuses, and a
+    /// `ca_file` that cannot be read or holds no certificate.
+    pub(crate) fn new(config: &LdapConfig, searches: Searches) -> Result<Self, ConfigError> {
+        let Checked {
+            transport,
+            password,
+            page_size,
+        } = config.check(escape::is_valid_filter, searches)?;
+        let tls = match transport {
+            Transport::Clear => None,
+            Transport::StartTls | Transport::Ldaps => Some(
+                tls_config(config.ca_file.as_deref(), config.insecure_skip_verify)
+                    .map_err(|message| ConfigError::new("ca_file", message))?,
+            ),
+        };
+        Ok(Self {
+            url: config.url.clone(),
+            transport,
+            tls,
+            bind_dn: config.bind_dn.clone(),
+            password,
+            connect_timeout: Duration::from_secs(config.connect_timeout_secs),
+            timeout: Duration::from_secs(config.timeout_secs),
+            page_size,
+        })
+    }
+
     /// Connects and binds as the service account.
     ///
     /// # Errors
@@ -420,15 +434,5 @@ mod tests {
             vec![primitive(4, &[0xff]), sequence(vec![])],
         );
         assert_eq!(raw_entry(bad_dn), None);
-    }
-
-    #[test]
-    fn filters_are_checked_by_the_ldap_parser() {
-        assert!(is_valid_filter("(objectClass=inetOrgPerson)"));
-        assert!(is_valid_filter(
-            "(&(objectClass=person)(modifyTimestamp>=20240101000000Z))"
-        ));
-        assert!(!is_valid_filter("(&(objectClass=person)"));
-        assert!(!is_valid_filter("x={0}("));
     }
 }

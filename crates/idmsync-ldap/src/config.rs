@@ -199,7 +199,18 @@ pub(crate) enum Transport {
     Ldaps,
 }
 
-/// The values a valid configuration yields beyond its plain fields.
+/// What a configuration is checked for, which decides the search bases it must name: the
+/// source reads users and groups, the binder only looks users up, so a connection for logins
+/// alone (`[auth.ldap]` beside a file source) need not name a group base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Searches {
+    /// The source's reads.
+    UsersAndGroups,
+    /// The binder's user lookup.
+    Users,
+}
+
+/// The values a valid configuration yields beyond its plain fields, for the endpoint.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Checked {
     /// Clear, StartTLS or LDAPS.
@@ -208,32 +219,32 @@ pub(crate) struct Checked {
     pub(crate) password: Secret,
     /// `page_size` as the protocol's integer.
     pub(crate) page_size: i32,
-    /// `differential_overlap_secs` as a duration.
-    pub(crate) overlap: TimeDelta,
 }
 
 impl LdapConfig {
     /// Checks everything that can be checked without a server and derives the values the
-    /// source needs; `valid_filter` is the LDAP filter parser.
+    /// endpoint needs; `valid_filter` is the LDAP filter parser. Every use checks the same keys
+    /// (so a binder refuses what the source would), except the group base the binder never
+    /// searches.
     pub(crate) fn check(
         &self,
         valid_filter: impl Fn(&str) -> bool,
+        searches: Searches,
     ) -> Result<Checked, ConfigError> {
         let transport = self.transport()?;
         non_empty("bind_dn", &self.bind_dn)?;
         let password = self.password()?;
         non_empty("user_search_base", &self.user_search_base)?;
-        non_empty("group_search_base", &self.group_search_base)?;
+        if searches == Searches::UsersAndGroups {
+            non_empty("group_search_base", &self.group_search_base)?;
+        }
         let page_size = i32::try_from(self.page_size)
             .ok()
             .filter(|&n| n > 0)
             .ok_or_else(|| {
                 ConfigError::new("page_size", format!("must be between 1 and {}", i32::MAX))
             })?;
-        let overlap = i64::try_from(self.differential_overlap_secs)
-            .ok()
-            .and_then(TimeDelta::try_seconds)
-            .ok_or_else(|| ConfigError::new("differential_overlap_secs", "too large"))?;
+        self.overlap()?;
         for (key, secs) in [
             ("connect_timeout_secs", self.connect_timeout_secs),
             ("timeout_secs", self.timeout_secs),
@@ -263,8 +274,18 @@ impl LdapConfig {
             transport,
             password,
             page_size,
-            overlap,
         })
+    }
+
+    /// `differential_overlap_secs` as the duration differential searches reach back by.
+    ///
+    /// # Errors
+    /// More seconds than a duration holds.
+    pub(crate) fn overlap(&self) -> Result<TimeDelta, ConfigError> {
+        i64::try_from(self.differential_overlap_secs)
+            .ok()
+            .and_then(TimeDelta::try_seconds)
+            .ok_or_else(|| ConfigError::new("differential_overlap_secs", "too large"))
     }
 
     fn check_filters(&self, valid_filter: impl Fn(&str) -> bool) -> Result<(), ConfigError> {
@@ -597,13 +618,13 @@ fn read_secret_file(path: &std::path::Path) -> std::io::Result<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io::Write as _;
 
     use super::*;
 
     /// A configuration that passes validation.
-    fn valid() -> LdapConfig {
+    pub(crate) fn valid() -> LdapConfig {
         LdapConfig {
             url: "ldap://localhost:389".into(),
             bind_dn: "cn=sync,dc=example,dc=com".into(),
@@ -621,7 +642,7 @@ mod tests {
 
     fn check_key(config: LdapConfig, key: &str) {
         let error = config
-            .check(parenthesised)
+            .check(parenthesised, Searches::UsersAndGroups)
             .expect_err("invalid configuration");
         assert_eq!(error.key(), key, "{error}");
         assert!(
@@ -668,14 +689,14 @@ mod tests {
     #[test]
     fn a_valid_configuration_passes() {
         assert_eq!(
-            valid().check(parenthesised),
+            valid().check(parenthesised, Searches::UsersAndGroups),
             Ok(Checked {
                 transport: Transport::Clear,
                 password: Secret::new("s3cret-pw"),
                 page_size: 500,
-                overlap: TimeDelta::seconds(300),
             })
         );
+        assert_eq!(valid().overlap(), Ok(TimeDelta::seconds(300)));
         let starttls = LdapConfig {
             starttls: true,
             ..valid()
@@ -704,7 +725,7 @@ mod tests {
             ..valid()
         };
         let error = with_credentials
-            .check(parenthesised)
+            .check(parenthesised, Searches::UsersAndGroups)
             .expect_err("credentials");
         assert!(!error.to_string().contains("hunter2"), "{error}");
         check_key(with_credentials, "url");
@@ -825,6 +846,22 @@ mod tests {
     }
 
     #[test]
+    fn only_the_source_needs_a_group_base() {
+        let logins_only = LdapConfig {
+            group_search_base: String::new(),
+            ..valid()
+        };
+        assert!(logins_only.check(parenthesised, Searches::Users).is_ok());
+        let error = LdapConfig {
+            user_search_base: String::new(),
+            ..logins_only
+        }
+        .check(parenthesised, Searches::Users)
+        .expect_err("no user base");
+        assert_eq!(error.key(), "user_search_base");
+    }
+
+    #[test]
     fn transitive_members_need_active_directory_and_dn_members() {
         check_key(
             LdapConfig {
@@ -847,7 +884,7 @@ mod tests {
             transitive_members: true,
             ..valid()
         };
-        assert!(ad.check(parenthesised).is_ok());
+        assert!(ad.check(parenthesised, Searches::UsersAndGroups).is_ok());
         let parsed: LdapConfig =
             serde_json::from_str(r#"{"transitive_members": true}"#).expect("valid json");
         assert!(parsed.transitive_members);

@@ -7,60 +7,7 @@ use idmsync_domain::{ExternalId, MemberRef, SourceGroup, SourceId, SourcePasswor
 
 use crate::attributes::{AttributeMap, MemberKind};
 use crate::dn;
-
-/// An entry as a search returned it: its DN and the requested attributes with their raw values.
-/// Values stay bytes until mapped, because some identities (objectGUID) are binary.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RawEntry {
-    /// The entry's DN as the server wrote it.
-    pub dn: String,
-    /// Attribute descriptions as returned (any case) and their values.
-    pub attributes: Vec<(String, Vec<Vec<u8>>)>,
-}
-
-impl RawEntry {
-    /// An entry written out in a unit test: attribute names and their text values.
-    #[cfg(test)]
-    pub(crate) fn literal(dn: &str, attributes: &[(&str, &[&str])]) -> Self {
-        Self {
-            dn: dn.into(),
-            attributes: attributes
-                .iter()
-                .map(|(name, values)| {
-                    let values = values.iter().map(|v| v.as_bytes().to_vec()).collect();
-                    ((*name).to_owned(), values)
-                })
-                .collect(),
-        }
-    }
-
-    /// The values of `name`, compared case-insensitively (servers return attribute names in
-    /// their schema's case, not the configured one); empty when the entry has none.
-    pub(crate) fn values(&self, name: &str) -> &[Vec<u8>] {
-        self.attributes
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map_or(&[], |(_, v)| v.as_slice())
-    }
-
-    /// Takes the values of `name` out of the entry (empty when it has none), so that they can
-    /// become strings without a copy.
-    pub(crate) fn take_values(&mut self, name: &str) -> Vec<Vec<u8>> {
-        self.attributes
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| std::mem::take(v))
-            .unwrap_or_default()
-    }
-
-    /// The first value of `name` as text: multi-valued names and mail addresses are common
-    /// (`cn: John Lennon`, `cn: Johnny`) and the first is the one people maintain.
-    pub(crate) fn first_text(&self, name: &str) -> Option<String> {
-        self.values(name)
-            .first()
-            .map(|v| String::from_utf8_lossy(v).into_owned())
-    }
-}
+use crate::raw::RawEntry;
 
 /// Why an entry cannot become a user or group. The engine has no channel for entries a source
 /// cannot even identify, so the adapter logs these and leaves the entry out.
@@ -205,7 +152,7 @@ pub fn source_id_text(value: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attributes::tests::openldap;
+    use crate::attributes::tests::{active_directory, openldap};
 
     const UUID: &str = "8f1d6a0e-4f5b-103d-9b1a-2b1c3a5e7d01";
 
@@ -272,7 +219,7 @@ mod tests {
                 ("userAccountControl".into(), vec![b"512".to_vec()]),
             ],
         };
-        let u = user(&e, &crate::attributes::tests::active_directory()).expect("mapped");
+        let u = user(&e, &active_directory()).expect("mapped");
         assert_eq!(u.source_id, id("67c91630-8b64-4afe-bd01-d22958c7bf7e"));
         assert_eq!(u.external_id, ext("jlennon"));
         assert!(u.enabled);
@@ -280,7 +227,7 @@ mod tests {
 
     #[test]
     fn the_accountdisable_bit_disables_in_active_directory_mode_only() {
-        let ad = crate::attributes::tests::active_directory();
+        let ad = active_directory();
         let with_flags = |flags: &str| {
             entry(
                 "CN=x,DC=example",

@@ -10,6 +10,8 @@
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
+use crate::escape;
+
 /// GeneralizedTime at second precision in UTC, the form OpenLDAP writes `modifyTimestamp` in
 /// and compares against with its `generalizedTimeOrderingMatch`.
 const GENERALIZED_TIME: &str = "%Y%m%d%H%M%SZ";
@@ -108,7 +110,7 @@ const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
 pub fn in_chain(user_filter: &str, group_dn: &str) -> String {
     format!(
         "(&{user_filter}(memberOf:{IN_CHAIN}:={}))",
-        crate::client::filter_value(group_dn)
+        escape::filter_value(group_dn)
     )
 }
 
@@ -196,7 +198,7 @@ mod tests {
             "(&(objectClass=user)(memberOf:1.2.840.113556.1.4.1941:=\
              CN=R&D \\28lab\\29\\5c, \\2a,OU=Groups,DC=example,DC=test))"
         );
-        assert!(crate::client::is_valid_filter(&f), "{f}");
+        assert!(escape::is_valid_filter(&f), "{f}");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! follows ranges whatever the mode, and any answer it cannot place fails the run: a partial
 //! member list is never taken for a complete one. No Rust LDAP crate implements this.
 
-use crate::entry::RawEntry;
+use crate::raw::RawEntry;
 
 /// The attribute option of a ranged description (`member;range=0-1499`), compared in any case.
 const RANGE_OPTION: &str = ";range=";

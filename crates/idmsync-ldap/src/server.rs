@@ -1,7 +1,7 @@
 //! What a directory says about itself in its root DSE (RFC 4512 §5.1): which server it is and
 //! which of the controls idmsync can use it supports, for `idmsync config check`.
 
-use crate::entry::RawEntry;
+use crate::raw::RawEntry;
 
 /// The root DSE attributes read; operational ones (`supportedControl`) must be named.
 pub(crate) const ROOT_DSE: [&str; 6] = [
