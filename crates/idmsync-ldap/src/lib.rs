@@ -300,18 +300,11 @@ impl IdentitySource for LdapSource {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, TimeZone, Utc};
+    use chrono::{TimeZone, Utc};
+    use idmsync_test_doubles::FixedClock;
 
     use super::*;
     use crate::config::tests::valid;
-
-    struct FixedClock(DateTime<Utc>);
-
-    impl Clock for FixedClock {
-        fn now(&self) -> DateTime<Utc> {
-            self.0
-        }
-    }
 
     fn config() -> LdapConfig {
         LdapConfig {
