@@ -294,3 +294,38 @@ fn a_user_run_sees_a_leaver_and_a_mover_at_once_and_leaves_the_differential_posi
         "rwood",
     );
 }
+
+#[test]
+fn an_account_locked_by_the_password_policy_is_inactive_until_unlocked() {
+    let slapd = directory();
+    let s = Sandbox::with_config(&config(&slapd, "", ""));
+    s.idmsync(&["sync"]).ok();
+    let dn = format!("uid=cwatts,ou=london,{PEOPLE}");
+    slapd.modify(&format!(
+        "dn: {dn}\nchangetype: modify\nadd: pwdAccountLockedTime\npwdAccountLockedTime: 000001010000Z\n"
+    ));
+    s.idmsync(&["sync", "--full"]).ok();
+    let log = s.log(2);
+    assert!(
+        log.contains(&"deactivated-user: cwatts (disabled in the source)".to_string()),
+        "{log:#?}"
+    );
+    let users = s.users();
+    let cwatts = users
+        .as_array()
+        .and_then(|u| u.iter().find(|u| u["external_id"] == "cwatts"))
+        .expect("cwatts");
+    assert_eq!(cwatts["status"], "inactive");
+
+    slapd.modify(&format!(
+        "dn: {dn}\nchangetype: modify\ndelete: pwdAccountLockedTime\n"
+    ));
+    s.idmsync(&["sync", "--full"]).ok();
+    assert!(
+        s.log(3)
+            .iter()
+            .any(|l| l.starts_with("reactivated-user: cwatts")),
+        "{:#?}",
+        s.log(3)
+    );
+}

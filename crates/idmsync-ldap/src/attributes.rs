@@ -35,6 +35,9 @@ pub struct AttributeMap {
     /// Active Directory's account flags, whose ACCOUNTDISABLE bit disables a user; `None`
     /// outside AD mode, where every user found is enabled.
     pub account_control: Option<String>,
+    /// Attributes whose presence locks the account (`pwdAccountLockedTime`, `nsAccountLock`);
+    /// a locked user is inactive.
+    pub locks: Vec<String>,
     /// Member values asked for per read (`member;range=0-1499`); `None` asks for the plain
     /// attribute (a server that answers in ranges anyway is still followed to the end).
     pub range_size: Option<u32>,
@@ -62,6 +65,7 @@ impl AttributeMap {
             &self.email,
         ]);
         names.extend(self.account_control.iter().cloned());
+        names.extend(self.locks.iter().cloned());
         names
     }
 
@@ -107,6 +111,7 @@ pub(crate) mod tests {
             group_name: "cn".into(),
             group_member: "member".into(),
             account_control: None,
+            locks: vec!["pwdAccountLockedTime".into(), "nsAccountLock".into()],
             range_size: None,
         }
     }
@@ -118,6 +123,7 @@ pub(crate) mod tests {
             user_id: "sAMAccountName".into(),
             group_id: "sAMAccountName".into(),
             account_control: Some("userAccountControl".into()),
+            locks: Vec::new(),
             range_size: Some(10),
             ..openldap()
         }
@@ -128,7 +134,15 @@ pub(crate) mod tests {
         let map = openldap();
         assert_eq!(
             map.user_attributes(),
-            ["entryUUID", "uid", "givenName", "sn", "mail"]
+            [
+                "entryUUID",
+                "uid",
+                "givenName",
+                "sn",
+                "mail",
+                "pwdAccountLockedTime",
+                "nsAccountLock"
+            ]
         );
         assert_eq!(map.group_attributes(), ["entryUUID", "cn", "member"]);
         let odd = AttributeMap {

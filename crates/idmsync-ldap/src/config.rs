@@ -87,6 +87,13 @@ pub struct LdapConfig {
     /// controller's `highestCommittedUSN` (any other attribute is a time, such as AD's
     /// `whenChanged`).
     pub modify_timestamp_attribute: Option<String>,
+    /// The attribute whose presence means the account is locked in the directory, which makes
+    /// the user inactive (deactivated by the source) until it is unlocked. Default: both
+    /// `pwdAccountLockedTime` (OpenLDAP's ppolicy, including the permanent `000001010000Z`) and
+    /// `nsAccountLock` (389 Directory Server; a value of `false` is no lock) are read; in
+    /// Active Directory mode none (`userAccountControl`'s disabled flag decides there). An empty
+    /// string reads none.
+    pub lock_attribute: Option<String>,
     /// Values of the member attribute asked for per read in Active Directory mode (`member;range=
     /// 0-<range_size - 1>`, then the next range until the server says `*`); a server may
     /// return fewer (AD's MaxValRange, 1,500 by default). Default 1500; only with
@@ -133,6 +140,7 @@ impl Default for LdapConfig {
             group_name_attribute: None,
             group_member_attribute: None,
             modify_timestamp_attribute: None,
+            lock_attribute: None,
             range_size: None,
             transitive_members: false,
             differential_overlap_secs: 300,
@@ -499,6 +507,12 @@ impl LdapConfig {
             account_control: self
                 .active_directory
                 .then(|| USER_ACCOUNT_CONTROL.to_owned()),
+            locks: match (&self.lock_attribute, self.active_directory) {
+                (Some(name), _) if name.trim().is_empty() => Vec::new(),
+                (Some(name), _) => vec![name.trim().to_owned()],
+                (None, true) => Vec::new(),
+                (None, false) => LOCK_ATTRIBUTES.map(str::to_owned).to_vec(),
+            },
             range_size: self
                 .active_directory
                 .then_some(self.range_size.unwrap_or(AD_MAX_VAL_RANGE)),
@@ -525,6 +539,10 @@ impl LdapConfig {
         }
     }
 }
+
+/// The lock attributes read outside Active Directory mode unless `lock_attribute` names one:
+/// OpenLDAP's ppolicy and 389 Directory Server's; a directory without one simply has neither.
+const LOCK_ATTRIBUTES: [&str; 2] = ["pwdAccountLockedTime", "nsAccountLock"];
 
 /// Active Directory's default MaxPageSize: the most entries it returns per page.
 const AD_MAX_PAGE_SIZE: u32 = 1000;
@@ -976,5 +994,29 @@ pub(crate) mod tests {
             explicit.user_differential().at("20240101000000Z"),
             "(&(objectClass=inetOrgPerson)(whenChanged>=20240101000000Z))"
         );
+    }
+
+    #[test]
+    fn lock_attributes_default_per_directory_and_can_be_named_or_turned_off() {
+        let locks = |lock_attribute: Option<&str>, active_directory: bool| {
+            LdapConfig {
+                lock_attribute: lock_attribute.map(str::to_owned),
+                active_directory,
+                ..valid()
+            }
+            .attribute_map()
+            .locks
+        };
+        assert_eq!(
+            locks(None, false),
+            ["pwdAccountLockedTime", "nsAccountLock"]
+        );
+        assert!(
+            locks(None, true).is_empty(),
+            "AD's disabled flag decides there"
+        );
+        assert_eq!(locks(Some("nsAccountLock"), false), ["nsAccountLock"]);
+        assert_eq!(locks(Some("lockedOut"), true), ["lockedOut"]);
+        assert!(locks(Some(""), false).is_empty());
     }
 }

@@ -279,6 +279,25 @@ fn escape(value: &str) -> String {
     out
 }
 
+/// `value` without the optional UID of RFC 4517's "Name and Optional UID" syntax
+/// (`uniqueMember: uid=x,ou=people,dc=example#'0101'B`), which 389 Directory Server may keep;
+/// the member is the DN part. A value without that suffix comes back as it is.
+pub fn without_uid(mut value: String) -> String {
+    if let Some(sharp) = value.rfind('#') {
+        let bits = &value[sharp + 1..];
+        let is_bit_string = bits.len() >= 3
+            && bits.starts_with('\'')
+            && bits.ends_with("'B")
+            && bits[1..bits.len() - 2]
+                .bytes()
+                .all(|b| b == b'0' || b == b'1');
+        if is_bit_string && sharp > 0 && !value[..sharp].ends_with('\\') {
+            value.truncate(sharp);
+        }
+    }
+    value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,5 +467,23 @@ mod tests {
     fn names_that_are_not_dns_are_kept() {
         assert_eq!(normalize_or_keep("JLennon"), "JLennon");
         assert_eq!(normalize_or_keep("CN=Admins,DC=x"), "cn=admins,dc=x");
+    }
+
+    #[test]
+    fn an_optional_uid_is_not_part_of_the_member() {
+        let cases = [
+            (
+                "uid=x,ou=people,dc=example#'0101'B",
+                "uid=x,ou=people,dc=example",
+            ),
+            ("uid=x,dc=example#''B", "uid=x,dc=example"),
+            ("uid=x,dc=example", "uid=x,dc=example"),
+            ("cn=a\\#'01'B,dc=example", "cn=a\\#'01'B,dc=example"),
+            ("cn=a#b,dc=example", "cn=a#b,dc=example"),
+            ("uid=x,dc=example#'012'B", "uid=x,dc=example#'012'B"),
+        ];
+        for (value, member) in cases {
+            assert_eq!(without_uid(value.to_owned()), member, "{value}");
+        }
     }
 }

@@ -24,7 +24,7 @@ pub enum Skip {
 /// Maps a user entry: identity from the unique id attribute, login id from the user id
 /// attribute, the first value of each name and mail, the normalised DN as locator. Passwords
 /// stay in the directory (`Unmanaged`). A user is enabled unless its account control attribute
-/// (Active Directory mode) has the ACCOUNTDISABLE bit.
+/// (Active Directory mode) has the ACCOUNTDISABLE bit or a lock attribute locks it.
 ///
 /// # Errors
 /// [`Skip`] when the unique id or the user id is missing.
@@ -43,7 +43,19 @@ pub fn user(entry: &RawEntry, map: &AttributeMap) -> Result<SourceUser, Skip> {
         enabled: map
             .account_control
             .as_deref()
-            .is_none_or(|name| !is_disabled(entry, name)),
+            .is_none_or(|name| !is_disabled(entry, name))
+            && !map.locks.iter().any(|name| is_locked(entry, name)),
+    })
+}
+
+/// Whether the lock attribute `name` locks the account: any value does (ppolicy's
+/// `pwdAccountLockedTime` is the time of the lock, or `000001010000Z` for good) except a
+/// `false` (389 Directory Server writes `nsAccountLock: false` on an unlocked account).
+fn is_locked(entry: &RawEntry, name: &str) -> bool {
+    entry.values(name).iter().any(|value| {
+        !String::from_utf8_lossy(value)
+            .trim()
+            .eq_ignore_ascii_case("false")
     })
 }
 
@@ -81,7 +93,7 @@ pub fn group(entry: &mut RawEntry, map: &AttributeMap) -> Result<SourceGroup, Sk
         })
         .filter(|v| !v.trim().is_empty())
         .map(|v| match kind {
-            MemberKind::Dn => MemberRef::Locator(dn::normalize_owned(v)),
+            MemberKind::Dn => MemberRef::Locator(dn::normalize_owned(dn::without_uid(v))),
             MemberKind::UserId => MemberRef::ExternalId(v),
         })
         .collect();
@@ -223,6 +235,44 @@ mod tests {
         assert_eq!(u.source_id, id("67c91630-8b64-4afe-bd01-d22958c7bf7e"));
         assert_eq!(u.external_id, ext("jlennon"));
         assert!(u.enabled);
+    }
+
+    #[test]
+    fn a_lock_attribute_locks_unless_it_says_false() {
+        let map = openldap();
+        let with = |attribute: &str, value: &str| {
+            entry(
+                "uid=x,dc=example",
+                &[
+                    ("entryUUID", &[UUID]),
+                    ("uid", &["x"]),
+                    (attribute, &[value]),
+                ],
+            )
+        };
+        for (attribute, value, enabled) in [
+            ("pwdAccountLockedTime", "000001010000Z", false),
+            ("pwdAccountLockedTime", "20261128120000Z", false),
+            ("nsAccountLock", "TRUE", false),
+            ("nsAccountLock", "true", false),
+            ("nsAccountLock", "false", true),
+            ("description", "locked", true),
+        ] {
+            assert_eq!(
+                user(&with(attribute, value), &map).map(|u| u.enabled),
+                Ok(enabled),
+                "{attribute}: {value}"
+            );
+        }
+        let unlocked = AttributeMap {
+            locks: Vec::new(),
+            ..openldap()
+        };
+        assert_eq!(
+            user(&with("nsAccountLock", "TRUE"), &unlocked).map(|u| u.enabled),
+            Ok(true),
+            "no lock attribute configured"
+        );
     }
 
     #[test]

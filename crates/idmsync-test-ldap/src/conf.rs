@@ -53,6 +53,7 @@ impl Conf<'_> {
             conf,
             r#"modulepath {MODULE_DIR}
 moduleload back_mdb
+moduleload ppolicy
 "#
         )
         .expect("writing to a String");
@@ -85,6 +86,10 @@ index member,memberUid eq
 index entryUUID,entryCSN eq
 
 limits dn.exact="{sync}" time=unlimited {size}
+
+# The password policy overlay, for its account lock (pwdAccountLockedTime); no default policy,
+# so binds behave as without it unless a test sets one.
+overlay ppolicy
 
 # Users authenticate by binding; nobody reads password hashes, not even the sync account.
 access to attrs=userPassword
