@@ -243,11 +243,36 @@ fn describe_result(result: &LdapResult) -> String {
         _ => "LDAP error",
     };
     let text = result.text.trim();
-    if text.is_empty() {
+    let mut said = if text.is_empty() {
         format!("{meaning} ({})", result.rc)
     } else {
         format!("{meaning} ({}): {text}", result.rc)
+    };
+    if let Some(hint) = hint(result.rc) {
+        said.push_str("; ");
+        said.push_str(hint);
     }
+    said
+}
+
+/// What usually causes a result a search meets on a directory that works, and what to change;
+/// the server's own words rarely say.
+fn hint(rc: u32) -> Option<&'static str> {
+    Some(match rc {
+        4 => {
+            "each page must stay below the server's size limit for the sync account: lower \
+             source.ldap.page_size or raise the limit (389-ds: nsSizeLimit on the account or \
+             nsslapd-sizelimit; OpenLDAP: `limits` with size.prtotal=unlimited)"
+        }
+        11 => {
+            "the server's look-through or paged-search limits stop the search before the end: \
+             on 389-ds give the sync account nsPagedSizeLimit: -1 and \
+             nsPagedLookThroughLimit: -1 (or raise nsslapd-lookthroughlimit); on Active \
+             Directory raise MaxPageSize or lower source.ldap.page_size"
+        }
+        50 => "the sync account may not read this: check the directory's ACLs or ACIs for it",
+        _ => return None,
+    })
 }
 
 /// A bound connection, for the operations of one run.
@@ -378,6 +403,8 @@ fn raw_entry(tag: StructureTag) -> Option<RawEntry> {
 
 #[cfg(test)]
 mod tests {
+    use ldap3::LdapResult;
+
     use ldap3::asn1::{TagClass, PL};
 
     use super::*;
@@ -434,5 +461,36 @@ mod tests {
             vec![primitive(4, &[0xff]), sequence(vec![])],
         );
         assert_eq!(raw_entry(bad_dn), None);
+    }
+
+    fn result(rc: u32, text: &str) -> LdapResult {
+        LdapResult {
+            rc,
+            matched: String::new(),
+            text: text.into(),
+            refs: Vec::new(),
+            ctrls: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn results_read_as_words_with_a_hint_where_the_cause_is_known() {
+        assert_eq!(describe_result(&result(49, "")), "invalid credentials (49)");
+        assert_eq!(
+            describe_result(&result(32, "  ")),
+            "no such object (32)",
+            "blank server text is left out"
+        );
+        let size = describe_result(&result(4, ""));
+        assert!(size.starts_with("size limit exceeded (4); "), "{size}");
+        assert!(size.contains("source.ldap.page_size"), "{size}");
+        let admin = describe_result(&result(11, "Administrative limit exceeded"));
+        assert!(
+            admin
+                .starts_with("administrative limit exceeded (11): Administrative limit exceeded; "),
+            "{admin}"
+        );
+        assert!(admin.contains("nsPagedLookThroughLimit: -1"), "{admin}");
+        assert!(describe_result(&result(50, "")).contains("ACIs"));
     }
 }
