@@ -141,3 +141,18 @@ fn an_unreachable_database_and_bad_keys_fail_the_check_each_on_its_line() {
     let message = report["checks"][0]["message"].as_str().expect("message");
     assert!(message.contains("sync.auth_mode"), "{message}");
 }
+
+#[test]
+fn a_directory_whose_users_the_account_cannot_see_fails_the_check_with_the_likely_causes() {
+    let slapd = Slapd::builder()
+        .ldif(fixtures::DIRECTORY)
+        .hide("(objectClass=inetOrgPerson)", "entry")
+        .start();
+    let s = Sandbox::with_config(&ldap_config(&slapd, slapd.sync_password(), PEOPLE));
+    let run = s.idmsync(&["config", "check"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    let source = finding(&run, "source");
+    assert!(source.starts_with("FAILED"), "{source}");
+    assert!(source.contains("0 users and"), "{source}");
+    assert!(source.contains("rights to read the entries"), "{source}");
+}

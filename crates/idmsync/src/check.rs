@@ -128,9 +128,19 @@ pub async fn check_source(source: &dyn IdentitySource) -> Result<String, String>
 }
 
 async fn source_finding(source: &dyn IdentitySource) -> Finding {
-    match check_source(source).await {
-        Ok(says) => Finding::ok("source", says),
-        Err(says) => Finding::problem("source", says),
+    match source.check().await {
+        // A first sync of it would stop at the guard ("the source returned no users").
+        Ok(check) if check.users == 0 => Finding::problem(
+            "source",
+            format!(
+                "{}: {}; the search bases, the user filter, or the sync account's rights to \
+                 read the entries (389-ds ACIs, OpenLDAP access rules) are wrong",
+                source.name(),
+                describe(&check)
+            ),
+        ),
+        Ok(check) => Finding::ok("source", format!("{}: {}", source.name(), describe(&check))),
+        Err(e) => Finding::problem("source", e.to_string()),
     }
 }
 
