@@ -65,8 +65,10 @@ impl Directory {
     }
 }
 
-/// Puts `entry` in `list`, replacing the one with the same source id: an edit in the directory.
-fn put<T>(list: &mut Vec<Stamped<T>>, at: u64, entry: T, id: impl Fn(&T) -> &SourceId) {
+/// Puts `entry` in `list`, replacing the one with the same external id: an edit in the
+/// directory. Entries are told apart by external id, not source id, so that a test can give
+/// two entries one source id, as a careless custom source may.
+fn put<T>(list: &mut Vec<Stamped<T>>, at: u64, entry: T, id: impl Fn(&T) -> &ExternalId) {
     list.retain(|s| id(&s.entry) != id(&entry));
     list.push(Stamped { at, entry });
 }
@@ -118,18 +120,18 @@ impl FakeSource {
         *self.error.lock().expect("the source's lock") = error;
     }
 
-    /// Adds `user`, or replaces the user with its source id.
+    /// Adds `user`, or replaces the user with its external id.
     pub fn put_user(&self, user: SourceUser) {
         let mut d = self.directory();
         let at = d.stamp();
-        put(&mut d.users, at, user, |u| &u.source_id);
+        put(&mut d.users, at, user, |u| &u.external_id);
     }
 
-    /// Adds `group`, or replaces the group with its source id.
+    /// Adds `group`, or replaces the group with its external id.
     pub fn put_group(&self, group: SourceGroup) {
         let mut d = self.directory();
         let at = d.stamp();
-        put(&mut d.groups, at, group, |g| &g.source_id);
+        put(&mut d.groups, at, group, |g| &g.external_id);
     }
 
     /// Adds an entry the source cannot read.
@@ -146,9 +148,13 @@ impl FakeSource {
         d.users.retain(|u| u.entry.external_id.as_str() != login);
     }
 
-    /// What the engine asked for, in order: `snapshot`, or `changed since N`.
+    /// What the engine asked for, in order: `watermark`, `snapshot`, `changed since N`.
     pub fn reads(&self) -> Vec<String> {
         self.reads.lock().expect("the source's lock").clone()
+    }
+
+    fn record(&self, read: String) {
+        self.reads.lock().expect("the source's lock").push(read);
     }
 
     fn directory(&self) -> std::sync::MutexGuard<'_, Directory> {
@@ -159,7 +165,7 @@ impl FakeSource {
     /// changed after `since`.
     async fn read(&self, since: Option<&Watermark>) -> Result<SourceData, SourceError> {
         let asked = since.map_or_else(|| "snapshot".into(), |w| format!("changed since {}", w.0));
-        self.reads.lock().expect("the source's lock").push(asked);
+        self.record(asked);
         if let Some(gate) = &self.gate {
             gate.acquire()
                 .await
@@ -193,6 +199,7 @@ impl IdentitySource for FakeSource {
     }
 
     async fn watermark(&self) -> Result<Watermark, SourceError> {
+        self.record("watermark".into());
         Ok(Watermark(self.directory().changes.to_string()))
     }
 

@@ -132,12 +132,12 @@ impl MemoryStore {
     }
 
     /// The users of `tenant` in the order they were first written.
-    pub fn users(&self, tenant: &Tenant) -> Vec<StoredUser> {
+    pub fn user_rows(&self, tenant: &Tenant) -> Vec<StoredUser> {
         self.rows(tenant, |r| r.users.iter().map(|u| u.user.clone()).collect())
     }
 
     /// The groups of `tenant` in the order they were first written.
-    pub fn groups(&self, tenant: &Tenant) -> Vec<StoredGroup> {
+    pub fn group_rows(&self, tenant: &Tenant) -> Vec<StoredGroup> {
         self.rows(tenant, |r| r.groups.clone())
     }
 
