@@ -1,6 +1,14 @@
 //! The test doubles that several crates' tests need, written once (dev only): a clock stopped
 //! at one instant and one moved by hand, a hasher fast enough for tests that count rather than
-//! hash, and a progress recorder. Fakes of whole ports stay next to the tests that shape them.
+//! hash, a progress recorder, and in-memory fakes of the source ([`FakeSource`]) and of the
+//! store ([`MemoryStore`]) that let the engine's and the scheduler's tests assert on what a run
+//! leaves behind.
+
+mod source;
+mod store;
+
+pub use source::{group, user, FakeSource};
+pub use store::{MemoryStore, StoreOp};
 
 use std::sync::{Arc, Mutex};
 

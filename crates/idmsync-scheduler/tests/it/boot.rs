@@ -8,9 +8,9 @@ use idmsync_domain::{Counts, Outcome, RunId, RunRecord, SyncMode, Trigger, Water
 use idmsync_ports::Readiness;
 use idmsync_scheduler::{BootRetry, Schedules};
 
-use crate::fake::{FakeSource, FakeStore};
 use crate::schedules::{shut_down, spawn_schedules};
-use crate::{base_time, tenant, Harness};
+use crate::{base_time, directory_down, tenant, Harness};
+use idmsync_test_doubles::{FakeSource, MemoryStore};
 
 /// One second, doubling up to four.
 const RETRY: BootRetry = BootRetry {
@@ -23,7 +23,7 @@ fn harness(source: FakeSource) -> Harness {
 }
 
 /// Seconds after the test's start at which each boot run started, and how it ended.
-fn boot_runs(store: &FakeStore) -> Vec<(i64, Outcome)> {
+fn boot_runs(store: &MemoryStore) -> Vec<(i64, Outcome)> {
     store
         .runs()
         .iter()
@@ -39,7 +39,7 @@ fn boot_runs(store: &FakeStore) -> Vec<(i64, Outcome)> {
 
 #[tokio::test(start_paused = true)]
 async fn a_boot_sync_skipped_for_the_lock_is_retried_until_it_succeeds() {
-    let h = harness(FakeSource::open());
+    let h = harness(FakeSource::new());
     h.store.lock_elsewhere();
     let (stop, task) = spawn_schedules(&h);
     h.scheduler.boot().await.expect("boot");
@@ -69,12 +69,12 @@ async fn a_boot_sync_skipped_for_the_lock_is_retried_until_it_succeeds() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_boot_sync_is_retried_with_backoff_up_to_the_cap() {
-    let h = harness(FakeSource::open());
-    h.source.set_failing(true);
+    let h = harness(FakeSource::new());
+    h.source.set_error(Some(directory_down()));
     let (stop, task) = spawn_schedules(&h);
     h.scheduler.boot().await.expect("the boot run was recorded");
     h.store.wait_for_ended(6).await;
-    h.source.set_failing(false);
+    h.source.set_error(None);
     h.store
         .wait_for(|runs| runs.iter().any(|r| r.outcome == Outcome::Succeeded))
         .await;
@@ -93,7 +93,7 @@ async fn a_failed_boot_sync_is_retried_with_backoff_up_to_the_cap() {
 
 #[tokio::test(start_paused = true)]
 async fn a_full_run_that_succeeded_elsewhere_ends_the_retries() {
-    let h = harness(FakeSource::open());
+    let h = harness(FakeSource::new());
     h.store.lock_elsewhere();
     let (stop, task) = spawn_schedules(&h);
     h.scheduler.boot().await.expect("boot");
@@ -110,7 +110,7 @@ async fn a_full_run_that_succeeded_elsewhere_ends_the_retries() {
         outcome: Outcome::Succeeded,
         reason: None,
         counts: Counts::default(),
-        watermark: Some(Watermark("w".into())),
+        watermark: Some(Watermark("0".into())),
     });
     tokio::time::sleep(Duration::from_secs(600)).await;
     assert_eq!(
@@ -124,7 +124,7 @@ async fn a_full_run_that_succeeded_elsewhere_ends_the_retries() {
 
 #[tokio::test(start_paused = true)]
 async fn no_boot_retry_starts_after_shutdown() {
-    let h = harness(FakeSource::open());
+    let h = harness(FakeSource::new());
     h.store.lock_elsewhere();
     let (stop, task) = spawn_schedules(&h);
     h.scheduler.boot().await.expect("boot");

@@ -2,7 +2,7 @@
 //! time driving the schedules. The end-to-end tests over SQLite run the binary instead.
 
 mod boot;
-mod fake;
+mod clock;
 mod metrics;
 mod runs;
 mod schedules;
@@ -11,11 +11,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use idmsync_domain::{MaxDeactivations, OnConflict, OnUnreadable, Reactivate, Tenant};
+use idmsync_ports::SourceError;
 use idmsync_scheduler::{BootRetry, ScheduleSettings, Scheduler, SchedulerPorts, Schedules};
 use idmsync_sync::{SyncPorts, SyncService, SyncSettings};
 
-use crate::fake::{FakeSource, FakeStore, TokioClock};
-use idmsync_test_doubles::PlainHasher;
+use crate::clock::TokioClock;
+use idmsync_test_doubles::{group, user, FakeSource, MemoryStore, PlainHasher};
 
 /// When every test starts, as the clocks see it.
 fn base_time() -> DateTime<Utc> {
@@ -28,10 +29,15 @@ fn tenant() -> Tenant {
     Tenant::new("default").expect("tenant")
 }
 
+/// What the source says while the tests make it fail.
+fn directory_down() -> SourceError {
+    SourceError::Unavailable("the test directory is down".into())
+}
+
 /// A scheduler and the fakes behind it.
 struct Harness {
     scheduler: Scheduler,
-    store: Arc<FakeStore>,
+    store: Arc<MemoryStore>,
     source: Arc<FakeSource>,
 }
 
@@ -40,8 +46,13 @@ impl Harness {
         Self::with_boot_retry(source, schedules, BootRetry::default())
     }
 
+    /// The harness's directory is `source` holding users alice and bob, both members of group
+    /// staff.
     fn with_boot_retry(source: FakeSource, schedules: Schedules, retry: BootRetry) -> Self {
-        let store = Arc::new(FakeStore::new());
+        source.put_user(user("alice"));
+        source.put_user(user("bob"));
+        source.put_group(group("staff", &["alice", "bob"]));
+        let store = Arc::new(MemoryStore::new());
         let source = Arc::new(source);
         let clock = Arc::new(TokioClock::starting_at(base_time()));
         let service = SyncService::new(

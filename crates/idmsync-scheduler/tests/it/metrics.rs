@@ -5,8 +5,8 @@ use std::time::Duration;
 use idmsync_domain::Trigger;
 use idmsync_ports::{MetricsExporter, RunTrigger};
 
-use crate::fake::FakeSource;
-use crate::{base_time, Harness};
+use crate::{base_time, directory_down, Harness};
+use idmsync_test_doubles::FakeSource;
 
 /// The value of the sample `series` (name and labels exactly as exposed), if present.
 fn sample(text: &str, series: &str) -> Option<f64> {
@@ -16,7 +16,7 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 
 #[tokio::test(start_paused = true)]
 async fn metrics_after_a_boot_run_and_a_skipped_run() {
-    let h = Harness::unscheduled(FakeSource::open());
+    let h = Harness::unscheduled(FakeSource::new());
     let before = h.scheduler.render().await.expect("metrics");
     assert_eq!(
         sample(&before, r#"idmsync_boot_sync_done{tenant="default"}"#),
@@ -110,7 +110,7 @@ async fn metrics_after_a_boot_run_and_a_skipped_run() {
 /// in a series born at 1, and the age of a last success that is absent alerts on nothing.
 #[tokio::test(start_paused = true)]
 async fn every_alerted_series_is_zero_from_the_start_and_a_first_failure_counts() {
-    let h = Harness::unscheduled(FakeSource::open());
+    let h = Harness::unscheduled(FakeSource::new());
     let before = h.scheduler.render().await.expect("metrics");
     for series in [
         r#"idmsync_runs_total{tenant="default",type="full",outcome="failed",trigger="boot"}"#,
@@ -131,7 +131,7 @@ async fn every_alerted_series_is_zero_from_the_start_and_a_first_failure_counts(
     );
     assert_eq!(sample(&before, &version), Some(1.0), "{before}");
 
-    h.source.set_failing(true);
+    h.source.set_error(Some(directory_down()));
     h.scheduler.start(None, Trigger::Api).await.expect("start");
     assert!(h.scheduler.drain(Duration::from_secs(1)).await);
     let after = h.scheduler.render().await.expect("metrics");
@@ -155,7 +155,7 @@ async fn every_alerted_series_is_zero_from_the_start_and_a_first_failure_counts(
 
 #[tokio::test(start_paused = true)]
 async fn metrics_fail_when_the_database_cannot_answer() {
-    let h = Harness::unscheduled(FakeSource::open());
+    let h = Harness::unscheduled(FakeSource::new());
     h.store.set_down(true);
     let error = h.scheduler.render().await.expect_err("database down");
     assert_eq!(

@@ -5,8 +5,8 @@ use std::time::Duration;
 use idmsync_domain::{Counts, Outcome, RunId, RunRecord, SyncMode, Trigger, Watermark};
 use idmsync_ports::{Readiness, RunTrigger, TriggerError};
 
-use crate::fake::{FakeSource, FakeStore};
-use crate::{base_time, tenant, Harness};
+use crate::{base_time, directory_down, tenant, Harness};
+use idmsync_test_doubles::{FakeSource, MemoryStore};
 
 const GRACE: Duration = Duration::from_secs(30);
 
@@ -22,11 +22,11 @@ fn succeeded_full_run() -> RunRecord {
         outcome: Outcome::Succeeded,
         reason: None,
         counts: Counts::default(),
-        watermark: Some(Watermark("w".into())),
+        watermark: Some(Watermark("0".into())),
     }
 }
 
-fn outcomes(store: &FakeStore) -> Vec<(SyncMode, Trigger, Outcome)> {
+fn outcomes(store: &MemoryStore) -> Vec<(SyncMode, Trigger, Outcome)> {
     store
         .runs()
         .iter()
@@ -98,7 +98,7 @@ async fn start_returns_the_recorded_id_and_refuses_a_second_run() {
 
 #[tokio::test(start_paused = true)]
 async fn a_run_skipped_for_the_lock_returns_its_id() {
-    let h = Harness::unscheduled(FakeSource::open());
+    let h = Harness::unscheduled(FakeSource::new());
     h.store.lock_elsewhere();
     let run = h.scheduler.start(None, Trigger::Api).await.expect("start");
     assert_eq!(run, RunId(1));
@@ -110,7 +110,7 @@ async fn a_run_skipped_for_the_lock_returns_its_id() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failure_before_the_run_is_recorded_fails_the_start() {
-    let h = Harness::unscheduled(FakeSource::open());
+    let h = Harness::unscheduled(FakeSource::new());
     h.store.set_down(true);
     let error = h.scheduler.start(None, Trigger::Api).await;
     assert_eq!(
@@ -124,7 +124,7 @@ async fn a_failure_before_the_run_is_recorded_fails_the_start() {
 
 #[tokio::test(start_paused = true)]
 async fn dry_run_reports_the_plan_and_writes_nothing() {
-    let h = Harness::unscheduled(FakeSource::open());
+    let h = Harness::unscheduled(FakeSource::new());
     let report = h.scheduler.dry_run(None).await.expect("dry run");
     assert_eq!(report.mode, SyncMode::Full);
     assert_eq!(report.counts.users_created, 2);
@@ -159,7 +159,7 @@ async fn drain_waits_for_the_running_run_up_to_the_grace_period() {
 
 #[tokio::test(start_paused = true)]
 async fn readiness_names_the_database_and_the_boot_sync() {
-    let h = Harness::unscheduled(FakeSource::open());
+    let h = Harness::unscheduled(FakeSource::new());
     h.store.set_down(true);
     assert_eq!(
         h.scheduler.ready().await,
@@ -180,8 +180,8 @@ async fn readiness_names_the_database_and_the_boot_sync() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_boot_run_keeps_the_service_unready_until_a_full_run_succeeds() {
-    let h = Harness::unscheduled(FakeSource::open());
-    h.source.set_failing(true);
+    let h = Harness::unscheduled(FakeSource::new());
+    h.source.set_error(Some(directory_down()));
     h.scheduler.boot().await.expect("the boot run was recorded");
     assert!(h.scheduler.drain(GRACE).await);
     assert_eq!(
@@ -197,7 +197,7 @@ async fn a_failed_boot_run_keeps_the_service_unready_until_a_full_run_succeeds()
         )
     );
 
-    h.source.set_failing(false);
+    h.source.set_error(None);
     h.scheduler
         .start(Some(SyncMode::Full), Trigger::Schedule)
         .await
@@ -208,7 +208,7 @@ async fn a_failed_boot_run_keeps_the_service_unready_until_a_full_run_succeeds()
 
 #[tokio::test(start_paused = true)]
 async fn readiness_sees_a_full_run_that_another_node_finished() {
-    let h = Harness::unscheduled(FakeSource::open());
+    let h = Harness::unscheduled(FakeSource::new());
     h.store.lock_elsewhere();
     h.scheduler.boot().await.expect("boot");
     assert!(h.scheduler.drain(GRACE).await);

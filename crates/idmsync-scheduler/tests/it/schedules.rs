@@ -7,8 +7,8 @@ use idmsync_ports::RunTrigger;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::fake::FakeSource;
 use crate::{schedules, Harness};
+use idmsync_test_doubles::FakeSource;
 
 const EVERY_SECOND: &str = "* * * * * *";
 
@@ -33,7 +33,7 @@ pub(crate) async fn shut_down(stop: oneshot::Sender<()>, task: JoinHandle<()>) {
 
 #[tokio::test(start_paused = true)]
 async fn a_per_second_schedule_fires_every_second() {
-    let h = Harness::new(FakeSource::open(), schedules(None, Some(EVERY_SECOND)));
+    let h = Harness::new(FakeSource::new(), schedules(None, Some(EVERY_SECOND)));
     let (stop, task) = spawn_schedules(&h);
     h.store.wait_for_ended(3).await;
     shut_down(stop, task).await;
@@ -63,7 +63,7 @@ async fn a_per_second_schedule_fires_every_second() {
 #[tokio::test(start_paused = true)]
 async fn a_full_run_covers_a_differential_run_due_at_the_same_time() {
     let h = Harness::new(
-        FakeSource::open(),
+        FakeSource::new(),
         schedules(Some(EVERY_SECOND), Some(EVERY_SECOND)),
     );
     let (stop, task) = spawn_schedules(&h);
@@ -96,7 +96,7 @@ async fn a_tick_while_a_run_is_in_progress_is_skipped() {
 
 #[tokio::test(start_paused = true)]
 async fn without_schedules_the_loop_only_waits_for_shutdown() {
-    let h = Harness::unscheduled(FakeSource::open());
+    let h = Harness::unscheduled(FakeSource::new());
     let (stop, task) = spawn_schedules(&h);
     tokio::time::sleep(Duration::from_secs(3600)).await;
     shut_down(stop, task).await;

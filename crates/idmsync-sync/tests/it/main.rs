@@ -1,90 +1,22 @@
-//! Engine tests: the orchestration of a run against mocked ports. The planner's rules are tested
-//! in `idmsync-domain`; here we check which port is called, when, and with what.
+//! Engine tests: runs of a real `SyncService` over an in-memory directory and store, asserting
+//! on what each run left in the store (rows, edges, the run record and its log lines) and on
+//! what it read. The planner's rules are tested in `idmsync-domain`; here, the orchestration.
 
 use std::sync::Arc;
 
-use idmsync_domain::plan::{SourceData, Unreadable};
+use idmsync_domain::plan::Unreadable;
 use idmsync_domain::{
-    Counts, EventKey, ExternalId, MaxDeactivations, OnConflict, OnUnreadable, Outcome, Reactivate,
-    RunId, RunRecord, SourceId, SourcePassword, SourceUser, StoreState, StoredUser, SyncMode,
-    Tenant, Trigger, UserStatus, Watermark,
+    EventKey, ExternalId, MaxDeactivations, OnConflict, OnUnreadable, Outcome, Reactivate, RunId,
+    RunRecord, SyncMode, Tenant, Trigger, Watermark,
 };
-use idmsync_ports::lock::MockRunLock;
-use idmsync_ports::source::MockIdentitySource;
-use idmsync_ports::store::MockSyncStore;
-use idmsync_ports::{HeldLock, NoProgress, SourceError, StoreError};
+use idmsync_ports::{NoProgress, RunLogReader, SourceError, StoreError};
 use idmsync_sync::{RunReport, RunRequest, SyncError, SyncPorts, SyncService, SyncSettings};
-use idmsync_test_doubles::{reference_time, FixedClock, PlainHasher};
-use mockall::predicate::eq;
+use idmsync_test_doubles::{
+    group, user, FakeSource, FixedClock, MemoryStore, PlainHasher, StoreOp,
+};
 
 fn tenant() -> Tenant {
     Tenant::new("default").expect("tenant")
-}
-
-fn source_user(id: &str) -> SourceUser {
-    SourceUser {
-        source_id: SourceId::new(id).expect("id"),
-        external_id: ExternalId::new(id).expect("id"),
-        locator: None,
-        first_name: "First".into(),
-        last_name: id.into(),
-        email: None,
-        password: SourcePassword::Unmanaged,
-        enabled: true,
-    }
-}
-
-fn stored_user(id: &str) -> StoredUser {
-    StoredUser {
-        source_id: SourceId::new(id).expect("id"),
-        external_id: ExternalId::new(id).expect("id"),
-        locator: None,
-        first_name: "First".into(),
-        last_name: id.into(),
-        email: None,
-        status: UserStatus::Active,
-        deactivated_by: None,
-        admin: false,
-        password_hash: None,
-    }
-}
-
-fn state(users: &[&str]) -> StoreState {
-    StoreState {
-        users: users.iter().map(|u| stored_user(u)).collect(),
-        ..StoreState::default()
-    }
-}
-
-fn service(source: MockIdentitySource, store: MockSyncStore) -> SyncService {
-    service_with_limit(source, store, MaxDeactivations::Percent(10.0))
-}
-
-fn service_with_limit(
-    source: MockIdentitySource,
-    store: MockSyncStore,
-    max_deactivations: MaxDeactivations,
-) -> SyncService {
-    service_with_lock(source, store, free_lock(), max_deactivations)
-}
-
-struct Held;
-impl HeldLock for Held {}
-
-fn free_lock() -> MockRunLock {
-    let mut lock = MockRunLock::new();
-    lock.expect_try_lock()
-        .returning(|_| Ok(Some(Box::new(Held) as Box<dyn HeldLock>)));
-    lock
-}
-
-fn service_with_lock(
-    source: MockIdentitySource,
-    store: MockSyncStore,
-    lock: MockRunLock,
-    max_deactivations: MaxDeactivations,
-) -> SyncService {
-    build(source, store, lock, settings(max_deactivations))
 }
 
 fn settings(max_deactivations: MaxDeactivations) -> SyncSettings {
@@ -99,24 +31,6 @@ fn settings(max_deactivations: MaxDeactivations) -> SyncSettings {
     }
 }
 
-fn build(
-    source: MockIdentitySource,
-    store: MockSyncStore,
-    lock: MockRunLock,
-    settings: SyncSettings,
-) -> SyncService {
-    SyncService::new(
-        SyncPorts {
-            source: Arc::new(source),
-            store: Arc::new(store),
-            lock: Arc::new(lock),
-            hasher: Arc::new(PlainHasher),
-            clock: Arc::new(FixedClock::default()),
-        },
-        settings,
-    )
-}
-
 fn request(mode: Option<SyncMode>) -> RunRequest {
     RunRequest {
         mode,
@@ -127,260 +41,307 @@ fn request(mode: Option<SyncMode>) -> RunRequest {
     }
 }
 
-fn source_with(users: &[&str]) -> MockIdentitySource {
-    source_returning(SourceData {
-        users: users.iter().map(|u| source_user(u)).collect(),
-        ..SourceData::default()
-    })
+fn full() -> RunRequest {
+    request(Some(SyncMode::Full))
 }
 
-fn source_returning(data: SourceData) -> MockIdentitySource {
-    let mut source = MockIdentitySource::new();
-    source.expect_name().return_const("test".to_string());
-    source.expect_admins().returning(Vec::new);
-    source
-        .expect_watermark()
-        .returning(|| Ok(Watermark("w2".into())));
-    source
-        .expect_snapshot()
-        .returning(move |_| Ok(data.clone()));
-    source
+/// A directory, a database and the service between them.
+struct World {
+    source: Arc<FakeSource>,
+    store: Arc<MemoryStore>,
+    service: SyncService,
 }
 
-fn succeeded(watermark: &str) -> RunRecord {
-    RunRecord {
-        id: RunId(1),
-        tenant: tenant(),
-        mode: SyncMode::Full,
-        trigger: Trigger::Manual,
-        source: "test".into(),
-        started_at: reference_time(),
-        finished_at: Some(reference_time()),
-        outcome: Outcome::Succeeded,
-        reason: None,
-        counts: Counts::default(),
-        watermark: Some(Watermark(watermark.into())),
+impl World {
+    fn new(settings: SyncSettings) -> Self {
+        let source = Arc::new(FakeSource::new());
+        let store = Arc::new(MemoryStore::new());
+        let service = SyncService::new(
+            SyncPorts {
+                source: source.clone(),
+                store: store.clone(),
+                lock: store.clone(),
+                hasher: Arc::new(PlainHasher),
+                clock: Arc::new(FixedClock::default()),
+            },
+            settings,
+        );
+        Self {
+            source,
+            store,
+            service,
+        }
     }
-}
 
-/// A store that has never run, holding `users`, expecting one run to begin.
-fn store_with(users: &'static [&'static str], last: Option<RunRecord>) -> MockSyncStore {
-    let mut store = MockSyncStore::new();
-    store
-        .expect_last_success()
-        .returning(move |_| Ok(last.clone()));
-    store
-        .expect_load_state()
-        .returning(move |_| Ok(state(users)));
-    store
-        .expect_load_state_for_groups()
-        .returning(move |_, _| Ok(state(users)));
-    store
-        .expect_begin_run()
-        .times(1)
-        .returning(|_| Ok(RunId(7)));
-    store
+    /// A world whose directory holds `users` and whose store a first full run filled from it.
+    async fn synced(users: &[&str], settings: SyncSettings) -> Self {
+        let world = Self::new(settings);
+        for u in users {
+            world.source.put_user(user(u));
+        }
+        let report = world.run(full()).await.expect("the first run");
+        assert!(matches!(report, RunReport::Applied { .. }), "{report:?}");
+        world
+    }
+
+    async fn run(&self, request: RunRequest) -> Result<RunReport, SyncError> {
+        self.service.run(request, &NoProgress).await
+    }
+
+    /// The stored users as `login: status[/deactivated by]`, in the order first written.
+    fn users(&self) -> Vec<String> {
+        self.store
+            .user_rows(&tenant())
+            .iter()
+            .map(|u| {
+                let by = u.deactivated_by.map(|b| format!("/{}", b.as_str()));
+                format!(
+                    "{}: {}{}",
+                    u.external_id,
+                    u.status.as_str(),
+                    by.unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
+    fn edges(&self) -> Vec<String> {
+        self.store.edges(&tenant())
+    }
+
+    fn runs(&self) -> Vec<RunRecord> {
+        self.store.runs()
+    }
+
+    fn last_run(&self) -> RunRecord {
+        self.runs().pop().expect("a recorded run")
+    }
+
+    /// The log lines of `run` as `event-key: message`.
+    async fn lines(&self, run: RunId) -> Vec<String> {
+        self.store
+            .lines(run)
+            .await
+            .expect("the run log")
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
 }
 
 #[tokio::test]
 async fn first_run_is_full_and_applies_with_the_new_watermark() {
-    let mut store = store_with(&[], None);
-    store
-        .expect_apply()
-        .withf(|run, _, changes, result, _| {
-            *run == RunId(7)
-                && changes.users.len() == 2
-                && result.outcome == Outcome::Succeeded
-                && result.watermark == Some(Watermark("w2".into()))
-        })
-        .times(1)
-        .returning(|_, _, _, _, _| Ok(()));
-    let report = service(source_with(&["a", "b"]), store)
-        .run(request(None), &NoProgress)
-        .await
-        .expect("run");
+    let world = World::new(settings(MaxDeactivations::Percent(10.0)));
+    world.source.put_user(user("a"));
+    world.source.put_user(user("b"));
+    world.source.put_group(group("staff", &["a", "b"]));
+    world.source.put_group(group("all", &["staff"]));
+    let report = world.run(request(None)).await.expect("run");
     match report {
-        RunReport::Applied { mode, counts, .. } => {
+        RunReport::Applied {
+            run, mode, counts, ..
+        } => {
+            assert_eq!(run, RunId(1));
             assert_eq!(mode, SyncMode::Full);
             assert_eq!(counts.users_created, 2);
         }
         other => panic!("unexpected {other:?}"),
     }
+    assert_eq!(world.source.reads(), ["watermark", "snapshot"]);
+    assert_eq!(world.users(), ["a: active", "b: active"]);
+    assert_eq!(world.edges(), ["staff > a", "staff > b", "all >> staff"]);
+    let run = world.last_run();
+    assert_eq!(
+        (run.mode, run.trigger, run.outcome),
+        (SyncMode::Full, Trigger::Manual, Outcome::Succeeded)
+    );
+    assert_eq!(run.watermark, Some(Watermark("4".into())));
+    assert_eq!(
+        (run.counts.groups_created, run.counts.memberships_added),
+        (2, 2)
+    );
+    assert_eq!(run.counts.nesting_added, 1);
+    assert_eq!(
+        world.lines(run.id).await,
+        [
+            "created-user: a (First a)",
+            "created-user: b (First b)",
+            "created-group: all",
+            "created-group: staff",
+            "added-user-to-group: a to staff",
+            "added-user-to-group: b to staff",
+            "added-group-to-group: staff to all",
+        ]
+    );
 }
 
 #[tokio::test]
 async fn later_runs_are_differential_from_the_last_watermark() {
-    let mut source = MockIdentitySource::new();
-    source.expect_name().return_const("test".to_string());
-    source.expect_admins().returning(Vec::new);
-    source
-        .expect_watermark()
-        .returning(|| Ok(Watermark("w2".into())));
-    source.expect_snapshot().never();
-    source
-        .expect_changed_since()
-        .with(eq(Watermark("w1".into())), mockall::predicate::always())
-        .times(1)
-        .returning(|_, _| {
-            Ok(SourceData {
-                users: vec![source_user("c")],
-                ..SourceData::default()
-            })
-        });
-    let mut store = store_with(&["a", "b"], Some(succeeded("w1")));
-    store
-        .expect_apply()
-        .withf(|_, _, changes, _, _| changes.user_deactivations() == 0 && changes.users.len() == 1)
-        .times(1)
-        .returning(|_, _, _, _, _| Ok(()));
-    let report = service(source, store)
-        .run(request(None), &NoProgress)
-        .await
-        .expect("run");
-    assert!(matches!(
-        report,
-        RunReport::Applied {
-            mode: SyncMode::Differential,
-            ..
-        }
-    ));
+    let world = World::synced(&["a", "b"], settings(MaxDeactivations::Percent(10.0))).await;
+    assert_eq!(world.last_run().watermark, Some(Watermark("2".into())));
+    world.source.put_user(user("c"));
+    // A differential read does not see who left: b stays active.
+    world.source.remove_user("b");
+    let report = world.run(request(None)).await.expect("run");
+    assert!(
+        matches!(
+            report,
+            RunReport::Applied {
+                mode: SyncMode::Differential,
+                ..
+            }
+        ),
+        "{report:?}"
+    );
+    assert_eq!(
+        world.source.reads(),
+        ["watermark", "snapshot", "watermark", "changed since 2"]
+    );
+    assert_eq!(world.users(), ["a: active", "b: active", "c: active"]);
+    let run = world.last_run();
+    assert_eq!(
+        (run.mode, run.outcome),
+        (SyncMode::Differential, Outcome::Succeeded)
+    );
+    assert_eq!(
+        (run.counts.users_created, run.counts.users_deactivated),
+        (1, 0)
+    );
+    assert_eq!(run.watermark, Some(Watermark("4".into())));
+    assert_eq!(world.lines(run.id).await, ["created-user: c (First c)"]);
 }
 
 #[tokio::test]
 async fn a_source_error_records_a_failed_run_and_applies_nothing() {
-    let mut source = MockIdentitySource::new();
-    source.expect_name().return_const("test".to_string());
-    source
-        .expect_watermark()
-        .returning(|| Ok(Watermark("w".into())));
-    source.expect_snapshot().returning(|_| {
-        Err(SourceError::Invalid {
-            location: "users.txt:3".into(),
-            message: "field 'email': invalid".into(),
-        })
-    });
-    let mut store = store_with(&["a"], None);
-    store.expect_apply().never();
-    store
-        .expect_finish_run()
-        .withf(|run, result, lines| {
-            *run == RunId(7)
-                && result.outcome == Outcome::Failed
-                && result.watermark.is_none()
-                && lines.len() == 1
-                && lines[0].event == EventKey::Failed
-                && lines[0].message.contains("users.txt:3")
-        })
-        .times(1)
-        .returning(|_, _, _| Ok(()));
-    let err = service(source, store)
-        .run(request(Some(SyncMode::Full)), &NoProgress)
-        .await
-        .expect_err("must fail");
-    assert!(matches!(
-        err,
-        SyncError::Source {
-            run: Some(RunId(7)),
-            ..
-        }
-    ));
+    let world = World::synced(&["a"], settings(MaxDeactivations::Percent(10.0))).await;
+    world.source.put_user(user("b"));
+    world.source.set_error(Some(SourceError::Invalid {
+        location: "users.txt:3".into(),
+        message: "field 'email': invalid".into(),
+    }));
+    let err = world.run(full()).await.expect_err("must fail");
+    assert!(
+        matches!(
+            err,
+            SyncError::Source {
+                run: Some(RunId(2)),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(world.users(), ["a: active"]);
+    let run = world.last_run();
+    assert_eq!((run.id, run.outcome), (RunId(2), Outcome::Failed));
+    assert_eq!(run.watermark, None);
+    let lines = world.store.lines(run.id).await.expect("lines");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0].event, EventKey::Failed);
+    assert!(lines[0].message.contains("users.txt:3"), "{lines:?}");
 }
 
 #[tokio::test]
 async fn a_full_run_whose_state_read_fails_applies_nothing() {
     // The state is read beside the source; its failure must still stop the run.
-    let mut store = MockSyncStore::new();
-    store.expect_last_success().returning(|_| Ok(None));
-    store.expect_begin_run().returning(|_| Ok(RunId(7)));
-    store
-        .expect_load_state()
-        .times(1)
-        .returning(|_| Err(StoreError::Unavailable("db down".into())));
-    store.expect_apply().never();
-    let err = service(source_with(&["a"]), store)
-        .run(request(Some(SyncMode::Full)), &NoProgress)
-        .await
-        .expect_err("must fail");
+    let world = World::new(settings(MaxDeactivations::Percent(10.0)));
+    world.source.put_user(user("a"));
+    world.store.fail(
+        StoreOp::LoadState,
+        StoreError::Unavailable("db down".into()),
+    );
+    let err = world.run(full()).await.expect_err("must fail");
     assert!(
         matches!(&err, SyncError::Store(StoreError::Unavailable(m)) if m == "db down"),
         "{err:?}"
     );
+    assert!(world.users().is_empty());
+    assert_ne!(world.last_run().outcome, Outcome::Succeeded);
+}
+
+/// A store synced with users a to e whose directory then lost all but a.
+async fn four_gone(max_deactivations: MaxDeactivations) -> World {
+    let world = World::synced(&["a", "b", "c", "d", "e"], settings(max_deactivations)).await;
+    for u in ["b", "c", "d", "e"] {
+        world.source.remove_user(u);
+    }
+    world
 }
 
 #[tokio::test]
 async fn the_guard_aborts_before_writing() {
-    let mut store = store_with(&["a", "b", "c", "d", "e"], None);
-    store.expect_apply().never();
-    store
-        .expect_finish_run()
-        .withf(|_, result, lines| {
-            result.outcome == Outcome::Aborted
-                && result.counts.users_deactivated == 4
-                && lines[0].event == EventKey::Aborted
-        })
-        .times(1)
-        .returning(|_, _, _| Ok(()));
-    let report = service(source_with(&["a"]), store)
-        .run(request(Some(SyncMode::Full)), &NoProgress)
-        .await
-        .expect("run");
-    assert!(matches!(report, RunReport::Aborted { run: RunId(7), .. }));
+    let world = four_gone(MaxDeactivations::Percent(10.0)).await;
+    let report = world.run(full()).await.expect("run");
+    assert!(
+        matches!(report, RunReport::Aborted { run: RunId(2), .. }),
+        "{report:?}"
+    );
+    assert_eq!(
+        world.users(),
+        [
+            "a: active",
+            "b: active",
+            "c: active",
+            "d: active",
+            "e: active"
+        ]
+    );
+    let run = world.last_run();
+    assert_eq!((run.outcome, run.watermark), (Outcome::Aborted, None));
+    assert_eq!(run.counts.users_deactivated, 4);
+    let lines = world.store.lines(run.id).await.expect("lines");
+    assert_eq!(lines[0].event, EventKey::Aborted);
 }
 
 #[tokio::test]
 async fn an_empty_source_trips_the_guard_even_with_a_generous_limit() {
-    let mut store = store_with(&["a"], None);
-    store.expect_apply().never();
-    store
-        .expect_finish_run()
-        .times(1)
-        .returning(|_, _, _| Ok(()));
-    let report = service_with_limit(source_with(&[]), store, MaxDeactivations::Count(1000))
-        .run(request(Some(SyncMode::Full)), &NoProgress)
-        .await
-        .expect("run");
+    let world = World::synced(&["a"], settings(MaxDeactivations::Count(1000))).await;
+    world.source.remove_user("a");
+    let report = world.run(full()).await.expect("run");
     match report {
-        RunReport::Aborted { reason, .. } => assert!(reason.contains("no users")),
+        RunReport::Aborted { reason, .. } => assert!(reason.contains("no users"), "{reason}"),
         other => panic!("unexpected {other:?}"),
     }
+    assert_eq!(world.users(), ["a: active"]);
+    assert_eq!(world.last_run().outcome, Outcome::Aborted);
 }
 
 #[tokio::test]
 async fn force_applies_what_the_guard_would_stop() {
-    let mut store = store_with(&["a", "b", "c", "d", "e"], None);
-    store
-        .expect_apply()
-        .times(1)
-        .returning(|_, _, _, _, _| Ok(()));
-    let report = service(source_with(&["a"]), store)
-        .run(
-            RunRequest {
-                force: true,
-                ..request(Some(SyncMode::Full))
-            },
-            &NoProgress,
-        )
+    let world = four_gone(MaxDeactivations::Percent(10.0)).await;
+    let report = world
+        .run(RunRequest {
+            force: true,
+            ..full()
+        })
         .await
         .expect("run");
-    assert!(matches!(report, RunReport::Applied { .. }));
+    assert!(matches!(report, RunReport::Applied { .. }), "{report:?}");
+    assert_eq!(
+        world.users(),
+        [
+            "a: active",
+            "b: inactive/sync",
+            "c: inactive/sync",
+            "d: inactive/sync",
+            "e: inactive/sync"
+        ]
+    );
+    let run = world.last_run();
+    assert_eq!(
+        (run.outcome, run.counts.users_deactivated),
+        (Outcome::Succeeded, 4)
+    );
 }
 
 #[tokio::test]
 async fn a_dry_run_writes_nothing_at_all() {
-    let mut store = MockSyncStore::new();
-    store.expect_last_success().returning(|_| Ok(None));
-    store.expect_load_state().returning(|_| Ok(state(&["a"])));
-    store.expect_begin_run().never();
-    store.expect_apply().never();
-    store.expect_finish_run().never();
-    let report = service(source_with(&["a", "b"]), store)
-        .run(
-            RunRequest {
-                dry_run: true,
-                ..request(None)
-            },
-            &NoProgress,
-        )
+    let world = World::synced(&["a"], settings(MaxDeactivations::Percent(10.0))).await;
+    world.source.put_user(user("b"));
+    let report = world
+        .run(RunRequest {
+            dry_run: true,
+            ..full()
+        })
         .await
         .expect("run");
     match report {
@@ -390,97 +351,126 @@ async fn a_dry_run_writes_nothing_at_all() {
         }
         other => panic!("unexpected {other:?}"),
     }
+    assert_eq!(world.users(), ["a: active"]);
+    assert_eq!(world.runs().len(), 1, "no run recorded");
 }
 
 #[tokio::test]
 async fn a_failed_apply_is_recorded_and_reported() {
-    let mut store = store_with(&[], None);
-    store
-        .expect_apply()
-        .returning(|_, _, _, _, _| Err(StoreError::Failed("disk full".into())));
-    store
-        .expect_finish_run()
-        .withf(|_, result, _| result.outcome == Outcome::Failed)
-        .times(1)
-        .returning(|_, _, _| Ok(()));
-    let err = service(source_with(&["a"]), store)
-        .run(request(None), &NoProgress)
-        .await
-        .expect_err("must fail");
-    assert!(matches!(err, SyncError::Store(StoreError::Failed(_))));
+    let world = World::new(settings(MaxDeactivations::Percent(10.0)));
+    world.source.put_user(user("a"));
+    world
+        .store
+        .fail(StoreOp::Apply, StoreError::Failed("disk full".into()));
+    let err = world.run(request(None)).await.expect_err("must fail");
+    assert!(
+        matches!(&err, SyncError::Store(StoreError::Failed(m)) if m == "disk full"),
+        "{err:?}"
+    );
+    assert!(world.users().is_empty());
+    let run = world.last_run();
+    assert_eq!((run.outcome, run.watermark), (Outcome::Failed, None));
+    assert_eq!(
+        world.lines(run.id).await,
+        ["failed: database error: disk full"]
+    );
 }
 
 #[tokio::test]
 async fn a_taken_lock_records_a_skipped_run_and_touches_nothing() {
-    let mut lock = MockRunLock::new();
-    lock.expect_try_lock().times(1).returning(|_| Ok(None));
-    let mut store = MockSyncStore::new();
-    store.expect_last_success().returning(|_| Ok(None));
-    store.expect_begin_run().never();
-    store.expect_load_state().never();
-    store.expect_apply().never();
-    store
-        .expect_record_skipped()
-        .withf(|run, result| {
-            run.trigger == Trigger::Manual && result.outcome == Outcome::SkippedLocked
-        })
-        .times(1)
-        .returning(|_, _| Ok(RunId(9)));
-    let mut source = MockIdentitySource::new();
-    source.expect_name().return_const("test".to_string());
-    source.expect_watermark().never();
-    source.expect_snapshot().never();
-    let report = service_with_lock(source, store, lock, MaxDeactivations::Count(0))
-        .run(request(None), &NoProgress)
-        .await
-        .expect("run");
-    assert_eq!(report, RunReport::Skipped { run: RunId(9) });
+    let world = World::new(settings(MaxDeactivations::Count(0)));
+    world.source.put_user(user("a"));
+    world.store.lock_elsewhere();
+    let report = world.run(request(None)).await.expect("run");
+    assert_eq!(report, RunReport::Skipped { run: RunId(1) });
+    assert!(
+        world.source.reads().is_empty(),
+        "{:?}",
+        world.source.reads()
+    );
+    assert!(world.users().is_empty());
+    let runs = world.runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (runs[0].trigger, runs[0].outcome),
+        (Trigger::Manual, Outcome::SkippedLocked)
+    );
 }
 
 #[tokio::test]
 async fn a_dry_run_takes_no_lock() {
-    let mut lock = MockRunLock::new();
-    lock.expect_try_lock().never();
-    let mut store = MockSyncStore::new();
-    store.expect_last_success().returning(|_| Ok(None));
-    store.expect_load_state().returning(|_| Ok(state(&[])));
-    let report = service_with_lock(source_with(&["a"]), store, lock, MaxDeactivations::Count(0))
-        .run(
-            RunRequest {
-                dry_run: true,
-                ..request(None)
-            },
-            &NoProgress,
-        )
+    let world = World::new(settings(MaxDeactivations::Count(0)));
+    world.source.put_user(user("a"));
+    world.store.lock_elsewhere();
+    let report = world
+        .run(RunRequest {
+            dry_run: true,
+            ..request(None)
+        })
         .await
         .expect("run");
-    assert!(matches!(report, RunReport::DryRun { .. }));
+    assert!(matches!(report, RunReport::DryRun { .. }), "{report:?}");
+    assert!(world.runs().is_empty());
 }
 
-/// Runs `source` into a store holding users `a` and `b`, expecting the run to be refused before
-/// anything is written, and returns the error and the run-log lines recorded.
-async fn refused(source: MockIdentitySource, settings: SyncSettings) -> (SyncError, Vec<String>) {
-    let mut store = store_with(&["a", "b"], None);
-    store.expect_apply().never();
-    let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let recorded = Arc::clone(&lines);
-    store
-        .expect_finish_run()
-        .withf(|run, result, _| *run == RunId(7) && result.outcome == Outcome::Failed)
-        .times(1)
-        .returning(move |_, _, l| {
-            let mut recorded = recorded.lock().expect("lines");
-            recorded.extend(
-                l.iter()
-                    .map(|l| format!("{}: {}", l.event.as_str(), l.message)),
-            );
-            Ok(())
-        });
-    let err = build(source, store, free_lock(), settings)
-        .run(request(Some(SyncMode::Full)), &NoProgress)
+#[tokio::test]
+async fn a_user_run_deactivates_a_user_the_source_no_longer_has_and_removes_their_edges() {
+    let world = World::new(settings(MaxDeactivations::Percent(10.0)));
+    world.source.put_user(user("a"));
+    world.source.put_user(user("b"));
+    world.source.put_group(group("staff", &["a", "b"]));
+    world.run(full()).await.expect("the first run");
+    world.source.remove_user("a");
+    world.source.put_group(group("staff", &["b"]));
+    let report = world
+        .run(RunRequest {
+            user: Some("a".into()),
+            ..request(None)
+        })
         .await
-        .expect_err("refused");
-    let lines = lines.lock().expect("lines").clone();
+        .expect("run");
+    assert!(
+        matches!(
+            report,
+            RunReport::Applied {
+                mode: SyncMode::User,
+                ..
+            }
+        ),
+        "{report:?}"
+    );
+    assert_eq!(world.users(), ["a: inactive/sync", "b: active"]);
+    assert_eq!(world.edges(), ["staff > b"]);
+    let run = world.last_run();
+    assert_eq!(
+        (run.mode, run.outcome, run.watermark.clone()),
+        (SyncMode::User, Outcome::Succeeded, None)
+    );
+    assert_eq!(
+        world.lines(run.id).await,
+        [
+            "deactivated-user: a (missing from the source)",
+            "removed-user-from-group: a from staff",
+        ]
+    );
+    // A user run is no position in the source: the next run goes on from the full run's.
+    world.run(request(None)).await.expect("the next run");
+    assert_eq!(
+        world.source.reads().last().map(String::as_str),
+        Some("changed since 3")
+    );
+}
+
+/// Runs a full sync of what the directory now holds into a store synced with users a and b,
+/// expecting it to be refused before anything is written; returns the error and the run-log
+/// lines recorded.
+async fn refused(world: &World) -> (SyncError, Vec<String>) {
+    let before = world.users();
+    let err = world.run(full()).await.expect_err("refused");
+    assert_eq!(world.users(), before, "nothing written");
+    let run = world.last_run();
+    assert_eq!((run.id, run.outcome), (RunId(2), Outcome::Failed));
+    let lines = world.lines(run.id).await;
     (err, lines)
 }
 
@@ -495,12 +485,11 @@ fn unreadable(dn: &str) -> Unreadable {
 
 #[tokio::test]
 async fn entries_the_source_could_not_read_stop_a_full_run_and_are_each_logged() {
-    let data = SourceData {
-        users: vec![source_user("a")],
-        unreadable: vec![unreadable("uid=b,dc=x"), unreadable("uid=c,dc=x")],
-        ..SourceData::default()
-    };
-    let (err, lines) = refused(source_returning(data), settings(MaxDeactivations::Count(5))).await;
+    let world = World::synced(&["a", "b"], settings(MaxDeactivations::Count(5))).await;
+    world.source.remove_user("b");
+    world.source.put_unreadable(unreadable("uid=b,dc=x"));
+    world.source.put_unreadable(unreadable("uid=c,dc=x"));
+    let (err, lines) = refused(&world).await;
     let message = err.to_string();
     assert!(
         message.contains(
@@ -521,44 +510,33 @@ async fn entries_the_source_could_not_read_stop_a_full_run_and_are_each_logged()
 
 #[tokio::test]
 async fn with_on_unreadable_keep_the_run_applies_without_deactivating_them() {
-    let mut b = source_user("b");
-    b.locator = Some("uid=b,dc=x".into());
-    let data = SourceData {
-        users: vec![source_user("a")],
-        unreadable: vec![unreadable("uid=b,dc=x")],
-        ..SourceData::default()
-    };
-    let mut store = MockSyncStore::new();
-    store.expect_last_success().returning(|_| Ok(None));
-    let mut stored = state(&["a", "b"]);
-    stored.users[1].locator = b.locator.clone();
-    store
-        .expect_load_state()
-        .returning(move |_| Ok(stored.clone()));
-    store.expect_begin_run().returning(|_| Ok(RunId(7)));
-    store
-        .expect_apply()
-        .withf(|_, _, changes, _, _| changes.user_deactivations() == 0)
-        .times(1)
-        .returning(|_, _, _, _, _| Ok(()));
     let mut keep = settings(MaxDeactivations::Count(5));
     keep.on_unreadable = OnUnreadable::Keep;
-    let report = build(source_returning(data), store, free_lock(), keep)
-        .run(request(Some(SyncMode::Full)), &NoProgress)
-        .await
-        .expect("applied");
+    let world = World::new(keep);
+    world.source.put_user(user("a"));
+    let mut b = user("b");
+    b.locator = Some("uid=b,dc=x".into());
+    world.source.put_user(b);
+    world.run(full()).await.expect("the first run");
+    world.source.remove_user("b");
+    world.source.put_unreadable(unreadable("uid=b,dc=x"));
+    let report = world.run(full()).await.expect("applied");
     assert!(matches!(report, RunReport::Applied { .. }), "{report:?}");
+    assert_eq!(world.users(), ["a: active", "b: active"]);
+    let run = world.last_run();
+    assert_eq!(
+        (run.outcome, run.counts.users_deactivated),
+        (Outcome::Succeeded, 0)
+    );
 }
 
 #[tokio::test]
 async fn two_entries_claiming_one_identity_stop_the_run_naming_both() {
-    let mut john = source_user("a");
+    let world = World::synced(&["a", "b"], settings(MaxDeactivations::Count(5))).await;
+    let mut john = user("a");
     john.external_id = ExternalId::new("john").expect("id");
-    let data = SourceData {
-        users: vec![source_user("a"), john, source_user("b")],
-        ..SourceData::default()
-    };
-    let (err, lines) = refused(source_returning(data), settings(MaxDeactivations::Count(5))).await;
+    world.source.put_user(john);
+    let (err, lines) = refused(&world).await;
     let message = err.to_string();
     assert!(
         message.contains(
@@ -575,14 +553,12 @@ async fn two_entries_claiming_one_identity_stop_the_run_naming_both() {
 #[tokio::test]
 async fn a_value_no_database_can_store_stops_the_run_naming_the_entry() {
     // A custom source that does not check its values: the engine does.
-    let mut b = source_user("b");
+    let world = World::synced(&["a", "b"], settings(MaxDeactivations::Count(5))).await;
+    let mut b = user("b");
     b.last_name = "Mc\0Cartney".into();
     b.locator = Some("uid=b,dc=x".into());
-    let data = SourceData {
-        users: vec![source_user("a"), b],
-        ..SourceData::default()
-    };
-    let (err, _) = refused(source_returning(data), settings(MaxDeactivations::Count(5))).await;
+    world.source.put_user(b);
+    let (err, _) = refused(&world).await;
     assert!(
         err.to_string()
             .ends_with("uid=b,dc=x: last name: the control character U+0000 at character 3"),
