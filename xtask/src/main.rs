@@ -66,6 +66,7 @@ fn ci() -> Result<()> {
     // Before anything slow: tests need the real servers, and a missing one should fail (or be
     // installed) in seconds, not after a full build.
     packages::ensure_installed(packages::TEST_SERVERS)?;
+    packages::ds389_without_systemd()?;
     services::ensure_running()?;
     run("cargo", &["fmt", "--all", "--", "--check"])?;
     run(

@@ -54,11 +54,57 @@ pub const TEST_SERVERS: &[Requirement] = &[
         ],
     },
     Requirement {
+        purpose: "389 Directory Server for idmsync-test-389ds",
+        probes: &[
+            "/usr/sbin/dscreate",
+            "/usr/sbin/dsctl",
+            "/usr/sbin/ns-slapd",
+        ],
+        packages: &["389-ds-base"],
+    },
+    Requirement {
         purpose: "systemd-analyze, which scores the shipped systemd unit (xtask's unit check)",
         probes: &["systemd-analyze"],
         packages: &["systemd"],
     },
 ];
+
+/// lib389's defaults, whose `with_systemd = 1` makes `dscreate` wait for systemd, which a
+/// container or a CI runner does not have.
+const DS389_DEFAULTS: &str = "/usr/share/dirsrv/inf/defaults.inf";
+
+/// Turns lib389's systemd default off, so that `dscreate` starts test instances by itself;
+/// does nothing (and needs no root) when it is off already.
+///
+/// # Errors
+/// When the file cannot be read or written (not root).
+pub fn ds389_without_systemd() -> Result<()> {
+    let path = Path::new(DS389_DEFAULTS);
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading {DS389_DEFAULTS} (is 389-ds-base installed?)"))?;
+    let off = without_systemd(&text);
+    if off != text {
+        std::fs::write(path, off).with_context(|| {
+            format!("writing {DS389_DEFAULTS} to set with_systemd = 0 (as root)")
+        })?;
+        eprintln!("packages: set with_systemd = 0 in {DS389_DEFAULTS} for dscreate");
+    }
+    Ok(())
+}
+
+/// `text` with its `with_systemd` setting turned off.
+fn without_systemd(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            if line.trim().replace(' ', "").starts_with("with_systemd=") {
+                "with_systemd = 0"
+            } else {
+                line
+            }
+        })
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
 
 /// Installs the packages of every requirement whose probes are not all present, with
 /// `apt-get update` then `apt-get install -y`; does nothing (and needs no root) when everything
@@ -158,5 +204,18 @@ mod tests {
             packages: &["never-installed"],
         };
         ensure_installed(&[present]).expect("nothing to install");
+    }
+
+    #[test]
+    fn lib389_loses_only_its_systemd_default() {
+        let text = "[slapd]\nwith_selinux = \nwith_systemd = 1\nuser = dirsrv\n";
+        assert_eq!(
+            without_systemd(text),
+            "[slapd]\nwith_selinux = \nwith_systemd = 0\nuser = dirsrv\n"
+        );
+        assert_eq!(
+            without_systemd(&without_systemd(text)),
+            without_systemd(text)
+        );
     }
 }

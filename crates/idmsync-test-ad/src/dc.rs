@@ -7,11 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use idmsync_test_ldap::harness::{self, accepts, client, tail};
+use idmsync_test_ldap::harness::{self, accepts, client, tail, MachineLock};
 use idmsync_test_ldap::TestDirectory;
 use tempfile::TempDir;
-
-use crate::lock::MachineLock;
 
 /// The Kerberos realm and DNS domain of the test domain.
 const REALM: &str = "EXAMPLE.TEST";
@@ -42,6 +40,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// The pause between two readiness probes.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// The port whose socket is the machine-wide lock of Samba tests (its LDAP port is fixed).
+const LOCK_PORT: u16 = 38_389;
 /// Samba's LDAP port; it cannot be changed.
 const LDAP_PORT: u16 = 389;
 
@@ -68,7 +68,7 @@ impl SambaDc {
     /// fails (with the tail of Samba's log).
     pub fn start() -> SambaDc {
         require_installed();
-        let lock = MachineLock::acquire();
+        let lock = MachineLock::acquire(LOCK_PORT, "Samba");
         let address = SocketAddr::from(([127, 0, 0, 1], LDAP_PORT));
         assert!(
             !accepts(&address),

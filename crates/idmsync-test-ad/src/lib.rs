@@ -31,6 +31,5 @@
 
 mod dc;
 pub mod fixtures;
-mod lock;
 
 pub use dc::SambaDc;

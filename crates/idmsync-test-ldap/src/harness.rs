@@ -3,11 +3,11 @@
 //! a test needs of any directory, so that a test meant for OpenLDAP and Active Directory alike
 //! is written once and run on both.
 
-use std::io::Write as _;
-use std::net::{SocketAddr, TcpStream};
+use std::io::{ErrorKind, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A running directory a test can read as the sync account and change as its administrator.
 pub trait TestDirectory {
@@ -140,4 +140,76 @@ pub fn tail(path: &Path, lines: usize) -> String {
 /// Whether something accepts TCP connections at `address`.
 pub fn accepts(address: &SocketAddr) -> bool {
     TcpStream::connect_timeout(address, Duration::from_secs(1)).is_ok()
+}
+
+/// `n` ports free on 127.0.0.1 right now (each bound to port 0 at once, so they differ).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("binding a free port on 127.0.0.1"))
+        .collect();
+    listeners
+        .iter()
+        .map(|listener| listener.local_addr().expect("reading a bound port").port())
+        .collect()
+}
+
+/// A machine-wide lock, for servers of which one may run at a time (Samba's fixed LDAP port,
+/// 389-ds's shared configuration tree): a listening socket on a fixed loopback port.
+///
+/// A socket rather than a lock file: the kernel releases it when the holder exits, however it
+/// exits, so a test killed mid-run never leaves a stale lock behind, and it needs no unsafe
+/// `flock` call. Two binds of the same port conflict between threads of one process as between
+/// processes, so the same lock orders parallel tests of one binary.
+#[derive(Debug)]
+pub struct MachineLock {
+    _socket: TcpListener,
+}
+
+impl MachineLock {
+    /// How long to wait for another holder; longer than any test should take, so a wait this
+    /// long means something hangs.
+    const WAIT: Duration = Duration::from_secs(900);
+
+    /// Waits until no other holder on this machine has the lock of `port`, then takes it.
+    ///
+    /// # Panics
+    /// After [`MachineLock::WAIT`], naming `what` the lock is for, or when the port cannot be
+    /// bound for another reason than being held.
+    pub fn acquire(port: u16, what: &str) -> Self {
+        let deadline = Instant::now() + Self::WAIT;
+        loop {
+            match TcpListener::bind(("127.0.0.1", port)) {
+                Ok(socket) => return Self { _socket: socket },
+                Err(e) if e.kind() == ErrorKind::AddrInUse && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(e) => panic!(
+                    "could not take the {what} lock (127.0.0.1:{port}) within {:?}: {e}; \
+                     another test's server may hang",
+                    Self::WAIT
+                ),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_is_exclusive_until_dropped() {
+        let port = free_ports(1)[0];
+        let held = MachineLock::acquire(port, "test");
+        assert!(TcpListener::bind(("127.0.0.1", port)).is_err());
+        drop(held);
+        drop(MachineLock::acquire(port, "test"));
+    }
+
+    #[test]
+    fn free_ports_differ() {
+        let ports = free_ports(3);
+        assert_eq!(ports.len(), 3);
+        assert!(ports[0] != ports[1] && ports[1] != ports[2] && ports[0] != ports[2]);
+    }
 }

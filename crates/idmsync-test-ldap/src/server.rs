@@ -3,7 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -13,7 +13,7 @@ use tempfile::TempDir;
 
 use crate::builder::SlapdBuilder;
 use crate::conf::{base_entries, Conf};
-use crate::harness::{accepts, client, tail, TestDirectory};
+use crate::harness::{accepts, client, free_ports, tail, TestDirectory};
 use crate::tools::{require_installed, run, SLAPADD, SLAPD};
 
 /// The rootdn's password; fixed, so `cargo xtask ldap` users can type it.
@@ -450,17 +450,6 @@ fn terminate(child: &Mutex<Option<Child>>) -> io::Result<()> {
 /// consistent, so poisoning is ignored.
 fn lock(child: &Mutex<Option<Child>>) -> std::sync::MutexGuard<'_, Option<Child>> {
     child.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// `n` distinct ports that were free a moment ago (all bound at once, so they differ).
-fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("binding a free port on 127.0.0.1"))
-        .collect();
-    listeners
-        .iter()
-        .map(|listener| listener.local_addr().expect("reading a bound port").port())
-        .collect()
 }
 
 fn write_file(path: &Path, contents: &str) {

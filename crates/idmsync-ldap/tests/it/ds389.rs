@@ -1,0 +1,80 @@
+//! The LDAP source against a real 389 Directory Server (`idmsync-test-389ds`): the test
+//! directory read as on OpenLDAP, an account lock, a `uniqueMember` with an optional UID, and
+//! what `config check` learns of the server. One instance for all of it: creating one takes
+//! about ten seconds.
+
+use idmsync_domain::MemberRef;
+use idmsync_ldap::{LdapConfig, LdapSource, Secret};
+use idmsync_ports::{IdentitySource, NoProgress};
+use idmsync_test_389ds::Ds389;
+use idmsync_test_ldap::fixtures;
+
+use crate::ids;
+
+fn config(ds: &Ds389) -> LdapConfig {
+    LdapConfig {
+        url: ds.url(),
+        bind_dn: ds.sync_dn(),
+        bind_password: Some(Secret::new(ds.sync_password())),
+        user_search_base: format!("ou=people,{}", ds.suffix()),
+        group_search_base: format!("ou=groups,{}", ds.suffix()),
+        ..LdapConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn a_389_directory_reads_like_openldap_with_its_locks_and_optional_uids() {
+    let ds = Ds389::start();
+    ds.add(fixtures::DIRECTORY);
+    let source = LdapSource::new(config(&ds)).expect("valid configuration");
+
+    let check = source.check().await.expect("check");
+    let server = check.server.clone().unwrap_or_default();
+    assert!(server.contains("389-Directory/"), "{server}");
+    assert!(
+        check.features.iter().any(|f| f == "paged results"),
+        "{check:?}"
+    );
+
+    let data = source.snapshot(&NoProgress).await.expect("snapshot");
+    assert_eq!(
+        ids(data.users.iter().map(|u| u.external_id.as_str())),
+        fixtures::PEOPLE,
+        "every user, with an entryUUID the account may read"
+    );
+    assert!(data.unreadable.is_empty(), "{:?}", data.unreadable);
+    assert_eq!(data.groups.len(), 7);
+    assert!(data.users.iter().all(|u| u.enabled));
+
+    // nsAccountLock locks; a uniqueMember with an optional UID counts by its DN.
+    let people = format!("ou=people,{}", ds.suffix());
+    ds.modify(&format!(
+        "dn: uid=jlennon,ou=liverpool,{people}\nchangetype: modify\nadd: nsAccountLock\n\
+         nsAccountLock: true\n"
+    ));
+    ds.add(&format!(
+        "dn: cn=unique,ou=groups,{}\nobjectClass: groupOfUniqueNames\ncn: unique\n\
+         uniqueMember: uid=dbowie,{people}#'0101'B\n",
+        ds.suffix()
+    ));
+    let unique = LdapSource::new(LdapConfig {
+        group_filter: Some("(objectClass=groupOfUniqueNames)".into()),
+        group_member_attribute: Some("uniqueMember".into()),
+        ..config(&ds)
+    })
+    .expect("valid configuration");
+    let data = unique.snapshot(&NoProgress).await.expect("snapshot");
+    let jlennon = data
+        .users
+        .iter()
+        .find(|u| u.external_id.as_str() == "jlennon")
+        .expect("jlennon");
+    assert!(!jlennon.enabled, "nsAccountLock: true disables");
+    assert_eq!(
+        data.groups
+            .iter()
+            .find(|g| g.external_id.as_str() == "unique")
+            .map(|g| &g.members),
+        Some(&vec![MemberRef::Locator(format!("uid=dbowie,{people}"))])
+    );
+}
