@@ -5,15 +5,15 @@
 
 use std::time::{Duration, Instant};
 
-use idmsync_test_ldap::{fixtures, Slapd};
+use idmsync_test_ldap::{fixtures, Slapd, TestDirectory};
 
 use crate::support::{Run, Sandbox};
 
 const CANARY: &str = "Canary-Pa55word";
 const FAILED: &str = "authentication failed\n";
 
-/// The `[source.ldap]` section for `slapd` (the sync account, the fixture's search bases).
-fn source_ldap(slapd: &Slapd) -> String {
+/// The `[source.ldap]` section for a directory (the sync account, the fixture's search bases).
+fn source_ldap(slapd: &dyn TestDirectory) -> String {
     format!(
         "url = \"{url}\"\nbind_dn = \"{dn}\"\nbind_password = \"{pw}\"\n\
          user_search_base = \"ou=people,{suffix}\"\ngroup_search_base = \"ou=groups,{suffix}\"\n",
@@ -24,8 +24,8 @@ fn source_ldap(slapd: &Slapd) -> String {
     )
 }
 
-/// An LDAP source on `slapd`, with `auth` as the `[auth]` section.
-fn ldap_config(slapd: &Slapd, auth: &str) -> String {
+/// An LDAP source on a directory, with `auth` as the `[auth]` section.
+pub(crate) fn ldap_config(slapd: &dyn TestDirectory, auth: &str) -> String {
     format!(
         "[database]\nurl = \"sqlite://{{dir}}/idmsync.db\"\n\n\
          [sync]\nadmins = [\"uid=jlennon,ou=liverpool,ou=people,dc=example,dc=com\"]\n\n\
@@ -38,19 +38,19 @@ fn fixture() -> Slapd {
     Slapd::builder().ldif(fixtures::DIRECTORY).start()
 }
 
-/// A sandbox synchronised from `slapd`, logging in with `auth`.
-fn synced(slapd: &Slapd, auth: &str) -> Sandbox {
+/// A sandbox synchronised from a directory, logging in with `auth`.
+pub(crate) fn synced(slapd: &dyn TestDirectory, auth: &str) -> Sandbox {
     let s = Sandbox::with_config(&ldap_config(slapd, auth));
     s.idmsync(&["sync"]).ok();
     s
 }
 
-fn check(s: &Sandbox, user: &str, password: &str) -> Run {
+pub(crate) fn check(s: &Sandbox, user: &str, password: &str) -> Run {
     s.idmsync_with_input(&["auth", "check", user], password)
 }
 
 #[track_caller]
-fn refused(run: &Run, what: &str) {
+pub(crate) fn refused(run: &Run, what: &str) {
     assert_eq!(run.code, 1, "{what}: {}", run.stdout);
     assert_eq!(run.stdout, "", "{what}");
     assert!(run.stderr.ends_with(FAILED), "{what}: {}", run.stderr);

@@ -1,5 +1,5 @@
 //! What idmsync must do on every kind of directory, written once over `TestDirectory` and run
-//! on OpenLDAP (`ldap.rs`) and on Active Directory (`ad.rs`).
+//! on OpenLDAP (`ldap.rs`), Active Directory (`ad.rs`) and 389 Directory Server (`ds389.rs`).
 
 use idmsync_test_ldap::TestDirectory;
 

@@ -153,6 +153,9 @@ impl TestDirectory for Ds389 {
     fn url(&self) -> String {
         Ds389::url(self)
     }
+    fn suffix(&self) -> &str {
+        SUFFIX
+    }
     fn admin_dn(&self) -> String {
         ADMIN_DN.to_owned()
     }

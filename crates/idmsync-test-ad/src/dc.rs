@@ -307,6 +307,9 @@ impl TestDirectory for SambaDc {
     fn url(&self) -> String {
         SambaDc::url(self)
     }
+    fn suffix(&self) -> &str {
+        self.base_dn()
+    }
     fn admin_dn(&self) -> String {
         SambaDc::admin_dn(self)
     }

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 pub trait TestDirectory {
     /// `ldap://host:port` of the server.
     fn url(&self) -> String;
+    /// The naming context the test entries live under (`dc=example,dc=com`).
+    fn suffix(&self) -> &str;
     /// The administrator's DN, which changes go through.
     fn admin_dn(&self) -> String;
     /// The administrator's password.

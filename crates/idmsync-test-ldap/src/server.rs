@@ -391,6 +391,9 @@ impl TestDirectory for Slapd {
     fn url(&self) -> String {
         Slapd::url(self)
     }
+    fn suffix(&self) -> &str {
+        Slapd::suffix(self)
+    }
     fn admin_dn(&self) -> String {
         Slapd::admin_dn(self)
     }
