@@ -156,3 +156,17 @@ fn a_directory_whose_users_the_account_cannot_see_fails_the_check_with_the_likel
     assert!(source.contains("0 users and"), "{source}");
     assert!(source.contains("rights to read the entries"), "{source}");
 }
+
+#[test]
+fn entries_without_their_unique_id_are_counted_with_the_389_fixup_hint() {
+    let slapd = Slapd::builder()
+        .ldif(fixtures::DIRECTORY)
+        .hide("(uid=jlennon)", "entryUUID")
+        .start();
+    let s = Sandbox::with_config(&ldap_config(&slapd, slapd.sync_password(), PEOPLE));
+    let run = s.idmsync(&["config", "check"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let source = finding(&run, "source");
+    assert!(source.contains("1 entry cannot be read"), "{source}");
+    assert!(source.contains("plugin entryuuid fixup"), "{source}");
+}

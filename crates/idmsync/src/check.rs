@@ -161,7 +161,9 @@ fn describe(check: &SourceCheck) -> String {
     ));
     if check.unreadable > 0 {
         says.push_str(&format!(
-            "; {} cannot be read (no id or login; `idmsync sync --dry-run` names them)",
+            "; {} cannot be read (no id or login; `idmsync sync --dry-run` names them; on \
+             389-ds, entries older than its entryuuid plugin need `dsconf <instance> plugin \
+             entryuuid fixup <suffix>`)",
             count(check.unreadable, "entry", "entries")
         ));
     }
