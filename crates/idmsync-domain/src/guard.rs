@@ -17,7 +17,8 @@ pub enum GuardStop {
     /// The source returned no users while the store has active ones.
     #[error(
         "the source returned no users while {active} users are active; refusing to deactivate \
-         them all (check the source, or run again with --force)"
+         them all (check the search bases, the user filter and the sync account's rights to read \
+         the users, e.g. 389-ds ACIs, with `idmsync config check`; or run again with --force)"
     )]
     EmptySource {
         /// Active users in the store.

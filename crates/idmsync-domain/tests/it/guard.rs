@@ -182,3 +182,17 @@ fn no_run_may_take_the_last_active_administrator_away() {
     );
     assert_eq!(admin_verdict(both, &["jlennon"], false), Ok(()));
 }
+
+#[test]
+fn an_empty_source_names_what_to_check() {
+    let said = GuardStop::EmptySource { active: 3 }.to_string();
+    for cause in [
+        "search bases",
+        "user filter",
+        "rights",
+        "config check",
+        "--force",
+    ] {
+        assert!(said.contains(cause), "{cause} not in {said}");
+    }
+}
