@@ -27,6 +27,16 @@ fn a_389_directory_syncs_logs_in_locks_and_loses_a_leaver() {
     assert_eq!(ok.code, 0, "{}", ok.stderr);
     assert_eq!(check(&s, "pmccartney", "pmccartney-secret").code, 0);
     refused(&check(&s, "jlennon", "wrong"), "wrong password");
+    // By DN pattern, on a sandbox of its own over the same directory.
+    let by_pattern = synced(
+        &ds,
+        "dn_pattern = \"uid={0},ou=liverpool,ou=people,dc=example,dc=com\"",
+    );
+    assert_eq!(check(&by_pattern, "gharrison", "gharrison-secret").code, 0);
+    refused(
+        &check(&by_pattern, "mjagger", "mjagger-secret"),
+        "outside the pattern's OU",
+    );
 
     // nsAccountLock: inactive at the next full run, and no login.
     let people = format!("ou=people,{}", ds.suffix());
