@@ -19,11 +19,12 @@ use idmsync_ports::{
 };
 use tokio::sync::watch;
 
-/// A user row and when a run last wrote it, which the users view shows.
+/// A user row and when a run last wrote it, which the users view shows; `None` for a row no
+/// run wrote.
 #[derive(Debug, Clone)]
 struct UserRow {
     user: StoredUser,
-    last_sync_at: DateTime<Utc>,
+    last_sync_at: Option<DateTime<Utc>>,
 }
 
 /// One tenant's rows. Edges are `(group, member)` source ids, in the order they were added, as
@@ -53,6 +54,8 @@ pub enum StoreOp {
     LoadState,
     /// `apply`; the store stays as it was, as after a rolled-back transaction.
     Apply,
+    /// Every query of the run log and directory readers: what the API shows.
+    Read,
 }
 
 /// The store ports of one database in memory: users, groups, memberships and nesting per
@@ -165,6 +168,18 @@ impl MemoryStore {
         self.db.send_modify(|db| {
             run.id = next_id(&db.runs);
             db.runs.push(run);
+        });
+    }
+
+    /// Adds `user` to `tenant`, or replaces the row with its source id, as a row that no run
+    /// wrote (one left by the product idmsync replaces, say), which has no time of last sync.
+    pub fn seed_user(&self, tenant: &Tenant, user: StoredUser) {
+        self.db.send_modify(|db| {
+            let rows = db.tenants.entry(tenant.as_str().to_owned()).or_default();
+            rows.put_user(UserRow {
+                user,
+                last_sync_at: None,
+            });
         });
     }
 
@@ -305,6 +320,18 @@ impl Rows {
         }
     }
 
+    /// Inserts `row`, or replaces the row with its source id.
+    fn put_user(&mut self, row: UserRow) {
+        match self
+            .users
+            .iter_mut()
+            .find(|u| u.user.source_id == row.user.source_id)
+        {
+            Some(stored) => *stored = row,
+            None => self.users.push(row),
+        }
+    }
+
     /// Writes `changes` as the database adapter does, counting each row on `progress`.
     fn apply(
         &mut self,
@@ -314,18 +341,10 @@ impl Rows {
     ) -> Result<(), StoreError> {
         for w in &changes.users {
             progress.advance(1);
-            let row = UserRow {
+            self.put_user(UserRow {
                 user: w.row.clone(),
-                last_sync_at: at,
-            };
-            match self
-                .users
-                .iter_mut()
-                .find(|u| u.user.source_id == w.row.source_id)
-            {
-                Some(stored) => *stored = row,
-                None => self.users.push(row),
-            }
+                last_sync_at: Some(at),
+            });
         }
         for w in &changes.groups {
             progress.advance(1);
@@ -555,7 +574,7 @@ impl DirectoryReader for MemoryStore {
         filter: &UserFilter,
         page: Option<Page>,
     ) -> Result<Vec<UserView>, StoreError> {
-        self.check(None)?;
+        self.check(Some(StoreOp::Read))?;
         Ok(self.rows(tenant, |rows| {
             let mut users: Vec<&UserRow> = rows
                 .users
@@ -580,14 +599,14 @@ impl DirectoryReader for MemoryStore {
                     status: r.user.status,
                     deactivated_by: r.user.deactivated_by.map(|b| b.as_str().to_owned()),
                     admin: r.user.admin,
-                    last_sync_at: Some(r.last_sync_at),
+                    last_sync_at: r.last_sync_at,
                 })
                 .collect()
         }))
     }
 
     async fn totals(&self, tenant: &Tenant) -> Result<Totals, StoreError> {
-        self.check(None)?;
+        self.check(Some(StoreOp::Read))?;
         Ok(self.rows(tenant, |rows| {
             let (users_active, users_inactive) = tally(rows.users.iter().map(|u| u.user.status));
             let (groups_active, groups_inactive) = tally(rows.groups.iter().map(|g| g.status));
@@ -606,7 +625,7 @@ impl DirectoryReader for MemoryStore {
         filter: &UserFilter,
         page: Option<Page>,
     ) -> Result<Vec<GroupView>, StoreError> {
-        self.check(None)?;
+        self.check(Some(StoreOp::Read))?;
         Ok(self.rows(tenant, |rows| {
             let mut groups: Vec<&StoredGroup> = rows
                 .groups
@@ -659,7 +678,7 @@ impl RunLogReader for MemoryStore {
         tenant: &Tenant,
         page: Option<Page>,
     ) -> Result<Vec<RunRecord>, StoreError> {
-        self.check(None)?;
+        self.check(Some(StoreOp::Read))?;
         let db = self.db.borrow();
         let newest_first = db
             .runs
@@ -671,12 +690,12 @@ impl RunLogReader for MemoryStore {
     }
 
     async fn run(&self, id: RunId) -> Result<Option<RunRecord>, StoreError> {
-        self.check(None)?;
+        self.check(Some(StoreOp::Read))?;
         Ok(self.db.borrow().runs.iter().find(|r| r.id == id).cloned())
     }
 
     async fn lines(&self, id: RunId) -> Result<Vec<LogLine>, StoreError> {
-        self.check(None)?;
+        self.check(Some(StoreOp::Read))?;
         Ok(self.db.borrow().lines.get(&id).cloned().unwrap_or_default())
     }
 }

@@ -1,5 +1,6 @@
-//! Tests of the REST API: the routers driven with `oneshot` against one in-memory fake of every
-//! port, and `serve` on real sockets (HTTP and HTTPS).
+//! Tests of the REST API: the routers driven with `oneshot` against the shared in-memory store
+//! (run log and directory) and a fake of every other port, and `serve` on real sockets (HTTP
+//! and HTTPS).
 
 mod auth;
 mod directory;
@@ -22,17 +23,17 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, TimeZone, Utc};
 use idmsync_domain::{
-    Counts, LogLine, Outcome, Password, RunId, RunRecord, SyncMode, Tenant, Trigger, UserStatus,
+    Counts, LogLine, Outcome, Password, RunId, RunRecord, SyncMode, Tenant, Trigger,
 };
 use idmsync_http::ApiState;
 use idmsync_ports::{
-    AuthError, Authenticator, DirectoryReader, DryRunReport, GroupView, MetricsExporter, Page,
-    Principal, Readiness, RunLogReader, RunTrigger, StoreError, Totals, TriggerError, UserFilter,
-    UserView,
+    AuthError, Authenticator, DryRunReport, MetricsExporter, Principal, Readiness, RunTrigger,
+    StoreError, TriggerError,
 };
+use idmsync_test_doubles::{MemoryStore, StoreOp};
 use tower::ServiceExt;
 
-/// The tenant every fake belongs to.
+/// The tenant of the API and of the runs and rows the tests seed.
 pub(crate) const TENANT: &str = "acme";
 /// The administrator's login.
 pub(crate) const ADMIN: &str = "admin";
@@ -44,33 +45,22 @@ pub(crate) const USER_PASSWORD: &str = "jdoe-password";
 /// A login for which the authenticator cannot check anything.
 pub(crate) const UNAVAILABLE: &str = "unavailable";
 
-/// A port call the fake saw, for checking what the handlers forward.
+/// A call to the authenticator or the trigger, the ports whose calls are the effect to check.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Call {
-    Auth {
-        tenant: String,
-        login: String,
-    },
-    /// A list of runs; `None` is the whole log.
-    Runs(Option<Page>),
-    Run(RunId),
-    Totals,
-    Users(UserFilter, Page),
-    Groups(UserFilter, Page),
+    Auth { tenant: String, login: String },
     Start(Option<SyncMode>, Trigger),
     StartUser(String, Trigger),
     DryRun(Option<SyncMode>),
 }
 
-/// One fake for every port: plain data set up by each test, and a record of the calls.
+/// The shared in-memory store for the run log and the directory views, and a fake of each port
+/// no shared double offers: the authenticator (fixed logins), the trigger (a set answer, and
+/// a record of the calls) and the readiness and metrics answers.
 #[derive(Default)]
 pub(crate) struct Fake {
-    pub(crate) runs: Vec<RunRecord>,
-    pub(crate) lines: Vec<(RunId, Vec<LogLine>)>,
-    pub(crate) users: Vec<UserView>,
-    pub(crate) groups: Vec<GroupView>,
-    /// Every store call fails with this.
-    pub(crate) store_error: Option<StoreError>,
+    /// The run log and the directory, seeded by each test.
+    pub(crate) store: Arc<MemoryStore>,
     /// What `start` and `dry_run` fail with.
     pub(crate) trigger_error: Option<TriggerError>,
     /// The id `start` returns.
@@ -88,7 +78,7 @@ impl Fake {
         self.calls.lock().expect("calls lock").push(call);
     }
 
-    /// The calls seen so far, authentication left out.
+    /// The trigger calls seen so far.
     pub fn calls(&self) -> Vec<Call> {
         self.calls
             .lock()
@@ -110,39 +100,12 @@ impl Fake {
             .collect()
     }
 
-    fn store<T>(&self, value: T) -> Result<T, StoreError> {
-        match &self.store_error {
-            Some(e) => Err(e.clone()),
-            None => Ok(value),
-        }
-    }
-
     fn trigger<T>(&self, value: T) -> Result<T, TriggerError> {
         match &self.trigger_error {
             Some(e) => Err(e.clone()),
             None => Ok(value),
         }
     }
-}
-
-fn window<T: Clone>(rows: &[T], page: Option<Page>) -> Vec<T> {
-    let page = page.unwrap_or(Page {
-        start: 0,
-        size: u64::MAX,
-    });
-    rows.iter()
-        .skip(page.start as usize)
-        .take(page.size as usize)
-        .cloned()
-        .collect()
-}
-
-/// How many of `statuses` are active and inactive.
-fn by_status(statuses: impl Iterator<Item = UserStatus>) -> [u64; 2] {
-    statuses.fold([0, 0], |[active, inactive], status| match status {
-        UserStatus::Active => [active + 1, inactive],
-        UserStatus::Inactive => [active, inactive + 1],
-    })
 }
 
 #[async_trait]
@@ -167,73 +130,6 @@ impl Authenticator for Fake {
             external_id: login.to_string(),
             admin,
         })
-    }
-}
-
-#[async_trait]
-impl RunLogReader for Fake {
-    async fn runs(
-        &self,
-        tenant: &Tenant,
-        page: Option<Page>,
-    ) -> Result<Vec<RunRecord>, StoreError> {
-        assert_eq!(tenant.as_str(), TENANT);
-        self.record(Call::Runs(page));
-        let own: Vec<_> = self
-            .runs
-            .iter()
-            .filter(|r| r.tenant == *tenant)
-            .cloned()
-            .collect();
-        self.store(window(&own, page))
-    }
-
-    async fn run(&self, id: RunId) -> Result<Option<RunRecord>, StoreError> {
-        self.record(Call::Run(id));
-        self.store(self.runs.iter().find(|r| r.id == id).cloned())
-    }
-
-    async fn lines(&self, id: RunId) -> Result<Vec<LogLine>, StoreError> {
-        let lines = self.lines.iter().find(|(r, _)| *r == id);
-        self.store(lines.map(|(_, l)| l.clone()).unwrap_or_default())
-    }
-}
-
-#[async_trait]
-impl DirectoryReader for Fake {
-    async fn users(
-        &self,
-        tenant: &Tenant,
-        filter: &UserFilter,
-        page: Option<Page>,
-    ) -> Result<Vec<UserView>, StoreError> {
-        assert_eq!(tenant.as_str(), TENANT);
-        self.record(Call::Users(filter.clone(), page.expect("paged")));
-        self.store(window(&self.users, page))
-    }
-
-    async fn totals(&self, tenant: &Tenant) -> Result<Totals, StoreError> {
-        assert_eq!(tenant.as_str(), TENANT);
-        self.record(Call::Totals);
-        let [users_active, users_inactive] = by_status(self.users.iter().map(|u| u.status));
-        let [groups_active, groups_inactive] = by_status(self.groups.iter().map(|g| g.status));
-        self.store(Totals {
-            users_active,
-            users_inactive,
-            groups_active,
-            groups_inactive,
-        })
-    }
-
-    async fn groups(
-        &self,
-        tenant: &Tenant,
-        filter: &UserFilter,
-        page: Option<Page>,
-    ) -> Result<Vec<GroupView>, StoreError> {
-        assert_eq!(tenant.as_str(), TENANT);
-        self.record(Call::Groups(filter.clone(), page.expect("paged")));
-        self.store(window(&self.groups, page))
     }
 }
 
@@ -276,12 +172,18 @@ impl MetricsExporter for Fake {
     }
 }
 
-/// The API state with `fake` behind every port.
+/// The tenant of the API.
+pub(crate) fn tenant() -> Tenant {
+    Tenant::new(TENANT).expect("tenant")
+}
+
+/// The API state with `fake`'s store behind the run log and the directory, and `fake` behind
+/// every other port.
 pub(crate) fn state(fake: &Arc<Fake>) -> ApiState {
     ApiState {
-        tenant: Tenant::new(TENANT).expect("tenant"),
-        runs: fake.clone(),
-        directory: fake.clone(),
+        tenant: tenant(),
+        runs: fake.store.clone(),
+        directory: fake.store.clone(),
         auth: fake.clone(),
         trigger: fake.clone(),
         readiness: fake.clone(),
@@ -385,11 +287,11 @@ pub(crate) fn at(h: u32) -> DateTime<Utc> {
         .expect("valid time")
 }
 
-/// A finished run of the test tenant.
-pub(crate) fn run(id: i64, mode: SyncMode, outcome: Outcome) -> RunRecord {
+/// A finished run of the test tenant, to seed; the store numbers it.
+pub(crate) fn run(mode: SyncMode, outcome: Outcome) -> RunRecord {
     RunRecord {
-        id: RunId(id),
-        tenant: Tenant::new(TENANT).expect("tenant"),
+        id: RunId(0),
+        tenant: tenant(),
         mode,
         trigger: Trigger::Schedule,
         source: "file".into(),
@@ -400,4 +302,13 @@ pub(crate) fn run(id: i64, mode: SyncMode, outcome: Outcome) -> RunRecord {
         counts: Counts::default(),
         watermark: None,
     }
+}
+
+/// A fake whose run log holds `runs`, oldest first, numbered from 1.
+pub(crate) fn logged(runs: impl IntoIterator<Item = RunRecord>) -> Fake {
+    let fake = Fake::default();
+    for run in runs {
+        fake.store.seed_run(run);
+    }
+    fake
 }

@@ -14,29 +14,25 @@ async fn post(app: &Router, uri: &str) -> Reply {
 
 #[tokio::test]
 async fn a_started_run_is_202_with_its_entry_and_its_location() {
-    let mut started = run(42, SyncMode::Differential, Outcome::Running);
+    let mut started = run(SyncMode::Differential, Outcome::Running);
     started.source = "ldap://dc1".into();
     started.trigger = Trigger::Api;
     started.finished_at = None;
     let (app, fake) = api(Fake {
-        started: Some(RunId(42)),
-        runs: vec![started],
-        ..Fake::default()
+        started: Some(RunId(1)),
+        ..logged([started])
     });
     let reply = post(&app, &format!("{SYNC}?type=differential&dryRun=false")).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED);
     let location = reply.header("location").expect("location");
-    assert_eq!(location, "/api/enterprise/idm-sync-log-entries/42");
+    assert_eq!(location, "/api/enterprise/idm-sync-log-entries/1");
     let body = reply.json();
-    assert_eq!(body["id"], 42);
+    assert_eq!(body["id"], 1);
     assert_eq!(body["type"], "differential-ldap-sync");
     assert_eq!(body["outcome"], "running");
     assert_eq!(
         fake.calls(),
-        [
-            Call::Start(Some(SyncMode::Differential), Trigger::Api),
-            Call::Runs(None)
-        ]
+        [Call::Start(Some(SyncMode::Differential), Trigger::Api)]
     );
 
     let polled = get_as_admin(&app, location).await;
@@ -46,27 +42,23 @@ async fn a_started_run_is_202_with_its_entry_and_its_location() {
 
 #[tokio::test]
 async fn a_user_run_is_started_for_the_login_in_the_path() {
-    let mut started = run(7, SyncMode::User, Outcome::Running);
+    let mut started = run(SyncMode::User, Outcome::Running);
     started.trigger = Trigger::Api;
     started.finished_at = None;
     let (app, fake) = api(Fake {
-        started: Some(RunId(7)),
-        runs: vec![started],
-        ..Fake::default()
+        started: Some(RunId(1)),
+        ..logged([started])
     });
     let reply = post(&app, &format!("{SYNC}/users/j%20lennon")).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED);
     assert_eq!(
         reply.header("location"),
-        Some("/api/enterprise/idm-sync-log-entries/7")
+        Some("/api/enterprise/idm-sync-log-entries/1")
     );
     assert_eq!(reply.json()["type"], "user-file-sync");
     assert_eq!(
         fake.calls(),
-        [
-            Call::StartUser("j lennon".into(), Trigger::Api),
-            Call::Runs(None)
-        ]
+        [Call::StartUser("j lennon".into(), Trigger::Api)]
     );
     // `type=user` names no run of the whole source.
     let reply = post(&app, &format!("{SYNC}?type=user")).await;
@@ -76,18 +68,14 @@ async fn a_user_run_is_started_for_the_login_in_the_path() {
 #[tokio::test]
 async fn without_a_type_the_service_decides_and_the_run_log_tells() {
     let (app, fake) = api(Fake {
-        started: Some(RunId(5)),
-        runs: vec![run(5, SyncMode::Full, Outcome::Running)],
-        ..Fake::default()
+        started: Some(RunId(1)),
+        ..logged([run(SyncMode::Full, Outcome::Running)])
     });
     let reply = post(&app, SYNC).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED);
     assert_eq!(reply.json()["type"], "initial-file-sync");
     assert_eq!(reply.json()["mode"], "full");
-    assert_eq!(
-        fake.calls(),
-        [Call::Start(None, Trigger::Api), Call::Runs(None)]
-    );
+    assert_eq!(fake.calls(), [Call::Start(None, Trigger::Api)]);
 
     // The run has started either way; a run log that cannot tell leaves only the id.
     let (app, _) = api(Fake {
