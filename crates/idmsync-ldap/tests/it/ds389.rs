@@ -5,7 +5,7 @@
 
 use idmsync_domain::MemberRef;
 use idmsync_ldap::{LdapConfig, LdapSource, Secret};
-use idmsync_ports::{IdentitySource, NoProgress};
+use idmsync_ports::{IdentitySource, NoProgress, SourceError};
 use idmsync_test_389ds::Ds389;
 use idmsync_test_ldap::fixtures;
 
@@ -77,4 +77,47 @@ async fn a_389_directory_reads_like_openldap_with_its_locks_and_optional_uids() 
             .map(|g| &g.members),
         Some(&vec![MemberRef::Locator(format!("uid=dbowie,{people}"))])
     );
+
+    // Unlocked (389-ds writes `false`): enabled again.
+    ds.modify(&format!(
+        "dn: uid=jlennon,ou=liverpool,{people}\nchangetype: modify\nreplace: nsAccountLock\n\
+         nsAccountLock: false\n"
+    ));
+    let data = unique.snapshot(&NoProgress).await.expect("snapshot");
+    assert!(data
+        .users
+        .iter()
+        .any(|u| u.external_id.as_str() == "jlennon" && u.enabled));
+
+    // The account's paged limits, as 389-ds ships them for an account without its own: each
+    // failure says which setting to change.
+    let account = ds.sync_dn();
+    for (attribute, value, expected) in [
+        ("nsPagedSizeLimit", "5", "lower source.ldap.page_size"),
+        (
+            "nsPagedLookThroughLimit",
+            "5",
+            "nsPagedLookThroughLimit: -1",
+        ),
+    ] {
+        ds.modify(&format!(
+            "dn: {account}\nchangetype: modify\nreplace: {attribute}\n{attribute}: {value}\n"
+        ));
+        let failed = LdapSource::new(LdapConfig {
+            page_size: 10,
+            ..config(&ds)
+        })
+        .expect("valid configuration")
+        .snapshot(&NoProgress)
+        .await;
+        match failed {
+            Err(SourceError::Failed(message)) => {
+                assert!(message.contains(expected), "{attribute}: {message}");
+            }
+            other => panic!("{attribute}: expected Failed, got {other:?}"),
+        }
+        ds.modify(&format!(
+            "dn: {account}\nchangetype: modify\nreplace: {attribute}\n{attribute}: -1\n"
+        ));
+    }
 }
