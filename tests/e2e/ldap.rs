@@ -329,3 +329,30 @@ fn an_account_locked_by_the_password_policy_is_inactive_until_unlocked() {
         s.log(3)
     );
 }
+
+#[test]
+fn a_differential_run_that_would_deactivate_too_many_stops_like_a_full_one() {
+    let slapd = directory();
+    let s = Sandbox::with_config(&config(&slapd, "max_deactivations = 1", ""));
+    s.idmsync(&["sync"]).ok();
+    let before = s.users();
+    for uid in ["uid=cwatts,ou=london", "uid=rwood,ou=london"] {
+        slapd.modify(&format!(
+            "dn: {uid},{PEOPLE}\nchangetype: modify\nadd: pwdAccountLockedTime\n\
+             pwdAccountLockedTime: 000001010000Z\n"
+        ));
+    }
+    let stopped = s.idmsync(&["sync"]);
+    assert_eq!(stopped.code, 3, "{}{}", stopped.stdout, stopped.stderr);
+    assert!(
+        stopped
+            .stderr
+            .contains("would deactivate 2 of 12 active users"),
+        "{}",
+        stopped.stderr
+    );
+    assert_eq!(s.users(), before, "nothing written");
+    let out = s.idmsync(&["sync", "--force"]).ok();
+    assert!(out.starts_with("differential sync succeeded"), "{out}");
+    assert!(out.contains("2 users deactivated"), "{out}");
+}

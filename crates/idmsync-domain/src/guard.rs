@@ -52,8 +52,9 @@ pub enum GuardStop {
 }
 
 /// Checks a planned change set: no run may take the tenant's last active administrator away
-/// (a changed `sync.admins`, an administrator disabled in the source), and a full run may not
-/// deactivate more users than `max` (differential runs never deactivate). `source_users` is
+/// (a changed `sync.admins`, an administrator disabled in the source), and neither a full nor a
+/// differential run may deactivate more users than `max` (a differential run deactivates the
+/// users the source disabled; a user run, one user at most, is not limited). `source_users` is
 /// the number of users the source returned (before deduplication).
 pub fn check(
     mode: SyncMode,
@@ -63,8 +64,8 @@ pub fn check(
     max: MaxDeactivations,
 ) -> Result<(), GuardStop> {
     last_administrator(changes, store)?;
-    // A differential run deactivates nobody, a user run one user at most.
-    if mode != SyncMode::Full {
+    // A user run deactivates one user at most, the one it was asked about.
+    if mode == SyncMode::User {
         return Ok(());
     }
     let active = store
@@ -72,7 +73,8 @@ pub fn check(
         .iter()
         .filter(|u| u.status == UserStatus::Active)
         .count() as u64;
-    if source_users == 0 && active > 0 {
+    // Only a full run reads everything: a differential one that finds nothing changed is normal.
+    if mode == SyncMode::Full && source_users == 0 && active > 0 {
         return Err(GuardStop::EmptySource { active });
     }
     let would = changes.user_deactivations();

@@ -92,13 +92,29 @@ fn the_guard_limits_deactivations_of_full_runs() {
 }
 
 #[test]
-fn differential_runs_always_pass() {
-    for (missing, disabled) in [(0, 0), (100, 0), (0, 100), (50, 50)] {
+fn differential_runs_are_limited_by_what_they_deactivate() {
+    // Missing users are no deactivation in a differential run, nor is an empty read; users the
+    // source disabled are, and count against the limit as in a full run.
+    let none = MaxDeactivations::Count(0);
+    for missing in [0, 50, 100] {
         assert_eq!(
-            verdict(100, 0, missing, disabled, true, MaxDeactivations::Count(0)),
-            Ok(())
+            verdict(100, 0, missing, 0, true, none),
+            Ok(()),
+            "{missing} missing"
         );
     }
+    assert_eq!(
+        verdict(100, 0, 0, 10, true, MaxDeactivations::default()),
+        Ok(())
+    );
+    assert_eq!(
+        verdict(100, 0, 0, 11, true, MaxDeactivations::default()),
+        too_many(11, 100, 10, "10%")
+    );
+    assert_eq!(
+        verdict(100, 0, 50, 50, true, none),
+        too_many(50, 100, 0, "0")
+    );
 }
 
 #[test]
