@@ -96,8 +96,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use idmsync_domain::plan::{SourceData, Unreadable};
-use idmsync_domain::{SourceGroup, SourceUser, Watermark};
+use idmsync_domain::plan::SourceData;
+use idmsync_domain::Watermark;
 use idmsync_ports::{Clock, DynProgress, IdentitySource, SourceCheck, SourceError, SystemClock};
 
 pub use crate::bind::{BindConfigError, LdapBindConfig, LdapBinder};
@@ -140,14 +140,6 @@ impl LdapSource {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
-    }
-}
-
-/// Logs the entries a differential read could not identify: such a run deactivates nobody,
-/// so they cost nothing but the changes they may hide, which the next full run decides about.
-fn warn_unreadable(unreadable: Vec<Unreadable>) {
-    for u in unreadable {
-        tracing::warn!(dn = %u.locator, "skipped an entry that could not be read: {}", u.reason);
     }
 }
 
@@ -255,46 +247,6 @@ impl IdentitySource for LdapSource {
             groups,
             unreadable,
         })
-    }
-
-    async fn users_changed_since(
-        &self,
-        since: &Watermark,
-        progress: &DynProgress,
-    ) -> Result<Vec<SourceUser>, SourceError> {
-        let reader = &self.reader;
-        let mut conn = self.endpoint.connect().await?;
-        let filter = self
-            .watermarks
-            .changed_filter(&mut conn, &reader.users, since)
-            .await?;
-        let mut unreadable = Vec::new();
-        let users = reader
-            .users(&mut conn, &filter, progress, &mut unreadable)
-            .await?;
-        conn.close().await;
-        warn_unreadable(unreadable);
-        Ok(users)
-    }
-
-    async fn groups_changed_since(
-        &self,
-        since: &Watermark,
-        progress: &DynProgress,
-    ) -> Result<Vec<SourceGroup>, SourceError> {
-        let reader = &self.reader;
-        let mut conn = self.endpoint.connect().await?;
-        let filter = self
-            .watermarks
-            .changed_filter(&mut conn, &reader.groups, since)
-            .await?;
-        let mut unreadable = Vec::new();
-        let groups = reader
-            .groups(&mut conn, &filter, progress, &mut unreadable)
-            .await?;
-        conn.close().await;
-        warn_unreadable(unreadable);
-        Ok(groups)
     }
 }
 

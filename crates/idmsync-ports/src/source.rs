@@ -8,7 +8,7 @@
 
 use async_trait::async_trait;
 use idmsync_domain::plan::SourceData;
-use idmsync_domain::{MemberRef, SourceGroup, SourceUser, Watermark};
+use idmsync_domain::{MemberRef, SourceGroup, Watermark};
 
 use crate::progress::{DynProgress, NoProgress};
 
@@ -56,9 +56,8 @@ pub enum SourceError {
 /// - Every method either returns complete data or an error; a truncated read MUST be an error.
 /// - Group members are returned as [`idmsync_domain::MemberRef`]s; the engine resolves them
 ///   against the snapshot and the store, so a differential read need not return unchanged members.
-/// - `users_changed_since` and `groups_changed_since` MAY return entries that did not change
-///   (an overlap is safe: unchanged entries plan to nothing) but MUST NOT miss one changed after
-///   the watermark.
+/// - `changed_since` MAY return entries that did not change (an overlap is safe: unchanged
+///   entries plan to nothing) but MUST NOT miss one changed after the watermark.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait IdentitySource: Send + Sync {
@@ -128,7 +127,7 @@ pub trait IdentitySource: Send + Sync {
 
     /// The source's current position, taken before reading so that nothing changed during the
     /// read is missed next time. Stored with a successful run and handed back to
-    /// `*_changed_since` by the next differential run.
+    /// `changed_since` by the next differential run.
     ///
     /// # Errors
     /// `Unavailable` when the source cannot be reached.
@@ -140,30 +139,9 @@ pub trait IdentitySource: Send + Sync {
     /// `Invalid` for malformed data (naming the place), `Unavailable` or `Failed` otherwise.
     async fn snapshot(&self, progress: &DynProgress) -> Result<SourceData, SourceError>;
 
-    /// Users created or changed since `since`, for a differential run.
-    ///
-    /// # Errors
-    /// As [`IdentitySource::snapshot`].
-    async fn users_changed_since(
-        &self,
-        since: &Watermark,
-        progress: &DynProgress,
-    ) -> Result<Vec<SourceUser>, SourceError>;
-
-    /// Groups created or changed since `since`, with their complete member lists.
-    ///
-    /// # Errors
-    /// As [`IdentitySource::snapshot`].
-    async fn groups_changed_since(
-        &self,
-        since: &Watermark,
-        progress: &DynProgress,
-    ) -> Result<Vec<SourceGroup>, SourceError>;
-
-    /// Everything a differential run reads: the users and groups changed since `since`, and
-    /// the changed entries that could not be read, which the run logs with their reason (a
-    /// differential run deactivates nobody, so they change nothing else). The default asks
-    /// the two methods above and knows of no unreadable entry.
+    /// What a differential run reads: the users and the groups (with their complete member
+    /// lists) created or changed since `since`, and the changed entries that could not be read,
+    /// which the run logs with their reason.
     ///
     /// # Errors
     /// As [`IdentitySource::snapshot`].
@@ -171,11 +149,5 @@ pub trait IdentitySource: Send + Sync {
         &self,
         since: &Watermark,
         progress: &DynProgress,
-    ) -> Result<SourceData, SourceError> {
-        Ok(SourceData {
-            users: self.users_changed_since(since, progress).await?,
-            groups: self.groups_changed_since(since, progress).await?,
-            unreadable: Vec::new(),
-        })
-    }
+    ) -> Result<SourceData, SourceError>;
 }

@@ -145,22 +145,17 @@ impl IdentitySource for FileSource {
         })
     }
 
-    async fn users_changed_since(
+    async fn changed_since(
         &self,
         since: &Watermark,
         progress: &DynProgress,
-    ) -> Result<Vec<SourceUser>, SourceError> {
+    ) -> Result<SourceData, SourceError> {
         let from = first_day(since)?;
-        Ok(changed(self.users(progress).await?, from))
-    }
-
-    async fn groups_changed_since(
-        &self,
-        since: &Watermark,
-        progress: &DynProgress,
-    ) -> Result<Vec<SourceGroup>, SourceError> {
-        let from = first_day(since)?;
-        Ok(changed(self.groups(progress).await?, from))
+        Ok(SourceData {
+            users: changed(self.users(progress).await?, from),
+            groups: changed(self.groups(progress).await?, from),
+            unreadable: Vec::new(),
+        })
     }
 }
 

@@ -214,20 +214,4 @@ impl IdentitySource for FakeSource {
     ) -> Result<SourceData, SourceError> {
         self.read(Some(since)).await
     }
-
-    async fn users_changed_since(
-        &self,
-        since: &Watermark,
-        _progress: &DynProgress,
-    ) -> Result<Vec<SourceUser>, SourceError> {
-        Ok(self.read(Some(since)).await?.users)
-    }
-
-    async fn groups_changed_since(
-        &self,
-        since: &Watermark,
-        _progress: &DynProgress,
-    ) -> Result<Vec<SourceGroup>, SourceError> {
-        Ok(self.read(Some(since)).await?.groups)
-    }
 }

@@ -122,9 +122,10 @@ async fn active_directory_mode_reads_a_samba_domain() {
 
     // Nothing changed yet: a differential finds nothing.
     let users_since = ad
-        .users_changed_since(&watermark, &NoProgress)
+        .changed_since(&watermark, &NoProgress)
         .await
-        .expect("differential users");
+        .expect("differential users")
+        .users;
     assert_eq!(users_since, [], "nothing changed");
 
     // Disable one user, rename another (same GUID), move a third to the other office.
@@ -142,9 +143,10 @@ async fn active_directory_mode_reads_a_samba_domain() {
         dis = fixtures::DISABLED,
     ));
     let changed = ad
-        .users_changed_since(&watermark, &NoProgress)
+        .changed_since(&watermark, &NoProgress)
         .await
-        .expect("differential users");
+        .expect("differential users")
+        .users;
     let changed = by_login(&changed);
     assert_eq!(
         changed.keys().copied().collect::<Vec<_>>(),
@@ -177,9 +179,10 @@ async fn active_directory_mode_reads_a_samba_domain() {
         fixtures::user_dn(&base, 2),
     ));
     let groups = ad
-        .groups_changed_since(&watermark, &NoProgress)
+        .changed_since(&watermark, &NoProgress)
         .await
-        .expect("differential groups");
+        .expect("differential groups")
+        .groups;
     let staff = groups
         .iter()
         .find(|g| g.external_id.as_str() == fixtures::ALL_STAFF)
@@ -187,9 +190,10 @@ async fn active_directory_mode_reads_a_samba_domain() {
     assert_eq!(staff.members.len() as u32, fixtures::USER_COUNT - 1);
     // Differential runs list a changed group's transitive users too.
     let groups = transitive
-        .groups_changed_since(&watermark, &NoProgress)
+        .changed_since(&watermark, &NoProgress)
         .await
-        .expect("transitive differential groups");
+        .expect("transitive differential groups")
+        .groups;
     let staff = groups
         .iter()
         .find(|g| g.external_id.as_str() == fixtures::ALL_STAFF)
@@ -199,12 +203,13 @@ async fn active_directory_mode_reads_a_samba_domain() {
     // A watermark of another domain controller reads everything rather than guessing.
     let foreign = Watermark("00000000-0000-0000-0000-000000000000:1".into());
     let all = ad
-        .users_changed_since(&foreign, &NoProgress)
+        .changed_since(&foreign, &NoProgress)
         .await
-        .expect("everything");
+        .expect("everything")
+        .users;
     assert_eq!(all.len() as u32, fixtures::USER_COUNT);
     let error = ad
-        .users_changed_since(&Watermark("20240101000000Z".into()), &NoProgress)
+        .changed_since(&Watermark("20240101000000Z".into()), &NoProgress)
         .await
         .expect_err("a time watermark in USN mode");
     assert!(matches!(error, SourceError::Invalid { .. }), "{error:?}");
@@ -224,9 +229,10 @@ async fn active_directory_mode_reads_a_samba_domain() {
         fixtures::user_dn(&base, 11)
     ));
     let changed = by_time
-        .users_changed_since(&before, &NoProgress)
+        .changed_since(&before, &NoProgress)
         .await
-        .expect("differential by time");
+        .expect("differential by time")
+        .users;
     // whenChanged has whole seconds, and the port allows re-reading unchanged entries (they
     // plan to nothing); what a differential must never do is miss a change.
     let changed = by_login(&changed);

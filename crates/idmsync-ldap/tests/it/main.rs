@@ -320,9 +320,10 @@ async fn differential_runs_return_what_changed_since_the_watermark() {
     ));
 
     let users = source
-        .users_changed_since(&watermark, &NoProgress)
+        .changed_since(&watermark, &NoProgress)
         .await
-        .expect("changed users");
+        .expect("changed users")
+        .users;
     assert_eq!(
         ids(users.iter().map(|u| u.external_id.as_str())),
         ["bwyman", "cwatts", "eclapton"]
@@ -340,9 +341,10 @@ async fn differential_runs_return_what_changed_since_the_watermark() {
     );
 
     let groups = source
-        .groups_changed_since(&watermark, &NoProgress)
+        .changed_since(&watermark, &NoProgress)
         .await
-        .expect("changed groups");
+        .expect("changed groups")
+        .groups;
     assert_eq!(
         ids(groups.iter().map(|g| g.external_id.as_str())),
         ["stones"]
@@ -354,9 +356,10 @@ async fn differential_runs_return_what_changed_since_the_watermark() {
     // The default overlap reaches back five minutes, before the fixture was loaded.
     let overlapping = self::source(config(&slapd));
     let all = overlapping
-        .users_changed_since(&watermark, &NoProgress)
+        .changed_since(&watermark, &NoProgress)
         .await
-        .expect("changed users with overlap");
+        .expect("changed users with overlap")
+        .users;
     assert_eq!(all.len(), 13);
 }
 
@@ -472,7 +475,7 @@ async fn a_refused_connection_is_unavailable() {
     );
     let watermark = Watermark("20240101000000Z".into());
     assert!(matches!(
-        source.users_changed_since(&watermark, &NoProgress).await,
+        source.changed_since(&watermark, &NoProgress).await,
         Err(SourceError::Unavailable(_))
     ));
 }

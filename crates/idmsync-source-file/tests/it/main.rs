@@ -148,9 +148,10 @@ async fn differential_reads_return_entries_from_the_day_before_the_watermark() {
         let source = source.clone();
         async move {
             let changed = source
-                .users_changed_since(&Watermark(w.into()), &NoProgress)
+                .changed_since(&Watermark(w.into()), &NoProgress)
                 .await
-                .expect("valid files");
+                .expect("valid files")
+                .users;
             ids(&changed, |u| u.external_id.as_str())
         }
     };
@@ -164,14 +165,16 @@ async fn differential_reads_return_entries_from_the_day_before_the_watermark() {
     assert!(users("2015-10-17").await.is_empty());
 
     let groups = source
-        .groups_changed_since(&Watermark("2015-10-15".into()), &NoProgress)
+        .changed_since(&Watermark("2015-10-15".into()), &NoProgress)
         .await
-        .expect("valid files");
+        .expect("valid files")
+        .groups;
     assert_eq!(ids(&groups, |g| g.external_id.as_str()), ["musicians"]);
     let groups = source
-        .groups_changed_since(&Watermark("2015-10-14".into()), &NoProgress)
+        .changed_since(&Watermark("2015-10-14".into()), &NoProgress)
         .await
-        .expect("valid files");
+        .expect("valid files")
+        .groups;
     assert_eq!(
         ids(&groups, |g| g.external_id.as_str()),
         ["beatles", "musicians"]
@@ -189,9 +192,10 @@ async fn the_watermark_round_trips_into_a_differential_read() {
     let source = fx.source(false).with_clock(Arc::new(clock));
     let w = source.watermark().await.expect("watermark");
     let changed = source
-        .users_changed_since(&w, &NoProgress)
+        .changed_since(&w, &NoProgress)
         .await
-        .expect("valid files");
+        .expect("valid files")
+        .users;
     assert_eq!(
         ids(&changed, |u| u.external_id.as_str()),
         ["PMcCartney", "rstarr"]
@@ -204,7 +208,7 @@ async fn an_unparsable_watermark_is_invalid() {
     for w in ["", "15/10/2015", "usn:12345", "2015-02-30"] {
         let err = fx
             .source(false)
-            .users_changed_since(&Watermark(w.into()), &NoProgress)
+            .changed_since(&Watermark(w.into()), &NoProgress)
             .await
             .expect_err("bad watermark");
         assert!(
@@ -213,7 +217,7 @@ async fn an_unparsable_watermark_is_invalid() {
         );
         let err = fx
             .source(false)
-            .groups_changed_since(&Watermark(w.into()), &NoProgress)
+            .changed_since(&Watermark(w.into()), &NoProgress)
             .await
             .expect_err("bad watermark");
         assert!(
