@@ -119,28 +119,27 @@ async fn check(config: &Path, settings: &Settings) -> Vec<Finding> {
     findings
 }
 
-/// What the source says about itself, or why it cannot be read.
+/// What the source says about itself, or why it cannot be read (`Err`, with the likely
+/// causes when it answers but no user matches): the source's line of `config check`, and what
+/// `serve` logs as it starts.
 pub async fn check_source(source: &dyn IdentitySource) -> Result<String, String> {
     match source.check().await {
+        // A first sync of it would stop at the guard ("the source returned no users").
+        Ok(check) if check.users == 0 => Err(format!(
+            "{}: {}; the search bases, the user filter, or the sync account's rights to \
+             read the entries (389-ds ACIs, OpenLDAP access rules) are wrong",
+            source.name(),
+            describe(&check)
+        )),
         Ok(check) => Ok(format!("{}: {}", source.name(), describe(&check))),
         Err(e) => Err(e.to_string()),
     }
 }
 
 async fn source_finding(source: &dyn IdentitySource) -> Finding {
-    match source.check().await {
-        // A first sync of it would stop at the guard ("the source returned no users").
-        Ok(check) if check.users == 0 => Finding::problem(
-            "source",
-            format!(
-                "{}: {}; the search bases, the user filter, or the sync account's rights to \
-                 read the entries (389-ds ACIs, OpenLDAP access rules) are wrong",
-                source.name(),
-                describe(&check)
-            ),
-        ),
-        Ok(check) => Finding::ok("source", format!("{}: {}", source.name(), describe(&check))),
-        Err(e) => Finding::problem("source", e.to_string()),
+    match check_source(source).await {
+        Ok(says) => Finding::ok("source", says),
+        Err(says) => Finding::problem("source", says),
     }
 }
 
