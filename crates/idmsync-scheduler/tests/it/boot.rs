@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use idmsync_domain::{Counts, Outcome, RunId, RunRecord, SyncMode, Trigger, Watermark};
+use idmsync_domain::{Outcome, Trigger};
 use idmsync_ports::Readiness;
 use idmsync_scheduler::{BootRetry, Schedules};
 
 use crate::schedules::{shut_down, spawn_schedules};
-use crate::{base_time, directory_down, tenant, Harness};
+use crate::{base_time, directory_down, succeeded_full_run, Harness};
 use idmsync_test_doubles::{FakeSource, MemoryStore};
 
 /// One second, doubling up to four.
@@ -99,19 +99,7 @@ async fn a_full_run_that_succeeded_elsewhere_ends_the_retries() {
     h.scheduler.boot().await.expect("boot");
     h.store.wait_for_ended(1).await;
     // The node that held the lock finishes its full run.
-    h.store.seed_run(RunRecord {
-        id: RunId(0),
-        tenant: tenant(),
-        mode: SyncMode::Full,
-        trigger: Trigger::Boot,
-        source: "fake".into(),
-        started_at: base_time(),
-        finished_at: Some(base_time()),
-        outcome: Outcome::Succeeded,
-        reason: None,
-        counts: Counts::default(),
-        watermark: Some(Watermark("0".into())),
-    });
+    h.store.seed_run(succeeded_full_run(Trigger::Boot));
     tokio::time::sleep(Duration::from_secs(600)).await;
     assert_eq!(
         h.store.runs().len(),

@@ -10,7 +10,10 @@ mod schedules;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use idmsync_domain::{MaxDeactivations, OnConflict, OnUnreadable, Reactivate, Tenant};
+use idmsync_domain::{
+    Counts, MaxDeactivations, OnConflict, OnUnreadable, Outcome, Reactivate, RunId, RunRecord,
+    SyncMode, Tenant, Trigger, Watermark,
+};
 use idmsync_ports::SourceError;
 use idmsync_scheduler::{BootRetry, ScheduleSettings, Scheduler, SchedulerPorts, Schedules};
 use idmsync_sync::{SyncPorts, SyncService, SyncSettings};
@@ -23,6 +26,23 @@ fn base_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0)
         .single()
         .expect("valid time")
+}
+
+/// A successful full run of another node, ended at [`base_time`], as the store would have it.
+fn succeeded_full_run(trigger: Trigger) -> RunRecord {
+    RunRecord {
+        id: RunId(0),
+        tenant: tenant(),
+        mode: SyncMode::Full,
+        trigger,
+        source: "fake".into(),
+        started_at: base_time(),
+        finished_at: Some(base_time()),
+        outcome: Outcome::Succeeded,
+        reason: None,
+        counts: Counts::default(),
+        watermark: Some(Watermark("0".into())),
+    }
 }
 
 fn tenant() -> Tenant {

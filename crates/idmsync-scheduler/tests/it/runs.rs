@@ -2,29 +2,13 @@
 
 use std::time::Duration;
 
-use idmsync_domain::{Counts, Outcome, RunId, RunRecord, SyncMode, Trigger, Watermark};
+use idmsync_domain::{Outcome, RunId, SyncMode, Trigger};
 use idmsync_ports::{Readiness, RunTrigger, TriggerError};
 
-use crate::{base_time, directory_down, tenant, Harness};
+use crate::{directory_down, succeeded_full_run, tenant, Harness};
 use idmsync_test_doubles::{FakeSource, MemoryStore};
 
 const GRACE: Duration = Duration::from_secs(30);
-
-fn succeeded_full_run() -> RunRecord {
-    RunRecord {
-        id: RunId(0),
-        tenant: tenant(),
-        mode: SyncMode::Full,
-        trigger: Trigger::Manual,
-        source: "fake".into(),
-        started_at: base_time(),
-        finished_at: Some(base_time()),
-        outcome: Outcome::Succeeded,
-        reason: None,
-        counts: Counts::default(),
-        watermark: Some(Watermark("0".into())),
-    }
-}
 
 fn outcomes(store: &MemoryStore) -> Vec<(SyncMode, Trigger, Outcome)> {
     store
@@ -64,7 +48,7 @@ async fn boot_only_marks_ready_when_a_full_run_has_succeeded() {
         h.scheduler.ready().await,
         Err("the boot sync has not started".into())
     );
-    h.store.seed_run(succeeded_full_run());
+    h.store.seed_run(succeeded_full_run(Trigger::Manual));
     h.scheduler.boot().await.expect("boot");
     assert_eq!(h.store.runs().len(), 1, "no run started");
     assert_eq!(h.scheduler.ready().await, Ok(()));
@@ -215,6 +199,6 @@ async fn readiness_sees_a_full_run_that_another_node_finished() {
     let not_ready = h.scheduler.ready().await.expect_err("skipped");
     assert!(not_ready.contains("another runner holds"), "{not_ready}");
 
-    h.store.seed_run(succeeded_full_run());
+    h.store.seed_run(succeeded_full_run(Trigger::Manual));
     assert_eq!(h.scheduler.ready().await, Ok(()));
 }
