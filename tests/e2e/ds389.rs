@@ -4,7 +4,7 @@
 //! instance for the whole story: creating one takes about ten seconds.
 
 use idmsync_test_389ds::Ds389;
-use idmsync_test_ldap::fixtures;
+use idmsync_test_ldap::{fixtures, TestDirectory};
 
 use crate::auth_ldap::{check, refused, synced};
 

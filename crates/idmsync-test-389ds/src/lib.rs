@@ -42,7 +42,8 @@ const INSTALL_HINT: &str = "idmsync-test-389ds runs a real 389 Directory Server:
 /// The port whose socket is the machine-wide lock of 389-ds tests.
 const LOCK_PORT: u16 = 38_390;
 
-/// A running 389 Directory Server instance; dropping it removes the instance.
+/// A running 389 Directory Server instance, used through [`TestDirectory`]; dropping it
+/// removes the instance.
 #[derive(Debug)]
 pub struct Ds389 {
     name: String,
@@ -96,36 +97,6 @@ impl Ds389 {
         ds
     }
 
-    /// `ldap://127.0.0.1:<port>`.
-    pub fn url(&self) -> String {
-        format!("ldap://127.0.0.1:{}", self.port)
-    }
-
-    /// The suffix, `dc=example,dc=com`.
-    pub fn suffix(&self) -> &str {
-        SUFFIX
-    }
-
-    /// The sync account's DN.
-    pub fn sync_dn(&self) -> String {
-        SYNC_DN.to_owned()
-    }
-
-    /// The sync account's password.
-    pub fn sync_password(&self) -> &str {
-        SYNC_PASSWORD
-    }
-
-    /// Applies change records as Directory Manager; see [`TestDirectory::modify`].
-    pub fn modify(&self, ldif: &str) {
-        TestDirectory::modify(self, ldif);
-    }
-
-    /// Adds entries as Directory Manager; see [`TestDirectory::add`].
-    pub fn add(&self, ldif: &str) {
-        TestDirectory::add(self, ldif);
-    }
-
     /// The sync account (paged limits lifted, as 389-ds needs for directories past its
     /// look-through limit), the ACI that lets it read every attribute, and the index.
     fn set_up(&self) {
@@ -151,7 +122,7 @@ impl Ds389 {
 
 impl TestDirectory for Ds389 {
     fn url(&self) -> String {
-        Ds389::url(self)
+        format!("ldap://127.0.0.1:{}", self.port)
     }
     fn suffix(&self) -> &str {
         SUFFIX
@@ -163,10 +134,10 @@ impl TestDirectory for Ds389 {
         ADMIN_PASSWORD
     }
     fn sync_dn(&self) -> String {
-        Ds389::sync_dn(self)
+        SYNC_DN.to_owned()
     }
     fn sync_password(&self) -> &str {
-        Ds389::sync_password(self)
+        SYNC_PASSWORD
     }
     fn scratch(&self) -> &Path {
         self.dir.path()

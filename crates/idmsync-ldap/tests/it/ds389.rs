@@ -7,7 +7,7 @@ use idmsync_domain::MemberRef;
 use idmsync_ldap::{LdapConfig, LdapSource, Secret};
 use idmsync_ports::{IdentitySource, NoProgress, SourceError};
 use idmsync_test_389ds::Ds389;
-use idmsync_test_ldap::fixtures;
+use idmsync_test_ldap::{fixtures, TestDirectory};
 
 use crate::ids;
 
