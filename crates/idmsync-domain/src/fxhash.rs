@@ -75,6 +75,11 @@ pub(crate) fn map<K, V>(capacity: usize) -> FxHashMap<K, V> {
     FxHashMap::with_capacity_and_hasher(capacity, BuildHasherDefault::default())
 }
 
+/// An empty [`FxHashSet`] with room for `capacity` entries.
+pub(crate) fn set<T>(capacity: usize) -> FxHashSet<T> {
+    FxHashSet::with_capacity_and_hasher(capacity, BuildHasherDefault::default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,5 +28,5 @@ pub use model::{
 };
 pub use options::{MaxDeactivations, OnConflict, OnUnreadable, PlanOptions, Reactivate, SyncMode};
 pub use password::{Password, PasswordHash, PasswordHasher};
-pub use plan::{SourceData, Unreadable};
+pub use plan::{Departed, Departures, SourceData, Unreadable};
 pub use run::{Outcome, RunId, RunRecord, RunResult, Trigger};

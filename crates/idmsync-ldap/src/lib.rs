@@ -96,7 +96,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use idmsync_domain::plan::SourceData;
+use idmsync_domain::plan::{Departed, SourceData};
 use idmsync_domain::Watermark;
 use idmsync_ports::{Clock, DynProgress, IdentitySource, SourceCheck, SourceError, SystemClock};
 
@@ -215,6 +215,7 @@ impl IdentitySource for LdapSource {
             users,
             groups,
             unreadable,
+            departed: Departed::default(),
         })
     }
 
@@ -246,6 +247,7 @@ impl IdentitySource for LdapSource {
             users,
             groups,
             unreadable,
+            departed: Departed::default(),
         })
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use idmsync_domain::plan::{SourceData, Unreadable};
+use idmsync_domain::plan::{Departed, SourceData, Unreadable};
 use idmsync_domain::{MemberRef, SourceGroup, SourceUser};
 use idmsync_ports::{DynProgress, NoProgress, SourceError};
 
@@ -341,6 +341,7 @@ impl Reader {
             users,
             groups,
             unreadable,
+            departed: Departed::default(),
         })
     }
 }

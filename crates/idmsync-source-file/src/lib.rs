@@ -46,7 +46,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{Days, NaiveDate};
-use idmsync_domain::plan::SourceData;
+use idmsync_domain::plan::{Departed, Departures, SourceData};
 use idmsync_domain::{SourceGroup, SourceUser, Watermark};
 use idmsync_ports::{Clock, DynProgress, IdentitySource, SourceError, SystemClock};
 
@@ -142,19 +142,29 @@ impl IdentitySource for FileSource {
             users: users.into_iter().map(|d| d.entry).collect(),
             groups: groups.into_iter().map(|d| d.entry).collect(),
             unreadable: Vec::new(),
+            departed: Departed::default(),
         })
     }
 
+    /// The files are read whole every time, so besides what changed the read knows every entry
+    /// still there: one removed from a file leaves the source in a differential run too.
     async fn changed_since(
         &self,
         since: &Watermark,
         progress: &DynProgress,
     ) -> Result<SourceData, SourceError> {
         let from = first_day(since)?;
+        let users = self.users(progress).await?;
+        let groups = self.groups(progress).await?;
+        let departed = Departed {
+            users: Departures::AllBut(users.iter().map(|d| d.entry.source_id.clone()).collect()),
+            groups: Departures::AllBut(groups.iter().map(|d| d.entry.source_id.clone()).collect()),
+        };
         Ok(SourceData {
-            users: changed(self.users(progress).await?, from),
-            groups: changed(self.groups(progress).await?, from),
+            users: changed(users, from),
+            groups: changed(groups, from),
             unreadable: Vec::new(),
+            departed,
         })
     }
 }

@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use idmsync_domain::plan::{SourceData, Unreadable};
+use idmsync_domain::plan::{Departed, Departures, SourceData, Unreadable};
 use idmsync_domain::{
     ExternalId, MemberRef, SourceGroup, SourceId, SourcePassword, SourceUser, Watermark,
 };
@@ -56,6 +56,8 @@ struct Directory {
     users: Vec<Stamped<SourceUser>>,
     groups: Vec<Stamped<SourceGroup>>,
     unreadable: Vec<Stamped<Unreadable>>,
+    /// Source ids of the users removed, when the directory keeps tombstones.
+    removed_users: Vec<Stamped<SourceId>>,
 }
 
 impl Directory {
@@ -83,10 +85,14 @@ fn after<T: Clone>(list: &[Stamped<T>], since: Option<u64>) -> Vec<T> {
 
 /// A directory in memory. Its watermark is the number of edits made to it, and a differential
 /// read returns the entries edited after the watermark it is given; entries removed are simply
-/// absent, as from a directory without tombstones, so only a full run notices them.
+/// absent, as from a directory without tombstones, so only a full run notices them, unless it
+/// was made [`FakeSource::with_tombstones`].
 #[derive(Default)]
 pub struct FakeSource {
     directory: Mutex<Directory>,
+    /// Whether differential reads report the users removed since the watermark, as RFC 4533 and
+    /// DirSync do.
+    tombstones: bool,
     /// When set, each read waits for a permit: the run stays in progress until the test calls
     /// [`FakeSource::release`].
     gate: Option<Semaphore>,
@@ -104,6 +110,15 @@ impl FakeSource {
     pub fn gated() -> Self {
         Self {
             gate: Some(Semaphore::new(0)),
+            ..Self::default()
+        }
+    }
+
+    /// An empty directory whose differential reads report the users removed since the
+    /// watermark as departed.
+    pub fn with_tombstones() -> Self {
+        Self {
+            tombstones: true,
             ..Self::default()
         }
     }
@@ -144,8 +159,16 @@ impl FakeSource {
     /// Deletes the user with external id `login`.
     pub fn remove_user(&self, login: &str) {
         let mut d = self.directory();
-        d.stamp();
-        d.users.retain(|u| u.entry.external_id.as_str() != login);
+        let at = d.stamp();
+        let (gone, kept) = std::mem::take(&mut d.users)
+            .into_iter()
+            .partition(|u| u.entry.external_id.as_str() == login);
+        d.users = kept;
+        let gone: Vec<Stamped<SourceUser>> = gone;
+        d.removed_users.extend(gone.into_iter().map(|u| Stamped {
+            at,
+            entry: u.entry.source_id,
+        }));
     }
 
     /// What the engine asked for, in order: `watermark`, `snapshot`, `changed since N`.
@@ -184,10 +207,18 @@ impl FakeSource {
             })
             .transpose()?;
         let d = self.directory();
+        let departed = match since {
+            Some(_) if self.tombstones => Departed {
+                users: Departures::Listed(after(&d.removed_users, since)),
+                groups: Departures::Unknown,
+            },
+            _ => Departed::default(),
+        };
         Ok(SourceData {
             users: after(&d.users, since),
             groups: after(&d.groups, since),
             unreadable: after(&d.unreadable, since),
+            departed,
         })
     }
 }

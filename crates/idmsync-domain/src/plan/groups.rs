@@ -1,5 +1,5 @@
-//! Groups: the row each source group becomes and the deactivation of stored groups a full run
-//! did not see. Groups have no password, capability or source-side status, so their rows stay
+//! Groups: the row each source group becomes and the deactivation of stored groups that left
+//! the source. Groups have no password, capability or source-side status, so their rows stay
 //! this small; their members are planned as edges (see `edges`).
 
 use crate::change::{Event, GroupWrite};
@@ -39,10 +39,10 @@ impl Planner<'_> {
         self.out.groups.push(GroupWrite { event, row });
     }
 
-    /// Active stored groups a full run did not see become inactive.
-    pub(super) fn unseen_groups(&mut self, seen: &[bool]) {
+    /// Active stored groups no longer `present` in the source become inactive.
+    pub(super) fn unseen_groups(&mut self, present: &[bool]) {
         let store = self.store;
-        for (st, _) in store.groups.iter().zip(seen).filter(|(_, &seen)| !seen) {
+        for (st, _) in store.groups.iter().zip(present).filter(|(_, &p)| !p) {
             if st.status == UserStatus::Active {
                 let mut row = st.clone();
                 row.status = UserStatus::Inactive;

@@ -131,6 +131,8 @@ impl<'a> Planner<'a> {
         users: &'r [SourceUser],
         groups: &'r [SourceGroup],
         kept: &Kept,
+        present_users: &[bool],
+        present_groups: &[bool],
     ) -> Resolver<'r>
     where
         'a: 'r,
@@ -175,20 +177,19 @@ impl<'a> Planner<'a> {
             let unchanged = |sid: &SourceId, status: UserStatus| {
                 status == UserStatus::Active && !returned.contains(sid)
             };
-            // A user that a user run found gone is no member of anything any more, even of a
-            // group that still names it.
-            for u in store
-                .users
-                .iter()
-                .filter(|u| unchanged(&u.source_id, u.status) && !self.gone(&u.external_id))
-            {
+            // A user that a user run found gone, or an entry the source reports gone, is no
+            // member of anything any more, even of a group that still names it.
+            for (u, _) in store.users.iter().zip(present_users).filter(|(u, &present)| {
+                present && unchanged(&u.source_id, u.status) && !self.gone(&u.external_id)
+            }) {
                 let t = target(false, &u.source_id, &u.external_id);
                 r.add(self.fold, t, u.locator.as_deref(), true);
             }
-            for g in store
+            for (g, _) in store
                 .groups
                 .iter()
-                .filter(|g| unchanged(&g.source_id, g.status))
+                .zip(present_groups)
+                .filter(|(g, &present)| present && unchanged(&g.source_id, g.status))
             {
                 let t = target(true, &g.source_id, &g.external_id);
                 r.add(self.fold, t, g.locator.as_deref(), true);

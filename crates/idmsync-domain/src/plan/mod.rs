@@ -20,6 +20,7 @@ use crate::parallel;
 use crate::password::PasswordHasher;
 
 mod dedupe;
+mod departed;
 mod edges;
 mod groups;
 mod members;
@@ -27,6 +28,8 @@ mod unreadable;
 mod users;
 
 use dedupe::renames;
+use departed::Gone;
+pub use departed::{Departed, Departures};
 use edges::{edge_index, PlannedEdges};
 
 /// What a source returned for one run: the whole directory for a full run, only the entries
@@ -39,6 +42,9 @@ pub struct SourceData {
     pub groups: Vec<SourceGroup>,
     /// Entries the source found but could not read.
     pub unreadable: Vec<Unreadable>,
+    /// Entries a differential read saw leave the source; a full run ignores it (what it did not
+    /// return is gone).
+    pub departed: Departed,
 }
 
 /// An entry the source found but could not read, typically because the service account may not
@@ -64,8 +70,8 @@ pub struct Unreadable {
 /// - a duplicate source id or external id in the source is skipped with a warning, and the
 ///   skipped entry is never deactivated because of it;
 /// - a full run deactivates active entries missing from the source and removes every edge that
-///   touches them; a differential run never deactivates (a user disabled in the source becomes
-///   inactive in both);
+///   touches them; a differential run does the same to the entries the source reports gone
+///   ([`Departed`]) and to no other (a user disabled in the source becomes inactive in both);
 /// - inactive users come back according to `options.reactivate`; groups always come back;
 /// - a group's member list is replaced by what the source says; in a differential run members
 ///   may also be active stored entries the run did not return;
@@ -193,13 +199,6 @@ impl<'a> Planner<'a> {
         let users = self.drop_external_id_clashes(users, true);
         let groups = self.drop_external_id_clashes(groups, false);
         let kept = self.unreadable(&source.unreadable);
-        let resolver = self.resolver(&users, &groups, &kept);
-        self.renamed_users = renames(&users, &self.user_index, |i| {
-            &self.store.users[i].external_id
-        });
-        self.renamed_groups = renames(&groups, &self.group_index, |i| {
-            &self.store.groups[i].external_id
-        });
 
         // Which stored entries the source returned, by store index.
         let store = self.store;
@@ -222,6 +221,24 @@ impl<'a> Planner<'a> {
         for &i in &kept.groups {
             seen_groups[i] = true;
         }
+        // Which stored entries are still in the source: in a full run those it returned, in a
+        // differential run every one but those it reports gone.
+        let (gone_users, gone_groups) = (
+            Gone::new(&source.departed.users),
+            Gone::new(&source.departed.groups),
+        );
+        let departures = self.full || !(gone_users.is_nothing() && gone_groups.is_nothing());
+        let present_users = self.present(&seen_users, &gone_users, |i| &store.users[i].source_id);
+        let present_groups =
+            self.present(&seen_groups, &gone_groups, |i| &store.groups[i].source_id);
+
+        let resolver = self.resolver(&users, &groups, &kept, &present_users, &present_groups);
+        self.renamed_users = renames(&users, &self.user_index, |i| {
+            &self.store.users[i].external_id
+        });
+        self.renamed_groups = renames(&groups, &self.group_index, |i| {
+            &self.store.groups[i].external_id
+        });
         // Edges first, while the member index can borrow the users' names; the users are then
         // moved into their rows, and the edges' log lines still come after the users' ones.
         let planner = &self;
@@ -239,17 +256,38 @@ impl<'a> Planner<'a> {
         for u in users {
             self.user(u);
         }
-        self.unseen_users(&seen_users);
+        self.unseen_users(&seen_users, &present_users);
         for g in &groups {
             self.group(g);
         }
         self.out.absorb(edges);
-        if self.full {
-            self.unseen_groups(&seen_groups);
-            self.edges_of_missing(&seen_users, &seen_groups, &planned_groups);
+        if departures {
+            self.unseen_groups(&present_groups);
+            self.edges_of_missing(&present_users, &present_groups, &planned_groups);
         }
         self.unmatched_admins();
         self.finish()
+    }
+
+    /// Flags, per stored entry, whether it is still in the source: `seen` by this run, or, in a
+    /// differential run, not among the `gone` (the entry `sid` of a store index names).
+    fn present<'s>(
+        &self,
+        seen: &[bool],
+        gone: &Gone<'_>,
+        sid: impl Fn(usize) -> &'s SourceId,
+    ) -> Vec<bool> {
+        if self.full || gone.is_nothing() {
+            return if self.full {
+                seen.to_vec()
+            } else {
+                vec![true; seen.len()]
+            };
+        }
+        seen.iter()
+            .enumerate()
+            .map(|(i, &seen)| seen || !gone.contains(sid(i)))
+            .collect()
     }
 
     /// Flags, per stored entry (`len` of them, indexed by `index`), whether `sids` names it.

@@ -140,15 +140,17 @@ impl Planner<'_> {
         });
     }
 
-    /// Stored users the source did not return: a full run deactivates the active ones; in both
-    /// modes their admin capability follows `sync.admins`, so that a user who left the directory
-    /// and the list is not an administrator again when someone reactivates it by hand.
-    pub(super) fn unseen_users(&mut self, seen: &[bool]) {
+    /// Stored users the source did not return: the active ones no longer `present` (all of them
+    /// in a full run) are deactivated; in both modes their admin capability follows
+    /// `sync.admins`, so that a user who left the directory and the list is not an administrator
+    /// again when someone reactivates it by hand.
+    pub(super) fn unseen_users(&mut self, seen: &[bool], present: &[bool]) {
         let store = self.store;
-        for (st, _) in store.users.iter().zip(seen).filter(|(_, &seen)| !seen) {
+        let unseen = store.users.iter().zip(seen.iter().zip(present));
+        for (st, (_, &present)) in unseen.filter(|(_, (&seen, _))| !seen) {
             let admin = self.is_admin(&st.external_id, st.locator.as_deref());
             let deactivate =
-                (self.full || self.gone(&st.external_id)) && st.status == UserStatus::Active;
+                (!present || self.gone(&st.external_id)) && st.status == UserStatus::Active;
             if !deactivate && admin == st.admin {
                 continue;
             }

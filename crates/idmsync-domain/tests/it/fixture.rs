@@ -153,6 +153,7 @@ pub fn src(users: Vec<SourceUser>, groups: Vec<SourceGroup>) -> SourceData {
         users,
         groups,
         unreadable: Vec::new(),
+        departed: Default::default(),
     }
 }
 

@@ -38,6 +38,7 @@ fn directory(skip_user: impl Fn(usize) -> bool) -> SourceData {
         users,
         groups,
         unreadable: Vec::new(),
+        departed: Default::default(),
     }
 }
 

@@ -54,7 +54,11 @@ struct World {
 
 impl World {
     fn new(settings: SyncSettings) -> Self {
-        let source = Arc::new(FakeSource::new());
+        Self::reading(FakeSource::new(), settings)
+    }
+
+    fn reading(source: FakeSource, settings: SyncSettings) -> Self {
+        let source = Arc::new(source);
         let store = Arc::new(MemoryStore::new());
         let service = SyncService::new(
             SyncPorts {
@@ -75,7 +79,12 @@ impl World {
 
     /// A world whose directory holds `users` and whose store a first full run filled from it.
     async fn synced(users: &[&str], settings: SyncSettings) -> Self {
-        let world = Self::new(settings);
+        Self::synced_from(FakeSource::new(), users, settings).await
+    }
+
+    /// As [`World::synced`], with `source` as the directory.
+    async fn synced_from(source: FakeSource, users: &[&str], settings: SyncSettings) -> Self {
+        let world = Self::reading(source, settings);
         for u in users {
             world.source.put_user(user(u));
         }
@@ -330,6 +339,73 @@ async fn force_applies_what_the_guard_would_stop() {
     assert_eq!(
         (run.outcome, run.counts.users_deactivated),
         (Outcome::Succeeded, 4)
+    );
+}
+
+#[tokio::test]
+async fn a_differential_run_deactivates_the_users_the_source_reports_gone() {
+    let world = World::synced_from(
+        FakeSource::with_tombstones(),
+        &["a", "b", "c"],
+        settings(MaxDeactivations::Count(1)),
+    )
+    .await;
+    world.source.remove_user("b");
+    let report = world.run(request(None)).await.expect("run");
+    assert!(
+        matches!(
+            report,
+            RunReport::Applied {
+                mode: SyncMode::Differential,
+                ..
+            }
+        ),
+        "{report:?}"
+    );
+    assert_eq!(world.users(), ["a: active", "b: inactive/sync", "c: active"]);
+    let run = world.last_run();
+    assert_eq!(run.counts.users_deactivated, 1);
+    assert_eq!(
+        world.lines(run.id).await,
+        ["deactivated-user: b (missing from the source)"]
+    );
+}
+
+#[tokio::test]
+async fn the_guard_stops_a_differential_run_that_deactivates_too_many_unless_forced() {
+    let world = World::synced_from(
+        FakeSource::with_tombstones(),
+        &["a", "b", "c", "d"],
+        settings(MaxDeactivations::Count(1)),
+    )
+    .await;
+    world.source.remove_user("b");
+    world.source.remove_user("c");
+    let report = world.run(request(None)).await.expect("run");
+    assert!(matches!(report, RunReport::Aborted { .. }), "{report:?}");
+    assert_eq!(
+        world.users(),
+        ["a: active", "b: active", "c: active", "d: active"]
+    );
+    assert_eq!(world.last_run().outcome, Outcome::Aborted);
+    let forced = RunRequest {
+        force: true,
+        ..request(None)
+    };
+    let report = world.run(forced).await.expect("run");
+    assert!(
+        matches!(
+            report,
+            RunReport::Applied {
+                mode: SyncMode::Differential,
+                ..
+            }
+        ),
+        "{report:?}"
+    );
+    assert_eq!(
+        world.users(),
+        ["a: active", "b: inactive/sync", "c: inactive/sync", "d: active"]
     );
 }
 
