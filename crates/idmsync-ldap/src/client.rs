@@ -17,12 +17,16 @@ use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Scope}
 use idmsync_ports::SourceError;
 
 use crate::config::{Checked, ConfigError, LdapConfig, Searches, Secret, Transport};
+use crate::content_sync::{self, Mode, SyncDone, SyncInfo, SyncState};
 use crate::escape;
 use crate::raw::RawEntry;
 
 /// LDAP result codes that say the server cannot answer now (busy, unavailable), as opposed to
 /// refusing a bind.
 const SERVER_DOWN_CODES: [u32; 2] = [51, 52];
+
+/// The result of a search whose critical control the server does not offer there.
+const UNAVAILABLE_CRITICAL_EXTENSION: u32 = 12;
 
 /// The TLS configuration for `ldaps://` and StartTLS: the system roots or `ca_file`, and the
 /// whole certificate verified, or nothing verified when `insecure`.
@@ -275,6 +279,25 @@ fn hint(rc: u32) -> Option<&'static str> {
     })
 }
 
+/// One message of a synchronisation search.
+pub(crate) enum SyncMessage {
+    /// An entry (with its attributes when added or changed, its DN alone otherwise).
+    Entry(SyncState, RawEntry),
+    /// A new cookie, the end of a phase, or a set of UUIDs present or deleted.
+    Info(SyncInfo),
+}
+
+/// How a synchronisation refresh ended.
+pub(crate) enum SyncEnd {
+    /// With the final cookie and phase.
+    Done(SyncDone),
+    /// `e-syncRefreshRequired`: the server no longer knows the cookie.
+    RefreshRequired,
+    /// `unavailableCriticalExtension`: no provider for this base (OpenLDAP lists the control
+    /// once the syncprov module is loaded, whichever databases have the overlay).
+    Unsupported,
+}
+
 /// A bound connection, for the operations of one run.
 pub(crate) struct Connection<'e> {
     endpoint: &'e Endpoint,
@@ -329,6 +352,85 @@ impl Connection<'_> {
         }
         stream.finish().await.success().map_err(failed)?;
         Ok(())
+    }
+
+    /// An RFC 4533 synchronisation search under `base` (`scope_base` searches the base entry
+    /// alone), resuming from `cookie`, handing each entry and Sync Info message to `on_message`
+    /// as it arrives. Not paged: content synchronisation does not combine with paging, so the
+    /// sync account needs unlimited size and time limits. A refresh ends with the search; with
+    /// [`Mode::RefreshAndPersist`] the search stays open (no reply timeout) until the
+    /// connection drops.
+    ///
+    /// # Errors
+    /// `Failed` as [`Connection::search`], for a malformed Sync State, Sync Info or Sync Done
+    /// (never a panic), and for a result other than success, `e-syncRefreshRequired` or
+    /// `unavailableCriticalExtension`.
+    pub(crate) async fn sync_search(
+        &mut self,
+        base: &str,
+        scope_base: bool,
+        filter: &str,
+        attributes: &[String],
+        (mode, cookie): (Mode, Option<&[u8]>),
+        mut on_message: impl FnMut(SyncMessage) + Send,
+    ) -> Result<SyncEnd, SourceError> {
+        let operation = format!("content synchronisation under {base} with filter {filter}");
+        let url = &self.endpoint.url;
+        let failed = |e: LdapError| SourceError::Failed(self.endpoint.message(&operation, &e));
+        let malformed = |what: &str| {
+            SourceError::Failed(format!(
+                "{url}: {operation}: the server sent a malformed {what}"
+            ))
+        };
+        let scope = if scope_base {
+            Scope::Base
+        } else {
+            Scope::Subtree
+        };
+        let ldap = self.ldap.with_controls(content_sync::request(mode, cookie));
+        if mode == Mode::RefreshOnly {
+            ldap.with_timeout(self.endpoint.timeout);
+        }
+        let mut stream = ldap
+            .streaming_search(base, scope, filter, attributes.to_vec())
+            .await
+            .map_err(failed)?;
+        while let Some(item) = stream.next().await.map_err(failed)? {
+            if item.is_ref() {
+                tracing::debug!(url = %url, base, "ignored a search reference");
+                continue;
+            }
+            if item.is_intermediate() {
+                let info = content_sync::sync_info(item.0)
+                    .ok_or_else(|| malformed("Sync Info message"))?;
+                on_message(SyncMessage::Info(info));
+                continue;
+            }
+            let state = item
+                .1
+                .iter()
+                .find(|c| c.1.ctype == content_sync::SYNC_STATE_OID)
+                .and_then(|c| c.1.val.as_deref())
+                .and_then(content_sync::sync_state)
+                .ok_or_else(|| malformed("or missing Sync State control"))?;
+            let entry = raw_entry(item.0).ok_or_else(|| malformed("entry"))?;
+            on_message(SyncMessage::Entry(state, entry));
+        }
+        let result = stream.finish().await;
+        match result.rc {
+            content_sync::REFRESH_REQUIRED => return Ok(SyncEnd::RefreshRequired),
+            UNAVAILABLE_CRITICAL_EXTENSION => return Ok(SyncEnd::Unsupported),
+            _ => {}
+        }
+        let result = result.success().map_err(failed)?;
+        result
+            .ctrls
+            .iter()
+            .find(|c| c.1.ctype == content_sync::SYNC_DONE_OID)
+            .and_then(|c| c.1.val.as_deref())
+            .and_then(content_sync::sync_done)
+            .map(SyncEnd::Done)
+            .ok_or_else(|| malformed("or missing Sync Done control"))
     }
 
     /// Reads the entry `dn` (the root DSE for `""`) with `attributes`: a base search, not paged.

@@ -109,6 +109,25 @@ pub struct LdapConfig {
     /// Seconds a differential run reaches back before the watermark, against clock skew
     /// between this host and the directory.
     pub differential_overlap_secs: u64,
+    /// How differential runs learn what changed: see [`Deltas`]. Default `auto`.
+    pub deltas: Deltas,
+}
+
+/// How differential runs learn what changed, and so whether they see deletions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Deltas {
+    /// RFC 4533 content synchronisation where the root DSE offers it (and the unique id is
+    /// `entryUUID`, which the server's UUIDs are), timestamps otherwise.
+    #[default]
+    Auto,
+    /// RFC 4533 content synchronisation (OpenLDAP's syncprov overlay), or an error naming what
+    /// the server lacks: deletions, moves out of the base and changes out of the filter are
+    /// seen by every differential run.
+    Syncrepl,
+    /// `modify_timestamp_attribute` against the watermark, as the original: deletions are seen
+    /// by full runs only.
+    Timestamp,
 }
 
 impl Default for LdapConfig {
@@ -144,6 +163,7 @@ impl Default for LdapConfig {
             range_size: None,
             transitive_members: false,
             differential_overlap_secs: 300,
+            deltas: Deltas::Auto,
         }
     }
 }
@@ -276,6 +296,16 @@ impl LdapConfig {
             non_empty(key, name)?;
         }
         self.check_active_directory()?;
+        if self.deltas == Deltas::Syncrepl && !map.unique_id.eq_ignore_ascii_case("entryUUID") {
+            return Err(ConfigError::new(
+                "deltas",
+                format!(
+                    "\"syncrepl\" identifies entries by their entryUUID, but \
+                     unique_id_attribute is \"{}\": use \"entryUUID\" or deltas = \"timestamp\"",
+                    map.unique_id
+                ),
+            ));
+        }
         self.check_filters(valid_filter)?;
         self.warn_about_tls(transport);
         Ok(Checked {

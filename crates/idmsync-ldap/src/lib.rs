@@ -82,6 +82,7 @@ mod attributes;
 mod bind;
 mod client;
 mod config;
+mod content_sync;
 mod dn;
 mod entry;
 mod escape;
@@ -90,6 +91,7 @@ mod range;
 mod raw;
 mod read;
 mod server;
+mod syncrepl;
 mod watermark;
 
 use std::fmt;
@@ -101,9 +103,9 @@ use idmsync_domain::Watermark;
 use idmsync_ports::{Clock, DynProgress, IdentitySource, SourceCheck, SourceError, SystemClock};
 
 pub use crate::bind::{BindConfigError, LdapBindConfig, LdapBinder};
-pub use crate::config::{ConfigError, LdapConfig, Secret};
+pub use crate::config::{ConfigError, Deltas, LdapConfig, Secret};
 
-use crate::client::Endpoint;
+use crate::client::{Connection, Endpoint};
 use crate::config::Searches;
 use crate::read::{Counts, Reader};
 use crate::watermark::Watermarks;
@@ -113,6 +115,7 @@ use crate::watermark::Watermarks;
 pub struct LdapSource {
     endpoint: Endpoint,
     reader: Reader,
+    deltas: Deltas,
     watermarks: Watermarks,
     clock: Arc<dyn Clock>,
 }
@@ -131,6 +134,7 @@ impl LdapSource {
         Ok(Self {
             endpoint: Endpoint::new(&config, Searches::UsersAndGroups)?,
             reader: Reader::new(&config),
+            deltas: config.deltas,
             watermarks: Watermarks::new(&config)?,
             clock: Arc::new(SystemClock),
         })
@@ -140,6 +144,38 @@ impl LdapSource {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+}
+
+impl LdapSource {
+    /// Whether runs may use RFC 4533 content synchronisation: with `deltas = "syncrepl"` always
+    /// (an error naming what is missing when the root DSE does not list it), with `auto` when
+    /// the root DSE lists the Sync Request control, the unique id is `entryUUID` and the server
+    /// is not 389 Directory Server (whose content synchronisation names entries by nsUniqueId).
+    /// A server may still refuse it for the search bases (OpenLDAP lists the control once the
+    /// module is loaded, whichever databases have the overlay): see [`syncrepl::position`].
+    ///
+    /// # Errors
+    /// `Invalid` for `syncrepl` on a server without it; `Failed` when the root DSE cannot be
+    /// read.
+    async fn syncrepl(&self, conn: &mut Connection<'_>) -> Result<bool, SourceError> {
+        let root_dse = server::ROOT_DSE.map(str::to_owned);
+        let root = conn.read("", &root_dse).await?.unwrap_or_default();
+        let offered = server::offers(&root, content_sync::SYNC_REQUEST_OID);
+        match self.deltas {
+            Deltas::Syncrepl if !offered => {
+                Err(syncrepl::unsupported(conn.url(), &self.reader.users.base))
+            }
+            Deltas::Syncrepl => Ok(true),
+            Deltas::Auto => Ok(offered
+                && self
+                    .reader
+                    .attributes
+                    .unique_id
+                    .eq_ignore_ascii_case("entryUUID")
+                && !server::is_389ds(&root)),
+            Deltas::Timestamp => Ok(false),
+        }
     }
 }
 
@@ -196,7 +232,28 @@ impl IdentitySource for LdapSource {
         Ok(data)
     }
 
+    /// An RFC 4533 cookie where content synchronisation is used (see [`LdapSource::syncrepl`]),
+    /// else the clock's time or the domain controller's USN.
     async fn watermark(&self) -> Result<Watermark, SourceError> {
+        if self.deltas != Deltas::Timestamp {
+            let mut conn = self.endpoint.connect().await?;
+            let position = if self.syncrepl(&mut conn).await? {
+                syncrepl::position(&mut conn, &self.reader).await?
+            } else {
+                None
+            };
+            conn.close().await;
+            match position {
+                Some(position) => return Ok(position),
+                None if self.deltas == Deltas::Syncrepl => {
+                    return Err(syncrepl::unsupported(
+                        &self.endpoint.url,
+                        &self.reader.users.base,
+                    ))
+                }
+                None => {}
+            }
+        }
         self.watermarks.now(&self.endpoint, &*self.clock).await
     }
 
@@ -220,6 +277,8 @@ impl IdentitySource for LdapSource {
     }
 
     /// One connection for both reads; the entries neither could identify go to the run log.
+    /// From an RFC 4533 cookie (or always, with `deltas = "syncrepl"`), a content
+    /// synchronisation refresh, which also names the entries that left.
     async fn changed_since(
         &self,
         since: &Watermark,
@@ -227,6 +286,20 @@ impl IdentitySource for LdapSource {
     ) -> Result<SourceData, SourceError> {
         let reader = &self.reader;
         let mut conn = self.endpoint.connect().await?;
+        let cookie = syncrepl::is_cookie(since);
+        if self.deltas == Deltas::Syncrepl || (cookie && self.deltas == Deltas::Auto) {
+            let data = syncrepl::changed(&mut conn, reader, since, progress).await?;
+            conn.close().await;
+            return Ok(data);
+        }
+        if cookie {
+            return Err(SourceError::Invalid {
+                location: "source.ldap.deltas".into(),
+                message: "the last run stored an RFC 4533 cookie, which \"timestamp\" cannot \
+                          resume from: run `idmsync sync --full` once"
+                    .into(),
+            });
+        }
         let mut unreadable = Vec::new();
         let filter = self
             .watermarks
@@ -269,12 +342,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn watermark_is_the_clock_in_generalized_time() {
+    async fn with_timestamps_the_watermark_is_the_clock_in_generalized_time() {
         let now = Utc
             .with_ymd_and_hms(2024, 5, 6, 7, 8, 9)
             .single()
             .expect("valid time");
-        let source = LdapSource::new(config())
+        let timestamps = LdapConfig {
+            deltas: Deltas::Timestamp,
+            ..config()
+        };
+        let source = LdapSource::new(timestamps)
             .expect("valid configuration")
             .with_clock(Arc::new(FixedClock(now)));
         assert_eq!(

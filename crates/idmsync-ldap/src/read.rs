@@ -25,7 +25,7 @@ pub(crate) struct Reader {
     pub(crate) users: Subtree,
     /// Where groups live.
     pub(crate) groups: Subtree,
-    attributes: AttributeMap,
+    pub(crate) attributes: AttributeMap,
     /// Whether groups list the users of their nested groups too (`transitive_members`).
     transitive_members: bool,
 }

@@ -76,17 +76,25 @@ pub(crate) fn describe(root: &RawEntry) -> (String, Vec<String>) {
         None if openldap => "OpenLDAP".to_owned(),
         None => "an LDAP server that does not name itself".to_owned(),
     };
-    let offered = |oid: &str| {
-        ["supportedControl", "supportedExtension"]
-            .iter()
-            .any(|name| root.values(name).iter().any(|v| v == oid.as_bytes()))
-    };
     let features = FEATURES
         .iter()
-        .filter(|(oid, _)| offered(oid))
+        .filter(|(oid, _)| offers(root, oid))
         .map(|(_, name)| (*name).to_owned())
         .collect();
     (server, features)
+}
+
+/// Whether the root DSE lists `oid` among its supported controls or extensions.
+pub(crate) fn offers(root: &RawEntry, oid: &str) -> bool {
+    ["supportedControl", "supportedExtension"]
+        .iter()
+        .any(|name| root.values(name).iter().any(|v| v == oid.as_bytes()))
+}
+
+/// Whether the root DSE is 389 Directory Server's.
+pub(crate) fn is_389ds(root: &RawEntry) -> bool {
+    root.first_text("vendorName")
+        .is_some_and(|vendor| vendor.contains("389"))
 }
 
 #[cfg(test)]
@@ -131,6 +139,7 @@ mod tests {
         let (server, features) = describe(&ds389);
         assert_eq!(server, "389 Project 389-Directory/2.3.4");
         assert_eq!(features, ["persistent search"]);
+        assert!(is_389ds(&ds389) && offers(&ds389, "2.16.840.1.113730.3.4.3"));
 
         let ad = RawEntry::literal(
             "",

@@ -15,6 +15,18 @@ pub struct SlapdBuilder {
     pub(crate) sync_size_limit: Option<u64>,
     pub(crate) port: Option<u16>,
     pub(crate) hidden: Vec<(String, String)>,
+    pub(crate) syncprov: Option<SessionLog>,
+}
+
+/// How many write operations the syncprov overlay remembers, so that a refresh from a cookie can
+/// name the deleted entries (the delete phase) instead of naming every entry still there (the
+/// present phase).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionLog {
+    /// No session log: every refresh from a cookie has a present phase.
+    None,
+    /// A session log of this many operations (in memory: a restart forgets it).
+    Operations(u32),
 }
 
 impl SlapdBuilder {
@@ -26,7 +38,15 @@ impl SlapdBuilder {
             sync_size_limit: None,
             port: None,
             hidden: Vec::new(),
+            syncprov: None,
         }
+    }
+
+    /// Loads the syncprov overlay on the database, so that the server offers RFC 4533 content
+    /// synchronisation (its root DSE lists the Sync Request control) with `session_log`.
+    pub fn syncprov(mut self, session_log: SessionLog) -> Self {
+        self.syncprov = Some(session_log);
+        self
     }
 
     /// Serves `suffix` instead of `dc=example,dc=com`. Its first RDN must be `dc=`, `o=` or

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::builder::SessionLog;
 use crate::tls::TlsFiles;
 use crate::tools::{MODULE_DIR, SCHEMA_DIR};
 
@@ -23,6 +24,8 @@ pub(crate) struct Conf<'a> {
     pub tls: Option<&'a TlsFiles>,
     /// `(filter, attribute)` pairs the sync account may not read.
     pub hidden: &'a [(String, String)],
+    /// The syncprov overlay and its session log, if any.
+    pub syncprov: Option<SessionLog>,
 }
 
 impl Conf<'_> {
@@ -54,6 +57,7 @@ impl Conf<'_> {
             r#"modulepath {MODULE_DIR}
 moduleload back_mdb
 moduleload ppolicy
+moduleload syncprov
 "#
         )
         .expect("writing to a String");
@@ -90,7 +94,7 @@ limits dn.exact="{sync}" time=unlimited {size}
 # The password policy overlay, for its account lock (pwdAccountLockedTime); no default policy,
 # so binds behave as without it unless a test sets one.
 overlay ppolicy
-
+{syncprov}
 # Users authenticate by binding; nobody reads password hashes, not even the sync account.
 access to attrs=userPassword
     by anonymous auth
@@ -103,6 +107,17 @@ access to attrs=userPassword
             suffix = self.suffix,
             admin = self.admin_dn,
             admin_password = self.admin_password,
+            syncprov = match self.syncprov {
+                None => String::new(),
+                // A checkpoint after every write, so that a restart finds the contextCSN.
+                Some(log) => format!(
+                    "\n# RFC 4533 content synchronisation.\noverlay syncprov\nsyncprov-checkpoint 1 1\n{}",
+                    match log {
+                        SessionLog::None => String::new(),
+                        SessionLog::Operations(n) => format!("syncprov-sessionlog {n}\n"),
+                    }
+                ),
+            },
             hidden = self
                 .hidden
                 .iter()
@@ -188,6 +203,7 @@ mod tests {
             sync_size_limit: Some(100),
             tls: None,
             hidden: &[],
+            syncprov: None,
         };
         assert!(conf.render().contains(
             "limits dn.exact=\"cn=sync,ou=services,dc=example,dc=com\" time=unlimited \

@@ -30,7 +30,7 @@ mod server;
 mod tls;
 mod tools;
 
-pub use builder::SlapdBuilder;
+pub use builder::{SessionLog, SlapdBuilder};
 pub use harness::TestDirectory;
 pub use server::{Killer, Slapd};
 

@@ -100,6 +100,7 @@ impl Slapd {
             sync_size_limit: builder.sync_size_limit,
             tls: tls.as_ref(),
             hidden: &builder.hidden,
+            syncprov: builder.syncprov,
         }
         .render();
         write_file(&slapd.conf_path(), &conf);

@@ -179,9 +179,14 @@ impl<'a> Planner<'a> {
             };
             // A user that a user run found gone, or an entry the source reports gone, is no
             // member of anything any more, even of a group that still names it.
-            for (u, _) in store.users.iter().zip(present_users).filter(|(u, &present)| {
-                present && unchanged(&u.source_id, u.status) && !self.gone(&u.external_id)
-            }) {
+            for (u, _) in store
+                .users
+                .iter()
+                .zip(present_users)
+                .filter(|(u, &present)| {
+                    present && unchanged(&u.source_id, u.status) && !self.gone(&u.external_id)
+                })
+            {
                 let t = target(false, &u.source_id, &u.external_id);
                 r.add(self.fold, t, u.locator.as_deref(), true);
             }

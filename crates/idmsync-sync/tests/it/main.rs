@@ -362,7 +362,10 @@ async fn a_differential_run_deactivates_the_users_the_source_reports_gone() {
         ),
         "{report:?}"
     );
-    assert_eq!(world.users(), ["a: active", "b: inactive/sync", "c: active"]);
+    assert_eq!(
+        world.users(),
+        ["a: active", "b: inactive/sync", "c: active"]
+    );
     let run = world.last_run();
     assert_eq!(run.counts.users_deactivated, 1);
     assert_eq!(
@@ -405,7 +408,12 @@ async fn the_guard_stops_a_differential_run_that_deactivates_too_many_unless_for
     );
     assert_eq!(
         world.users(),
-        ["a: active", "b: inactive/sync", "c: inactive/sync", "d: active"]
+        [
+            "a: active",
+            "b: inactive/sync",
+            "c: inactive/sync",
+            "d: active"
+        ]
     );
 }
 

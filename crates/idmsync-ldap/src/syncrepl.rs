@@ -1,0 +1,376 @@
+//! Differential reads by RFC 4533 content synchronisation (OpenLDAP's syncprov): one refresh per
+//! subtree from the cookie the last run stored, which returns the entries added or changed and
+//! names the entries that left the scope (deleted, moved out of the base, changed out of the
+//! filter), or, after a present phase, the entries still there. Either way a differential run
+//! sees leavers, at a cost that grows with the changes rather than the directory.
+//!
+//! The watermark holds the two cookies and a fingerprint of the searches they belong to:
+//! `rfc4533;f=<fingerprint>;u=<users' cookie>;g=<groups' cookie>` (cookies in hex). A changed
+//! base, filter or attribute list changes the fingerprint, and the next refresh starts from no
+//! cookie (the whole content of the new scope, so what fell out of it is seen leaving).
+
+use std::fmt::Write as _;
+
+use idmsync_domain::plan::{Departed, Departures, SourceData, Unreadable};
+use idmsync_domain::{SourceGroup, SourceId, SourceUser, Watermark};
+use idmsync_ports::{DynProgress, SourceError};
+
+use crate::client::{Connection, SyncEnd, SyncMessage};
+use crate::content_sync::{Left, Mode, Refresh};
+use crate::dn;
+use crate::entry::{self, Skip};
+use crate::range::{self, Slice};
+use crate::raw::RawEntry;
+use crate::read::{Reader, Subtree};
+
+/// What a content synchronisation watermark starts with.
+const PREFIX: &str = "rfc4533;";
+
+/// Whether `watermark` was written by a content synchronisation read.
+pub(crate) fn is_cookie(watermark: &Watermark) -> bool {
+    watermark.0.starts_with(PREFIX)
+}
+
+/// The cookies of the users' and the groups' searches, and which searches they belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Cookies {
+    fingerprint: u64,
+    users: Option<Vec<u8>>,
+    groups: Option<Vec<u8>>,
+}
+
+impl Cookies {
+    fn watermark(&self) -> Watermark {
+        let hex = |cookie: &Option<Vec<u8>>| {
+            cookie.as_deref().map_or_else(String::new, |bytes| {
+                bytes.iter().fold(String::new(), |mut s, b| {
+                    let _ = write!(s, "{b:02x}");
+                    s
+                })
+            })
+        };
+        Watermark(format!(
+            "{PREFIX}f={:016x};u={};g={}",
+            self.fingerprint,
+            hex(&self.users),
+            hex(&self.groups)
+        ))
+    }
+
+    /// The cookies of `watermark`; `None` when it is not one of ours or is damaged.
+    fn parse(watermark: &Watermark) -> Option<Self> {
+        let rest = watermark.0.strip_prefix(PREFIX)?;
+        let mut parts = rest.split(';');
+        let mut field = |name: &str| parts.next()?.strip_prefix(name);
+        let fingerprint = u64::from_str_radix(field("f=")?, 16).ok()?;
+        let cookie = |hex: &str| -> Option<Option<Vec<u8>>> {
+            if hex.is_empty() {
+                return Some(None);
+            }
+            if !hex.len().is_multiple_of(2) {
+                return None;
+            }
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+                .collect::<Option<Vec<u8>>>()
+                .map(Some)
+        };
+        let users = cookie(field("u=")?)?;
+        let groups = cookie(field("g=")?)?;
+        Some(Self {
+            fingerprint,
+            users,
+            groups,
+        })
+    }
+}
+
+/// FNV-1a over the searches' bases, filters and attributes: stable across builds and
+/// platforms, unlike the standard library's hasher, because it is stored.
+fn fingerprint(reader: &Reader) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let attributes = reader.attributes.user_attributes();
+    let group_attributes = reader.attributes.group_attributes();
+    let parts = [&reader.users.base, &reader.users.filter]
+        .into_iter()
+        .chain(&attributes)
+        .chain([&reader.groups.base, &reader.groups.filter])
+        .chain(&group_attributes);
+    for part in parts {
+        for b in part.to_ascii_lowercase().bytes().chain([0]) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// The position to store before a read: a refresh of each search base's own entry, which
+/// costs one entry and returns the server's current cookie. `None` when the server has no
+/// provider for a base.
+///
+/// # Errors
+/// `Failed` when the search fails otherwise.
+pub(crate) async fn position(
+    conn: &mut Connection<'_>,
+    reader: &Reader,
+) -> Result<Option<Watermark>, SourceError> {
+    let mut cookies = Vec::with_capacity(2);
+    for subtree in [&reader.users, &reader.groups] {
+        let no_attributes = ["1.1".to_owned()];
+        let end = conn
+            .sync_search(
+                &subtree.base,
+                true,
+                "(objectClass=*)",
+                &no_attributes,
+                (Mode::RefreshOnly, None),
+                |_| {},
+            )
+            .await?;
+        match end {
+            SyncEnd::Done(done) => cookies.push(done.cookie),
+            SyncEnd::Unsupported => return Ok(None),
+            SyncEnd::RefreshRequired => return Err(refresh_without_cookie(conn, subtree)),
+        }
+    }
+    let groups = cookies.pop().flatten();
+    let users = cookies.pop().flatten();
+    Ok(Some(
+        Cookies {
+            fingerprint: fingerprint(reader),
+            users,
+            groups,
+        }
+        .watermark(),
+    ))
+}
+
+fn refresh_without_cookie(conn: &Connection<'_>, subtree: &Subtree) -> SourceError {
+    SourceError::Failed(format!(
+        "{}: content synchronisation under {} asked for a refresh without a cookie",
+        conn.url(),
+        subtree.base
+    ))
+}
+
+/// The error of content synchronisation refused under `base`.
+pub(crate) fn unsupported(url: &str, base: &str) -> SourceError {
+    SourceError::Invalid {
+        location: "source.ldap.deltas".into(),
+        message: format!(
+            "\"syncrepl\": {url} does not offer RFC 4533 content synchronisation under {base}: \
+             configure the syncprov overlay on the database that holds it (OpenLDAP), or use \
+             deltas = \"timestamp\""
+        ),
+    }
+}
+
+/// The users and groups changed since `since`, and those that left. The position stored for the
+/// next run is the one [`position`] took before this read: what changes during the read is sent
+/// again next time, which plans to nothing.
+///
+/// # Errors
+/// As [`Connection::sync_search`]; `Invalid` when an entry's UUID is not its unique id (the
+/// departures could not be matched).
+pub(crate) async fn changed(
+    conn: &mut Connection<'_>,
+    reader: &Reader,
+    since: &Watermark,
+    progress: &DynProgress,
+) -> Result<SourceData, SourceError> {
+    let fingerprint = fingerprint(reader);
+    let cookies = Cookies::parse(since).filter(|c| c.fingerprint == fingerprint);
+    if cookies.is_none() {
+        tracing::info!(
+            "the stored position belongs to other searches: refreshing the whole content once"
+        );
+    }
+    let (users_cookie, groups_cookie) = cookies.map_or((None, None), |c| (c.users, c.groups));
+    let map = &reader.attributes;
+    let mut unreadable = Vec::new();
+    let (users, left_users) = refresh(
+        conn,
+        &reader.users,
+        &map.user_attributes(),
+        users_cookie,
+        progress,
+        &mut unreadable,
+        |e| entry::user(e, map),
+        |u: &SourceUser| &u.source_id,
+    )
+    .await?;
+    let member = &map.group_member;
+    let group = |e: &mut RawEntry| match range::take(e, member, 0) {
+        Ok(Slice { values, next: None }) => {
+            range::put(e, member, values);
+            entry::group(e, map)
+        }
+        // Only Active Directory sends ranges, and it has no content synchronisation.
+        _ => Err(Skip::Missing(format!("{member} (sent in ranges)"))),
+    };
+    let (groups, left_groups) = refresh(
+        conn,
+        &reader.groups,
+        &map.group_attributes(),
+        groups_cookie,
+        progress,
+        &mut unreadable,
+        group,
+        |g: &SourceGroup| &g.source_id,
+    )
+    .await?;
+    Ok(SourceData {
+        users,
+        groups,
+        unreadable,
+        departed: Departed {
+            users: departures(left_users)?,
+            groups: departures(left_groups)?,
+        },
+    })
+}
+
+/// UUIDs as source ids.
+fn departures(left: Left) -> Result<Departures, SourceError> {
+    let ids = |uuids: Vec<String>| {
+        uuids
+            .into_iter()
+            .map(|u| {
+                SourceId::new(&u).map_err(|e| SourceError::Invalid {
+                    location: format!("entry UUID {u}"),
+                    message: e.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    Ok(match left {
+        Left::Listed(uuids) => Departures::Listed(ids(uuids)?),
+        Left::AllBut(uuids) => Departures::AllBut(ids(uuids)?),
+    })
+}
+
+/// One refresh of `subtree` from `cookie` (again from none when the server no longer knows
+/// it), mapping the entries sent with `map`. An entry that cannot be read goes to `unreadable`
+/// with its UUID, and counts as still there.
+///
+/// # Errors
+/// As [`Connection::sync_search`]; `Invalid` when an entry's mapped source id (`sid`) is not
+/// the UUID the server gave it.
+#[allow(clippy::too_many_arguments)]
+async fn refresh<T: Send>(
+    conn: &mut Connection<'_>,
+    subtree: &Subtree,
+    attributes: &[String],
+    mut cookie: Option<Vec<u8>>,
+    progress: &DynProgress,
+    unreadable: &mut Vec<Unreadable>,
+    mut map: impl FnMut(&mut RawEntry) -> Result<T, Skip> + Send,
+    sid: impl Fn(&T) -> &SourceId,
+) -> Result<(Vec<T>, Left), SourceError> {
+    progress.stage(&format!("reading changed {}", subtree.what), None);
+    let (mut refresh, done) = loop {
+        let mut refresh = Refresh::from(cookie.clone());
+        let end = conn
+            .sync_search(
+                &subtree.base,
+                false,
+                &subtree.filter,
+                attributes,
+                (Mode::RefreshOnly, cookie.as_deref()),
+                |message| {
+                    progress.advance(1);
+                    match message {
+                        SyncMessage::Entry(state, entry) => refresh.entry(state, entry),
+                        SyncMessage::Info(info) => refresh.info(info),
+                    }
+                },
+            )
+            .await?;
+        match end {
+            SyncEnd::Done(done) => break (refresh, done),
+            SyncEnd::RefreshRequired if cookie.is_some() => {
+                tracing::warn!(
+                    base = %subtree.base,
+                    "the directory no longer knows the stored position: refreshing the whole \
+                     content of the {} once",
+                    subtree.what
+                );
+                cookie = None;
+            }
+            SyncEnd::RefreshRequired => return Err(refresh_without_cookie(conn, subtree)),
+            SyncEnd::Unsupported => return Err(unsupported(conn.url(), &subtree.base)),
+        }
+    };
+    let mut left = refresh.finish(&done);
+    let mut out = Vec::with_capacity(refresh.changed.len());
+    for (uuid, mut raw) in std::mem::take(&mut refresh.changed) {
+        match map(&mut raw) {
+            Ok(value) if sid(&value).as_str() == uuid => out.push(value),
+            Ok(value) => {
+                return Err(SourceError::Invalid {
+                    location: raw.dn,
+                    message: format!(
+                        "content synchronisation names this entry {uuid} but its unique id is \
+                         {}: set source.ldap.unique_id_attribute = \"entryUUID\", or \
+                         source.ldap.deltas = \"timestamp\"",
+                        sid(&value).as_str()
+                    ),
+                })
+            }
+            Err(skip) => {
+                if let Left::AllBut(kept) = &mut left {
+                    kept.push(uuid.clone());
+                }
+                unreadable.push(Unreadable {
+                    group: subtree.group,
+                    locator: dn::normalize_or_keep(&raw.dn),
+                    source_id: SourceId::new(&uuid).ok(),
+                    reason: skip.to_string(),
+                });
+            }
+        }
+    }
+    tracing::debug!(
+        base = %subtree.base,
+        changed = out.len(),
+        "refreshed the {}",
+        subtree.what
+    );
+    Ok((out, left))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_round_trip_through_the_watermark() {
+        let cookies = Cookies {
+            fingerprint: 0x0123_4567_89ab_cdef,
+            users: Some(b"rid=000,csn=20240101000000.000000Z#000000#000#000000".to_vec()),
+            groups: None,
+        };
+        let watermark = cookies.watermark();
+        assert!(is_cookie(&watermark));
+        assert!(watermark
+            .0
+            .starts_with("rfc4533;f=0123456789abcdef;u=7269643d"));
+        assert!(watermark.0.ends_with(";g="));
+        assert_eq!(Cookies::parse(&watermark), Some(cookies));
+        for damaged in [
+            "20240101000000Z",
+            "rfc4533;f=zz;u=;g=",
+            "rfc4533;f=1;u=abc;g=",
+            "rfc4533;f=1;u=;",
+            "rfc4533;f=1;g=;u=",
+        ] {
+            assert_eq!(
+                Cookies::parse(&Watermark(damaged.into())),
+                None,
+                "{damaged}"
+            );
+        }
+    }
+}
