@@ -1,6 +1,6 @@
 //! The binary against a real OpenLDAP slapd (started per test from the fixture directory).
 
-use idmsync_test_ldap::{fixtures, Slapd};
+use idmsync_test_ldap::{fixtures, SessionLog, Slapd, TestDirectory};
 use serde_json::Value;
 
 use crate::support::Sandbox;
@@ -355,4 +355,60 @@ fn a_differential_run_that_would_deactivate_too_many_stops_like_a_full_one() {
     let out = s.idmsync(&["sync", "--force"]).ok();
     assert!(out.starts_with("differential sync succeeded"), "{out}");
     assert!(out.contains("2 users deactivated"), "{out}");
+}
+
+#[test]
+fn with_content_synchronisation_a_differential_run_sees_leavers_under_the_guard() {
+    // RFC 4533 refreshes are not paged: the sync account has no size limit here, as the
+    // documentation asks.
+    let slapd = Slapd::builder()
+        .ldif(fixtures::DIRECTORY)
+        .syncprov(SessionLog::Operations(1000))
+        .start();
+    let s = Sandbox::with_config(&config(&slapd, "max_deactivations = 2", ""));
+    s.idmsync(&["sync"]).ok();
+    slapd.delete(&format!("uid=dbowie,{PEOPLE}"));
+    slapd.delete(&format!("uid=krichards,ou=london,{PEOPLE}"));
+    slapd.rename(
+        &format!("uid=eclapton,ou=london,{PEOPLE}"),
+        "uid=eclapton",
+        Some("ou=elsewhere,dc=example,dc=com"),
+    );
+    slapd.delete("cn=dangling,ou=groups,dc=example,dc=com");
+    slapd.modify(&format!(
+        "dn: cn=stones,ou=groups,dc=example,dc=com\nchangetype: modify\ndelete: member\n\
+         member: uid=cwatts,ou=london,{PEOPLE}\n"
+    ));
+    let before = s.users();
+    let stopped = s.idmsync(&["sync"]);
+    assert_eq!(stopped.code, 3, "{}{}", stopped.stdout, stopped.stderr);
+    assert!(
+        stopped
+            .stderr
+            .contains("would deactivate 3 of 12 active users"),
+        "{}",
+        stopped.stderr
+    );
+    assert_eq!(s.users(), before, "nothing written");
+
+    let out = s.idmsync(&["sync", "--force"]).ok();
+    assert!(out.starts_with("differential sync succeeded"), "{out}");
+    let log = s.log(3);
+    for line in [
+        "deactivated-user: dbowie (missing from the source)",
+        "deactivated-user: eclapton (missing from the source)",
+        "deactivated-user: krichards (missing from the source)",
+        "deactivated-group: dangling (missing from the source)",
+        "removed-user-from-group: cwatts from stones",
+        "removed-user-from-group: dbowie from musicians",
+    ] {
+        assert!(
+            log.contains(&line.to_string()),
+            "{line} missing from {log:#?}"
+        );
+    }
+    // The next differential run starts from the new position: nothing left, nothing changed.
+    let quiet = s.idmsync(&["sync"]).ok();
+    assert!(quiet.starts_with("differential sync succeeded"), "{quiet}");
+    assert!(s.log(4).is_empty(), "{:#?}", s.log(4));
 }

@@ -117,7 +117,8 @@ enum Stored {
         state: StoreState,
         gone: Option<String>,
     },
-    /// A differential run's: loaded for the groups the source returned, once it has.
+    /// A differential run's: loaded for the groups the source returned, once it has (all of it
+    /// when the source reports entries that left).
     ForGroups,
 }
 
@@ -354,6 +355,10 @@ impl SyncService {
             Stored::Loaded { state, gone: login } => {
                 gone.extend(login);
                 state
+            }
+            // Entries that left take their edges with them, wherever those are stored.
+            Stored::ForGroups if data.departed.may_name_any() => {
+                self.store.load_state(tenant).await?
             }
             Stored::ForGroups => {
                 let groups: Vec<SourceId> =

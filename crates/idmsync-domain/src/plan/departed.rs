@@ -32,10 +32,17 @@ pub struct Departed {
 }
 
 impl Departed {
-    /// Whether the read knows of no departure at all, so that nothing needs checking.
+    /// Whether some stored entry may have left: not when the read knows nothing of departures
+    /// or names none, in which case a differential run needs the stored edges of the groups it
+    /// returned only, not of every entry.
     #[must_use]
-    pub fn is_unknown(&self) -> bool {
-        self.users == Departures::Unknown && self.groups == Departures::Unknown
+    pub fn may_name_any(&self) -> bool {
+        let may = |d: &Departures| match d {
+            Departures::Unknown => false,
+            Departures::Listed(ids) => !ids.is_empty(),
+            Departures::AllBut(_) => true,
+        };
+        may(&self.users) || may(&self.groups)
     }
 }
 

@@ -344,12 +344,15 @@ async fn force_applies_what_the_guard_would_stop() {
 
 #[tokio::test]
 async fn a_differential_run_deactivates_the_users_the_source_reports_gone() {
-    let world = World::synced_from(
+    let world = World::reading(
         FakeSource::with_tombstones(),
-        &["a", "b", "c"],
         settings(MaxDeactivations::Count(1)),
-    )
-    .await;
+    );
+    for u in ["a", "b", "c"] {
+        world.source.put_user(user(u));
+    }
+    world.source.put_group(group("staff", &["a", "b"]));
+    world.run(full()).await.expect("the first run");
     world.source.remove_user("b");
     let report = world.run(request(None)).await.expect("run");
     assert!(
@@ -366,11 +369,16 @@ async fn a_differential_run_deactivates_the_users_the_source_reports_gone() {
         world.users(),
         ["a: active", "b: inactive/sync", "c: active"]
     );
+    // The group did not change, yet the leaver's membership goes with it.
+    assert_eq!(world.edges(), ["staff > a"]);
     let run = world.last_run();
     assert_eq!(run.counts.users_deactivated, 1);
     assert_eq!(
         world.lines(run.id).await,
-        ["deactivated-user: b (missing from the source)"]
+        [
+            "deactivated-user: b (missing from the source)",
+            "removed-user-from-group: b from staff"
+        ]
     );
 }
 
