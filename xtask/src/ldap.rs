@@ -4,7 +4,7 @@
 use std::sync::mpsc;
 
 use anyhow::{bail, Context, Result};
-use idmsync_test_ldap::{fixtures, Slapd};
+use idmsync_test_ldap::{fixtures, SessionLog, Slapd};
 
 /// The default port: unprivileged, and unlikely to clash with a system slapd on 389.
 const DEFAULT_PORT: u16 = 3389;
@@ -19,11 +19,14 @@ pub fn run(args: &[String]) -> Result<()> {
         let _ = stop.send(());
     })
     .context("installing the Ctrl-C handler")?;
+    // With content synchronisation, so that differential runs see leavers (deltas = "auto").
     let slapd = Slapd::builder()
         .ldif(fixtures::DIRECTORY)
+        .syncprov(SessionLog::Operations(10_000))
         .port(port)
         .start();
     println!("slapd is running with the test directory (crates/idmsync-test-ldap/fixtures/directory.ldif)");
+    println!("  RFC 4533:  the syncprov overlay, with a session log of 10,000 operations");
     println!("  url:       {}", slapd.url());
     println!("  suffix:    {}", slapd.suffix());
     println!("  sync dn:   {}", slapd.sync_dn());
