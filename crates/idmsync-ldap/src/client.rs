@@ -12,6 +12,7 @@ use std::time::Duration;
 use idmsync_tls::{ClientConfig, Verify};
 use ldap3::adapters::PagedResults;
 use ldap3::asn1::StructureTag;
+use ldap3::controls::RawControl;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Scope};
 
 use idmsync_ports::SourceError;
@@ -279,6 +280,30 @@ fn hint(rc: u32) -> Option<&'static str> {
     })
 }
 
+/// One item of a search with a request control.
+pub(crate) enum Item {
+    /// An entry and the controls that came with it.
+    Entry(RawEntry, Vec<RawControl>),
+    /// An intermediate response.
+    Intermediate(StructureTag),
+}
+
+/// How a search with a request control ended.
+pub(crate) struct Ended {
+    /// Success (0) or one of the accepted result codes.
+    pub(crate) rc: u32,
+    /// The response controls of the result.
+    pub(crate) controls: Vec<RawControl>,
+}
+
+/// The value of the control `oid` among `controls`.
+pub(crate) fn value_of<'c>(controls: &'c [RawControl], oid: &str) -> Option<&'c [u8]> {
+    controls
+        .iter()
+        .find(|c| c.ctype == oid)
+        .and_then(|c| c.val.as_deref())
+}
+
 /// One message of a synchronisation search.
 pub(crate) enum SyncMessage {
     /// An entry (with its attributes when added or changed, its DN alone otherwise).
@@ -354,41 +379,35 @@ impl Connection<'_> {
         Ok(())
     }
 
-    /// An RFC 4533 synchronisation search under `base` (`scope_base` searches the base entry
-    /// alone), resuming from `cookie`, handing each entry and Sync Info message to `on_message`
-    /// as it arrives. Not paged: content synchronisation does not combine with paging, so the
-    /// sync account needs unlimited size and time limits. A refresh ends with the search; with
-    /// [`Mode::RefreshAndPersist`] the search stays open (no reply timeout) until the
-    /// connection drops.
+    /// A search (`what`, for messages) under `base` (`scope_base`: the base entry alone) with
+    /// one request `control`,
+    /// not paged, handing each entry (with its response controls) and each intermediate
+    /// message to `on_item` as it arrives; `on_item` may stop the search with an error.
+    /// `timeout` bounds each reply (a search that stays open, such as a persistent one, has
+    /// none). Ends with the result code and the response controls when the result is success
+    /// or one of `accepted`.
     ///
     /// # Errors
-    /// `Failed` as [`Connection::search`], for a malformed Sync State, Sync Info or Sync Done
-    /// (never a panic), and for a result other than success, `e-syncRefreshRequired` or
-    /// `unavailableCriticalExtension`.
-    pub(crate) async fn sync_search(
+    /// `Failed` as [`Connection::search`], for any other result, and whatever `on_item`
+    /// returns.
+    pub(crate) async fn controlled_search(
         &mut self,
-        base: &str,
-        scope_base: bool,
-        filter: &str,
+        what: &str,
+        (base, scope_base, filter): (&str, bool, &str),
         attributes: &[String],
-        (mode, cookie): (Mode, Option<&[u8]>),
-        mut on_message: impl FnMut(SyncMessage) + Send,
-    ) -> Result<SyncEnd, SourceError> {
-        let operation = format!("content synchronisation under {base} with filter {filter}");
-        let url = &self.endpoint.url;
+        (control, timeout): (RawControl, bool),
+        accepted: &[u32],
+        mut on_item: impl FnMut(Item) -> Result<(), SourceError> + Send,
+    ) -> Result<Ended, SourceError> {
+        let operation = format!("{what} under {base} with filter {filter}");
         let failed = |e: LdapError| SourceError::Failed(self.endpoint.message(&operation, &e));
-        let malformed = |what: &str| {
-            SourceError::Failed(format!(
-                "{url}: {operation}: the server sent a malformed {what}"
-            ))
-        };
         let scope = if scope_base {
             Scope::Base
         } else {
             Scope::Subtree
         };
-        let ldap = self.ldap.with_controls(content_sync::request(mode, cookie));
-        if mode == Mode::RefreshOnly {
+        let ldap = self.ldap.with_controls(control);
+        if timeout {
             ldap.with_timeout(self.endpoint.timeout);
         }
         let mut stream = ldap
@@ -397,40 +416,97 @@ impl Connection<'_> {
             .map_err(failed)?;
         while let Some(item) = stream.next().await.map_err(failed)? {
             if item.is_ref() {
-                tracing::debug!(url = %url, base, "ignored a search reference");
+                tracing::debug!(url = %self.endpoint.url, base, "ignored a search reference");
                 continue;
             }
             if item.is_intermediate() {
-                let info = content_sync::sync_info(item.0)
-                    .ok_or_else(|| malformed("Sync Info message"))?;
-                on_message(SyncMessage::Info(info));
+                on_item(Item::Intermediate(item.0))?;
                 continue;
             }
-            let state = item
-                .1
-                .iter()
-                .find(|c| c.1.ctype == content_sync::SYNC_STATE_OID)
-                .and_then(|c| c.1.val.as_deref())
-                .and_then(content_sync::sync_state)
-                .ok_or_else(|| malformed("or missing Sync State control"))?;
-            let entry = raw_entry(item.0).ok_or_else(|| malformed("entry"))?;
-            on_message(SyncMessage::Entry(state, entry));
+            let controls = item.1.into_iter().map(|c| c.1).collect();
+            let entry = raw_entry(item.0).ok_or_else(|| {
+                SourceError::Failed(format!(
+                    "{}: {operation}: the server sent a malformed entry",
+                    self.endpoint.url
+                ))
+            })?;
+            on_item(Item::Entry(entry, controls))?;
         }
         let result = stream.finish().await;
-        match result.rc {
-            content_sync::REFRESH_REQUIRED => return Ok(SyncEnd::RefreshRequired),
-            UNAVAILABLE_CRITICAL_EXTENSION => return Ok(SyncEnd::Unsupported),
-            _ => {}
+        let result = if accepted.contains(&result.rc) {
+            result
+        } else {
+            result.success().map_err(failed)?
+        };
+        Ok(Ended {
+            rc: result.rc,
+            controls: result.ctrls.into_iter().map(|c| c.1).collect(),
+        })
+    }
+
+    /// An RFC 4533 synchronisation search under `base` (`scope_base` searches the base entry
+    /// alone), resuming from `cookie`, handing each entry and Sync Info message to `on_message`
+    /// as it arrives. Not paged: content synchronisation does not combine with paging, so the
+    /// sync account needs unlimited size and time limits. A refresh ends with the search; with
+    /// [`Mode::RefreshAndPersist`] the search stays open (no reply timeout) until the
+    /// connection drops.
+    ///
+    /// # Errors
+    /// `Failed` as [`Connection::controlled_search`], for a malformed Sync State, Sync Info or
+    /// Sync Done (never a panic), and for a result other than success, `e-syncRefreshRequired`
+    /// or `unavailableCriticalExtension`.
+    pub(crate) async fn sync_search(
+        &mut self,
+        (base, scope_base, filter): (&str, bool, &str),
+        attributes: &[String],
+        (mode, cookie): (Mode, Option<&[u8]>),
+        mut on_message: impl FnMut(SyncMessage) + Send,
+    ) -> Result<SyncEnd, SourceError> {
+        let url = self.endpoint.url.clone();
+        let malformed = |what: &str| {
+            SourceError::Failed(format!(
+                "{url}: content synchronisation under {base}: the server sent a malformed {what}"
+            ))
+        };
+        let ended = self
+            .controlled_search(
+                "content synchronisation",
+                (base, scope_base, filter),
+                attributes,
+                (
+                    content_sync::request(mode, cookie),
+                    mode == Mode::RefreshOnly,
+                ),
+                &[
+                    content_sync::REFRESH_REQUIRED,
+                    UNAVAILABLE_CRITICAL_EXTENSION,
+                ],
+                |item| {
+                    let message = match item {
+                        Item::Intermediate(tag) => SyncMessage::Info(
+                            content_sync::sync_info(tag)
+                                .ok_or_else(|| malformed("Sync Info message"))?,
+                        ),
+                        Item::Entry(entry, controls) => {
+                            let state = value_of(&controls, content_sync::SYNC_STATE_OID)
+                                .and_then(content_sync::sync_state)
+                                .ok_or_else(|| malformed("or missing Sync State control"))?;
+                            SyncMessage::Entry(state, entry)
+                        }
+                    };
+                    on_message(message);
+                    Ok(())
+                },
+            )
+            .await?;
+        match ended.rc {
+            content_sync::REFRESH_REQUIRED => Ok(SyncEnd::RefreshRequired),
+            UNAVAILABLE_CRITICAL_EXTENSION => Ok(SyncEnd::Unsupported),
+            _ => value_of(&ended.controls, content_sync::SYNC_DONE_OID)
+                .and_then(content_sync::sync_done)
+                .map(SyncEnd::Done)
+                .ok_or_else(|| malformed("or missing Sync Done control")),
         }
-        let result = result.success().map_err(failed)?;
-        result
-            .ctrls
-            .iter()
-            .find(|c| c.1.ctype == content_sync::SYNC_DONE_OID)
-            .and_then(|c| c.1.val.as_deref())
-            .and_then(content_sync::sync_done)
-            .map(SyncEnd::Done)
-            .ok_or_else(|| malformed("or missing Sync Done control"))
     }
 
     /// Reads the entry `dn` (the root DSE for `""`) with `attributes`: a base search, not paged.

@@ -121,9 +121,7 @@ pub(crate) async fn position(
         let no_attributes = ["1.1".to_owned()];
         let end = conn
             .sync_search(
-                &subtree.base,
-                true,
-                "(objectClass=*)",
+                (&subtree.base, true, "(objectClass=*)"),
                 &no_attributes,
                 (Mode::RefreshOnly, None),
                 |_| {},
@@ -274,9 +272,7 @@ async fn refresh<T: Send>(
         let mut refresh = Refresh::from(cookie.clone());
         let end = conn
             .sync_search(
-                &subtree.base,
-                false,
-                &subtree.filter,
+                (&subtree.base, false, &subtree.filter),
                 attributes,
                 (Mode::RefreshOnly, cookie.as_deref()),
                 |message| {
