@@ -187,8 +187,10 @@ fn a_dry_run_prints_the_plan_and_writes_nothing(backend: Backend) {
     assert_eq!(s.runs(), json!([]));
 }
 
-fn later_runs_are_differential_and_never_deactivate(backend: Backend) {
-    let s = synced(backend, "");
+/// The files are read whole, so a differential run knows who is still there: a removed line
+/// deactivates its user as a full run would, under the same guard.
+fn later_runs_are_differential_and_see_removed_lines(backend: Backend) {
+    let s = synced(backend, "max_deactivations = 1");
     let today = chrono::Utc::now().format("%d/%m/%Y").to_string();
     s.write(
         "users.txt",
@@ -204,13 +206,22 @@ fn later_runs_are_differential_and_never_deactivate(backend: Backend) {
     );
     let out = s.idmsync(&["sync"]).ok();
     assert!(out.starts_with("differential sync succeeded"), "{out}");
+    let log = s.log(2);
     assert_eq!(
-        s.log(2),
-        vec!["updated-user: mjagger (first_name \"Mick\" → \"Michael\")".to_string()]
+        log[..2],
+        [
+            "updated-user: mjagger (first_name \"Mick\" → \"Michael\")".to_string(),
+            "deactivated-user: pmccartney (missing from the source)".to_string()
+        ],
+        "{log:#?}"
+    );
+    assert!(
+        log.contains(&"removed-user-from-group: pmccartney from beatles".to_string()),
+        "{log:#?}"
     );
     let users = s.users();
     assert_eq!(users[3]["external_id"], "pmccartney");
-    assert_eq!(users[3]["status"], "active");
+    assert_eq!(users[3]["status"], "inactive");
 }
 
 fn a_returning_user_is_reactivated(backend: Backend) {
@@ -400,7 +411,7 @@ on_every_backend!(
     the_guard_stops_a_mass_deactivation_until_forced,
     an_empty_source_is_always_stopped,
     a_dry_run_prints_the_plan_and_writes_nothing,
-    later_runs_are_differential_and_never_deactivate,
+    later_runs_are_differential_and_see_removed_lines,
     a_returning_user_is_reactivated,
     showing_an_unknown_run_is_an_error,
     a_second_runner_is_skipped_while_the_first_holds_the_lock,

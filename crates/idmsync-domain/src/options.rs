@@ -10,7 +10,8 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use crate::ids::Tenant;
 
 /// Full runs see the whole source and may deactivate; differential runs see only what changed
-/// since the last successful run's watermark and never deactivate; a user run re-reads one
+/// since the last successful run's watermark and deactivate only what the source reports gone
+/// (RFC 4533, DirSync, a file read whole; never what it merely did not return); a user run re-reads one
 /// user and their groups (`sync --user`), and deactivates that user if the source no longer
 /// has them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -118,13 +118,18 @@ pub struct LdapConfig {
 #[serde(rename_all = "lowercase")]
 pub enum Deltas {
     /// RFC 4533 content synchronisation where the root DSE offers it (and the unique id is
-    /// `entryUUID`, which the server's UUIDs are), timestamps otherwise.
+    /// `entryUUID`, which the server's UUIDs are), DirSync where it offers that and the sync
+    /// account may use it (and the unique id is `objectGUID`), timestamps otherwise.
     #[default]
     Auto,
     /// RFC 4533 content synchronisation (OpenLDAP's syncprov overlay), or an error naming what
     /// the server lacks: deletions, moves out of the base and changes out of the filter are
     /// seen by every differential run.
     Syncrepl,
+    /// Active Directory's DirSync control, or an error naming what the account lacks (the
+    /// "Replicating Directory Changes" right): deleted objects, moves out of the base and
+    /// changes out of the filter are seen by every differential run.
+    Dirsync,
     /// `modify_timestamp_attribute` against the watermark, as the original: deletions are seen
     /// by full runs only.
     Timestamp,
@@ -296,15 +301,20 @@ impl LdapConfig {
             non_empty(key, name)?;
         }
         self.check_active_directory()?;
-        if self.deltas == Deltas::Syncrepl && !map.unique_id.eq_ignore_ascii_case("entryUUID") {
-            return Err(ConfigError::new(
-                "deltas",
-                format!(
-                    "\"syncrepl\" identifies entries by their entryUUID, but \
-                     unique_id_attribute is \"{}\": use \"entryUUID\" or deltas = \"timestamp\"",
-                    map.unique_id
-                ),
-            ));
+        for (deltas, name, id) in [
+            (Deltas::Syncrepl, "syncrepl", "entryUUID"),
+            (Deltas::Dirsync, "dirsync", "objectGUID"),
+        ] {
+            if self.deltas == deltas && !map.unique_id.eq_ignore_ascii_case(id) {
+                return Err(ConfigError::new(
+                    "deltas",
+                    format!(
+                        "\"{name}\" identifies entries by their {id}, but unique_id_attribute \
+                         is \"{}\": use \"{id}\" or deltas = \"timestamp\"",
+                        map.unique_id
+                    ),
+                ));
+            }
         }
         self.check_filters(valid_filter)?;
         self.warn_about_tls(transport);

@@ -48,8 +48,8 @@
 //! often one the service account may not read) cannot be identified. A full read returns it as
 //! [`Unreadable`], with its DN and the reason, and the engine decides: by default the run stops,
 //! since the entry's absence would otherwise deactivate its user (`sync.on_unreadable`). A
-//! differential read, which deactivates nobody, returns them too, and the run logs each with
-//! its reason. Search references (continuation referrals) are ignored: the
+//! differential read returns them too (an RFC 4533 refresh with their UUID, so they count as
+//! still there), and the run logs each with its reason. Search references (continuation referrals) are ignored: the
 //! adapter reads one server and never follows them; a search that ends in a referral result
 //! fails. Blank member values are dropped.
 //!
@@ -61,7 +61,10 @@
 //! skew between this host and the server and writes in the watermark's second; entries read
 //! twice plan to nothing. A renamed or moved entry gets a new `modifyTimestamp`, keeps its
 //! `entryUUID` and so its row, and comes back with its new locator. A deleted entry leaves no
-//! trace to search for: only a full run notices it (and deactivates the user or group).
+//! trace to search for: only a full run notices it (and deactivates the user or group), unless
+//! the server offers RFC 4533 content synchronisation (`syncrepl`) or DirSync (`dirsync`),
+//! which `deltas` chooses (`auto` by default): their differential reads name what left, and
+//! their watermarks are cookies.
 //!
 //! With `modify_timestamp_attribute = "uSNChanged"` (AD mode's default) the watermark is
 //! instead `<invocationId>:<highestCommittedUSN>` of the domain controller that answers, read
@@ -83,6 +86,7 @@ mod bind;
 mod client;
 mod config;
 mod content_sync;
+mod dirsync;
 mod dn;
 mod entry;
 mod escape;
@@ -147,35 +151,83 @@ impl LdapSource {
     }
 }
 
+/// How a run learns what changed, once the server has been asked what it offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Syncrepl,
+    Dirsync,
+    Timestamp,
+}
+
 impl LdapSource {
-    /// Whether runs may use RFC 4533 content synchronisation: with `deltas = "syncrepl"` always
-    /// (an error naming what is missing when the root DSE does not list it), with `auto` when
-    /// the root DSE lists the Sync Request control, the unique id is `entryUUID` and the server
-    /// is not 389 Directory Server (whose content synchronisation names entries by nsUniqueId).
-    /// A server may still refuse it for the search bases (OpenLDAP lists the control once the
-    /// module is loaded, whichever databases have the overlay): see [`syncrepl::position`].
+    /// How runs may learn what changed: with `deltas = "syncrepl"` or `"dirsync"` that (an
+    /// error naming what is missing when the root DSE does not list it); with `auto` RFC 4533
+    /// when the root DSE lists the Sync Request control, the unique id is `entryUUID` and the
+    /// server is not 389 Directory Server (whose content synchronisation names entries by
+    /// nsUniqueId), else DirSync when it lists that and the unique id is `objectGUID`, else
+    /// timestamps. A server may still refuse either when asked: see [`LdapSource::position`].
     ///
     /// # Errors
-    /// `Invalid` for `syncrepl` on a server without it; `Failed` when the root DSE cannot be
-    /// read.
-    async fn syncrepl(&self, conn: &mut Connection<'_>) -> Result<bool, SourceError> {
+    /// `Invalid` for an explicit method the server does not list; `Failed` when the root DSE
+    /// cannot be read.
+    async fn method(&self, conn: &mut Connection<'_>) -> Result<Method, SourceError> {
         let root_dse = server::ROOT_DSE.map(str::to_owned);
         let root = conn.read("", &root_dse).await?.unwrap_or_default();
-        let offered = server::offers(&root, content_sync::SYNC_REQUEST_OID);
+        let unique_id = |name: &str| self.reader.attributes.unique_id.eq_ignore_ascii_case(name);
+        let syncrepl = server::offers(&root, content_sync::SYNC_REQUEST_OID);
+        let dirsync = server::offers(&root, dirsync::OID);
+        let url = conn.url();
         match self.deltas {
-            Deltas::Syncrepl if !offered => {
-                Err(syncrepl::unsupported(conn.url(), &self.reader.users.base))
+            Deltas::Syncrepl if !syncrepl => {
+                Err(syncrepl::unsupported(url, &self.reader.users.base))
             }
-            Deltas::Syncrepl => Ok(true),
-            Deltas::Auto => Ok(offered
-                && self
-                    .reader
-                    .attributes
-                    .unique_id
-                    .eq_ignore_ascii_case("entryUUID")
-                && !server::is_389ds(&root)),
-            Deltas::Timestamp => Ok(false),
+            Deltas::Syncrepl => Ok(Method::Syncrepl),
+            Deltas::Dirsync if !dirsync => Err(dirsync::refused(url, 12)),
+            Deltas::Dirsync => Ok(Method::Dirsync),
+            Deltas::Auto if syncrepl && unique_id("entryUUID") && !server::is_389ds(&root) => {
+                Ok(Method::Syncrepl)
+            }
+            Deltas::Auto if dirsync && unique_id("objectGUID") => Ok(Method::Dirsync),
+            Deltas::Auto | Deltas::Timestamp => Ok(Method::Timestamp),
         }
+    }
+
+    /// The RFC 4533 or DirSync position before a read, or `None` for timestamps: with `auto`
+    /// also when the server refuses the method (OpenLDAP without the overlay on this database;
+    /// a DirSync account without the replication right, which is logged as a warning).
+    ///
+    /// # Errors
+    /// As [`LdapSource::method`]; `Invalid` when an explicit method is refused.
+    async fn position(&self) -> Result<Option<Watermark>, SourceError> {
+        if self.deltas == Deltas::Timestamp {
+            return Ok(None);
+        }
+        let mut conn = self.endpoint.connect().await?;
+        let position = match self.method(&mut conn).await? {
+            Method::Syncrepl => match syncrepl::position(&mut conn, &self.reader).await? {
+                None if self.deltas == Deltas::Syncrepl => {
+                    return Err(syncrepl::unsupported(conn.url(), &self.reader.users.base))
+                }
+                position => position,
+            },
+            Method::Dirsync => match dirsync::position(&mut conn, &self.reader).await? {
+                Ok(position) => Some(position),
+                Err(rc) if self.deltas == Deltas::Dirsync => {
+                    return Err(dirsync::refused(conn.url(), rc))
+                }
+                Err(rc) => {
+                    tracing::warn!(
+                        "{}; differential runs use uSNChanged and see deleted objects only in \
+                         full runs",
+                        dirsync::refused(conn.url(), rc)
+                    );
+                    None
+                }
+            },
+            Method::Timestamp => None,
+        };
+        conn.close().await;
+        Ok(position)
     }
 }
 
@@ -232,29 +284,13 @@ impl IdentitySource for LdapSource {
         Ok(data)
     }
 
-    /// An RFC 4533 cookie where content synchronisation is used (see [`LdapSource::syncrepl`]),
-    /// else the clock's time or the domain controller's USN.
+    /// An RFC 4533 or DirSync cookie where one is used (see [`LdapSource::position`]), else
+    /// the clock's time or the domain controller's USN.
     async fn watermark(&self) -> Result<Watermark, SourceError> {
-        if self.deltas != Deltas::Timestamp {
-            let mut conn = self.endpoint.connect().await?;
-            let position = if self.syncrepl(&mut conn).await? {
-                syncrepl::position(&mut conn, &self.reader).await?
-            } else {
-                None
-            };
-            conn.close().await;
-            match position {
-                Some(position) => return Ok(position),
-                None if self.deltas == Deltas::Syncrepl => {
-                    return Err(syncrepl::unsupported(
-                        &self.endpoint.url,
-                        &self.reader.users.base,
-                    ))
-                }
-                None => {}
-            }
+        match self.position().await? {
+            Some(position) => Ok(position),
+            None => self.watermarks.now(&self.endpoint, &*self.clock).await,
         }
-        self.watermarks.now(&self.endpoint, &*self.clock).await
     }
 
     async fn snapshot(&self, progress: &DynProgress) -> Result<SourceData, SourceError> {
@@ -277,8 +313,8 @@ impl IdentitySource for LdapSource {
     }
 
     /// One connection for both reads; the entries neither could identify go to the run log.
-    /// From an RFC 4533 cookie (or always, with `deltas = "syncrepl"`), a content
-    /// synchronisation refresh, which also names the entries that left.
+    /// From an RFC 4533 or DirSync cookie (or always, with `deltas = "syncrepl"` or
+    /// `"dirsync"`), a read that also names the entries that left.
     async fn changed_since(
         &self,
         since: &Watermark,
@@ -286,17 +322,24 @@ impl IdentitySource for LdapSource {
     ) -> Result<SourceData, SourceError> {
         let reader = &self.reader;
         let mut conn = self.endpoint.connect().await?;
-        let cookie = syncrepl::is_cookie(since);
-        if self.deltas == Deltas::Syncrepl || (cookie && self.deltas == Deltas::Auto) {
-            let data = syncrepl::changed(&mut conn, reader, since, progress).await?;
+        let syncrepl = self.deltas == Deltas::Syncrepl
+            || (self.deltas == Deltas::Auto && syncrepl::is_cookie(since));
+        let dirsync = self.deltas == Deltas::Dirsync
+            || (self.deltas == Deltas::Auto && dirsync::is_cookie(since));
+        if syncrepl || dirsync {
+            let data = if syncrepl {
+                syncrepl::changed(&mut conn, reader, since, progress).await?
+            } else {
+                dirsync::changed(&mut conn, reader, since, progress).await?
+            };
             conn.close().await;
             return Ok(data);
         }
-        if cookie {
+        if syncrepl::is_cookie(since) || dirsync::is_cookie(since) {
             return Err(SourceError::Invalid {
                 location: "source.ldap.deltas".into(),
-                message: "the last run stored an RFC 4533 cookie, which \"timestamp\" cannot \
-                          resume from: run `idmsync sync --full` once"
+                message: "the last run stored an RFC 4533 or DirSync cookie, which \"timestamp\" \
+                          cannot resume from: run `idmsync sync --full` once"
                     .into(),
             });
         }

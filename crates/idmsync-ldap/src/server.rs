@@ -18,11 +18,11 @@ const FEATURES: [(&str, &str); 7] = [
     ("1.3.6.1.4.1.1466.20037", "StartTLS"),
     ("1.2.840.113556.1.4.319", "paged results"),
     (
-        "1.3.6.1.4.1.4203.1.9.1.1",
+        crate::content_sync::SYNC_REQUEST_OID,
         "content synchronisation (syncrepl)",
     ),
     ("2.16.840.1.113730.3.4.3", "persistent search"),
-    ("1.2.840.113556.1.4.841", "DirSync"),
+    (crate::dirsync::OID, "DirSync"),
     ("1.2.840.113556.1.4.528", "change notification"),
     ("1.2.840.113556.1.4.417", "show deleted objects"),
 ];

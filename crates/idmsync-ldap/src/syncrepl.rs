@@ -41,19 +41,12 @@ struct Cookies {
 
 impl Cookies {
     fn watermark(&self) -> Watermark {
-        let hex = |cookie: &Option<Vec<u8>>| {
-            cookie.as_deref().map_or_else(String::new, |bytes| {
-                bytes.iter().fold(String::new(), |mut s, b| {
-                    let _ = write!(s, "{b:02x}");
-                    s
-                })
-            })
-        };
+        let text = |cookie: &Option<Vec<u8>>| cookie.as_deref().map_or_else(String::new, hex);
         Watermark(format!(
             "{PREFIX}f={:016x};u={};g={}",
             self.fingerprint,
-            hex(&self.users),
-            hex(&self.groups)
+            text(&self.users),
+            text(&self.groups)
         ))
     }
 
@@ -65,16 +58,10 @@ impl Cookies {
         let fingerprint = u64::from_str_radix(field("f=")?, 16).ok()?;
         let cookie = |hex: &str| -> Option<Option<Vec<u8>>> {
             if hex.is_empty() {
-                return Some(None);
+                Some(None)
+            } else {
+                unhex(hex).map(Some)
             }
-            if !hex.len().is_multiple_of(2) {
-                return None;
-            }
-            (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-                .collect::<Option<Vec<u8>>>()
-                .map(Some)
         };
         let users = cookie(field("u=")?)?;
         let groups = cookie(field("g=")?)?;
@@ -86,9 +73,29 @@ impl Cookies {
     }
 }
 
+/// Bytes as lowercase hex, for cookies in watermarks.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The bytes of a non-empty [`hex`] text; `None` when it is not one.
+pub(crate) fn unhex(hex: &str) -> Option<Vec<u8>> {
+    if hex.is_empty() || !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// FNV-1a over the searches' bases, filters and attributes: stable across builds and
-/// platforms, unlike the standard library's hasher, because it is stored.
-fn fingerprint(reader: &Reader) -> u64 {
+/// platforms, unlike the standard library's hasher, because it is stored with the cookies of a
+/// watermark, which belong to those searches.
+pub(crate) fn fingerprint(reader: &Reader) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let attributes = reader.attributes.user_attributes();
     let group_attributes = reader.attributes.group_attributes();

@@ -4,8 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use idmsync_domain::plan::Departures;
 use idmsync_domain::{SourceUser, Watermark};
-use idmsync_ldap::{LdapConfig, Secret};
+use idmsync_ldap::{Deltas, LdapConfig, Secret};
 use idmsync_ports::{IdentitySource, NoProgress, SourceError};
 use idmsync_test_ad::{fixtures, SambaDc};
 
@@ -238,6 +239,8 @@ async fn active_directory_mode_reads_a_samba_domain() {
     let changed = by_login(&changed);
     assert_eq!(changed["user011"].last_name, "Changed");
 
+    dirsync_sees_leavers(&dc, &base).await;
+
     // Without AD mode the same directory has no user with the OpenLDAP defaults.
     let plain = LdapConfig {
         active_directory: false,
@@ -246,4 +249,85 @@ async fn active_directory_mode_reads_a_samba_domain() {
     };
     let data = source(plain).snapshot(&NoProgress).await.expect("snapshot");
     assert_eq!(data.users, []);
+}
+
+/// DirSync: the sync account lacks the replication right, so `auto` kept USNs above and
+/// `dirsync` names the missing right; with the right (the domain administrator has it) a
+/// differential run sees deleted users and groups, a user moved out of the base, a disabled
+/// one and a member taken out of a group.
+async fn dirsync_sees_leavers(dc: &SambaDc, base: &str) {
+    let required = source(LdapConfig {
+        deltas: Deltas::Dirsync,
+        ..config(dc)
+    });
+    match required.watermark().await {
+        Err(SourceError::Invalid { location, message }) => {
+            assert_eq!(location, "source.ldap.deltas");
+            assert!(
+                message.contains("Replicating Directory Changes"),
+                "{message}"
+            );
+        }
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+    let admin = source(LdapConfig {
+        bind_dn: dc.admin_dn(),
+        bind_password: Some(Secret::new(dc.admin_password())),
+        ..config(dc)
+    });
+    let before = admin.snapshot(&NoProgress).await.expect("snapshot");
+    let watermark = admin.watermark().await.expect("watermark");
+    assert!(watermark.0.starts_with("dirsync;"), "{watermark}");
+    let group_dn = |name: &str| fixtures::group_dn(base, name);
+    dc.modify(&format!(
+        "dn: {}\nchangetype: delete\n\n\
+         dn: {}\nchangetype: modrdn\nnewrdn: CN=User 032\ndeleteoldrdn: 1\nnewsuperior: CN=Users,{base}\n\n\
+         dn: {}\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: {}\n\n\
+         dn: {}\nchangetype: modify\nreplace: sn\nsn: Renamed\n\n\
+         dn: {}\nchangetype: modify\ndelete: member\nmember: {}\n\n\
+         dn: {}\nchangetype: delete\n",
+        fixtures::user_dn(base, 31),
+        fixtures::user_dn(base, 32),
+        fixtures::user_dn(base, 33),
+        fixtures::DISABLED,
+        fixtures::user_dn(base, 34),
+        group_dn("platform"),
+        fixtures::user_dn(base, 21),
+        group_dn("empty"),
+    ));
+    let read = admin
+        .changed_since(&watermark, &NoProgress)
+        .await
+        .expect("a DirSync read");
+    let users = by_login(&read.users);
+    assert!(
+        !users["user033"].enabled,
+        "disabled: {:?}",
+        users["user033"]
+    );
+    assert_eq!(users["user034"].last_name, "Renamed");
+    assert!(!users.contains_key("user031") && !users.contains_key("user032"));
+    let platform = read
+        .groups
+        .iter()
+        .find(|g| g.external_id.as_str() == "platform")
+        .expect("platform changed");
+    assert_eq!(platform.members.len(), 5, "user021 is out: {platform:?}");
+    let left = |departures: &Departures, sid: &idmsync_domain::SourceId| match departures {
+        Departures::Listed(sids) => sids.contains(sid),
+        other => panic!("DirSync lists what left, not {other:?}"),
+    };
+    let gone_users = ids(before
+        .users
+        .iter()
+        .filter(|u| left(&read.departed.users, &u.source_id))
+        .map(|u| u.external_id.as_str()));
+    assert_eq!(gone_users, ["user031", "user032"]);
+    let gone_groups: Vec<&str> = before
+        .groups
+        .iter()
+        .filter(|g| left(&read.departed.groups, &g.source_id))
+        .map(|g| g.external_id.as_str())
+        .collect();
+    assert_eq!(gone_groups, ["empty"]);
 }
