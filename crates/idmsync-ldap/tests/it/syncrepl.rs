@@ -67,9 +67,17 @@ fn unchanged(before: &SourceData, read: &SourceData) -> (Known, Known) {
 }
 
 /// Deletes a user and a group, moves a user out of the base and one out of the filter,
-/// renames a user's surname and takes a member out of a group.
+/// renames a user (a new login) and a user's surname, and takes a member out of a group.
 fn change(slapd: &Slapd) {
     let suffix = slapd.suffix().to_owned();
+    slapd.rename(
+        &format!("uid=krichards,ou=london,ou=people,{suffix}"),
+        "uid=keith",
+        None,
+    );
+    slapd.modify(&format!(
+        "dn: uid=keith,ou=london,ou=people,{suffix}\nchangetype: modify\nreplace: uid\nuid: keith\n"
+    ));
     slapd.delete(&format!("uid=dbowie,ou=people,{suffix}"));
     slapd.delete(&format!("cn=dangling,ou=groups,{suffix}"));
     slapd.rename(
@@ -100,10 +108,15 @@ async fn sees_changes_and_leavers(log: SessionLog) {
         .expect("a refresh");
     assert_eq!(
         ids(read.users.iter().map(|u| u.external_id.as_str())),
-        ["mjagger"],
+        ["keith", "mjagger"],
         "{log:?}"
     );
     assert_eq!(super::user(&read.users, "mjagger").last_name, "Jagger-Sir");
+    assert_eq!(
+        super::user(&read.users, "keith").source_id,
+        super::user(&before.users, "krichards").source_id,
+        "a rename keeps the entryUUID"
+    );
     assert_eq!(
         ids(read.groups.iter().map(|g| g.external_id.as_str())),
         ["stones"]
