@@ -117,9 +117,10 @@ pub struct LdapConfig {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Deltas {
-    /// RFC 4533 content synchronisation where the root DSE offers it (and the unique id is
-    /// `entryUUID`, which the server's UUIDs are), DirSync where it offers that and the sync
-    /// account may use it (and the unique id is `objectGUID`), timestamps otherwise.
+    /// RFC 4533 content synchronisation where the root DSE offers it and the unique id is what
+    /// the server's UUIDs are (`entryUUID` on OpenLDAP, `nsUniqueId` on 389 Directory Server),
+    /// DirSync where it offers that and the sync account may use it (and the unique id is
+    /// `objectGUID`), timestamps otherwise.
     #[default]
     Auto,
     /// RFC 4533 content synchronisation (OpenLDAP's syncprov overlay), or an error naming what
@@ -301,17 +302,27 @@ impl LdapConfig {
             non_empty(key, name)?;
         }
         self.check_active_directory()?;
-        for (deltas, name, id) in [
-            (Deltas::Syncrepl, "syncrepl", "entryUUID"),
-            (Deltas::Dirsync, "dirsync", "objectGUID"),
+        for (deltas, name, ids) in [
+            (
+                Deltas::Syncrepl,
+                "syncrepl",
+                &["entryUUID", "nsUniqueId"][..],
+            ),
+            (Deltas::Dirsync, "dirsync", &["objectGUID"][..]),
         ] {
-            if self.deltas == deltas && !map.unique_id.eq_ignore_ascii_case(id) {
+            if self.deltas == deltas && !ids.iter().any(|id| map.unique_id.eq_ignore_ascii_case(id))
+            {
                 return Err(ConfigError::new(
                     "deltas",
                     format!(
-                        "\"{name}\" identifies entries by their {id}, but unique_id_attribute \
-                         is \"{}\": use \"{id}\" or deltas = \"timestamp\"",
-                        map.unique_id
+                        "\"{name}\" identifies entries by their {}, but unique_id_attribute \
+                         is \"{}\": use {} or deltas = \"timestamp\"",
+                        ids.join(" or "),
+                        map.unique_id,
+                        ids.iter()
+                            .map(|id| format!("\"{id}\""))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
                     ),
                 ));
             }

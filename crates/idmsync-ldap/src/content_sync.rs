@@ -358,12 +358,17 @@ impl Refresh {
         }
     }
 
-    /// The end of the refresh: what left the scope. After a present phase (or a refresh that
-    /// ends in one, which a refresh from no cookie is) everything not named present or sent
-    /// left, less what was named deleted on top; otherwise exactly what was named deleted.
+    /// The end of the refresh: what left the scope. After a present phase (a refresh from no
+    /// cookie, or one that named an entry present) everything not named present or sent left,
+    /// less what was named deleted on top; otherwise exactly what was named deleted.
+    ///
+    /// The Sync Done's `refreshDeletes` is not trusted to tell the phases apart: 389-ds sends
+    /// FALSE after naming deletions, which read by the letter would deactivate every entry not
+    /// sent. A present phase that names nothing present (every remaining entry changed, or
+    /// none remains) therefore names no departure; the next full run sees those.
     pub(crate) fn finish(&mut self, done: &SyncDone) -> Left {
         self.keep(done.cookie.clone());
-        if self.present_phase || !done.refresh_deletes {
+        if self.present_phase {
             let deleted: HashSet<&String> = self.deleted.iter().collect();
             let mut kept: Vec<String> = self
                 .present
@@ -643,6 +648,22 @@ mod tests {
             refresh.finish(&done(true)),
             Left::AllBut(vec!["a".into(), "b".into()])
         );
+    }
+
+    #[test]
+    fn a_delete_phase_ended_as_389_ds_ends_it_names_only_what_left() {
+        // 389-ds names deletions in a syncIdSet, then ends with refreshDeletes FALSE.
+        let mut refresh = Refresh::from(Some(b"start".to_vec()));
+        refresh.info(SyncInfo::IdSet {
+            cookie: None,
+            deletes: true,
+            uuids: vec!["b".into()],
+        });
+        refresh.entry(state(State::Add, "a"), RawEntry::default());
+        assert_eq!(refresh.finish(&done(false)), Left::Listed(vec!["b".into()]));
+        let mut changes_only = Refresh::from(Some(b"start".to_vec()));
+        changes_only.entry(state(State::Modify, "a"), RawEntry::default());
+        assert_eq!(changes_only.finish(&done(false)), Left::Listed(vec![]));
     }
 
     #[test]

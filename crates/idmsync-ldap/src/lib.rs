@@ -162,10 +162,10 @@ enum Method {
 impl LdapSource {
     /// How runs may learn what changed: with `deltas = "syncrepl"` or `"dirsync"` that (an
     /// error naming what is missing when the root DSE does not list it); with `auto` RFC 4533
-    /// when the root DSE lists the Sync Request control, the unique id is `entryUUID` and the
-    /// server is not 389 Directory Server (whose content synchronisation names entries by
-    /// nsUniqueId), else DirSync when it lists that and the unique id is `objectGUID`, else
-    /// timestamps. A server may still refuse either when asked: see [`LdapSource::position`].
+    /// when the root DSE lists the Sync Request control and the unique id is what the server's
+    /// UUIDs are (`entryUUID`, or `nsUniqueId` on 389 Directory Server, whose content
+    /// synchronisation names entries by it), else DirSync when it lists that and the unique id
+    /// is `objectGUID`, else timestamps. A server may still refuse either when asked: see [`LdapSource::position`].
     ///
     /// # Errors
     /// `Invalid` for an explicit method the server does not list; `Failed` when the root DSE
@@ -184,7 +184,14 @@ impl LdapSource {
             Deltas::Syncrepl => Ok(Method::Syncrepl),
             Deltas::Dirsync if !dirsync => Err(dirsync::refused(url, 12)),
             Deltas::Dirsync => Ok(Method::Dirsync),
-            Deltas::Auto if syncrepl && unique_id("entryUUID") && !server::is_389ds(&root) => {
+            Deltas::Auto
+                if syncrepl
+                    && unique_id(if server::is_389ds(&root) {
+                        "nsUniqueId"
+                    } else {
+                        "entryUUID"
+                    }) =>
+            {
                 Ok(Method::Syncrepl)
             }
             Deltas::Auto if dirsync && unique_id("objectGUID") => Ok(Method::Dirsync),

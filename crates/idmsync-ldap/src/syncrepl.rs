@@ -128,7 +128,7 @@ pub(crate) async fn position(
         let no_attributes = ["1.1".to_owned()];
         let end = conn
             .sync_search(
-                (&subtree.base, true, "(objectClass=*)"),
+                (&subtree.base, true, &subtree.filter),
                 &no_attributes,
                 (Mode::RefreshOnly, None),
                 |_| {},
@@ -194,10 +194,11 @@ pub(crate) async fn changed(
     }
     let (users_cookie, groups_cookie) = cookies.map_or((None, None), |c| (c.users, c.groups));
     let map = &reader.attributes;
+    let form = Form::of(reader);
     let mut unreadable = Vec::new();
     let (users, left_users) = refresh(
         conn,
-        &reader.users,
+        (&reader.users, form),
         &map.user_attributes(),
         users_cookie,
         progress,
@@ -217,7 +218,7 @@ pub(crate) async fn changed(
     };
     let (groups, left_groups) = refresh(
         conn,
-        &reader.groups,
+        (&reader.groups, form),
         &map.group_attributes(),
         groups_cookie,
         progress,
@@ -231,18 +232,51 @@ pub(crate) async fn changed(
         groups,
         unreadable,
         departed: Departed {
-            users: departures(left_users)?,
-            groups: departures(left_groups)?,
+            users: departures(left_users, form)?,
+            groups: departures(left_groups, form)?,
         },
     })
 }
 
+/// How the server's UUIDs read as source ids: as they are for `entryUUID` (OpenLDAP), or in
+/// `nsUniqueId`'s form for 389 Directory Server, whose content synchronisation takes its UUIDs
+/// from nsUniqueId's 16 bytes (`8f1d6a0e-4f5b103d-9b1a2b1c-3a5e7d01`).
+#[derive(Debug, Clone, Copy)]
+struct Form<'r> {
+    /// The unique id attribute.
+    attribute: &'r str,
+    ns_unique_id: bool,
+}
+
+impl<'r> Form<'r> {
+    fn of(reader: &'r Reader) -> Self {
+        let attribute = reader.attributes.unique_id.as_str();
+        Self {
+            attribute,
+            ns_unique_id: attribute.eq_ignore_ascii_case("nsUniqueId"),
+        }
+    }
+
+    fn id(self, uuid: String) -> String {
+        if !self.ns_unique_id {
+            return uuid;
+        }
+        let hex: String = uuid.chars().filter(|c| *c != '-').collect();
+        hex.as_bytes()
+            .chunks(8)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+}
+
 /// UUIDs as source ids.
-fn departures(left: Left) -> Result<Departures, SourceError> {
+fn departures(left: Left, form: Form<'_>) -> Result<Departures, SourceError> {
     let ids = |uuids: Vec<String>| {
         uuids
             .into_iter()
             .map(|u| {
+                let u = form.id(u);
                 SourceId::new(&u).map_err(|e| SourceError::Invalid {
                     location: format!("entry UUID {u}"),
                     message: e.to_string(),
@@ -266,7 +300,7 @@ fn departures(left: Left) -> Result<Departures, SourceError> {
 #[allow(clippy::too_many_arguments)]
 async fn refresh<T: Send>(
     conn: &mut Connection<'_>,
-    subtree: &Subtree,
+    (subtree, form): (&Subtree, Form<'_>),
     attributes: &[String],
     mut cookie: Option<Vec<u8>>,
     progress: &DynProgress,
@@ -275,6 +309,7 @@ async fn refresh<T: Send>(
     sid: impl Fn(&T) -> &SourceId,
 ) -> Result<(Vec<T>, Left), SourceError> {
     progress.stage(&format!("reading changed {}", subtree.what), None);
+    let unique_id = form.attribute;
     let (mut refresh, done) = loop {
         let mut refresh = Refresh::from(cookie.clone());
         let end = conn
@@ -309,6 +344,13 @@ async fn refresh<T: Send>(
     let mut left = refresh.finish(&done);
     let mut out = Vec::with_capacity(refresh.changed.len());
     for (uuid, mut raw) in std::mem::take(&mut refresh.changed) {
+        let uuid = form.id(uuid);
+        // 389-ds leaves the operational nsUniqueId out of the entries it sends; the UUID the
+        // server gave the entry is that value.
+        if raw.values(unique_id).is_empty() {
+            raw.attributes
+                .push((unique_id.to_owned(), vec![uuid.clone().into_bytes()]));
+        }
         match map(&mut raw) {
             Ok(value) if sid(&value).as_str() == uuid => out.push(value),
             Ok(value) => {
@@ -316,7 +358,8 @@ async fn refresh<T: Send>(
                     location: raw.dn,
                     message: format!(
                         "content synchronisation names this entry {uuid} but its unique id is \
-                         {}: set source.ldap.unique_id_attribute = \"entryUUID\", or \
+                         {}: set source.ldap.unique_id_attribute to the server's UUID \
+                         (\"entryUUID\"; \"nsUniqueId\" on 389-ds), or \
                          source.ldap.deltas = \"timestamp\"",
                         sid(&value).as_str()
                     ),
@@ -347,6 +390,22 @@ async fn refresh<T: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uuids_read_as_entry_uuids_or_in_ns_unique_id_form() {
+        let uuid = || "8f1d6a0e-4f5b-103d-9b1a-2b1c3a5e7d01".to_owned();
+        let entry_uuid = Form {
+            attribute: "entryUUID",
+            ns_unique_id: false,
+        };
+        assert_eq!(entry_uuid.id(uuid()), uuid());
+        let ns = Form {
+            attribute: "nsUniqueId",
+            ns_unique_id: true,
+        };
+        assert_eq!(ns.id(uuid()), "8f1d6a0e-4f5b103d-9b1a2b1c-3a5e7d01");
+        assert_eq!(ns.id(ns.id(uuid())), ns.id(uuid()), "idempotent");
+    }
 
     #[test]
     fn cookies_round_trip_through_the_watermark() {

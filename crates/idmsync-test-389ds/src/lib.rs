@@ -97,6 +97,34 @@ impl Ds389 {
         ds
     }
 
+    /// Turns on RFC 4533 content synchronisation as docs/configuration.md tells operators to:
+    /// the Retro Changelog and Content Synchronization plugins, then a restart, after which
+    /// the instance answers on the same port.
+    pub fn enable_content_sync(&self) {
+        // Content synchronisation finds entries by the nsUniqueId the changelog records.
+        for args in [
+            &[
+                "retro-changelog",
+                "set",
+                "--attribute",
+                "nsuniqueid:targetUniqueId",
+            ][..],
+            &["retro-changelog", "enable"],
+            &["contentsync", "enable"],
+        ] {
+            run(
+                Command::new(DSCONF)
+                    .args(["-D", ADMIN_DN, "-w", ADMIN_PASSWORD, &self.url(), "plugin"])
+                    .args(args),
+                "dsconf plugin",
+            );
+        }
+        run(
+            Command::new(DSCTL).arg(&self.name).arg("restart"),
+            "dsctl restart",
+        );
+    }
+
     /// The sync account (paged limits lifted, as 389-ds needs for directories past its
     /// look-through limit), the ACI that lets it read every attribute, and the index.
     fn set_up(&self) {

@@ -1,9 +1,10 @@
 //! The LDAP source against a real 389 Directory Server (`idmsync-test-389ds`): the test
 //! directory read as on OpenLDAP, an account lock, a `uniqueMember` with an optional UID, and
-//! what `config check` learns of the server. One instance for all of it: creating one takes
-//! about ten seconds.
+//! what `config check` learns of the server, and RFC 4533 content synchronisation. One
+//! instance for all of it: creating one takes about ten seconds.
 
-use idmsync_domain::MemberRef;
+use idmsync_domain::plan::Departures;
+use idmsync_domain::{MemberRef, SourceId};
 use idmsync_ldap::{LdapConfig, LdapSource, Secret};
 use idmsync_ports::{IdentitySource, NoProgress, SourceError};
 use idmsync_test_389ds::Ds389;
@@ -120,4 +121,71 @@ async fn a_389_directory_reads_like_openldap_with_its_locks_and_optional_uids() 
             "dn: {account}\nchangetype: modify\nreplace: {attribute}\n{attribute}: -1\n"
         ));
     }
+
+    content_synchronisation_names_leavers(&ds).await;
+}
+
+/// With the Content Synchronization plugin, 389-ds answers RFC 4533 with its UUIDs taken from
+/// nsUniqueId: with that as the unique id `auto` uses it, and a differential read names what
+/// left; with entryUUID `auto` keeps timestamps, since deletions could not be matched.
+async fn content_synchronisation_names_leavers(ds: &Ds389) {
+    ds.enable_content_sync();
+    let by_entry_uuid = LdapSource::new(config(ds)).expect("valid configuration");
+    let timestamp = by_entry_uuid.watermark().await.expect("watermark");
+    assert_eq!(timestamp.0.len(), 15, "{timestamp}");
+
+    let source = LdapSource::new(LdapConfig {
+        unique_id_attribute: Some("nsUniqueId".into()),
+        ..config(ds)
+    })
+    .expect("valid configuration");
+    let before = source.snapshot(&NoProgress).await.expect("snapshot");
+    let watermark = source.watermark().await.expect("watermark");
+    assert!(watermark.0.starts_with("rfc4533;"), "{watermark}");
+    let suffix = ds.suffix();
+    let people = format!("ou=people,{suffix}");
+    ds.delete(&format!("uid=dbowie,{people}"));
+    ds.delete(&format!("cn=dangling,ou=groups,{suffix}"));
+    ds.rename(
+        &format!("uid=eclapton,ou=london,{people}"),
+        "uid=eclapton",
+        Some(&format!("ou=elsewhere,{suffix}")),
+    );
+    ds.modify(&format!(
+        "dn: uid=mjagger,ou=london,{people}\nchangetype: modify\nreplace: sn\nsn: Jagger-Sir\n\n\
+         dn: cn=stones,ou=groups,{suffix}\nchangetype: modify\ndelete: member\n\
+         member: uid=cwatts,ou=london,{people}\n"
+    ));
+    let read = source
+        .changed_since(&watermark, &NoProgress)
+        .await
+        .expect("a refresh");
+    assert_eq!(
+        ids(read.users.iter().map(|u| u.external_id.as_str())),
+        ["mjagger"]
+    );
+    let stones = read
+        .groups
+        .iter()
+        .find(|g| g.external_id.as_str() == "stones")
+        .expect("stones changed");
+    assert_eq!(stones.members.len(), 3, "cwatts is out: {stones:?}");
+    let left = |departures: &Departures, sid: &SourceId| match departures {
+        Departures::Listed(sids) => sids.contains(sid),
+        Departures::AllBut(sids) => !sids.contains(sid),
+        Departures::Unknown => false,
+    };
+    let returned = |sid: &SourceId| read.users.iter().any(|u| &u.source_id == sid);
+    let gone_users = ids(before
+        .users
+        .iter()
+        .filter(|u| !returned(&u.source_id) && left(&read.departed.users, &u.source_id))
+        .map(|u| u.external_id.as_str()));
+    assert_eq!(gone_users, ["dbowie", "eclapton"], "{:?}", read.departed);
+    let gone_groups = ids(before
+        .groups
+        .iter()
+        .filter(|g| g.external_id.as_str() != "stones" && left(&read.departed.groups, &g.source_id))
+        .map(|g| g.external_id.as_str()));
+    assert_eq!(gone_groups, ["dangling"]);
 }
