@@ -12,10 +12,8 @@ use ldap3::asn1::{
 use ldap3::controls::RawControl;
 
 use crate::raw::RawEntry;
+use crate::server::SYNC_REQUEST_OID;
 
-/// The Sync Request control's OID, also what the root DSE's `supportedControl` lists when the
-/// server offers content synchronisation.
-pub(crate) const SYNC_REQUEST_OID: &str = "1.3.6.1.4.1.4203.1.9.1.1";
 /// The Sync State control, on each entry of a synchronisation search.
 pub(crate) const SYNC_STATE_OID: &str = "1.3.6.1.4.1.4203.1.9.1.2";
 /// The Sync Done control, on the search's final result.

@@ -23,10 +23,9 @@ use ldap3::controls::RawControl;
 use crate::client::{value_of, Connection, Item};
 use crate::entry;
 use crate::read::Reader;
+use crate::server::DIRSYNC_OID as OID;
 use crate::syncrepl::{fingerprint, hex, unhex};
 
-/// The DirSync control's OID, also what the root DSE lists when the server offers it.
-pub(crate) const OID: &str = "1.2.840.113556.1.4.841";
 /// What a DirSync watermark starts with.
 const PREFIX: &str = "dirsync;";
 /// `LDAP_DIRSYNC_INCREMENTAL_VALUES`: linked attributes (members) as added and removed values.

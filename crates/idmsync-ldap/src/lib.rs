@@ -174,8 +174,8 @@ impl LdapSource {
         let root_dse = server::ROOT_DSE.map(str::to_owned);
         let root = conn.read("", &root_dse).await?.unwrap_or_default();
         let unique_id = |name: &str| self.reader.attributes.unique_id.eq_ignore_ascii_case(name);
-        let syncrepl = server::offers(&root, content_sync::SYNC_REQUEST_OID);
-        let dirsync = server::offers(&root, dirsync::OID);
+        let syncrepl = server::offers(&root, server::SYNC_REQUEST_OID);
+        let dirsync = server::offers(&root, server::DIRSYNC_OID);
         let url = conn.url();
         match self.deltas {
             Deltas::Syncrepl if !syncrepl => {

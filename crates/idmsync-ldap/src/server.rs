@@ -13,16 +13,18 @@ pub(crate) const ROOT_DSE: [&str; 6] = [
     "forestFunctionality",
 ];
 
+/// The Sync Request control of RFC 4533 content synchronisation.
+pub(crate) const SYNC_REQUEST_OID: &str = "1.3.6.1.4.1.4203.1.9.1.1";
+/// Active Directory's DirSync control.
+pub(crate) const DIRSYNC_OID: &str = "1.2.840.113556.1.4.841";
+
 /// Controls and extensions by OID, in the words the report uses.
 const FEATURES: [(&str, &str); 7] = [
     ("1.3.6.1.4.1.1466.20037", "StartTLS"),
     ("1.2.840.113556.1.4.319", "paged results"),
-    (
-        crate::content_sync::SYNC_REQUEST_OID,
-        "content synchronisation (syncrepl)",
-    ),
+    (SYNC_REQUEST_OID, "content synchronisation (syncrepl)"),
     ("2.16.840.1.113730.3.4.3", "persistent search"),
-    (crate::dirsync::OID, "DirSync"),
+    (DIRSYNC_OID, "DirSync"),
     ("1.2.840.113556.1.4.528", "change notification"),
     ("1.2.840.113556.1.4.417", "show deleted objects"),
 ];
