@@ -261,8 +261,9 @@ impl IdentitySource for LdapSource {
         dn::normalize_or_keep(name)
     }
 
-    /// Binds, reads the root DSE and the two search bases, and counts the entries the filters
-    /// select (and those that could not be read) without fetching members.
+    /// Binds, reads the root DSE and the two search bases, counts the entries the filters
+    /// select (and those that could not be read) without fetching members, and says how
+    /// differential runs would read (taking a position as a run would).
     async fn check(&self) -> Result<SourceCheck, SourceError> {
         let mut conn = self.endpoint.connect().await?;
         let root_dse = server::ROOT_DSE.map(str::to_owned);
@@ -274,6 +275,13 @@ impl IdentitySource for LdapSource {
             unreadable,
         } = self.reader.count(&mut conn).await?;
         conn.close().await;
+        let differential = match self.position().await? {
+            Some(w) if syncrepl::is_cookie(&w) => {
+                "RFC 4533 content synchronisation, which sees deletions"
+            }
+            Some(_) => "DirSync, which sees deletions",
+            None => "timestamps, so deletions wait for a full run",
+        };
         let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
         Ok(SourceCheck {
             server: Some(server),
@@ -281,6 +289,7 @@ impl IdentitySource for LdapSource {
             users: count(users),
             groups: count(groups),
             unreadable: count(unreadable),
+            differential: Some(differential.to_owned()),
         })
     }
 

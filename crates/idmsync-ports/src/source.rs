@@ -27,6 +27,9 @@ pub struct SourceCheck {
     pub groups: u64,
     /// Selected entries that cannot be read as a user or group (no login, no id).
     pub unreadable: u64,
+    /// How differential runs would learn what changed, where the source has a choice
+    /// (`RFC 4533 content synchronisation, which sees deletions`).
+    pub differential: Option<String>,
 }
 
 /// Why a source could not deliver. Any error fails the run with zero changes to the store, so a
@@ -92,6 +95,7 @@ pub trait IdentitySource: Send + Sync {
             users: count(data.users.len()),
             groups: count(data.groups.len()),
             unreadable: count(data.unreadable.len()),
+            differential: None,
         })
     }
 

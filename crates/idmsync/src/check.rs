@@ -158,6 +158,9 @@ fn describe(check: &SourceCheck) -> String {
         count(check.users, "user", "users"),
         count(check.groups, "group", "groups"),
     ));
+    if let Some(differential) = &check.differential {
+        says.push_str(&format!("; differential runs use {differential}"));
+    }
     if check.unreadable > 0 {
         says.push_str(&format!(
             "; {} cannot be read (no id or login; `idmsync sync --dry-run` names them; on \

@@ -4,6 +4,7 @@
 
 use idmsync_ldap::{LdapConfig, Secret};
 use idmsync_ports::{IdentitySource, NoProgress, SourceError};
+use idmsync_test_ldap::{fixtures, SessionLog, Slapd};
 
 use crate::{config, fixture, source};
 
@@ -23,6 +24,30 @@ async fn a_check_names_the_server_and_counts_what_a_snapshot_reads() {
     assert_eq!(check.groups, data.groups.len() as u64);
     assert_eq!(check.unreadable, data.unreadable.len() as u64);
     assert!(check.users > 0 && check.groups > 0, "{check:?}");
+    assert_eq!(
+        check.differential.as_deref(),
+        Some("timestamps, so deletions wait for a full run")
+    );
+}
+
+#[tokio::test]
+async fn a_check_says_when_differential_runs_see_deletions() {
+    let slapd = Slapd::builder()
+        .ldif(fixtures::DIRECTORY)
+        .syncprov(SessionLog::None)
+        .start();
+    let check = source(config(&slapd)).check().await.expect("check");
+    assert!(
+        check
+            .features
+            .iter()
+            .any(|f| f == "content synchronisation (syncrepl)"),
+        "{check:?}"
+    );
+    assert_eq!(
+        check.differential.as_deref(),
+        Some("RFC 4533 content synchronisation, which sees deletions")
+    );
 }
 
 #[tokio::test]
