@@ -13,7 +13,7 @@ use idmsync_tls::{ClientConfig, Verify};
 use ldap3::adapters::PagedResults;
 use ldap3::asn1::StructureTag;
 use ldap3::controls::RawControl;
-use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Scope};
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Scope, SearchStream};
 
 use idmsync_ports::SourceError;
 
@@ -359,22 +359,14 @@ impl Connection<'_> {
             )
             .await
             .map_err(failed)?;
-        while let Some(item) = stream.next().await.map_err(failed)? {
-            if item.is_ref() {
-                tracing::debug!(url = %self.endpoint.url, base, "ignored a search reference");
-                continue;
+        let at = format!("{}: {operation}", self.endpoint.url);
+        drain(&mut stream, (failed, &at), |item| {
+            if let Item::Entry(entry, _) = item {
+                on_entry(entry);
             }
-            if item.is_intermediate() {
-                continue;
-            }
-            let entry = raw_entry(item.0).ok_or_else(|| {
-                SourceError::Failed(format!(
-                    "{}: {operation}: the server sent a malformed entry",
-                    self.endpoint.url
-                ))
-            })?;
-            on_entry(entry);
-        }
+            Ok(())
+        })
+        .await?;
         stream.finish().await.success().map_err(failed)?;
         Ok(())
     }
@@ -397,7 +389,7 @@ impl Connection<'_> {
         attributes: &[String],
         (control, timeout): (RawControl, bool),
         accepted: &[u32],
-        mut on_item: impl FnMut(Item) -> Result<(), SourceError> + Send,
+        on_item: impl FnMut(Item) -> Result<(), SourceError> + Send,
     ) -> Result<Ended, SourceError> {
         let operation = format!("{what} under {base} with filter {filter}");
         let failed = |e: LdapError| SourceError::Failed(self.endpoint.message(&operation, &e));
@@ -414,24 +406,8 @@ impl Connection<'_> {
             .streaming_search(base, scope, filter, attributes.to_vec())
             .await
             .map_err(failed)?;
-        while let Some(item) = stream.next().await.map_err(failed)? {
-            if item.is_ref() {
-                tracing::debug!(url = %self.endpoint.url, base, "ignored a search reference");
-                continue;
-            }
-            if item.is_intermediate() {
-                on_item(Item::Intermediate(item.0))?;
-                continue;
-            }
-            let controls = item.1.into_iter().map(|c| c.1).collect();
-            let entry = raw_entry(item.0).ok_or_else(|| {
-                SourceError::Failed(format!(
-                    "{}: {operation}: the server sent a malformed entry",
-                    self.endpoint.url
-                ))
-            })?;
-            on_item(Item::Entry(entry, controls))?;
-        }
+        let at = format!("{}: {operation}", self.endpoint.url);
+        drain(&mut stream, (failed, &at), on_item).await?;
         let result = stream.finish().await;
         let result = if accepted.contains(&result.rc) {
             result
@@ -553,6 +529,37 @@ impl Connection<'_> {
             tracing::debug!(url = %self.endpoint.url, %error, "unbind failed");
         }
     }
+}
+
+/// Hands each item of `stream` to `on_item`: entries decoded (with their response controls),
+/// intermediate messages as they are; search references are skipped (the adapter reads one
+/// server). `failed` makes the error of a broken stream; `at` (`<url>: <operation>`) names a
+/// malformed entry.
+///
+/// # Errors
+/// `Failed` when the stream breaks (a timeout, a dropped connection) or an entry is malformed;
+/// whatever `on_item` returns.
+async fn drain(
+    stream: &mut SearchStream<'_, String, Vec<String>>,
+    (failed, at): (impl Fn(LdapError) -> SourceError, &str),
+    mut on_item: impl FnMut(Item) -> Result<(), SourceError> + Send,
+) -> Result<(), SourceError> {
+    while let Some(item) = stream.next().await.map_err(&failed)? {
+        if item.is_ref() {
+            tracing::debug!(at, "ignored a search reference");
+            continue;
+        }
+        if item.is_intermediate() {
+            on_item(Item::Intermediate(item.0))?;
+            continue;
+        }
+        let controls = item.1.into_iter().map(|c| c.1).collect();
+        let entry = raw_entry(item.0).ok_or_else(|| {
+            SourceError::Failed(format!("{at}: the server sent a malformed entry"))
+        })?;
+        on_item(Item::Entry(entry, controls))?;
+    }
+    Ok(())
 }
 
 /// Decodes a SearchResultEntry (`[APPLICATION 4] { objectName, attributes }`) without the

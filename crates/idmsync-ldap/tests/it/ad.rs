@@ -10,7 +10,7 @@ use idmsync_ldap::{Deltas, LdapConfig, Secret};
 use idmsync_ports::{IdentitySource, NoProgress, SourceError};
 use idmsync_test_ad::{fixtures, SambaDc};
 
-use crate::{ids, resolved_members, source};
+use crate::{departed, ids, resolved_members, source};
 
 /// A range size far below the 300 members of `all-staff` and the 150 of `london`.
 const RANGE_SIZE: u32 = 64;
@@ -313,21 +313,24 @@ async fn dirsync_sees_leavers(dc: &SambaDc, base: &str) {
         .find(|g| g.external_id.as_str() == "platform")
         .expect("platform changed");
     assert_eq!(platform.members.len(), 5, "user021 is out: {platform:?}");
-    let left = |departures: &Departures, sid: &idmsync_domain::SourceId| match departures {
-        Departures::Listed(sids) => sids.contains(sid),
-        other => panic!("DirSync lists what left, not {other:?}"),
-    };
-    let gone_users = ids(before
-        .users
-        .iter()
-        .filter(|u| left(&read.departed.users, &u.source_id))
-        .map(|u| u.external_id.as_str()));
+    assert!(
+        matches!(read.departed.users, Departures::Listed(_)),
+        "DirSync lists what left"
+    );
+    let gone_users = departed(
+        &read.departed.users,
+        before
+            .users
+            .iter()
+            .map(|u| (&u.source_id, u.external_id.as_str())),
+    );
     assert_eq!(gone_users, ["user031", "user032"]);
-    let gone_groups: Vec<&str> = before
-        .groups
-        .iter()
-        .filter(|g| left(&read.departed.groups, &g.source_id))
-        .map(|g| g.external_id.as_str())
-        .collect();
+    let gone_groups = departed(
+        &read.departed.groups,
+        before
+            .groups
+            .iter()
+            .map(|g| (&g.source_id, g.external_id.as_str())),
+    );
     assert_eq!(gone_groups, ["empty"]);
 }

@@ -3,14 +3,13 @@
 //! what `config check` learns of the server, and RFC 4533 content synchronisation. One
 //! instance for all of it: creating one takes about ten seconds.
 
-use idmsync_domain::plan::Departures;
 use idmsync_domain::{MemberRef, SourceId};
 use idmsync_ldap::{LdapConfig, LdapSource, Secret};
 use idmsync_ports::{IdentitySource, NoProgress, SourceError};
 use idmsync_test_389ds::Ds389;
 use idmsync_test_ldap::{fixtures, TestDirectory};
 
-use crate::ids;
+use crate::{departed, ids};
 
 fn config(ds: &Ds389) -> LdapConfig {
     LdapConfig {
@@ -170,22 +169,23 @@ async fn content_synchronisation_names_leavers(ds: &Ds389) {
         .find(|g| g.external_id.as_str() == "stones")
         .expect("stones changed");
     assert_eq!(stones.members.len(), 3, "cwatts is out: {stones:?}");
-    let left = |departures: &Departures, sid: &SourceId| match departures {
-        Departures::Listed(sids) => sids.contains(sid),
-        Departures::AllBut(sids) => !sids.contains(sid),
-        Departures::Unknown => false,
-    };
     let returned = |sid: &SourceId| read.users.iter().any(|u| &u.source_id == sid);
-    let gone_users = ids(before
-        .users
-        .iter()
-        .filter(|u| !returned(&u.source_id) && left(&read.departed.users, &u.source_id))
-        .map(|u| u.external_id.as_str()));
+    let gone_users = departed(
+        &read.departed.users,
+        before
+            .users
+            .iter()
+            .filter(|u| !returned(&u.source_id))
+            .map(|u| (&u.source_id, u.external_id.as_str())),
+    );
     assert_eq!(gone_users, ["dbowie", "eclapton"], "{:?}", read.departed);
-    let gone_groups = ids(before
-        .groups
-        .iter()
-        .filter(|g| g.external_id.as_str() != "stones" && left(&read.departed.groups, &g.source_id))
-        .map(|g| g.external_id.as_str()));
+    let gone_groups = departed(
+        &read.departed.groups,
+        before
+            .groups
+            .iter()
+            .filter(|g| g.external_id.as_str() != "stones")
+            .map(|g| (&g.source_id, g.external_id.as_str())),
+    );
     assert_eq!(gone_groups, ["dangling"]);
 }

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use idmsync_domain::plan::SourceData;
-use idmsync_domain::{MemberRef, SourceGroup, SourcePassword, SourceUser, Watermark};
+use idmsync_domain::plan::{Departures, SourceData};
+use idmsync_domain::{MemberRef, SourceGroup, SourceId, SourcePassword, SourceUser, Watermark};
 use idmsync_ldap::{LdapConfig, LdapSource, Secret};
 use idmsync_ports::{IdentitySource, NoProgress, Progress, SourceError};
 use idmsync_test_ldap::{fixtures, Killer, Slapd};
@@ -45,6 +45,19 @@ fn user<'a>(data: &'a [SourceUser], id: &str) -> &'a SourceUser {
     data.iter()
         .find(|u| u.external_id.as_str() == id)
         .unwrap_or_else(|| panic!("no user {id}"))
+}
+
+/// The ids, sorted, of the `entries` (source id, external id) that `departures` says left.
+fn departed<'a>(
+    departures: &Departures,
+    entries: impl Iterator<Item = (&'a SourceId, &'a str)>,
+) -> Vec<&'a str> {
+    let left = |sid: &SourceId| match departures {
+        Departures::Unknown => false,
+        Departures::Listed(sids) => sids.contains(sid),
+        Departures::AllBut(sids) => !sids.contains(sid),
+    };
+    ids(entries.filter(|(sid, _)| left(sid)).map(|(_, id)| id))
 }
 
 fn ids<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {

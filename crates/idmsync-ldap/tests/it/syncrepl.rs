@@ -10,7 +10,7 @@ use idmsync_ldap::{Deltas, LdapConfig};
 use idmsync_ports::{IdentitySource, NoProgress, SourceError};
 use idmsync_test_ldap::{fixtures, SessionLog, Slapd, TestDirectory};
 
-use super::{config, ids, source, KillOnFirstEntry};
+use super::{config, departed, ids, source, KillOnFirstEntry};
 
 fn syncprov(log: SessionLog) -> Slapd {
     Slapd::builder()
@@ -29,15 +29,7 @@ fn filtered(slapd: &Slapd) -> LdapConfig {
 
 /// The ids (of `known`, by source id) that `departures` says left, sorted.
 fn gone<'a>(departures: &Departures, known: &'a [(SourceId, String)]) -> Vec<&'a str> {
-    let left = |sid: &SourceId| match departures {
-        Departures::Unknown => false,
-        Departures::Listed(sids) => sids.contains(sid),
-        Departures::AllBut(sids) => !sids.contains(sid),
-    };
-    ids(known
-        .iter()
-        .filter(|(sid, _)| left(sid))
-        .map(|(_, id)| id.as_str()))
+    departed(departures, known.iter().map(|(sid, id)| (sid, id.as_str())))
 }
 
 /// Entries by source id and external id.

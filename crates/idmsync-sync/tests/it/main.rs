@@ -45,6 +45,19 @@ fn full() -> RunRequest {
     request(Some(SyncMode::Full))
 }
 
+fn assert_applied_differential(report: &RunReport) {
+    assert!(
+        matches!(
+            report,
+            RunReport::Applied {
+                mode: SyncMode::Differential,
+                ..
+            }
+        ),
+        "{report:?}"
+    );
+}
+
 /// A directory, a database and the service between them.
 struct World {
     source: Arc<FakeSource>,
@@ -192,16 +205,7 @@ async fn later_runs_are_differential_from_the_last_watermark() {
     // A differential read does not see who left: b stays active.
     world.source.remove_user("b");
     let report = world.run(request(None)).await.expect("run");
-    assert!(
-        matches!(
-            report,
-            RunReport::Applied {
-                mode: SyncMode::Differential,
-                ..
-            }
-        ),
-        "{report:?}"
-    );
+    assert_applied_differential(&report);
     assert_eq!(
         world.source.reads(),
         ["watermark", "snapshot", "watermark", "changed since 2"]
@@ -355,16 +359,7 @@ async fn a_differential_run_deactivates_the_users_the_source_reports_gone() {
     world.run(full()).await.expect("the first run");
     world.source.remove_user("b");
     let report = world.run(request(None)).await.expect("run");
-    assert!(
-        matches!(
-            report,
-            RunReport::Applied {
-                mode: SyncMode::Differential,
-                ..
-            }
-        ),
-        "{report:?}"
-    );
+    assert_applied_differential(&report);
     assert_eq!(
         world.users(),
         ["a: active", "b: inactive/sync", "c: active"]
@@ -404,16 +399,7 @@ async fn the_guard_stops_a_differential_run_that_deactivates_too_many_unless_for
         ..request(None)
     };
     let report = world.run(forced).await.expect("run");
-    assert!(
-        matches!(
-            report,
-            RunReport::Applied {
-                mode: SyncMode::Differential,
-                ..
-            }
-        ),
-        "{report:?}"
-    );
+    assert_applied_differential(&report);
     assert_eq!(
         world.users(),
         [
