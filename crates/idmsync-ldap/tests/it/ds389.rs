@@ -9,7 +9,7 @@ use idmsync_ports::{IdentitySource, NoProgress, SourceError};
 use idmsync_test_389ds::Ds389;
 use idmsync_test_ldap::{fixtures, TestDirectory};
 
-use crate::{departed, ids};
+use crate::{departed, ids, make_leavers};
 
 fn config(ds: &Ds389) -> LdapConfig {
     LdapConfig {
@@ -141,20 +141,7 @@ async fn content_synchronisation_names_leavers(ds: &Ds389) {
     let before = source.snapshot(&NoProgress).await.expect("snapshot");
     let watermark = source.watermark().await.expect("watermark");
     assert!(watermark.0.starts_with("rfc4533;"), "{watermark}");
-    let suffix = ds.suffix();
-    let people = format!("ou=people,{suffix}");
-    ds.delete(&format!("uid=dbowie,{people}"));
-    ds.delete(&format!("cn=dangling,ou=groups,{suffix}"));
-    ds.rename(
-        &format!("uid=eclapton,ou=london,{people}"),
-        "uid=eclapton",
-        Some(&format!("ou=elsewhere,{suffix}")),
-    );
-    ds.modify(&format!(
-        "dn: uid=mjagger,ou=london,{people}\nchangetype: modify\nreplace: sn\nsn: Jagger-Sir\n\n\
-         dn: cn=stones,ou=groups,{suffix}\nchangetype: modify\ndelete: member\n\
-         member: uid=cwatts,ou=london,{people}\n"
-    ));
+    make_leavers(ds);
     let read = source
         .changed_since(&watermark, &NoProgress)
         .await

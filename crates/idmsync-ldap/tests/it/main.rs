@@ -12,7 +12,7 @@ use idmsync_domain::plan::{Departures, SourceData};
 use idmsync_domain::{MemberRef, SourceGroup, SourceId, SourcePassword, SourceUser, Watermark};
 use idmsync_ldap::{LdapConfig, LdapSource, Secret};
 use idmsync_ports::{IdentitySource, NoProgress, Progress, SourceError};
-use idmsync_test_ldap::{fixtures, Killer, Slapd};
+use idmsync_test_ldap::{fixtures, Killer, Slapd, TestDirectory};
 
 mod ad;
 
@@ -45,6 +45,26 @@ fn user<'a>(data: &'a [SourceUser], id: &str) -> &'a SourceUser {
     data.iter()
         .find(|u| u.external_id.as_str() == id)
         .unwrap_or_else(|| panic!("no user {id}"))
+}
+
+/// Changes to the fixture directory that a differential read must see: dbowie and the dangling
+/// group deleted, eclapton moved out of the people base, mjagger's surname changed and cwatts
+/// taken out of the stones.
+fn make_leavers(directory: &impl TestDirectory) {
+    let suffix = directory.suffix().to_owned();
+    let people = format!("ou=people,{suffix}");
+    directory.delete(&format!("uid=dbowie,{people}"));
+    directory.delete(&format!("cn=dangling,ou=groups,{suffix}"));
+    directory.rename(
+        &format!("uid=eclapton,ou=london,{people}"),
+        "uid=eclapton",
+        Some(&format!("ou=elsewhere,{suffix}")),
+    );
+    directory.modify(&format!(
+        "dn: uid=mjagger,ou=london,{people}\nchangetype: modify\nreplace: sn\nsn: Jagger-Sir\n\n\
+         dn: cn=stones,ou=groups,{suffix}\nchangetype: modify\ndelete: member\n\
+         member: uid=cwatts,ou=london,{people}\n"
+    ));
 }
 
 /// The ids, sorted, of the `entries` (source id, external id) that `departures` says left.

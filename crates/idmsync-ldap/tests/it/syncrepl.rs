@@ -10,7 +10,7 @@ use idmsync_ldap::{Deltas, LdapConfig};
 use idmsync_ports::{IdentitySource, NoProgress, SourceError};
 use idmsync_test_ldap::{fixtures, SessionLog, Slapd, TestDirectory};
 
-use super::{config, departed, ids, source, KillOnFirstEntry};
+use super::{config, departed, ids, make_leavers, source, KillOnFirstEntry};
 
 fn syncprov(log: SessionLog) -> Slapd {
     Slapd::builder()
@@ -58,8 +58,7 @@ fn unchanged(before: &SourceData, read: &SourceData) -> (Known, Known) {
     (users, groups)
 }
 
-/// Deletes a user and a group, moves a user out of the base and one out of the filter,
-/// renames a user (a new login) and a user's surname, and takes a member out of a group.
+/// [`make_leavers`], and a user renamed (a new login) and one moved out of the filter.
 fn change(slapd: &Slapd) {
     let suffix = slapd.suffix().to_owned();
     slapd.rename(
@@ -68,22 +67,11 @@ fn change(slapd: &Slapd) {
         None,
     );
     slapd.modify(&format!(
-        "dn: uid=keith,ou=london,ou=people,{suffix}\nchangetype: modify\nreplace: uid\nuid: keith\n"
+        "dn: uid=keith,ou=london,ou=people,{suffix}\nchangetype: modify\nreplace: uid\nuid: keith\n\n\
+         dn: uid=rwood,ou=london,ou=people,{suffix}\nchangetype: modify\nreplace: description\n\
+         description: left\n"
     ));
-    slapd.delete(&format!("uid=dbowie,ou=people,{suffix}"));
-    slapd.delete(&format!("cn=dangling,ou=groups,{suffix}"));
-    slapd.rename(
-        &format!("uid=eclapton,ou=london,ou=people,{suffix}"),
-        "uid=eclapton",
-        Some(&format!("ou=elsewhere,{suffix}")),
-    );
-    slapd.modify(&format!(
-        "dn: uid=rwood,ou=london,ou=people,{suffix}\nchangetype: modify\nreplace: description\n\
-         description: left\n\n\
-         dn: uid=mjagger,ou=london,ou=people,{suffix}\nchangetype: modify\nreplace: sn\nsn: Jagger-Sir\n\n\
-         dn: cn=stones,ou=groups,{suffix}\nchangetype: modify\ndelete: member\n\
-         member: uid=cwatts,ou=london,ou=people,{suffix}\n"
-    ));
+    make_leavers(slapd);
 }
 
 async fn sees_changes_and_leavers(log: SessionLog) {
