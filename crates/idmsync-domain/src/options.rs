@@ -12,7 +12,8 @@ use crate::ids::Tenant;
 /// Full runs see the whole source and may deactivate; differential runs see only what changed
 /// since the last successful run's watermark and never deactivate; a user run re-reads one
 /// user and their groups (`sync --user`), and deactivates that user if the source no longer
-/// has them.
+/// has them. A live run applies a batch of the changes a live stream (`sync.live`) sent, planned
+/// like a differential run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncMode {
@@ -23,6 +24,9 @@ pub enum SyncMode {
     /// One user and the groups they are or were in; no position in the source, so the next
     /// differential run starts from the last full or differential run's watermark.
     User,
+    /// A batch of the changes a source's live stream sent; like a differential run, from the
+    /// position the stream reached, which the next differential run continues from.
+    Live,
 }
 
 impl SyncMode {
@@ -32,6 +36,7 @@ impl SyncMode {
             SyncMode::Full => "full",
             SyncMode::Differential => "differential",
             SyncMode::User => "user",
+            SyncMode::Live => "live",
         }
     }
 
@@ -41,6 +46,7 @@ impl SyncMode {
             "full" => Some(SyncMode::Full),
             "differential" => Some(SyncMode::Differential),
             "user" => Some(SyncMode::User),
+            "live" => Some(SyncMode::Live),
             _ => None,
         }
     }

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod feed;
 pub mod lock;
 pub mod progress;
 pub mod queries;
@@ -18,9 +19,12 @@ pub use auth::{
     AuthError, Authenticator, DirectoryBind, LoginField, LoginReader, LoginRecord, Principal,
 };
 pub use clock::{Clock, SystemClock};
+pub use feed::{ChangeFeed, FeedEvent};
 pub use lock::{HeldLock, RunLock};
 pub use progress::{DynProgress, NoProgress, Progress};
 pub use queries::{DirectoryReader, GroupView, Page, RunLogReader, Totals, UserFilter, UserView};
-pub use service::{DryRunReport, MetricsExporter, Readiness, RunTrigger, TriggerError};
+pub use service::{
+    DryRunReport, LiveState, LiveStatus, MetricsExporter, Readiness, RunTrigger, TriggerError,
+};
 pub use source::{IdentitySource, SourceCheck, SourceError};
 pub use store::{NewRun, StoreError, SyncStore};
