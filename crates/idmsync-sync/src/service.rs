@@ -137,7 +137,7 @@ pub enum LiveReport {
     /// Another runner holds the tenant's lock: nothing was done; apply the batch later.
     Locked,
     /// It was recorded as a live run, applied or aborted by the guard.
-    Run(RunReport),
+    Run(Box<RunReport>),
 }
 
 /// Why a run stops before planning or applying, and the run-log lines that say about what.
@@ -417,7 +417,7 @@ impl SyncService {
         }
         .instrument(span)
         .await
-        .map(LiveReport::Run)
+        .map(|report| LiveReport::Run(Box::new(report)))
     }
 
     /// Where a live stream starts: the watermark of the newest successful run of the whole

@@ -693,10 +693,13 @@ mod live {
     }
 
     #[tokio::test]
-    async fn a_batch_is_a_live_run_whose_position_the_next_differential_run_starts_from() {
+    async fn a_batch_is_a_live_run_whose_position_is_where_the_next_run_starts() {
         let world = World::synced(&["a", "b"], settings(MaxDeactivations::Count(1))).await;
         let report = world.service.live(left(&["b"]), position(7)).await;
-        let Ok(LiveReport::Run(RunReport::Applied { run, mode, .. })) = report else {
+        let Ok(LiveReport::Run(report)) = report else {
+            panic!("{report:?}");
+        };
+        let RunReport::Applied { run, mode, .. } = *report else {
             panic!("{report:?}");
         };
         assert_eq!(mode, SyncMode::Live);
@@ -721,7 +724,10 @@ mod live {
     async fn the_guard_stops_an_oversized_batch_and_records_it_aborted() {
         let world = World::synced(&["a", "b", "c"], settings(MaxDeactivations::Count(1))).await;
         let report = world.service.live(left(&["b", "c"]), position(2)).await;
-        let Ok(LiveReport::Run(RunReport::Aborted { reason, .. })) = report else {
+        let Ok(LiveReport::Run(report)) = report else {
+            panic!("{report:?}");
+        };
+        let RunReport::Aborted { reason, .. } = *report else {
             panic!("{report:?}");
         };
         assert!(reason.contains("would deactivate 2"), "{reason}");
@@ -744,7 +750,7 @@ mod live {
         world.store.release_elsewhere();
         let report = world.service.live(left(&["b"]), position(3)).await;
         assert!(
-            matches!(report, Ok(LiveReport::Run(RunReport::Applied { .. }))),
+            matches!(&report, Ok(LiveReport::Run(r)) if matches!(**r, RunReport::Applied { .. })),
             "{report:?}"
         );
     }
