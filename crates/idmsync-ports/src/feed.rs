@@ -23,7 +23,8 @@ pub enum FeedEvent {
     },
 }
 
-/// A source that keeps a search open and reports each change as it happens.
+/// A source that keeps a search open and reports each change as it happens. It has no mockall
+/// twin (mockall cannot mock the `Fn` sink); tests drive `idmsync-test-doubles`' `FakeFeed`.
 ///
 /// # Contract
 /// - `follow` first sends what changed since `since` (everything, as a read that names what is

@@ -2,7 +2,7 @@
 //!
 //! Ports speak domain types only; each adapter maps its library's errors into the typed errors
 //! here, so neither diesel nor ldap3 ever crosses a crate boundary. With the `mock` feature every
-//! port has a mockall `Mock*` twin for the engine's interaction tests.
+//! port but `ChangeFeed` has a mockall `Mock*` twin for the engine's interaction tests.
 #![deny(missing_docs)]
 
 pub mod auth;
