@@ -83,6 +83,18 @@ impl Pending {
     }
 }
 
+/// The run slot while a live batch is applied: freed when dropped, also if the batch panics.
+struct LiveSlot<'a>(&'a Scheduler);
+
+impl Drop for LiveSlot<'_> {
+    fn drop(&mut self) {
+        self.0
+            .inner
+            .state
+            .send_modify(|s| s.activity = Activity::Idle);
+    }
+}
+
 /// How one connection of the stream ended.
 enum Followed {
     /// Shutting down.
@@ -202,11 +214,10 @@ impl Scheduler {
             lock(pending).put_back(data, position);
             return;
         }
+        let slot = LiveSlot(self);
         let begun = Instant::now();
         let result = service.live(data.clone(), position.clone()).await;
-        self.inner
-            .state
-            .send_modify(|s| s.activity = Activity::Idle);
+        drop(slot);
         let report = match result {
             Ok(LiveReport::Unchanged) => None,
             Ok(LiveReport::Locked) => {
