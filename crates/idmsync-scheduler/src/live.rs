@@ -12,8 +12,8 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use idmsync_domain::plan::SourceData;
-use idmsync_domain::{SyncMode, Trigger, Watermark};
+use idmsync_domain::plan::{Departed, Departures, SourceData};
+use idmsync_domain::{SourceGroup, SourceId, SyncMode, Trigger, Watermark};
 use idmsync_ports::{ChangeFeed, FeedEvent, LiveState, LiveStatus, SourceError};
 use idmsync_sync::{LiveReport, SyncError, SyncService};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -57,6 +57,9 @@ pub(crate) struct LiveTrack {
 #[derive(Default)]
 struct Pending {
     batch: Option<(SourceData, Watermark)>,
+    /// Groups of the last batch with a member unknown then, planned again once with the next
+    /// batch (the stream may send a member just after its group, even on the other search).
+    again: Vec<SourceGroup>,
 }
 
 impl Pending {
@@ -199,8 +202,27 @@ impl Scheduler {
     /// Applies what is pending, unless a run of this process or another holds the tenant:
     /// then it stays pending for the next tick.
     async fn apply(&self, service: &SyncService, pending: &Mutex<Pending>) {
-        let Some((data, position)) = lock(pending).batch.take() else {
-            return;
+        let (data, position, sent) = {
+            let mut pending = lock(pending);
+            let Some((later, position)) = pending.batch.take() else {
+                return;
+            };
+            let sent: Vec<SourceId> = later.groups.iter().map(|g| g.source_id.clone()).collect();
+            let mut data = SourceData {
+                groups: std::mem::take(&mut pending.again),
+                departed: Departed {
+                    users: Departures::Listed(Vec::new()),
+                    groups: Departures::Listed(Vec::new()),
+                },
+                ..SourceData::default()
+            };
+            data.absorb(later);
+            (data, position, sent)
+        };
+        // A group planned again is not carried a second time: its member may never come.
+        let again = |mut groups: Vec<SourceGroup>| {
+            groups.retain(|g| sent.contains(&g.source_id));
+            lock(pending).again = groups;
         };
         let claimed = self.inner.state.send_if_modified(|s| {
             let idle = s.activity == Activity::Idle;
@@ -219,8 +241,11 @@ impl Scheduler {
         let result = service.live(data.clone(), position.clone()).await;
         drop(slot);
         let report = match result {
-            Ok(LiveReport::Unchanged) => None,
-            Ok(LiveReport::Locked) => {
+            Ok((LiveReport::Unchanged, groups)) => {
+                again(groups);
+                None
+            }
+            Ok((LiveReport::Locked, _)) => {
                 debug!("another runner holds the tenant's lock: the live batch waits");
                 lock(pending).put_back(data, position);
                 return;
@@ -230,7 +255,10 @@ impl Scheduler {
                 lock(pending).put_back(data, position);
                 return;
             }
-            Ok(LiveReport::Run(report)) => Some(Ok(*report)),
+            Ok((LiveReport::Run(report), groups)) => {
+                again(groups);
+                Some(Ok(*report))
+            }
             Err(e) => Some(Err(e)),
         };
         let mut track = lock(&self.inner.live);

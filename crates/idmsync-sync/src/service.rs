@@ -9,8 +9,8 @@ use idmsync_domain::plan::{self, SourceData};
 use idmsync_domain::validate::{self, Fields};
 use idmsync_domain::{
     ChangeSet, Counts, EventKey, LogLine, MaxDeactivations, OnConflict, OnUnreadable, Outcome,
-    PasswordHasher, PlanOptions, Reactivate, RunId, RunResult, SourceId, StoreState, SyncMode,
-    Tenant, Trigger, Watermark,
+    PasswordHasher, PlanOptions, Reactivate, RunId, RunResult, SourceGroup, SourceId, StoreState,
+    SyncMode, Tenant, Trigger, Watermark,
 };
 use idmsync_ports::{
     Clock, DynProgress, IdentitySource, NewRun, NoProgress, RunLock, SourceError, StoreError,
@@ -375,7 +375,9 @@ impl SyncService {
     /// position after them. Under the tenant's lock, like any run, the batch is planned like a
     /// differential run; only a batch that changes something is recorded, as a run of mode
     /// [`SyncMode::Live`] with `position` as its watermark, guarded and applied in one
-    /// transaction like any run.
+    /// transaction like any run. Also returns the groups of the batch with a member that
+    /// resolved to nothing (none when the lock was taken), for the caller to plan again with
+    /// the next batch: a stream may send a member just after its group.
     ///
     /// # Errors
     /// As [`SyncService::run`]: [`SyncError::Source`] when the batch cannot be planned as it is
@@ -384,17 +386,23 @@ impl SyncService {
         &self,
         data: SourceData,
         position: Watermark,
-    ) -> Result<LiveReport, SyncError> {
+    ) -> Result<(LiveReport, Vec<SourceGroup>), SyncError> {
         let tenant = &self.settings.tenant;
         let Some(_held) = self.lock.try_lock(tenant).await? else {
-            return Ok(LiveReport::Locked);
+            return Ok((LiveReport::Locked, Vec::new()));
         };
         let started = Instant::now();
+        let mut groups = data.groups.clone();
         let planned = self
             .plan(SyncMode::Live, data, Stored::ForGroups, &NoProgress)
             .await?;
+        let unresolved = planned
+            .as_ref()
+            .map(|p| &p.changes.unresolved[..])
+            .unwrap_or_default();
+        groups.retain(|g| unresolved.contains(&g.source_id));
         if planned.as_ref().is_ok_and(|p| p.changes.is_empty()) {
-            return Ok(LiveReport::Unchanged);
+            return Ok((LiveReport::Unchanged, groups));
         }
         let new = NewRun {
             tenant: tenant.clone(),
@@ -405,7 +413,7 @@ impl SyncService {
         };
         let run = self.store.begin_run(&new).await?;
         let span = info_span!("sync", run = %run, mode = SyncMode::Live.as_str());
-        async {
+        let report = async {
             match planned {
                 Ok(planned) => {
                     let watermark = Some(position);
@@ -416,8 +424,8 @@ impl SyncService {
             }
         }
         .instrument(span)
-        .await
-        .map(|report| LiveReport::Run(Box::new(report)))
+        .await?;
+        Ok((LiveReport::Run(Box::new(report)), groups))
     }
 
     /// Where a live stream starts: the watermark of the newest successful run of the whole

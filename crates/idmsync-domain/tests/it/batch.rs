@@ -133,3 +133,18 @@ fn a_folded_batch_plans_like_its_changes_one_after_another() {
     assert_eq!(users_of(&at_once), users_of(&one_by_one));
     assert_eq!(edges_of(&at_once), edges_of(&one_by_one));
 }
+
+#[test]
+fn a_group_with_a_member_that_resolves_to_nothing_is_named_for_a_second_try() {
+    let store = synced(&src(logins(&["jlennon"]), vec![]));
+    let early = src(
+        vec![],
+        vec![g("beatles", &["jlennon", "pbest"]), g("solo", &["jlennon"])],
+    );
+    let changes = plan(early, &store, &diff(), &FakeHasher);
+    assert_eq!(changes.unresolved, ids(&["beatles"]));
+    assert!(changes
+        .warnings
+        .iter()
+        .any(|w| w.to_string().contains("pbest")));
+}

@@ -9,7 +9,7 @@ use idmsync_domain::plan::{Departed, Departures, SourceData};
 use idmsync_domain::{Outcome, RunRecord, SourceId, SyncMode, Watermark};
 use idmsync_ports::{FeedEvent, LiveState, MetricsExporter, Readiness};
 use idmsync_scheduler::LiveSettings;
-use idmsync_test_doubles::{group, FakeFeed, FakeSource};
+use idmsync_test_doubles::{group, user, FakeFeed, FakeSource};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -217,6 +217,41 @@ async fn the_guard_stops_an_oversized_batch() {
     assert_eq!(
         live.h.store.edges(&tenant()),
         ["staff > alice", "staff > bob"]
+    );
+    live.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_member_sent_just_after_its_group_joins_it() {
+    let live = Live::start().await;
+    live.feed.wait_for_connections(1).await;
+    live.feed.send(FeedEvent::Following);
+    let band = SourceData {
+        groups: vec![group("band", &["alice", "carol"])],
+        departed: nobody_left(),
+        ..SourceData::default()
+    };
+    live.changes(band, "p1");
+    live.wait_for_live_runs(1).await;
+    assert_eq!(
+        live.h.store.edges(&tenant()),
+        ["band > alice", "staff > alice", "staff > bob"]
+    );
+    let carol = SourceData {
+        users: vec![user("carol")],
+        departed: nobody_left(),
+        ..SourceData::default()
+    };
+    live.changes(carol, "p2");
+    live.wait_for_live_runs(2).await;
+    assert_eq!(
+        live.h.store.edges(&tenant()),
+        [
+            "band > alice",
+            "band > carol",
+            "staff > alice",
+            "staff > bob"
+        ]
     );
     live.stop().await;
 }

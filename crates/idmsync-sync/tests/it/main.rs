@@ -684,7 +684,7 @@ mod live {
             ..left(&[])
         };
         let report = world.service.live(unchanged, position(1)).await;
-        assert_eq!(report.expect("live"), LiveReport::Unchanged);
+        assert_eq!(report.expect("live"), (LiveReport::Unchanged, vec![]));
         assert_eq!(world.runs().len(), 1);
         assert_ne!(
             world.service.position().await.expect("position"),
@@ -696,7 +696,7 @@ mod live {
     async fn a_batch_is_a_live_run_whose_position_is_where_the_next_run_starts() {
         let world = World::synced(&["a", "b"], settings(MaxDeactivations::Count(1))).await;
         let report = world.service.live(left(&["b"]), position(7)).await;
-        let Ok(LiveReport::Run(report)) = report else {
+        let Ok((LiveReport::Run(report), _)) = report else {
             panic!("{report:?}");
         };
         let RunReport::Applied { run, mode, .. } = *report else {
@@ -721,10 +721,34 @@ mod live {
     }
 
     #[tokio::test]
+    async fn a_group_whose_member_is_not_known_yet_is_handed_back_to_plan_again() {
+        let world = World::synced(&["a"], settings(MaxDeactivations::Count(1))).await;
+        let early = SourceData {
+            groups: vec![group("g", &["a", "b"])],
+            ..left(&[])
+        };
+        let (report, again) = world.service.live(early, position(1)).await.expect("live");
+        assert!(matches!(report, LiveReport::Run(_)), "{report:?}");
+        assert_eq!(again, vec![group("g", &["a", "b"])]);
+        assert_eq!(world.edges(), ["g > a"]);
+        let mut late = SourceData {
+            users: vec![user("b")],
+            ..left(&[])
+        };
+        late.absorb(SourceData {
+            groups: again,
+            ..left(&[])
+        });
+        let (_, again) = world.service.live(late, position(2)).await.expect("live");
+        assert!(again.is_empty());
+        assert_eq!(world.edges(), ["g > a", "g > b"]);
+    }
+
+    #[tokio::test]
     async fn the_guard_stops_an_oversized_batch_and_records_it_aborted() {
         let world = World::synced(&["a", "b", "c"], settings(MaxDeactivations::Count(1))).await;
         let report = world.service.live(left(&["b", "c"]), position(2)).await;
-        let Ok(LiveReport::Run(report)) = report else {
+        let Ok((LiveReport::Run(report), _)) = report else {
             panic!("{report:?}");
         };
         let RunReport::Aborted { reason, .. } = *report else {
@@ -744,13 +768,13 @@ mod live {
         let world = World::synced(&["a", "b"], settings(MaxDeactivations::Count(1))).await;
         world.store.lock_elsewhere();
         let report = world.service.live(left(&["b"]), position(3)).await;
-        assert_eq!(report.expect("live"), LiveReport::Locked);
+        assert_eq!(report.expect("live"), (LiveReport::Locked, vec![]));
         assert_eq!(world.runs().len(), 1);
         assert_eq!(world.users(), ["a: active", "b: active"]);
         world.store.release_elsewhere();
         let report = world.service.live(left(&["b"]), position(3)).await;
         assert!(
-            matches!(&report, Ok(LiveReport::Run(r)) if matches!(**r, RunReport::Applied { .. })),
+            matches!(&report, Ok((LiveReport::Run(r), _)) if matches!(**r, RunReport::Applied { .. })),
             "{report:?}"
         );
     }
