@@ -74,6 +74,13 @@ fn live_sync_applies_deletions_and_member_changes_within_seconds_and_resumes_aft
     server.wait_ready();
     wait_live(&server, "connected");
     assert!(live_runs(&s).is_empty(), "the boot sync left nothing to do");
+    let (_, metrics) = server.get("/metrics", None);
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == r#"idmsync_live_state{tenant="default",state="connected"} 1"#),
+        "{metrics}"
+    );
     let suffix = slapd.suffix().to_owned();
 
     slapd.delete(&format!("uid=dbowie,ou=people,{suffix}"));
