@@ -7,7 +7,7 @@ use crate::support::Sandbox;
 
 const PEOPLE: &str = "ou=people,dc=example,dc=com";
 
-fn config(slapd: &Slapd, sync_extra: &str, ldap_extra: &str) -> String {
+pub(crate) fn config(slapd: &Slapd, sync_extra: &str, ldap_extra: &str) -> String {
     format!(
         "[database]\nurl = \"sqlite://{{dir}}/idmsync.db\"\n\n\
          [sync]\nadmins = [\"UID=jlennon, OU=Liverpool,ou=People,DC=example,DC=com\"]\n{sync_extra}\n\n\

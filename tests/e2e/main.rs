@@ -10,6 +10,7 @@ mod directories;
 mod ds389;
 mod file;
 mod ldap;
+mod live;
 mod operator;
 mod secrets;
 mod serve;

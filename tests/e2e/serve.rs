@@ -142,7 +142,7 @@ impl Server {
 
     /// Polls `check` until it holds, at most `limit`: the service's work is asynchronous, and
     /// its run log is the only signal it gives.
-    fn wait_for(&self, what: &str, limit: Duration, check: impl Fn(&Self) -> bool) {
+    pub(crate) fn wait_for(&self, what: &str, limit: Duration, check: impl Fn(&Self) -> bool) {
         let deadline = Instant::now() + limit;
         while !check(self) {
             assert!(Instant::now() < deadline, "timed out waiting for {what}");

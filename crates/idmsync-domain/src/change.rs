@@ -136,6 +136,10 @@ pub struct ChangeSet {
     pub admins_revoked: Vec<Key>,
     /// Entries and references skipped because the source data was bad; never applied.
     pub warnings: Vec<LogLine>,
+    /// Groups with a member reference that resolved to nothing (a `skipped-member` line
+    /// each); not a change. A live batch plans them again with the next one, in case the
+    /// member arrives just after its group.
+    pub unresolved: Vec<SourceId>,
 }
 
 impl ChangeSet {

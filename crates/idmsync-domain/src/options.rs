@@ -13,7 +13,8 @@ use crate::ids::Tenant;
 /// since the last successful run's watermark and deactivate only what the source reports gone
 /// (RFC 4533, DirSync, a file read whole; never what it merely did not return); a user run re-reads one
 /// user and their groups (`sync --user`), and deactivates that user if the source no longer
-/// has them.
+/// has them. A live run applies a batch of the changes a live stream (`sync.live`) sent, planned
+/// like a differential run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncMode {
@@ -24,6 +25,9 @@ pub enum SyncMode {
     /// One user and the groups they are or were in; no position in the source, so the next
     /// differential run starts from the last full or differential run's watermark.
     User,
+    /// A batch of the changes a source's live stream sent; like a differential run, from the
+    /// position the stream reached, which the next differential run continues from.
+    Live,
 }
 
 impl SyncMode {
@@ -33,6 +37,7 @@ impl SyncMode {
             SyncMode::Full => "full",
             SyncMode::Differential => "differential",
             SyncMode::User => "user",
+            SyncMode::Live => "live",
         }
     }
 
@@ -42,6 +47,7 @@ impl SyncMode {
             "full" => Some(SyncMode::Full),
             "differential" => Some(SyncMode::Differential),
             "user" => Some(SyncMode::User),
+            "live" => Some(SyncMode::Live),
             _ => None,
         }
     }

@@ -29,6 +29,8 @@ pub enum Trigger {
     Schedule,
     /// The REST API.
     Api,
+    /// The live stream (`sync.live`) of `serve`.
+    Live,
 }
 
 impl Trigger {
@@ -39,6 +41,7 @@ impl Trigger {
             Trigger::Boot => "boot",
             Trigger::Schedule => "schedule",
             Trigger::Api => "api",
+            Trigger::Live => "live",
         }
     }
 
@@ -49,6 +52,7 @@ impl Trigger {
             Trigger::Boot,
             Trigger::Schedule,
             Trigger::Api,
+            Trigger::Live,
         ]
         .into_iter()
         .find(|t| t.as_str() == value)
@@ -162,6 +166,7 @@ mod tests {
             Trigger::Boot,
             Trigger::Schedule,
             Trigger::Api,
+            Trigger::Live,
         ] {
             assert_eq!(Trigger::parse(t.as_str()), Some(t));
         }

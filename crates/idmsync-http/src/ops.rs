@@ -40,15 +40,25 @@ async fn live() -> impl IntoResponse {
 }
 
 /// `GET /health/ready`: 503 until the service can do its job, so that a load balancer sends no
-/// traffic before then; what is missing is logged, not answered.
+/// traffic before then; what is missing is logged, not answered. Either way `live` shows the
+/// live stream's state (`off`, `connected`, `reconnecting`) and lag in seconds, which do not
+/// decide readiness: the scheduled runs go on without the stream.
 async fn ready(State(state): State<ApiState>) -> impl IntoResponse {
+    let live = state.readiness.live();
+    let live = json!({
+        "state": live.state.as_str(),
+        "lagSeconds": live.lag.as_secs_f64(),
+    });
     match state.readiness.ready().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ready", "live": live })),
+        ),
         Err(reason) => {
             tracing::warn!(%reason, "answering /health/ready with 503");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "not-ready", "message": NOT_READY })),
+                Json(json!({ "status": "not-ready", "message": NOT_READY, "live": live })),
             )
         }
     }

@@ -46,7 +46,10 @@ pub(crate) async fn start(
     Extension(principal): Extension<Principal>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let whole = |value: &str| SyncMode::parse(value).filter(|mode| *mode != SyncMode::User);
+    let whole = |value: &str| {
+        SyncMode::parse(value)
+            .filter(|mode| matches!(mode, SyncMode::Full | SyncMode::Differential))
+    };
     let mode = params.parse("type", whole, "must be full or differential")?;
     let dry_run = params
         .parse("dryRun", parse_bool, "must be true or false")?

@@ -45,7 +45,7 @@ impl SourceKind {
 }
 
 /// A run's `type` in the original's words: `initial-`, `full-` or `differential-` (or `user-`
-/// for a run of one user, which the original has not), then the source kind, then `-sync`
+/// for a run of one user and `live-` for a live batch, which the original has not), then the source kind, then `-sync`
 /// (`initial-ldap-sync`, `differential-file-sync`). `initial` marks a
 /// full run up to and including the tenant's first successful one: the original's first sync
 /// and any failed attempt at it.
@@ -55,6 +55,7 @@ pub(crate) fn sync_type(mode: SyncMode, initial: bool, source: SourceKind) -> St
         SyncMode::Full => "full",
         SyncMode::Differential => "differential",
         SyncMode::User => "user",
+        SyncMode::Live => "live",
     };
     format!("{mode}-{}-sync", source.as_str())
 }

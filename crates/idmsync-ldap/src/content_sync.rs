@@ -30,7 +30,6 @@ pub(crate) enum Mode {
     /// Send what changed since the cookie, then end the search.
     RefreshOnly,
     /// As `RefreshOnly`, then keep the search open and send each change as it happens.
-    #[cfg_attr(not(test), expect(dead_code, reason = "live sync will persist"))]
     RefreshAndPersist,
 }
 
@@ -309,6 +308,11 @@ impl Refresh {
             cookie,
             ..Self::default()
         }
+    }
+
+    /// One change sent while persisting: what it names as deleted is all that left.
+    pub(crate) fn persisting() -> Self {
+        Self::default()
     }
 
     fn keep(&mut self, cookie: Option<Vec<u8>>) {

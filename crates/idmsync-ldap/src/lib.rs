@@ -91,6 +91,7 @@ mod dn;
 mod entry;
 mod escape;
 mod filter;
+mod live;
 mod range;
 mod raw;
 mod read;
@@ -104,7 +105,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use idmsync_domain::plan::{Departed, SourceData};
 use idmsync_domain::Watermark;
-use idmsync_ports::{Clock, DynProgress, IdentitySource, SourceCheck, SourceError, SystemClock};
+use idmsync_ports::{
+    ChangeFeed, Clock, DynProgress, FeedEvent, IdentitySource, SourceCheck, SourceError,
+    SystemClock,
+};
 
 pub use crate::bind::{BindConfigError, LdapBindConfig, LdapBinder};
 pub use crate::config::{ConfigError, Deltas, LdapConfig, Secret};
@@ -235,6 +239,27 @@ impl LdapSource {
         };
         conn.close().await;
         Ok(position)
+    }
+}
+
+/// Live sync (`sync.live`) by RFC 4533 refreshAndPersist: see the `live` module. Needs content
+/// synchronisation, so `deltas = "timestamp"` cannot follow.
+#[async_trait]
+impl ChangeFeed for LdapSource {
+    async fn follow(
+        &self,
+        since: Option<Watermark>,
+        sink: &(dyn Fn(FeedEvent) + Send + Sync),
+    ) -> Result<(), SourceError> {
+        if self.deltas == Deltas::Timestamp {
+            return Err(SourceError::Invalid {
+                location: "source.ldap.deltas".into(),
+                message: "\"timestamp\" cannot follow changes as they happen (sync.live): use \
+                          \"auto\" or \"syncrepl\""
+                    .into(),
+            });
+        }
+        live::follow(&self.endpoint, &self.reader, since.as_ref(), sink).await
     }
 }
 

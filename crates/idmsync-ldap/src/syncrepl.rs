@@ -15,8 +15,9 @@ use idmsync_domain::plan::{Departed, Departures, SourceData, Unreadable};
 use idmsync_domain::{SourceGroup, SourceId, SourceUser, Watermark};
 use idmsync_ports::{DynProgress, SourceError};
 
+use crate::attributes::AttributeMap;
 use crate::client::{Connection, SyncEnd, SyncMessage};
-use crate::content_sync::{Left, Mode, Refresh};
+use crate::content_sync::{Left, Mode, Refresh, SyncDone};
 use crate::dn;
 use crate::entry::{self, Skip};
 use crate::range::{self, Slice};
@@ -33,14 +34,42 @@ pub(crate) fn is_cookie(watermark: &Watermark) -> bool {
 
 /// The cookies of the users' and the groups' searches, and which searches they belong to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Cookies {
+pub(crate) struct Cookies {
     fingerprint: u64,
-    users: Option<Vec<u8>>,
-    groups: Option<Vec<u8>>,
+    pub(crate) users: Option<Vec<u8>>,
+    pub(crate) groups: Option<Vec<u8>>,
 }
 
 impl Cookies {
-    fn watermark(&self) -> Watermark {
+    /// The cookies `since` holds for `reader`'s searches; none (a refresh of the whole content)
+    /// when it has none or belongs to other searches (a changed base, filter or attribute).
+    pub(crate) fn resume(reader: &Reader, since: Option<&Watermark>) -> Self {
+        let fingerprint = fingerprint(reader);
+        let cookies = since
+            .and_then(Self::parse)
+            .filter(|c| c.fingerprint == fingerprint);
+        if since.is_some() && cookies.is_none() {
+            tracing::info!(
+                "the stored position belongs to other searches: refreshing the whole content once"
+            );
+        }
+        cookies.unwrap_or(Self {
+            fingerprint,
+            users: None,
+            groups: None,
+        })
+    }
+
+    /// The cookie of the search of users (`group` false) or groups.
+    pub(crate) fn of(&mut self, group: bool) -> &mut Option<Vec<u8>> {
+        if group {
+            &mut self.groups
+        } else {
+            &mut self.users
+        }
+    }
+
+    pub(crate) fn watermark(&self) -> Watermark {
         let text = |cookie: &Option<Vec<u8>>| cookie.as_deref().map_or_else(String::new, hex);
         Watermark(format!(
             "{PREFIX}f={:016x};u={};g={}",
@@ -152,7 +181,7 @@ pub(crate) async fn position(
     ))
 }
 
-fn refresh_without_cookie(conn: &Connection<'_>, subtree: &Subtree) -> SourceError {
+pub(crate) fn refresh_without_cookie(conn: &Connection<'_>, subtree: &Subtree) -> SourceError {
     SourceError::Failed(format!(
         "{}: content synchronisation under {} asked for a refresh without a cookie",
         conn.url(),
@@ -185,14 +214,11 @@ pub(crate) async fn changed(
     since: &Watermark,
     progress: &DynProgress,
 ) -> Result<SourceData, SourceError> {
-    let fingerprint = fingerprint(reader);
-    let cookies = Cookies::parse(since).filter(|c| c.fingerprint == fingerprint);
-    if cookies.is_none() {
-        tracing::info!(
-            "the stored position belongs to other searches: refreshing the whole content once"
-        );
-    }
-    let (users_cookie, groups_cookie) = cookies.map_or((None, None), |c| (c.users, c.groups));
+    let Cookies {
+        users: users_cookie,
+        groups: groups_cookie,
+        ..
+    } = Cookies::resume(reader, Some(since));
     let map = &reader.attributes;
     let form = Form::of(reader);
     let mut unreadable = Vec::new();
@@ -207,15 +233,6 @@ pub(crate) async fn changed(
         |u: &SourceUser| &u.source_id,
     )
     .await?;
-    let member = &map.group_member;
-    let group = |e: &mut RawEntry| match range::take(e, member, 0) {
-        Ok(Slice { values, next: None }) => {
-            range::put(e, member, values);
-            entry::group(e, map)
-        }
-        // Only Active Directory sends ranges, and it has no content synchronisation.
-        _ => Err(Skip::Missing(format!("{member} (sent in ranges)"))),
-    };
     let (groups, left_groups) = refresh(
         conn,
         (&reader.groups, form),
@@ -223,7 +240,7 @@ pub(crate) async fn changed(
         groups_cookie,
         progress,
         &mut unreadable,
-        group,
+        |e| group(e, map),
         |g: &SourceGroup| &g.source_id,
     )
     .await?;
@@ -242,14 +259,14 @@ pub(crate) async fn changed(
 /// `nsUniqueId`'s form for 389 Directory Server, whose content synchronisation takes its UUIDs
 /// from nsUniqueId's 16 bytes (`8f1d6a0e-4f5b103d-9b1a2b1c-3a5e7d01`).
 #[derive(Debug, Clone, Copy)]
-struct Form<'r> {
+pub(crate) struct Form<'r> {
     /// The unique id attribute.
     attribute: &'r str,
     ns_unique_id: bool,
 }
 
 impl<'r> Form<'r> {
-    fn of(reader: &'r Reader) -> Self {
+    pub(crate) fn of(reader: &'r Reader) -> Self {
         let attribute = reader.attributes.unique_id.as_str();
         Self {
             attribute,
@@ -270,8 +287,21 @@ impl<'r> Form<'r> {
     }
 }
 
+/// A group entry as content synchronisation sends it: whole, never in ranges.
+pub(crate) fn group(e: &mut RawEntry, map: &AttributeMap) -> Result<SourceGroup, Skip> {
+    let member = &map.group_member;
+    match range::take(e, member, 0) {
+        Ok(Slice { values, next: None }) => {
+            range::put(e, member, values);
+            entry::group(e, map)
+        }
+        // Only Active Directory sends ranges, and it has no content synchronisation.
+        _ => Err(Skip::Missing(format!("{member} (sent in ranges)"))),
+    }
+}
+
 /// UUIDs as source ids.
-fn departures(left: Left, form: Form<'_>) -> Result<Departures, SourceError> {
+pub(crate) fn departures(left: Left, form: Form<'_>) -> Result<Departures, SourceError> {
     let ids = |uuids: Vec<String>| {
         uuids
             .into_iter()
@@ -305,11 +335,10 @@ async fn refresh<T: Send>(
     mut cookie: Option<Vec<u8>>,
     progress: &DynProgress,
     unreadable: &mut Vec<Unreadable>,
-    mut map: impl FnMut(&mut RawEntry) -> Result<T, Skip> + Send,
+    map: impl FnMut(&mut RawEntry) -> Result<T, Skip> + Send,
     sid: impl Fn(&T) -> &SourceId,
 ) -> Result<(Vec<T>, Left), SourceError> {
     progress.stage(&format!("reading changed {}", subtree.what), None);
-    let unique_id = form.attribute;
     let (mut refresh, done) = loop {
         let mut refresh = Refresh::from(cookie.clone());
         let end = conn
@@ -341,8 +370,26 @@ async fn refresh<T: Send>(
             SyncEnd::Unsupported => return Err(unsupported(conn.url(), &subtree.base)),
         }
     };
-    let mut left = refresh.finish(&done);
+    settle(&mut refresh, &done, (subtree, form), unreadable, map, sid)
+}
+
+/// The end of a refresh (or of one change sent while persisting): the entries it sent mapped
+/// with `map`, and what left. An entry that cannot be read goes to `unreadable` with its UUID,
+/// and counts as still there.
+///
+/// # Errors
+/// `Invalid` when an entry's mapped source id (`sid`) is not the UUID the server gave it.
+pub(crate) fn settle<T>(
+    refresh: &mut Refresh,
+    done: &SyncDone,
+    (subtree, form): (&Subtree, Form<'_>),
+    unreadable: &mut Vec<Unreadable>,
+    mut map: impl FnMut(&mut RawEntry) -> Result<T, Skip>,
+    sid: impl Fn(&T) -> &SourceId,
+) -> Result<(Vec<T>, Left), SourceError> {
+    let mut left = refresh.finish(done);
     let mut out = Vec::with_capacity(refresh.changed.len());
+    let unique_id = form.attribute;
     for (uuid, mut raw) in std::mem::take(&mut refresh.changed) {
         let uuid = form.id(uuid);
         // 389-ds leaves the operational nsUniqueId out of the entries it sends; the UUID the

@@ -2,11 +2,12 @@
 //!
 //! Ports speak domain types only; each adapter maps its library's errors into the typed errors
 //! here, so neither diesel nor ldap3 ever crosses a crate boundary. With the `mock` feature every
-//! port has a mockall `Mock*` twin for the engine's interaction tests.
+//! port but `ChangeFeed` has a mockall `Mock*` twin for the engine's interaction tests.
 #![deny(missing_docs)]
 
 pub mod auth;
 pub mod clock;
+pub mod feed;
 pub mod lock;
 pub mod progress;
 pub mod queries;
@@ -18,9 +19,12 @@ pub use auth::{
     AuthError, Authenticator, DirectoryBind, LoginField, LoginReader, LoginRecord, Principal,
 };
 pub use clock::{Clock, SystemClock};
+pub use feed::{ChangeFeed, FeedEvent};
 pub use lock::{HeldLock, RunLock};
 pub use progress::{DynProgress, NoProgress, Progress};
 pub use queries::{DirectoryReader, GroupView, Page, RunLogReader, Totals, UserFilter, UserView};
-pub use service::{DryRunReport, MetricsExporter, Readiness, RunTrigger, TriggerError};
+pub use service::{
+    DryRunReport, LiveState, LiveStatus, MetricsExporter, Readiness, RunTrigger, TriggerError,
+};
 pub use source::{IdentitySource, SourceCheck, SourceError};
 pub use store::{NewRun, StoreError, SyncStore};

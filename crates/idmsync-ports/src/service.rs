@@ -62,6 +62,47 @@ pub trait Readiness: Send + Sync {
     /// # Errors
     /// A sentence saying what is not ready.
     async fn ready(&self) -> Result<(), String>;
+
+    /// The live stream's state (`sync.live`); it does not decide readiness (scheduled runs go
+    /// on without it) but is shown beside it. The default: off.
+    fn live(&self) -> LiveStatus {
+        LiveStatus::default()
+    }
+}
+
+/// Whether the live stream (`sync.live`) follows the source.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LiveState {
+    /// Not configured, or stopped.
+    #[default]
+    Off,
+    /// Following: changes are applied as they arrive.
+    Connected,
+    /// Connecting, or waiting to reconnect after the stream broke off.
+    Reconnecting,
+}
+
+impl LiveState {
+    /// The form shown by `/health/ready` and the metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LiveState::Off => "off",
+            LiveState::Connected => "connected",
+            LiveState::Reconnecting => "reconnecting",
+        }
+    }
+}
+
+/// The live stream's state and how far behind the source it may be.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LiveStatus {
+    /// Connected, reconnecting or off.
+    pub state: LiveState,
+    /// How long the oldest change received and not yet applied has waited; zero when every
+    /// change received is applied.
+    pub lag: std::time::Duration,
+    /// How long ago the stream last sent anything, if it has.
+    pub since_message: Option<std::time::Duration>,
 }
 
 /// Renders the Prometheus text exposition of the service's metrics.

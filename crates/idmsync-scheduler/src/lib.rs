@@ -11,17 +11,19 @@
 //!   (API) or skipped with a log line (schedule). Across processes the store's run lock makes the
 //!   loser's run `skipped-locked`.
 //! - The service is ready once a full run has succeeded; a boot sync that did not succeed
-//!   (skipped for the lock, failed) is retried with backoff until one does ([`BootRetry`]).
+//!   (skipped for the lock, failed) is retried with backoff until one does ([`Backoff`]).
 //! - Time comes from the [`Clock`](idmsync_ports::Clock) port and sleeping from tokio, so tests
 //!   drive schedules with paused tokio time instead of waiting.
 //! - Nothing here knows an adapter: the binary wires the store and the source.
 #![deny(missing_docs)]
 
+mod live;
 mod metrics;
 mod schedule;
 mod scheduler;
 
+pub use live::LiveSettings;
 pub use schedule::{
     ScheduleError, ScheduleSettings, Schedules, DEFAULT_DIFFERENTIAL_CRON, DEFAULT_FULL_CRON,
 };
-pub use scheduler::{BootRetry, Scheduler, SchedulerPorts};
+pub use scheduler::{Backoff, Scheduler, SchedulerPorts};

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use idmsync_domain::{Counts, Outcome, SyncMode, Tenant, Trigger};
-use idmsync_ports::Totals;
+use idmsync_ports::{LiveState, LiveStatus, Totals};
 
 /// Upper bounds of the run-duration histogram, in seconds: from a tiny file source to a large
 /// directory's first sync.
@@ -28,7 +28,7 @@ const DURATION_BUCKETS: [f64; 10] = [0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0
 const UNKNOWN_MODE: &str = "unknown";
 
 /// Every `type` label a run can have, for the zero series.
-const MODE_LABELS: [&str; 3] = ["full", "differential", UNKNOWN_MODE];
+const MODE_LABELS: [&str; 4] = ["full", "differential", "live", UNKNOWN_MODE];
 
 /// The ways a run of this process can end (`running` and `interrupted` never end one here).
 const FINISHED_OUTCOMES: [Outcome; 4] = [
@@ -39,7 +39,12 @@ const FINISHED_OUTCOMES: [Outcome; 4] = [
 ];
 
 /// What starts a run in a `serve` process (`manual` is the command line's).
-const SERVE_TRIGGERS: [Trigger; 3] = [Trigger::Boot, Trigger::Schedule, Trigger::Api];
+const SERVE_TRIGGERS: [Trigger; 4] = [
+    Trigger::Boot,
+    Trigger::Schedule,
+    Trigger::Api,
+    Trigger::Live,
+];
 
 /// The modes whose last success is shown, zero until there is one.
 const LAST_SUCCESS_MODES: [SyncMode; 2] = [SyncMode::Full, SyncMode::Differential];
@@ -177,6 +182,8 @@ pub(crate) struct Exposition<'a> {
     pub boot_sync_done: bool,
     /// Whether a run is in progress in this process.
     pub run_in_progress: bool,
+    /// The live stream's state (`sync.live`).
+    pub live: LiveStatus,
 }
 
 /// A label value as the exposition format quotes it: backslash, double quote and line feed
@@ -304,6 +311,41 @@ impl fmt::Display for Exposition<'_> {
             family(f, name, "gauge", help)?;
             writeln!(f, r#"{name}{{tenant="{tenant}"}} {}"#, u8::from(on))?;
         }
+        let name = "idmsync_live_state";
+        family(
+            f,
+            name,
+            "gauge",
+            "1 for the live stream's state (sync.live): off, connected or reconnecting.",
+        )?;
+        for state in [
+            LiveState::Off,
+            LiveState::Connected,
+            LiveState::Reconnecting,
+        ] {
+            let on = u8::from(self.live.state == state);
+            let state = state.as_str();
+            writeln!(f, r#"{name}{{tenant="{tenant}",state="{state}"}} {on}"#)?;
+        }
+        let name = "idmsync_live_lag_seconds";
+        family(
+            f,
+            name,
+            "gauge",
+            "How long the oldest change the live stream received and did not apply yet has waited.",
+        )?;
+        let lag = self.live.lag.as_secs_f64();
+        writeln!(f, r#"{name}{{tenant="{tenant}"}} {lag}"#)?;
+        let name = "idmsync_live_last_message_age_seconds";
+        family(
+            f,
+            name,
+            "gauge",
+            "How long ago the live stream last sent anything; absent before its first message.",
+        )?;
+        if let Some(age) = self.live.since_message {
+            writeln!(f, r#"{name}{{tenant="{tenant}"}} {}"#, age.as_secs_f64())?;
+        }
         Ok(())
     }
 }
@@ -330,6 +372,7 @@ mod tests {
             totals: Totals::default(),
             boot_sync_done: false,
             run_in_progress: true,
+            live: LiveStatus::default(),
         }
         .to_string()
     }
@@ -428,6 +471,7 @@ mod tests {
             totals: Totals::default(),
             boot_sync_done: true,
             run_in_progress: false,
+            live: LiveStatus::default(),
         }
         .to_string();
         assert!(

@@ -10,13 +10,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use idmsync_domain::{Counts, Outcome, RunId, RunRecord, SyncMode, Tenant, Trigger};
 use idmsync_ports::{
-    Clock, DirectoryReader, DryRunReport, MetricsExporter, NoProgress, Page, Progress, Readiness,
-    RunLogReader, RunTrigger, StoreError, TriggerError,
+    Clock, DirectoryReader, DryRunReport, LiveStatus, MetricsExporter, NoProgress, Page, Progress,
+    Readiness, RunLogReader, RunTrigger, StoreError, TriggerError,
 };
 use idmsync_sync::{RunReport, RunRequest, SyncError, SyncService};
 use tokio::sync::{oneshot, watch};
 use tracing::{info, info_span, warn, Instrument, Span};
 
+use crate::live::LiveTrack;
 use crate::metrics::{Exposition, FinishedRun, RunMetrics};
 use crate::schedule::Schedules;
 
@@ -31,22 +32,23 @@ const RUN_LOG_PAGE: u64 = 100;
 /// differential one.
 const MODES: [SyncMode; 2] = [SyncMode::Full, SyncMode::Differential];
 
-/// How a boot sync that did not succeed (another runner held the lock, or it failed) is retried:
-/// after `first`, then after twice the previous wait each time, up to `max`, until a full run
-/// succeeds (here or on another node).
+/// How a boot sync that did not succeed (another runner held the lock, or it failed) is retried,
+/// and how a live stream that broke off reconnects: after `first`, then after twice the previous
+/// wait each time, up to `max`, until a full run succeeds (here or on another node), or the
+/// stream follows again.
 ///
-/// Without retries a service whose boot sync was skipped would stay unready until the next
+/// Without boot retries a service whose boot sync was skipped would stay unready until the next
 /// scheduled full run, or for ever without one: on a fresh database there is not even an
 /// administrator yet who could start a run through the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BootRetry {
+pub struct Backoff {
     /// The wait before the first retry.
     pub first: Duration,
     /// The longest wait between two retries.
     pub max: Duration,
 }
 
-impl Default for BootRetry {
+impl Default for Backoff {
     /// One second, doubling up to five minutes.
     fn default() -> Self {
         Self {
@@ -56,9 +58,9 @@ impl Default for BootRetry {
     }
 }
 
-impl BootRetry {
+impl Backoff {
     /// The wait before retry number `attempt` (0 for the first).
-    fn delay(&self, attempt: u32) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32) -> Duration {
         let factor = 2u32.checked_pow(attempt).unwrap_or(u32::MAX);
         self.first
             .checked_mul(factor)
@@ -86,24 +88,26 @@ pub struct SchedulerPorts {
 /// sync share one, so they share the rule that runs never overlap in a process.
 #[derive(Clone)]
 pub struct Scheduler {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    ports: SchedulerPorts,
+pub(crate) struct Inner {
+    pub(crate) ports: SchedulerPorts,
     tenant: Tenant,
     schedules: Schedules,
-    boot_retry: BootRetry,
+    boot_retry: Backoff,
     /// Run slot and boot status; a watch channel so `drain` and a waiting `start` can await a
     /// change instead of polling.
-    state: watch::Sender<State>,
-    metrics: Mutex<RunMetrics>,
+    pub(crate) state: watch::Sender<State>,
+    pub(crate) metrics: Mutex<RunMetrics>,
+    /// The live stream's state, when `sync.live` is on.
+    pub(crate) live: Mutex<LiveTrack>,
 }
 
 #[derive(Debug, Clone, Default)]
-struct State {
-    activity: Activity,
-    boot: Boot,
+pub(crate) struct State {
+    pub(crate) activity: Activity,
+    pub(crate) boot: Boot,
     retry: Retry,
 }
 
@@ -116,18 +120,20 @@ struct Retry {
 
 /// The process's single run slot.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-enum Activity {
+pub(crate) enum Activity {
     #[default]
     Idle,
     /// Claimed; the run is not recorded yet (a store round trip).
     Starting,
     /// Recorded under this id and in progress.
     Running(RunId),
+    /// A live batch is being applied (short: a run waits for it rather than being refused).
+    Live,
 }
 
 /// Whether the service has had its first full sync.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-enum Boot {
+pub(crate) enum Boot {
     /// `boot` has not been called yet.
     #[default]
     Unchecked,
@@ -140,16 +146,19 @@ enum Boot {
 }
 
 /// How a run ended, gathered from the engine's report or error.
-struct Ended {
-    run: Option<RunId>,
-    mode: Option<SyncMode>,
-    outcome: Outcome,
-    reason: Option<String>,
+pub(crate) struct Ended {
+    pub(crate) run: Option<RunId>,
+    pub(crate) mode: Option<SyncMode>,
+    pub(crate) outcome: Outcome,
+    pub(crate) reason: Option<String>,
     applied: Option<Counts>,
 }
 
 impl Ended {
-    fn from_result(result: Result<RunReport, SyncError>, recorded: Option<RunId>) -> Self {
+    pub(crate) fn from_result(
+        result: Result<RunReport, SyncError>,
+        recorded: Option<RunId>,
+    ) -> Self {
         let ended = |run, outcome, reason: String| Self {
             run,
             mode: None,
@@ -208,7 +217,7 @@ impl ActiveRun {
     fn recorded(&self) -> Option<RunId> {
         match self.inner.state.borrow().activity {
             Activity::Running(run) => Some(run),
-            Activity::Idle | Activity::Starting => None,
+            Activity::Idle | Activity::Starting | Activity::Live => None,
         }
     }
 }
@@ -238,15 +247,15 @@ impl Drop for ActiveRun {
 
 /// Locks a mutex, ignoring poisoning: the data behind it (counters, a reply channel) stays
 /// consistent even if a holder panicked.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Scheduler {
-    /// A scheduler for `tenant`'s runs, retrying the boot sync as [`BootRetry::default`] says.
+    /// A scheduler for `tenant`'s runs, retrying the boot sync as [`Backoff::default`] says.
     /// Validate the schedules first with [`crate::ScheduleSettings::validate`].
     pub fn new(ports: SchedulerPorts, tenant: Tenant, schedules: Schedules) -> Self {
-        Self::with_boot_retry(ports, tenant, schedules, BootRetry::default())
+        Self::with_boot_retry(ports, tenant, schedules, Backoff::default())
     }
 
     /// A scheduler whose boot sync is retried as `boot_retry` says.
@@ -254,7 +263,7 @@ impl Scheduler {
         ports: SchedulerPorts,
         tenant: Tenant,
         schedules: Schedules,
-        boot_retry: BootRetry,
+        boot_retry: Backoff,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -264,6 +273,7 @@ impl Scheduler {
                 boot_retry,
                 state: watch::Sender::new(State::default()),
                 metrics: Mutex::new(RunMetrics::default()),
+                live: Mutex::new(LiveTrack::default()),
             }),
         }
     }
@@ -273,7 +283,7 @@ impl Scheduler {
     /// run is recorded, not when it ends; readiness reports how it ended.
     ///
     /// A boot sync that does not succeed (skipped because another runner holds the lock,
-    /// failed, or not started) is retried with backoff ([`BootRetry`]) by
+    /// failed, or not started) is retried with backoff ([`Backoff`]) by
     /// [`Scheduler::run_schedules`], until a full run succeeds here or elsewhere.
     ///
     /// # Errors
@@ -302,7 +312,7 @@ impl Scheduler {
     }
 
     /// Runs the cron schedules until `shutdown` resolves, and retries a boot sync that did not
-    /// succeed ([`BootRetry`]). A run due while another is in progress is skipped with a log
+    /// succeed ([`Backoff`]). A run due while another is in progress is skipped with a log
     /// line: runs never overlap in this process, and across processes the store's lock makes
     /// the later run `skipped-locked` (a boot retry due then waits for the run to end instead).
     /// A run due during a long pause (a suspended machine) starts once, when the pause ends.
@@ -476,7 +486,7 @@ impl Scheduler {
                     busy = Some(run);
                     false
                 }
-                Activity::Starting => false,
+                Activity::Starting | Activity::Live => false,
             });
             if claimed {
                 return Ok(ActiveRun {
@@ -494,7 +504,7 @@ impl Scheduler {
                 return Err(TriggerError::AlreadyRunning(run));
             }
             changes
-                .wait_for(|s| s.activity != Activity::Starting)
+                .wait_for(|s| !matches!(s.activity, Activity::Starting | Activity::Live))
                 .await
                 .map_err(|_| TriggerError::Failed("the scheduler is shutting down".into()))?;
         }
@@ -548,13 +558,7 @@ impl Scheduler {
                 .ok_or_else(|| TriggerError::Failed(ended.reason.clone().unwrap_or_default())),
         );
         let trigger = active.trigger;
-        lock(&self.inner.metrics).record(&FinishedRun {
-            mode: ended.mode,
-            outcome: ended.outcome,
-            trigger,
-            elapsed,
-            applied: ended.applied,
-        });
+        self.finished(&ended, trigger, elapsed);
         if ended.outcome == Outcome::Succeeded && ended.mode == Some(SyncMode::Full) {
             self.set_boot(|_| true, Boot::Done);
         } else if trigger == Trigger::Boot {
@@ -563,6 +567,17 @@ impl Scheduler {
             let reason = ended.reason.clone().unwrap_or_default();
             self.boot_failed(|b| *b == Boot::Pending, reason);
         }
+    }
+
+    /// Counts a run that ended in the metrics and says so in the log.
+    pub(crate) fn finished(&self, ended: &Ended, trigger: Trigger, elapsed: Duration) {
+        lock(&self.inner.metrics).record(&FinishedRun {
+            mode: ended.mode,
+            outcome: ended.outcome,
+            trigger,
+            elapsed,
+            applied: ended.applied,
+        });
         info!(
             run = ended.run.map(|r| r.0),
             mode = ended.mode.map(SyncMode::as_str),
@@ -695,6 +710,10 @@ impl Readiness for Scheduler {
             (Err(store), Err(boot)) => Err(format!("{store}; {boot}")),
         }
     }
+
+    fn live(&self) -> LiveStatus {
+        self.live_status()
+    }
 }
 
 #[async_trait]
@@ -718,6 +737,7 @@ impl MetricsExporter for Scheduler {
             .filter_map(|(mode, run)| run.map(|r| (mode, r.finished_at.unwrap_or(r.started_at))))
             .collect();
         let state = self.inner.state.borrow().clone();
+        let live = self.live_status();
         let runs = lock(&self.inner.metrics);
         Ok(Exposition {
             tenant: &self.inner.tenant,
@@ -726,6 +746,7 @@ impl MetricsExporter for Scheduler {
             totals,
             boot_sync_done: state.boot == Boot::Done,
             run_in_progress: state.activity != Activity::Idle,
+            live,
         }
         .to_string())
     }
@@ -735,11 +756,11 @@ impl MetricsExporter for Scheduler {
 mod tests {
     use std::time::Duration;
 
-    use super::BootRetry;
+    use super::Backoff;
 
     #[test]
     fn boot_retries_wait_twice_as_long_each_time_up_to_the_cap() {
-        let retry = BootRetry::default();
+        let retry = Backoff::default();
         let waits: Vec<u64> = (0..12).map(|n| retry.delay(n).as_secs()).collect();
         assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
         assert_eq!(retry.delay(u32::MAX), Duration::from_secs(300));

@@ -8,4 +8,6 @@
 
 mod service;
 
-pub use service::{RunReport, RunRequest, SyncError, SyncPorts, SyncService, SyncSettings};
+pub use service::{
+    LiveReport, RunReport, RunRequest, SyncError, SyncPorts, SyncService, SyncSettings,
+};

@@ -9,11 +9,12 @@ use idmsync_domain::plan::{self, SourceData};
 use idmsync_domain::validate::{self, Fields};
 use idmsync_domain::{
     ChangeSet, Counts, EventKey, LogLine, MaxDeactivations, OnConflict, OnUnreadable, Outcome,
-    PasswordHasher, PlanOptions, Reactivate, RunId, RunResult, SourceId, StoreState, SyncMode,
-    Tenant, Trigger, Watermark,
+    PasswordHasher, PlanOptions, Reactivate, RunId, RunResult, SourceGroup, SourceId, StoreState,
+    SyncMode, Tenant, Trigger, Watermark,
 };
 use idmsync_ports::{
-    Clock, DynProgress, IdentitySource, NewRun, RunLock, SourceError, StoreError, SyncStore,
+    Clock, DynProgress, IdentitySource, NewRun, NoProgress, RunLock, SourceError, StoreError,
+    SyncStore,
 };
 use tokio::task::JoinHandle;
 use tracing::{info, info_span, warn, Instrument};
@@ -120,6 +121,24 @@ enum Stored {
     /// A differential run's: loaded for the groups the source returned, once it has (all of it
     /// when the source reports entries that left).
     ForGroups,
+}
+
+/// A plan and the guard's verdict on it.
+struct Planned {
+    mode: SyncMode,
+    changes: ChangeSet,
+    verdict: Result<(), String>,
+}
+
+/// What a live batch came to ([`SyncService::live`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveReport {
+    /// It changes nothing: nothing is recorded.
+    Unchanged,
+    /// Another runner holds the tenant's lock: nothing was done; apply the batch later.
+    Locked,
+    /// It was recorded as a live run, applied or aborted by the guard.
+    Run(Box<RunReport>),
 }
 
 /// Why a run stops before planning or applying, and the run-log lines that say about what.
@@ -338,12 +357,103 @@ impl SyncService {
         started: Instant,
         progress: &DynProgress,
     ) -> Result<RunReport, SyncError> {
+        let planned = match self.plan(mode, data, stored, progress).await? {
+            Ok(planned) => planned,
+            Err(refusal) => return self.refuse(run, refusal).await,
+        };
+        let Some(run) = run else {
+            return Ok(RunReport::DryRun {
+                mode,
+                changes: planned.changes,
+                guard: planned.verdict.err(),
+            });
+        };
+        self.settle(run, request.force, planned, watermark, started, progress)
+            .await
+    }
+
+    /// Applies a batch of a live stream (`sync.live`): the changes the source sent, and its
+    /// position after them. Under the tenant's lock, like any run, the batch is planned like a
+    /// differential run; only a batch that changes something is recorded, as a run of mode
+    /// [`SyncMode::Live`] with `position` as its watermark, guarded and applied in one
+    /// transaction like any run. Also returns the groups of the batch with a member that
+    /// resolved to nothing (none when the lock was taken), for the caller to plan again with
+    /// the next batch: a stream may send a member just after its group.
+    ///
+    /// # Errors
+    /// As [`SyncService::run`]: [`SyncError::Source`] when the batch cannot be planned as it is
+    /// (recorded as a failed live run), [`SyncError::Store`] when the store fails.
+    pub async fn live(
+        &self,
+        data: SourceData,
+        position: Watermark,
+    ) -> Result<(LiveReport, Vec<SourceGroup>), SyncError> {
+        let tenant = &self.settings.tenant;
+        let Some(_held) = self.lock.try_lock(tenant).await? else {
+            return Ok((LiveReport::Locked, Vec::new()));
+        };
+        let started = Instant::now();
+        let mut groups = data.groups.clone();
+        let planned = self
+            .plan(SyncMode::Live, data, Stored::ForGroups, &NoProgress)
+            .await?;
+        let unresolved = planned
+            .as_ref()
+            .map(|p| &p.changes.unresolved[..])
+            .unwrap_or_default();
+        groups.retain(|g| unresolved.contains(&g.source_id));
+        if planned.as_ref().is_ok_and(|p| p.changes.is_empty()) {
+            return Ok((LiveReport::Unchanged, groups));
+        }
+        let new = NewRun {
+            tenant: tenant.clone(),
+            mode: SyncMode::Live,
+            trigger: Trigger::Live,
+            source: self.source.name(),
+            started_at: self.clock.now(),
+        };
+        let run = self.store.begin_run(&new).await?;
+        let span = info_span!("sync", run = %run, mode = SyncMode::Live.as_str());
+        let report = async {
+            match planned {
+                Ok(planned) => {
+                    let watermark = Some(position);
+                    self.settle(run, false, planned, watermark, started, &NoProgress)
+                        .await
+                }
+                Err(refusal) => self.refuse(Some(run), refusal).await,
+            }
+        }
+        .instrument(span)
+        .await?;
+        Ok((LiveReport::Run(Box::new(report)), groups))
+    }
+
+    /// Where a live stream starts: the watermark of the newest successful run of the whole
+    /// source (full, differential or live), `None` before the first.
+    ///
+    /// # Errors
+    /// As [`SyncStore::last_success`].
+    pub async fn position(&self) -> Result<Option<Watermark>, StoreError> {
+        let last = self.store.last_success(&self.settings.tenant).await?;
+        Ok(last.and_then(|r| r.watermark))
+    }
+
+    /// Plans `data` against the stored state: the checks of the source's data, the plan, its
+    /// conflicts and the guard's verdict.
+    async fn plan(
+        &self,
+        mode: SyncMode,
+        data: SourceData,
+        stored: Stored,
+        progress: &DynProgress,
+    ) -> Result<Result<Planned, Refusal>, SyncError> {
         let tenant = &self.settings.tenant;
         if let Some(refusal) = self.distrust(mode, &data) {
             if let Stored::Loading(state) = stored {
                 state.abort();
             }
-            return self.refuse(run, refusal).await;
+            return Ok(Err(refusal));
         }
         let mut gone = Vec::new();
         let state = match stored {
@@ -386,9 +496,8 @@ impl SyncService {
         progress.stage("planning", None);
         let changes = plan::plan(data, &state, &options, self.hasher.as_ref());
         if let Some(refusal) = self.conflicts(&changes) {
-            return self.refuse(run, refusal).await;
+            return Ok(Err(refusal));
         }
-        let counts = changes.counts();
         let verdict = guard::check(
             mode,
             &changes,
@@ -397,16 +506,32 @@ impl SyncService {
             self.settings.max_deactivations,
         )
         .map_err(|stop: GuardStop| stop.to_string());
-        drop(state);
-        let Some(run) = run else {
-            return Ok(RunReport::DryRun {
-                mode,
-                changes,
-                guard: verdict.err(),
-            });
-        };
+        Ok(Ok(Planned {
+            mode,
+            changes,
+            verdict,
+        }))
+    }
+
+    /// Ends the recorded `run` with its plan: aborted if the guard objects (unless `force`),
+    /// else applied with `watermark` in one transaction.
+    async fn settle(
+        &self,
+        run: RunId,
+        force: bool,
+        planned: Planned,
+        watermark: Option<Watermark>,
+        started: Instant,
+        progress: &DynProgress,
+    ) -> Result<RunReport, SyncError> {
+        let Planned {
+            mode,
+            changes,
+            verdict,
+        } = planned;
+        let counts = changes.counts();
         match verdict {
-            Err(reason) if !request.force => {
+            Err(reason) if !force => {
                 warn!(%reason, "the guard stopped the run; nothing applied");
                 let lines: Vec<LogLine> =
                     std::iter::once(LogLine::new(EventKey::Aborted, reason.clone()))

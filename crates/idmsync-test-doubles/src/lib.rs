@@ -4,9 +4,11 @@
 //! store ([`MemoryStore`]) that let the engine's and the scheduler's tests assert on what a run
 //! leaves behind.
 
+mod feed;
 mod source;
 mod store;
 
+pub use feed::FakeFeed;
 pub use source::{group, user, FakeSource};
 pub use store::{MemoryStore, StoreOp};
 

@@ -8,9 +8,9 @@ use anyhow::Context;
 use idmsync_auth::{Argon2Hasher, LoginOptions, LoginService, PasswordCheck, ThrottleOptions};
 use idmsync_domain::Tenant;
 use idmsync_http::TlsFiles;
-use idmsync_ldap::{BindConfigError, LdapBindConfig, LdapBinder, LdapConfig, LdapSource};
-use idmsync_ports::{Authenticator, IdentitySource, LoginField, SystemClock};
-use idmsync_scheduler::{ScheduleSettings, Schedules};
+use idmsync_ldap::{BindConfigError, Deltas, LdapBindConfig, LdapBinder, LdapConfig, LdapSource};
+use idmsync_ports::{Authenticator, ChangeFeed, IdentitySource, LoginField, SystemClock};
+use idmsync_scheduler::{LiveSettings, ScheduleSettings, Schedules};
 use idmsync_source_file::{FileSource, FileSourceConfig};
 use idmsync_store_diesel::{DatabaseUrl, DieselStore, StoreOptions};
 use idmsync_sync::{SyncPorts, SyncService, SyncSettings};
@@ -199,6 +199,57 @@ pub fn source(settings: &Settings) -> Result<Arc<dyn IdentitySource>, SettingsEr
             Ok(Arc::new(source))
         }
     }
+}
+
+/// What `serve` follows with `sync.live`: the source's change feed, and how to batch it.
+pub type Live = (Arc<dyn ChangeFeed>, LiveSettings);
+
+/// The live stream of `serve` (`sync.live`, `sync.live_batch_ms`): the source's change feed
+/// and how to batch it, `None` when live sync is off. Only an LDAP source with RFC 4533 content
+/// synchronisation can follow changes as they happen.
+///
+/// # Errors
+/// A [`SettingsError`] naming `sync.live` (a source that cannot follow) or
+/// `sync.live_batch_ms` (zero).
+pub fn live(settings: &Settings) -> Result<Option<Live>, SettingsError> {
+    let sync = &settings.sync;
+    if !sync.live {
+        return Ok(None);
+    }
+    if sync.live_batch_ms == 0 {
+        return Err(SettingsError(
+            "sync.live_batch_ms: must be at least 1 (milliseconds between live batches)".into(),
+        ));
+    }
+    let cannot = |why: &str| {
+        SettingsError(format!(
+            "sync.live: {why}; live sync follows an LDAP directory with RFC 4533 content \
+             synchronisation (OpenLDAP's syncprov overlay). Set sync.live = false, or rely on \
+             sync.differential_cron"
+        ))
+    };
+    let ldap = match (&settings.source.kind, &settings.source.ldap) {
+        (SourceKind::File, _) => return Err(cannot("the file source cannot follow changes")),
+        (SourceKind::Ldap, None) => return Err(cannot("missing [source.ldap] section")),
+        (SourceKind::Ldap, Some(ldap)) => ldap,
+    };
+    if ldap.active_directory {
+        return Err(cannot(
+            "Active Directory offers no content synchronisation (DirSync polling is not \
+             implemented)",
+        ));
+    }
+    if ldap.deltas == Deltas::Timestamp {
+        return Err(cannot(
+            "source.ldap.deltas = \"timestamp\" cannot follow changes",
+        ));
+    }
+    let feed = LdapSource::new(ldap.clone()).map_err(|e| SettingsError(e.to_string()))?;
+    let batching = LiveSettings {
+        batch: Duration::from_millis(sync.live_batch_ms),
+        ..LiveSettings::default()
+    };
+    Ok(Some((Arc::new(feed), batching)))
 }
 
 /// How logins are checked (`[auth]`): the options and the password check, built and checked
@@ -400,6 +451,16 @@ mod tests {
         names(
             login_policy(&settings("[auth]\nldap = true\n")),
             "auth.ldap",
+        );
+    }
+
+    #[test]
+    fn live_sync_mistakes_name_their_key() {
+        assert!(live(&settings("")).expect("off").is_none());
+        names(live(&settings("[sync]\nlive = true\n")), "sync.live");
+        names(
+            live(&settings("[sync]\nlive = true\nlive_batch_ms = 0\n")),
+            "sync.live_batch_ms",
         );
     }
 

@@ -90,6 +90,9 @@ async fn check(config: &Path, settings: &Settings) -> Vec<Finding> {
     let schedules = app::schedules(settings)
         .map_err(|e| problems.push(e.0))
         .ok();
+    if let Err(e) = app::live(settings) {
+        problems.push(e.0);
+    }
     match app::tls_files(settings) {
         Ok(Some(files)) => {
             if let Err(e) = idmsync_http::check_tls_files(&files).await {

@@ -24,6 +24,7 @@ use crate::settings::SettingsError;
 /// [`ANNOUNCE`] target with `--log-format json`.
 pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
     let schedules = app::schedules(&app.settings)?;
+    let live = app::live(&app.settings)?;
     let tls = app::tls_files(&app.settings)?;
     let http = &app.settings.http;
 
@@ -139,6 +140,15 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
         let until = until_stopped();
         tokio::spawn(async move { scheduler.run_schedules(until).await })
     };
+    let live_task = live.map(|(feed, batching)| {
+        info!(
+            batch_ms = batching.batch.as_millis(),
+            "live sync: following the source's changes"
+        );
+        let scheduler = scheduler.clone();
+        let until = until_stopped();
+        tokio::spawn(async move { scheduler.run_live(feed.as_ref(), batching, until).await })
+    });
 
     tokio::select! {
         () = shutdown_signal() => info!("shutting down"),
@@ -156,6 +166,10 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
     }
     // Its loop watches the same stop signal; a panic there is already logged by tokio.
     let _ = schedules_task.await;
+    if let Some(task) = live_task {
+        // It applies what it received before it stops; a panic there is already logged.
+        let _ = task.await;
+    }
     let grace = Duration::from_secs(http.shutdown_grace_secs);
     if !scheduler.drain(grace).await {
         warn!(

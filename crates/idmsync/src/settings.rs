@@ -241,6 +241,11 @@ pub struct SyncSection {
     pub differential_cron: String,
     /// IANA time zone of the schedules; UTC when empty.
     pub timezone: String,
+    /// `serve` follows the source's changes as they happen (RFC 4533 refreshAndPersist) and
+    /// applies them in batches, beside the schedules.
+    pub live: bool,
+    /// At most one live batch per this many milliseconds.
+    pub live_batch_ms: u64,
 }
 
 impl Default for SyncSection {
@@ -256,6 +261,8 @@ impl Default for SyncSection {
             full_cron: idmsync_scheduler::DEFAULT_FULL_CRON.into(),
             differential_cron: idmsync_scheduler::DEFAULT_DIFFERENTIAL_CRON.into(),
             timezone: String::new(),
+            live: false,
+            live_batch_ms: 500,
         }
     }
 }

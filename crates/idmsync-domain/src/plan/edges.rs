@@ -66,6 +66,7 @@ impl Planner<'_> {
         resolver: &'s Resolver<'r>,
     ) -> GroupDiff<'s, 'r> {
         let mut warnings = Vec::new();
+        let mut missing = false;
         let mut users = Desired::default();
         let mut groups = Desired::default();
         for m in &g.members {
@@ -88,7 +89,10 @@ impl Planner<'_> {
                     ));
                     continue;
                 }
-                Resolution::Missing => "refers to no known user or group",
+                Resolution::Missing => {
+                    missing = true;
+                    "refers to no known user or group"
+                }
             };
             warnings.push(LogLine::new(
                 EventKey::SkippedMember,
@@ -107,6 +111,7 @@ impl Planner<'_> {
             groups_added,
             groups_removed,
             warnings,
+            missing,
         }
     }
 
@@ -135,6 +140,9 @@ impl Planner<'_> {
         out.nesting_removed
             .extend(diff.groups_removed.into_iter().filter_map(group).map(edge));
         out.warnings.extend(diff.warnings);
+        if diff.missing {
+            out.unresolved.push(g.source_id.clone());
+        }
     }
 }
 
@@ -167,6 +175,8 @@ pub(super) struct GroupDiff<'s, 'r> {
     groups_added: Vec<&'s Target<'r>>,
     groups_removed: Vec<u32>,
     warnings: Vec<LogLine>,
+    /// Whether a member reference resolved to nothing.
+    missing: bool,
 }
 
 /// The edge changes of every planned group and the warnings about their members, in group
@@ -178,6 +188,7 @@ pub(super) struct PlannedEdges {
     nesting_added: Vec<Edge>,
     nesting_removed: Vec<Edge>,
     warnings: Vec<LogLine>,
+    unresolved: Vec<SourceId>,
 }
 
 impl PlannedEdges {
@@ -191,6 +202,7 @@ impl PlannedEdges {
             nesting_added: Vec::with_capacity(total(|d| d.groups_added.len())),
             nesting_removed: Vec::with_capacity(total(|d| d.groups_removed.len())),
             warnings: Vec::new(),
+            unresolved: Vec::new(),
         }
     }
 }
@@ -203,6 +215,7 @@ impl ChangeSet {
         append(&mut self.nesting_added, edges.nesting_added);
         append(&mut self.nesting_removed, edges.nesting_removed);
         append(&mut self.warnings, edges.warnings);
+        append(&mut self.unresolved, edges.unresolved);
     }
 }
 

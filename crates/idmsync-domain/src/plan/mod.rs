@@ -19,6 +19,7 @@ use crate::options::{PlanOptions, SyncMode};
 use crate::parallel;
 use crate::password::PasswordHasher;
 
+mod batch;
 mod dedupe;
 mod departed;
 mod edges;

@@ -3,6 +3,7 @@
 //! `check` and an in-memory `apply` used for idempotence and multi-run stories.
 
 mod admins;
+mod batch;
 mod departed;
 mod fixture;
 mod guard;

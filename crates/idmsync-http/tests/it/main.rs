@@ -70,6 +70,8 @@ pub(crate) struct Fake {
     /// How long `ready` takes; lets a test hold a request in flight.
     pub(crate) ready_delay: Option<Duration>,
     pub(crate) metrics_error: Option<String>,
+    /// What readiness says of the live stream.
+    pub(crate) live: idmsync_ports::LiveStatus,
     pub(crate) calls: Mutex<Vec<Call>>,
 }
 
@@ -159,6 +161,10 @@ impl Readiness for Fake {
             tokio::time::sleep(delay).await;
         }
         self.not_ready.clone().map_or(Ok(()), Err)
+    }
+
+    fn live(&self) -> idmsync_ports::LiveStatus {
+        self.live
     }
 }
 

@@ -1,6 +1,9 @@
 //! The open operations endpoints: `/health/live`, `/health/ready`, `/metrics`.
 
+use std::time::Duration;
+
 use axum::http::{Method, StatusCode};
+use idmsync_ports::{LiveState, LiveStatus};
 use serde_json::json;
 
 use crate::*;
@@ -29,10 +32,18 @@ async fn live_is_always_up() {
 async fn ready_reports_the_readiness_port() {
     let reply = get_open(&ops(Fake::default()), "/health/ready").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.json(), json!({"status": "ready"}));
+    assert_eq!(
+        reply.json(),
+        json!({"status": "ready", "live": {"state": "off", "lagSeconds": 0.0}})
+    );
 
     let app = ops(Fake {
         not_ready: Some("boot sync not done".into()),
+        live: LiveStatus {
+            state: LiveState::Reconnecting,
+            lag: Duration::from_millis(1500),
+            since_message: None,
+        },
         ..Fake::default()
     });
     let reply = get_open(&app, "/health/ready").await;
@@ -41,7 +52,8 @@ async fn ready_reports_the_readiness_port() {
         reply.json(),
         json!({
             "status": "not-ready",
-            "message": "not ready; the reason is in the service log"
+            "message": "not ready; the reason is in the service log",
+            "live": {"state": "reconnecting", "lagSeconds": 1.5}
         })
     );
 }

@@ -60,9 +60,11 @@ async fn a_user_run_is_started_for_the_login_in_the_path() {
         fake.calls(),
         [Call::StartUser("j lennon".into(), Trigger::Api)]
     );
-    // `type=user` names no run of the whole source.
-    let reply = post(&app, &format!("{SYNC}?type=user")).await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    // `type=user` names no run of the whole source; `live` runs come from the stream only.
+    for kind in ["user", "live"] {
+        let reply = post(&app, &format!("{SYNC}?type={kind}")).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{kind}");
+    }
 }
 
 #[tokio::test]

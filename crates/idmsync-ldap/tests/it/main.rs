@@ -19,6 +19,7 @@ mod ad;
 mod bind;
 mod check;
 mod ds389;
+mod live;
 mod syncrepl;
 
 /// A configuration that reads `slapd` as the sync account with the OpenLDAP defaults.

@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use idmsync_domain::{Outcome, Trigger};
 use idmsync_ports::Readiness;
-use idmsync_scheduler::{BootRetry, Schedules};
+use idmsync_scheduler::{Backoff, Schedules};
 
 use crate::schedules::{shut_down, spawn_schedules};
 use crate::{base_time, directory_down, succeeded_full_run, Harness};
 use idmsync_test_doubles::{FakeSource, MemoryStore};
 
 /// One second, doubling up to four.
-const RETRY: BootRetry = BootRetry {
+const RETRY: Backoff = Backoff {
     first: Duration::from_secs(1),
     max: Duration::from_secs(4),
 };

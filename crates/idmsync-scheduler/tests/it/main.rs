@@ -3,6 +3,7 @@
 
 mod boot;
 mod clock;
+mod live;
 mod metrics;
 mod runs;
 mod schedules;
@@ -15,7 +16,7 @@ use idmsync_domain::{
     SyncMode, Tenant, Trigger, Watermark,
 };
 use idmsync_ports::SourceError;
-use idmsync_scheduler::{BootRetry, ScheduleSettings, Scheduler, SchedulerPorts, Schedules};
+use idmsync_scheduler::{Backoff, ScheduleSettings, Scheduler, SchedulerPorts, Schedules};
 use idmsync_sync::{SyncPorts, SyncService, SyncSettings};
 
 use crate::clock::TokioClock;
@@ -63,12 +64,12 @@ struct Harness {
 
 impl Harness {
     fn new(source: FakeSource, schedules: Schedules) -> Self {
-        Self::with_boot_retry(source, schedules, BootRetry::default())
+        Self::with_boot_retry(source, schedules, Backoff::default())
     }
 
     /// The harness's directory is `source` holding users alice and bob, both members of group
     /// staff.
-    fn with_boot_retry(source: FakeSource, schedules: Schedules, retry: BootRetry) -> Self {
+    fn with_boot_retry(source: FakeSource, schedules: Schedules, retry: Backoff) -> Self {
         source.put_user(user("alice"));
         source.put_user(user("bob"));
         source.put_group(group("staff", &["alice", "bob"]));

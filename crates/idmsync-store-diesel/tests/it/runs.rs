@@ -3,11 +3,11 @@
 use idmsync_domain::{
     ChangeSet, Counts, EventKey, LogLine, Outcome, RunId, SyncMode, Trigger, Watermark,
 };
-use idmsync_ports::{Page, RunLogReader, StoreError, SyncStore};
+use idmsync_ports::{NewRun, Page, RunLogReader, StoreError, SyncStore};
 
 use crate::support::{
     at, backend_tests, backends, created_group, created_user, directory, edge, ended, fresh, key,
-    sync, tenant, user,
+    new_run, succeed, sync, tenant, user,
 };
 
 backend_tests! {
@@ -216,5 +216,31 @@ backend_tests! {
         assert_eq!(db.store.user_history(&acme, "axbyz", 1).expect("history").len(), 1);
         assert!(db.store.user_history(&acme, "a", 10).expect("history").is_empty());
         assert!(db.store.user_history(&tenant("none"), "a_b%", 10).expect("history").is_empty());
+    }
+}
+
+backend_tests! {
+    async fn a_live_run_is_read_back_as_live_and_is_where_the_next_run_starts(db: Db) {
+        let acme = tenant("acme");
+        let full = sync(&db, &acme, &directory(), 1).await;
+        let live = NewRun {
+            mode: SyncMode::Live,
+            trigger: Trigger::Live,
+            ..new_run(&acme, 2)
+        };
+        let run = db.store.begin_run(&live).await.expect("begin");
+        succeed(&db.store, run, &acme, &ChangeSet::default(), 2)
+            .await
+            .expect("apply");
+        let last = db.store.last_success(&acme).await.expect("query");
+        assert_eq!(
+            last.map(|r| (r.id, r.mode, r.trigger, r.watermark)),
+            Some((run, SyncMode::Live, Trigger::Live, Some(Watermark("wm-2".into()))))
+        );
+        let runs = db.store.runs(&acme, None).await.expect("runs");
+        assert_eq!(
+            runs.iter().map(|r| (r.id, r.mode)).collect::<Vec<_>>(),
+            [(run, SyncMode::Live), (full, SyncMode::Full)]
+        );
     }
 }

@@ -643,3 +643,133 @@ async fn a_value_no_database_can_store_stops_the_run_naming_the_entry() {
         "{err}"
     );
 }
+
+mod live {
+    //! Live batches: planned like differential runs, recorded only when they change something.
+
+    use idmsync_domain::plan::{Departed, Departures, SourceData};
+    use idmsync_sync::LiveReport;
+
+    use super::*;
+
+    fn position(n: u32) -> Watermark {
+        Watermark(format!("cookie-{n}"))
+    }
+
+    fn left(logins: &[&str]) -> SourceData {
+        let ids = logins
+            .iter()
+            .map(|l| idmsync_domain::SourceId::new(l).expect("id"))
+            .collect();
+        SourceData {
+            departed: Departed {
+                users: Departures::Listed(ids),
+                groups: Departures::Listed(vec![]),
+            },
+            ..SourceData::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_changes_nothing_records_nothing() {
+        let world = World::synced(&["a", "b"], settings(MaxDeactivations::Count(1))).await;
+        let unchanged = SourceData {
+            users: vec![user("a")],
+            ..left(&[])
+        };
+        let report = world.service.live(unchanged, position(1)).await;
+        assert_eq!(report.expect("live"), (LiveReport::Unchanged, vec![]));
+        assert_eq!(world.runs().len(), 1);
+        assert_ne!(
+            world.service.position().await.expect("position"),
+            Some(position(1))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_a_live_run_whose_position_is_where_the_next_run_starts() {
+        let world = World::synced(&["a", "b"], settings(MaxDeactivations::Count(1))).await;
+        let report = world.service.live(left(&["b"]), position(7)).await;
+        let Ok((LiveReport::Run(report), _)) = report else {
+            panic!("{report:?}");
+        };
+        let RunReport::Applied { run, mode, .. } = *report else {
+            panic!("{report:?}");
+        };
+        assert_eq!(mode, SyncMode::Live);
+        assert_eq!(world.users(), ["a: active", "b: inactive/sync"]);
+        let record = world.last_run();
+        assert_eq!(
+            (record.id, record.mode, record.trigger, record.outcome),
+            (run, SyncMode::Live, Trigger::Live, Outcome::Succeeded)
+        );
+        assert_eq!(record.watermark, Some(position(7)));
+        assert_eq!(
+            world.lines(run).await,
+            ["deactivated-user: b (missing from the source)"]
+        );
+        assert_eq!(
+            world.service.position().await.expect("position"),
+            Some(position(7))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_group_whose_member_is_not_known_yet_is_handed_back_to_plan_again() {
+        let world = World::synced(&["a"], settings(MaxDeactivations::Count(1))).await;
+        let early = SourceData {
+            groups: vec![group("g", &["a", "b"])],
+            ..left(&[])
+        };
+        let (report, again) = world.service.live(early, position(1)).await.expect("live");
+        assert!(matches!(report, LiveReport::Run(_)), "{report:?}");
+        assert_eq!(again, vec![group("g", &["a", "b"])]);
+        assert_eq!(world.edges(), ["g > a"]);
+        let mut late = SourceData {
+            users: vec![user("b")],
+            ..left(&[])
+        };
+        late.absorb(SourceData {
+            groups: again,
+            ..left(&[])
+        });
+        let (_, again) = world.service.live(late, position(2)).await.expect("live");
+        assert!(again.is_empty());
+        assert_eq!(world.edges(), ["g > a", "g > b"]);
+    }
+
+    #[tokio::test]
+    async fn the_guard_stops_an_oversized_batch_and_records_it_aborted() {
+        let world = World::synced(&["a", "b", "c"], settings(MaxDeactivations::Count(1))).await;
+        let report = world.service.live(left(&["b", "c"]), position(2)).await;
+        let Ok((LiveReport::Run(report), _)) = report else {
+            panic!("{report:?}");
+        };
+        let RunReport::Aborted { reason, .. } = *report else {
+            panic!("{report:?}");
+        };
+        assert!(reason.contains("would deactivate 2"), "{reason}");
+        assert_eq!(world.users(), ["a: active", "b: active", "c: active"]);
+        let record = world.last_run();
+        assert_eq!(
+            (record.mode, record.outcome, record.watermark),
+            (SyncMode::Live, Outcome::Aborted, None)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_taken_lock_leaves_the_batch_to_the_caller_and_records_nothing() {
+        let world = World::synced(&["a", "b"], settings(MaxDeactivations::Count(1))).await;
+        world.store.lock_elsewhere();
+        let report = world.service.live(left(&["b"]), position(3)).await;
+        assert_eq!(report.expect("live"), (LiveReport::Locked, vec![]));
+        assert_eq!(world.runs().len(), 1);
+        assert_eq!(world.users(), ["a: active", "b: active"]);
+        world.store.release_elsewhere();
+        let report = world.service.live(left(&["b"]), position(3)).await;
+        assert!(
+            matches!(&report, Ok((LiveReport::Run(r), _)) if matches!(**r, RunReport::Applied { .. })),
+            "{report:?}"
+        );
+    }
+}
