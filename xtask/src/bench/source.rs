@@ -75,9 +75,10 @@ impl Source {
     }
 
     /// Brings the source in line with `directory` after [`Generated::change`],
-    /// [`Generated::delete_users`] or [`Generated::remove_members`] returned `ldif`: ldapmodify through the running server
-    /// (so modifyTimestamp moves as in production), or the files rewritten with the changed
-    /// lines dated today, which is what the file source's differential runs select on.
+    /// [`Generated::delete_users`] or [`Generated::remove_members`] returned `ldif`: ldapmodify
+    /// through the running server (so modifyTimestamp moves as in production), or the files
+    /// rewritten with the changed lines dated today, which is what the file source's
+    /// differential runs select on.
     pub fn apply(&self, directory: &Generated, ldif: &str, today: &str) -> Result<()> {
         match self {
             Source::File { .. } => self.write_files(directory, today),
