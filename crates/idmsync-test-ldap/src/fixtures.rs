@@ -428,8 +428,9 @@ impl Generated {
 
     /// Deletes `count` present users chosen from `seed`, and their memberships (as a
     /// referential-integrity overlay or Active Directory would), sparing users whose removal
-    /// would leave a group without members (groupOfNames requires one). Returns the change
-    /// records that do the same in a directory: member deletions first, then the entries.
+    /// would leave a group without members (groupOfNames requires one); marks the groups that
+    /// lost members [`changed`](GeneratedGroup::changed). Returns the change records that do the
+    /// same in a directory: member deletions first, then the entries.
     pub fn delete_users(&mut self, count: usize, seed: u64) -> String {
         let mut rng = SplitMix64(seed);
         let n = self.users.len();
@@ -466,19 +467,51 @@ impl Generated {
                 continue;
             }
             group.user_members.retain(|&u| self.users[u].present);
-            write!(
-                out,
-                "dn: {}\nchangetype: modify\ndelete: member\n",
-                group.dn
-            )
-            .expect(WRITE);
-            for u in gone {
-                push_member(&mut out, &self.users[u].dn);
-            }
-            out.push_str("-\n\n");
+            group.changed = true;
+            push_member_deletion(&mut out, &group.dn, gone.iter().map(|&u| &self.users[u].dn));
         }
         for u in deleted {
             write!(out, "dn: {}\nchangetype: delete\n\n", self.users[u].dn).expect(WRITE);
+        }
+        out
+    }
+
+    /// Removes `count` user memberships of present users, chosen from `seed` evenly over the
+    /// memberships (so large groups lose more members than small ones, as when people change
+    /// teams), sparing a group's last member (groupOfNames requires one); marks the groups
+    /// [`changed`](GeneratedGroup::changed) and returns one `delete: member` record per group
+    /// for [`Slapd::modify`](crate::Slapd::modify). A count larger than what can go is capped.
+    pub fn remove_members(&mut self, count: usize, seed: u64) -> String {
+        let mut rng = SplitMix64(seed);
+        let memberships: Vec<(usize, usize)> = self
+            .groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, group)| group.user_members.iter().map(move |&u| (g, u)))
+            .filter(|&(_, u)| self.users[u].present)
+            .collect();
+        let mut remaining: Vec<usize> = self.groups.iter().map(member_count).collect();
+        let mut gone: Vec<Vec<usize>> = vec![Vec::new(); self.groups.len()];
+        let mut removed = 0;
+        for i in distinct(&mut rng, memberships.len(), memberships.len()) {
+            if removed == count {
+                break;
+            }
+            let (g, u) = memberships[i];
+            if remaining[g] > 1 {
+                remaining[g] -= 1;
+                gone[g].push(u);
+                removed += 1;
+            }
+        }
+        let mut out = String::new();
+        for (group, gone) in self.groups.iter_mut().zip(gone) {
+            if gone.is_empty() {
+                continue;
+            }
+            group.user_members.retain(|u| !gone.contains(u));
+            group.changed = true;
+            push_member_deletion(&mut out, &group.dn, gone.iter().map(|&u| &self.users[u].dn));
         }
         out
     }
@@ -580,6 +613,19 @@ fn push_member(out: &mut String, dn: &str) {
     out.push_str("member: ");
     out.push_str(dn);
     out.push('\n');
+}
+
+/// A change record that deletes the `member` values `dns` from the group `group_dn`.
+fn push_member_deletion<'a>(
+    out: &mut String,
+    group_dn: &str,
+    dns: impl Iterator<Item = &'a String>,
+) {
+    write!(out, "dn: {group_dn}\nchangetype: modify\ndelete: member\n").expect(WRITE);
+    for dn in dns {
+        push_member(out, dn);
+    }
+    out.push_str("-\n\n");
 }
 
 /// splitmix64: a tiny, fast, well-mixed PRNG; plenty for test data, and it keeps `rand` out of
@@ -728,6 +774,31 @@ mod tests {
     }
 
     #[test]
+    fn member_removals_date_their_groups_and_match_the_ldif() {
+        let mut directory = Generated::new(400, 60, 1500, 8);
+        let before = directory.clone();
+        let user_members =
+            |d: &Generated| -> usize { d.groups().iter().map(|g| g.user_members.len()).sum() };
+        let ldif = directory.remove_members(50, 4);
+        assert_eq!(user_members(&directory), user_members(&before) - 50);
+        assert_eq!(count(&ldif, "member: "), 50);
+        let changed = directory.groups().iter().filter(|g| g.changed).count();
+        assert_eq!(count(&ldif, "delete: member"), changed);
+        for group in directory.groups() {
+            assert!(!group.user_members.is_empty() || !group.group_members.is_empty());
+        }
+        assert_eq!(
+            count(&directory.ldif(), "member: "),
+            count(&before.ldif(), "member: ") - 50
+        );
+        let groups = directory.groups_txt(BASE, TODAY);
+        assert_eq!(
+            groups.lines().filter(|l| l.ends_with(TODAY)).count(),
+            changed
+        );
+    }
+
+    #[test]
     fn deletions_leave_no_dangling_or_empty_groups() {
         let mut directory = Generated::new(400, 60, 1500, 8);
         let ldif = directory.delete_users(40, 2);
@@ -743,6 +814,8 @@ mod tests {
                 );
             }
         }
+        let changed = directory.groups().iter().filter(|g| g.changed).count();
+        assert_eq!(count(&ldif, "delete: member"), changed);
         let remaining = directory.ldif();
         assert_eq!(count(&remaining, "objectClass: inetOrgPerson"), 360);
         assert_eq!(

@@ -1,10 +1,11 @@
-//! `cargo xtask bench`: idmsync's benchmark. Generates directories of each size, runs the four
+//! `cargo xtask bench`: idmsync's benchmark. Generates directories of each size, runs the five
 //! scenarios (first full sync, unchanged full sync, differential after changes, full sync after
-//! deletions) from each source into each database with the release binary, measures every run
-//! (wall, CPU, peak RSS) next to the limits of the tools underneath (ldapsearch, the databases'
-//! bulk loaders and readers), and writes `target/bench/<timestamp>.json` and, for a run of the
-//! whole table, `docs/benchmarks.md`'s results section and `docs/bench-scaling.svg` (a partial
-//! run writes its table and plot as `target/bench/<timestamp>.md` and `.svg`).
+//! deletions, differential after deletions) from each source into each database with the
+//! release binary, measures every run (wall, CPU, peak RSS) next to the limits of the tools
+//! underneath (ldapsearch, the databases' bulk loaders and readers), and writes
+//! `target/bench/<timestamp>.json` and, for a run of the whole table, `docs/benchmarks.md`'s
+//! results section and `docs/bench-scaling.svg` (a partial run writes its table and plot as
+//! `target/bench/<timestamp>.md` and `.svg`).
 
 mod db;
 mod measure;
@@ -25,7 +26,7 @@ use self::db::Database;
 use self::measure::{Measured, Usage};
 use self::options::{Db, Options, Scenario, Size, SourceKind};
 use self::report::{Sample, What};
-use self::source::Source;
+use self::source::{Deltas, Source};
 use crate::tidy::workspace_root;
 
 pub use self::measure::{subcommand as measure_subcommand, SUBCOMMAND as MEASURE};
@@ -36,8 +37,10 @@ const SEED: u64 = 2025;
 /// Users and groups changed before scenario c (the issue's figures, whatever the size).
 const CHANGED_USERS: usize = 1_000;
 const CHANGED_GROUPS: usize = 100;
-/// Users deleted before scenario d, per hundred.
+/// Users deleted before scenarios d and e, per hundred.
 const DELETED_PERCENT: usize = 1;
+/// Memberships removed before scenario e (besides the deleted users'), per hundred.
+const REMOVED_MEMBERSHIPS_PERCENT: usize = 1;
 /// Lines of an idmsync log quoted when a run fails.
 const TAIL_LINES: usize = 5;
 
@@ -138,6 +141,20 @@ struct Bench {
     samples: Vec<Sample>,
 }
 
+/// One database a source run writes to, with idmsync's configurations for it.
+struct Target {
+    db: Db,
+    /// Dropped, and the database with it, at the end of the source run.
+    database: Database,
+    /// Scenarios a to d: LDAP changes found by `modifyTimestamp`, as before syncprov.
+    timestamps: PathBuf,
+    /// Scenario e: LDAP changes and deletions found by RFC 4533 content synchronisation.
+    syncrepl: PathBuf,
+}
+
+/// A count the summary of a successful run must show: (`"user deactivated"`, 1000).
+type Expected = (&'static str, u64);
+
 /// Where a measurement belongs.
 #[derive(Debug, Clone, Copy)]
 struct Cell {
@@ -202,7 +219,12 @@ impl Bench {
         let mut directory = base.clone();
         self.progress(&format!("{label}: preparing the source"));
         let loading = Instant::now();
-        let source = Source::start(cell.source, &directory, work.path())?;
+        let source = Source::start(
+            cell.source,
+            &directory,
+            work.path(),
+            self.options.session_log,
+        )?;
         self.progress(&format!(
             "{label}: source ready in {:.1} s",
             loading.elapsed().as_secs_f64()
@@ -222,47 +244,72 @@ impl Bench {
                 self.record(cell, Some(db), what, load);
             }
             let database = Database::create(db)?;
-            let config = work.path().join(format!("{db}.toml"));
-            std::fs::write(
-                &config,
-                format!(
-                    "[database]\nurl = {:?}\n\n[sync]\ntenant = \"default\"\n\
-                     max_deactivations = \"5%\"\n\n{}",
-                    database.url(),
-                    source.config()
-                ),
-            )
-            .with_context(|| format!("writing {}", config.display()))?;
-            targets.push((db, database, config));
+            let config = |deltas: Deltas, name: &str| -> Result<PathBuf> {
+                let path = work.path().join(format!("{db}-{name}.toml"));
+                std::fs::write(
+                    &path,
+                    format!(
+                        "[database]\nurl = {:?}\n\n[sync]\ntenant = \"default\"\n\
+                         max_deactivations = \"5%\"\n\n{}",
+                        database.url(),
+                        source.config(deltas)
+                    ),
+                )
+                .with_context(|| format!("writing {}", path.display()))?;
+                Ok(path)
+            };
+            targets.push(Target {
+                db,
+                timestamps: config(Deltas::Timestamp, "timestamps")?,
+                syncrepl: config(Deltas::Syncrepl, "syncrepl")?,
+                database,
+            });
         }
 
         let wanted = |s: Scenario| self.options.scenarios.contains(&s);
-        let (want_b, want_c, want_d) = (
+        let (want_b, want_c, want_d, want_e) = (
             wanted(Scenario::B),
             wanted(Scenario::C),
             wanted(Scenario::D),
+            wanted(Scenario::E),
         );
-        for (db, _, config) in &targets {
-            self.sync(cell, *db, config, Scenario::A, "--full");
+        for target in &targets {
+            self.sync(
+                cell,
+                target.db,
+                &target.timestamps,
+                Scenario::A,
+                "--full",
+                &[],
+            );
         }
         if want_b {
-            for (db, _, config) in &targets {
-                self.sync(cell, *db, config, Scenario::B, "--full");
+            for target in &targets {
+                self.sync(
+                    cell,
+                    target.db,
+                    &target.timestamps,
+                    Scenario::B,
+                    "--full",
+                    &[],
+                );
             }
         }
         if want_b || want_d {
-            for (db, database, _) in &targets {
-                let state = database
+            for target in &targets {
+                let state = target
+                    .database
                     .read_state(work.path())
                     .and_then(|measured| measure_all(vec![measured]));
-                self.record(cell, Some(*db), What::StateRead, state);
+                self.record(cell, Some(target.db), What::StateRead, state);
             }
         }
         if want_c {
             let ldif = directory.change(CHANGED_USERS, CHANGED_GROUPS, SEED + 1);
             source.apply(&directory, &ldif, &self.today)?;
-            for (db, _, config) in &targets {
-                self.sync(cell, *db, config, Scenario::C, "--differential");
+            for target in &targets {
+                let config = &target.timestamps;
+                self.sync(cell, target.db, config, Scenario::C, "--differential", &[]);
             }
         }
         if want_d {
@@ -270,9 +317,83 @@ impl Bench {
             let ldif = directory.delete_users(count, SEED + 2);
             self.progress(&format!("{label}: deleting {count} users"));
             source.apply(&directory, &ldif, &self.today)?;
-            for (db, _, config) in &targets {
-                self.sync(cell, *db, config, Scenario::D, "--full");
+            for target in &targets {
+                self.sync(
+                    cell,
+                    target.db,
+                    &target.timestamps,
+                    Scenario::D,
+                    "--full",
+                    &[],
+                );
             }
+        }
+        if want_e {
+            self.departures(cell, &label, &source, &mut directory, &targets)?;
+        }
+        Ok(())
+    }
+
+    /// Scenario e: a full sync with content synchronisation (not measured: it stores the
+    /// cookies the differential starts from), then 1% of the users deleted and 1% of the
+    /// memberships removed, then the measured differential, which must deactivate exactly the
+    /// deleted users and remove exactly the memberships that went (a run that misses
+    /// deletions fails).
+    fn departures(
+        &mut self,
+        cell: Cell,
+        label: &str,
+        source: &Source,
+        directory: &mut Generated,
+        targets: &[Target],
+    ) -> Result<()> {
+        let mut ready = Vec::new();
+        for target in targets {
+            let log = self.log(cell, target.db, "e-start");
+            match self.idmsync(&target.syncrepl, "--full", &log) {
+                Ok((_, None)) => ready.push(target),
+                Ok((usage, Some(why))) => {
+                    let why = format!("the full sync before the differential failed: {why}");
+                    let what = What::Scenario(Scenario::E);
+                    self.record_usage(cell, Some(target.db), what, usage, Some(why));
+                }
+                Err(e) => self.record(cell, Some(target.db), What::Scenario(Scenario::E), Err(e)),
+            }
+        }
+        let memberships =
+            |d: &Generated| -> usize { d.groups().iter().map(|g| g.user_members.len()).sum() };
+        let (users_before, memberships_before) =
+            (directory.present_users().count(), memberships(directory));
+        let (_, _, size_memberships) = cell.size.counts();
+        let deleted = directory.users().len() * DELETED_PERCENT / 100;
+        let removed = size_memberships * REMOVED_MEMBERSHIPS_PERCENT / 100;
+        let mut ldif = directory.delete_users(deleted, SEED + 3);
+        ldif.push_str(&directory.remove_members(removed, SEED + 4));
+        let gone = |before: usize, after: usize| u64::try_from(before - after).unwrap_or(u64::MAX);
+        let expected = [
+            (
+                "user deactivated",
+                gone(users_before, directory.present_users().count()),
+            ),
+            (
+                "membership removed",
+                gone(memberships_before, memberships(directory)),
+            ),
+        ];
+        self.progress(&format!(
+            "{label}: deleting {deleted} users and removing {removed} more memberships"
+        ));
+        source.apply(directory, &ldif, &self.today)?;
+        for target in ready {
+            let config = &target.syncrepl;
+            self.sync(
+                cell,
+                target.db,
+                config,
+                Scenario::E,
+                "--differential",
+                &expected,
+            );
         }
         Ok(())
     }
@@ -285,18 +406,33 @@ impl Bench {
         measure_all(vec![scratch.bulk_load(row_files, work, keys)?])
     }
 
-    /// One idmsync run, recorded whatever its outcome: a failing scenario is a result.
-    fn sync(&mut self, cell: Cell, db: Db, config: &Path, scenario: Scenario, mode: &str) {
-        let log = self.logs.join(format!(
-            "{}-{}-{db}-{scenario}-run{}.log",
-            cell.size, cell.source, cell.run
-        ));
+    /// One idmsync run, recorded whatever its outcome: a failing scenario is a result, and so
+    /// is a successful one whose summary does not show the `expected` counts.
+    fn sync(
+        &mut self,
+        cell: Cell,
+        db: Db,
+        config: &Path,
+        scenario: Scenario,
+        mode: &str,
+        expected: &[Expected],
+    ) {
+        let log = self.log(cell, db, scenario.name());
         match self.idmsync(config, mode, &log) {
             Ok((usage, failure)) => {
+                let failure = failure.or_else(|| unexpected(&log, expected));
                 self.record_usage(cell, Some(db), What::Scenario(scenario), usage, failure)
             }
             Err(e) => self.record(cell, Some(db), What::Scenario(scenario), Err(e)),
         }
+    }
+
+    /// Where the output of one idmsync run goes.
+    fn log(&self, cell: Cell, db: Db, what: &str) -> PathBuf {
+        self.logs.join(format!(
+            "{}-{}-{db}-{what}-run{}.log",
+            cell.size, cell.source, cell.run
+        ))
     }
 
     /// Runs idmsync with `mode`; returns its usage, and why it failed if it exited non-zero
@@ -381,6 +517,55 @@ impl Bench {
     }
 }
 
+/// Why the run logged in `log` is not what the directory's changes call for: a count of its
+/// summary line other than `expected`; `None` when every count matches.
+fn unexpected(log: &Path, expected: &[Expected]) -> Option<String> {
+    if expected.is_empty() {
+        return None;
+    }
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let Some(counts) = summary_counts(&text) else {
+        return Some(format!("no summary line in {}", log.display()));
+    };
+    let wrong: Vec<String> = expected
+        .iter()
+        .filter_map(|&(what, want)| {
+            let seen = counts
+                .iter()
+                .find(|(_, w)| w == what)
+                .map_or(0, |(n, _)| *n);
+            (seen != want).then(|| format!("{seen} {what} where {want} should be"))
+        })
+        .collect();
+    (!wrong.is_empty()).then(|| format!("{} ({})", wrong.join(", "), log.display()))
+}
+
+/// The counts of the summary a successful `sync` prints ("differential sync succeeded (run 7,
+/// 0.81s): 1000 users deactivated, 1 membership removed"), each with its noun in the singular
+/// ("user deactivated"); counts of zero are left out of the summary, so absent here. `None`
+/// when `log` has no such line.
+fn summary_counts(log: &str) -> Option<Vec<(u64, String)>> {
+    let line = log
+        .lines()
+        .rev()
+        .find(|l| l.contains(" sync succeeded (run "))?;
+    let (_, counts) = line.split_once("): ")?;
+    Some(
+        counts
+            .split(", ")
+            .filter_map(|part| {
+                let (n, rest) = part.split_once(' ')?;
+                let (noun, verb) = rest.split_once(' ').unwrap_or((rest, ""));
+                let noun = noun.strip_suffix('s').unwrap_or(noun);
+                Some((
+                    n.parse().ok()?,
+                    format!("{noun} {verb}").trim_end().to_string(),
+                ))
+            })
+            .collect(),
+    )
+}
+
 /// Runs `commands` one after the other, each measured; fails on the first that fails.
 fn measure_all(commands: Vec<Measured>) -> Result<Usage> {
     let mut total = Usage::default();
@@ -393,4 +578,32 @@ fn measure_all(commands: Vec<Measured>) -> Result<Usage> {
         total = total.then(usage);
     }
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_counts_are_read_in_the_singular() {
+        let log = "2026-11-28T21:00:00Z  INFO read the source\n\
+                   differential sync succeeded (run 7, 0.81s): 1000 users deactivated, \
+                   1 membership removed, 2 warnings\n";
+        assert_eq!(
+            summary_counts(log),
+            Some(vec![
+                (1000, "user deactivated".to_string()),
+                (1, "membership removed".to_string()),
+                (2, "warning".to_string()),
+            ])
+        );
+        assert_eq!(
+            summary_counts("full sync succeeded (run 1, 0.10s): no changes\n"),
+            Some(Vec::new())
+        );
+        assert_eq!(
+            summary_counts("run 3 stopped by the safety guard: 9%\n"),
+            None
+        );
+    }
 }

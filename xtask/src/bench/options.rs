@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
+use idmsync_test_ldap::SessionLog;
 
 /// A directory size. The two issue sizes differ by 10× in every dimension, so their ratio tests
 /// the "10× data ≤ 12× time" target.
@@ -65,11 +66,20 @@ pub enum Scenario {
     C,
     /// Full sync after 1% of users were deleted.
     D,
+    /// Differential sync after 1% of users were deleted and 1% of memberships removed: with
+    /// LDAP, by RFC 4533 content synchronisation.
+    E,
 }
 
 impl Scenario {
     /// Every scenario, in order.
-    pub const ALL: [Scenario; 4] = [Scenario::A, Scenario::B, Scenario::C, Scenario::D];
+    pub const ALL: [Scenario; 5] = [
+        Scenario::A,
+        Scenario::B,
+        Scenario::C,
+        Scenario::D,
+        Scenario::E,
+    ];
 
     /// What it measures, for tables and progress lines.
     pub fn description(self) -> &'static str {
@@ -78,6 +88,7 @@ impl Scenario {
             Scenario::B => "full, no change",
             Scenario::C => "differential, 1k users + 100 groups changed",
             Scenario::D => "full, 1% users deleted",
+            Scenario::E => "differential, 1% users deleted + 1% memberships removed",
         }
     }
 }
@@ -114,7 +125,7 @@ macro_rules! named {
 named!(Size { Small => "small", Large => "large", Huge => "huge" });
 named!(SourceKind { File => "file", Ldap => "ldap" });
 named!(Db { Sqlite => "sqlite", Postgres => "postgres", Mariadb => "mariadb" });
-named!(Scenario { A => "a", B => "b", C => "c", D => "d" });
+named!(Scenario { A => "a", B => "b", C => "c", D => "d", E => "e" });
 
 /// A parsed `cargo xtask bench` command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,13 +143,17 @@ pub struct Options {
     /// An idmsync binary to measure instead of building `target/release/idmsync` (another
     /// build, or one from a checkout that does not compile right now).
     pub binary: Option<PathBuf>,
+    /// The session log of the bench slapd's syncprov overlay: with one longer than the changes
+    /// of scenario e, its refreshes name what left (the delete phase); without one, they name
+    /// everything still there (the present phase).
+    pub session_log: SessionLog,
 }
 
 impl Options {
     /// Whether this run measures everything `docs/benchmarks.md`'s results section shows (both
-    /// issue sizes, both sources, SQLite and PostgreSQL, every scenario, medians of at least 3):
-    /// only such a run may replace it, so that a quick partial run cannot overwrite the
-    /// committed figures with a table of a few rows.
+    /// issue sizes, both sources, SQLite and PostgreSQL, every scenario, medians of at least 3,
+    /// syncprov's default session log): only such a run may replace it, so that a quick partial
+    /// run cannot overwrite the committed figures with a table of a few rows.
     pub fn covers_the_results_table(&self) -> bool {
         fn has<T: PartialEq>(all: &[T], wanted: &[T]) -> bool {
             wanted.iter().all(|w| all.contains(w))
@@ -148,13 +163,19 @@ impl Options {
             && has(&self.dbs, &[Db::Sqlite, Db::Postgres])
             && has(&self.scenarios, &Scenario::ALL)
             && self.runs >= 3
+            && self.session_log == SESSION_LOG
     }
 }
 
 /// The usage text, shown on a bad argument and by `cargo xtask help`.
 pub const USAGE: &str = "cargo xtask bench [ldap | store] [--size small,large,huge] \
-     [--source file,ldap] [--db sqlite,postgres,mariadb] [--scenario a,b,c,d] [--runs N] \
-     [--binary PATH]";
+     [--source file,ldap] [--db sqlite,postgres,mariadb] [--scenario a,b,c,d,e] [--runs N] \
+     [--binary PATH] [--session-log OPERATIONS|none]";
+
+/// syncprov's session log unless `--session-log` says otherwise: longer than the changes of
+/// scenario e at every size up to large (the large size's 1,000 deletions and about 12,000 group
+/// modifications), so its refreshes have a delete phase.
+const SESSION_LOG: SessionLog = SessionLog::Operations(100_000);
 
 impl Options {
     /// Parses the arguments after `bench`. `ldap` (only the LDAP source, every database) and
@@ -168,6 +189,7 @@ impl Options {
             scenarios: Scenario::ALL.to_vec(),
             runs: 3,
             binary: None,
+            session_log: SESSION_LOG,
         };
         let mut rest = args;
         match rest.first().map(String::as_str) {
@@ -201,11 +223,23 @@ impl Options {
                         .with_context(|| format!("--runs {value:?} is not a positive number"))?
                 }
                 "--binary" => options.binary = Some(PathBuf::from(value)),
+                "--session-log" => options.session_log = session_log(value)?,
                 other => bail!("unknown argument {other:?}; usage: {USAGE}"),
             }
         }
         Ok(options)
     }
+}
+
+/// `--session-log`'s value: a number of operations, or `none`.
+fn session_log(value: &str) -> Result<SessionLog> {
+    if value == "none" {
+        return Ok(SessionLog::None);
+    }
+    let operations = value.parse().ok().filter(|&n| n > 0);
+    operations.map(SessionLog::Operations).with_context(|| {
+        format!("--session-log {value:?} is neither a positive number nor \"none\"")
+    })
 }
 
 /// A comma-separated list, sorted and without repeats, so runs happen in a fixed order.
@@ -236,6 +270,19 @@ mod tests {
         assert_eq!(options.dbs, [Db::Sqlite, Db::Postgres]);
         assert_eq!(options.scenarios, Scenario::ALL);
         assert_eq!(options.runs, 3);
+        assert_eq!(options.session_log, SESSION_LOG);
+    }
+
+    #[test]
+    fn the_session_log_is_a_length_or_none() {
+        let none = parse(&["--session-log", "none"]).expect("none");
+        assert_eq!(none.session_log, SessionLog::None);
+        let short = parse(&["--session-log", "10"]).expect("a length");
+        assert_eq!(short.session_log, SessionLog::Operations(10));
+        for bad in ["0", "-1", "many"] {
+            let error = parse(&["--session-log", bad]).expect_err(bad).to_string();
+            assert!(error.contains(bad), "{error}");
+        }
     }
 
     #[test]
@@ -255,6 +302,8 @@ mod tests {
             &["ldap"],
             &["store"],
             &["--scenario", "a,b"],
+            &["--scenario", "a,b,c,d"],
+            &["--session-log", "none"],
             &["--db", "postgres"],
         ] {
             let options = parse(partial).expect("valid");

@@ -1,13 +1,13 @@
 //! The sources idmsync reads in the bench: the file source's two files, or a slapd started
-//! with idmsync-test-ldap and loaded with slapadd; with how each takes a change and the
-//! source's own reading limit (`ldapsearch`, `cat`).
+//! with idmsync-test-ldap (with the syncprov overlay) and loaded with slapadd; with how each
+//! takes a change and the source's own reading limit (`ldapsearch`, `cat`).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use anyhow::{Context, Result};
 use idmsync_test_ldap::fixtures::Generated;
-use idmsync_test_ldap::Slapd;
+use idmsync_test_ldap::{SessionLog, Slapd};
 
 use super::measure::Measured;
 use super::options::SourceKind;
@@ -24,6 +24,16 @@ const GROUP_FILTER: &str = "(objectClass=groupOfNames)";
 const USER_ATTRIBUTES: [&str; 5] = ["entryUUID", "uid", "givenName", "sn", "mail"];
 const GROUP_ATTRIBUTES: [&str; 3] = ["entryUUID", "cn", "member"];
 
+/// How a differential run finds what changed (`source.ldap.deltas`; the file source has one
+/// way, its lines' dates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deltas {
+    /// `modifyTimestamp` after the last run's watermark: sees no deletion.
+    Timestamp,
+    /// RFC 4533 content synchronisation from the last run's cookies: sees deletions too.
+    Syncrepl,
+}
+
 /// A running source, holding the directory's current content.
 pub enum Source {
     /// `users.txt` and `groups.txt` in the bench's temporary directory.
@@ -38,8 +48,14 @@ pub enum Source {
 }
 
 impl Source {
-    /// Writes the files, or starts slapd loaded (with slapadd) with `directory`.
-    pub fn start(kind: SourceKind, directory: &Generated, tmp: &Path) -> Result<Source> {
+    /// Writes the files, or starts slapd loaded (with slapadd) with `directory` and the syncprov
+    /// overlay with `session_log`.
+    pub fn start(
+        kind: SourceKind,
+        directory: &Generated,
+        tmp: &Path,
+        session_log: SessionLog,
+    ) -> Result<Source> {
         Ok(match kind {
             SourceKind::File => {
                 let source = Source::File {
@@ -49,16 +65,20 @@ impl Source {
                 source.write_files(directory, BASE_DATE)?;
                 source
             }
-            SourceKind::Ldap => {
-                Source::Ldap(Box::new(Slapd::builder().ldif(directory.ldif()).start()))
-            }
+            SourceKind::Ldap => Source::Ldap(Box::new(
+                Slapd::builder()
+                    .ldif(directory.ldif())
+                    .syncprov(session_log)
+                    .start(),
+            )),
         })
     }
 
-    /// Brings the source in line with `directory` after [`Generated::change`] or
-    /// [`Generated::delete_users`] returned `ldif`: ldapmodify through the running server
-    /// (so modifyTimestamp moves as in production), or the files rewritten with the changed
-    /// lines dated today, which is what the file source's differential runs select on.
+    /// Brings the source in line with `directory` after [`Generated::change`],
+    /// [`Generated::delete_users`] or [`Generated::remove_members`] returned `ldif`: ldapmodify
+    /// through the running server (so modifyTimestamp moves as in production), or the files
+    /// rewritten with the changed lines dated today, which is what the file source's
+    /// differential runs select on.
     pub fn apply(&self, directory: &Generated, ldif: &str, today: &str) -> Result<()> {
         match self {
             Source::File { .. } => self.write_files(directory, today),
@@ -69,8 +89,9 @@ impl Source {
         }
     }
 
-    /// The `[source]` section of idmsync's configuration for this source.
-    pub fn config(&self) -> String {
+    /// The `[source]` section of idmsync's configuration for this source, finding changes by
+    /// `deltas` (LDAP only: a server with syncprov would otherwise use RFC 4533 everywhere).
+    pub fn config(&self, deltas: Deltas) -> String {
         match self {
             Source::File { users, groups } => format!(
                 "[source]\ntype = \"file\"\n\n[source.file]\nusers = {:?}\ngroups = {:?}\n",
@@ -84,10 +105,15 @@ impl Source {
                 "[source]\ntype = \"ldap\"\n\n[source.ldap]\nurl = {:?}\nbind_dn = {:?}\n\
                  bind_password = {:?}\npage_size = {PAGE_SIZE}\nuser_search_base = {PEOPLE:?}\n\
                  user_filter = {USER_FILTER:?}\ngroup_search_base = {GROUPS:?}\n\
-                 group_filter = {GROUP_FILTER:?}\ndifferential_overlap_secs = 0\n",
+                 group_filter = {GROUP_FILTER:?}\ndifferential_overlap_secs = 0\n\
+                 deltas = {:?}\n",
                 slapd.url(),
                 slapd.sync_dn(),
-                slapd.sync_password()
+                slapd.sync_password(),
+                match deltas {
+                    Deltas::Timestamp => "timestamp",
+                    Deltas::Syncrepl => "syncrepl",
+                }
             ),
         }
     }

@@ -47,11 +47,12 @@ fn a_generated_directory_loads() {
 }
 
 #[test]
-fn changes_and_deletions_apply_to_a_loaded_directory() {
+fn changes_deletions_and_member_removals_apply_to_a_loaded_directory() {
     let mut directory = Generated::new(300, 30, 1500, 4);
     let changed = Slapd::builder().ldif(directory.ldif()).start();
     changed.modify(&directory.change(40, 10, 5));
     changed.modify(&directory.delete_users(30, 6));
+    changed.modify(&directory.remove_members(60, 7));
     // A directory loaded with the model's final state must read the same as the one changed
     // through ldapmodify: the change records and the model agree.
     let fresh = Slapd::builder().ldif(directory.ldif()).start();
