@@ -14,13 +14,15 @@
 //!
 //! The watermark is `dirsync;f=<fingerprint>;c=<cookie in hex>`.
 
+use std::time::Duration;
+
 use idmsync_domain::plan::{Departed, Departures, SourceData};
 use idmsync_domain::{SourceId, Watermark};
-use idmsync_ports::{DynProgress, NoProgress, SourceError};
+use idmsync_ports::{DynProgress, FeedEvent, NoProgress, SourceError};
 use ldap3::asn1::{parse_tag, ASNTag, Integer, OctetString, Sequence, Tag, TagClass, Types, PL};
 use ldap3::controls::RawControl;
 
-use crate::client::{value_of, Connection, Item};
+use crate::client::{value_of, Connection, Endpoint, Item};
 use crate::entry;
 use crate::read::Reader;
 use crate::server::DIRSYNC_OID as OID;
@@ -215,9 +217,29 @@ fn cookie(watermark: &Watermark, fingerprint: u64) -> Option<Vec<u8>> {
     unhex(c.strip_prefix("c=")?)
 }
 
-/// The position to store before a read: a DirSync search from no cookie with a filter that
-/// matches nothing, which costs no entry and returns the current cookie. `None` when the
-/// server refuses DirSync to this account (the result code says why).
+/// A filter no object matches: no object has an empty objectGUID.
+const NOTHING: &str = "(objectGUID=\\00)";
+
+/// What DirSync is asked for: every user and group, changed or deleted.
+const USERS_AND_GROUPS: &str = "(|(objectClass=user)(objectClass=group))";
+
+/// The current cookie: a DirSync search from no cookie with a filter that matches nothing,
+/// which costs no entry. `Err` with the result code when the server refuses DirSync to this
+/// account.
+///
+/// # Errors
+/// `Failed` when the search fails otherwise.
+async fn current(conn: &mut Connection<'_>, nc: &str) -> Result<Result<Vec<u8>, u32>, SourceError> {
+    Ok(
+        match changes(conn, nc, NOTHING, Vec::new(), &NoProgress).await? {
+            Answer::Read(read) => Ok(read.cookie),
+            Answer::Refused(rc) => Err(rc),
+        },
+    )
+}
+
+/// The position to store before a read (see [`current`]). `None` when the server refuses
+/// DirSync to this account (the result code says why).
 ///
 /// # Errors
 /// `Failed` when the search fails otherwise.
@@ -226,14 +248,39 @@ pub(crate) async fn position(
     reader: &Reader,
 ) -> Result<Result<Watermark, u32>, SourceError> {
     let nc = naming_context(conn).await?;
-    // No object has an empty objectGUID.
-    let nothing = "(objectGUID=\\00)";
-    Ok(
-        match changes(conn, &nc, nothing, Vec::new(), &NoProgress).await? {
-            Answer::Read(read) => Ok(watermark(fingerprint(reader), &read.cookie)),
-            Answer::Refused(rc) => Err(rc),
-        },
-    )
+    Ok(current(conn, &nc)
+        .await?
+        .map(|cookie| watermark(fingerprint(reader), &cookie)))
+}
+
+/// Every user and group, with every stored entry not found counted as left: what a read from a
+/// watermark of other searches (or none) returns.
+///
+/// # Errors
+/// As [`Reader::users`].
+async fn everything(
+    conn: &mut Connection<'_>,
+    reader: &Reader,
+    progress: &DynProgress,
+) -> Result<SourceData, SourceError> {
+    let mut unreadable = Vec::new();
+    let users = reader
+        .users(conn, &reader.users.filter, progress, &mut unreadable)
+        .await?;
+    let groups = reader
+        .groups(conn, &reader.groups.filter, progress, &mut unreadable)
+        .await?;
+    let all = |sids: Vec<SourceId>| Departures::AllBut(sids);
+    let departed = Departed {
+        users: all(users.iter().map(|u| u.source_id.clone()).collect()),
+        groups: all(groups.iter().map(|g| g.source_id.clone()).collect()),
+    };
+    Ok(SourceData {
+        users,
+        groups,
+        unreadable,
+        departed,
+    })
 }
 
 /// The users and groups changed since `since`, and those that left. A watermark of other
@@ -250,29 +297,27 @@ pub(crate) async fn changed(
 ) -> Result<SourceData, SourceError> {
     let Some(cookie) = cookie(since, fingerprint(reader)) else {
         tracing::info!("the stored position belongs to other searches: reading everything once");
-        let mut unreadable = Vec::new();
-        let users = reader
-            .users(conn, &reader.users.filter, progress, &mut unreadable)
-            .await?;
-        let groups = reader
-            .groups(conn, &reader.groups.filter, progress, &mut unreadable)
-            .await?;
-        let all = |sids: Vec<SourceId>| Departures::AllBut(sids);
-        let departed = Departed {
-            users: all(users.iter().map(|u| u.source_id.clone()).collect()),
-            groups: all(groups.iter().map(|g| g.source_id.clone()).collect()),
-        };
-        return Ok(SourceData {
-            users,
-            groups,
-            unreadable,
-            departed,
-        });
+        return everything(conn, reader, progress).await;
     };
     let nc = naming_context(conn).await?;
     progress.stage("reading changes (DirSync)", None);
-    let filter = "(|(objectClass=user)(objectClass=group))";
-    let found = match changes(conn, &nc, filter, cookie, progress).await? {
+    Ok(read_from(conn, reader, &nc, cookie, progress).await?.0)
+}
+
+/// One differential read: the DirSync search from `cookie`, then the changed objects read
+/// again by objectGUID through the configured searches; what DirSync named and they did not
+/// find has left. Returns the changes and the cookie after them.
+///
+/// # Errors
+/// As [`changes`]; `Invalid` when DirSync is refused.
+async fn read_from(
+    conn: &mut Connection<'_>,
+    reader: &Reader,
+    nc: &str,
+    cookie: Vec<u8>,
+    progress: &DynProgress,
+) -> Result<(SourceData, Vec<u8>), SourceError> {
+    let found = match changes(conn, nc, USERS_AND_GROUPS, cookie, progress).await? {
         Answer::Read(found) => found,
         Answer::Refused(rc) => return Err(refused(conn.url(), rc)),
     };
@@ -313,7 +358,7 @@ pub(crate) async fn changed(
         left = left.len(),
         "read the changes by DirSync"
     );
-    Ok(SourceData {
+    let data = SourceData {
         users,
         groups,
         unreadable,
@@ -321,7 +366,70 @@ pub(crate) async fn changed(
             users: Departures::Listed(left.clone()),
             groups: Departures::Listed(left),
         },
-    })
+    };
+    Ok((data, found.cookie))
+}
+
+/// Live sync by polling (`sync.live` on Active Directory): from `since` (everything first when
+/// it is no DirSync position of these searches), then one differential read every `interval`,
+/// each that found something sent with the cookie after it. A read that finds nothing moves
+/// the cookie on but sends nothing (the feed has no position-only event; resuming from the
+/// last position sent reads those empty changes again, harmlessly). Each read connects anew,
+/// so that a long interval outlasts no idle timeout.
+///
+/// # Errors
+/// As [`read_from`]; `Invalid` naming the replication right when DirSync is refused.
+pub(crate) async fn follow(
+    endpoint: &Endpoint,
+    reader: &Reader,
+    since: Option<&Watermark>,
+    interval: Duration,
+    sink: &(dyn Fn(FeedEvent) + Send + Sync),
+) -> Result<(), SourceError> {
+    let fingerprint = fingerprint(reader);
+    let event = |data, cookie: &[u8]| FeedEvent::Changes {
+        data,
+        position: watermark(fingerprint, cookie),
+    };
+    let mut conn = endpoint.connect().await?;
+    let nc = naming_context(&mut conn).await?;
+    let (data, mut cookie) = match since.and_then(|w| cookie(w, fingerprint)) {
+        Some(cookie) => read_from(&mut conn, reader, &nc, cookie, &NoProgress).await?,
+        None => {
+            tracing::info!(
+                "live sync: no DirSync position of these searches: reading everything once"
+            );
+            let start = current(&mut conn, &nc)
+                .await?
+                .map_err(|rc| refused(conn.url(), rc))?;
+            (everything(&mut conn, reader, &NoProgress).await?, start)
+        }
+    };
+    conn.close().await;
+    sink(event(data, &cookie));
+    tracing::info!(
+        ?interval,
+        "live sync: following the changes by DirSync polls"
+    );
+    sink(FeedEvent::Following);
+    loop {
+        tokio::time::sleep(interval).await;
+        let mut conn = endpoint.connect().await?;
+        let (data, next) = read_from(&mut conn, reader, &nc, cookie, &NoProgress).await?;
+        conn.close().await;
+        cookie = next;
+        if says_anything(&data) {
+            sink(event(data, &cookie));
+        }
+    }
+}
+
+/// Whether a differential read found any entry, or any that left.
+fn says_anything(data: &SourceData) -> bool {
+    !data.users.is_empty()
+        || !data.groups.is_empty()
+        || !data.unreadable.is_empty()
+        || data.departed.may_name_any()
 }
 
 /// `(objectGUID=\xx…)` for the 16 bytes of `guid`.

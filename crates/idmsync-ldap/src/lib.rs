@@ -101,6 +101,7 @@ mod watermark;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use idmsync_domain::plan::{Departed, SourceData};
@@ -126,7 +127,11 @@ pub struct LdapSource {
     deltas: Deltas,
     watermarks: Watermarks,
     clock: Arc<dyn Clock>,
+    poll: Duration,
 }
+
+/// How often live sync polls DirSync by default (`sync.live_interval_secs`).
+pub const DEFAULT_POLL: Duration = Duration::from_secs(5);
 
 impl LdapSource {
     /// Validates `config`, reads the password file and the CA file, and builds the source
@@ -145,7 +150,16 @@ impl LdapSource {
             deltas: config.deltas,
             watermarks: Watermarks::new(&config)?,
             clock: Arc::new(SystemClock),
+            poll: DEFAULT_POLL,
         })
+    }
+
+    /// How often live sync reads DirSync's changes (`sync.live_interval_secs`; 5 s by
+    /// default). RFC 4533 needs no polling: its changes arrive as they happen.
+    #[must_use]
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll = interval;
+        self
     }
 
     /// Replaces the clock that dates watermarks; lets tests pin "now".
@@ -242,8 +256,10 @@ impl LdapSource {
     }
 }
 
-/// Live sync (`sync.live`) by RFC 4533 refreshAndPersist: see the `live` module. Needs content
-/// synchronisation, so `deltas = "timestamp"` cannot follow.
+/// Live sync (`sync.live`): by RFC 4533 refreshAndPersist (see the `live` module), or, when
+/// runs use DirSync (Active Directory), by a DirSync read every poll interval (see
+/// [`LdapSource::with_poll_interval`] and the `dirsync` module). `deltas = "timestamp"` cannot
+/// follow.
 #[async_trait]
 impl ChangeFeed for LdapSource {
     async fn follow(
@@ -255,11 +271,25 @@ impl ChangeFeed for LdapSource {
             return Err(SourceError::Invalid {
                 location: "source.ldap.deltas".into(),
                 message: "\"timestamp\" cannot follow changes as they happen (sync.live): use \
-                          \"auto\" or \"syncrepl\""
+                          \"auto\", \"syncrepl\" or \"dirsync\""
                     .into(),
             });
         }
-        live::follow(&self.endpoint, &self.reader, since.as_ref(), sink).await
+        let mut conn = self.endpoint.connect().await?;
+        let method = self.method(&mut conn).await?;
+        conn.close().await;
+        if method == Method::Dirsync {
+            dirsync::follow(
+                &self.endpoint,
+                &self.reader,
+                since.as_ref(),
+                self.poll,
+                sink,
+            )
+            .await
+        } else {
+            live::follow(&self.endpoint, &self.reader, since.as_ref(), sink).await
+        }
     }
 }
 

@@ -204,13 +204,15 @@ pub fn source(settings: &Settings) -> Result<Arc<dyn IdentitySource>, SettingsEr
 /// What `serve` follows with `sync.live`: the source's change feed, and how to batch it.
 pub type Live = (Arc<dyn ChangeFeed>, LiveSettings);
 
-/// The live stream of `serve` (`sync.live`, `sync.live_batch_ms`): the source's change feed
-/// and how to batch it, `None` when live sync is off. Only an LDAP source with RFC 4533 content
-/// synchronisation can follow changes as they happen.
+/// The live stream of `serve` (`sync.live`, `sync.live_batch_ms`, `sync.live_interval_secs`):
+/// the source's change feed and how to batch it, `None` when live sync is off. Only an LDAP
+/// source whose differential runs see deletions can follow: by RFC 4533 content
+/// synchronisation, changes as they happen; by DirSync (Active Directory), a read every
+/// `sync.live_interval_secs`.
 ///
 /// # Errors
-/// A [`SettingsError`] naming `sync.live` (a source that cannot follow) or
-/// `sync.live_batch_ms` (zero).
+/// A [`SettingsError`] naming `sync.live` (a source that cannot follow),
+/// `sync.live_batch_ms` or `sync.live_interval_secs` (zero).
 pub fn live(settings: &Settings) -> Result<Option<Live>, SettingsError> {
     let sync = &settings.sync;
     if !sync.live {
@@ -221,11 +223,16 @@ pub fn live(settings: &Settings) -> Result<Option<Live>, SettingsError> {
             "sync.live_batch_ms: must be at least 1 (milliseconds between live batches)".into(),
         ));
     }
+    if sync.live_interval_secs == 0 {
+        return Err(SettingsError(
+            "sync.live_interval_secs: must be at least 1 (seconds between DirSync reads)".into(),
+        ));
+    }
     let cannot = |why: &str| {
         SettingsError(format!(
             "sync.live: {why}; live sync follows an LDAP directory with RFC 4533 content \
-             synchronisation (OpenLDAP's syncprov overlay). Set sync.live = false, or rely on \
-             sync.differential_cron"
+             synchronisation (OpenLDAP's syncprov overlay) or Active Directory by DirSync. Set \
+             sync.live = false, or rely on sync.differential_cron"
         ))
     };
     let ldap = match (&settings.source.kind, &settings.source.ldap) {
@@ -233,18 +240,14 @@ pub fn live(settings: &Settings) -> Result<Option<Live>, SettingsError> {
         (SourceKind::Ldap, None) => return Err(cannot("missing [source.ldap] section")),
         (SourceKind::Ldap, Some(ldap)) => ldap,
     };
-    if ldap.active_directory {
-        return Err(cannot(
-            "Active Directory offers no content synchronisation (DirSync polling is not \
-             implemented)",
-        ));
-    }
     if ldap.deltas == Deltas::Timestamp {
         return Err(cannot(
             "source.ldap.deltas = \"timestamp\" cannot follow changes",
         ));
     }
-    let feed = LdapSource::new(ldap.clone()).map_err(|e| SettingsError(e.to_string()))?;
+    let feed = LdapSource::new(ldap.clone())
+        .map_err(|e| SettingsError(e.to_string()))?
+        .with_poll_interval(Duration::from_secs(sync.live_interval_secs));
     let batching = LiveSettings {
         batch: Duration::from_millis(sync.live_batch_ms),
         ..LiveSettings::default()
@@ -462,6 +465,29 @@ mod tests {
             live(&settings("[sync]\nlive = true\nlive_batch_ms = 0\n")),
             "sync.live_batch_ms",
         );
+        names(
+            live(&settings("[sync]\nlive = true\nlive_interval_secs = 0\n")),
+            "sync.live_interval_secs",
+        );
+    }
+
+    #[test]
+    fn active_directory_follows_by_dirsync_unless_deltas_are_timestamps() {
+        let ad = |extra: &str| {
+            let text = format!(
+                "[sync]\nlive = true\nlive_interval_secs = 2\n[source]\ntype = \"ldap\"\n\
+                 [source.ldap]\nurl = \"ldap://dc:389\"\nbind_dn = \"sync@example.com\"\n\
+                 bind_password = \"pw\"\nuser_search_base = \"dc=example,dc=com\"\n\
+                 group_search_base = \"dc=example,dc=com\"\nactive_directory = true\n{extra}"
+            );
+            Settings::from_text(&text, &[]).expect("loads")
+        };
+        assert!(live(&ad("")).expect("auto").is_some());
+        assert!(live(&ad("deltas = \"dirsync\"\n"))
+            .expect("dirsync")
+            .is_some());
+        let message = names(live(&ad("deltas = \"timestamp\"\n")), "sync.live");
+        assert!(message.contains("timestamp"), "{message}");
     }
 
     #[test]

@@ -241,11 +241,13 @@ pub struct SyncSection {
     pub differential_cron: String,
     /// IANA time zone of the schedules; UTC when empty.
     pub timezone: String,
-    /// `serve` follows the source's changes as they happen (RFC 4533 refreshAndPersist) and
-    /// applies them in batches, beside the schedules.
+    /// `serve` follows the source's changes as they happen (RFC 4533 refreshAndPersist, or
+    /// DirSync polls on Active Directory) and applies them in batches, beside the schedules.
     pub live: bool,
     /// At most one live batch per this many milliseconds.
     pub live_batch_ms: u64,
+    /// Live sync by DirSync reads the changes every this many seconds.
+    pub live_interval_secs: u64,
 }
 
 impl Default for SyncSection {
@@ -263,6 +265,7 @@ impl Default for SyncSection {
             timezone: String::new(),
             live: false,
             live_batch_ms: 500,
+            live_interval_secs: idmsync_ldap::DEFAULT_POLL.as_secs(),
         }
     }
 }

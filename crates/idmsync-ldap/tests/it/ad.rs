@@ -1,16 +1,20 @@
 //! Active Directory mode against a real Samba domain controller (`idmsync-test-ad`): identity,
 //! disabled accounts, paging, member ranges, nesting, and USN and time differentials after real
-//! changes. One domain controller for all checks, because provisioning takes seconds.
+//! changes, DirSync reads and live sync by DirSync polls. One domain controller for all
+//! checks, because provisioning takes seconds.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
 
-use idmsync_domain::plan::Departures;
+use idmsync_domain::plan::{Departures, SourceData};
 use idmsync_domain::{SourceUser, Watermark};
 use idmsync_ldap::{Deltas, LdapConfig, Secret};
-use idmsync_ports::{IdentitySource, NoProgress, SourceError};
+use idmsync_ports::{ChangeFeed, FeedEvent, IdentitySource, NoProgress, SourceError};
 use idmsync_test_ad::{fixtures, SambaDc};
 
-use crate::{departed, ids, resolved_members, source};
+use crate::live::{left, Following};
+use crate::{departed, ids, resolved_members, source, user};
 
 /// A range size far below the 300 members of `all-staff` and the 150 of `london`.
 const RANGE_SIZE: u32 = 64;
@@ -240,6 +244,7 @@ async fn active_directory_mode_reads_a_samba_domain() {
     assert_eq!(changed["user011"].last_name, "Changed");
 
     dirsync_sees_leavers(&dc, &base).await;
+    dirsync_follows_by_polling(&dc, &base).await;
 
     // Without AD mode the same directory has no user with the OpenLDAP defaults.
     let plain = LdapConfig {
@@ -249,6 +254,15 @@ async fn active_directory_mode_reads_a_samba_domain() {
     };
     let data = source(plain).snapshot(&NoProgress).await.expect("snapshot");
     assert_eq!(data.users, []);
+}
+
+/// The configuration of the domain administrator, who has the replication right DirSync needs.
+fn admin(dc: &SambaDc) -> LdapConfig {
+    LdapConfig {
+        bind_dn: dc.admin_dn(),
+        bind_password: Some(Secret::new(dc.admin_password())),
+        ..config(dc)
+    }
 }
 
 /// DirSync: the sync account lacks the replication right, so `auto` kept USNs above and
@@ -270,11 +284,7 @@ async fn dirsync_sees_leavers(dc: &SambaDc, base: &str) {
         }
         other => panic!("expected Invalid, got {other:?}"),
     }
-    let admin = source(LdapConfig {
-        bind_dn: dc.admin_dn(),
-        bind_password: Some(Secret::new(dc.admin_password())),
-        ..config(dc)
-    });
+    let admin = source(admin(dc));
     let before = admin.snapshot(&NoProgress).await.expect("snapshot");
     let watermark = admin.watermark().await.expect("watermark");
     assert!(watermark.0.starts_with("dirsync;"), "{watermark}");
@@ -333,4 +343,60 @@ async fn dirsync_sees_leavers(dc: &SambaDc, base: &str) {
             .map(|g| (&g.source_id, g.external_id.as_str())),
     );
     assert_eq!(gone_groups, ["empty"]);
+}
+
+/// Live sync by DirSync polls: the sync account (no replication right) cannot follow, and the
+/// error names the right; the administrator's feed sends the whole content first, then a
+/// deleted user and a member taken out of a group within a few polls, with a position that
+/// moved on; a feed resumed from the first position sends them again before it follows.
+async fn dirsync_follows_by_polling(dc: &SambaDc, base: &str) {
+    let refused = source(config(dc)).follow(None, &|_| {}).await;
+    match refused {
+        Err(SourceError::Invalid { message, .. }) => assert!(
+            message.contains("Replicating Directory Changes"),
+            "{message}"
+        ),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+
+    let admin = Arc::new(source(admin(dc)).with_poll_interval(Duration::from_secs(1)));
+    let mut feed = Following::of(&admin, None, "dirsync;");
+    let everything = feed.refreshed().await;
+    assert!(
+        matches!(everything.departed.users, Departures::AllBut(_)),
+        "the whole content names what is still there"
+    );
+    let leaver = user(&everything.users, "user036").source_id.clone();
+    let start = feed.position.clone().expect("a position with the content");
+
+    let platform = fixtures::group_dn(base, "platform");
+    dc.modify(&format!(
+        "dn: {}\nchangetype: delete\n\n\
+         dn: {platform}\nchangetype: modify\ndelete: member\nmember: {}\n",
+        fixtures::user_dn(base, 36),
+        fixtures::user_dn(base, 22),
+    ));
+    // platform had user022-025 and sre once the checks above took user021 out.
+    let arrived = |data: &SourceData| {
+        let platform_without_022 = data
+            .groups
+            .iter()
+            .any(|g| g.external_id.as_str() == "platform" && g.members.len() == 4);
+        (left(&data.departed.users, &leaver), platform_without_022)
+    };
+    let mut seen = (false, false);
+    while seen != (true, true) {
+        if let FeedEvent::Changes { data, .. } = feed.next().await {
+            let (gone, removed) = arrived(&data);
+            seen = (seen.0 || gone, seen.1 || removed);
+        }
+    }
+    let moved = feed.position.clone().expect("a position");
+    assert_ne!(moved, start, "the position moved on");
+    feed.task.abort();
+
+    let mut resumed = Following::of(&admin, Some(start), "dirsync;");
+    let caught_up = resumed.refreshed().await;
+    assert_eq!(arrived(&caught_up), (true, true), "{caught_up:?}");
+    resumed.task.abort();
 }

@@ -19,15 +19,27 @@ use super::{config, source};
 const DEADLINE: Duration = Duration::from_secs(20);
 
 /// A feed following on a task of its own, its events in a channel.
-struct Following {
+pub(crate) struct Following {
     events: mpsc::UnboundedReceiver<FeedEvent>,
-    task: JoinHandle<Result<(), SourceError>>,
+    pub(crate) task: JoinHandle<Result<(), SourceError>>,
     /// The position of the last change received.
-    position: Option<Watermark>,
+    pub(crate) position: Option<Watermark>,
+    /// What every position starts with: the watermark form of the feed's method.
+    form: &'static str,
 }
 
 impl Following {
+    /// A feed by RFC 4533, whose positions are `rfc4533;…`.
     fn start(source: &Arc<LdapSource>, since: Option<Watermark>) -> Self {
+        Self::of(source, since, "rfc4533;")
+    }
+
+    /// A feed of `source` from `since`, whose positions start with `form`.
+    pub(crate) fn of(
+        source: &Arc<LdapSource>,
+        since: Option<Watermark>,
+        form: &'static str,
+    ) -> Self {
         let (tx, events) = mpsc::unbounded_channel();
         let source = Arc::clone(source);
         let task = tokio::spawn(async move {
@@ -40,24 +52,25 @@ impl Following {
             events,
             task,
             position: None,
+            form,
         }
     }
 
     /// The next event, within the deadline.
-    async fn next(&mut self) -> FeedEvent {
+    pub(crate) async fn next(&mut self) -> FeedEvent {
         let event = tokio::time::timeout(DEADLINE, self.events.recv())
             .await
             .expect("an event within the deadline")
             .expect("the feed is following");
         if let FeedEvent::Changes { position, .. } = &event {
-            assert!(position.0.starts_with("rfc4533;"), "{position}");
+            assert!(position.0.starts_with(self.form), "{position}");
             self.position = Some(position.clone());
         }
         event
     }
 
     /// The changes sent until the feed says it follows.
-    async fn refreshed(&mut self) -> SourceData {
+    pub(crate) async fn refreshed(&mut self) -> SourceData {
         let mut data = SourceData::default();
         loop {
             match self.next().await {
@@ -91,7 +104,7 @@ async fn sid_of(source: &LdapSource, login: &str) -> SourceId {
     super::user(&snapshot.users, login).source_id.clone()
 }
 
-fn left(departures: &Departures, sid: &SourceId) -> bool {
+pub(crate) fn left(departures: &Departures, sid: &SourceId) -> bool {
     matches!(departures, Departures::Listed(sids) if sids.contains(sid))
 }
 

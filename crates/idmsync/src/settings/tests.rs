@@ -185,6 +185,7 @@ const TYPED_KEYS: &[(&str, Kind)] = &[
     ("sync.ignore_case", Kind::Flag),
     ("sync.on_conflict", Kind::OneOf("fail, skip")),
     ("sync.on_unreadable", Kind::OneOf("fail, keep")),
+    ("sync.live_interval_secs", Kind::U64),
     ("http.shutdown_grace_secs", Kind::U64),
     ("http.header_timeout_secs", Kind::U64),
     ("http.max_connections", Kind::U32),
