@@ -1,11 +1,14 @@
 //! The binary against a real Samba AD domain controller (`idmsync-test-ad`), configured like
 //! `config/ad-example.toml`: full and differential runs after disabling, renaming, moving and
-//! re-enabling users, a userPrincipalName bind, and the guard. One domain controller for the
-//! whole story, because provisioning takes seconds and only one can run at a time.
+//! re-enabling users, a userPrincipalName bind, and the guard; then live sync by DirSync polls
+//! under `serve`. One domain controller per story, because provisioning takes seconds and only
+//! one can run at a time.
 
 use idmsync_test_ad::{fixtures, SambaDc};
 use serde_json::Value;
 
+use crate::live::{live_runs, members, status, until, wait_live};
+use crate::serve::{Server, NO_SCHEDULES};
 use crate::support::Sandbox;
 
 /// The sandbox configuration: `config/ad-example.toml` with the sandbox's database, the
@@ -165,4 +168,54 @@ fn ad_example_setup_follows_a_samba_domain() {
     let run = s.idmsync(&["sync", "--full"]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert_eq!(s.users(), before);
+}
+
+/// `sync.live` on Active Directory: with the domain administrator (who has the "Replicating
+/// Directory Changes" right) `serve` polls DirSync every `sync.live_interval_secs` and applies a
+/// deleted user and a member taken out of a group as runs of type `live`.
+#[test]
+fn live_sync_polls_dirsync_on_a_samba_domain() {
+    let dc = SambaDc::start();
+    dc.add(&fixtures::directory(dc.base_dn()));
+    let base = dc.base_dn().to_owned();
+    let config = config(&dc, "")
+        .replace(
+            "bind_dn = \"CN=idmsync,OU=Services,DC=example,DC=test\"",
+            &format!("bind_dn = \"{}\"", dc.admin_dn()),
+        )
+        .replace(
+            &format!("bind_password = \"{}\"", dc.sync_password()),
+            &format!("bind_password = \"{}\"", dc.admin_password()),
+        )
+        .replace(
+            "[sync]\n",
+            &format!("[sync]\nlive = true\nlive_batch_ms = 200\nlive_interval_secs = 1\n{NO_SCHEDULES}\n"),
+        );
+    assert!(config.contains(&dc.admin_dn()), "{config}");
+    let s = Sandbox::with_config(&format!(
+        "{config}\n[http]\nlisten = \"127.0.0.1:0\"\nshutdown_grace_secs = 1\n"
+    ));
+    let server = Server::start(&s);
+    server.wait_ready();
+    wait_live(&server, "connected");
+    dc.modify(&format!(
+        "dn: {}\nchangetype: delete\n\n\
+         dn: {}\nchangetype: modify\ndelete: member\nmember: {}\n",
+        fixtures::user_dn(&base, 36),
+        fixtures::group_dn(&base, "platform"),
+        fixtures::user_dn(&base, 22),
+    ));
+    until(&server, "user036 deactivated", || {
+        status(&s, "user036").as_deref() == Some("inactive")
+    });
+    until(&server, "user022 out of platform", || {
+        !members(&s, "platform").to_string().contains("user022")
+    });
+    let runs = live_runs(&s);
+    assert!(
+        !runs.is_empty() && runs.iter().all(|r| r["outcome"] == "succeeded"),
+        "{runs:#?}"
+    );
+    let stopped = server.stop();
+    assert_eq!(stopped.code, 0, "{}", stopped.stderr);
 }

@@ -12,7 +12,7 @@ use crate::serve::{Server, NO_SCHEDULES};
 use crate::support::Sandbox;
 
 /// How long a change may take to reach the database.
-const WITHIN: Duration = Duration::from_secs(20);
+pub(crate) const WITHIN: Duration = Duration::from_secs(20);
 
 fn directory() -> Slapd {
     Slapd::builder()
@@ -29,14 +29,14 @@ fn live_sandbox(slapd: &Slapd, sync_extra: &str) -> Sandbox {
     ))
 }
 
-fn status(s: &Sandbox, login: &str) -> Option<String> {
+pub(crate) fn status(s: &Sandbox, login: &str) -> Option<String> {
     s.users()
         .as_array()
         .and_then(|users| users.iter().find(|u| u["external_id"] == login).cloned())
         .map(|u| u["status"].as_str().unwrap_or_default().to_string())
 }
 
-fn members(s: &Sandbox, group: &str) -> Value {
+pub(crate) fn members(s: &Sandbox, group: &str) -> Value {
     s.groups()
         .as_array()
         .and_then(|groups| groups.iter().find(|g| g["external_id"] == group).cloned())
@@ -44,7 +44,7 @@ fn members(s: &Sandbox, group: &str) -> Value {
         .unwrap_or_default()
 }
 
-fn live_runs(s: &Sandbox) -> Vec<Value> {
+pub(crate) fn live_runs(s: &Sandbox) -> Vec<Value> {
     s.runs()
         .as_array()
         .expect("runs")
@@ -55,14 +55,14 @@ fn live_runs(s: &Sandbox) -> Vec<Value> {
 }
 
 /// Waits until `/health/ready` says the live stream is `state`.
-fn wait_live(server: &Server, state: &str) {
+pub(crate) fn wait_live(server: &Server, state: &str) {
     server.wait_for(&format!("the live stream {state}"), WITHIN, |server| {
         let (_, body) = server.get("/health/ready", None);
         serde_json::from_str::<Value>(&body).is_ok_and(|b| b["live"]["state"] == state)
     });
 }
 
-fn until(server: &Server, what: &str, check: impl Fn() -> bool) {
+pub(crate) fn until(server: &Server, what: &str, check: impl Fn() -> bool) {
     server.wait_for(what, WITHIN, |_| check());
 }
 
