@@ -13,6 +13,9 @@
 //! with a warning (`auto`) or stops naming the right (`dirsync`).
 //!
 //! The watermark is `dirsync;f=<fingerprint>;c=<cookie in hex>`.
+//!
+//! Live sync (`sync.live`) has no open search to wait on here: [`follow`] makes the same
+//! differential read every poll interval (`sync.live_interval_secs`) from the last cookie.
 
 use std::time::Duration;
 
