@@ -140,3 +140,27 @@ fn the_guard_stops_a_live_batch_that_deactivates_too_many() {
     assert_eq!(status(&s, "rwood").as_deref(), Some("active"));
     drop(server);
 }
+
+#[test]
+fn config_check_fails_live_sync_on_a_directory_that_cannot_follow() {
+    // slapd without the overlay: the root DSE lists the control, the database refuses it.
+    let slapd = Slapd::builder().ldif(fixtures::DIRECTORY).start();
+    let s = live_sandbox(&slapd, "");
+    let out = s.idmsync(&["config", "check"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let source = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("source"))
+        .unwrap_or_default();
+    assert!(
+        source.starts_with("FAILED")
+            && source.contains("timestamps, so deletions wait for a full run")
+            && source.contains("sync.live needs RFC 4533 content synchronisation or DirSync"),
+        "{}",
+        out.stdout
+    );
+    let with = directory();
+    let ok = live_sandbox(&with, "").idmsync(&["config", "check"]).ok();
+    assert!(ok.contains("RFC 4533 content synchronisation, which sees deletions"), "{ok}");
+}

@@ -459,7 +459,8 @@ pub(crate) fn refused(url: &str, rc: u32) -> SourceError {
     SourceError::Invalid {
         location: "source.ldap.deltas".into(),
         message: format!(
-            "\"dirsync\": {url} refused DirSync ({rc}): {why}; or use deltas = \"timestamp\""
+            "\"dirsync\": {url} refused DirSync ({rc}): {why}; differential runs can do without it \
+             (deltas = \"timestamp\"), live sync cannot"
         ),
     }
 }

@@ -330,8 +330,9 @@ impl IdentitySource for LdapSource {
             unreadable,
         } = self.reader.count(&mut conn).await?;
         conn.close().await;
-        let differential = match self.position().await? {
-            Some(w) if syncrepl::is_cookie(&w) => {
+        let position = self.position().await?;
+        let differential = match &position {
+            Some(w) if syncrepl::is_cookie(w) => {
                 "RFC 4533 content synchronisation, which sees deletions"
             }
             Some(_) => "DirSync, which sees deletions",
@@ -345,6 +346,7 @@ impl IdentitySource for LdapSource {
             groups: count(groups),
             unreadable: count(unreadable),
             differential: Some(differential.to_owned()),
+            follows: position.is_some(),
         })
     }
 

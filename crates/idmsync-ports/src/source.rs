@@ -30,6 +30,8 @@ pub struct SourceCheck {
     /// How differential runs would learn what changed, where the source has a choice
     /// (`RFC 4533 content synchronisation, which sees deletions`).
     pub differential: Option<String>,
+    /// Whether `serve` could follow its changes as they happen (`sync.live`) now.
+    pub follows: bool,
 }
 
 /// Why a source could not deliver. Any error fails the run with zero changes to the store, so a
@@ -96,6 +98,7 @@ pub trait IdentitySource: Send + Sync {
             groups: count(data.groups.len()),
             unreadable: count(data.unreadable.len()),
             differential: None,
+            follows: false,
         })
     }
 

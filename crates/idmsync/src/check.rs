@@ -114,7 +114,7 @@ async fn check(config: &Path, settings: &Settings) -> Vec<Finding> {
         ));
     }
     if let Some(source) = source {
-        findings.push(source_finding(source.as_ref()).await);
+        findings.push(source_finding(source.as_ref(), settings.sync.live).await);
     }
     if let Some(database) = database {
         findings.push(database_finding(&database).await);
@@ -125,8 +125,17 @@ async fn check(config: &Path, settings: &Settings) -> Vec<Finding> {
 /// What the source says about itself, or why it cannot be read (`Err`, with the likely
 /// causes when it answers but no user matches): the source's line of `config check`, and what
 /// `serve` logs as it starts.
-pub async fn check_source(source: &dyn IdentitySource) -> Result<String, String> {
+pub async fn check_source(source: &dyn IdentitySource, live: bool) -> Result<String, String> {
     match source.check().await {
+        // `serve` would start, and its live stream fail and retry forever.
+        Ok(check) if live && !check.follows => Err(format!(
+            "{}: {}; sync.live needs RFC 4533 content synchronisation or DirSync, which this \
+             server does not offer the sync account (docs/configuration.md, Deltas: syncprov, \
+             389-ds's Content Synchronization plugin, AD's \"Replicating Directory Changes\" \
+             right)",
+            source.name(),
+            describe(&check)
+        )),
         // A first sync of it would stop at the guard ("the source returned no users").
         Ok(check) if check.users == 0 => Err(format!(
             "{}: {}; the search bases, the user filter, or the sync account's rights to \
@@ -139,8 +148,8 @@ pub async fn check_source(source: &dyn IdentitySource) -> Result<String, String>
     }
 }
 
-async fn source_finding(source: &dyn IdentitySource) -> Finding {
-    match check_source(source).await {
+async fn source_finding(source: &dyn IdentitySource, live: bool) -> Finding {
+    match check_source(source, live).await {
         Ok(says) => Finding::ok("source", says),
         Err(says) => Finding::problem("source", says),
     }

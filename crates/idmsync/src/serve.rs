@@ -56,7 +56,8 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
             .await
             .map_err(|e| SettingsError(format!("http.tls_cert / http.tls_key: {e}")))?;
     }
-    match check::check_source(app::source(&app.settings)?.as_ref()).await {
+    let follows = app.settings.sync.live;
+    match check::check_source(app::source(&app.settings)?.as_ref(), follows).await {
         Ok(found) => info!("source checked: {found}"),
         Err(reason) => warn!(
             %reason,
