@@ -162,5 +162,8 @@ fn config_check_fails_live_sync_on_a_directory_that_cannot_follow() {
     );
     let with = directory();
     let ok = live_sandbox(&with, "").idmsync(&["config", "check"]).ok();
-    assert!(ok.contains("RFC 4533 content synchronisation, which sees deletions"), "{ok}");
+    assert!(
+        ok.contains("RFC 4533 content synchronisation, which sees deletions"),
+        "{ok}"
+    );
 }

@@ -195,19 +195,9 @@ async fn search<T: Send>(
             on(message)?;
         }
         match end {
-            SyncEnd::RefreshRequired if cookie.is_some() => {
-                tracing::warn!(
-                    base = %subtree.base,
-                    "the directory no longer knows the stored position: refreshing the whole \
-                     content of the {} once",
-                    subtree.what
-                );
-                cookie = None;
+            SyncEnd::RefreshRequired | SyncEnd::Unsupported => {
+                syncrepl::start_again(&end, &mut cookie, &conn, subtree)?;
             }
-            SyncEnd::RefreshRequired => {
-                return Err(syncrepl::refresh_without_cookie(&conn, subtree))
-            }
-            SyncEnd::Unsupported => return Err(syncrepl::unsupported(conn.url(), &subtree.base)),
             SyncEnd::Done(_) => {
                 return Err(SourceError::Failed(format!(
                     "{}: the server ended the live search under {}",

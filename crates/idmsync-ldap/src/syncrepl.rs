@@ -181,12 +181,42 @@ pub(crate) async fn position(
     ))
 }
 
-pub(crate) fn refresh_without_cookie(conn: &Connection<'_>, subtree: &Subtree) -> SourceError {
+fn refresh_without_cookie(conn: &Connection<'_>, subtree: &Subtree) -> SourceError {
     SourceError::Failed(format!(
         "{}: content synchronisation under {} asked for a refresh without a cookie",
         conn.url(),
         subtree.base
     ))
+}
+
+/// A search of `subtree` that ended without Sync Done: when the server no longer knows the
+/// `cookie` (`e-syncRefreshRequired`), forgets it, so that the caller refreshes the whole
+/// content once; anything else is the error to return.
+///
+/// # Errors
+/// `Failed` for a refresh required without a cookie; `Invalid` when the server has no provider
+/// for the base.
+pub(crate) fn start_again(
+    end: &SyncEnd,
+    cookie: &mut Option<Vec<u8>>,
+    conn: &Connection<'_>,
+    subtree: &Subtree,
+) -> Result<(), SourceError> {
+    match end {
+        SyncEnd::RefreshRequired if cookie.is_some() => {
+            tracing::warn!(
+                base = %subtree.base,
+                "the directory no longer knows the stored position: refreshing the whole \
+                 content of the {} once",
+                subtree.what
+            );
+            *cookie = None;
+            Ok(())
+        }
+        SyncEnd::RefreshRequired => Err(refresh_without_cookie(conn, subtree)),
+        SyncEnd::Unsupported => Err(unsupported(conn.url(), &subtree.base)),
+        SyncEnd::Done(_) => Ok(()),
+    }
 }
 
 /// The error of content synchronisation refused under `base`.
@@ -357,17 +387,7 @@ async fn refresh<T: Send>(
             .await?;
         match end {
             SyncEnd::Done(done) => break (refresh, done),
-            SyncEnd::RefreshRequired if cookie.is_some() => {
-                tracing::warn!(
-                    base = %subtree.base,
-                    "the directory no longer knows the stored position: refreshing the whole \
-                     content of the {} once",
-                    subtree.what
-                );
-                cookie = None;
-            }
-            SyncEnd::RefreshRequired => return Err(refresh_without_cookie(conn, subtree)),
-            SyncEnd::Unsupported => return Err(unsupported(conn.url(), &subtree.base)),
+            other => start_again(&other, &mut cookie, conn, subtree)?,
         }
     };
     settle(&mut refresh, &done, (subtree, form), unreadable, map, sid)
