@@ -94,13 +94,21 @@ impl Bench {
             };
             let secs: Vec<f64> = timed.latencies.iter().map(Duration::as_secs_f64).collect();
             let at = |p| percentile(&secs, p).map_or("—".into(), |s| format!("{:.3} s", s));
+            let log = self.log(cell, target.db, "f-serve");
+            let runs = live_runs(&std::fs::read_to_string(&log).unwrap_or_default());
+            let run_at = |p| percentile(&runs, p).map_or("—".into(), |s| format!("{:.3} s", s));
             self.progress(&format!(
-                "{label} → {}: {} deletions timed: p50 {}, p99 {}, max {}",
+                "{label} → {}: {} deletions timed: p50 {}, p99 {}, max {}; {} live runs took \
+                 p50 {}, p99 {}, max {}",
                 target.db,
                 secs.len(),
                 at(50.0),
                 at(99.0),
-                at(100.0)
+                at(100.0),
+                runs.len(),
+                run_at(50.0),
+                run_at(99.0),
+                run_at(100.0)
             ));
             self.record_latencies(
                 cell,
@@ -261,6 +269,22 @@ fn deleted_login(directory: &Generated, ldif: &str) -> Result<String> {
     Ok(user.uid.clone())
 }
 
+/// The seconds each live run took, from `serve`'s log (`run finished … mode="live" …
+/// elapsed_secs=…`): where a deletion's time goes besides the batch window.
+fn live_runs(log: &str) -> Vec<f64> {
+    log.lines()
+        .filter(|l| l.contains("run finished") && l.contains("mode=\"live\""))
+        .filter_map(|l| {
+            l.split("elapsed_secs=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
 /// SIGTERM to `serve` itself (not to the process measuring it), then its exit and usage.
 fn stop(mut serve: Running) -> Result<(std::process::ExitStatus, Usage)> {
     if let Some(pid) = serve.program_pid() {
@@ -309,6 +333,14 @@ fn get(port: u16, path: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn live_runs_are_read_from_the_log() {
+        let log = "2026-11-28T21:37:55Z  INFO idmsync_scheduler::scheduler: run finished run=3 \
+                   mode=\"live\" trigger=\"live\" outcome=\"succeeded\" elapsed_secs=0.0517\n\
+                   2026-11-28T21:37:56Z  INFO run finished run=2 mode=\"full\" elapsed_secs=9.1\n";
+        assert_eq!(live_runs(log), [0.0517]);
+    }
 
     #[test]
     fn pauses_cover_the_batch_window_evenly() {

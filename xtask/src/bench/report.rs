@@ -246,13 +246,14 @@ pub fn live_rows(samples: &[Sample]) -> Vec<LiveRow> {
 /// The live scenario's section: latency percentiles against the p99 target.
 fn live_section(rows: &[LiveRow]) -> String {
     let mut out = format!(
-        "### (f) live sync: deletion to committed deactivation
-
-         `idmsync serve` with `sync.live` (batches of 500 ms) follows the bench slapd; users are          deleted one at a time (with their memberships, as a referential-integrity overlay          does), each after a pause of 0 to 500 ms, and timed from the end of its ldapmodify to          the first poll (every 10 ms) that reads its row `inactive`. Target: p99 ≤          {TARGET_LIVE_P99_SECS} s.
-
-         | size | source | db | deletions | p50 | p99 | max | serve CPU | serve peak RSS | target |
-         |---|---|---|---:|---:|---:|---:|---:|---:|---|
-"
+        "### (f) live sync: deletion to committed deactivation\n\n\
+         `idmsync serve` with `sync.live` (batches of 500 ms) follows the bench slapd; users are \
+         deleted one at a time (with their memberships, as a referential-integrity overlay \
+         does), each after a pause of 0 to 500 ms, and timed from the end of its ldapmodify to \
+         the first poll (every 10 ms) that reads its row `inactive`. Target: p99 ≤ \
+         {TARGET_LIVE_P99_SECS} s.\n\n\
+         | size | source | db | deletions | p50 | p99 | max | serve CPU | serve peak RSS | target |\n\
+         |---|---|---|---:|---:|---:|---:|---:|---:|---|\n"
     );
     for row in rows {
         let at = |p: f64| percentile(&row.latencies, p).map_or("—".to_string(), seconds);
