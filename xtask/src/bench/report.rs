@@ -756,6 +756,43 @@ mod tests {
     }
 
     #[test]
+    fn live_rows_pool_the_deletions_and_judge_the_p99() {
+        let pg = Some(Db::Postgres);
+        let mut live = sample(What::Scenario(Scenario::F), pg, Size::Large, 60.0, None);
+        live.latencies = (1..=100).map(|ms| Duration::from_millis(ms * 25)).collect();
+        let mut failed = sample(
+            What::Scenario(Scenario::F),
+            pg,
+            Size::Small,
+            40.0,
+            Some("late"),
+        );
+        failed.latencies = vec![Duration::from_millis(300)];
+        let samples = vec![live.clone(), failed];
+        assert!(
+            rows(&samples).is_empty(),
+            "scenario f has a table of its own"
+        );
+        let rows = live_rows(&samples);
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].size, rows[0].failed), (Size::Small, (1, 1)));
+        assert_eq!(rows[1].latencies.len(), 100);
+        assert_eq!(rows[1].cpu, Some(30.0));
+        let text = live_section(&rows);
+        assert!(
+            text.contains("| large | ldap | postgres | 100 | 1.25 s | 2.48 s | 2.50 s | 30.0 s | 102 MB | **p99 ≤ 2 s missed** |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| small | ldap | postgres | 1 (1/1 runs failed) | 0.30 s | 0.30 s | 0.30 s | — | 102 MB | — |"),
+            "{text}"
+        );
+        let json = live.json();
+        assert_eq!(json["p99_s"], 2.475);
+        assert_eq!(json["latencies_s"].as_array().map(Vec::len), Some(100));
+    }
+
+    #[test]
     fn only_the_marked_section_is_replaced() {
         let doc = format!("# Benchmarks\n\nprose\n{BEGIN}\nold\n{END}\nafter\n");
         assert_eq!(
