@@ -2,8 +2,9 @@
 //! scenarios (first full sync, unchanged full sync, differential after changes, full sync after
 //! deletions, differential after deletions) from each source into each database with the
 //! release binary, measures every run (wall, CPU, peak RSS) next to the limits of the tools
-//! underneath (ldapsearch, the databases' bulk loaders and readers), and writes
-//! `target/bench/<timestamp>.json` and, for a run of the whole table, `docs/benchmarks.md`'s
+//! underneath (ldapsearch, the databases' bulk loaders and readers), and, when asked for,
+//! scenario f: the latency of deletions under `idmsync serve` with live sync ([`live`]); and
+//! writes `target/bench/<timestamp>.json` and, for a run of the whole table, `docs/benchmarks.md`'s
 //! results section and `docs/bench-scaling.svg` (a partial run writes its table and plot as
 //! `target/bench/<timestamp>.md` and `.svg`).
 
