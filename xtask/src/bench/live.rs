@@ -162,11 +162,13 @@ impl Bench {
             Err(e) => timed.failure = Some(format!("{e:#}")),
         }
         let (status, usage) = stop(serve)?;
-        if !status.success() && timed.failure.is_none() {
-            timed.failure = Some(format!(
-                "serve did not stop cleanly: {}",
-                failed(status, &log)
-            ));
+        if !status.success() {
+            // The end of serve's log says why it stopped, or why it would not stop.
+            let serve = failed(status, &log);
+            timed.failure = Some(match timed.failure {
+                Some(why) => format!("{why}; serve: {serve}"),
+                None => format!("serve did not stop cleanly: {serve}"),
+            });
         }
         Ok((usage, timed))
     }
