@@ -152,6 +152,48 @@ impl Database {
         self.scripted(&sql, script_dir, "read")
     }
 
+    /// The `status` of the user whose login is `login` (`idm_users.external_id`), or `None` if
+    /// there is no such user: one query with the backend's client, which the live scenario
+    /// polls. A SQLite file in WAL mode (idmsync's) lets it read while idmsync writes.
+    pub fn user_status(&self, login: &str) -> Result<Option<String>> {
+        let sql = format!(
+            "SELECT status FROM idm_users WHERE external_id = '{}'",
+            login.replace('\'', "''")
+        );
+        let mut command = Command::new(self.program());
+        match self.db {
+            Db::Postgres => {
+                command
+                    .args(PSQL_SERVER)
+                    .args(["-A", "-t", "-d", &self.database.name, "-c", &sql]);
+            }
+            Db::Mariadb => {
+                command
+                    .args(MYSQL_SERVER)
+                    .args(["-N", "-B", "-e", &sql, &self.database.name]);
+            }
+            Db::Sqlite => {
+                command
+                    .args(["-bail", "-cmd", ".timeout 5000"])
+                    .args(self.database.sqlite_path())
+                    .arg(&sql);
+            }
+        }
+        let output = command
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("running {command:?}"))?;
+        if !output.status.success() {
+            bail!(
+                "{command:?} failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        let status = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        Ok((!status.is_empty()).then_some(status))
+    }
+
     /// The measured [`client`](Self::client) with `script` (saved in `script_dir`) as its
     /// stdin.
     fn scripted(&self, script: &str, script_dir: &Path, what: &str) -> Result<Measured> {

@@ -4,7 +4,7 @@
 use std::ffi::OsStr;
 use std::io;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, ExitStatus};
+use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -76,6 +76,58 @@ impl Measured {
                 self.command
             )
         })
+    }
+
+    /// Starts the program and returns at once, for a program that runs until it is told to
+    /// stop (`idmsync serve`).
+    pub fn spawn(mut self) -> Result<Running> {
+        let child = self
+            .command
+            .spawn()
+            .with_context(|| format!("starting {:?}", self.command))?;
+        Ok(Running {
+            what: format!("{:?}", self.command),
+            child,
+            report: self.report,
+        })
+    }
+}
+
+/// A measured program started by [`Measured::spawn`], still running.
+pub struct Running {
+    what: String,
+    /// The `xtask __measure` process.
+    child: Child,
+    report: tempfile::TempPath,
+}
+
+impl Running {
+    /// The pid of the measured program itself (the only child of the `__measure` process),
+    /// once it has started; signals go to it, not to the process measuring it.
+    pub fn program_pid(&self) -> Option<u32> {
+        let pid = self.child.id();
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+        children.split_whitespace().next()?.parse().ok()
+    }
+
+    /// Whether the program has ended (then the `__measure` process ends too).
+    pub fn has_ended(&mut self) -> Result<bool> {
+        Ok(self
+            .child
+            .try_wait()
+            .with_context(|| format!("checking on {}", self.what))?
+            .is_some())
+    }
+
+    /// Waits for the program to end and returns how it exited and what it cost.
+    pub fn wait(mut self) -> Result<(ExitStatus, Usage)> {
+        let status = self
+            .child
+            .wait()
+            .with_context(|| format!("waiting for {}", self.what))?;
+        let text = std::fs::read_to_string(&self.report).unwrap_or_default();
+        parse_report(&text)
+            .with_context(|| format!("{} ended with {status} without a usage report", self.what))
     }
 }
 
@@ -184,9 +236,34 @@ pub fn median(values: &[f64]) -> Option<f64> {
     }
 }
 
+/// The `p`th percentile of `values` by nearest rank: the smallest value that at least `p`% of
+/// the values do not exceed (of 100 values, p99 is the 99th smallest); `None` if empty.
+pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
+    let mut sorted: Vec<f64> = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    // Nearest rank: ceil(p / 100 × n), 1-based, kept within 1..=n.
+    let rank = (p / 100.0 * n as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, n) - 1])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_ranks() {
+        let hundred: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        assert_eq!(percentile(&hundred, 50.0), Some(50.0));
+        assert_eq!(percentile(&hundred, 99.0), Some(99.0));
+        assert_eq!(percentile(&hundred, 100.0), Some(100.0));
+        assert_eq!(percentile(&[3.0, 1.0], 50.0), Some(1.0));
+        assert_eq!(percentile(&[3.0, 1.0], 99.0), Some(3.0));
+        assert_eq!(percentile(&[], 50.0), None);
+    }
 
     #[test]
     fn medians_resist_outliers() {

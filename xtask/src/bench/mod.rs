@@ -2,12 +2,14 @@
 //! scenarios (first full sync, unchanged full sync, differential after changes, full sync after
 //! deletions, differential after deletions) from each source into each database with the
 //! release binary, measures every run (wall, CPU, peak RSS) next to the limits of the tools
-//! underneath (ldapsearch, the databases' bulk loaders and readers), and writes
-//! `target/bench/<timestamp>.json` and, for a run of the whole table, `docs/benchmarks.md`'s
+//! underneath (ldapsearch, the databases' bulk loaders and readers), and, when asked for,
+//! scenario f: the latency of deletions under `idmsync serve` with live sync ([`live`]); and
+//! writes `target/bench/<timestamp>.json` and, for a run of the whole table, `docs/benchmarks.md`'s
 //! results section and `docs/bench-scaling.svg` (a partial run writes its table and plot as
 //! `target/bench/<timestamp>.md` and `.svg`).
 
 mod db;
+mod live;
 mod measure;
 mod options;
 mod report;
@@ -80,6 +82,7 @@ pub fn run(args: &[String]) -> Result<()> {
     std::fs::write(&json_path, serde_json::to_string_pretty(&json)?)
         .with_context(|| format!("writing {}", json_path.display()))?;
     let rows = report::rows(&bench.samples);
+    let live_rows = report::live_rows(&bench.samples);
     let whole = bench.options.covers_the_results_table();
     let context = report::Context {
         machine: report::Machine::detect(),
@@ -96,7 +99,7 @@ pub fn run(args: &[String]) -> Result<()> {
             format!("{stamp}.svg")
         },
     };
-    let section = report::markdown(&context, &rows);
+    let section = report::markdown(&context, &rows, &live_rows);
     // A partial run's table and plot go beside its JSON; only a whole run replaces the docs'.
     let (doc_path, svg_path) = if whole {
         let doc_path = root.join("docs").join("benchmarks.md");
@@ -246,16 +249,8 @@ impl Bench {
             let database = Database::create(db)?;
             let config = |deltas: Deltas, name: &str| -> Result<PathBuf> {
                 let path = work.path().join(format!("{db}-{name}.toml"));
-                std::fs::write(
-                    &path,
-                    format!(
-                        "[database]\nurl = {:?}\n\n[sync]\ntenant = \"default\"\n\
-                         max_deactivations = \"5%\"\n\n{}",
-                        database.url(),
-                        source.config(deltas)
-                    ),
-                )
-                .with_context(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, config_text(&database, &source, deltas, "", ""))
+                    .with_context(|| format!("writing {}", path.display()))?;
                 Ok(path)
             };
             targets.push(Target {
@@ -267,11 +262,12 @@ impl Bench {
         }
 
         let wanted = |s: Scenario| self.options.scenarios.contains(&s);
-        let (want_b, want_c, want_d, want_e) = (
+        let (want_b, want_c, want_d, want_e, want_f) = (
             wanted(Scenario::B),
             wanted(Scenario::C),
             wanted(Scenario::D),
             wanted(Scenario::E),
+            wanted(Scenario::F),
         );
         for target in &targets {
             self.sync(
@@ -330,6 +326,9 @@ impl Bench {
         }
         if want_e {
             self.departures(cell, &label, &source, &mut directory, &targets)?;
+        }
+        if want_f {
+            self.live(cell, &label, &source, &mut directory, &targets, work.path())?;
         }
         Ok(())
     }
@@ -438,6 +437,17 @@ impl Bench {
     /// Runs idmsync with `mode`; returns its usage, and why it failed if it exited non-zero
     /// (the cost of a failed run, such as one the guard stopped, is still worth showing).
     fn idmsync(&self, config: &Path, mode: &str, log: &Path) -> Result<(Usage, Option<String>)> {
+        let measured = self.measured_idmsync(config, &["sync", mode], log)?;
+        let (status, usage) = measured.run()?;
+        if status.success() {
+            return Ok((usage, None));
+        }
+        Ok((usage, Some(failed(status, log))))
+    }
+
+    /// A measured `idmsync --config <config> -v <args>`, its output to `log`, its environment
+    /// without any `IDMSYNC*` variable.
+    fn measured_idmsync(&self, config: &Path, args: &[&str], log: &Path) -> Result<Measured> {
         let file =
             std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
         let mut measured = Measured::new(&self.binary)?;
@@ -445,7 +455,8 @@ impl Bench {
         command
             .arg("--config")
             .arg(config)
-            .args(["-v", "sync", mode])
+            .arg("-v")
+            .args(args)
             .stdin(Stdio::null())
             .stdout(file.try_clone()?)
             .stderr(file)
@@ -458,14 +469,7 @@ impl Bench {
                 command.env_remove(key);
             }
         }
-        let (status, usage) = measured.run()?;
-        if status.success() {
-            return Ok((usage, None));
-        }
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join(" / ");
-        Ok((usage, Some(format!("{status} ({}): {tail}", log.display()))))
+        Ok(measured)
     }
 
     /// Stores a measurement, or a failure whose cost is unknown.
@@ -483,6 +487,19 @@ impl Bench {
         db: Option<Db>,
         what: What,
         usage: Usage,
+        failure: Option<String>,
+    ) {
+        self.record_latencies(cell, db, what, usage, Vec::new(), failure);
+    }
+
+    /// Stores a measurement with the latencies it timed (scenario f), and reports it on stderr.
+    fn record_latencies(
+        &mut self,
+        cell: Cell,
+        db: Option<Db>,
+        what: What,
+        usage: Usage,
+        latencies: Vec<std::time::Duration>,
         failure: Option<String>,
     ) {
         let name = match what {
@@ -513,8 +530,34 @@ impl Bench {
             run: cell.run,
             usage,
             failure,
+            latencies,
         });
     }
+}
+
+/// Why a run that exited with `status` failed: the status and the end of its `log`.
+fn failed(status: std::process::ExitStatus, log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join(" / ");
+    format!("{status} ({}): {tail}", log.display())
+}
+
+/// An idmsync configuration writing to `database` and reading `source` (finding changes by
+/// `deltas`), with `sync` appended to its `[sync]` section and `more` (whole sections) after it.
+fn config_text(
+    database: &Database,
+    source: &Source,
+    deltas: Deltas,
+    sync: &str,
+    more: &str,
+) -> String {
+    format!(
+        "[database]\nurl = {:?}\n\n[sync]\ntenant = \"default\"\n\
+         max_deactivations = \"5%\"\n{sync}\n{more}{}",
+        database.url(),
+        source.config(deltas)
+    )
 }
 
 /// Why the run logged in `log` is not what the directory's changes call for: a count of its

@@ -69,10 +69,14 @@ pub enum Scenario {
     /// Differential sync after 1% of users were deleted and 1% of memberships removed: with
     /// LDAP, by RFC 4533 content synchronisation.
     E,
+    /// Live sync under `idmsync serve` (LDAP only): 100 users deleted one at a time, each timed
+    /// from its deletion in the directory to its committed deactivation. Not in [`Scenario::ALL`]
+    /// (it takes minutes and reports latencies, not a run's cost): asked for by name.
+    F,
 }
 
 impl Scenario {
-    /// Every scenario, in order.
+    /// Every scenario of the results table, in order (all but the live scenario f).
     pub const ALL: [Scenario; 5] = [
         Scenario::A,
         Scenario::B,
@@ -89,6 +93,7 @@ impl Scenario {
             Scenario::C => "differential, 1k users + 100 groups changed",
             Scenario::D => "full, 1% users deleted",
             Scenario::E => "differential, 1% users deleted + 1% memberships removed",
+            Scenario::F => "live, deletion to committed deactivation",
         }
     }
 }
@@ -125,7 +130,7 @@ macro_rules! named {
 named!(Size { Small => "small", Large => "large", Huge => "huge" });
 named!(SourceKind { File => "file", Ldap => "ldap" });
 named!(Db { Sqlite => "sqlite", Postgres => "postgres", Mariadb => "mariadb" });
-named!(Scenario { A => "a", B => "b", C => "c", D => "d", E => "e" });
+named!(Scenario { A => "a", B => "b", C => "c", D => "d", E => "e", F => "f" });
 
 /// A parsed `cargo xtask bench` command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,7 +174,7 @@ impl Options {
 
 /// The usage text, shown on a bad argument and by `cargo xtask help`.
 pub const USAGE: &str = "cargo xtask bench [ldap | store] [--size small,large,huge] \
-     [--source file,ldap] [--db sqlite,postgres,mariadb] [--scenario a,b,c,d,e] [--runs N] \
+     [--source file,ldap] [--db sqlite,postgres,mariadb] [--scenario a,b,c,d,e,f] [--runs N] \
      [--binary PATH] [--session-log OPERATIONS|none]";
 
 /// syncprov's session log unless `--session-log` says otherwise: longer than the changes of
@@ -327,6 +332,12 @@ mod tests {
         let options =
             parse(&["--scenario", "d,a,d", "--db", "postgres", "--runs", "1"]).expect("options");
         assert_eq!(options.scenarios, [Scenario::A, Scenario::D]);
+        let live = parse(&["--scenario", "f"]).expect("the live scenario");
+        assert_eq!(live.scenarios, [Scenario::F]);
+        assert!(
+            !Scenario::ALL.contains(&Scenario::F),
+            "f is asked for by name"
+        );
         assert_eq!(options.dbs, [Db::Postgres]);
         assert_eq!(options.runs, 1);
     }

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
 
-use super::measure::{median, Usage};
+use super::measure::{median, percentile, Usage};
 use super::options::{Db, Scenario, Size, SourceKind};
 
 /// The markers around the generated part of `docs/benchmarks.md`; prose outside them survives.
@@ -23,6 +23,8 @@ const TARGET_A: f64 = 2.0;
 const TARGET_B: f64 = 1.5;
 const TARGET_C_SECS: f64 = 1.0;
 const TARGET_GROWTH: f64 = 12.0;
+/// Scenario f: p99 of deletion to committed deactivation under live sync (issue 16).
+const TARGET_LIVE_P99_SECS: f64 = 2.0;
 
 /// What one measurement was of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -69,11 +71,26 @@ pub struct Sample {
     pub usage: Usage,
     /// Why it failed (exit status and the end of its log), if it did.
     pub failure: Option<String>,
+    /// Scenario f: each deletion's time to its committed deactivation, in deletion order (the
+    /// usage is then `idmsync serve`'s over the whole scenario); empty for every other sample.
+    pub latencies: Vec<std::time::Duration>,
 }
 
 impl Sample {
     /// The sample as a JSON object.
     pub fn json(&self) -> Value {
+        let mut value = self.common_json();
+        if !self.latencies.is_empty() {
+            let secs = latency_secs(&self.latencies);
+            value["latencies_s"] = json!(secs);
+            value["p50_s"] = json!(percentile(&secs, 50.0));
+            value["p99_s"] = json!(percentile(&secs, 99.0));
+            value["max_s"] = json!(percentile(&secs, 100.0));
+        }
+        value
+    }
+
+    fn common_json(&self) -> Value {
         json!({
             "size": self.size.name(),
             "users": self.size.users(),
@@ -116,11 +133,22 @@ pub struct Row {
     pub failed: (usize, usize),
 }
 
-/// Groups the samples into rows, one per (size, scenario, source, database), in that order.
+fn latency_secs(latencies: &[std::time::Duration]) -> Vec<f64> {
+    latencies
+        .iter()
+        .map(std::time::Duration::as_secs_f64)
+        .collect()
+}
+
+/// Groups the samples into rows, one per (size, scenario, source, database), in that order;
+/// the live scenario f has rows of its own ([`live_rows`]).
 pub fn rows(samples: &[Sample]) -> Vec<Row> {
     let mut groups: BTreeMap<(Size, Scenario, SourceKind, Db), Vec<&Sample>> = BTreeMap::new();
     for sample in samples {
         if let (What::Scenario(scenario), Some(db)) = (sample.what, sample.db) {
+            if scenario == Scenario::F {
+                continue;
+            }
             groups
                 .entry((sample.size, scenario, sample.source, db))
                 .or_default()
@@ -157,6 +185,110 @@ pub fn rows(samples: &[Sample]) -> Vec<Row> {
         .collect()
 }
 
+/// One row of the live scenario's table: its deletions on one source and database, over its
+/// runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveRow {
+    /// The size.
+    pub size: Size,
+    /// The source.
+    pub source: SourceKind,
+    /// The database.
+    pub db: Db,
+    /// Every timed deletion of every run, in seconds (a failed run's too, up to its failure).
+    pub latencies: Vec<f64>,
+    /// `idmsync serve`'s CPU seconds over the scenario, median of the successful runs.
+    pub cpu: Option<f64>,
+    /// `idmsync serve`'s largest peak RSS, KiB.
+    pub max_rss_kib: u64,
+    /// The first failure, if any run failed.
+    pub failure: Option<String>,
+    /// Failed runs of all runs.
+    pub failed: (usize, usize),
+}
+
+/// The live scenario's rows, one per (size, source, database).
+pub fn live_rows(samples: &[Sample]) -> Vec<LiveRow> {
+    let mut groups: BTreeMap<(Size, SourceKind, Db), Vec<&Sample>> = BTreeMap::new();
+    for sample in samples {
+        if let (What::Scenario(Scenario::F), Some(db)) = (sample.what, sample.db) {
+            groups
+                .entry((sample.size, sample.source, db))
+                .or_default()
+                .push(sample);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((size, source, db), runs)| {
+            let ok: Vec<f64> = runs
+                .iter()
+                .filter(|s| s.failure.is_none())
+                .map(|s| s.usage.cpu.as_secs_f64())
+                .collect();
+            LiveRow {
+                size,
+                source,
+                db,
+                latencies: runs
+                    .iter()
+                    .flat_map(|s| latency_secs(&s.latencies))
+                    .collect(),
+                cpu: median(&ok),
+                max_rss_kib: runs.iter().map(|s| s.usage.max_rss_kib).max().unwrap_or(0),
+                failure: runs.iter().find_map(|s| s.failure.clone()),
+                failed: (runs.len() - ok.len(), runs.len()),
+            }
+        })
+        .collect()
+}
+
+/// The live scenario's section: latency percentiles against the p99 target.
+fn live_section(rows: &[LiveRow]) -> String {
+    let mut out = format!(
+        "### (f) live sync: deletion to committed deactivation\n\n\
+         `idmsync serve` with `sync.live` (batches of 500 ms) follows the bench slapd; users are \
+         deleted one at a time (with their memberships, as a referential-integrity overlay \
+         does), each after a pause of 0 to 500 ms, and timed from the end of its ldapmodify to \
+         the first poll (every 10 ms) that reads its row `inactive`. Target: p99 ≤ \
+         {TARGET_LIVE_P99_SECS} s.\n\n\
+         | size | source | db | deletions | p50 | p99 | max | serve CPU | serve peak RSS | target |\n\
+         |---|---|---|---:|---:|---:|---:|---:|---:|---|\n"
+    );
+    for row in rows {
+        let at = |p: f64| percentile(&row.latencies, p).map_or("—".to_string(), seconds);
+        let p99 = percentile(&row.latencies, 99.0);
+        let failed = if row.failed.0 > 0 {
+            format!(" ({}/{} runs failed)", row.failed.0, row.failed.1)
+        } else {
+            String::new()
+        };
+        let target = match (p99, row.failure.is_none()) {
+            (Some(p99), true) => verdict(
+                p99 <= TARGET_LIVE_P99_SECS,
+                &format!("p99 ≤ {TARGET_LIVE_P99_SECS} s"),
+            ),
+            _ => "—".into(),
+        };
+        writeln!(
+            out,
+            "| {} | {} | {} | {}{failed} | {} | {} | {} | {} | {} | {target} |",
+            row.size,
+            row.source,
+            row.db,
+            row.latencies.len(),
+            at(50.0),
+            at(99.0),
+            at(100.0),
+            row.cpu.map_or("—".to_string(), seconds),
+            megabytes(row.max_rss_kib),
+        )
+        .expect("writing to a String cannot fail");
+    }
+    out.push('\n');
+    out
+}
+
 /// The limit a scenario is compared with: what the source's and the database's own tools need
 /// for the same data (sums of the limit measurements' medians), or the fixed 1 s of the
 /// differential scenarios c and e.
@@ -188,6 +320,7 @@ fn limit(
             format!("{reader} + read state"),
         )),
         Scenario::C | Scenario::E => Some((TARGET_C_SECS, "target".into())),
+        Scenario::F => None,
     }
 }
 
@@ -215,7 +348,7 @@ fn time_target(row: &Row) -> Option<(bool, String)> {
         Scenario::A => ratio.map(|r| (r <= TARGET_A, format!("≤ {TARGET_A}×"))),
         Scenario::B => ratio.map(|r| (r <= TARGET_B, format!("≤ {TARGET_B}×"))),
         Scenario::C | Scenario::E => Some((wall < TARGET_C_SECS, "< 1 s".into())),
-        Scenario::D => None,
+        Scenario::D | Scenario::F => None,
     }
 }
 
@@ -271,7 +404,7 @@ pub struct Context {
 }
 
 /// The generated section of `docs/benchmarks.md` (without the markers).
-pub fn markdown(context: &Context, rows: &[Row]) -> String {
+pub fn markdown(context: &Context, rows: &[Row], live: &[LiveRow]) -> String {
     let m = &context.machine;
     let mut out = String::new();
     let w = "writing to a String cannot fail";
@@ -307,6 +440,9 @@ pub fn markdown(context: &Context, rows: &[Row]) -> String {
         }
         out.push('\n');
     }
+    if !live.is_empty() {
+        out.push_str(&live_section(live));
+    }
     let keyless = keyless_rows(rows);
     if !keyless.is_empty() {
         out.push_str(
@@ -330,8 +466,22 @@ pub fn markdown(context: &Context, rows: &[Row]) -> String {
         out.push('\n');
     }
     let failures: Vec<&Row> = rows.iter().filter(|r| r.failure.is_some()).collect();
-    if !failures.is_empty() {
+    let live_failures: Vec<&LiveRow> = live.iter().filter(|r| r.failure.is_some()).collect();
+    if !failures.is_empty() || !live_failures.is_empty() {
         out.push_str("### Failures\n\n");
+        for row in live_failures {
+            writeln!(
+                out,
+                "- {} f ({}) → {}: {} of {} runs failed: `{}`",
+                row.size,
+                row.source,
+                row.db,
+                row.failed.0,
+                row.failed.1,
+                row.failure.as_deref().unwrap_or_default().replace('`', "'")
+            )
+            .expect(w);
+        }
         for row in failures {
             writeln!(
                 out,
@@ -514,6 +664,7 @@ mod tests {
                 max_rss_kib: 100_000,
             },
             failure: failure.map(str::to_string),
+            latencies: Vec::new(),
         }
     }
 
@@ -575,7 +726,7 @@ mod tests {
             json: "target/bench/x.json".into(),
             plot: "bench-scaling.svg".into(),
         };
-        let text = markdown(&context, &rows(&samples()));
+        let text = markdown(&context, &rows(&samples()), &[]);
         assert!(text.contains("2 CPUs (Test CPU), 1024 MiB"), "{text}");
         assert!(text.contains("### small: 10,000 users, 1,000 groups, 100,000 memberships"));
         assert!(
@@ -602,6 +753,43 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("(bench-scaling.svg)\n"));
+    }
+
+    #[test]
+    fn live_rows_pool_the_deletions_and_judge_the_p99() {
+        let pg = Some(Db::Postgres);
+        let mut live = sample(What::Scenario(Scenario::F), pg, Size::Large, 60.0, None);
+        live.latencies = (1..=100).map(|ms| Duration::from_millis(ms * 25)).collect();
+        let mut failed = sample(
+            What::Scenario(Scenario::F),
+            pg,
+            Size::Small,
+            40.0,
+            Some("late"),
+        );
+        failed.latencies = vec![Duration::from_millis(300)];
+        let samples = vec![live.clone(), failed];
+        assert!(
+            rows(&samples).is_empty(),
+            "scenario f has a table of its own"
+        );
+        let rows = live_rows(&samples);
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].size, rows[0].failed), (Size::Small, (1, 1)));
+        assert_eq!(rows[1].latencies.len(), 100);
+        assert_eq!(rows[1].cpu, Some(30.0));
+        let text = live_section(&rows);
+        assert!(
+            text.contains("| large | ldap | postgres | 100 | 1.25 s | 2.48 s | 2.50 s | 30.0 s | 102 MB | **p99 ≤ 2 s missed** |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| small | ldap | postgres | 1 (1/1 runs failed) | 0.30 s | 0.30 s | 0.30 s | — | 102 MB | — |"),
+            "{text}"
+        );
+        let json = live.json();
+        assert_eq!(json["p99_s"], 2.475);
+        assert_eq!(json["latencies_s"].as_array().map(Vec::len), Some(100));
     }
 
     #[test]
