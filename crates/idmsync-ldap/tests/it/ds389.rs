@@ -9,6 +9,7 @@ use idmsync_ports::{IdentitySource, NoProgress, SourceError};
 use idmsync_test_389ds::Ds389;
 use idmsync_test_ldap::{fixtures, TestDirectory};
 
+use crate::live::{left, Following};
 use crate::{departed, ids, make_leavers};
 
 fn config(ds: &Ds389) -> LdapConfig {
@@ -175,4 +176,24 @@ async fn content_synchronisation_names_leavers(ds: &Ds389) {
             .map(|g| (&g.source_id, g.external_id.as_str())),
     );
     assert_eq!(gone_groups, ["dangling"]);
+
+    // Live sync follows 389-ds too: a deletion arrives with a new position.
+    let source = std::sync::Arc::new(source);
+    let jsmith = before
+        .users
+        .iter()
+        .find(|u| u.external_id.as_str() == "jsmith")
+        .expect("jsmith")
+        .source_id
+        .clone();
+    let since = source.watermark().await.expect("watermark");
+    let mut feed = Following::of(&source, Some(since.clone()), "rfc4533;");
+    feed.refreshed().await;
+    ds.delete(&format!(
+        "cn=Smith\\, John,ou=london,ou=people,{}",
+        ds.suffix()
+    ));
+    feed.changes(|d| left(&d.departed.users, &jsmith)).await;
+    assert_ne!(feed.position, Some(since));
+    feed.task.abort();
 }

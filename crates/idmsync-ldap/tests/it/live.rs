@@ -81,7 +81,7 @@ impl Following {
     }
 
     /// The next changes that satisfy `wanted`.
-    async fn changes(&mut self, wanted: impl Fn(&SourceData) -> bool) -> SourceData {
+    pub(crate) async fn changes(&mut self, wanted: impl Fn(&SourceData) -> bool) -> SourceData {
         loop {
             if let FeedEvent::Changes { data, .. } = self.next().await {
                 if wanted(&data) {
