@@ -59,19 +59,21 @@ pub trait SyncStore: Send + Sync {
 
     /// The state a differential run plans against: every user and group of the tenant (member
     /// references resolve against them and external ids must not clash), but the edges only of
-    /// `groups`, the groups the run returned, since the planner replaces only their edges. A
-    /// large tenant's memberships are most of its state, so this reads a fraction of what
+    /// `groups`, the groups the run returned, whose edges the planner replaces, and every edge
+    /// of `left`, the users and groups the source reports gone, whose edges the planner removes.
+    /// A large tenant's memberships are most of its state, so this reads a fraction of what
     /// [`SyncStore::load_state`] reads. Returning more edges is allowed: the default returns
     /// the whole state.
     ///
     /// # Errors
     /// As [`SyncStore::load_state`].
-    async fn load_state_for_groups(
+    async fn load_state_for(
         &self,
         tenant: &Tenant,
         groups: &[SourceId],
+        left: &[SourceId],
     ) -> Result<StoreState, StoreError> {
-        let _ = groups;
+        let _ = (groups, left);
         self.load_state(tenant).await
     }
 

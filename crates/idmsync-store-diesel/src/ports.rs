@@ -19,12 +19,13 @@ impl SyncStore for DieselStore {
         self.read(|conn| read::load_state(conn, tenant, read::Edges::All))
     }
 
-    async fn load_state_for_groups(
+    async fn load_state_for(
         &self,
         tenant: &Tenant,
         groups: &[SourceId],
+        left: &[SourceId],
     ) -> Result<StoreState, StoreError> {
-        self.read(|conn| read::load_state(conn, tenant, read::Edges::Of(groups)))
+        self.read(|conn| read::load_state(conn, tenant, read::Edges::Of { groups, left }))
     }
 
     async fn last_success(&self, tenant: &Tenant) -> Result<Option<RunRecord>, StoreError> {

@@ -33,9 +33,12 @@ pub(crate) fn tenant_id(conn: &mut Conn, tenant: &Tenant) -> QueryResult<Option<
 pub(crate) enum Edges<'a> {
     /// Every edge of the tenant (a full run).
     All,
-    /// The edges whose group (or parent group) has one of these source ids (a differential
-    /// run: see `SyncStore::load_state_for_groups`).
-    Of(&'a [SourceId]),
+    /// The edges whose group (or parent group) is one of `groups`, and every edge of the users
+    /// and groups in `left` (a differential run: see `SyncStore::load_state_for`).
+    Of {
+        groups: &'a [SourceId],
+        left: &'a [SourceId],
+    },
 }
 
 /// Every user and group of the tenant and the `edges` asked for: four streaming queries (or,
@@ -50,7 +53,15 @@ pub(crate) fn load_state(
     let Some(tenant) = tenant_id(conn, tenant)? else {
         return Ok(state);
     };
+    let (wanted, left): (Option<HashSet<&str>>, HashSet<&str>) = match edges {
+        Edges::All => (None, HashSet::new()),
+        Edges::Of { groups, left } => (
+            Some(groups.iter().map(SourceId::as_str).collect()),
+            left.iter().map(SourceId::as_str).collect(),
+        ),
+    };
     let mut users = RowIds::default();
+    let mut left_users = Vec::new();
     on_backend!(&mut *conn, c => {
         let query = idm_users::table
             .filter(idm_users::tenant_id.eq(tenant))
@@ -58,16 +69,16 @@ pub(crate) fn load_state(
             .select(UserRecord::as_select());
         for row in query.load_iter::<_, DefaultLoadingMode>(c)? {
             let row = row?;
+            if left.contains(row.source_id.as_str()) {
+                left_users.push(row.id);
+            }
             users.push(row.id)?;
             state.users.push(row.into_stored()?);
         }
     });
-    let wanted: Option<HashSet<&str>> = match edges {
-        Edges::All => None,
-        Edges::Of(groups) => Some(groups.iter().map(SourceId::as_str).collect()),
-    };
     let mut groups = RowIds::default();
     let mut scoped = Vec::new();
+    let mut left_groups = Vec::new();
     on_backend!(&mut *conn, c => {
         let query = idm_groups::table
             .filter(idm_groups::tenant_id.eq(tenant))
@@ -75,9 +86,14 @@ pub(crate) fn load_state(
             .select(GroupRecord::as_select());
         for row in query.load_iter::<_, DefaultLoadingMode>(c)? {
             let row = row?;
-            if wanted
-                .as_ref()
-                .is_some_and(|w| w.contains(row.source_id.as_str()))
+            let gone = left.contains(row.source_id.as_str());
+            if gone {
+                left_groups.push(row.id);
+            }
+            if gone
+                || wanted
+                    .as_ref()
+                    .is_some_and(|w| w.contains(row.source_id.as_str()))
             {
                 scoped.push(row.id);
             }
@@ -87,7 +103,16 @@ pub(crate) fn load_state(
     });
     let (memberships, nesting) = match wanted {
         None => (all_memberships(conn, tenant)?, all_nesting(conn, tenant)?),
-        Some(_) => scoped_edges(conn, &scoped)?,
+        Some(_) => {
+            let (mut memberships, mut nesting) = scoped_edges(conn, &scoped)?;
+            let (of_users, of_groups) = edges_of_members(conn, &left_users, &left_groups)?;
+            for (edges, more) in [(&mut memberships, of_users), (&mut nesting, of_groups)] {
+                edges.extend(more);
+                edges.sort_unstable();
+                edges.dedup();
+            }
+            (memberships, nesting)
+        }
     };
     for (group, user) in memberships {
         let edge = "idm_user_memberships";
@@ -144,6 +169,35 @@ fn scoped_edges(conn: &mut Conn, groups: &[i64]) -> QueryResult<(EdgeRows, EdgeR
         memberships.extend(on_backend!(&mut *conn, c => query.load::<(i64, i64)>(c)?));
         let query = idm_group_nesting::table
             .filter(idm_group_nesting::parent_id.eq_any(&batch))
+            .select((idm_group_nesting::parent_id, idm_group_nesting::child_id));
+        nesting.extend(on_backend!(&mut *conn, c => query.load::<(i64, i64)>(c)?));
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    Ok((memberships, nesting))
+}
+
+/// The memberships of the users with row ids `users` and the nestings whose child is one of
+/// `groups`: the edges of entries that left, whichever group holds them.
+fn edges_of_members(
+    conn: &mut Conn,
+    users: &[i64],
+    groups: &[i64],
+) -> QueryResult<(EdgeRows, EdgeRows)> {
+    let size = rows_per_statement(conn.backend().max_binds(), 1);
+    let (mut memberships, mut nesting) = (Vec::new(), Vec::new());
+    in_batches(users.iter().copied(), size, |batch| {
+        let query = idm_user_memberships::table
+            .filter(idm_user_memberships::user_id.eq_any(&batch))
+            .select((
+                idm_user_memberships::group_id,
+                idm_user_memberships::user_id,
+            ));
+        memberships.extend(on_backend!(&mut *conn, c => query.load::<(i64, i64)>(c)?));
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    in_batches(groups.iter().copied(), size, |batch| {
+        let query = idm_group_nesting::table
+            .filter(idm_group_nesting::child_id.eq_any(&batch))
             .select((idm_group_nesting::parent_id, idm_group_nesting::child_id));
         nesting.extend(on_backend!(&mut *conn, c => query.load::<(i64, i64)>(c)?));
         Ok::<_, diesel::result::Error>(())

@@ -54,7 +54,7 @@ fn status(row: &dyn fmt::Display, value: &str) -> Result<UserStatus, DbError> {
 #[diesel(table_name = idm_users)]
 pub(crate) struct UserRecord {
     pub(crate) id: i64,
-    source_id: String,
+    pub(crate) source_id: String,
     external_id: String,
     locator: Option<String>,
     first_name: String,

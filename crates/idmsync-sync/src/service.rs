@@ -118,8 +118,8 @@ enum Stored {
         state: StoreState,
         gone: Option<String>,
     },
-    /// A differential run's: loaded for the groups the source returned, once it has (all of it
-    /// when the source reports entries that left).
+    /// A differential run's: loaded for the groups the source returned and the entries it
+    /// names gone, once it has (all of it after a present phase).
     ForGroups,
 }
 
@@ -466,15 +466,16 @@ impl SyncService {
                 gone.extend(login);
                 state
             }
-            // Entries that left take their edges with them, wherever those are stored.
-            Stored::ForGroups if data.departed.may_name_any() => {
-                self.store.load_state(tenant).await?
-            }
-            Stored::ForGroups => {
-                let groups: Vec<SourceId> =
-                    data.groups.iter().map(|g| g.source_id.clone()).collect();
-                self.store.load_state_for_groups(tenant, &groups).await?
-            }
+            // Entries that left take their edges with them, wherever those are stored; after a
+            // present phase any of them may have left.
+            Stored::ForGroups => match data.departed.named() {
+                None => self.store.load_state(tenant).await?,
+                Some(left) => {
+                    let groups: Vec<SourceId> =
+                        data.groups.iter().map(|g| g.source_id.clone()).collect();
+                    self.store.load_state_for(tenant, &groups, &left).await?
+                }
+            },
         };
         let source_users = data.users.len();
         let admins = self

@@ -50,7 +50,7 @@ struct Db {
 /// breaks part way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StoreOp {
-    /// `load_state` and `load_state_for_groups`.
+    /// `load_state` and `load_state_for`.
     LoadState,
     /// `apply`; the store stays as it was, as after a rolled-back transaction.
     Apply,
@@ -238,7 +238,11 @@ impl MemoryStore {
         id
     }
 
-    fn load(&self, tenant: &Tenant, groups: Option<&[SourceId]>) -> Result<StoreState, StoreError> {
+    fn load(
+        &self,
+        tenant: &Tenant,
+        groups: Option<(&[SourceId], &[SourceId])>,
+    ) -> Result<StoreState, StoreError> {
         self.check(Some(StoreOp::LoadState))?;
         Ok(self.rows(tenant, |rows| rows.state(groups)))
     }
@@ -298,13 +302,19 @@ impl Rows {
 
     /// The planner's view: every row, and the edges of `groups` (all edges without a list),
     /// as index pairs into the rows.
-    fn state(&self, groups: Option<&[SourceId]>) -> StoreState {
+    /// Every row, and every edge or (with `scope`) the edges of its groups and of the entries
+    /// that left.
+    fn state(&self, scope: Option<(&[SourceId], &[SourceId])>) -> StoreState {
         let index = |ids: Vec<&SourceId>| -> HashMap<SourceId, u32> {
             (0..).zip(ids).map(|(i, id)| (id.clone(), i)).collect()
         };
         let users = index(self.users.iter().map(|u| &u.user.source_id).collect());
         let group_index = index(self.groups.iter().map(|g| &g.source_id).collect());
-        let wanted = |(g, _): &&(SourceId, SourceId)| groups.is_none_or(|list| list.contains(g));
+        let wanted = |(g, m): &&(SourceId, SourceId)| {
+            scope.is_none_or(|(groups, left)| {
+                groups.contains(g) || left.contains(g) || left.contains(m)
+            })
+        };
         let pairs = |edges: &[(SourceId, SourceId)], members: &HashMap<SourceId, u32>| {
             edges
                 .iter()
@@ -427,12 +437,13 @@ impl SyncStore for MemoryStore {
         self.load(tenant, None)
     }
 
-    async fn load_state_for_groups(
+    async fn load_state_for(
         &self,
         tenant: &Tenant,
         groups: &[SourceId],
+        left: &[SourceId],
     ) -> Result<StoreState, StoreError> {
-        self.load(tenant, Some(groups))
+        self.load(tenant, Some((groups, left)))
     }
 
     async fn last_success(&self, tenant: &Tenant) -> Result<Option<RunRecord>, StoreError> {

@@ -44,6 +44,21 @@ impl Departed {
         };
         may(&self.users) || may(&self.groups)
     }
+
+    /// The users and groups named gone, when the read names them; `None` after a present phase,
+    /// when any stored entry not named present may have left.
+    #[must_use]
+    pub fn named(&self) -> Option<Vec<SourceId>> {
+        let mut named = Vec::new();
+        for departures in [&self.users, &self.groups] {
+            match departures {
+                Departures::Unknown => {}
+                Departures::Listed(ids) => named.extend(ids.iter().cloned()),
+                Departures::AllBut(_) => return None,
+            }
+        }
+        Some(named)
+    }
 }
 
 /// [`Departures`] indexed for the planner's one question per stored entry.

@@ -1,7 +1,7 @@
 //! Applying change sets: creation, updates, deactivations, renames, edges, atomicity and scale.
 
 use idmsync_domain::change::{Event, FieldChange, GroupWrite, UserWrite};
-use idmsync_domain::{ChangeSet, DeactivatedBy, ExternalId, StoreState, UserStatus};
+use idmsync_domain::{ChangeSet, DeactivatedBy, ExternalId, SourceId, StoreState, UserStatus};
 use idmsync_ports::{DirectoryReader, RunLogReader, StoreError, SyncStore, UserFilter};
 
 use crate::support::{
@@ -45,6 +45,22 @@ backend_tests! {
         assert_eq!(
             nesting,
             pairs(&[("s-g1", "s-g2"), ("s-g2", "s-g1"), ("s-g1", "s-g3")])
+        );
+        // A differential run's state: the edges of its groups and of the entries that left,
+        // each once.
+        let sid = |s: &str| SourceId::new(s).expect("id");
+        let scoped = db
+            .store
+            .load_state_for(&acme, &[sid("s-g2")], &[sid("s-u2"), sid("s-g3")])
+            .await
+            .expect("scoped state");
+        assert_eq!(scoped.users.len(), state.users.len());
+        assert_eq!(
+            edges_by_source(&scoped),
+            (
+                pairs(&[("s-g1", "s-u2"), ("s-g2", "s-u2")]),
+                pairs(&[("s-g2", "s-g1"), ("s-g1", "s-g3")])
+            )
         );
         // Another tenant sees nothing of it.
         assert_eq!(
@@ -326,7 +342,7 @@ backend_tests! {
     // A differential run's state: every row, the edges of its groups only.
     let scoped = db
         .store
-        .load_state_for_groups(&acme, &[groups[0].source_id.clone()])
+        .load_state_for(&acme, &[groups[0].source_id.clone()], &[])
         .await
         .expect("scoped state");
     assert_eq!((scoped.users.len(), scoped.groups.len()), (USERS, GROUPS));
