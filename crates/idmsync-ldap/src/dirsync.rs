@@ -27,9 +27,10 @@ use ldap3::controls::RawControl;
 
 use crate::client::{value_of, Connection, Endpoint, Item};
 use crate::entry;
+use crate::raw::{hex, unhex};
 use crate::read::Reader;
 use crate::server::DIRSYNC_OID as OID;
-use crate::syncrepl::{fingerprint, hex, unhex};
+use crate::syncrepl::fingerprint;
 
 /// What a DirSync watermark starts with.
 const PREFIX: &str = "dirsync;";

@@ -153,11 +153,7 @@ pub fn guid_text(guid: &[u8; 16]) -> String {
 pub fn source_id_text(value: &[u8]) -> String {
     match std::str::from_utf8(value) {
         Ok(text) => text.to_owned(),
-        Err(_) => value.iter().fold(String::new(), |mut hex, b| {
-            // Writing to a String cannot fail.
-            let _ = write!(hex, "{b:02x}");
-            hex
-        }),
+        Err(_) => crate::raw::hex(value),
     }
 }
 

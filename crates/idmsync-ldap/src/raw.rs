@@ -2,6 +2,28 @@
 //! the range reading, the root DSE description and the entry mapping share it without
 //! depending on each other.
 
+use std::fmt::Write as _;
+
+/// Bytes as lowercase hex: a binary value as text (an identity, a cookie in a watermark).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut text, b| {
+        // Writing to a String cannot fail.
+        let _ = write!(text, "{b:02x}");
+        text
+    })
+}
+
+/// The bytes of a non-empty [`hex`] text; `None` when it is not one.
+pub(crate) fn unhex(hex: &str) -> Option<Vec<u8>> {
+    if hex.is_empty() || !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// An entry as a search returned it: its DN and the requested attributes with their raw values.
 /// Values stay bytes until mapped, because some identities (objectGUID) are binary.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

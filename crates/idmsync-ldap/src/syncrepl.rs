@@ -9,8 +9,6 @@
 //! base, filter or attribute list changes the fingerprint, and the next refresh starts from no
 //! cookie (the whole content of the new scope, so what fell out of it is seen leaving).
 
-use std::fmt::Write as _;
-
 use idmsync_domain::plan::{Departed, Departures, SourceData, Unreadable};
 use idmsync_domain::{SourceGroup, SourceId, SourceUser, Watermark};
 use idmsync_ports::{DynProgress, SourceError};
@@ -21,7 +19,7 @@ use crate::content_sync::{Left, Mode, Refresh, SyncDone};
 use crate::dn;
 use crate::entry::{self, Skip};
 use crate::range::{self, Slice};
-use crate::raw::RawEntry;
+use crate::raw::{hex, unhex, RawEntry};
 use crate::read::{Reader, Subtree};
 
 /// What a content synchronisation watermark starts with.
@@ -100,25 +98,6 @@ impl Cookies {
             groups,
         })
     }
-}
-
-/// Bytes as lowercase hex, for cookies in watermarks.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
-/// The bytes of a non-empty [`hex`] text; `None` when it is not one.
-pub(crate) fn unhex(hex: &str) -> Option<Vec<u8>> {
-    if hex.is_empty() || !hex.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// FNV-1a over the searches' bases, filters and attributes: stable across builds and
