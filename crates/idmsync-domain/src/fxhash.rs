@@ -1,5 +1,5 @@
 //! The planner's hasher: the multiply-rotate hash of Firefox and rustc ("Fx"), written out here
-//! because the domain takes no dependency beyond chrono, serde and thiserror.
+//! because the domain takes no dependency beyond chrono, serde, thiserror and arcstr.
 //!
 //! Why not the standard library's SipHash: a large plan hashes millions of ids and member names,
 //! and SipHash's protection against chosen collisions cost about 8% of a no-change full sync.

@@ -1,8 +1,8 @@
-//! Validated identifiers. They are cheap to clone (`Arc<str>`) because a change set for a large
-//! directory refers to the same ids millions of times (one per membership).
+//! Validated identifiers. They are cheap to clone and one pointer wide (`ArcStr`), because a
+//! change set for a large directory refers to the same ids millions of times (one per membership).
 
+use arcstr::ArcStr;
 use std::fmt;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +19,7 @@ macro_rules! id_type {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(Arc<str>);
+        pub struct $name(ArcStr);
 
         impl $name {
             /// Validates that the identifier is not blank; surrounding white space is kept
@@ -29,7 +29,7 @@ macro_rules! id_type {
                 if value.trim().is_empty() {
                     return Err(IdError::Empty($what));
                 }
-                Ok(Self(Arc::from(value)))
+                Ok(Self(ArcStr::from(value)))
             }
 
             /// The identifier as text, for adapters that store or print it.

@@ -20,11 +20,12 @@ pub mod plan;
 pub mod run;
 pub mod validate;
 
+pub use arcstr::ArcStr;
 pub use change::{ChangeSet, Counts, EventKey, FieldChange, LogLine};
 pub use ids::{ExternalId, IdError, SourceId, Tenant, Watermark};
 pub use model::{
-    DeactivatedBy, MemberRef, SourceGroup, SourcePassword, SourceUser, StoreState, StoredGroup,
-    StoredUser, UserStatus,
+    DeactivatedBy, MemberNames, MemberRef, SourceGroup, SourcePassword, SourceUser, StoreState,
+    StoredGroup, StoredUser, UserStatus,
 };
 pub use options::{MaxDeactivations, OnConflict, OnUnreadable, PlanOptions, Reactivate, SyncMode};
 pub use password::{Password, PasswordHash, PasswordHasher};

@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use idmsync_domain::{ExternalId, MemberRef, SourceGroup, SourceId, SourcePassword, SourceUser};
+use idmsync_domain::{
+    ExternalId, MemberNames, MemberRef, SourceGroup, SourceId, SourcePassword, SourceUser,
+};
 
 use crate::attributes::{AttributeMap, MemberKind};
 use crate::dn;
@@ -76,11 +78,16 @@ fn is_disabled(entry: &RawEntry, name: &str) -> bool {
 /// when absent), and every value of the member attribute as an unresolved reference. Blank
 /// member values, which some directories keep as placeholders in `groupOfNames`, are dropped.
 /// The member values are taken out of the entry: each becomes its reference's string in place
-/// (a large directory has a million of them, and a copy of each was a tenth of the mapping).
+/// (a large directory has a million of them, and a copy of each was a tenth of the mapping),
+/// and every reference to one name shares its string from `names`.
 ///
 /// # Errors
 /// [`Skip`] when the unique id or the group id is missing.
-pub fn group(entry: &mut RawEntry, map: &AttributeMap) -> Result<SourceGroup, Skip> {
+pub fn group(
+    entry: &mut RawEntry,
+    map: &AttributeMap,
+    names: &mut MemberNames,
+) -> Result<SourceGroup, Skip> {
     let (source_id, external_id) = identity(entry, &map.unique_id, &map.group_id)?;
     let kind = map.member_kind();
     let members = entry
@@ -93,8 +100,10 @@ pub fn group(entry: &mut RawEntry, map: &AttributeMap) -> Result<SourceGroup, Sk
         })
         .filter(|v| !v.trim().is_empty())
         .map(|v| match kind {
-            MemberKind::Dn => MemberRef::Locator(dn::normalize_owned(dn::without_uid(v))),
-            MemberKind::UserId => MemberRef::ExternalId(v),
+            MemberKind::Dn => {
+                MemberRef::Locator(names.intern(&dn::normalize_owned(dn::without_uid(v))))
+            }
+            MemberKind::UserId => MemberRef::ExternalId(names.intern(&v)),
         })
         .collect();
     Ok(SourceGroup {
@@ -355,7 +364,10 @@ mod tests {
         let blank_uid = entry("uid=a,dc=x", &[("entryUUID", &[UUID]), ("uid", &[" "])]);
         assert_eq!(user(&blank_uid, &map), Err(Skip::Missing("uid".into())));
         let mut no_cn = entry("cn=g,dc=x", &[("entryUUID", &[UUID])]);
-        assert_eq!(group(&mut no_cn, &map), Err(Skip::Missing("cn".into())));
+        assert_eq!(
+            group(&mut no_cn, &map, &mut MemberNames::default()),
+            Err(Skip::Missing("cn".into()))
+        );
         let binary_uid = RawEntry {
             dn: "uid=a,dc=x".into(),
             attributes: vec![
@@ -385,7 +397,7 @@ mod tests {
             ],
         );
         assert_eq!(
-            group(&mut e, &openldap()),
+            group(&mut e, &openldap(), &mut MemberNames::default()),
             Ok(SourceGroup {
                 source_id: id(UUID),
                 external_id: ext("beatles"),
@@ -416,7 +428,7 @@ mod tests {
                 ("memberUid", &["jlennon", "PMcCartney"]),
             ],
         );
-        let g = group(&mut e, &map).expect("mapped");
+        let g = group(&mut e, &map, &mut MemberNames::default()).expect("mapped");
         assert_eq!(g.name, "All staff");
         assert_eq!(
             g.members,
@@ -437,7 +449,7 @@ mod tests {
             "cn=empty,dc=example",
             &[("entryUUID", &[UUID]), ("cn", &["empty"])],
         );
-        let g = group(&mut e, &map).expect("mapped");
+        let g = group(&mut e, &map, &mut MemberNames::default()).expect("mapped");
         assert_eq!((g.name.as_str(), g.members.len()), ("empty", 0));
     }
 

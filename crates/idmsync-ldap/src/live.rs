@@ -8,7 +8,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use idmsync_domain::plan::{Departed, Departures, SourceData, Unreadable};
-use idmsync_domain::{SourceGroup, SourceId, SourceUser, Watermark};
+use idmsync_domain::{MemberNames, SourceGroup, SourceId, SourceUser, Watermark};
 use idmsync_ports::{FeedEvent, SourceError};
 use tokio::sync::mpsc;
 
@@ -88,7 +88,8 @@ pub(crate) async fn follow(
         &group_attributes,
         groups_cookie,
         &stream,
-        |e| syncrepl::group(e, map),
+        // A stream lives for days: names are shared within an entry only, never kept.
+        |e| syncrepl::group(e, map, &mut MemberNames::default()),
         |g: &SourceGroup| &g.source_id,
         |groups: Vec<SourceGroup>, left, unreadable| SourceData {
             users: Vec::new(),

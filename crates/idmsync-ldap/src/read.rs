@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use idmsync_domain::plan::{Departed, SourceData, Unreadable};
-use idmsync_domain::{MemberRef, SourceGroup, SourceUser};
+use idmsync_domain::{MemberNames, MemberRef, SourceGroup, SourceUser};
 use idmsync_ports::{DynProgress, NoProgress, SourceError};
 
 use crate::attributes::{AttributeMap, MemberKind};
@@ -120,10 +120,11 @@ impl Reader {
         let member = &self.attributes.group_member;
         let mut partial = Vec::new();
         let mut broken = None;
+        let mut names = MemberNames::default();
         let map = |e: &mut RawEntry| match range::take(e, member, 0) {
             Ok(Slice { values, next: None }) => {
                 range::put(e, member, values);
-                entry::group(e, &self.attributes).map(|g| Some((e.dn.clone(), g)))
+                entry::group(e, &self.attributes, &mut names).map(|g| Some((e.dn.clone(), g)))
             }
             Ok(Slice {
                 values,
@@ -158,7 +159,7 @@ impl Reader {
         }
         for group in partial {
             let mut entry = self.complete(conn, group).await?;
-            match entry::group(&mut entry, &self.attributes) {
+            match entry::group(&mut entry, &self.attributes, &mut names) {
                 Ok(group) => groups.push((entry.dn, group)),
                 Err(skip) => unreadable.push(self.groups.unreadable(&entry.dn, &skip)),
             }
@@ -195,7 +196,7 @@ impl Reader {
             let mut found = 0_usize;
             conn.search(&self.users.base, &filter, &no_attributes, |user| {
                 found += 1;
-                let member = MemberRef::Locator(dn::normalize_or_keep(&user.dn));
+                let member = MemberRef::Locator(dn::normalize_or_keep(&user.dn).into());
                 if known.insert(member.clone()) {
                     group.members.push(member);
                 }
@@ -269,7 +270,7 @@ impl Reader {
         ] {
             let identify = |e: &mut RawEntry| {
                 if subtree.group {
-                    entry::group(e, map).map(|_| Some(()))
+                    entry::group(e, map, &mut MemberNames::default()).map(|_| Some(()))
                 } else {
                     entry::user(e, map).map(|_| Some(()))
                 }

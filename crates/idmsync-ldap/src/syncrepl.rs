@@ -10,7 +10,7 @@
 //! cookie (the whole content of the new scope, so what fell out of it is seen leaving).
 
 use idmsync_domain::plan::{Departed, Departures, SourceData, Unreadable};
-use idmsync_domain::{SourceGroup, SourceId, SourceUser, Watermark};
+use idmsync_domain::{MemberNames, SourceGroup, SourceId, SourceUser, Watermark};
 use idmsync_ports::{DynProgress, SourceError};
 
 use crate::attributes::AttributeMap;
@@ -242,6 +242,7 @@ pub(crate) async fn changed(
         |u: &SourceUser| &u.source_id,
     )
     .await?;
+    let mut names = MemberNames::default();
     let (groups, left_groups) = refresh(
         conn,
         (&reader.groups, form),
@@ -249,7 +250,7 @@ pub(crate) async fn changed(
         groups_cookie,
         progress,
         &mut unreadable,
-        |e| group(e, map),
+        |e| group(e, map, &mut names),
         |g: &SourceGroup| &g.source_id,
     )
     .await?;
@@ -297,12 +298,16 @@ impl<'r> Form<'r> {
 }
 
 /// A group entry as content synchronisation sends it: whole, never in ranges.
-pub(crate) fn group(e: &mut RawEntry, map: &AttributeMap) -> Result<SourceGroup, Skip> {
+pub(crate) fn group(
+    e: &mut RawEntry,
+    map: &AttributeMap,
+    names: &mut MemberNames,
+) -> Result<SourceGroup, Skip> {
     let member = &map.group_member;
     match range::take(e, member, 0) {
         Ok(Slice { values, next: None }) => {
             range::put(e, member, values);
-            entry::group(e, map)
+            entry::group(e, map, names)
         }
         // Only Active Directory sends ranges, and it has no content synchronisation.
         _ => Err(Skip::Missing(format!("{member} (sent in ranges)"))),

@@ -10,7 +10,8 @@ use std::fmt;
 use chrono::NaiveDate;
 use idmsync_domain::validate::{self, Fields, Violation};
 use idmsync_domain::{
-    ExternalId, IdError, MemberRef, Password, SourceGroup, SourceId, SourcePassword, SourceUser,
+    ExternalId, IdError, MemberNames, MemberRef, Password, SourceGroup, SourceId, SourcePassword,
+    SourceUser,
 };
 use idmsync_ports::SourceError;
 
@@ -72,12 +73,14 @@ pub(crate) fn parse_users(
 }
 
 /// Parses `groups.txt`. Members stay unresolved external ids (users or groups alike): the
-/// planner resolves them against the snapshot and the store.
+/// planner resolves them against the snapshot and the store. Every reference to one name
+/// shares one string.
 pub(crate) fn parse_groups(
     bytes: &[u8],
     path: &str,
     ignore_case: bool,
 ) -> Result<Vec<Dated<SourceGroup>>, SourceError> {
+    let mut names = MemberNames::default();
     data_lines(bytes)
         .map(|(number, raw)| {
             let loc = Loc { path, number };
@@ -88,7 +91,7 @@ pub(crate) fn parse_groups(
                 name: external_id.to_string(),
                 external_id,
                 locator: None,
-                members: members_of(&members)?,
+                members: members_of(&members, &mut names)?,
             };
             validate::group(&entry, &Fields::FILE).map_err(|v| loc.invalid(&v))?;
             Ok(Dated {
@@ -282,7 +285,7 @@ fn dd_mm_yyyy(text: &str) -> Option<(i32, u32, u32)> {
 }
 
 /// The members of a group: `;`-separated names, possibly none at all.
-fn members_of(field: &Field<'_>) -> Result<Vec<MemberRef>, SourceError> {
+fn members_of(field: &Field<'_>, names: &mut MemberNames) -> Result<Vec<MemberRef>, SourceError> {
     let text = field.text()?;
     if text.is_empty() {
         return Ok(Vec::new());
@@ -297,7 +300,7 @@ fn members_of(field: &Field<'_>) -> Result<Vec<MemberRef>, SourceError> {
                     i + 1
                 )))
             } else {
-                Ok(MemberRef::ExternalId(name.to_owned()))
+                Ok(MemberRef::ExternalId(names.intern(name)))
             }
         })
         .collect()
@@ -336,7 +339,7 @@ mod tests {
             .members
             .iter()
             .map(|m| match m {
-                MemberRef::ExternalId(e) => e.clone(),
+                MemberRef::ExternalId(e) => e.to_string(),
                 MemberRef::Locator(l) => format!("locator:{l}"),
             })
             .collect();

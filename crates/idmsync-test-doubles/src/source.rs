@@ -37,7 +37,7 @@ pub fn group(id: &str, members: &[&str]) -> SourceGroup {
         name: id.into(),
         members: members
             .iter()
-            .map(|m| MemberRef::ExternalId((*m).to_string()))
+            .map(|m| MemberRef::ExternalId((*m).into()))
             .collect(),
     }
 }

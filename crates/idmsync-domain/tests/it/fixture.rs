@@ -72,9 +72,9 @@ pub fn g(id: &str, members: &[&str]) -> SourceGroup {
 
 pub fn member(m: &str) -> MemberRef {
     if m.contains('=') {
-        MemberRef::Locator(m.to_string())
+        MemberRef::Locator(m.into())
     } else {
-        MemberRef::ExternalId(m.to_string())
+        MemberRef::ExternalId(m.into())
     }
 }
 

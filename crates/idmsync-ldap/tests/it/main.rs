@@ -280,7 +280,7 @@ async fn posix_groups_name_members_by_login_id() {
         .iter()
         .map(|g: &SourceGroup| (g.external_id.as_str(), g.members.as_slice()))
         .collect();
-    let id = |e: &str| MemberRef::ExternalId(e.to_owned());
+    let id = |e: &str| MemberRef::ExternalId(e.into());
     assert_eq!(
         members,
         [(
