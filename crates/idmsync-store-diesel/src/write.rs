@@ -293,8 +293,8 @@ fn upsert_groups<'a>(
     )
 }
 
-/// Row ids by source id.
-type Ids = HashMap<String, i64>;
+/// Row ids by source id, borrowed from the change set: a first sync maps a million of them.
+type Ids<'a> = HashMap<&'a str, i64>;
 
 /// Removes and adds the change set's edges, after the rows they name were written. Source ids
 /// are mapped to row ids with batched `IN` lists (one query per table for all but huge sets),
@@ -355,22 +355,29 @@ fn write_edges(
     })?;
 
     let added = edge_ids(&changes.memberships_added, &groups, &users, "user")?;
-    insert_edges(conn, &MEMBERSHIPS, added, progress)?;
+    insert_edges(
+        conn,
+        &MEMBERSHIPS,
+        changes.memberships_added.len(),
+        added,
+        progress,
+    )?;
     let added = edge_ids(&changes.nesting_added, &groups, &groups, "group")?;
-    insert_edges(conn, &NESTING, added, progress)?;
+    insert_edges(conn, &NESTING, changes.nesting_added.len(), added, progress)?;
     Ok(())
 }
 
-/// Adds `edges` to the table of `keys`, with the table's keys dropped and re-added around the
-/// load when that is a bulk load ([`EdgeKeys::suspend_for`]).
+/// Adds the `count` `edges` to the table of `keys`, with the table's keys dropped and re-added
+/// around the load when that is a bulk load ([`EdgeKeys::suspend_for`]).
 fn insert_edges(
     conn: &mut Conn,
     keys: &EdgeKeys,
-    edges: Vec<(i64, i64)>,
+    count: usize,
+    edges: impl Iterator<Item = (i64, i64)>,
     progress: &DynProgress,
 ) -> QueryResult<()> {
-    let suspended = keys.suspend_for(conn, edges.len())?;
-    let rows = edges.into_iter().inspect(|_| progress.advance(1));
+    let suspended = keys.suspend_for(conn, count)?;
+    let rows = edges.inspect(|_| progress.advance(1));
     if let Err(error) = load(conn, keys.table, &keys.columns, rows) {
         keys.abandon(conn, suspended);
         return Err(error);
@@ -383,51 +390,63 @@ fn lookup<'a>(
     max_binds: usize,
     keys: impl Iterator<Item = &'a Key>,
     mut query: impl FnMut(Vec<&'a str>) -> QueryResult<Vec<(String, i64)>>,
-) -> QueryResult<Ids> {
+) -> QueryResult<Ids<'a>> {
     let wanted: HashSet<&str> = keys.map(|k| k.source_id.as_str()).collect();
     let mut ids = Ids::with_capacity(wanted.len());
-    in_batches(wanted, rows_per_statement(max_binds, 1), |batch| {
-        ids.extend(query(batch)?);
-        Ok::<_, diesel::result::Error>(())
-    })?;
+    in_batches(
+        wanted.iter().copied(),
+        rows_per_statement(max_binds, 1),
+        |batch| {
+            // Each answer is one of the ids asked for, whose string the change set already holds.
+            let found = query(batch)?;
+            ids.extend(
+                found
+                    .into_iter()
+                    .filter_map(|(sid, id)| Some((*wanted.get(sid.as_str())?, id))),
+            );
+            Ok::<_, diesel::result::Error>(())
+        },
+    )?;
     Ok(ids)
 }
 
-/// `(group id, member id)` of each edge.
+/// `(group id, member id)` of each edge, produced as the load consumes them rather than held
+/// (a first sync adds ten million), once every edge is known to name stored or written rows.
 ///
 /// # Errors
 /// `Rejected` for an edge naming a source id that is neither stored nor written: applying it
 /// would silently drop a membership, so the whole transaction is rolled back instead.
-fn edge_ids(
-    edges: &[Edge],
-    groups: &Ids,
-    members: &Ids,
+fn edge_ids<'e>(
+    edges: &'e [Edge],
+    groups: &'e Ids<'_>,
+    members: &'e Ids<'_>,
     member_kind: &str,
-) -> Result<Vec<(i64, i64)>, DbError> {
-    let id = |ids: &Ids, key: &Key, kind: &str, edge: &Edge| {
-        ids.get(key.source_id.as_str()).copied().ok_or_else(|| {
-            DbError::Rejected(format!(
-                "the edge from group {} to {member_kind} {} names the {kind} with source id \
-                 `{}`, which is neither stored nor written",
-                edge.group.external_id, edge.member.external_id, key.source_id
-            ))
-        })
-    };
-    edges
-        .iter()
-        .map(|e| {
-            Ok((
-                id(groups, &e.group, "group", e)?,
-                id(members, &e.member, member_kind, e)?,
-            ))
-        })
-        .collect()
+) -> Result<impl Iterator<Item = (i64, i64)> + 'e, DbError> {
+    let unknown = |ids: &Ids<'_>, key: &Key| !ids.contains_key(key.source_id.as_str());
+    for e in edges {
+        for (ids, key, kind) in [
+            (groups, &e.group, "group"),
+            (members, &e.member, member_kind),
+        ] {
+            if unknown(ids, key) {
+                return Err(DbError::Rejected(format!(
+                    "the edge from group {} to {member_kind} {} names the {kind} with source \
+                     id `{}`, which is neither stored nor written",
+                    e.group.external_id, e.member.external_id, key.source_id
+                )));
+            }
+        }
+    }
+    Ok(edges.iter().filter_map(|e| {
+        let id = |ids: &Ids<'_>, key: &Key| ids.get(key.source_id.as_str()).copied();
+        Some((id(groups, &e.group)?, id(members, &e.member)?))
+    }))
 }
 
 /// Deletes `(group, member)` edges with one statement per group (and batch of members).
 fn delete_edges(
     max_binds: usize,
-    edges: Vec<(i64, i64)>,
+    edges: impl Iterator<Item = (i64, i64)>,
     mut delete: impl FnMut(i64, Vec<i64>) -> QueryResult<usize>,
 ) -> QueryResult<()> {
     let mut by_group: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
@@ -460,10 +479,10 @@ mod tests {
     use crate::store::SQLITE_MIGRATIONS;
 
     fn key(id: String) -> Key {
-        Key {
-            source_id: SourceId::new(&id).expect("source id"),
-            external_id: ExternalId::new(&id).expect("external id"),
-        }
+        Key::new(
+            SourceId::new(&id).expect("source id"),
+            ExternalId::new(&id).expect("external id"),
+        )
     }
 
     fn stored_user(k: &Key) -> StoredUser {

@@ -117,16 +117,24 @@ impl Planner<'_> {
 
     /// Turns a group's [`GroupDiff`] into edges named by keys, appended to `out`. A removed
     /// index outside the store (a corrupt store) is left alone.
-    pub(super) fn edges(&self, g: &SourceGroup, diff: GroupDiff<'_, '_>, out: &mut PlannedEdges) {
+    pub(super) fn edges<'r>(
+        &self,
+        g: &SourceGroup,
+        diff: GroupDiff<'_, 'r>,
+        resolver: &Resolver<'r>,
+        out: &mut PlannedEdges,
+    ) {
         let store = self.store;
+        // One key for the group, shared by all its edges.
+        let this = key(&g.source_id, &g.external_id);
         let edge = |member: Key| Edge {
-            group: key(&g.source_id, &g.external_id),
+            group: this.clone(),
             member,
         };
         out.memberships_added
-            .extend(diff.users_added.iter().map(|t| edge(t.key())));
+            .extend(diff.users_added.iter().map(|t| edge(resolver.key(t))));
         out.nesting_added
-            .extend(diff.groups_added.iter().map(|t| edge(t.key())));
+            .extend(diff.groups_added.iter().map(|t| edge(resolver.key(t))));
         let user = |i: u32| {
             let u = store.users.get(i as usize)?;
             Some(named(&u.source_id, &u.external_id, &self.renamed_users))

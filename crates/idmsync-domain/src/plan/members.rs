@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
+use std::sync::OnceLock;
 
 use crate::change::Key;
 use crate::fxhash::{self, FxHashMap, FxHashSet};
@@ -18,17 +19,26 @@ use super::{key, Fold, Planner};
 /// groups when the store knows it, so that a group's edges compare as integers. It borrows its
 /// ids from the run's entries (or the store's), so that building the index of a hundred
 /// thousand names copies none of them.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub(super) struct Target<'r> {
     pub(super) group: bool,
     pub(super) source_id: &'r SourceId,
     external_id: &'r ExternalId,
     pub(super) stored: Option<u32>,
+    /// Its position in [`Resolver::targets`], where its shared [`Key`] is made once.
+    at: u32,
 }
 
-impl Target<'_> {
-    pub(super) fn key(&self) -> Key {
-        key(self.source_id, self.external_id)
+/// The same entry, wherever it was added.
+impl PartialEq for Target<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.group, self.source_id, self.external_id, self.stored)
+            == (
+                other.group,
+                other.source_id,
+                other.external_id,
+                other.stored,
+            )
     }
 }
 
@@ -45,6 +55,8 @@ enum Slot {
 /// Names (folded) to targets. Keys borrow the entries' own strings unless folding changed them.
 pub(super) struct Resolver<'r> {
     targets: Vec<Target<'r>>,
+    /// Each target's key, made when an edge first names it and shared by every such edge.
+    keys: Vec<OnceLock<Key>>,
     by_locator: FxHashMap<Cow<'r, str>, Slot>,
     users_by_ext: FxHashMap<Cow<'r, str>, Slot>,
     groups_by_ext: FxHashMap<Cow<'r, str>, Slot>,
@@ -61,6 +73,7 @@ impl<'r> Resolver<'r> {
     fn with_capacity(users: usize, groups: usize) -> Self {
         Self {
             targets: Vec::with_capacity(users + groups),
+            keys: Vec::new(),
             by_locator: fxhash::map(users + groups),
             users_by_ext: fxhash::map(users),
             groups_by_ext: fxhash::map(groups),
@@ -91,11 +104,12 @@ impl<'r> Resolver<'r> {
         }
     }
 
-    fn add(&mut self, fold: Fold, target: Target<'r>, locator: Option<&'r str>, weak: bool) {
+    fn add(&mut self, fold: Fold, mut target: Target<'r>, locator: Option<&'r str>, weak: bool) {
         let Ok(at) = u32::try_from(self.targets.len()) else {
             // Four thousand million names: more than any directory, and than memory allows.
             return;
         };
+        target.at = at;
         let group = target.group;
         let external_id = target.external_id.as_str();
         self.targets.push(target);
@@ -108,6 +122,21 @@ impl<'r> Resolver<'r> {
             &mut self.users_by_ext
         };
         Self::insert(map, &self.targets, fold.key(external_id), at, weak);
+    }
+
+    /// Ready to make keys: one empty cell per target.
+    fn finish(mut self) -> Self {
+        self.keys = std::iter::repeat_with(OnceLock::new)
+            .take(self.targets.len())
+            .collect();
+        self
+    }
+
+    /// The shared key of a target this index returned.
+    pub(super) fn key(&self, t: &Target<'r>) -> Key {
+        self.keys[t.at as usize]
+            .get_or_init(|| key(t.source_id, t.external_id))
+            .clone()
     }
 
     pub(super) fn resolve(&self, fold: Fold, r: &MemberRef) -> Resolution<'_, 'r> {
@@ -165,6 +194,7 @@ impl<'a> Planner<'a> {
                 source_id,
                 external_id,
                 stored: index.get(source_id).and_then(|&i| u32::try_from(i).ok()),
+                at: 0,
             }
         };
         if self.full {
@@ -219,6 +249,6 @@ impl<'a> Planner<'a> {
             let t = target(true, &g.source_id, &g.external_id);
             r.add(self.fold, t, g.locator.as_deref(), false);
         }
-        r
+        r.finish()
     }
 }

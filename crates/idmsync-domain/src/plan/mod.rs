@@ -128,10 +128,7 @@ struct Planner<'a> {
 }
 
 fn key(source_id: &SourceId, external_id: &ExternalId) -> Key {
-    Key {
-        source_id: source_id.clone(),
-        external_id: external_id.clone(),
-    }
+    Key::new(source_id.clone(), external_id.clone())
 }
 
 /// Adds the change of `field` to `fields` when its value differs.
@@ -251,7 +248,7 @@ impl<'a> Planner<'a> {
         );
         let mut edges = PlannedEdges::for_diffs(&diffs);
         for (g, diff) in groups.iter().zip(diffs) {
-            self.edges(g, diff, &mut edges);
+            self.edges(g, diff, &resolver, &mut edges);
         }
         drop(resolver);
         for u in users {

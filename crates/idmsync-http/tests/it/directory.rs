@@ -1,7 +1,7 @@
 //! `users` and `groups`.
 
 use axum::http::StatusCode;
-use idmsync_domain::change::{Edge, Event, GroupWrite, Key, UserWrite};
+use idmsync_domain::change::{Edge, Event, GroupWrite, Key, KeyIds, UserWrite};
 use idmsync_domain::{
     ChangeSet, DeactivatedBy, ExternalId, RunResult, SourceId, StoredGroup, StoredUser, UserStatus,
 };
@@ -12,18 +12,18 @@ use crate::*;
 
 /// The key of the user or group `id`, whose source id is `uuid-` and the id.
 fn key(id: &str) -> Key {
-    Key {
-        source_id: SourceId::new(format!("uuid-{id}")).expect("source id"),
-        external_id: ExternalId::new(id).expect("external id"),
-    }
+    Key::new(
+        SourceId::new(format!("uuid-{id}")).expect("source id"),
+        ExternalId::new(id).expect("external id"),
+    )
 }
 
 /// John Lennon's row under `id`, active, with an e-mail address.
 fn user(id: &str, admin: bool) -> StoredUser {
-    let Key {
+    let KeyIds {
         source_id,
         external_id,
-    } = key(id);
+    } = KeyIds::clone(&key(id));
     StoredUser {
         source_id,
         external_id,
@@ -40,10 +40,10 @@ fn user(id: &str, admin: bool) -> StoredUser {
 
 /// The active group `id` named `name`.
 fn group(id: &str, name: &str) -> StoredGroup {
-    let Key {
+    let KeyIds {
         source_id,
         external_id,
-    } = key(id);
+    } = KeyIds::clone(&key(id));
     StoredGroup {
         source_id,
         external_id,

@@ -76,7 +76,9 @@ async fn a_389_directory_reads_like_openldap_with_its_locks_and_optional_uids() 
             .iter()
             .find(|g| g.external_id.as_str() == "unique")
             .map(|g| &g.members),
-        Some(&vec![MemberRef::Locator(format!("uid=dbowie,{people}").into())])
+        Some(&vec![MemberRef::Locator(
+            format!("uid=dbowie,{people}").into()
+        )])
     );
 
     // Unlocked (389-ds writes `false`): enabled again.

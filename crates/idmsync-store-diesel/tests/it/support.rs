@@ -121,10 +121,10 @@ pub fn at(hour: u32) -> DateTime<Utc> {
 }
 
 pub fn key(source: &str, external: &str) -> Key {
-    Key {
-        source_id: SourceId::new(source).expect("source id"),
-        external_id: ExternalId::new(external).expect("external id"),
-    }
+    Key::new(
+        SourceId::new(source).expect("source id"),
+        ExternalId::new(external).expect("external id"),
+    )
 }
 
 pub fn edge(group: &Key, member: &Key) -> Edge {
