@@ -55,7 +55,12 @@ impl Planner<'_> {
                 let vouched = check.is_some() && check.as_deref() == h.check();
                 let same = vouched || hasher.verify(p, h);
                 if same && !hasher.needs_rehash(h) {
-                    return (Some(h.clone().with_check(check)), false);
+                    let kept = if vouched {
+                        h.clone()
+                    } else {
+                        h.clone().with_check(check)
+                    };
+                    return (Some(kept), false);
                 }
                 same
             }
