@@ -17,9 +17,10 @@ use crate::key::{hex, PasswordKey};
 /// Hashes with Argon2id at the library's default parameters (19 MiB, 2 passes, 1 lane; OWASP's
 /// minimum recommendation) and verifies any Argon2 PHC string with the parameters it carries.
 /// With a [`PasswordKey`] it also computes the check the planner keeps beside each hash:
-/// HMAC-SHA256 under the key of the user's source id, the PHC string and the password, each
-/// but the last ended by a NUL byte (which neither can contain), so that one run where nothing
-/// changed costs one HMAC per user instead of one argon2 verification.
+/// HMAC-SHA256 under the key of the user's source id (after its length, since a source id may
+/// hold any character), the PHC string, a NUL byte (which a PHC string never holds) and the
+/// password, so that one run where nothing changed costs one HMAC per user instead of one
+/// argon2 verification.
 ///
 /// Cheap to clone and thread-safe; one instance serves a whole run.
 #[derive(Clone)]
@@ -112,8 +113,9 @@ impl PasswordHasher for Argon2Hasher {
 
     fn check(&self, user: &SourceId, clear: &Password, hash: &PasswordHash) -> Option<String> {
         let mut mac = self.mac.clone()?;
-        mac.update(user.as_str().as_bytes());
-        mac.update(&[0]);
+        let user = user.as_str().as_bytes();
+        mac.update(&(user.len() as u64).to_be_bytes());
+        mac.update(user);
         mac.update(hash.as_str().as_bytes());
         mac.update(&[0]);
         mac.update(clear.expose().as_bytes());
