@@ -247,6 +247,47 @@ fn a_returning_user_is_reactivated(backend: Backend) {
     );
 }
 
+/// Issue 17: every run verified every clear password of users.txt with argon2 (~20 ms each).
+/// Now a check beside each hash, keyed by `auth.password_key_file`, tells an unchanged password
+/// without argon2: a repeat run is fast and silent. A lost key costs one slow run (every
+/// password verified once), which is silent too, and the run after it is fast again. Each
+/// run's time includes starting the binary; 121 argon2 verifications take seconds.
+fn unchanged_passwords_cost_no_argon2_and_a_lost_key_one_slow_silent_run(backend: Backend) {
+    // jlennon, whom the sandbox makes an administrator, and many more.
+    let mut users = String::from("jlennon;John;Lennon;john@beatles.com;johnpassword;10/10/2015\n");
+    users.extend(
+        (0..120)
+            .map(|i| format!("user{i:03};First;Last;u{i}@example.com;password-{i};10/10/2015\n")),
+    );
+    let s = Sandbox::on(backend, &users, "", "");
+    s.idmsync(&["sync"]).ok();
+    let key = s.path("data/password.key");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&key)
+            .expect("the key file was made")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let timed = |id: i64| {
+        let started = std::time::Instant::now();
+        let out = s.idmsync(&["sync", "--full"]).ok();
+        let elapsed = started.elapsed();
+        assert!(out.contains("no changes"), "{out}");
+        assert!(s.log(id).is_empty(), "{:?}", s.log(id));
+        elapsed
+    };
+    let fast = timed(2);
+    let old = std::fs::read(&key).expect("the key");
+    std::fs::remove_file(&key).expect("remove the key");
+    let slow = timed(3);
+    assert_ne!(std::fs::read(&key).expect("a new key"), old);
+    let fast_again = timed(4);
+    assert!(
+        fast * 3 < slow && fast_again * 3 < slow,
+        "no argon2: {fast:?} and {fast_again:?}; 121 verifications: {slow:?}"
+    );
+}
+
 #[test]
 fn passwords_are_never_logged_or_stored_in_clear() {
     let s = Sandbox::new(USERS, GROUPS, "");
@@ -416,6 +457,7 @@ on_every_backend!(
     showing_an_unknown_run_is_an_error,
     a_second_runner_is_skipped_while_the_first_holds_the_lock,
     processes_starting_together_on_a_fresh_database_all_migrate_it,
+    unchanged_passwords_cost_no_argon2_and_a_lost_key_one_slow_silent_run,
 );
 
 /// What a user can read back after a sequence of syncs, without the timestamps.

@@ -68,6 +68,10 @@ pub enum Event {
     Deactivated(DeactivatedBy),
     /// Only the admin capability changed; the log line comes from the capability lists.
     Capability,
+    /// Nothing a reader of the run log would call a change: an unchanged password gained its
+    /// check or was hashed again with current parameters. The row is written so that the next
+    /// run finds the password cheaply; it has no log line and no count.
+    Silent,
 }
 
 /// One field of a row that a run changes, with the values the run log shows.
@@ -204,7 +208,7 @@ impl ChangeSet {
                 Event::Updated(_) => c.users_updated += 1,
                 Event::Reactivated(_) => c.users_reactivated += 1,
                 Event::Deactivated(_) => c.users_deactivated += 1,
-                Event::Capability => {}
+                Event::Capability | Event::Silent => {}
             }
         }
         for w in &self.groups {
@@ -213,7 +217,7 @@ impl ChangeSet {
                 Event::Updated(_) => c.groups_updated += 1,
                 Event::Reactivated(_) => c.groups_reactivated += 1,
                 Event::Deactivated(_) => c.groups_deactivated += 1,
-                Event::Capability => {}
+                Event::Capability | Event::Silent => {}
             }
         }
         c.memberships_added = self.memberships_added.len() as u64;
@@ -229,7 +233,7 @@ impl ChangeSet {
     /// How many rows and run-log lines applying the change set writes: what a progress bar
     /// counts to. Edges removed count as rows.
     pub fn writes(&self) -> u64 {
-        let logged = |e: &Event| !matches!(e, Event::Capability);
+        let logged = |e: &Event| !matches!(e, Event::Capability | Event::Silent);
         let rows = self.users.len()
             + self.groups.len()
             + self.memberships_added.len()
@@ -339,7 +343,7 @@ fn entry_line(
             };
             (key, format!("{id} ({why})"))
         }
-        (Event::Capability, _) => return None,
+        (Event::Capability | Event::Silent, _) => return None,
     };
     Some(LogLine::new(key, message))
 }

@@ -64,6 +64,7 @@ pub(crate) struct UserRecord {
     deactivated_by: Option<String>,
     is_admin: bool,
     password_hash: Option<String>,
+    password_check: Option<String>,
     last_sync_at: Option<NaiveDateTime>,
 }
 
@@ -85,7 +86,9 @@ impl UserRecord {
             status: status(&row, &self.status)?,
             deactivated_by,
             admin: self.is_admin,
-            password_hash: self.password_hash.map(PasswordHash::new),
+            password_hash: self
+                .password_hash
+                .map(|phc| PasswordHash::new(phc).with_check(self.password_check)),
         })
     }
 
@@ -149,6 +152,7 @@ pub(crate) struct NewUser<'a> {
     deactivated_by: Option<&'static str>,
     is_admin: bool,
     password_hash: Option<&'a str>,
+    password_check: Option<&'a str>,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     last_sync_at: NaiveDateTime,
@@ -168,6 +172,7 @@ impl<'a> NewUser<'a> {
         "deactivated_by",
         "is_admin",
         "password_hash",
+        "password_check",
         "created_at",
         "updated_at",
         "last_sync_at",
@@ -187,6 +192,7 @@ impl<'a> NewUser<'a> {
             deactivated_by: user.deactivated_by.map(DeactivatedBy::as_str),
             is_admin: user.admin,
             password_hash: user.password_hash.as_ref().map(|h| h.as_str()),
+            password_check: user.password_hash.as_ref().and_then(|h| h.check()),
             created_at: at,
             updated_at: at,
             last_sync_at: at,
@@ -251,6 +257,7 @@ impl Fields for NewUser<'_> {
             Value::Text(self.deactivated_by),
             Value::Bool(self.is_admin),
             Value::Text(self.password_hash),
+            Value::Text(self.password_check),
             Value::Time(self.created_at),
             Value::Time(self.updated_at),
             Value::Time(self.last_sync_at),

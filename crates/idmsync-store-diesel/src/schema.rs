@@ -23,6 +23,7 @@ diesel::table! {
         deactivated_by -> Nullable<Text>,
         is_admin -> Bool,
         password_hash -> Nullable<Text>,
+        password_check -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
         last_sync_at -> Nullable<Timestamp>,

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use idmsync_auth::{Argon2Hasher, LoginOptions, LoginService, PasswordCheck, ThrottleOptions};
+use idmsync_auth::{
+    Argon2Hasher, LoginOptions, LoginService, PasswordCheck, PasswordKey, ThrottleOptions,
+};
 use idmsync_domain::Tenant;
 use idmsync_http::TlsFiles;
 use idmsync_ldap::{BindConfigError, Deltas, LdapBindConfig, LdapBinder, LdapConfig, LdapSource};
@@ -141,7 +143,7 @@ impl App {
                 source: source(&self.settings)?,
                 store: self.store.clone(),
                 lock: self.store.clone(),
-                hasher: Arc::new(Argon2Hasher::default()),
+                hasher: Arc::new(sync_hasher(&self.settings)?),
                 clock: Arc::new(SystemClock),
             },
             SyncSettings {
@@ -169,6 +171,25 @@ impl App {
             check,
             options,
         )))
+    }
+}
+
+/// The planner's hasher. A source that gives clear passwords (the file source) needs the key of
+/// the password checks, or every run would verify every password with argon2; it is read from
+/// `auth.password_key_file`, made there on first use. An LDAP source gives none, so it neither
+/// needs nor makes a key file.
+///
+/// # Errors
+/// A [`SettingsError`] naming `auth.password_key_file` when the file cannot be read, made or
+/// understood.
+fn sync_hasher(settings: &Settings) -> Result<Argon2Hasher, SettingsError> {
+    match settings.source.kind {
+        SourceKind::File => {
+            let key = PasswordKey::load_or_create(&settings.auth.password_key_file)
+                .map_err(|e| SettingsError(format!("auth.password_key_file: {e}")))?;
+            Ok(Argon2Hasher::with_key(&key))
+        }
+        SourceKind::Ldap => Ok(Argon2Hasher::new()),
     }
 }
 
@@ -438,6 +459,26 @@ mod tests {
         names(source(&ldap), "source.ldap");
         let file = Settings::from_text("[source]\ntype = \"file\"\n", &[]).expect("loads");
         names(source(&file), "source.file");
+    }
+
+    #[test]
+    fn the_password_key_file_is_made_for_a_file_source_only_and_named_when_bad() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let key = dir.path().join("keys/password.key");
+        let auth = format!(
+            "[auth]\npassword_key_file = {:?}\n",
+            key.display().to_string()
+        );
+        let ldap =
+            Settings::from_text(&format!("[source]\ntype = \"ldap\"\n{auth}"), &[]).expect("loads");
+        sync_hasher(&ldap).expect("no key needed");
+        assert!(!key.exists(), "an LDAP source makes no key file");
+        sync_hasher(&settings(&auth)).expect("a key made");
+        assert!(key.exists());
+        sync_hasher(&settings(&auth)).expect("the same key read");
+        std::fs::write(&key, "not a key").expect("write");
+        let message = names(sync_hasher(&settings(&auth)), "auth.password_key_file");
+        assert!(message.contains(&key.display().to_string()), "{message}");
     }
 
     #[test]

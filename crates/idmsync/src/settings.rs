@@ -93,6 +93,10 @@ pub struct AuthSettings {
     pub max_failures: u32,
     /// How long a locked login is refused.
     pub lockout_secs: u64,
+    /// The key of the password checks beside the stored hashes, kept out of the database so
+    /// that a stolen database gives nothing fast to guess against; made on first use by a sync
+    /// whose source gives passwords (the file source).
+    pub password_key_file: PathBuf,
 }
 
 impl Default for AuthSettings {
@@ -107,6 +111,7 @@ impl Default for AuthSettings {
             case_sensitive: true,
             max_failures: throttle.max_failures,
             lockout_secs: throttle.lockout.as_secs(),
+            password_key_file: "data/password.key".into(),
         }
     }
 }

@@ -31,29 +31,55 @@ impl Planner<'_> {
         }
     }
 
+    /// The hash to store for `u`'s password, and whether the password itself changed (what
+    /// the run log says; a new check or a rehash of the same password is no such change).
+    ///
+    /// A clear password costs an argon2 verification only when the stored hash's check does not
+    /// vouch for it (no check yet, another key, a changed password), and a hash only when it
+    /// changed or the stored hash's parameters are outdated: a run where nothing changed
+    /// computes one keyed check per user and nothing slow.
     fn password(
         &mut self,
-        external_id: &ExternalId,
-        given: &SourcePassword,
+        u: &SourceUser,
         stored: Option<&PasswordHash>,
-    ) -> Option<PasswordHash> {
-        match given {
-            SourcePassword::Unmanaged => stored.cloned(),
-            SourcePassword::Absent => None,
-            SourcePassword::Clear(p) => {
-                match stored {
-                    Some(h) if self.hasher.verify(p, h) => Some(h.clone()),
-                    _ => match self.hasher.hash(p) {
-                        Some(h) => Some(h),
-                        None => {
-                            self.warn(
-                            EventKey::SkippedPassword,
-                            format!("{external_id}: the password could not be hashed; kept as it was"),
-                        );
-                            stored.cloned()
-                        }
-                    },
+    ) -> (Option<PasswordHash>, bool) {
+        let p = match &u.password {
+            SourcePassword::Unmanaged => return (stored.cloned(), false),
+            SourcePassword::Absent => return (None, stored.is_some()),
+            SourcePassword::Clear(p) => p,
+        };
+        let hasher = self.hasher;
+        let same = match stored {
+            Some(h) => {
+                let check = hasher.check(&u.source_id, p, h);
+                let vouched = check.is_some() && check.as_deref() == h.check();
+                let same = vouched || hasher.verify(p, h);
+                if same && !hasher.needs_rehash(h) {
+                    let kept = if vouched {
+                        h.clone()
+                    } else {
+                        h.clone().with_check(check)
+                    };
+                    return (Some(kept), false);
                 }
+                same
+            }
+            None => false,
+        };
+        match hasher.hash(p) {
+            Some(h) => {
+                let check = hasher.check(&u.source_id, p, &h);
+                (Some(h.with_check(check)), !same)
+            }
+            None => {
+                self.warn(
+                    EventKey::SkippedPassword,
+                    format!(
+                        "{}: the password could not be hashed; kept as it was",
+                        u.external_id
+                    ),
+                );
+                (stored.cloned(), false)
             }
         }
     }
@@ -70,7 +96,7 @@ impl Planner<'_> {
     pub(super) fn user(&mut self, u: SourceUser) {
         let admin = self.is_admin(&u.external_id, u.locator.as_deref());
         let Some(&i) = self.user_index.get(&u.source_id) else {
-            let password_hash = self.password(&u.external_id, &u.password, None);
+            let (password_hash, _) = self.password(&u, None);
             let (status, deactivated_by) = if u.enabled {
                 (UserStatus::Active, None)
             } else {
@@ -85,7 +111,7 @@ impl Planner<'_> {
         };
         let store = self.store;
         let st = &store.users[i];
-        let password_hash = self.password(&u.external_id, &u.password, st.password_hash.as_ref());
+        let (password_hash, password_changed) = self.password(&u, st.password_hash.as_ref());
         let mut fields = identity_changes(
             (&st.external_id, st.locator.as_deref()),
             (&u.external_id, u.locator.as_deref()),
@@ -108,9 +134,12 @@ impl Planner<'_> {
             st.email.as_deref(),
             u.email.as_deref(),
         );
-        if st.password_hash != password_hash {
+        if password_changed {
             fields.push(FieldChange::secret("password"));
         }
+        // What else of the password's row changed (a new check, a rehash) is written without
+        // a word, so that the next run finds the password cheaply.
+        let rewritten = st.password_hash != password_hash;
         let active = st.status == UserStatus::Active;
         let (status, deactivated_by, event) = match (u.enabled, active) {
             (true, true) => (UserStatus::Active, None, Event::Updated(fields)),
@@ -129,7 +158,8 @@ impl Planner<'_> {
             ),
         };
         let event = match event {
-            Event::Updated(f) if f.is_empty() && st.admin == admin => return,
+            Event::Updated(f) if f.is_empty() && st.admin == admin && !rewritten => return,
+            Event::Updated(f) if f.is_empty() && st.admin == admin => Event::Silent,
             Event::Updated(f) if f.is_empty() => Event::Capability,
             e => e,
         };

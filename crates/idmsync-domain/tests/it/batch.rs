@@ -125,10 +125,10 @@ fn a_folded_batch_plans_like_its_changes_one_after_another() {
         ),
     ];
     for change in &changes {
-        let planned = plan(change.clone(), &one_by_one, &diff(), &FakeHasher);
+        let planned = plan(change.clone(), &one_by_one, &diff(), &PlainHasher);
         one_by_one = apply(&one_by_one, &planned);
     }
-    let planned = plan(folded(changes), &at_once, &diff(), &FakeHasher);
+    let planned = plan(folded(changes), &at_once, &diff(), &PlainHasher);
     at_once = apply(&at_once, &planned);
     assert_eq!(users_of(&at_once), users_of(&one_by_one));
     assert_eq!(edges_of(&at_once), edges_of(&one_by_one));
@@ -141,7 +141,7 @@ fn a_group_with_a_member_that_resolves_to_nothing_is_named_for_a_second_try() {
         vec![],
         vec![g("beatles", &["jlennon", "pbest"]), g("solo", &["jlennon"])],
     );
-    let changes = plan(early, &store, &diff(), &FakeHasher);
+    let changes = plan(early, &store, &diff(), &PlainHasher);
     assert_eq!(changes.unresolved, ids(&["beatles"]));
     assert!(changes
         .warnings

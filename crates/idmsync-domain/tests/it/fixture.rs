@@ -1,4 +1,4 @@
-//! Builders for sources, stores and options, a fake hasher, an in-memory `apply`, and the
+//! Builders for sources, stores and options, the shared fake hashers, an in-memory `apply`, and the
 //! `check` helper every feature test goes through.
 
 use std::collections::{HashMap, HashSet};
@@ -7,34 +7,11 @@ use std::num::NonZeroUsize;
 use idmsync_domain::change::Edge;
 use idmsync_domain::plan::{plan, SourceData};
 use idmsync_domain::{
-    ChangeSet, DeactivatedBy, ExternalId, MemberRef, Password, PasswordHash, PasswordHasher,
-    PlanOptions, Reactivate, SourceGroup, SourceId, SourcePassword, SourceUser, StoreState,
-    SyncMode, Tenant, UserStatus,
+    ChangeSet, DeactivatedBy, ExternalId, MemberRef, PlanOptions, Reactivate, SourceGroup,
+    SourceId, SourcePassword, SourceUser, StoreState, SyncMode, Tenant, UserStatus,
 };
 
-/// Hashes are `hash:<clear>`: fast, deterministic, and easy to assert on.
-pub struct FakeHasher;
-
-impl PasswordHasher for FakeHasher {
-    fn hash(&self, clear: &Password) -> Option<PasswordHash> {
-        Some(PasswordHash::new(format!("hash:{}", clear.expose())))
-    }
-    fn verify(&self, clear: &Password, hash: &PasswordHash) -> bool {
-        hash.as_str() == format!("hash:{}", clear.expose())
-    }
-}
-
-/// A hasher whose library always fails.
-pub struct BrokenHasher;
-
-impl PasswordHasher for BrokenHasher {
-    fn hash(&self, _: &Password) -> Option<PasswordHash> {
-        None
-    }
-    fn verify(&self, _: &Password, _: &PasswordHash) -> bool {
-        false
-    }
-}
+pub use idmsync_test_doubles::{BrokenHasher, CountingHasher, PlainHasher};
 
 pub fn sid(s: &str) -> SourceId {
     SourceId::new(s).expect("valid source id")
@@ -213,7 +190,7 @@ pub fn synced(source: &SourceData) -> StoreState {
 
 pub fn synced_with(source: &SourceData, options: &PlanOptions) -> StoreState {
     let store = StoreState::default();
-    apply(&store, &plan(source.clone(), &store, options, &FakeHasher))
+    apply(&store, &plan(source.clone(), &store, options, &PlainHasher))
 }
 
 /// Marks a stored user inactive, as an administrator (or an earlier run) would.
@@ -255,7 +232,7 @@ pub fn check(
     options: &PlanOptions,
     expected: &str,
 ) -> ChangeSet {
-    let changes = plan(source.clone(), store, options, &FakeHasher);
+    let changes = plan(source.clone(), store, options, &PlainHasher);
     assert_eq!(lines(&changes), trim(expected), "\n{changes:#?}");
     changes
 }
@@ -272,7 +249,7 @@ pub fn step(store: &mut StoreState, source: &SourceData, options: &PlanOptions, 
 /// Planning `source` again against `store` writes nothing and logs only warnings.
 #[track_caller]
 pub fn assert_idempotent(store: &StoreState, source: &SourceData, options: &PlanOptions) {
-    let again = plan(source.clone(), store, options, &FakeHasher);
+    let again = plan(source.clone(), store, options, &PlainHasher);
     assert!(again.is_empty(), "second run not empty:\n{}", lines(&again));
     assert!(
         again.admins_granted.is_empty() && again.admins_revoked.is_empty(),

@@ -30,7 +30,7 @@ fn verdict(
         u.enabled = false;
     }
     let options = if differential { diff() } else { full() };
-    let changes = plan(src(source.clone(), vec![]), &store, &options, &FakeHasher);
+    let changes = plan(src(source.clone(), vec![]), &store, &options, &PlainHasher);
     guard(options.mode, &changes, &store, source.len(), max)
 }
 
@@ -160,7 +160,7 @@ fn admin_verdict(
         &with_admins(full(), &["jlennon"]),
     );
     let options = with_admins(if differential { diff() } else { full() }, admins);
-    let changes = plan(src(source.clone(), vec![]), &store, &options, &FakeHasher);
+    let changes = plan(src(source.clone(), vec![]), &store, &options, &PlainHasher);
     guard(
         options.mode,
         &changes,

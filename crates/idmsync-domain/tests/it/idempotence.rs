@@ -96,20 +96,20 @@ fn every_directory_converges_in_one_run() {
                     ..options.clone()
                 };
                 let changes =
-                    idmsync_domain::plan::plan(source.clone(), &store, &options, &FakeHasher);
+                    idmsync_domain::plan::plan(source.clone(), &store, &options, &PlainHasher);
                 for threads in [1, 3] {
                     let options = PlanOptions {
                         threads: NonZeroUsize::new(threads).expect("positive"),
                         ..options.clone()
                     };
                     let again =
-                        idmsync_domain::plan::plan(source.clone(), &store, &options, &FakeHasher);
+                        idmsync_domain::plan::plan(source.clone(), &store, &options, &PlainHasher);
                     assert_eq!(again, changes, "{name} over {other}: {threads} thread(s)");
                 }
                 let after = apply(&store, &changes);
                 // Ignore a second run's warnings, but they must be the first run's.
                 let again =
-                    idmsync_domain::plan::plan(source.clone(), &after, &options, &FakeHasher);
+                    idmsync_domain::plan::plan(source.clone(), &after, &options, &PlainHasher);
                 assert!(
                     again.is_empty(),
                     "{name} after {other} ({mode:?}) is not stable:\n{}",

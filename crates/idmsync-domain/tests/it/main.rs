@@ -1,5 +1,5 @@
 //! The one integration-test binary of `idmsync-domain`: the planner's and the guard's rules,
-//! table-driven, through the public API only. `fixture` holds the builders, the fake hasher,
+//! table-driven, through the public API only. `fixture` holds the builders, the shared fake hashers,
 //! `check` and an in-memory `apply` used for idempotence and multi-run stories.
 
 mod admins;

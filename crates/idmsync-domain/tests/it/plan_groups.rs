@@ -147,7 +147,12 @@ fn unknown_and_ambiguous_members_are_skipped_with_a_warning() {
 }
 
 fn plan_only(source: &SourceData) -> idmsync_domain::ChangeSet {
-    idmsync_domain::plan::plan(source.clone(), &StoreState::default(), &full(), &FakeHasher)
+    idmsync_domain::plan::plan(
+        source.clone(),
+        &StoreState::default(),
+        &full(),
+        &PlainHasher,
+    )
 }
 
 #[test]

@@ -46,7 +46,7 @@ fn directory(skip_user: impl Fn(usize) -> bool) -> SourceData {
 fn a_large_directory_plans_and_converges() {
     let source = directory(|_| false);
     let empty = StoreState::default();
-    let first = plan(source.clone(), &empty, &full(), &FakeHasher);
+    let first = plan(source.clone(), &empty, &full(), &PlainHasher);
     let c = first.counts();
     assert_eq!(
         (
@@ -67,12 +67,12 @@ fn a_large_directory_plans_and_converges() {
     let store = apply(&empty, &first);
     assert_eq!(store.memberships.len(), GROUPS * PER_GROUP);
 
-    let again = plan(source, &store, &full(), &FakeHasher);
+    let again = plan(source, &store, &full(), &PlainHasher);
     assert!(again.is_empty() && again.warnings.is_empty());
 
     // Every 100th user leaves: 500 deactivations, each with its memberships.
     let smaller = directory(|i| i % 100 == 0);
-    let next = plan(smaller, &store, &full(), &FakeHasher);
+    let next = plan(smaller, &store, &full(), &PlainHasher);
     let c = next.counts();
     assert_eq!(c.users_deactivated, (USERS / 100) as u64);
     let stale = (0..GROUPS)
@@ -93,7 +93,7 @@ fn a_large_directory_plans_and_converges() {
             threads: NonZeroUsize::new(threads).expect("positive"),
             ..full()
         };
-        let same = plan(directory(|i| i % 100 == 0), &store, &options, &FakeHasher);
+        let same = plan(directory(|i| i % 100 == 0), &store, &options, &PlainHasher);
         assert_eq!(same, next, "{threads} thread(s)");
     }
 }

@@ -1,12 +1,14 @@
 //! Applying change sets: creation, updates, deactivations, renames, edges, atomicity and scale.
 
 use idmsync_domain::change::{Event, FieldChange, GroupWrite, UserWrite};
-use idmsync_domain::{ChangeSet, DeactivatedBy, ExternalId, SourceId, StoreState, UserStatus};
+use idmsync_domain::{
+    ChangeSet, DeactivatedBy, ExternalId, PasswordHash, SourceId, StoreState, UserStatus,
+};
 use idmsync_ports::{DirectoryReader, RunLogReader, StoreError, SyncStore, UserFilter};
 
 use crate::support::{
     backend_tests, created_group, created_user, directory, edge, edges_by_source, everything,
-    group, inactive, key, pairs, succeed, succeeded, sync, tenant, user,
+    group, inactive, key, pairs, succeed, succeeded, sync, tenant, user, CHECK,
 };
 
 fn rows(changes: &ChangeSet) -> StoreState {
@@ -175,6 +177,56 @@ backend_tests! {
                 ("rstarr".into(), 2),
             ]
         );
+    }
+}
+
+// A password's check (`password_check`) round-trips beside its hash, is replaced and
+// removed with it, and a silent write (a new check for an unchanged password) changes the
+// row without a log line.
+backend_tests! {
+    async fn password_checks_round_trip_and_silent_writes_log_nothing(db: Db) {
+        let acme = tenant("acme");
+        sync(&db, &acme, &directory(), 1).await;
+        let stored = |state: &StoreState, sid: &str| {
+            let user = state.users.iter().find(|u| u.source_id.as_str() == sid).expect("user");
+            user.password_hash.clone()
+        };
+        let state = db.store.load_state(&acme).await.expect("state");
+        let hash = stored(&state, "s-u1").expect("a hash");
+        assert_eq!((hash.as_str(), hash.check()), ("$argon2id$v=19$hash", Some(CHECK)));
+
+        let mut rechecked = user(&key("s-u1", "jlennon"));
+        rechecked.admin = true;
+        rechecked.email = None;
+        let new_check = "ab".repeat(32);
+        rechecked.password_hash = Some(hash.clone().with_check(Some(new_check.clone())));
+        let mut unchecked = user(&key("s-u2", "pmccartney"));
+        unchecked.password_hash = Some(PasswordHash::new("$argon2id$v=19$paul"));
+        let changes = ChangeSet {
+            users: vec![
+                UserWrite { event: Event::Silent, row: rechecked },
+                UserWrite {
+                    event: Event::Updated(vec![FieldChange::secret("password")]),
+                    row: unchecked,
+                },
+            ],
+            ..ChangeSet::default()
+        };
+        let run = sync(&db, &acme, &changes, 2).await;
+        let state = db.store.load_state(&acme).await.expect("state");
+        let hash = stored(&state, "s-u1").expect("a hash");
+        assert_eq!(hash.check(), Some(new_check.as_str()));
+        let paul = stored(&state, "s-u2").expect("a hash");
+        assert_eq!((paul.as_str(), paul.check()), ("$argon2id$v=19$paul", None));
+        let lines: Vec<String> = db
+            .store
+            .lines(run)
+            .await
+            .expect("lines")
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        assert_eq!(lines, ["updated-user: pmccartney (password changed)"]);
     }
 }
 

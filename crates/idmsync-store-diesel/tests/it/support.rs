@@ -262,6 +262,9 @@ pub fn pairs(list: &[(&str, &str)]) -> Pairs {
     v
 }
 
+/// The password check of `u1`'s hash in [`directory`].
+pub const CHECK: &str = "5b3c0f6e9d2a41b8c7e6f5a4b3c2d1e0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4";
+
 /// A directory of users `u1..u4`, groups `g1..g3`, with memberships, and a nesting cycle
 /// g1 → g2 → g1 plus g1 → g3. `u4` is inactive. Users `u1` has a password and is admin.
 pub fn directory() -> ChangeSet {
@@ -278,7 +281,8 @@ pub fn directory() -> ChangeSet {
     );
     let mut admin = user(&u1);
     admin.admin = true;
-    admin.password_hash = Some(PasswordHash::new("$argon2id$v=19$hash"));
+    admin.password_hash =
+        Some(PasswordHash::new("$argon2id$v=19$hash").with_check(Some(CHECK.into())));
     admin.email = None;
     ChangeSet {
         users: vec![
