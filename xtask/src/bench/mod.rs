@@ -54,6 +54,9 @@ pub fn run(args: &[String]) -> Result<()> {
     if options.dbs.iter().any(|db| *db != Db::Sqlite) {
         crate::services::ensure_running()?;
     }
+    if options.scenarios.contains(&Scenario::P) && !options.sources.contains(&SourceKind::File) {
+        eprintln!("scenario p reads the file source only: add `--source file` to run it");
+    }
     let root = workspace_root();
     let binary = match &options.binary {
         Some(binary) => std::fs::canonicalize(binary)

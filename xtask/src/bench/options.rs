@@ -148,7 +148,8 @@ pub struct Options {
     pub sources: Vec<SourceKind>,
     /// Databases.
     pub dbs: Vec<Db>,
-    /// The scenarios to report (scenario a always runs: the others need its data).
+    /// The scenarios to report (scenario a always runs: the others need its data; p runs b
+    /// too, its reference).
     pub scenarios: Vec<Scenario>,
     /// Repetitions of every measurement; tables show medians.
     pub runs: usize,
