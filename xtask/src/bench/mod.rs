@@ -121,7 +121,9 @@ pub fn run(args: &[String]) -> Result<()> {
         let doc = std::fs::read_to_string(&doc_path).unwrap_or_else(|_| "# Benchmarks\n".into());
         std::fs::write(&doc_path, report::replace_section(&doc, which, &text)?)
             .with_context(|| format!("writing {}", doc_path.display()))?;
-        written.push(doc_path.clone());
+        if !written.contains(&doc_path) {
+            written.push(doc_path.clone());
+        }
         if let Some(name) = which.plot() {
             let svg_path = docs.join(name);
             std::fs::write(&svg_path, &plot)
