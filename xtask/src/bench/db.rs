@@ -1,7 +1,8 @@
 //! The databases the bench writes to: a fresh, uniquely named one per scenario run (an
 //! `idmsync-test-db` database, dropped afterwards), the URL idmsync gets, and the limits
-//! measured with each backend's own client: a bulk load of the same rows into the same (empty)
-//! tables, and a read of the whole state.
+//! measured with each backend's own client: a bulk load of the same rows into empty tables with
+//! the same columns, primary keys and unique keys (issue 17's limit: no foreign key), and a read
+//! of the whole state.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -71,6 +72,8 @@ impl Database {
     }
 
     /// Creates idmsync's tables with its own migrations (unmeasured), for the bulk-load limit.
+    /// [`keep_only_unique_keys`](Self::keep_only_unique_keys) then makes them issue 17's
+    /// "tables with their primary and unique keys".
     pub fn migrate(&self) -> Result<()> {
         let dir = workspace_root().join("migrations").join(match self.db {
             Db::Sqlite => "sqlite",
@@ -92,11 +95,68 @@ impl Database {
         Ok(())
     }
 
+    /// Drops every foreign key and every index that is neither a primary key nor unique from
+    /// the migrated tables (unmeasured), leaving the columns, primary keys and unique keys:
+    /// what issue 17's bulk-load limit loads into. SQLite keeps its foreign-key clauses (a
+    /// table must be rebuilt to lose one), but the load script turns their enforcement off,
+    /// which is the same.
+    pub fn keep_only_unique_keys(&self) -> Result<()> {
+        match self.db {
+            Db::Postgres => {
+                self.query(
+                    "DO $$ DECLARE r record; BEGIN \
+                     FOR r IN SELECT conrelid::regclass AS t, conname FROM pg_constraint \
+                     WHERE contype = 'f' AND connamespace = current_schema()::regnamespace LOOP \
+                     EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.t, r.conname); \
+                     END LOOP; \
+                     FOR r IN SELECT i.indexrelid::regclass AS ix FROM pg_index i \
+                     JOIN pg_class c ON c.oid = i.indrelid \
+                     WHERE c.relnamespace = current_schema()::regnamespace \
+                     AND NOT i.indisunique AND NOT i.indisprimary LOOP \
+                     EXECUTE format('DROP INDEX %s', r.ix); \
+                     END LOOP; END $$;",
+                )?;
+            }
+            Db::Mariadb => {
+                // The foreign keys first: MariaDB refuses to drop an index a foreign key uses.
+                for select in [
+                    "SELECT CONCAT('ALTER TABLE `', TABLE_NAME, '` DROP FOREIGN KEY `', \
+                     CONSTRAINT_NAME, '`;') FROM information_schema.REFERENTIAL_CONSTRAINTS \
+                     WHERE CONSTRAINT_SCHEMA = DATABASE()",
+                    "SELECT DISTINCT CONCAT('ALTER TABLE `', TABLE_NAME, '` DROP INDEX `', \
+                     INDEX_NAME, '`;') FROM information_schema.STATISTICS \
+                     WHERE TABLE_SCHEMA = DATABASE() AND NON_UNIQUE = 1",
+                ] {
+                    self.run_generated(select)?;
+                }
+            }
+            Db::Sqlite => {
+                self.run_generated(
+                    "SELECT 'DROP INDEX \"' || il.name || '\";' \
+                     FROM sqlite_master AS m, pragma_index_list(m.name) AS il \
+                     WHERE m.type = 'table' AND il.\"unique\" = 0 AND il.origin = 'c'",
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the statements that `select` returns, one per row.
+    fn run_generated(&self, select: &str) -> Result<()> {
+        let statements = self.query(select)?;
+        if !statements.trim().is_empty() {
+            self.query(&statements)?;
+        }
+        Ok(())
+    }
+
     /// The command that bulk-loads `files` (from [`super::rows::write`], in table order) into
     /// the migrated, empty tables in one transaction: `\copy` for PostgreSQL, `LOAD DATA LOCAL
-    /// INFILE` for MariaDB, `.import` for SQLite. `script_dir` receives the script it runs.
-    /// Without `keys`, the rows go into copies of the tables made by `CREATE TABLE … AS SELECT`,
-    /// which have the columns but no key, index or constraint.
+    /// INFILE` for MariaDB, `.import` for SQLite (with `foreign_keys` off, sqlite3's default,
+    /// said explicitly). `script_dir` receives the script it runs. With `keys`, the tables
+    /// should have been through [`keep_only_unique_keys`](Self::keep_only_unique_keys); without,
+    /// the rows go into copies of the tables made by `CREATE TABLE … AS SELECT`, which have the
+    /// columns but no key, index or constraint.
     pub fn bulk_load(&self, files: &[PathBuf], script_dir: &Path, keys: bool) -> Result<Measured> {
         let (prefix, create) = if keys {
             ("", String::new())
@@ -133,7 +193,9 @@ impl Database {
                 let imports: String = pairs
                     .map(|(table, file)| format!(".import {} {table}\n", file.display()))
                     .collect();
-                format!(".mode tabs\nBEGIN;\n{create}{imports}COMMIT;\n")
+                format!(
+                    ".mode tabs\nPRAGMA foreign_keys = OFF;\nBEGIN;\n{create}{imports}COMMIT;\n"
+                )
             }
         };
         self.scripted(&script, script_dir, "load")
@@ -160,23 +222,30 @@ impl Database {
             "SELECT status FROM idm_users WHERE external_id = '{}'",
             login.replace('\'', "''")
         );
+        let status = self.query(&sql)?.trim().to_string();
+        Ok((!status.is_empty()).then_some(status))
+    }
+
+    /// Runs `sql` (one statement or several) with the backend's client and returns what it
+    /// printed: unaligned rows without headers, one per line.
+    fn query(&self, sql: &str) -> Result<String> {
         let mut command = Command::new(self.program());
         match self.db {
             Db::Postgres => {
                 command
                     .args(PSQL_SERVER)
-                    .args(["-A", "-t", "-d", &self.database.name, "-c", &sql]);
+                    .args(["-A", "-t", "-d", &self.database.name, "-c", sql]);
             }
             Db::Mariadb => {
                 command
                     .args(MYSQL_SERVER)
-                    .args(["-N", "-B", "-e", &sql, &self.database.name]);
+                    .args(["-N", "-B", "-e", sql, &self.database.name]);
             }
             Db::Sqlite => {
                 command
                     .args(["-bail", "-cmd", ".timeout 5000"])
                     .args(self.database.sqlite_path())
-                    .arg(&sql);
+                    .arg(sql);
             }
         }
         let output = command
@@ -190,8 +259,7 @@ impl Database {
                 String::from_utf8_lossy(&output.stderr).trim()
             );
         }
-        let status = String::from_utf8_lossy(&output.stdout).trim().to_string();
-        Ok((!status.is_empty()).then_some(status))
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
     /// The measured [`client`](Self::client) with `script` (saved in `script_dir`) as its

@@ -3,9 +3,11 @@
 //! deletions, differential after deletions) from each source into each database with the
 //! release binary, measures every run (wall, CPU, peak RSS) next to the limits of the tools
 //! underneath (ldapsearch, the databases' bulk loaders and readers), and, when asked for,
-//! scenario f: the latency of deletions under `idmsync serve` with live sync ([`live`]); and
-//! writes `target/bench/<timestamp>.json` and, for a run of the whole table, `docs/benchmarks.md`'s
-//! results section and `docs/bench-scaling.svg` (a partial run writes its table and plot as
+//! scenario f: the latency of deletions under `idmsync serve` with live sync ([`live`]), and
+//! scenario p: a no-change full sync of users with passwords; and writes
+//! `target/bench/<timestamp>.json` and, for a run that covers one of `docs/benchmarks.md`'s
+//! generated sections ([`DocSection`]: the results table, issue 17's scale and password tables),
+//! that section and its plot (a partial run writes its table and plot as
 //! `target/bench/<timestamp>.md` and `.svg`).
 
 mod db;
@@ -36,9 +38,9 @@ pub use self::options::USAGE;
 
 /// The seed of every generated directory, so every run and every machine measures the same data.
 const SEED: u64 = 2025;
-/// Users and groups changed before scenario c (the issue's figures, whatever the size).
-const CHANGED_USERS: usize = 1_000;
-const CHANGED_GROUPS: usize = 100;
+/// Users and groups changed before scenario c, per hundred of each (issue 17's "differential of
+/// 1% changes": 100 users and 10 groups at the small size, 1,000 and 100 at the large one).
+const CHANGED_PERCENT: usize = 1;
 /// Users deleted before scenarios d and e, per hundred.
 const DELETED_PERCENT: usize = 1;
 /// Memberships removed before scenario e (besides the deleted users'), per hundred.
@@ -51,6 +53,9 @@ pub fn run(args: &[String]) -> Result<()> {
     let options = Options::parse(args)?;
     if options.dbs.iter().any(|db| *db != Db::Sqlite) {
         crate::services::ensure_running()?;
+    }
+    if options.scenarios.contains(&Scenario::P) && !options.sources.contains(&SourceKind::File) {
+        eprintln!("scenario p reads the file source only: add `--source file` to run it");
     }
     let root = workspace_root();
     let binary = match &options.binary {
@@ -83,8 +88,9 @@ pub fn run(args: &[String]) -> Result<()> {
         .with_context(|| format!("writing {}", json_path.display()))?;
     let rows = report::rows(&bench.samples);
     let live_rows = report::live_rows(&bench.samples);
-    let whole = bench.options.covers_the_results_table();
-    let context = report::Context {
+    let password_rows = report::password_rows(&bench.samples);
+    let sections = bench.options.doc_sections();
+    let mut context = report::Context {
         machine: report::Machine::detect(),
         command: std::iter::once("cargo xtask bench")
             .chain(args.iter().map(String::as_str))
@@ -93,37 +99,58 @@ pub fn run(args: &[String]) -> Result<()> {
         date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
         runs: bench.options.runs,
         json: format!("target/bench/{stamp}.json"),
-        plot: if whole {
-            "bench-scaling.svg".into()
-        } else {
-            format!("{stamp}.svg")
-        },
+        plot: Some(format!("{stamp}.svg")),
     };
-    let section = report::markdown(&context, &rows, &live_rows);
-    // A partial run's table and plot go beside its JSON; only a whole run replaces the docs'.
-    let (doc_path, svg_path) = if whole {
-        let doc_path = root.join("docs").join("benchmarks.md");
+    let plot = svg::render(&svg::series(&rows));
+    // Every run's table and plot go beside its JSON; a run that covers a section of the docs
+    // replaces that section (and its plot) too.
+    let section = report::markdown(&context, &rows, &live_rows, &password_rows);
+    let mut written = vec![
+        out.join(format!("{stamp}.md")),
+        out.join(format!("{stamp}.svg")),
+    ];
+    std::fs::write(&written[0], &section)
+        .with_context(|| format!("writing {}", written[0].display()))?;
+    std::fs::write(&written[1], &plot)
+        .with_context(|| format!("writing {}", written[1].display()))?;
+    let docs = root.join("docs");
+    let doc_path = docs.join("benchmarks.md");
+    for &which in &sections {
+        context.plot = which.plot().map(str::to_string);
+        let text = report::markdown(&context, &rows, &live_rows, &password_rows);
         let doc = std::fs::read_to_string(&doc_path).unwrap_or_else(|_| "# Benchmarks\n".into());
-        std::fs::write(&doc_path, report::replace_section(&doc, &section)?)
+        std::fs::write(&doc_path, report::replace_section(&doc, which, &text)?)
             .with_context(|| format!("writing {}", doc_path.display()))?;
-        (doc_path, root.join("docs").join("bench-scaling.svg"))
-    } else {
-        let doc_path = out.join(format!("{stamp}.md"));
-        std::fs::write(&doc_path, &section)
-            .with_context(|| format!("writing {}", doc_path.display()))?;
+        if !written.contains(&doc_path) {
+            written.push(doc_path.clone());
+        }
+        if let Some(name) = which.plot() {
+            let svg_path = docs.join(name);
+            std::fs::write(&svg_path, &plot)
+                .with_context(|| format!("writing {}", svg_path.display()))?;
+            written.push(svg_path);
+        }
+    }
+    if sections.is_empty() {
         eprintln!(
             "a partial run: docs/benchmarks.md is left as it is (only a run of every size, \
-             source, database and scenario with 3 runs or more replaces its results)"
+             source, database and scenario with 3 runs or more replaces its results; `{}` \
+             replaces issue 17's scale table and `{}` its password table)",
+            options::SCALE_COMMAND,
+            options::PASSWORDS_COMMAND
         );
-        (doc_path, out.join(format!("{stamp}.svg")))
-    };
-    std::fs::write(&svg_path, svg::render(&svg::series(&rows)))
-        .with_context(|| format!("writing {}", svg_path.display()))?;
+    } else {
+        let names: Vec<String> = sections.iter().map(|s| format!("{s:?}")).collect();
+        eprintln!(
+            "docs/benchmarks.md: replaced the {} section(s)",
+            names.join(", ")
+        );
+    }
     println!("{section}");
+    let written: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
     eprintln!(
-        "wrote {}, {} and {} in {:.0} s; idmsync logs in {}",
-        doc_path.display(),
-        svg_path.display(),
+        "wrote {}, {} in {:.0} s; idmsync logs in {}",
+        written.join(", "),
         json_path.display(),
         bench.started.elapsed().as_secs_f64(),
         bench.logs.display()
@@ -262,8 +289,10 @@ impl Bench {
         }
 
         let wanted = |s: Scenario| self.options.scenarios.contains(&s);
+        let want_p = wanted(Scenario::P) && cell.source == SourceKind::File;
+        // Scenario p is compared with b: the same run without passwords.
         let (want_b, want_c, want_d, want_e, want_f) = (
-            wanted(Scenario::B),
+            wanted(Scenario::B) || want_p,
             wanted(Scenario::C),
             wanted(Scenario::D),
             wanted(Scenario::E),
@@ -301,7 +330,15 @@ impl Bench {
             }
         }
         if want_c {
-            let ldif = directory.change(CHANGED_USERS, CHANGED_GROUPS, SEED + 1);
+            let (users, groups, _) = cell.size.counts();
+            let (users, groups) = (
+                users * CHANGED_PERCENT / 100,
+                groups * CHANGED_PERCENT / 100,
+            );
+            self.progress(&format!(
+                "{label}: changing {users} users and {groups} groups"
+            ));
+            let ldif = directory.change(users, groups, SEED + 1);
             source.apply(&directory, &ldif, &self.today)?;
             for target in &targets {
                 let config = &target.timestamps;
@@ -330,7 +367,93 @@ impl Bench {
         if want_f {
             self.live(cell, &label, &source, &mut directory, &targets, work.path())?;
         }
+        drop(targets);
+        if want_p {
+            self.passwords(cell, &label, base, work.path())?;
+        }
         Ok(())
+    }
+
+    /// Scenario p on every database, from the file source with a clear password on every user
+    /// of the unchanged directory `base`: a first full sync into a fresh database, which stores
+    /// one argon2id hash per user (timed and recorded, but not a scenario of the tables), then
+    /// the measured full sync with nothing changed, which must report no change.
+    fn passwords(&mut self, cell: Cell, label: &str, base: &Generated, work: &Path) -> Result<()> {
+        let dir = work.join("passwords");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let source = Source::files_with_passwords(base, &dir, SEED)?;
+        let users = base.present_users().count();
+        for db in self.options.dbs.clone() {
+            let database = Database::create(db)?;
+            let config = dir.join(format!("{db}.toml"));
+            let text = config_text(&database, &source, Deltas::Timestamp, "", "");
+            std::fs::write(&config, text)
+                .with_context(|| format!("writing {}", config.display()))?;
+            self.progress(&format!(
+                "{label} → {db}: (p) first sync with {users} passwords: one argon2id hash per \
+                 user, about 40 ms of CPU each (some {} min); progress every minute",
+                (users as u64 * 40).div_ceil(60_000)
+            ));
+            let log = self.log(cell, db, "p-first");
+            let doing = format!("{label} → {db}: (p) first sync still hashing");
+            let first = self.idmsync_watched(&config, &log, &doing);
+            let what = What::Scenario(Scenario::P);
+            match first {
+                Ok((usage, None)) => {
+                    self.record_usage(cell, Some(db), What::PasswordsFirstSync, usage, None);
+                    let log = self.log(cell, db, "p");
+                    // Minutes too, as long as idmsync verifies every stored hash.
+                    let doing = format!("{label} → {db}: (p) no-change sync still running");
+                    match self.idmsync_watched(&config, &log, &doing) {
+                        Ok((usage, failure)) => {
+                            let failure = failure.or_else(|| changed(&log));
+                            self.record_usage(cell, Some(db), what, usage, failure);
+                        }
+                        Err(e) => self.record(cell, Some(db), what, Err(e)),
+                    }
+                }
+                Ok((usage, Some(why))) => {
+                    let first = What::PasswordsFirstSync;
+                    self.record_usage(cell, Some(db), first, usage, Some(why.clone()));
+                    let why = format!("the first sync with passwords failed: {why}");
+                    self.record_usage(cell, Some(db), what, Usage::default(), Some(why));
+                }
+                Err(e) => {
+                    let why = format!("the first sync with passwords failed: {e:#}");
+                    self.record(cell, Some(db), What::PasswordsFirstSync, Err(e));
+                    self.record_usage(cell, Some(db), what, Usage::default(), Some(why));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A full sync that may run for many minutes (scenario p's hashing), with a progress line
+    /// every minute (`doing`, then the time so far) so that nobody takes it for a hang.
+    fn idmsync_watched(
+        &self,
+        config: &Path,
+        log: &Path,
+        doing: &str,
+    ) -> Result<(Usage, Option<String>)> {
+        let started = Instant::now();
+        let mut running = self
+            .measured_idmsync(config, &["sync", "--full"], log)?
+            .spawn()?;
+        let mut next = 60;
+        while !running.has_ended()? {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            let elapsed = started.elapsed().as_secs();
+            if elapsed >= next {
+                self.progress(&format!("{doing} after {elapsed} s"));
+                next += 60;
+            }
+        }
+        let (status, usage) = running.wait()?;
+        if status.success() {
+            return Ok((usage, None));
+        }
+        Ok((usage, Some(failed(status, log))))
     }
 
     /// Scenario e: a full sync with content synchronisation (not measured: it stores the
@@ -398,10 +521,14 @@ impl Bench {
     }
 
     /// The bulk-load limit: the same rows loaded into a scratch database's empty tables, with
-    /// their keys or into keyless copies of them.
+    /// their primary and unique keys (no foreign key, no other index) or into keyless copies of
+    /// them.
     fn store_load(&self, db: Db, row_files: &[PathBuf], work: &Path, keys: bool) -> Result<Usage> {
         let scratch = Database::create(db)?;
         scratch.migrate()?;
+        if keys {
+            scratch.keep_only_unique_keys()?;
+        }
         measure_all(vec![scratch.bulk_load(row_files, work, keys)?])
     }
 
@@ -505,9 +632,10 @@ impl Bench {
         let name = match what {
             What::Scenario(s) => format!("({s}) {}", s.description()),
             What::SourceRead => "limit: source read".into(),
-            What::StoreLoad => "limit: bulk load".into(),
+            What::StoreLoad => "limit: bulk load (PK + unique, no FK)".into(),
             What::StoreLoadKeyless => "limit: bulk load without keys".into(),
             What::StateRead => "limit: state read".into(),
+            What::PasswordsFirstSync => "(p) first sync, hashing every password".into(),
         };
         let target = db.map_or(String::new(), |db| format!(" → {db}"));
         let verdict = failure
@@ -581,6 +709,27 @@ fn unexpected(log: &Path, expected: &[Expected]) -> Option<String> {
         })
         .collect();
     (!wrong.is_empty()).then(|| format!("{} ({})", wrong.join(", "), log.display()))
+}
+
+/// Why the run logged in `log` is not a run without change: the counts its summary shows
+/// (warnings aside); `None` when it changed nothing.
+fn changed(log: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let Some(counts) = summary_counts(&text) else {
+        return Some(format!("no summary line in {}", log.display()));
+    };
+    let changes: Vec<String> = counts
+        .iter()
+        .filter(|(_, what)| what != "warning")
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+    (!changes.is_empty()).then(|| {
+        format!(
+            "changed {} where nothing should change ({})",
+            changes.join(", "),
+            log.display()
+        )
+    })
 }
 
 /// The counts of the summary a successful `sync` prints ("differential sync succeeded (run 7,

@@ -7,15 +7,16 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use idmsync_test_ldap::SessionLog;
 
-/// A directory size. The two issue sizes differ by 10× in every dimension, so their ratio tests
-/// the "10× data ≤ 12× time" target.
+/// A directory size. Each size is 10× the one before in every dimension, so the ratio of two
+/// neighbours tests the growth targets ("10× data ≤ 12× time" from small to large, ≤ 11× in time
+/// and memory from large to huge).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Size {
     /// 10k users, 1k groups, 100k memberships.
     Small,
     /// 100k users, 10k groups, 1M memberships.
     Large,
-    /// 1M users, 100k groups, 10M memberships: optional, to show growth.
+    /// 1M users, 100k groups, 10M memberships: issue 17's size (the canonical scale run).
     Huge,
 }
 
@@ -62,7 +63,7 @@ pub enum Scenario {
     A,
     /// Full sync with nothing changed.
     B,
-    /// Differential sync after 1,000 changed users and 100 changed groups.
+    /// Differential sync after 1% of the users and 1% of the groups changed.
     C,
     /// Full sync after 1% of users were deleted.
     D,
@@ -73,6 +74,11 @@ pub enum Scenario {
     /// from its deletion in the directory to its committed deactivation. Not in [`Scenario::ALL`]
     /// (it takes minutes and reports latencies, not a run's cost): asked for by name.
     F,
+    /// Passwords (file source only): an unmeasured first sync of the same directory with a
+    /// clear password on every user (it stores one argon2id hash each), then a measured full sync
+    /// with nothing changed, compared with scenario b's run of the same data without passwords.
+    /// Not in [`Scenario::ALL`] (its first sync hashes for minutes): asked for by name.
+    P,
 }
 
 impl Scenario {
@@ -90,10 +96,11 @@ impl Scenario {
         match self {
             Scenario::A => "first full sync",
             Scenario::B => "full, no change",
-            Scenario::C => "differential, 1k users + 100 groups changed",
+            Scenario::C => "differential, 1% users + 1% groups changed",
             Scenario::D => "full, 1% users deleted",
             Scenario::E => "differential, 1% users deleted + 1% memberships removed",
             Scenario::F => "live, deletion to committed deactivation",
+            Scenario::P => "full, no change, a password on every user",
         }
     }
 }
@@ -130,7 +137,7 @@ macro_rules! named {
 named!(Size { Small => "small", Large => "large", Huge => "huge" });
 named!(SourceKind { File => "file", Ldap => "ldap" });
 named!(Db { Sqlite => "sqlite", Postgres => "postgres", Mariadb => "mariadb" });
-named!(Scenario { A => "a", B => "b", C => "c", D => "d", E => "e", F => "f" });
+named!(Scenario { A => "a", B => "b", C => "c", D => "d", E => "e", F => "f", P => "p" });
 
 /// A parsed `cargo xtask bench` command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,7 +148,8 @@ pub struct Options {
     pub sources: Vec<SourceKind>,
     /// Databases.
     pub dbs: Vec<Db>,
-    /// The scenarios to report (scenario a always runs: the others need its data).
+    /// The scenarios to report (scenario a always runs: the others need its data; p runs b
+    /// too, its reference).
     pub scenarios: Vec<Scenario>,
     /// Repetitions of every measurement; tables show medians.
     pub runs: usize,
@@ -154,27 +162,92 @@ pub struct Options {
     pub session_log: SessionLog,
 }
 
+/// A generated section of `docs/benchmarks.md`, between its own markers, which only a run of
+/// the right shape replaces (so that a quick partial run cannot overwrite committed figures with
+/// a table of a few rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocSection {
+    /// The results table: both issue sizes, both sources, SQLite and PostgreSQL, every scenario
+    /// of [`Scenario::ALL`], medians of at least 3, syncprov's default session log.
+    Results,
+    /// Issue 17's scale table: the large and huge sizes, the LDAP source, SQLite and
+    /// PostgreSQL, scenarios a, b and c ([`SCALE_COMMAND`]).
+    Scale,
+    /// Issue 17's password table: scenario p at the large size, the file source, SQLite and
+    /// PostgreSQL ([`PASSWORDS_COMMAND`]).
+    Passwords,
+}
+
+/// The canonical run of issue 17's scale targets, which replaces [`DocSection::Scale`].
+pub const SCALE_COMMAND: &str =
+    "cargo xtask bench --size large,huge --source ldap --db postgres,sqlite --scenario a,b,c --runs 1";
+/// The canonical run of issue 17's password target, which replaces [`DocSection::Passwords`].
+pub const PASSWORDS_COMMAND: &str =
+    "cargo xtask bench --size large --source file --db postgres,sqlite --scenario b,p --runs 1";
+
+impl DocSection {
+    /// The markers around the section; prose outside them survives.
+    pub fn markers(self) -> (&'static str, &'static str) {
+        match self {
+            DocSection::Results => ("<!-- bench:begin -->", "<!-- bench:end -->"),
+            DocSection::Scale => ("<!-- bench-scale:begin -->", "<!-- bench-scale:end -->"),
+            DocSection::Passwords => (
+                "<!-- bench-passwords:begin -->",
+                "<!-- bench-passwords:end -->",
+            ),
+        }
+    }
+
+    /// The plot the section shows, written beside `docs/benchmarks.md`; the password section
+    /// has none (one size, one point per line).
+    pub fn plot(self) -> Option<&'static str> {
+        match self {
+            DocSection::Results => Some("bench-scaling.svg"),
+            DocSection::Scale => Some("bench-scaling-huge.svg"),
+            DocSection::Passwords => None,
+        }
+    }
+}
+
 impl Options {
-    /// Whether this run measures everything `docs/benchmarks.md`'s results section shows (both
-    /// issue sizes, both sources, SQLite and PostgreSQL, every scenario, medians of at least 3,
-    /// syncprov's default session log): only such a run may replace it, so that a quick partial
-    /// run cannot overwrite the committed figures with a table of a few rows.
-    pub fn covers_the_results_table(&self) -> bool {
+    /// The sections of `docs/benchmarks.md` this run measures everything of, and so replaces;
+    /// empty for a partial run, whose table and plot go beside its JSON.
+    pub fn doc_sections(&self) -> Vec<DocSection> {
         fn has<T: PartialEq>(all: &[T], wanted: &[T]) -> bool {
             wanted.iter().all(|w| all.contains(w))
         }
-        has(&self.sizes, &[Size::Small, Size::Large])
+        let both_dbs = has(&self.dbs, &[Db::Sqlite, Db::Postgres]);
+        let mut sections = Vec::new();
+        if has(&self.sizes, &[Size::Small, Size::Large])
             && has(&self.sources, &[SourceKind::File, SourceKind::Ldap])
-            && has(&self.dbs, &[Db::Sqlite, Db::Postgres])
+            && both_dbs
             && has(&self.scenarios, &Scenario::ALL)
             && self.runs >= 3
             && self.session_log == SESSION_LOG
+        {
+            sections.push(DocSection::Results);
+        }
+        if has(&self.sizes, &[Size::Large, Size::Huge])
+            && has(&self.sources, &[SourceKind::Ldap])
+            && both_dbs
+            && has(&self.scenarios, &[Scenario::A, Scenario::B, Scenario::C])
+        {
+            sections.push(DocSection::Scale);
+        }
+        if has(&self.sizes, &[Size::Large])
+            && has(&self.sources, &[SourceKind::File])
+            && both_dbs
+            && has(&self.scenarios, &[Scenario::P])
+        {
+            sections.push(DocSection::Passwords);
+        }
+        sections
     }
 }
 
 /// The usage text, shown on a bad argument and by `cargo xtask help`.
 pub const USAGE: &str = "cargo xtask bench [ldap | store] [--size small,large,huge] \
-     [--source file,ldap] [--db sqlite,postgres,mariadb] [--scenario a,b,c,d,e,f] [--runs N] \
+     [--source file,ldap] [--db sqlite,postgres,mariadb] [--scenario a,b,c,d,e,f,p] [--runs N] \
      [--binary PATH] [--session-log OPERATIONS|none]";
 
 /// syncprov's session log unless `--session-log` says otherwise: longer than the changes of
@@ -292,15 +365,17 @@ mod tests {
 
     #[test]
     fn only_a_run_covering_the_whole_table_replaces_it() {
-        assert!(parse(&[]).expect("defaults").covers_the_results_table());
-        assert!(parse(&[
-            "--size",
-            "small,large,huge",
-            "--db",
-            "sqlite,postgres,mariadb"
-        ])
-        .expect("more")
-        .covers_the_results_table());
+        let sections = |args: &[&str]| parse(args).expect("valid").doc_sections();
+        assert_eq!(sections(&[]), [DocSection::Results]);
+        assert_eq!(
+            sections(&[
+                "--size",
+                "small,large,huge",
+                "--db",
+                "sqlite,postgres,mariadb"
+            ]),
+            [DocSection::Results, DocSection::Scale]
+        );
         for partial in [
             &["--size", "small", "--runs", "1"][..],
             &["--runs", "1"],
@@ -311,9 +386,39 @@ mod tests {
             &["--session-log", "none"],
             &["--db", "postgres"],
         ] {
-            let options = parse(partial).expect("valid");
-            assert!(!options.covers_the_results_table(), "{partial:?}");
+            assert!(
+                !sections(partial).contains(&DocSection::Results),
+                "{partial:?}"
+            );
         }
+    }
+
+    #[test]
+    fn the_canonical_issue_17_runs_replace_their_sections() {
+        let command = |text: &str| -> Vec<DocSection> {
+            let args: Vec<&str> = text
+                .strip_prefix("cargo xtask bench ")
+                .expect("a bench command")
+                .split(' ')
+                .collect();
+            parse(&args).expect("valid").doc_sections()
+        };
+        assert_eq!(command(SCALE_COMMAND), [DocSection::Scale]);
+        assert_eq!(command(PASSWORDS_COMMAND), [DocSection::Passwords]);
+        for partial in [
+            "cargo xtask bench --size small,large --source ldap --scenario a,b,c --runs 1",
+            "cargo xtask bench --size large,huge --source ldap --db postgres --scenario a,b,c",
+            "cargo xtask bench --size large,huge --source file --scenario a,b,c",
+            "cargo xtask bench --size large,huge --source ldap --scenario a,b",
+            "cargo xtask bench --size small --source file --scenario b,p",
+            "cargo xtask bench --size large --source file --db sqlite --scenario b,p",
+        ] {
+            assert!(command(partial).is_empty(), "{partial}");
+        }
+        let (begin, end) = DocSection::Scale.markers();
+        assert!(begin.contains("bench-scale:begin") && end.contains("bench-scale:end"));
+        assert_eq!(DocSection::Scale.plot(), Some("bench-scaling-huge.svg"));
+        assert_eq!(DocSection::Passwords.plot(), None);
     }
 
     #[test]
@@ -334,10 +439,14 @@ mod tests {
         assert_eq!(options.scenarios, [Scenario::A, Scenario::D]);
         let live = parse(&["--scenario", "f"]).expect("the live scenario");
         assert_eq!(live.scenarios, [Scenario::F]);
-        assert!(
-            !Scenario::ALL.contains(&Scenario::F),
-            "f is asked for by name"
-        );
+        let passwords = parse(&["--scenario", "p,b"]).expect("the password scenario");
+        assert_eq!(passwords.scenarios, [Scenario::B, Scenario::P]);
+        for by_name in [Scenario::F, Scenario::P] {
+            assert!(
+                !Scenario::ALL.contains(&by_name),
+                "{by_name} is asked for by name"
+            );
+        }
         assert_eq!(options.dbs, [Db::Postgres]);
         assert_eq!(options.runs, 1);
     }

@@ -1,6 +1,6 @@
 //! What the bench found, as data (every measurement, written as JSON) and as the markdown
-//! section of `docs/benchmarks.md`: medians per scenario next to the limits and the targets of
-//! the performance issue.
+//! sections of `docs/benchmarks.md`: medians per scenario next to the limits and the targets of
+//! the performance issues (the first one's, and issue 17's per size).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -9,22 +9,78 @@ use anyhow::{bail, Result};
 use serde_json::{json, Value};
 
 use super::measure::{median, percentile, Usage};
-use super::options::{Db, Scenario, Size, SourceKind};
+use super::options::{Db, DocSection, Scenario, Size, SourceKind};
 
-/// The markers around the generated part of `docs/benchmarks.md`; prose outside them survives.
-pub const BEGIN: &str = "<!-- bench:begin -->";
-/// See [`BEGIN`].
-pub const END: &str = "<!-- bench:end -->";
-
-/// Peak RSS target of every scenario, in KiB (400 MB).
-const RSS_TARGET_KIB: u64 = 400 * 1000 * 1000 / 1024;
-/// The targets on time, from the performance issue (scenario e's 1 s is issue 16's).
-const TARGET_A: f64 = 2.0;
-const TARGET_B: f64 = 1.5;
-const TARGET_C_SECS: f64 = 1.0;
-const TARGET_GROWTH: f64 = 12.0;
+/// Growth from the small to the large size: at most 12× the time (the first performance issue).
+const GROWTH_SMALL_LARGE: f64 = 12.0;
+/// Growth from the large to the huge size: at most 11× the time and 11× the peak RSS (issue 17:
+/// no superlinear step).
+const GROWTH_LARGE_HUGE: f64 = 11.0;
+/// Scenario p: a no-change full sync with a password on every user within 1.5× of the same run
+/// without passwords (issue 17).
+const TARGET_PASSWORDS: f64 = 1.5;
 /// Scenario f: p99 of deletion to committed deactivation under live sync (issue 16).
 const TARGET_LIVE_P99_SECS: f64 = 2.0;
+
+/// The targets of one size; `None` where no issue sets one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Targets {
+    /// Scenario a: at most this many times its limit (source read + keyed bulk load).
+    pub a: f64,
+    /// Scenario b: at most this many times its limit (source read + state read).
+    pub b: f64,
+    /// Scenario c: at most this many seconds.
+    pub c_secs: f64,
+    /// Scenario e: at most this many seconds (issue 16's, set at 100k users).
+    pub e_secs: Option<f64>,
+    /// Peak RSS of every scenario, in MB (10^6 bytes, as the tables print them).
+    pub rss_mb: u64,
+}
+
+impl Targets {
+    /// The targets at `size`: the first performance issue's at the small size (its 400 MB,
+    /// 2× and 1.5×, 1 s), issue 17's at the large one (first sync ≤ 1.5×, ≤ 250 MB) and at the
+    /// huge one (≤ 2×, ≤ 1.5×, a differential of 1% ≤ 5 s, ≤ 1 GB, taken as 1000 MB).
+    pub fn of(size: Size) -> Targets {
+        match size {
+            Size::Small => Targets {
+                a: 2.0,
+                b: 1.5,
+                c_secs: 1.0,
+                e_secs: Some(1.0),
+                rss_mb: 400,
+            },
+            Size::Large => Targets {
+                a: 1.5,
+                b: 1.5,
+                c_secs: 1.0,
+                e_secs: Some(1.0),
+                rss_mb: 250,
+            },
+            Size::Huge => Targets {
+                a: 2.0,
+                b: 1.5,
+                c_secs: 5.0,
+                e_secs: None,
+                rss_mb: 1000,
+            },
+        }
+    }
+
+    /// The peak RSS target in KiB, as `wait4` reports peaks.
+    fn rss_kib(self) -> u64 {
+        self.rss_mb * 1000 * 1000 / 1024
+    }
+
+    /// The time target of a differential scenario, in seconds.
+    fn seconds(self, scenario: Scenario) -> Option<f64> {
+        match scenario {
+            Scenario::C => Some(self.c_secs),
+            Scenario::E => self.e_secs,
+            _ => None,
+        }
+    }
+}
 
 /// What one measurement was of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -33,13 +89,17 @@ pub enum What {
     Scenario(Scenario),
     /// The source's own reading tool (ldapsearch, cat) reading what idmsync reads.
     SourceRead,
-    /// The database client bulk-loading the same rows into empty tables.
+    /// The database client bulk-loading the same rows into empty tables with idmsync's columns,
+    /// primary keys and unique keys, but no foreign key and no other index (issue 17's limit).
     StoreLoad,
     /// The same load into copies of the tables without keys or indexes: the floor under any
     /// load, which no schema with keys reaches.
     StoreLoadKeyless,
     /// The database client reading the tables idmsync loads its state from.
     StateRead,
+    /// Scenario p's first sync, which stores a hash of every user's password: timed, not a
+    /// scenario of the tables.
+    PasswordsFirstSync,
 }
 
 impl What {
@@ -50,6 +110,7 @@ impl What {
             What::StoreLoad => "limit-store-load".into(),
             What::StoreLoadKeyless => "limit-store-load-keyless".into(),
             What::StateRead => "limit-state-read".into(),
+            What::PasswordsFirstSync => "passwords-first-sync".into(),
         }
     }
 }
@@ -127,6 +188,8 @@ pub struct Row {
     pub limit: Option<(f64, String)>,
     /// For scenario a, the source read plus the keyless load, in seconds.
     pub keyless: Option<f64>,
+    /// The largest peak RSS of any successful run, KiB.
+    pub ok_rss_kib: Option<u64>,
     /// The first failure, if any run failed.
     pub failure: Option<String>,
     /// Failed runs of all runs.
@@ -141,12 +204,13 @@ fn latency_secs(latencies: &[std::time::Duration]) -> Vec<f64> {
 }
 
 /// Groups the samples into rows, one per (size, scenario, source, database), in that order;
-/// the live scenario f has rows of its own ([`live_rows`]).
+/// the live scenario f and the password scenario p have rows of their own ([`live_rows`],
+/// [`password_rows`]).
 pub fn rows(samples: &[Sample]) -> Vec<Row> {
     let mut groups: BTreeMap<(Size, Scenario, SourceKind, Db), Vec<&Sample>> = BTreeMap::new();
     for sample in samples {
         if let (What::Scenario(scenario), Some(db)) = (sample.what, sample.db) {
-            if scenario == Scenario::F {
+            if matches!(scenario, Scenario::F | Scenario::P) {
                 continue;
             }
             groups
@@ -169,6 +233,7 @@ pub fn rows(samples: &[Sample]) -> Vec<Row> {
                 wall: secs(|u| u.wall.as_secs_f64()),
                 cpu: secs(|u| u.cpu.as_secs_f64()),
                 max_rss_kib: runs.iter().map(|s| s.usage.max_rss_kib).max().unwrap_or(0),
+                ok_rss_kib: ok.iter().map(|s| s.usage.max_rss_kib).max(),
                 limit: limit(samples, size, scenario, source, db),
                 keyless: (scenario == Scenario::A)
                     .then(|| {
@@ -289,8 +354,122 @@ fn live_section(rows: &[LiveRow]) -> String {
     out
 }
 
+/// One row of the password scenario's table: its no-change full sync on one database, over its
+/// runs, next to scenario b's run of the same data without passwords.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PasswordRow {
+    /// The size.
+    pub size: Size,
+    /// The database.
+    pub db: Db,
+    /// Median wall seconds of the first sync, which hashed every password (not judged).
+    pub first: Option<f64>,
+    /// Median wall seconds of the no-change full sync with passwords.
+    pub wall: Option<f64>,
+    /// Its median CPU seconds.
+    pub cpu: Option<f64>,
+    /// Its largest peak RSS, KiB.
+    pub max_rss_kib: u64,
+    /// Median wall seconds of scenario b (file source, same size and database): the same run
+    /// without passwords.
+    pub without: Option<f64>,
+    /// The first failure of the first or the measured sync, if any.
+    pub failure: Option<String>,
+    /// Failed runs of all measured runs.
+    pub failed: (usize, usize),
+}
+
+/// The password scenario's rows, one per (size, database) of the file source.
+pub fn password_rows(samples: &[Sample]) -> Vec<PasswordRow> {
+    let mut groups: BTreeMap<(Size, Db), Vec<&Sample>> = BTreeMap::new();
+    for sample in samples {
+        if let (What::Scenario(Scenario::P), Some(db)) = (sample.what, sample.db) {
+            groups.entry((sample.size, db)).or_default().push(sample);
+        }
+    }
+    let file = |what: What, size: Size, db: Db| -> Vec<&Sample> {
+        samples
+            .iter()
+            .filter(|s| {
+                (s.what, s.size, s.source, s.db) == (what, size, SourceKind::File, Some(db))
+            })
+            .collect()
+    };
+    let wall = |runs: &[&Sample]| {
+        let ok: Vec<f64> = runs
+            .iter()
+            .filter(|s| s.failure.is_none())
+            .map(|s| s.usage.wall.as_secs_f64())
+            .collect();
+        median(&ok)
+    };
+    groups
+        .into_iter()
+        .map(|((size, db), runs)| {
+            let ok: Vec<&&Sample> = runs.iter().filter(|s| s.failure.is_none()).collect();
+            let first = file(What::PasswordsFirstSync, size, db);
+            PasswordRow {
+                size,
+                db,
+                first: wall(&first),
+                wall: wall(&runs),
+                cpu: median(
+                    &ok.iter()
+                        .map(|s| s.usage.cpu.as_secs_f64())
+                        .collect::<Vec<_>>(),
+                ),
+                max_rss_kib: runs.iter().map(|s| s.usage.max_rss_kib).max().unwrap_or(0),
+                without: wall(&file(What::Scenario(Scenario::B), size, db)),
+                failure: first.iter().chain(&runs).find_map(|s| s.failure.clone()),
+                failed: (runs.len() - ok.len(), runs.len()),
+            }
+        })
+        .collect()
+}
+
+/// The password scenario's section: the no-change full sync with passwords against the same
+/// run without them.
+fn password_section(rows: &[PasswordRow]) -> String {
+    let mut out = format!(
+        "### (p) passwords: no-change full sync with a password on every user\n\n\
+         The file source with a clear password on every user: a first sync stores one argon2id \
+         hash per user (timed, not judged), then a full sync with nothing changed is measured \
+         and compared with scenario b, the same run of the same data without passwords. Target \
+         (issue 17): ≤ {TARGET_PASSWORDS}×.\n\n\
+         | size | db | first sync (hashing) | (p) wall | CPU | peak RSS | (b) without passwords | × (b) | target |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---|\n"
+    );
+    for row in rows {
+        let secs = |v: Option<f64>| v.map_or("—".to_string(), seconds);
+        let failed = if row.failed.0 > 0 {
+            format!(" ({}/{} failed)", row.failed.0, row.failed.1)
+        } else {
+            String::new()
+        };
+        let ratio = row.wall.zip(row.without).map(|(p, b)| p / b);
+        let target = ratio.map_or("—".to_string(), |r| {
+            verdict(r <= TARGET_PASSWORDS, &format!("≤ {TARGET_PASSWORDS}×"))
+        });
+        writeln!(
+            out,
+            "| {} | {} | {} | {}{failed} | {} | {} | {} | {} | {target} |",
+            row.size,
+            row.db,
+            secs(row.first),
+            secs(row.wall),
+            secs(row.cpu),
+            megabytes(row.max_rss_kib),
+            secs(row.without),
+            ratio.map_or("—".to_string(), |r| format!("{r:.2}")),
+        )
+        .expect("writing to a String cannot fail");
+    }
+    out.push('\n');
+    out
+}
+
 /// The limit a scenario is compared with: what the source's and the database's own tools need
-/// for the same data (sums of the limit measurements' medians), or the fixed 1 s of the
+/// for the same data (sums of the limit measurements' medians), or the size's fixed time of the
 /// differential scenarios c and e.
 fn limit(
     samples: &[Sample],
@@ -313,14 +492,14 @@ fn limit(
     match scenario {
         Scenario::A => Some((
             read? + part(What::StoreLoad, Some(db))?,
-            format!("{reader} + {loader}"),
+            format!("{reader} + {loader} into keyed tables (PK + unique, no FK)"),
         )),
         Scenario::B | Scenario::D => Some((
             read? + part(What::StateRead, Some(db))?,
             format!("{reader} + read state"),
         )),
-        Scenario::C | Scenario::E => Some((TARGET_C_SECS, "target".into())),
-        Scenario::F => None,
+        Scenario::C | Scenario::E => Some((Targets::of(size).seconds(scenario)?, "target".into())),
+        Scenario::F | Scenario::P => None,
     }
 }
 
@@ -340,15 +519,20 @@ fn part(
     median(&walls)
 }
 
-/// Whether a row meets its time target: `None` where the issue sets none (scenario d).
+/// Whether a row meets its size's time target: `None` where no issue sets one (scenario d, and
+/// e at the huge size).
 fn time_target(row: &Row) -> Option<(bool, String)> {
     let wall = row.wall?;
     let ratio = row.limit.as_ref().map(|(limit, _)| wall / limit);
+    let targets = Targets::of(row.size);
     match row.scenario {
-        Scenario::A => ratio.map(|r| (r <= TARGET_A, format!("≤ {TARGET_A}×"))),
-        Scenario::B => ratio.map(|r| (r <= TARGET_B, format!("≤ {TARGET_B}×"))),
-        Scenario::C | Scenario::E => Some((wall < TARGET_C_SECS, "< 1 s".into())),
-        Scenario::D | Scenario::F => None,
+        Scenario::A => ratio.map(|r| (r <= targets.a, format!("≤ {}×", targets.a))),
+        Scenario::B => ratio.map(|r| (r <= targets.b, format!("≤ {}×", targets.b))),
+        Scenario::C | Scenario::E => {
+            let secs = targets.seconds(row.scenario)?;
+            Some((wall <= secs, format!("≤ {secs} s")))
+        }
+        Scenario::D | Scenario::F | Scenario::P => None,
     }
 }
 
@@ -399,12 +583,17 @@ pub struct Context {
     pub runs: usize,
     /// Where the JSON went, relative to the workspace.
     pub json: String,
-    /// The plot's file name, relative to the markdown's folder.
-    pub plot: String,
+    /// The plot's file name, relative to the markdown's folder, if the section shows one.
+    pub plot: Option<String>,
 }
 
 /// The generated section of `docs/benchmarks.md` (without the markers).
-pub fn markdown(context: &Context, rows: &[Row], live: &[LiveRow]) -> String {
+pub fn markdown(
+    context: &Context,
+    rows: &[Row],
+    live: &[LiveRow],
+    passwords: &[PasswordRow],
+) -> String {
     let m = &context.machine;
     let mut out = String::new();
     let w = "writing to a String cannot fail";
@@ -443,32 +632,65 @@ pub fn markdown(context: &Context, rows: &[Row], live: &[LiveRow]) -> String {
     if !live.is_empty() {
         out.push_str(&live_section(live));
     }
+    if !passwords.is_empty() {
+        out.push_str(&password_section(passwords));
+    }
     let keyless = keyless_rows(rows);
     if !keyless.is_empty() {
         out.push_str(
             "### (a) against a load without keys\n\n\
-             The bulk-load limit above fills the real tables, keys and indexes included. Loading \
-             the same rows into copies without any key or index is the floor under every load; \
-             a sync must also build the keys and write one log line per change.\n\n\
+             The bulk-load limit above fills tables with idmsync's columns, primary keys and \
+             unique keys (no foreign key, no other index). Loading the same rows into copies \
+             without any key or index is the floor under every load; a sync must also build the \
+             keys and write one log line per change.\n\n\
              | size | source | db | (a) wall | source read + keyless load | × |\n\
              |---|---|---|---:|---:|---:|\n",
         );
         out.push_str(&keyless);
         out.push('\n');
     }
-    let growth = growth_rows(rows);
+    let growth = growth_rows(rows, Size::Small, Size::Large);
     if !growth.is_empty() {
-        out.push_str(
-            "### Growth: large ÷ small (10× the data; target ≤ 12× the time)\n\n\
-             | scenario | source | db | small | large | ratio | target |\n|---|---|---|---:|---:|---:|---|\n",
-        );
+        writeln!(
+            out,
+            "### Growth: large ÷ small (10× the data; target ≤ {GROWTH_SMALL_LARGE}× the time)\n\n\
+             | scenario | source | db | small | large | ratio | target |\n|---|---|---|---:|---:|---:|---|",
+        )
+        .expect(w);
+        out.push_str(&growth);
+        out.push('\n');
+    }
+    let growth = growth_rows(rows, Size::Large, Size::Huge);
+    if !growth.is_empty() {
+        writeln!(
+            out,
+            "### Growth: huge ÷ large (10× the data; target ≤ {GROWTH_LARGE_HUGE}× the time and \
+             the peak RSS)\n\n\
+             | scenario | source | db | large | huge | ratio | large RSS | huge RSS | RSS ratio | target |\n\
+             |---|---|---|---:|---:|---:|---:|---:|---:|---|",
+        )
+        .expect(w);
         out.push_str(&growth);
         out.push('\n');
     }
     let failures: Vec<&Row> = rows.iter().filter(|r| r.failure.is_some()).collect();
     let live_failures: Vec<&LiveRow> = live.iter().filter(|r| r.failure.is_some()).collect();
-    if !failures.is_empty() || !live_failures.is_empty() {
+    let password_failures: Vec<&PasswordRow> =
+        passwords.iter().filter(|r| r.failure.is_some()).collect();
+    if !failures.is_empty() || !live_failures.is_empty() || !password_failures.is_empty() {
         out.push_str("### Failures\n\n");
+        for row in password_failures {
+            writeln!(
+                out,
+                "- {} p (file) → {}: {} of {} runs failed: `{}`",
+                row.size,
+                row.db,
+                row.failed.0,
+                row.failed.1,
+                row.failure.as_deref().unwrap_or_default().replace('`', "'")
+            )
+            .expect(w);
+        }
         for row in live_failures {
             writeln!(
                 out,
@@ -498,12 +720,9 @@ pub fn markdown(context: &Context, rows: &[Row], live: &[LiveRow]) -> String {
         }
         out.push('\n');
     }
-    writeln!(
-        out,
-        "![time against directory size per scenario]({})",
-        context.plot
-    )
-    .expect(w);
+    if let Some(plot) = &context.plot {
+        writeln!(out, "![time against directory size per scenario]({plot})").expect(w);
+    }
     out
 }
 
@@ -525,13 +744,14 @@ fn table_row(row: &Row) -> String {
         }
         _ => ("—".to_string(), "—".to_string()),
     };
-    let rss_ok = row.max_rss_kib < RSS_TARGET_KIB;
+    let rss = Targets::of(row.size);
+    let rss_ok = row.max_rss_kib <= rss.rss_kib();
     let mut targets = Vec::new();
     if let Some((met, text)) = time_target(row) {
         targets.push(verdict(met, &text));
     }
     if row.max_rss_kib > 0 {
-        targets.push(verdict(rss_ok, "RSS < 400 MB"));
+        targets.push(verdict(rss_ok, &format!("RSS ≤ {} MB", rss.rss_mb)));
     }
     format!(
         "| {} {} | {} | {} | {}{failed} | {} | {} | {limit} | {ratio} | {} |\n",
@@ -567,27 +787,55 @@ fn keyless_rows(rows: &[Row]) -> String {
     out
 }
 
-/// The growth table's rows: every scenario measured at both the small and the large size.
-fn growth_rows(rows: &[Row]) -> String {
+/// A growth table's rows: every scenario measured at both `from` and `to`. From small to large
+/// the time is judged (≤ 12×); from large to huge the time and the peak RSS (≤ 11× each).
+fn growth_rows(rows: &[Row], from: Size, to: Size) -> String {
     let mut out = String::new();
-    for small in rows.iter().filter(|r| r.size == Size::Small) {
-        let large = rows.iter().find(|r| {
-            r.size == Size::Large
-                && (r.scenario, r.source, r.db) == (small.scenario, small.source, small.db)
-        });
-        if let (Some(s), Some(l)) = (small.wall, large.and_then(|r| r.wall)) {
-            let ratio = l / s;
+    for low in rows.iter().filter(|r| r.size == from) {
+        let Some(high) = rows.iter().find(|r| {
+            r.size == to && (r.scenario, r.source, r.db) == (low.scenario, low.source, low.db)
+        }) else {
+            continue;
+        };
+        let (Some(l), Some(h)) = (low.wall, high.wall) else {
+            continue;
+        };
+        let ratio = h / l;
+        let w = "writing to a String cannot fail";
+        let head = format!(
+            "| {} | {} | {} | {} | {} | {ratio:.1}× |",
+            low.scenario,
+            low.source,
+            low.db,
+            seconds(l),
+            seconds(h)
+        );
+        if to == Size::Huge {
+            let growth = GROWTH_LARGE_HUGE;
+            let memory = match (low.ok_rss_kib, high.ok_rss_kib) {
+                (Some(l), Some(h)) if l > 0 => Some(h as f64 / l as f64),
+                _ => None,
+            };
+            let memory_verdict = memory.map_or("RSS —".to_string(), |m| {
+                verdict(m <= growth, &format!("RSS ≤ {growth}×"))
+            });
             writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {ratio:.1}× | {} |",
-                small.scenario,
-                small.source,
-                small.db,
-                seconds(s),
-                seconds(l),
-                verdict(ratio <= TARGET_GROWTH, "≤ 12×")
+                "{head} {} | {} | {} | {}, {memory_verdict} |",
+                low.ok_rss_kib.map_or("—".to_string(), megabytes),
+                high.ok_rss_kib.map_or("—".to_string(), megabytes),
+                memory.map_or("—".to_string(), |m| format!("{m:.1}×")),
+                verdict(ratio <= growth, &format!("time ≤ {growth}×")),
             )
-            .expect("writing to a String cannot fail");
+            .expect(w);
+        } else {
+            let growth = GROWTH_SMALL_LARGE;
+            writeln!(
+                out,
+                "{head} {} |",
+                verdict(ratio <= growth, &format!("≤ {growth}×"))
+            )
+            .expect(w);
         }
     }
     out
@@ -630,18 +878,17 @@ fn thousands(n: usize) -> String {
     out
 }
 
-/// `doc` with the text between [`BEGIN`] and [`END`] replaced by `section`; markers are
+/// `doc` with the text between `which`'s markers replaced by `section`; the markers are
 /// appended at the end when the document has none yet.
-pub fn replace_section(doc: &str, section: &str) -> Result<String> {
-    let generated = format!("{BEGIN}\n{section}{END}");
-    match (doc.find(BEGIN), doc.find(END)) {
-        (Some(begin), Some(end)) if begin < end => Ok(format!(
-            "{}{generated}{}",
-            &doc[..begin],
-            &doc[end + END.len()..]
-        )),
+pub fn replace_section(doc: &str, which: DocSection, section: &str) -> Result<String> {
+    let (begin, end) = which.markers();
+    let generated = format!("{begin}\n{section}{end}");
+    match (doc.find(begin), doc.find(end)) {
+        (Some(b), Some(e)) if b < e => {
+            Ok(format!("{}{generated}{}", &doc[..b], &doc[e + end.len()..]))
+        }
         (None, None) => Ok(format!("{}\n{generated}\n", doc.trim_end())),
-        _ => bail!("docs/benchmarks.md has a broken {BEGIN} … {END} pair; fix it by hand"),
+        _ => bail!("docs/benchmarks.md has a broken {begin} … {end} pair; fix it by hand"),
     }
 }
 
@@ -698,7 +945,13 @@ mod tests {
         assert_eq!(rows.len(), 6);
         let a = &rows[0];
         assert_eq!((a.scenario, a.wall), (Scenario::A, Some(6.0)));
-        assert_eq!(a.limit, Some((3.0, "ldapsearch + \\copy".to_string())));
+        assert_eq!(
+            a.limit,
+            Some((
+                3.0,
+                "ldapsearch + \\copy into keyed tables (PK + unique, no FK)".to_string()
+            ))
+        );
         assert_eq!(a.keyless, Some(1.5));
         assert_eq!(rows[1].keyless, None, "only scenario a has a keyless limit");
         assert_eq!(
@@ -724,25 +977,26 @@ mod tests {
             date: "2025-01-01".into(),
             runs: 3,
             json: "target/bench/x.json".into(),
-            plot: "bench-scaling.svg".into(),
+            plot: Some("bench-scaling.svg".into()),
         };
-        let text = markdown(&context, &rows(&samples()), &[]);
+        let text = markdown(&context, &rows(&samples()), &[], &[]);
         assert!(text.contains("2 CPUs (Test CPU), 1024 MiB"), "{text}");
         assert!(text.contains("### small: 10,000 users, 1,000 groups, 100,000 memberships"));
         assert!(
             text.contains(
                 "| a first full sync | ldap | postgres | 6.00 s | 3.00 s | 102 MB | \
-                 3.00 s (ldapsearch + \\copy) | 2.00 | ≤ 2× met, RSS < 400 MB met |"
+                 3.00 s (ldapsearch + \\copy into keyed tables (PK + unique, no FK)) | 2.00 | \
+                 ≤ 2× met, RSS ≤ 400 MB met |"
             ),
             "{text}"
         );
         assert!(text.contains("| 1.67 | **≤ 1.5× missed**"), "{text}");
         assert!(
-            text.contains("| 0.40 s | 0.20 s | 102 MB | — | — | < 1 s met"),
+            text.contains("| 0.40 s | 0.20 s | 102 MB | — | — | ≤ 1 s met"),
             "{text}"
         );
         assert!(
-            text.contains("| 1.20 s | 0.60 s | 102 MB | — | — | **< 1 s missed**"),
+            text.contains("| 1.20 s | 0.60 s | 102 MB | — | — | **≤ 1 s missed**"),
             "{text}"
         );
         assert!(text.contains("(1/1 failed)"), "{text}");
@@ -753,6 +1007,179 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("(bench-scaling.svg)\n"));
+    }
+
+    /// A sample of `size` with a peak RSS of `rss_mb` MB.
+    fn sized(what: What, size: Size, wall: f64, rss_mb: u64) -> Sample {
+        let mut s = sample(what, Some(Db::Postgres), size, wall, None);
+        s.usage.max_rss_kib = rss_mb * 1000 * 1000 / 1024;
+        s
+    }
+
+    #[test]
+    fn targets_follow_the_size() {
+        let check = |size: Size, scenario: Scenario, wall: f64, limit: f64, rss_mb: u64| {
+            let samples = vec![
+                Sample {
+                    db: None,
+                    ..sized(What::SourceRead, size, limit / 2.0, 1)
+                },
+                sized(What::StoreLoad, size, limit / 2.0, 1),
+                sized(What::StateRead, size, limit / 2.0, 1),
+                sized(What::Scenario(scenario), size, wall, rss_mb),
+            ];
+            let rows = rows(&samples);
+            let row = rows.first().expect("a row");
+            let line = table_row(row);
+            let last = line.rsplit(" | ").next().expect("a target cell");
+            last.trim_end_matches(" |\n").to_string()
+        };
+        // Small: the first issue's targets.
+        assert_eq!(
+            check(Size::Small, Scenario::A, 2.0, 1.0, 400),
+            "≤ 2× met, RSS ≤ 400 MB met"
+        );
+        assert_eq!(
+            check(Size::Small, Scenario::C, 1.01, 1.0, 401),
+            "**≤ 1 s missed**, **RSS ≤ 400 MB missed**"
+        );
+        // Large: issue 17 tightens (a) to 1.5× and the peak RSS to 250 MB.
+        assert_eq!(
+            check(Size::Large, Scenario::A, 1.6, 1.0, 250),
+            "**≤ 1.5× missed**, RSS ≤ 250 MB met"
+        );
+        assert_eq!(
+            check(Size::Large, Scenario::B, 1.5, 1.0, 251),
+            "≤ 1.5× met, **RSS ≤ 250 MB missed**"
+        );
+        assert_eq!(
+            check(Size::Large, Scenario::E, 0.9, 1.0, 100),
+            "≤ 1 s met, RSS ≤ 250 MB met"
+        );
+        // Huge: 2×, 1.5×, 5 s and 1000 MB; (e) has no target there, (d) none anywhere.
+        assert_eq!(
+            check(Size::Huge, Scenario::A, 1.9, 1.0, 1000),
+            "≤ 2× met, RSS ≤ 1000 MB met"
+        );
+        assert_eq!(
+            check(Size::Huge, Scenario::B, 1.6, 1.0, 900),
+            "**≤ 1.5× missed**, RSS ≤ 1000 MB met"
+        );
+        assert_eq!(
+            check(Size::Huge, Scenario::C, 4.9, 1.0, 1001),
+            "≤ 5 s met, **RSS ≤ 1000 MB missed**"
+        );
+        assert_eq!(
+            check(Size::Huge, Scenario::E, 9.0, 1.0, 900),
+            "RSS ≤ 1000 MB met"
+        );
+        assert_eq!(
+            check(Size::Huge, Scenario::D, 9.0, 1.0, 900),
+            "RSS ≤ 1000 MB met"
+        );
+    }
+
+    #[test]
+    fn growth_to_the_huge_size_judges_time_and_memory() {
+        let samples = vec![
+            sized(What::Scenario(Scenario::A), Size::Small, 1.0, 50),
+            sized(What::Scenario(Scenario::A), Size::Large, 10.0, 200),
+            sized(What::Scenario(Scenario::A), Size::Huge, 105.0, 2400),
+            sized(What::Scenario(Scenario::B), Size::Large, 2.0, 200),
+            sized(What::Scenario(Scenario::B), Size::Huge, 25.0, 1000),
+            // Measured at the huge size only: no growth row.
+            sized(What::Scenario(Scenario::C), Size::Huge, 3.0, 500),
+        ];
+        let rows = rows(&samples);
+        assert_eq!(
+            growth_rows(&rows, Size::Small, Size::Large),
+            "| a | ldap | postgres | 1.00 s | 10.0 s | 10.0× | ≤ 12× met |\n"
+        );
+        assert_eq!(
+            growth_rows(&rows, Size::Large, Size::Huge),
+            "| a | ldap | postgres | 10.0 s | 105.0 s | 10.5× | 200 MB | 2400 MB | 12.0× | \
+             time ≤ 11× met, **RSS ≤ 11× missed** |\n\
+             | b | ldap | postgres | 2.00 s | 25.0 s | 12.5× | 200 MB | 1000 MB | 5.0× | \
+             **time ≤ 11× missed**, RSS ≤ 11× met |\n"
+        );
+        let context = Context {
+            machine: Machine {
+                cpus: 2,
+                memory_mib: 1024,
+                cpu_model: "Test CPU".into(),
+            },
+            command: "cargo xtask bench".into(),
+            date: "2025-01-01".into(),
+            runs: 1,
+            json: "target/bench/x.json".into(),
+            plot: None,
+        };
+        let text = markdown(&context, &rows, &[], &[]);
+        assert!(text.contains("### Growth: large ÷ small (10× the data; target ≤ 12× the time)"));
+        assert!(
+            text.contains(
+                "### Growth: huge ÷ large (10× the data; target ≤ 11× the time and the peak RSS)"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("!["), "no plot: {text}");
+    }
+
+    #[test]
+    fn passwords_are_compared_with_the_same_run_without_them() {
+        let file = |what: What, db: Db, wall: f64, failure: Option<&str>| {
+            let mut s = sample(what, Some(db), Size::Small, wall, failure);
+            s.source = SourceKind::File;
+            s
+        };
+        let (pg, lite) = (Db::Postgres, Db::Sqlite);
+        let p = What::Scenario(Scenario::P);
+        let samples = vec![
+            file(What::Scenario(Scenario::B), pg, 0.2, None),
+            file(What::Scenario(Scenario::B), lite, 0.1, None),
+            // The LDAP source's b is another run: not the reference.
+            sample(
+                What::Scenario(Scenario::B),
+                Some(pg),
+                Size::Small,
+                9.0,
+                None,
+            ),
+            file(What::PasswordsFirstSync, pg, 250.0, None),
+            file(p, pg, 0.25, None),
+            file(What::PasswordsFirstSync, lite, 240.0, None),
+            file(p, lite, 200.0, None),
+        ];
+        assert_eq!(rows(&samples).len(), 3, "p is not a row of the main tables");
+        let rows = password_rows(&samples);
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].db, rows[0].without), (Db::Sqlite, Some(0.1)));
+        assert_eq!(rows[1].first, Some(250.0));
+        let text = password_section(&rows);
+        assert!(
+            text.contains("| small | sqlite | 240.0 s | 200.0 s | 100.0 s | 102 MB | 0.10 s | 2000.00 | **≤ 1.5× missed** |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| small | postgres | 250.0 s | 0.25 s | 0.12 s | 102 MB | 0.20 s | 1.25 | ≤ 1.5× met |"),
+            "{text}"
+        );
+        let failed = vec![
+            file(What::PasswordsFirstSync, pg, 1.0, Some("exit 1")),
+            file(
+                p,
+                pg,
+                0.0,
+                Some("the first sync with passwords failed: exit 1"),
+            ),
+        ];
+        let rows = password_rows(&failed);
+        assert_eq!(rows[0].failure.as_deref(), Some("exit 1"));
+        let text = password_section(&rows);
+        assert!(
+            text.contains("| small | postgres | — | — (1/1 failed) | — |"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -794,16 +1221,27 @@ mod tests {
 
     #[test]
     fn only_the_marked_section_is_replaced() {
-        let doc = format!("# Benchmarks\n\nprose\n{BEGIN}\nold\n{END}\nafter\n");
-        assert_eq!(
-            replace_section(&doc, "new\n").expect("markers"),
-            format!("# Benchmarks\n\nprose\n{BEGIN}\nnew\n{END}\nafter\n")
+        let (begin, end) = DocSection::Results.markers();
+        let (scale_begin, scale_end) = DocSection::Scale.markers();
+        let doc = format!(
+            "# Benchmarks\n\nprose\n{begin}\nold\n{end}\nmiddle\n{scale_begin}\nold scale\n{scale_end}\nafter\n"
         );
         assert_eq!(
-            replace_section("# B\n\n", "new\n").expect("no markers"),
-            format!("# B\n{BEGIN}\nnew\n{END}\n")
+            replace_section(&doc, DocSection::Results, "new\n").expect("markers"),
+            format!("# Benchmarks\n\nprose\n{begin}\nnew\n{end}\nmiddle\n{scale_begin}\nold scale\n{scale_end}\nafter\n")
         );
-        assert!(replace_section(&format!("{END}{BEGIN}"), "x").is_err());
+        assert_eq!(
+            replace_section(&doc, DocSection::Scale, "huge\n").expect("markers"),
+            format!("# Benchmarks\n\nprose\n{begin}\nold\n{end}\nmiddle\n{scale_begin}\nhuge\n{scale_end}\nafter\n")
+        );
+        assert_eq!(
+            replace_section("# B\n\n", DocSection::Results, "new\n").expect("no markers"),
+            format!("# B\n{begin}\nnew\n{end}\n")
+        );
+        assert!(replace_section(&format!("{end}{begin}"), DocSection::Results, "x").is_err());
+        assert!(replace_section(&doc, DocSection::Passwords, "p\n")
+            .expect("appended")
+            .ends_with("after\n<!-- bench-passwords:begin -->\np\n<!-- bench-passwords:end -->\n"));
     }
 
     #[test]

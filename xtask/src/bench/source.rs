@@ -74,6 +74,18 @@ impl Source {
         })
     }
 
+    /// The file source's two files for scenario p: `directory` as [`start`](Self::start) writes
+    /// it, with a clear password on every user ([`with_passwords`]), in `dir`.
+    pub fn files_with_passwords(directory: &Generated, dir: &Path, seed: u64) -> Result<Source> {
+        let users = dir.join("users.txt");
+        let groups = dir.join("groups.txt");
+        let text = with_passwords(&directory.users_txt(BASE_DATE, BASE_DATE), seed);
+        std::fs::write(&users, text).with_context(|| format!("writing {}", users.display()))?;
+        std::fs::write(&groups, directory.groups_txt(BASE_DATE, BASE_DATE))
+            .with_context(|| format!("writing {}", groups.display()))?;
+        Ok(Source::File { users, groups })
+    }
+
     /// Brings the source in line with `directory` after [`Generated::change`],
     /// [`Generated::delete_users`] or [`Generated::remove_members`] returned `ldif`: ldapmodify
     /// through the running server (so modifyTimestamp moves as in production), or the files
@@ -159,8 +171,61 @@ impl Source {
     }
 }
 
+/// `users_txt` (lines `id;firstName;lastName;email;password;lastModified`, passwords empty)
+/// with a clear password on every line: 16 hexadecimal digits derived from `seed` and the line's
+/// id, so every run and machine hashes the same passwords. Lines without six fields are kept as
+/// they are.
+pub fn with_passwords(users_txt: &str, seed: u64) -> String {
+    let mut out = String::with_capacity(users_txt.len() + users_txt.lines().count() * 20);
+    for line in users_txt.lines() {
+        let mut fields: Vec<&str> = line.split(';').collect();
+        let password;
+        if fields.len() == 6 {
+            password = format!("pw{:016x}", mix(seed, fields[0]));
+            fields[4] = &password;
+        }
+        out.push_str(&fields.join(";"));
+        out.push('\n');
+    }
+    out
+}
+
+/// FNV-1a of `text` started from `seed`, then SplitMix64's finaliser: a well-spread 64-bit
+/// value, not a secret.
+fn mix(seed: u64, text: &str) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325_u64 ^ seed;
+    for byte in text.bytes() {
+        h = (h ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
 /// `command` with its output discarded (what it would print is not part of the measurement).
 fn quiet(mut measured: Measured) -> Measured {
     measured.command.stdout(Stdio::null()).stderr(Stdio::null());
     measured
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_user_gets_a_deterministic_password_of_its_own() {
+        let text = "jdoe;John;Doe;j@example.com;;01/01/2020\nasmith;Ann;Smith;;;01/01/2020\n";
+        let once = with_passwords(text, 7);
+        assert_eq!(once, with_passwords(text, 7));
+        let passwords: Vec<&str> = once
+            .lines()
+            .map(|l| l.split(';').nth(4).expect("a password field"))
+            .collect();
+        assert_eq!(passwords.len(), 2);
+        assert!(passwords.iter().all(|p| p.len() == 18), "{passwords:?}");
+        assert_ne!(passwords[0], passwords[1]);
+        assert!(once.starts_with("jdoe;John;Doe;j@example.com;pw"), "{once}");
+        assert!(once.lines().all(|l| l.ends_with(";01/01/2020")), "{once}");
+        assert_ne!(with_passwords(text, 8), once, "the seed matters");
+    }
 }
