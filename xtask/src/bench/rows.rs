@@ -32,14 +32,14 @@ pub fn render(directory: &Generated, source: SourceKind) -> [String; 5] {
     let mut user_rows = String::with_capacity(users.len() * 200);
     for (i, user) in users.iter().enumerate() {
         // The LDAP source keys rows by entryUUID and keeps the DN as locator; the file source
-        // keys by login id and has no locator.
+        // keys by login id and has no locator. No password, so no password check (last).
         let (source_id, locator) = match source {
             SourceKind::Ldap => (uuid(i as u64), user.dn.as_str()),
             SourceKind::File => (user.uid.clone(), "\\N"),
         };
         writeln!(
             user_rows,
-            "{}\t1\t{source_id}\t{}\t{locator}\t{}\t{}\t{}\tactive\t\\N\t0\t\\N\t{NOW}\t{NOW}\t{NOW}",
+            "{}\t1\t{source_id}\t{}\t{locator}\t{}\t{}\t{}\tactive\t\\N\t0\t\\N\t{NOW}\t{NOW}\t{NOW}\t\\N",
             i + 1,
             user.uid,
             user.given_name,
