@@ -201,7 +201,10 @@ mod tests {
         let table = crate_table(&architecture());
         let domain = &table["idmsync-domain"];
         assert!(domain.exhaustive);
-        assert_eq!(domain.names, names(&["chrono", "serde", "thiserror"]));
+        assert_eq!(
+            domain.names,
+            names(&["chrono", "serde", "thiserror", "arcstr"])
+        );
         assert!(table["idmsync"].everything);
         assert!(table["idmsync-store-diesel"].names.contains("mysql_async"));
         assert_eq!(table["idmsync-test-ldap"].names, BTreeSet::new());

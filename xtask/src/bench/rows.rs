@@ -120,9 +120,9 @@ mod tests {
         let [tenants, users, groups, memberships, nesting] = render(&directory, SourceKind::Ldap);
         assert_eq!(tenants, "1\tdefault\n");
         assert_eq!(users.lines().count(), 50);
-        // idm_users has 15 columns, idm_groups 10.
+        // idm_users has 16 columns, idm_groups 10.
         assert!(
-            users.lines().all(|l| l.split('\t').count() == 15),
+            users.lines().all(|l| l.split('\t').count() == 16),
             "{users}"
         );
         assert!(
