@@ -12,8 +12,10 @@ pub use feed::FakeFeed;
 pub use source::{group, user, FakeSource};
 pub use store::{MemoryStore, StoreOp};
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use idmsync_domain::{Password, PasswordHash, PasswordHasher, SourceId};
@@ -133,6 +135,8 @@ pub struct Counting<H> {
     inner: H,
     verifications: AtomicUsize,
     hashes: AtomicUsize,
+    /// The threads that hashed, so a test can see the work spread.
+    hashing_threads: Mutex<HashSet<ThreadId>>,
 }
 
 /// The counting plain hasher.
@@ -148,11 +152,23 @@ impl<H> Counting<H> {
     pub fn hashes(&self) -> usize {
         self.hashes.load(Ordering::SeqCst)
     }
+
+    /// How many threads hashed.
+    pub fn hashing_threads(&self) -> usize {
+        self.hashing_threads
+            .lock()
+            .expect("the threads' lock")
+            .len()
+    }
 }
 
 impl<H: PasswordHasher> PasswordHasher for Counting<H> {
     fn hash(&self, clear: &Password) -> Option<PasswordHash> {
         self.hashes.fetch_add(1, Ordering::SeqCst);
+        self.hashing_threads
+            .lock()
+            .expect("the threads' lock")
+            .insert(std::thread::current().id());
         self.inner.hash(clear)
     }
 

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use crate::change::{ChangeSet, Edge, EventKey, FieldChange, Key, LogLine};
 use crate::fxhash::{self, FxHashMap};
 use crate::ids::{ExternalId, SourceId};
-use crate::model::{SourceGroup, SourceUser, StoreState};
+use crate::model::{SourceGroup, SourcePassword, SourceUser, StoreState};
 use crate::options::{PlanOptions, SyncMode};
 use crate::parallel;
 use crate::password::PasswordHasher;
@@ -251,8 +251,11 @@ impl<'a> Planner<'a> {
             self.edges(g, diff, &resolver, &mut edges);
         }
         drop(resolver);
+        let mut hashed = self.clear_passwords(&users).into_iter();
         for u in users {
-            self.user(u);
+            let clear = matches!(u.password, SourcePassword::Clear(_));
+            let ready = if clear { hashed.next() } else { None };
+            self.user(u, ready);
         }
         self.unseen_users(&seen_users, &present_users);
         for g in &groups {

@@ -7,9 +7,18 @@ use crate::change::{Event, EventKey, FieldChange, UserWrite};
 use crate::ids::{ExternalId, SourceId};
 use crate::model::{DeactivatedBy, SourcePassword, SourceUser, StoredUser, UserStatus};
 use crate::options::Reactivate;
+use crate::parallel;
 use crate::password::PasswordHash;
 
 use super::{compare, identity_changes, key, Planner};
+
+/// A password made ready to store: the hash, whether the password changed, and whether
+/// hashing failed.
+pub(super) struct Hashed {
+    hash: Option<PasswordHash>,
+    changed: bool,
+    failed: bool,
+}
 
 impl Planner<'_> {
     fn is_admin(&mut self, external_id: &ExternalId, locator: Option<&str>) -> bool {
@@ -31,6 +40,30 @@ impl Planner<'_> {
         }
     }
 
+    /// The clear passwords of `users`, in order, each made ready to store ([`Self::password`])
+    /// on the planner's threads: a first sync hashes every one of them with argon2, tens of
+    /// milliseconds each. Sources without clear passwords (LDAP) cost nothing here.
+    pub(super) fn clear_passwords(&self, users: &[SourceUser]) -> Vec<Hashed> {
+        let clear: Vec<&SourceUser> = users
+            .iter()
+            .filter(|u| matches!(u.password, SourcePassword::Clear(_)))
+            .collect();
+        if clear.is_empty() {
+            return Vec::new();
+        }
+        let store = self.store;
+        let stored = |u: &SourceUser| {
+            let i = *self.user_index.get(&u.source_id)?;
+            store.users[i].password_hash.as_ref()
+        };
+        parallel::map(
+            &clear,
+            self.options.threads,
+            |_| 1,
+            |u| self.password(u, stored(u)),
+        )
+    }
+
     /// The hash to store for `u`'s password, and whether the password itself changed (what
     /// the run log says; a new check or a rehash of the same password is no such change).
     ///
@@ -38,14 +71,21 @@ impl Planner<'_> {
     /// vouch for it (no check yet, another key, a changed password), and a hash only when it
     /// changed or the stored hash's parameters are outdated: a run where nothing changed
     /// computes one keyed check per user and nothing slow.
-    fn password(
-        &mut self,
-        u: &SourceUser,
-        stored: Option<&PasswordHash>,
-    ) -> (Option<PasswordHash>, bool) {
+    fn password(&self, u: &SourceUser, stored: Option<&PasswordHash>) -> Hashed {
+        let kept = |changed| Hashed {
+            hash: stored.cloned(),
+            changed,
+            failed: false,
+        };
         let p = match &u.password {
-            SourcePassword::Unmanaged => return (stored.cloned(), false),
-            SourcePassword::Absent => return (None, stored.is_some()),
+            SourcePassword::Unmanaged => return kept(false),
+            SourcePassword::Absent => {
+                return Hashed {
+                    hash: None,
+                    changed: stored.is_some(),
+                    failed: false,
+                }
+            }
             SourcePassword::Clear(p) => p,
         };
         let hasher = self.hasher;
@@ -55,12 +95,16 @@ impl Planner<'_> {
                 let vouched = check.is_some() && check.as_deref() == h.check();
                 let same = vouched || hasher.verify(p, h);
                 if same && !hasher.needs_rehash(h) {
-                    let kept = if vouched {
+                    let hash = if vouched {
                         h.clone()
                     } else {
                         h.clone().with_check(check)
                     };
-                    return (Some(kept), false);
+                    return Hashed {
+                        hash: Some(hash),
+                        changed: false,
+                        failed: false,
+                    };
                 }
                 same
             }
@@ -69,19 +113,38 @@ impl Planner<'_> {
         match hasher.hash(p) {
             Some(h) => {
                 let check = hasher.check(&u.source_id, p, &h);
-                (Some(h.with_check(check)), !same)
+                Hashed {
+                    hash: Some(h.with_check(check)),
+                    changed: !same,
+                    failed: false,
+                }
             }
-            None => {
-                self.warn(
-                    EventKey::SkippedPassword,
-                    format!(
-                        "{}: the password could not be hashed; kept as it was",
-                        u.external_id
-                    ),
-                );
-                (stored.cloned(), false)
-            }
+            None => Hashed {
+                failed: true,
+                ..kept(false)
+            },
         }
+    }
+
+    /// The hash [`Self::clear_passwords`] made for `u`, else `u`'s other kind of password; a
+    /// hash that could not be made keeps the stored one, with a warning.
+    fn stored_password(
+        &mut self,
+        u: &SourceUser,
+        stored: Option<&PasswordHash>,
+        hashed: Option<Hashed>,
+    ) -> (Option<PasswordHash>, bool) {
+        let hashed = hashed.unwrap_or_else(|| self.password(u, stored));
+        if hashed.failed {
+            self.warn(
+                EventKey::SkippedPassword,
+                format!(
+                    "{}: the password could not be hashed; kept as it was",
+                    u.external_id
+                ),
+            );
+        }
+        (hashed.hash, hashed.changed)
     }
 
     /// Records a grant or a revocation when `was` and `now` differ.
@@ -93,10 +156,11 @@ impl Planner<'_> {
         }
     }
 
-    pub(super) fn user(&mut self, u: SourceUser) {
+    /// Plans `u`'s row; `hashed` is its clear password made ready by [`Self::clear_passwords`].
+    pub(super) fn user(&mut self, u: SourceUser, hashed: Option<Hashed>) {
         let admin = self.is_admin(&u.external_id, u.locator.as_deref());
         let Some(&i) = self.user_index.get(&u.source_id) else {
-            let (password_hash, _) = self.password(&u, None);
+            let (password_hash, _) = self.stored_password(&u, None, hashed);
             let (status, deactivated_by) = if u.enabled {
                 (UserStatus::Active, None)
             } else {
@@ -111,7 +175,8 @@ impl Planner<'_> {
         };
         let store = self.store;
         let st = &store.users[i];
-        let (password_hash, password_changed) = self.password(&u, st.password_hash.as_ref());
+        let (password_hash, password_changed) =
+            self.stored_password(&u, st.password_hash.as_ref(), hashed);
         let mut fields = identity_changes(
             (&st.external_id, st.locator.as_deref()),
             (&u.external_id, u.locator.as_deref()),

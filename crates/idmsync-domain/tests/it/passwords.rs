@@ -82,6 +82,18 @@ fn a_new_user_costs_one_hash_and_gets_its_check() {
 }
 
 #[test]
+fn a_first_sync_hashes_on_every_planner_thread() {
+    let hasher = CountingHasher::default();
+    let users = (0..8)
+        .map(|i| u(&format!("user{i}")).pw(clear("s3cret")))
+        .collect();
+    let changes = plan(src(users, vec![]), &StoreState::default(), &full(), &hasher);
+    assert_eq!(changes.users.len(), 8);
+    assert_eq!(hasher.hashes(), 8);
+    assert_eq!(hasher.hashing_threads(), full().threads.get());
+}
+
+#[test]
 fn a_hashing_failure_keeps_the_stored_hash_with_a_warning() {
     for before in [None, Some("plain:old")] {
         let store = stored_with(before);
