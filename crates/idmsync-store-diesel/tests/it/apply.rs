@@ -218,14 +218,7 @@ backend_tests! {
         assert_eq!(hash.check(), Some(new_check.as_str()));
         let paul = stored(&state, "s-u2").expect("a hash");
         assert_eq!((paul.as_str(), paul.check()), ("$argon2id$v=19$paul", None));
-        let lines: Vec<String> = db
-            .store
-            .lines(run)
-            .await
-            .expect("lines")
-            .iter()
-            .map(|l| l.to_string())
-            .collect();
+        let lines = db.printed_lines(run).await;
         assert_eq!(lines, ["updated-user: pmccartney (password changed)"]);
     }
 }

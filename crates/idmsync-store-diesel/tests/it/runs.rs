@@ -136,14 +136,7 @@ backend_tests! {
         let acme = tenant("acme");
         let changes = directory();
         let run = sync(&db, &acme, &changes, 1).await;
-        let lines: Vec<String> = db
-            .store
-            .lines(run)
-            .await
-            .expect("lines")
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let lines = db.printed_lines(run).await;
         let expected: Vec<String> = changes.log_lines().map(|l| l.to_string()).collect();
         assert_eq!(lines, expected);
         assert_eq!(

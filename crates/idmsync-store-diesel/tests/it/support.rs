@@ -73,6 +73,12 @@ impl Db {
             .expect("begin")
     }
 
+    /// The log lines of `run`, as they print.
+    pub async fn printed_lines(&self, run: RunId) -> Vec<String> {
+        let lines = self.store.lines(run).await.expect("lines");
+        lines.iter().map(ToString::to_string).collect()
+    }
+
     /// A second store on the same database, as another node would open it.
     pub fn another_store(&self, options: StoreOptions) -> DieselStore {
         DieselStore::connect_with(&url(&self.database), options).expect("connect")
