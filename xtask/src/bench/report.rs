@@ -879,11 +879,17 @@ fn thousands(n: usize) -> String {
 }
 
 /// `doc` with the text between `which`'s markers replaced by `section`; the markers are
-/// appended at the end when the document has none yet.
+/// appended at the end when the document has none yet. A marker counts only on a line of its
+/// own: the prose that explains the sections quotes them.
 pub fn replace_section(doc: &str, which: DocSection, section: &str) -> Result<String> {
     let (begin, end) = which.markers();
     let generated = format!("{begin}\n{section}{end}");
-    match (doc.find(begin), doc.find(end)) {
+    let line = |marker: &str| {
+        doc.match_indices(marker).map(|(i, _)| i).find(|&i| {
+            (i == 0 || doc[..i].ends_with('\n')) && doc[i + marker.len()..].starts_with('\n')
+        })
+    };
+    match (line(begin), line(end)) {
         (Some(b), Some(e)) if b < e => {
             Ok(format!("{}{generated}{}", &doc[..b], &doc[e + end.len()..]))
         }
@@ -897,6 +903,16 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn a_quoted_marker_is_not_a_section() {
+        let doc = "intro `<!-- bench-scale:begin -->` quoted\n\n<!-- bench-scale:begin -->\nold\n<!-- bench-scale:end -->\nafter\n";
+        let new = replace_section(doc, DocSection::Scale, "new\n").expect("replaced");
+        assert_eq!(
+            new,
+            "intro `<!-- bench-scale:begin -->` quoted\n\n<!-- bench-scale:begin -->\nnew\n<!-- bench-scale:end -->\nafter\n"
+        );
+    }
 
     fn sample(what: What, db: Option<Db>, size: Size, wall: f64, failure: Option<&str>) -> Sample {
         Sample {
@@ -1238,7 +1254,7 @@ mod tests {
             replace_section("# B\n\n", DocSection::Results, "new\n").expect("no markers"),
             format!("# B\n{begin}\nnew\n{end}\n")
         );
-        assert!(replace_section(&format!("{end}{begin}"), DocSection::Results, "x").is_err());
+        assert!(replace_section(&format!("{end}\n{begin}\n"), DocSection::Results, "x").is_err());
         assert!(replace_section(&doc, DocSection::Passwords, "p\n")
             .expect("appended")
             .ends_with("after\n<!-- bench-passwords:begin -->\np\n<!-- bench-passwords:end -->\n"));
