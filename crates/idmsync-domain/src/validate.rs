@@ -19,7 +19,7 @@
 //! [`ID_MAX`] is what the MariaDB schema's indexed `VARCHAR(512)` holds; [`TEXT_MAX`] keeps a
 //! run-log line that quotes several names well inside MariaDB's 64 KiB `TEXT`.
 
-use crate::model::{MemberRef, SourceGroup, SourcePassword, SourceUser};
+use crate::model::{SourceGroup, SourcePassword, SourceUser};
 
 /// Characters an id may have.
 pub const ID_MAX: usize = 512;
@@ -143,8 +143,7 @@ pub fn group(group: &SourceGroup, fields: &Fields) -> Result<(), Violation> {
     }
     check(fields.group_name, &group.name, Kind::Text)?;
     for member in &group.members {
-        let (MemberRef::Locator(value) | MemberRef::ExternalId(value)) = member;
-        check(fields.members, value, Kind::Locator)?;
+        check(fields.members, member.name(), Kind::Locator)?;
     }
     Ok(())
 }
@@ -209,6 +208,7 @@ impl Fields {
 mod tests {
     use super::*;
     use crate::ids::{ExternalId, SourceId};
+    use crate::model::MemberRef;
     use crate::password::Password;
 
     fn jlennon() -> SourceUser {
