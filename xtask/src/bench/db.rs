@@ -248,18 +248,8 @@ impl Database {
                     .arg(sql);
             }
         }
-        let output = command
-            .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("running {command:?}"))?;
-        if !output.status.success() {
-            bail!(
-                "{command:?} failed ({}): {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        let output = run(command.stdin(Stdio::null()), "querying")?;
+        Ok(String::from_utf8_lossy(&output).into_owned())
     }
 
     /// The measured [`client`](Self::client) with `script` (saved in `script_dir`) as its
@@ -317,8 +307,12 @@ impl Database {
 
 /// Runs `command` to completion, failing with its stderr if it fails.
 fn check(command: &mut Command, what: &str) -> Result<()> {
+    run(command.stdout(Stdio::null()), what).map(drop)
+}
+
+/// Runs `command` to completion and returns its stdout, or fails with its stderr.
+fn run(command: &mut Command, what: &str) -> Result<Vec<u8>> {
     let output = command
-        .stdout(Stdio::null())
         .output()
         .with_context(|| format!("running {command:?}"))?;
     if !output.status.success() {
@@ -329,5 +323,5 @@ fn check(command: &mut Command, what: &str) -> Result<()> {
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    Ok(())
+    Ok(output.stdout)
 }
