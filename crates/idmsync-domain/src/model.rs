@@ -256,3 +256,22 @@ impl StoreState {
         groups
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_name_is_one_string() {
+        let mut names = MemberNames::default();
+        let first = names.intern("uid=jlennon,ou=people,dc=example");
+        let again = names.intern(&String::from("uid=jlennon,ou=people,dc=example"));
+        let other = names.intern("uid=pmccartney,ou=people,dc=example");
+        assert!(ArcStr::ptr_eq(&first, &again));
+        assert!(!ArcStr::ptr_eq(&first, &other));
+        assert_eq!(
+            MemberRef::Locator(again).name(),
+            "uid=jlennon,ou=people,dc=example"
+        );
+    }
+}
