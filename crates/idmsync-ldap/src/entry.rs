@@ -170,6 +170,7 @@ pub fn source_id_text(value: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::attributes::tests::{active_directory, openldap};
+    use idmsync_domain::ArcStr;
 
     const UUID: &str = "8f1d6a0e-4f5b-103d-9b1a-2b1c3a5e7d01";
 
@@ -410,6 +411,23 @@ mod tests {
                 ],
             })
         );
+    }
+
+    #[test]
+    fn groups_read_together_share_their_members_names() {
+        let mut names = MemberNames::default();
+        let mut member_of = |cn: &str, dn: &str| {
+            let mut e = entry(
+                &format!("cn={cn},ou=groups,dc=example"),
+                &[("entryUUID", &[UUID]), ("cn", &[cn]), ("member", &[dn])],
+            );
+            let g = group(&mut e, &openldap(), &mut names).expect("mapped");
+            g.members[0].name().clone()
+        };
+        let a = member_of("beatles", "UID=jlennon,ou=people,dc=example");
+        let b = member_of("wings", "uid=jlennon, ou=People,dc=example");
+        assert_eq!(a, "uid=jlennon,ou=people,dc=example");
+        assert!(ArcStr::ptr_eq(&a, &b), "one string for one normalised DN");
     }
 
     #[test]
