@@ -26,6 +26,7 @@
 
 pub mod discovery;
 mod error;
+mod coerce;
 mod eval;
 mod filter;
 mod lexer;
