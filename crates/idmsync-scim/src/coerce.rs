@@ -51,10 +51,14 @@ pub(crate) fn coerce_single(
         },
         AttrType::String | AttrType::Reference => match value {
             Value::String(_) => Ok(value.clone()),
-            _ => Err(ScimError::invalid_value(format!("`{label}` must be a string."))),
+            _ => Err(ScimError::invalid_value(format!(
+                "`{label}` must be a string."
+            ))),
         },
         AttrType::DateTime => match value {
-            Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => Ok(value.clone()),
+            Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => {
+                Ok(value.clone())
+            }
             _ => Err(ScimError::invalid_value(format!(
                 "`{label}` must be an RFC 3339 date and time."
             ))),
@@ -77,7 +81,9 @@ pub(crate) fn coerce_single(
                 out.insert("value".into(), value.clone());
                 Ok(Value::Object(out))
             }
-            _ => Err(ScimError::invalid_value(format!("`{label}` must be an object."))),
+            _ => Err(ScimError::invalid_value(format!(
+                "`{label}` must be an object."
+            ))),
         },
     }
 }
@@ -88,7 +94,9 @@ pub(crate) fn coerce_single(
 /// `schemas`, `id` and `meta`. A missing required attribute is a 400 `invalidValue`.
 pub fn normalize(body: &Value, resource_type: ResourceType) -> Result<Value, ScimError> {
     let Value::Object(map) = body else {
-        return Err(ScimError::invalid_syntax("The request body must be a JSON object."));
+        return Err(ScimError::invalid_syntax(
+            "The request body must be a JSON object.",
+        ));
     };
     let mut out = Map::new();
     normalize_into(&mut out, map, resource_type)?;
@@ -120,8 +128,12 @@ fn normalize_into(
             }
             continue;
         }
-        let Ok(path) = AttrPath::parse(key) else { continue };
-        let Some(def) = path.definition(resource_type) else { continue };
+        let Ok(path) = AttrPath::parse(key) else {
+            continue;
+        };
+        let Some(def) = path.definition(resource_type) else {
+            continue;
+        };
         if def.mutability == Mutability::ReadOnly {
             continue;
         }
@@ -136,9 +148,8 @@ mod tests {
     use serde_json::json;
 
     fn check(rt: ResourceType, body: Value, expected: Result<Value, (&str, &str)>) {
-        let got = normalize(&body, rt).map_err(|e| {
-            (e.scim_type.map_or("", |t| t.as_str()).to_string(), e.detail)
-        });
+        let got = normalize(&body, rt)
+            .map_err(|e| (e.scim_type.map_or("", |t| t.as_str()).to_string(), e.detail));
         match (got, expected) {
             (Ok(g), Ok(e)) => assert_eq!(g, e, "{body}"),
             (Err((t, d)), Err((et, part))) => {
@@ -211,16 +222,50 @@ mod tests {
         check(
             Group,
             json!({"displayName": "Group1", "members": [{"value": "1", "display": "x"}, "2"]}),
-            Ok(json!({"displayName": "Group1", "members": [{"value": "1", "display": "x"}, {"value": "2"}]})),
+            Ok(
+                json!({"displayName": "Group1", "members": [{"value": "1", "display": "x"}, {"value": "2"}]}),
+            ),
         );
-        check(User, json!({"displayName": "x"}), Err(("invalidValue", "`userName` is required")));
-        check(User, json!({"userName": ""}), Err(("invalidValue", "`userName` is required")));
-        check(Group, json!({"members": []}), Err(("invalidValue", "`displayName` is required")));
-        check(User, json!({"userName": "a", "active": "yes"}), Err(("invalidValue", "`active` must be a boolean")));
-        check(User, json!({"userName": "a", "active": 1}), Err(("invalidValue", "`active` must be a boolean")));
-        check(User, json!({"userName": "a", "password": 12345}), Err(("invalidValue", "`password` must be a string")));
-        check(User, json!({"userName": "a", "emails": [{"primary": "no"}]}), Err(("invalidValue", "`emails.primary`")));
-        check(User, json!({"userName": "a", "name": "x"}), Err(("invalidValue", "`name` must be an object")));
+        check(
+            User,
+            json!({"displayName": "x"}),
+            Err(("invalidValue", "`userName` is required")),
+        );
+        check(
+            User,
+            json!({"userName": ""}),
+            Err(("invalidValue", "`userName` is required")),
+        );
+        check(
+            Group,
+            json!({"members": []}),
+            Err(("invalidValue", "`displayName` is required")),
+        );
+        check(
+            User,
+            json!({"userName": "a", "active": "yes"}),
+            Err(("invalidValue", "`active` must be a boolean")),
+        );
+        check(
+            User,
+            json!({"userName": "a", "active": 1}),
+            Err(("invalidValue", "`active` must be a boolean")),
+        );
+        check(
+            User,
+            json!({"userName": "a", "password": 12345}),
+            Err(("invalidValue", "`password` must be a string")),
+        );
+        check(
+            User,
+            json!({"userName": "a", "emails": [{"primary": "no"}]}),
+            Err(("invalidValue", "`emails.primary`")),
+        );
+        check(
+            User,
+            json!({"userName": "a", "name": "x"}),
+            Err(("invalidValue", "`name` must be an object")),
+        );
         check(User, json!([]), Err(("invalidSyntax", "JSON object")));
     }
 

@@ -42,8 +42,11 @@ impl Filter {
 /// A key of a JSON object, case-insensitively (attribute names are, RFC 7643 §2.1).
 pub(crate) fn get_ci<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
     let map = object.as_object()?;
-    map.get(key)
-        .or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+    map.get(key).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
 }
 
 /// The definition of the value a path compares: `emails` alone compares its `value`.
@@ -61,9 +64,17 @@ fn leaf(path: &AttrPath, scope: Scope) -> Option<&'static AttributeDef> {
 
 /// The values a path designates, lists flattened, nulls dropped. `through_value` makes a
 /// complex multi-valued attribute without sub-attribute stand for its elements' `value`.
-fn values<'a>(object: &'a Value, path: &AttrPath, scope: Scope, through_value: bool) -> Vec<&'a Value> {
+fn values<'a>(
+    object: &'a Value,
+    path: &AttrPath,
+    scope: Scope,
+    through_value: bool,
+) -> Vec<&'a Value> {
     if let Scope::Resource(rt) = scope {
-        let foreign = path.urn.as_deref().is_some_and(|u| !u.eq_ignore_ascii_case(rt.schema_urn()));
+        let foreign = path
+            .urn
+            .as_deref()
+            .is_some_and(|u| !u.eq_ignore_ascii_case(rt.schema_urn()));
         if foreign {
             return Vec::new();
         }
@@ -106,10 +117,14 @@ fn eval(filter: &Filter, object: &Value, scope: Scope) -> bool {
         Filter::And(a, b) => eval(a, object, scope) && eval(b, object, scope),
         Filter::Or(a, b) => eval(a, object, scope) || eval(b, object, scope),
         Filter::Not(a) => !eval(a, object, scope),
-        Filter::Present(path) => values(object, path, scope, false).iter().any(|v| !is_empty(v)),
-        Filter::Compare { path, op: CompareOp::Ne, value } => {
-            !eval_compare(object, path, CompareOp::Eq, value, scope)
-        }
+        Filter::Present(path) => values(object, path, scope, false)
+            .iter()
+            .any(|v| !is_empty(v)),
+        Filter::Compare {
+            path,
+            op: CompareOp::Ne,
+            value,
+        } => !eval_compare(object, path, CompareOp::Eq, value, scope),
         Filter::Compare { path, op, value } => eval_compare(object, path, *op, value, scope),
         Filter::ValuePath { attr, filter, then } => {
             let parent = leaf_parent(attr, scope);
@@ -137,7 +152,13 @@ fn leaf_parent(attr: &AttrPath, scope: Scope) -> Option<&'static AttributeDef> {
     }
 }
 
-fn eval_compare(object: &Value, path: &AttrPath, op: CompareOp, literal: &Value, scope: Scope) -> bool {
+fn eval_compare(
+    object: &Value,
+    path: &AttrPath,
+    op: CompareOp,
+    literal: &Value,
+    scope: Scope,
+) -> bool {
     let found = values(object, path, scope, true);
     if literal.is_null() {
         // `eq null` asks for an unassigned attribute (RFC 7643 §2.5: null is unassigned).
@@ -191,9 +212,12 @@ fn compare(actual: &Value, op: CompareOp, literal: &Value, def: Option<&Attribut
                 _ => ordered(Some(a.cmp(&b)), op),
             }
         }
-        (Value::Number(a), Value::Number(b)) => {
-            ordered(a.as_f64().zip(b.as_f64()).and_then(|(x, y)| x.partial_cmp(&y)), op)
-        }
+        (Value::Number(a), Value::Number(b)) => ordered(
+            a.as_f64()
+                .zip(b.as_f64())
+                .and_then(|(x, y)| x.partial_cmp(&y)),
+            op,
+        ),
         (Value::Bool(a), Value::Bool(b)) => op == CompareOp::Eq && a == b,
         _ => false,
     }
@@ -270,7 +294,11 @@ mod tests {
 
     fn check(filter: &str, expected: bool) {
         let parsed = Filter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
-        assert_eq!(parsed.matches(&user(), ResourceType::User), expected, "{filter}");
+        assert_eq!(
+            parsed.matches(&user(), ResourceType::User),
+            expected,
+            "{filter}"
+        );
     }
 
     #[test]
@@ -286,8 +314,14 @@ mod tests {
         check(r#"meta.version eq "w/\"A330BC54F0671C9\"""#, false);
         check(r#"meta.version eq "W/\"a330bc54f0671c9\"""#, true);
         check(r#"name.GIVENNAME eq "barbara""#, true);
-        check(r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "BJ""#, true);
-        check(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:userName sw "bj""#, false);
+        check(
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "BJ""#,
+            true,
+        );
+        check(
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:userName sw "bj""#,
+            false,
+        );
     }
 
     #[test]
@@ -313,8 +347,14 @@ mod tests {
         check(r#"emails eq "bjensen@example.com""#, true);
         check(r#"emails.type eq "home""#, true);
         check(r#"emails.type eq "other""#, false);
-        check(r#"emails[type eq "work" and value co "@example.com"]"#, true);
-        check(r#"emails[type eq "home" and value co "@example.com"]"#, false);
+        check(
+            r#"emails[type eq "work" and value co "@example.com"]"#,
+            true,
+        );
+        check(
+            r#"emails[type eq "home" and value co "@example.com"]"#,
+            false,
+        );
         check(r#"emails[TYPE eq "WORK"]"#, true);
         check(r#"emails[primary eq true].value ew "example.com""#, true);
         check(r#"emails[type eq "home"].value ew "example.com""#, false);
@@ -346,7 +386,10 @@ mod tests {
         check(r#"userName pr and not (active eq false)"#, true);
         check(r#"title pr or active eq true"#, true);
         check(r#"title pr or active eq true and userName eq "x""#, false);
-        check(r#"(title pr or active eq true) and not (userName eq "x")"#, true);
+        check(
+            r#"(title pr or active eq true) and not (userName eq "x")"#,
+            true,
+        );
     }
 
     #[test]
@@ -366,7 +409,11 @@ mod tests {
         let resource = json!({"n": 10, "list": [1, 20]});
         let check_n = |filter: &str, expected: bool| {
             let parsed = Filter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
-            assert_eq!(parsed.matches(&resource, ResourceType::User), expected, "{filter}");
+            assert_eq!(
+                parsed.matches(&resource, ResourceType::User),
+                expected,
+                "{filter}"
+            );
         };
         check_n("n gt 9", true);
         check_n("n gt 10", false);
@@ -380,7 +427,10 @@ mod tests {
     fn ordering_booleans_is_an_invalid_filter() {
         let invalid = |filter: &str| {
             let parsed = Filter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
-            parsed.validate(ResourceType::User).err().map(|e| e.scim_type)
+            parsed
+                .validate(ResourceType::User)
+                .err()
+                .map(|e| e.scim_type)
         };
         let bad = Some(Some(crate::ScimType::InvalidFilter));
         assert_eq!(invalid("active gt true"), bad);
@@ -390,6 +440,9 @@ mod tests {
         assert_eq!(invalid("active eq true"), None);
         assert_eq!(invalid(r#"userName gt "a" and active eq false"#), None);
         let parsed = Filter::parse(r#"active gt "a""#).ok();
-        assert_eq!(parsed.map(|f| f.matches(&user(), ResourceType::User)), Some(false));
+        assert_eq!(
+            parsed.map(|f| f.matches(&user(), ResourceType::User)),
+            Some(false)
+        );
     }
 }

@@ -150,7 +150,10 @@ pub(crate) fn parse_patch_path(input: &str) -> Result<PatchPath, FilterError> {
     };
     if parser.eat(&Tok::LBracket) {
         if path.attr.sub.is_some() {
-            return Err(FilterError::new(pos, "a value filter must follow an attribute, not a sub-attribute"));
+            return Err(FilterError::new(
+                pos,
+                "a value filter must follow an attribute, not a sub-attribute",
+            ));
         }
         path.filter = Some(parser.or(true)?);
         parser.expect(&Tok::RBracket)?;
@@ -222,7 +225,10 @@ impl Parser {
             None => Ok(()),
             Some(t) => Err(FilterError::new(
                 t.pos,
-                format!("unexpected {}; expected `and`, `or` or the end", t.tok.describe()),
+                format!(
+                    "unexpected {}; expected `and`, `or` or the end",
+                    t.tok.describe()
+                ),
             )),
         }
     }
@@ -247,7 +253,13 @@ impl Parser {
 
     fn unary(&mut self, nested: bool) -> Result<Filter, FilterError> {
         let not_paren = matches!(self.peek(), Some(Token { tok: Tok::Word(w), .. }) if w.eq_ignore_ascii_case("not"))
-            && matches!(self.tokens.get(self.next + 1), Some(Token { tok: Tok::LParen, .. }));
+            && matches!(
+                self.tokens.get(self.next + 1),
+                Some(Token {
+                    tok: Tok::LParen,
+                    ..
+                })
+            );
         if not_paren {
             self.next += 2;
             let inner = self.or(nested)?;
@@ -262,10 +274,16 @@ impl Parser {
         let (attr, pos) = self.attr_path()?;
         if self.peek().is_some_and(|t| t.tok == Tok::LBracket) {
             if nested {
-                return Err(FilterError::new(self.pos(), "value filters cannot be nested"));
+                return Err(FilterError::new(
+                    self.pos(),
+                    "value filters cannot be nested",
+                ));
             }
             if attr.sub.is_some() {
-                return Err(FilterError::new(pos, "a value filter must follow an attribute, not a sub-attribute"));
+                return Err(FilterError::new(
+                    pos,
+                    "a value filter must follow an attribute, not a sub-attribute",
+                ));
             }
             self.next += 1;
             let filter = self.or(true)?;
@@ -294,7 +312,10 @@ impl Parser {
             }
             _ => Err(FilterError::new(
                 pos,
-                format!("expected an attribute path, `not (` or `(` but found {}", self.found()),
+                format!(
+                    "expected an attribute path, `not (` or `(` but found {}",
+                    self.found()
+                ),
             )),
         }
     }
@@ -308,7 +329,10 @@ impl Parser {
         };
         let path = AttrPath::parse(&sub).map_err(|m| FilterError::new(pos + 1, m))?;
         if path.sub.is_some() || path.urn.is_some() {
-            return Err(FilterError::new(pos + 1, format!("`{sub}` is not a sub-attribute name")));
+            return Err(FilterError::new(
+                pos + 1,
+                format!("`{sub}` is not a sub-attribute name"),
+            ));
         }
         self.next += 1;
         Ok(Some(sub))
@@ -319,12 +343,13 @@ impl Parser {
         let pos = self.pos();
         let word = match self.peek().map(|t| &t.tok) {
             Some(Tok::Word(w)) => w.clone(),
-            _ => {
-                return Err(FilterError::new(
-                    pos,
-                    format!("expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) but found {}", self.found()),
-                ))
-            }
+            _ => return Err(FilterError::new(
+                pos,
+                format!(
+                    "expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) but found {}",
+                    self.found()
+                ),
+            )),
         };
         self.next += 1;
         if word.eq_ignore_ascii_case("pr") {
@@ -378,7 +403,11 @@ mod tests {
         AttrPath::parse(s).unwrap_or_else(|e| panic!("{e}"))
     }
     fn cmp(path: &str, op: CompareOp, value: Value) -> Filter {
-        Filter::Compare { path: p(path), op, value }
+        Filter::Compare {
+            path: p(path),
+            op,
+            value,
+        }
     }
     fn and(a: Filter, b: Filter) -> Filter {
         Filter::And(Box::new(a), Box::new(b))
@@ -407,22 +436,38 @@ mod tests {
     #[test]
     fn filters_parse() {
         use CompareOp::*;
-        check(r#"userName eq "bjensen""#, cmp("userName", Eq, json!("bjensen")));
+        check(
+            r#"userName eq "bjensen""#,
+            cmp("userName", Eq, json!("bjensen")),
+        );
         check(r#"USERNAME EQ "x""#, cmp("USERNAME", Eq, json!("x")));
-        check(r#"name.familyName co "O'Malley""#, cmp("name.familyName", Co, json!("O'Malley")));
+        check(
+            r#"name.familyName co "O'Malley""#,
+            cmp("name.familyName", Co, json!("O'Malley")),
+        );
         check(
             r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J""#,
-            cmp("urn:ietf:params:scim:schemas:core:2.0:User:userName", Sw, json!("J")),
+            cmp(
+                "urn:ietf:params:scim:schemas:core:2.0:User:userName",
+                Sw,
+                json!("J"),
+            ),
         );
         check("title pr", Filter::Present(p("title")));
         check("title PR", Filter::Present(p("title")));
-        check(r#"meta.lastModified gt "2011-05-13T04:42:34Z""#, cmp("meta.lastModified", Gt, json!("2011-05-13T04:42:34Z")));
+        check(
+            r#"meta.lastModified gt "2011-05-13T04:42:34Z""#,
+            cmp("meta.lastModified", Gt, json!("2011-05-13T04:42:34Z")),
+        );
         check("active eq true", cmp("active", Eq, json!(true)));
         check("active eq False", cmp("active", Eq, json!(false)));
         check("x eq null", cmp("x", Eq, Value::Null));
         check("x ge -1.5e3", cmp("x", Ge, json!(-1500.0)));
         check("x le 10", cmp("x", Le, json!(10)));
-        check(r#"a eq "tab\there \u00e9""#, cmp("a", Eq, json!("tab\there é")));
+        check(
+            r#"a eq "tab\there \u00e9""#,
+            cmp("a", Eq, json!("tab\there é")),
+        );
         check(r#"a ne "x""#, cmp("a", Ne, json!("x")));
         check(r#"a ew "x""#, cmp("a", Ew, json!("x")));
         check(r#"a lt "x""#, cmp("a", Lt, json!("x")));
@@ -452,7 +497,10 @@ mod tests {
             r#"emails[type eq "work" and value co "@example.com"]"#,
             Filter::ValuePath {
                 attr: p("emails"),
-                filter: Box::new(and(cmp("type", Eq, json!("work")), cmp("value", Co, json!("@example.com")))),
+                filter: Box::new(and(
+                    cmp("type", Eq, json!("work")),
+                    cmp("value", Co, json!("@example.com")),
+                )),
                 then: None,
             },
         );
@@ -492,7 +540,11 @@ mod tests {
         check_error(r#"emails[x[y eq 1]]"#, 8, "cannot be nested");
         check_error(r#"a.b.c eq 1"#, 0, "not a valid attribute path");
         check_error(r#"userName eq "open"#, 12, "not terminated");
-        check_error(r#"emails[type eq "w"].a.b eq 1"#, 20, "not a sub-attribute name");
+        check_error(
+            r#"emails[type eq "w"].a.b eq 1"#,
+            20,
+            "not a sub-attribute name",
+        );
         check_error(r#"name.givenName[x eq 1]"#, 0, "not a sub-attribute");
     }
 
@@ -513,14 +565,35 @@ mod tests {
     #[test]
     fn patch_paths_parse() {
         let check_path = |input: &str, attr: &str, filter: Option<Filter>, sub: Option<&str>| {
-            let expected = PatchPath { attr: p(attr), filter, sub: sub.map(str::to_string) };
+            let expected = PatchPath {
+                attr: p(attr),
+                filter,
+                sub: sub.map(str::to_string),
+            };
             assert_eq!(parse_patch_path(input), Ok(expected), "{input}");
         };
         check_path("active", "active", None, None);
         check_path("name.givenName", "name.givenName", None, None);
-        check_path(r#"emails[type eq "work"].value"#, "emails", Some(cmp("type", CompareOp::Eq, json!("work"))), Some("value"));
-        check_path(r#"members[value eq "abc"]"#, "members", Some(cmp("value", CompareOp::Eq, json!("abc"))), None);
-        for bad in ["", "a b", "emails[", "emails[type eq \"w\"]x", "a.b.c", "emails[type eq \"w\"].value.x"] {
+        check_path(
+            r#"emails[type eq "work"].value"#,
+            "emails",
+            Some(cmp("type", CompareOp::Eq, json!("work"))),
+            Some("value"),
+        );
+        check_path(
+            r#"members[value eq "abc"]"#,
+            "members",
+            Some(cmp("value", CompareOp::Eq, json!("abc"))),
+            None,
+        );
+        for bad in [
+            "",
+            "a b",
+            "emails[",
+            "emails[type eq \"w\"]x",
+            "a.b.c",
+            "emails[type eq \"w\"].value.x",
+        ] {
             assert!(parse_patch_path(bad).is_err(), "{bad}");
         }
     }

@@ -74,9 +74,8 @@ pub(crate) fn lex(input: &str) -> Result<Vec<Token>, FilterError> {
                 return Err(FilterError::new(start, "the string is not terminated"));
             };
             let end_byte = chars[end].0 + 1;
-            let text: String = serde_json::from_str(&input[byte..end_byte]).map_err(|_| {
-                FilterError::new(start, "the string is not a valid JSON string")
-            })?;
+            let text: String = serde_json::from_str(&input[byte..end_byte])
+                .map_err(|_| FilterError::new(start, "the string is not a valid JSON string"))?;
             tokens.push(Token {
                 tok: Tok::Str(text),
                 pos: start,
@@ -118,7 +117,11 @@ mod tests {
     fn tokens_and_positions() {
         check(
             r#"userName eq "a\"b""#,
-            &[(word("userName"), 0), (word("eq"), 9), (Tok::Str("a\"b".into()), 12)],
+            &[
+                (word("userName"), 0),
+                (word("eq"), 9),
+                (Tok::Str("a\"b".into()), 12),
+            ],
         );
         check(
             r#"emails[type eq "w"].value"#,
@@ -132,7 +135,15 @@ mod tests {
                 (word(".value"), 19),
             ],
         );
-        check("(a pr)", &[(Tok::LParen, 0), (word("a"), 1), (word("pr"), 3), (Tok::RParen, 5)]);
+        check(
+            "(a pr)",
+            &[
+                (Tok::LParen, 0),
+                (word("a"), 1),
+                (word("pr"), 3),
+                (Tok::RParen, 5),
+            ],
+        );
         check(r#""é" x"#, &[(Tok::Str("é".into()), 0), (word("x"), 4)]);
     }
 

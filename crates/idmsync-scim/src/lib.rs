@@ -24,9 +24,9 @@
 //! - [`discovery`]: `/Schemas`, `/ResourceTypes`, `/ServiceProviderConfig`.
 //! - [`ScimError`]: error responses.
 
+mod coerce;
 pub mod discovery;
 mod error;
-mod coerce;
 mod eval;
 mod filter;
 mod lexer;

@@ -54,18 +54,27 @@ impl fmt::Debug for PatchOperation {
 /// `invalidSyntax`, a malformed path a 400 `invalidPath`.
 pub fn parse_request(body: &Value) -> Result<Vec<PatchOperation>, ScimError> {
     let Value::Object(_) = body else {
-        return Err(ScimError::invalid_syntax("The PATCH body must be a JSON object."));
+        return Err(ScimError::invalid_syntax(
+            "The PATCH body must be a JSON object.",
+        ));
     };
     let names_patch_op = get_ci(body, "schemas")
         .and_then(Value::as_array)
-        .is_some_and(|s| s.iter().any(|u| u.as_str().is_some_and(|u| u.eq_ignore_ascii_case(PATCH_OP_SCHEMA))));
+        .is_some_and(|s| {
+            s.iter().any(|u| {
+                u.as_str()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(PATCH_OP_SCHEMA))
+            })
+        });
     if !names_patch_op {
         return Err(ScimError::invalid_syntax(format!(
             "The PATCH body's `schemas` must contain `{PATCH_OP_SCHEMA}`."
         )));
     }
     let Some(Value::Array(steps)) = get_ci(body, "Operations") else {
-        return Err(ScimError::invalid_syntax("The PATCH body must have an `Operations` list."));
+        return Err(ScimError::invalid_syntax(
+            "The PATCH body must have an `Operations` list.",
+        ));
     };
     steps
         .iter()
@@ -76,7 +85,9 @@ pub fn parse_request(body: &Value) -> Result<Vec<PatchOperation>, ScimError> {
 
 fn parse_step(number: usize, step: &Value) -> Result<PatchOperation, ScimError> {
     if !step.is_object() {
-        return Err(ScimError::invalid_syntax(format!("PATCH operation {number} is not an object.")));
+        return Err(ScimError::invalid_syntax(format!(
+            "PATCH operation {number} is not an object."
+        )));
     }
     let op = match get_ci(step, "op").and_then(Value::as_str) {
         Some(s) if s.eq_ignore_ascii_case("add") => OpKind::Add,
@@ -93,15 +104,21 @@ fn parse_step(number: usize, step: &Value) -> Result<PatchOperation, ScimError> 
         Some(Value::String(p)) if p.trim().is_empty() => None,
         Some(Value::String(p)) => Some(PatchPath::parse(p.trim())?),
         Some(_) => {
-            return Err(ScimError::invalid_path(format!("The path of PATCH operation {number} must be a string.")))
+            return Err(ScimError::invalid_path(format!(
+                "The path of PATCH operation {number} must be a string."
+            )))
         }
     };
     let value = get_ci(step, "value").cloned();
     if op == OpKind::Remove && path.is_none() {
-        return Err(ScimError::no_target(format!("PATCH operation {number} removes without a path.")));
+        return Err(ScimError::no_target(format!(
+            "PATCH operation {number} removes without a path."
+        )));
     }
     if op != OpKind::Remove && value.is_none() {
-        return Err(ScimError::invalid_syntax(format!("PATCH operation {number} needs a `value`.")));
+        return Err(ScimError::invalid_syntax(format!(
+            "PATCH operation {number} needs a `value`."
+        )));
     }
     Ok(PatchOperation { op, path, value })
 }
@@ -116,7 +133,9 @@ pub fn apply(
     resource_type: ResourceType,
 ) -> Result<(), ScimError> {
     let Value::Object(original) = resource else {
-        return Err(ScimError::invalid_syntax("The resource to patch is not a JSON object."));
+        return Err(ScimError::invalid_syntax(
+            "The resource to patch is not a JSON object.",
+        ));
     };
     let mut map = original.clone();
     for operation in operations {
@@ -126,25 +145,40 @@ pub fn apply(
     Ok(())
 }
 
-fn apply_one(map: &mut Map<String, Value>, operation: &PatchOperation, rt: ResourceType) -> Result<(), ScimError> {
+fn apply_one(
+    map: &mut Map<String, Value>,
+    operation: &PatchOperation,
+    rt: ResourceType,
+) -> Result<(), ScimError> {
     let value = operation.value.as_ref();
     match &operation.path {
         None => {
             let Some(Value::Object(attributes)) = value else {
-                return Err(ScimError::invalid_syntax("An add or replace without a path needs an object as its value."));
+                return Err(ScimError::invalid_syntax(
+                    "An add or replace without a path needs an object as its value.",
+                ));
             };
             apply_object(map, operation.op, attributes, rt)
         }
-        Some(PatchPath { attr, filter: None, .. }) => apply_attr(map, operation.op, attr, value, rt),
-        Some(PatchPath { attr, filter: Some(filter), sub }) => {
-            apply_filtered(map, operation.op, attr, filter, sub.as_deref(), value, rt)
-        }
+        Some(PatchPath {
+            attr, filter: None, ..
+        }) => apply_attr(map, operation.op, attr, value, rt),
+        Some(PatchPath {
+            attr,
+            filter: Some(filter),
+            sub,
+        }) => apply_filtered(map, operation.op, attr, filter, sub.as_deref(), value, rt),
     }
 }
 
 /// The keys of a path-less value: attribute names, dotted (`name.givenName`, as Entra ID
 /// writes them) or URN-prefixed, or the core schema's URN holding more of them.
-fn apply_object(map: &mut Map<String, Value>, op: OpKind, attributes: &Map<String, Value>, rt: ResourceType) -> Result<(), ScimError> {
+fn apply_object(
+    map: &mut Map<String, Value>,
+    op: OpKind,
+    attributes: &Map<String, Value>,
+    rt: ResourceType,
+) -> Result<(), ScimError> {
     for (key, value) in attributes {
         if key.eq_ignore_ascii_case(rt.schema_urn()) {
             if let Value::Object(inner) = value {
@@ -171,7 +205,9 @@ fn read_only(label: &str) -> ScimError {
 }
 
 fn immutable(label: &str) -> ScimError {
-    ScimError::mutability(format!("`{label}` is immutable and cannot be changed once set."))
+    ScimError::mutability(format!(
+        "`{label}` is immutable and cannot be changed once set."
+    ))
 }
 
 fn key_of(map: &Map<String, Value>, name: &str) -> Option<String> {
@@ -218,17 +254,26 @@ pub(crate) fn apply_attr(
     }
 }
 
-fn apply_top(map: &mut Map<String, Value>, op: OpKind, def: &'static AttributeDef, value: Option<&Value>) -> Result<(), ScimError> {
+fn apply_top(
+    map: &mut Map<String, Value>,
+    op: OpKind,
+    def: &'static AttributeDef,
+    value: Option<&Value>,
+) -> Result<(), ScimError> {
     let name = def.name;
     if op == OpKind::Remove {
         if def.mutability == Mutability::ReadOnly {
             return Err(read_only(name));
         }
         if def.required {
-            return Err(ScimError::mutability(format!("`{name}` is required and cannot be removed.")));
+            return Err(ScimError::mutability(format!(
+                "`{name}` is required and cannot be removed."
+            )));
         }
         return match value {
-            Some(listed) if def.multi_valued && !listed.is_null() => remove_listed(map, def, listed),
+            Some(listed) if def.multi_valued && !listed.is_null() => {
+                remove_listed(map, def, listed)
+            }
             _ => {
                 take(map, name);
                 Ok(())
@@ -238,11 +283,17 @@ fn apply_top(map: &mut Map<String, Value>, op: OpKind, def: &'static AttributeDe
     let new = coerce(def, value.unwrap_or(&Value::Null), name)?;
     if def.mutability == Mutability::ReadOnly {
         let current = key_of(map, name).and_then(|k| map.get(&k));
-        return if current == Some(&new) { Ok(()) } else { Err(read_only(name)) };
+        return if current == Some(&new) {
+            Ok(())
+        } else {
+            Err(read_only(name))
+        };
     }
     if new.is_null() {
         if def.required {
-            return Err(ScimError::mutability(format!("`{name}` is required and cannot be removed.")));
+            return Err(ScimError::mutability(format!(
+                "`{name}` is required and cannot be removed."
+            )));
         }
         take(map, name);
         return Ok(());
@@ -270,7 +321,9 @@ fn apply_top(map: &mut Map<String, Value>, op: OpKind, def: &'static AttributeDe
 fn same_element(def: &AttributeDef, a: &Value, b: &Value) -> bool {
     let value_def = def.sub("value");
     match (get_ci(a, "value"), get_ci(b, "value"), value_def) {
-        (Some(Value::String(x)), Some(Value::String(y)), Some(vd)) if !vd.case_exact => x.eq_ignore_ascii_case(y),
+        (Some(Value::String(x)), Some(Value::String(y)), Some(vd)) if !vd.case_exact => {
+            x.eq_ignore_ascii_case(y)
+        }
         (Some(x), Some(y), _) => x == y,
         _ => a == b,
     }
@@ -306,7 +359,11 @@ fn append(map: &mut Map<String, Value>, def: &AttributeDef, item: Value) {
 
 /// Entra ID's `{"op":"Remove","path":"members","value":[{"value":"id"}]}`: only the listed
 /// elements go.
-fn remove_listed(map: &mut Map<String, Value>, def: &AttributeDef, listed: &Value) -> Result<(), ScimError> {
+fn remove_listed(
+    map: &mut Map<String, Value>,
+    def: &AttributeDef,
+    listed: &Value,
+) -> Result<(), ScimError> {
     let listed = coerce(def, listed, def.name)?;
     let listed = listed.as_array().cloned().unwrap_or_default();
     if let Some(Value::Array(list)) = get_mut(map, def.name) {
@@ -332,8 +389,15 @@ fn merge(map: &mut Map<String, Value>, def: &AttributeDef, fields: Map<String, V
 }
 
 /// Sets a sub-attribute, refusing to change an immutable one that has a value.
-fn set_sub(element: &mut Value, sub: &AttributeDef, new: &Value, label: &str) -> Result<(), ScimError> {
-    let Value::Object(obj) = element else { return Ok(()) };
+fn set_sub(
+    element: &mut Value,
+    sub: &AttributeDef,
+    new: &Value,
+    label: &str,
+) -> Result<(), ScimError> {
+    let Value::Object(obj) = element else {
+        return Ok(());
+    };
     if sub.mutability == Mutability::Immutable {
         if let Some(current) = key_of(obj, sub.name).and_then(|k| obj.get(&k)) {
             if current != new {
@@ -346,7 +410,9 @@ fn set_sub(element: &mut Value, sub: &AttributeDef, new: &Value, label: &str) ->
 }
 
 fn remove_sub(element: &mut Value, sub: &AttributeDef, label: &str) -> Result<(), ScimError> {
-    let Value::Object(obj) = element else { return Ok(()) };
+    let Value::Object(obj) = element else {
+        return Ok(());
+    };
     if sub.mutability == Mutability::Immutable && key_of(obj, sub.name).is_some() {
         return Err(immutable(label));
     }
@@ -439,7 +505,9 @@ fn apply_filtered(
         None => None,
     };
     let label = label(def, sub);
-    if def.mutability == Mutability::ReadOnly || sub.is_some_and(|s| s.mutability == Mutability::ReadOnly) {
+    if def.mutability == Mutability::ReadOnly
+        || sub.is_some_and(|s| s.mutability == Mutability::ReadOnly)
+    {
         return Err(read_only(&label));
     }
     let new = match (op, sub) {
@@ -529,7 +597,11 @@ fn apply_filtered(
 /// The element a filter of `sub eq value` conditions joined by `and` describes.
 fn element_from_filter(filter: &Filter, def: &AttributeDef) -> Option<Map<String, Value>> {
     match filter {
-        Filter::Compare { path, op: CompareOp::Eq, value } if path.sub.is_none() && path.urn.is_none() && !value.is_null() => {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value,
+        } if path.sub.is_none() && path.urn.is_none() && !value.is_null() => {
             let sub = def.sub(&path.name)?;
             let v = coerce_single(sub, value, sub.name).ok()?;
             let mut map = Map::new();
@@ -583,12 +655,21 @@ mod tests {
     /// the error (and then the resource must be unchanged).
     fn check(rt: ResourceType, before: Value, operations: Value, expected: Result<Value, &str>) {
         let mut resource = before.clone();
-        let result = parse_request(&body(operations.clone())).and_then(|ops| apply(&mut resource, &ops, rt));
+        let result =
+            parse_request(&body(operations.clone())).and_then(|ops| apply(&mut resource, &ops, rt));
         match (result, expected) {
             (Ok(()), Ok(e)) => assert_eq!(resource, e, "{operations}"),
             (Err(err), Err(t)) => {
-                assert_eq!(err.scim_type.map(|s| s.as_str()), Some(t), "{operations}: {}", err.detail);
-                assert_eq!(resource, before, "{operations}: a failed PATCH changed the resource");
+                assert_eq!(
+                    err.scim_type.map(|s| s.as_str()),
+                    Some(t),
+                    "{operations}: {}",
+                    err.detail
+                );
+                assert_eq!(
+                    resource, before,
+                    "{operations}: a failed PATCH changed the resource"
+                );
             }
             (got, e) => panic!("{operations}: got {got:?} / {resource}, expected {e:?}"),
         }
@@ -609,23 +690,49 @@ mod tests {
     fn okta_user_shapes() {
         use ResourceType::User;
         // Deactivation.
-        check(User, user(), json!([{"op": "replace", "value": {"active": false}}]), Ok(with(user(), &[("active", json!(false))])));
+        check(
+            User,
+            user(),
+            json!([{"op": "replace", "value": {"active": false}}]),
+            Ok(with(user(), &[("active", json!(false))])),
+        );
         // Password change: written, never echoed in errors.
-        check(User, user(), json!([{"op": "replace", "value": {"password": "n3w"}}]), Ok(with(user(), &[("password", json!("n3w"))])));
+        check(
+            User,
+            user(),
+            json!([{"op": "replace", "value": {"password": "n3w"}}]),
+            Ok(with(user(), &[("password", json!("n3w"))])),
+        );
         // Profile update with sub-attributes merged into `name`.
         check(
             User,
             user(),
             json!([{"op": "replace", "value": {"name": {"givenName": "Babs"}, "displayName": "Babs"}}]),
-            Ok(with(user(), &[("name", json!({"givenName": "Babs", "familyName": "Jensen"})), ("displayName", json!("Babs"))])),
+            Ok(with(
+                user(),
+                &[
+                    ("name", json!({"givenName": "Babs", "familyName": "Jensen"})),
+                    ("displayName", json!("Babs")),
+                ],
+            )),
         );
     }
 
     #[test]
     fn entra_user_shapes() {
         use ResourceType::User;
-        check(User, user(), json!([{"op": "Replace", "path": "active", "value": "False"}]), Ok(with(user(), &[("active", json!(false))])));
-        check(User, user(), json!([{"op": "replace", "path": "active", "value": "true"}]), Ok(user()));
+        check(
+            User,
+            user(),
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+            Ok(with(user(), &[("active", json!(false))])),
+        );
+        check(
+            User,
+            user(),
+            json!([{"op": "replace", "path": "active", "value": "true"}]),
+            Ok(user()),
+        );
         check(
             User,
             user(),
@@ -636,35 +743,56 @@ mod tests {
                 {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber", "value": "42"},
                 {"op": "Add", "path": "title", "value": "Boss"}
             ]),
-            Ok(with(user(), &[
-                ("displayName", json!("Babs J")),
-                ("name", json!({"givenName": "Babs", "familyName": "Jensen"})),
-                ("externalId", json!("ext-1")),
-            ])),
+            Ok(with(
+                user(),
+                &[
+                    ("displayName", json!("Babs J")),
+                    ("name", json!({"givenName": "Babs", "familyName": "Jensen"})),
+                    ("externalId", json!("ext-1")),
+                ],
+            )),
         );
         // Dotted keys in a path-less value.
         check(
             User,
             user(),
             json!([{"op": "Add", "value": {"name.familyName": "J", "urn:ietf:params:scim:schemas:core:2.0:User:displayName": "X", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "D"}}]),
-            Ok(with(user(), &[("name", json!({"givenName": "Barbara", "familyName": "J"})), ("displayName", json!("X"))])),
+            Ok(with(
+                user(),
+                &[
+                    ("name", json!({"givenName": "Barbara", "familyName": "J"})),
+                    ("displayName", json!("X")),
+                ],
+            )),
         );
         // The work address changes; a missing one is created from the filter.
         check(
             User,
             user(),
             json!([{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "new@example.com"}]),
-            Ok(with(user(), &[("emails", json!([
-                {"value": "new@example.com", "type": "work", "primary": true},
-                {"value": "babs@home.org", "type": "home"}
-            ]))])),
+            Ok(with(
+                user(),
+                &[(
+                    "emails",
+                    json!([
+                        {"value": "new@example.com", "type": "work", "primary": true},
+                        {"value": "babs@home.org", "type": "home"}
+                    ]),
+                )],
+            )),
         );
         check(
             User,
             with(user(), &[("emails", Value::Null)]),
             json!([{"op": "Add", "path": "emails[type eq \"work\"].value", "value": "w@example.com"},
                    {"op": "Add", "path": "emails[type eq \"work\"].primary", "value": "True"}]),
-            Ok(with(user(), &[("emails", json!([{"type": "work", "value": "w@example.com", "primary": true}]))])),
+            Ok(with(
+                user(),
+                &[(
+                    "emails",
+                    json!([{"type": "work", "value": "w@example.com", "primary": true}]),
+                )],
+            )),
         );
         check(
             User,
@@ -678,23 +806,52 @@ mod tests {
     fn okta_group_shapes() {
         use ResourceType::Group;
         // Rename, repeating the id.
-        check(Group, group(), json!([{"op": "replace", "value": {"id": "g1", "displayName": "Ops"}}]), Ok(with(group(), &[("displayName", json!("Ops"))])));
-        check(Group, group(), json!([{"op": "replace", "value": {"id": "g2", "displayName": "Ops"}}]), Err("mutability"));
+        check(
+            Group,
+            group(),
+            json!([{"op": "replace", "value": {"id": "g1", "displayName": "Ops"}}]),
+            Ok(with(group(), &[("displayName", json!("Ops"))])),
+        );
+        check(
+            Group,
+            group(),
+            json!([{"op": "replace", "value": {"id": "g2", "displayName": "Ops"}}]),
+            Err("mutability"),
+        );
         check(
             Group,
             group(),
             json!([{"op": "remove", "path": "members[value eq \"b\"]"}]),
-            Ok(with(group(), &[("members", json!([{"value": "a"}, {"value": "c"}]))])),
+            Ok(with(
+                group(),
+                &[("members", json!([{"value": "a"}, {"value": "c"}]))],
+            )),
         );
         check(
             Group,
             group(),
             json!([{"op": "add", "path": "members", "value": [{"value": "d", "display": "dee"}, {"value": "a", "display": "ay"}]}]),
-            Ok(with(group(), &[("members", json!([{"value": "a"}, {"value": "b"}, {"value": "c"}, {"value": "d", "display": "dee"}]))])),
+            Ok(with(
+                group(),
+                &[(
+                    "members",
+                    json!([{"value": "a"}, {"value": "b"}, {"value": "c"}, {"value": "d", "display": "dee"}]),
+                )],
+            )),
         );
-        check(Group, group(), json!([{"op": "remove", "path": "members[value eq \"zz\"]"}]), Err("noTarget"));
+        check(
+            Group,
+            group(),
+            json!([{"op": "remove", "path": "members[value eq \"zz\"]"}]),
+            Err("noTarget"),
+        );
         // Member ids are case-exact.
-        check(Group, group(), json!([{"op": "remove", "path": "members[value eq \"B\"]"}]), Err("noTarget"));
+        check(
+            Group,
+            group(),
+            json!([{"op": "remove", "path": "members[value eq \"B\"]"}]),
+            Err("noTarget"),
+        );
     }
 
     #[test]
@@ -710,9 +867,23 @@ mod tests {
             Group,
             group(),
             json!([{"op": "Add", "path": "members", "value": [{"value": "e"}]}, {"op": "Replace", "path": "displayName", "value": "X"}]),
-            Ok(with(group(), &[("members", json!([{"value": "a"}, {"value": "b"}, {"value": "c"}, {"value": "e"}])), ("displayName", json!("X"))])),
+            Ok(with(
+                group(),
+                &[
+                    (
+                        "members",
+                        json!([{"value": "a"}, {"value": "b"}, {"value": "c"}, {"value": "e"}]),
+                    ),
+                    ("displayName", json!("X")),
+                ],
+            )),
         );
-        check(Group, group(), json!([{"op": "Remove", "path": "members"}]), Ok(with(group(), &[("members", Value::Null)])));
+        check(
+            Group,
+            group(),
+            json!([{"op": "Remove", "path": "members"}]),
+            Ok(with(group(), &[("members", Value::Null)])),
+        );
         check(
             Group,
             group(),
@@ -741,11 +912,17 @@ mod tests {
             User,
             user(),
             json!([{"op": "add", "path": "emails", "value": [{"value": "BJENSEN@example.com"}, {"value": "x@y.z", "type": "other", "primary": true}]}]),
-            Ok(with(user(), &[("emails", json!([
-                {"value": "bjensen@example.com", "type": "work", "primary": false},
-                {"value": "babs@home.org", "type": "home"},
-                {"value": "x@y.z", "type": "other", "primary": true}
-            ]))])),
+            Ok(with(
+                user(),
+                &[(
+                    "emails",
+                    json!([
+                        {"value": "bjensen@example.com", "type": "work", "primary": false},
+                        {"value": "babs@home.org", "type": "home"},
+                        {"value": "x@y.z", "type": "other", "primary": true}
+                    ]),
+                )],
+            )),
         );
         check(
             User,
@@ -757,76 +934,214 @@ mod tests {
             User,
             user(),
             json!([{"op": "replace", "path": "emails[type eq \"home\"]", "value": {"value": "h@x.y", "display": "H"}}]),
-            Ok(with(user(), &[("emails", json!([
-                {"value": "bjensen@example.com", "type": "work", "primary": true},
-                {"value": "h@x.y", "type": "home", "display": "H"}
-            ]))])),
+            Ok(with(
+                user(),
+                &[(
+                    "emails",
+                    json!([
+                        {"value": "bjensen@example.com", "type": "work", "primary": true},
+                        {"value": "h@x.y", "type": "home", "display": "H"}
+                    ]),
+                )],
+            )),
         );
         check(
             User,
             user(),
             json!([{"op": "remove", "path": "emails[type eq \"work\"].primary"}]),
-            Ok(with(user(), &[("emails", json!([
-                {"value": "bjensen@example.com", "type": "work"},
-                {"value": "babs@home.org", "type": "home"}
-            ]))])),
+            Ok(with(
+                user(),
+                &[(
+                    "emails",
+                    json!([
+                        {"value": "bjensen@example.com", "type": "work"},
+                        {"value": "babs@home.org", "type": "home"}
+                    ]),
+                )],
+            )),
         );
-        check(User, user(), json!([{"op": "remove", "path": "emails"}]), Ok(with(user(), &[("emails", Value::Null)])));
-        check(User, user(), json!([{"op": "remove", "path": "name.givenName"}]), Ok(with(user(), &[("name", json!({"familyName": "Jensen"}))])));
-        check(User, user(), json!([{"op": "replace", "path": "emails[type eq \"other\"]", "value": {"value": "o@x.y"}}]), Err("noTarget"));
-        check(User, user(), json!([{"op": "replace", "path": "name[givenName eq \"x\"]", "value": {}}]), Err("invalidPath"));
+        check(
+            User,
+            user(),
+            json!([{"op": "remove", "path": "emails"}]),
+            Ok(with(user(), &[("emails", Value::Null)])),
+        );
+        check(
+            User,
+            user(),
+            json!([{"op": "remove", "path": "name.givenName"}]),
+            Ok(with(user(), &[("name", json!({"familyName": "Jensen"}))])),
+        );
+        check(
+            User,
+            user(),
+            json!([{"op": "replace", "path": "emails[type eq \"other\"]", "value": {"value": "o@x.y"}}]),
+            Err("noTarget"),
+        );
+        check(
+            User,
+            user(),
+            json!([{"op": "replace", "path": "name[givenName eq \"x\"]", "value": {}}]),
+            Err("invalidPath"),
+        );
     }
 
     #[test]
     fn mutability_and_values() {
         use ResourceType::{Group, User};
-        check(User, user(), json!([{"op": "replace", "path": "id", "value": "u2"}]), Err("mutability"));
-        check(User, user(), json!([{"op": "replace", "path": "id", "value": "u1"}]), Ok(user()));
-        check(User, user(), json!([{"op": "remove", "path": "meta"}]), Err("mutability"));
-        check(User, user(), json!([{"op": "replace", "path": "meta.version", "value": "x"}]), Err("mutability"));
-        check(User, user(), json!([{"op": "replace", "value": {"meta": {"version": "x"}}}]), Err("mutability"));
-        check(User, user(), json!([{"op": "remove", "path": "userName"}]), Err("mutability"));
-        check(Group, group(), json!([{"op": "replace", "path": "members[value eq \"a\"].value", "value": "z"}]), Err("mutability"));
-        check(Group, group(), json!([{"op": "replace", "path": "members[value eq \"a\"]", "value": {"value": "z"}}]), Err("mutability"));
-        check(Group, group(), json!([{"op": "replace", "path": "members[value eq \"a\"].display", "value": "A"}]),
-            Ok(with(group(), &[("members", json!([{"value": "a", "display": "A"}, {"value": "b"}, {"value": "c"}]))])));
-        check(User, user(), json!([{"op": "replace", "path": "active", "value": "no"}]), Err("invalidValue"));
-        check(User, user(), json!([{"op": "replace", "path": "active", "value": 0}]), Err("invalidValue"));
-        check(User, user(), json!([{"op": "replace", "path": "userName", "value": 7}]), Err("invalidValue"));
+        check(
+            User,
+            user(),
+            json!([{"op": "replace", "path": "id", "value": "u2"}]),
+            Err("mutability"),
+        );
+        check(
+            User,
+            user(),
+            json!([{"op": "replace", "path": "id", "value": "u1"}]),
+            Ok(user()),
+        );
+        check(
+            User,
+            user(),
+            json!([{"op": "remove", "path": "meta"}]),
+            Err("mutability"),
+        );
+        check(
+            User,
+            user(),
+            json!([{"op": "replace", "path": "meta.version", "value": "x"}]),
+            Err("mutability"),
+        );
+        check(
+            User,
+            user(),
+            json!([{"op": "replace", "value": {"meta": {"version": "x"}}}]),
+            Err("mutability"),
+        );
+        check(
+            User,
+            user(),
+            json!([{"op": "remove", "path": "userName"}]),
+            Err("mutability"),
+        );
+        check(
+            Group,
+            group(),
+            json!([{"op": "replace", "path": "members[value eq \"a\"].value", "value": "z"}]),
+            Err("mutability"),
+        );
+        check(
+            Group,
+            group(),
+            json!([{"op": "replace", "path": "members[value eq \"a\"]", "value": {"value": "z"}}]),
+            Err("mutability"),
+        );
+        check(
+            Group,
+            group(),
+            json!([{"op": "replace", "path": "members[value eq \"a\"].display", "value": "A"}]),
+            Ok(with(
+                group(),
+                &[(
+                    "members",
+                    json!([{"value": "a", "display": "A"}, {"value": "b"}, {"value": "c"}]),
+                )],
+            )),
+        );
+        check(
+            User,
+            user(),
+            json!([{"op": "replace", "path": "active", "value": "no"}]),
+            Err("invalidValue"),
+        );
+        check(
+            User,
+            user(),
+            json!([{"op": "replace", "path": "active", "value": 0}]),
+            Err("invalidValue"),
+        );
+        check(
+            User,
+            user(),
+            json!([{"op": "replace", "path": "userName", "value": 7}]),
+            Err("invalidValue"),
+        );
         // A failing later step leaves the earlier ones undone.
-        check(User, user(), json!([{"op": "replace", "path": "displayName", "value": "x"}, {"op": "replace", "path": "id", "value": "u2"}]), Err("mutability"));
+        check(
+            User,
+            user(),
+            json!([{"op": "replace", "path": "displayName", "value": "x"}, {"op": "replace", "path": "id", "value": "u2"}]),
+            Err("mutability"),
+        );
         // Names in another case replace the key, in the schema's case.
-        check(User, with(user(), &[("active", Value::Null), ("ACTIVE", json!(true))]), json!([{"op": "replace", "path": "Active", "value": false}]), Ok(with(user(), &[("active", json!(false))])));
+        check(
+            User,
+            with(user(), &[("active", Value::Null), ("ACTIVE", json!(true))]),
+            json!([{"op": "replace", "path": "Active", "value": false}]),
+            Ok(with(user(), &[("active", json!(false))])),
+        );
     }
 
     fn check_request(body: Value, expected: Result<usize, &str>) {
-        let got = parse_request(&body).map(|ops| ops.len()).map_err(|e| e.scim_type.map(|t| t.as_str()));
+        let got = parse_request(&body)
+            .map(|ops| ops.len())
+            .map_err(|e| e.scim_type.map(|t| t.as_str()));
         assert_eq!(got, expected.map_err(Some), "{body}");
     }
 
     #[test]
     fn request_bodies() {
-        check_request(body(json!([{"op": "Add", "path": "a", "value": 1}, {"op": "REMOVE", "path": "b"}])), Ok(2));
-        check_request(json!({"schemas": [PATCH_OP_SCHEMA], "operations": [{"op": "replace", "value": {}}]}), Ok(1));
+        check_request(
+            body(json!([{"op": "Add", "path": "a", "value": 1}, {"op": "REMOVE", "path": "b"}])),
+            Ok(2),
+        );
+        check_request(
+            json!({"schemas": [PATCH_OP_SCHEMA], "operations": [{"op": "replace", "value": {}}]}),
+            Ok(1),
+        );
         check_request(json!({"Operations": []}), Err("invalidSyntax"));
-        check_request(json!({"schemas": ["x"], "Operations": []}), Err("invalidSyntax"));
+        check_request(
+            json!({"schemas": ["x"], "Operations": []}),
+            Err("invalidSyntax"),
+        );
         check_request(json!({"schemas": [PATCH_OP_SCHEMA]}), Err("invalidSyntax"));
         check_request(json!([]), Err("invalidSyntax"));
-        check_request(body(json!([{"op": "move", "path": "a"}])), Err("invalidSyntax"));
+        check_request(
+            body(json!([{"op": "move", "path": "a"}])),
+            Err("invalidSyntax"),
+        );
         check_request(body(json!([{"op": "remove"}])), Err("noTarget"));
-        check_request(body(json!([{"op": "add", "path": "a"}])), Err("invalidSyntax"));
-        check_request(body(json!([{"op": "add", "path": "emails[type eq", "value": 1}])), Err("invalidPath"));
-        check_request(body(json!([{"op": "add", "path": "a.b.c", "value": 1}])), Err("invalidPath"));
-        check_request(body(json!([{"op": "add", "path": 3, "value": 1}])), Err("invalidPath"));
+        check_request(
+            body(json!([{"op": "add", "path": "a"}])),
+            Err("invalidSyntax"),
+        );
+        check_request(
+            body(json!([{"op": "add", "path": "emails[type eq", "value": 1}])),
+            Err("invalidPath"),
+        );
+        check_request(
+            body(json!([{"op": "add", "path": "a.b.c", "value": 1}])),
+            Err("invalidPath"),
+        );
+        check_request(
+            body(json!([{"op": "add", "path": 3, "value": 1}])),
+            Err("invalidPath"),
+        );
         let mut resource = user();
         let ops = parse_request(&body(json!([{"op": "add", "value": "x"}])));
         let result = ops.and_then(|ops| apply(&mut resource, &ops, ResourceType::User));
-        assert_eq!(result.err().and_then(|e| e.scim_type), Some(crate::ScimType::InvalidSyntax));
+        assert_eq!(
+            result.err().and_then(|e| e.scim_type),
+            Some(crate::ScimType::InvalidSyntax)
+        );
     }
 
     #[test]
     fn debug_output_hides_values() {
-        let ops = parse_request(&body(json!([{"op": "replace", "path": "password", "value": "hunter2"}])));
+        let ops = parse_request(&body(
+            json!([{"op": "replace", "path": "password", "value": "hunter2"}]),
+        ));
         let text = format!("{ops:?}");
         assert!(!text.contains("hunter2"), "{text}");
     }

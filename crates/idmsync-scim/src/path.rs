@@ -87,9 +87,8 @@ pub struct PatchPath {
 impl PatchPath {
     /// Parses a PATCH path; a malformed one is a 400 `invalidPath`.
     pub fn parse(text: &str) -> Result<PatchPath, ScimError> {
-        filter::parse_patch_path(text).map_err(|e| {
-            ScimError::invalid_path(format!("The PATCH path is invalid: {e}."))
-        })
+        filter::parse_patch_path(text)
+            .map_err(|e| ScimError::invalid_path(format!("The PATCH path is invalid: {e}.")))
     }
 }
 
@@ -128,7 +127,9 @@ mod tests {
 
     #[test]
     fn a_foreign_urn_designates_nothing() {
-        let path = AttrPath::parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department");
+        let path = AttrPath::parse(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+        );
         assert!(path.is_ok_and(|p| p.definition(ResourceType::User).is_none()));
     }
 }

@@ -193,7 +193,12 @@ const META_SUBS: &[AttributeDef] = &[
         .exact()
         .mutability(ReadOnly),
     attr("created", DateTime, "When the resource was added.").mutability(ReadOnly),
-    attr("lastModified", DateTime, "When the resource was last changed.").mutability(ReadOnly),
+    attr(
+        "lastModified",
+        DateTime,
+        "When the resource was last changed.",
+    )
+    .mutability(ReadOnly),
     attr("location", Reference, "The URI of the resource.")
         .exact()
         .mutability(ReadOnly)
@@ -344,8 +349,16 @@ mod tests {
     fn paths_find_their_definitions() {
         use ResourceType::{Group, User};
         check(User, "id", Some(("id", Str, true, ReadOnly)));
-        check(User, "USERNAME", Some(("userName", Str, false, Mutability::ReadWrite)));
-        check(User, "name.givenname", Some(("givenName", Str, false, Mutability::ReadWrite)));
+        check(
+            User,
+            "USERNAME",
+            Some(("userName", Str, false, Mutability::ReadWrite)),
+        );
+        check(
+            User,
+            "name.givenname",
+            Some(("givenName", Str, false, Mutability::ReadWrite)),
+        );
         check(
             User,
             "urn:ietf:params:scim:schemas:core:2.0:User:active",
@@ -357,8 +370,16 @@ mod tests {
             Some(("value", Str, false, Mutability::ReadWrite)),
         );
         check(User, "meta.version", Some(("version", Str, true, ReadOnly)));
-        check(User, "meta.lastModified", Some(("lastModified", DateTime, false, ReadOnly)));
-        check(User, "externalId", Some(("externalId", Str, true, Mutability::ReadWrite)));
+        check(
+            User,
+            "meta.lastModified",
+            Some(("lastModified", DateTime, false, ReadOnly)),
+        );
+        check(
+            User,
+            "externalId",
+            Some(("externalId", Str, true, Mutability::ReadWrite)),
+        );
         check(User, "title", None);
         check(User, "members", None);
         check(
@@ -366,9 +387,21 @@ mod tests {
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
             None,
         );
-        check(User, "urn:ietf:params:scim:schemas:core:2.0:Group:displayName", None);
-        check(Group, "members.value", Some(("value", Str, true, Immutable)));
-        check(Group, "members.$ref", Some(("$ref", Reference, true, Immutable)));
+        check(
+            User,
+            "urn:ietf:params:scim:schemas:core:2.0:Group:displayName",
+            None,
+        );
+        check(
+            Group,
+            "members.value",
+            Some(("value", Str, true, Immutable)),
+        );
+        check(
+            Group,
+            "members.$ref",
+            Some(("$ref", Reference, true, Immutable)),
+        );
         check(Group, "userName", None);
     }
 
@@ -379,6 +412,8 @@ mod tests {
         let group = ResourceType::Group.attribute("displayName");
         assert!(group.is_some_and(|d| d.required && d.uniqueness == Uniqueness::Server));
         let password = ResourceType::User.attribute("password");
-        assert!(password.is_some_and(|d| d.returned == Returned::Never && d.mutability == WriteOnly));
+        assert!(
+            password.is_some_and(|d| d.returned == Returned::Never && d.mutability == WriteOnly)
+        );
     }
 }
