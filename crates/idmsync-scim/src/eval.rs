@@ -219,6 +219,10 @@ fn compare(actual: &Value, op: CompareOp, literal: &Value, def: Option<&Attribut
             op,
         ),
         (Value::Bool(a), Value::Bool(b)) => op == CompareOp::Eq && a == b,
+        // Entra ID writes `roles[primary eq "True"]`: a boolean attribute against a string.
+        (Value::Bool(a), Value::String(b)) if def.is_some_and(|d| d.ty == AttrType::Boolean) => {
+            op == CompareOp::Eq && b.eq_ignore_ascii_case(if *a { "true" } else { "false" })
+        }
         _ => false,
     }
 }
@@ -381,7 +385,10 @@ mod tests {
         check("active eq true", true);
         check("active eq false", false);
         check("active ne false", true);
-        check(r#"active eq "true""#, false);
+        check(r#"active eq "True""#, true);
+        check(r#"active eq "false""#, false);
+        check(r#"emails[primary eq "True"].type eq "work""#, true);
+        check(r#"title eq true"#, false);
         check(r#"userName pr and active eq false"#, false);
         check(r#"userName pr and not (active eq false)"#, true);
         check(r#"title pr or active eq true"#, true);

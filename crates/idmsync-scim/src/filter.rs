@@ -137,6 +137,14 @@ impl Filter {
         parser.end()?;
         Ok(filter)
     }
+
+    /// Parses and validates a filter for `resource_type` in one step, so that an HTTP handler
+    /// turns either failure into the same 400 `invalidFilter`.
+    pub fn parse_for(input: &str, resource_type: crate::ResourceType) -> Result<Filter, ScimError> {
+        let filter = Filter::parse(input)?;
+        filter.validate(resource_type)?;
+        Ok(filter)
+    }
 }
 
 /// Parses a PATCH path: `attrPath`, or `attrPath "[" filter "]" ["." subAttr]`.
@@ -266,6 +274,13 @@ impl Parser {
             self.expect(&Tok::RParen)?;
             return Ok(Filter::Not(Box::new(inner)));
         }
+        let bare_not = matches!(self.peek(), Some(Token { tok: Tok::Word(w), .. }) if w.eq_ignore_ascii_case("not"));
+        if bare_not {
+            return Err(FilterError::new(
+                self.pos(),
+                "`not` must be followed by a parenthesised filter: `not (...)`",
+            ));
+        }
         if self.eat(&Tok::LParen) {
             let inner = self.or(nested)?;
             self.expect(&Tok::RParen)?;
@@ -343,13 +358,15 @@ impl Parser {
         let pos = self.pos();
         let word = match self.peek().map(|t| &t.tok) {
             Some(Tok::Word(w)) => w.clone(),
-            _ => return Err(FilterError::new(
-                pos,
-                format!(
+            _ => {
+                return Err(FilterError::new(
+                    pos,
+                    format!(
                     "expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) but found {}",
                     self.found()
                 ),
-            )),
+                ))
+            }
         };
         self.next += 1;
         if word.eq_ignore_ascii_case("pr") {
@@ -546,6 +563,8 @@ mod tests {
             "not a sub-attribute name",
         );
         check_error(r#"name.givenName[x eq 1]"#, 0, "not a sub-attribute");
+        check_error(r#"not userName eq "x""#, 0, "`not` must be followed by");
+        check_error(r#"a pr and not a pr"#, 9, "`not` must be followed by");
     }
 
     #[test]
@@ -560,6 +579,19 @@ mod tests {
                 "The filter is invalid: expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) but found the end of the filter at position 8.".into()
             ))
         );
+    }
+
+    #[test]
+    fn parse_for_also_validates() {
+        let kind = |input: &str| {
+            Filter::parse_for(input, crate::ResourceType::User)
+                .err()
+                .map(|e| (e.status, e.scim_type))
+        };
+        let invalid = Some((400, Some(crate::ScimType::InvalidFilter)));
+        assert_eq!(kind("active gt false"), invalid);
+        assert_eq!(kind("active eq"), invalid);
+        assert_eq!(kind("active eq false"), None);
     }
 
     #[test]

@@ -23,6 +23,23 @@
 //! - [`list`]: paging parameters and ListResponse bodies.
 //! - [`discovery`]: `/Schemas`, `/ResourceTypes`, `/ServiceProviderConfig`.
 //! - [`ScimError`]: error responses.
+//!
+//! ```
+//! use idmsync_scim::{patch, Filter, ResourceType};
+//! use serde_json::json;
+//! # fn main() -> Result<(), idmsync_scim::ScimError> {
+//! let mut user = json!({"id": "1", "userName": "bjensen", "active": true});
+//! let filter = Filter::parse_for(r#"userName eq "BJensen""#, ResourceType::User)?;
+//! assert!(filter.matches(&user, ResourceType::User));
+//! let operations = patch::parse_request(&json!({
+//!     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+//!     "Operations": [{"op": "Replace", "path": "active", "value": "False"}]
+//! }))?;
+//! patch::apply(&mut user, &operations, ResourceType::User)?;
+//! assert_eq!(user["active"], false);
+//! # Ok(())
+//! # }
+//! ```
 
 mod coerce;
 pub mod discovery;

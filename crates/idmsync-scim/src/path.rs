@@ -30,7 +30,10 @@ fn is_attr_name(name: &str) -> bool {
 impl AttrPath {
     /// Parses a path; the error is a message without position (callers add it).
     pub fn parse(text: &str) -> Result<AttrPath, String> {
-        let (urn, rest) = if text.len() > 4 && text[..4].eq_ignore_ascii_case("urn:") {
+        let (urn, rest) = if text
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+        {
             match text.rfind(':') {
                 Some(i) => (Some(text[..i].to_string()), &text[i + 1..]),
                 None => (None, text),
@@ -123,6 +126,9 @@ mod tests {
         check("name.", None);
         check("user name", None);
         check("urn:x:", None);
+        check("aéé", None);
+        check("é", None);
+        check("URN:a:b", Some((Some("URN:a"), "b", None)));
     }
 
     #[test]
