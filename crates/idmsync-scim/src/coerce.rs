@@ -4,7 +4,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::patch::{apply_attr, OpKind};
+use crate::modify::apply_attr;
+use crate::patch::OpKind;
 use crate::path::AttrPath;
 use crate::schema::{AttrType, AttributeDef, Mutability, ResourceType};
 use crate::ScimError;

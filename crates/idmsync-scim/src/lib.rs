@@ -48,6 +48,7 @@ mod eval;
 mod filter;
 mod lexer;
 pub mod list;
+mod modify;
 pub mod patch;
 mod path;
 pub mod project;
