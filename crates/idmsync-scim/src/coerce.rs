@@ -135,7 +135,8 @@ fn normalize_into(
         let Some(def) = path.definition(resource_type) else {
             continue;
         };
-        if def.mutability == Mutability::ReadOnly {
+        // Null is unassigned (RFC 7643 §2.5): a missing required attribute, not a removal.
+        if def.mutability == Mutability::ReadOnly || value.is_null() {
             continue;
         }
         apply_attr(out, OpKind::Replace, &path, Some(value), resource_type)?;
@@ -235,6 +236,11 @@ mod tests {
         check(
             User,
             json!({"userName": ""}),
+            Err(("invalidValue", "`userName` is required")),
+        );
+        check(
+            User,
+            json!({"userName": null, "displayName": null}),
             Err(("invalidValue", "`userName` is required")),
         );
         check(

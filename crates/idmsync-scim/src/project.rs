@@ -198,6 +198,25 @@ mod tests {
     }
 
     #[test]
+    fn entra_reads_groups_without_members() {
+        let group = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "id": "g1",
+            "displayName": "Admins",
+            "members": [{"value": "u1"}],
+            "meta": {"resourceType": "Group"}
+        });
+        let got = project(&group, ResourceType::Group, None, Some("members"));
+        let expected = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "id": "g1",
+            "displayName": "Admins",
+            "meta": {"resourceType": "Group"}
+        });
+        assert_eq!(got, Ok(expected));
+    }
+
+    #[test]
     fn bad_paths_are_invalid_path() {
         let got = project(&user(), ResourceType::User, Some("a.b.c"), None);
         assert_eq!(
