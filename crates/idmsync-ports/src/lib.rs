@@ -10,6 +10,7 @@ pub mod clock;
 pub mod feed;
 pub mod lock;
 pub mod progress;
+pub mod provision;
 pub mod queries;
 pub mod service;
 pub mod source;
@@ -22,6 +23,7 @@ pub use clock::{Clock, SystemClock};
 pub use feed::{ChangeFeed, FeedEvent};
 pub use lock::{HeldLock, RunLock};
 pub use progress::{DynProgress, NoProgress, Progress};
+pub use provision::{Provisioning, ScimQuery, ScimWrite};
 pub use queries::{DirectoryReader, GroupView, Page, RunLogReader, Totals, UserFilter, UserView};
 pub use service::{
     DryRunReport, LiveState, LiveStatus, MetricsExporter, Readiness, RunTrigger, TriggerError,
