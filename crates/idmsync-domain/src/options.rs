@@ -14,7 +14,8 @@ use crate::ids::Tenant;
 /// (RFC 4533, DirSync, a file read whole; never what it merely did not return); a user run re-reads one
 /// user and their groups (`sync --user`), and deactivates that user if the source no longer
 /// has them. A live run applies a batch of the changes a live stream (`sync.live`) sent, planned
-/// like a differential run.
+/// like a differential run. A SCIM run applies the writes an identity provider pushed to
+/// `/scim/v2` within one batch, planned the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncMode {
@@ -28,6 +29,8 @@ pub enum SyncMode {
     /// A batch of the changes a source's live stream sent; like a differential run, from the
     /// position the stream reached, which the next differential run continues from.
     Live,
+    /// A batch of the writes an identity provider pushed (SCIM); no position in any source.
+    Scim,
 }
 
 impl SyncMode {
@@ -38,6 +41,7 @@ impl SyncMode {
             SyncMode::Differential => "differential",
             SyncMode::User => "user",
             SyncMode::Live => "live",
+            SyncMode::Scim => "scim",
         }
     }
 
@@ -48,6 +52,7 @@ impl SyncMode {
             "differential" => Some(SyncMode::Differential),
             "user" => Some(SyncMode::User),
             "live" => Some(SyncMode::Live),
+            "scim" => Some(SyncMode::Scim),
             _ => None,
         }
     }

@@ -31,6 +31,8 @@ pub enum Trigger {
     Api,
     /// The live stream (`sync.live`) of `serve`.
     Live,
+    /// An identity provider's writes to `/scim/v2`.
+    Scim,
 }
 
 impl Trigger {
@@ -42,6 +44,7 @@ impl Trigger {
             Trigger::Schedule => "schedule",
             Trigger::Api => "api",
             Trigger::Live => "live",
+            Trigger::Scim => "scim",
         }
     }
 
@@ -53,6 +56,7 @@ impl Trigger {
             Trigger::Schedule,
             Trigger::Api,
             Trigger::Live,
+            Trigger::Scim,
         ]
         .into_iter()
         .find(|t| t.as_str() == value)
@@ -167,6 +171,7 @@ mod tests {
             Trigger::Schedule,
             Trigger::Api,
             Trigger::Live,
+            Trigger::Scim,
         ] {
             assert_eq!(Trigger::parse(t.as_str()), Some(t));
         }

@@ -56,6 +56,7 @@ pub(crate) fn sync_type(mode: SyncMode, initial: bool, source: SourceKind) -> St
         SyncMode::Differential => "differential",
         SyncMode::User => "user",
         SyncMode::Live => "live",
+        SyncMode::Scim => "scim",
     };
     format!("{mode}-{}-sync", source.as_str())
 }

@@ -39,11 +39,12 @@ const FINISHED_OUTCOMES: [Outcome; 4] = [
 ];
 
 /// What starts a run in a `serve` process (`manual` is the command line's).
-const SERVE_TRIGGERS: [Trigger; 4] = [
+const SERVE_TRIGGERS: [Trigger; 5] = [
     Trigger::Boot,
     Trigger::Schedule,
     Trigger::Api,
     Trigger::Live,
+    Trigger::Scim,
 ];
 
 /// The modes whose last success is shown, zero until there is one.

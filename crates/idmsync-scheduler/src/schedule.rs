@@ -154,7 +154,7 @@ impl Schedules {
         let cron = match mode {
             SyncMode::Full => self.full.as_ref(),
             SyncMode::Differential => self.differential.as_ref(),
-            SyncMode::User | SyncMode::Live => None,
+            SyncMode::User | SyncMode::Live | SyncMode::Scim => None,
         }?;
         cron.schedule
             .after(&after.with_timezone(&self.timezone))

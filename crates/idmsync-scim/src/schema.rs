@@ -271,7 +271,7 @@ const GROUP_ATTRIBUTES: &[AttributeDef] = &[
 ];
 
 /// The resource types we serve.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ResourceType {
     /// `/Users`.
     User,

@@ -9,5 +9,5 @@
 mod service;
 
 pub use service::{
-    LiveReport, RunReport, RunRequest, SyncError, SyncPorts, SyncService, SyncSettings,
+    LiveReport, Push, RunReport, RunRequest, SyncError, SyncPorts, SyncService, SyncSettings,
 };

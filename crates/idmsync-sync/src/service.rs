@@ -130,7 +130,19 @@ struct Planned {
     verdict: Result<(), String>,
 }
 
-/// What a live batch came to ([`SyncService::live`]).
+/// What a pushed batch is recorded as ([`SyncService::push`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Push {
+    /// The run's mode: [`SyncMode::Live`] or [`SyncMode::Scim`].
+    pub mode: SyncMode,
+    /// What started it.
+    pub trigger: Trigger,
+    /// The source's position after the batch, recorded as the run's watermark; `None` for a
+    /// source without one (SCIM), whose runs leave the watermark of the last read alone.
+    pub position: Option<Watermark>,
+}
+
+/// What a live or pushed batch came to ([`SyncService::push`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum LiveReport {
     /// It changes nothing: nothing is recorded.
@@ -373,20 +385,40 @@ impl SyncService {
     }
 
     /// Applies a batch of a live stream (`sync.live`): the changes the source sent, and its
-    /// position after them. Under the tenant's lock, like any run, the batch is planned like a
-    /// differential run; only a batch that changes something is recorded, as a run of mode
-    /// [`SyncMode::Live`] with `position` as its watermark, guarded and applied in one
-    /// transaction like any run. Also returns the groups of the batch with a member that
-    /// resolved to nothing (none when the lock was taken), for the caller to plan again with
-    /// the next batch: a stream may send a member just after its group.
+    /// position after them, as a run of mode [`SyncMode::Live`] with `position` as its
+    /// watermark (see [`SyncService::push`]). Also returns the groups of the batch with a member
+    /// that resolved to nothing (none when the lock was taken), for the caller to plan again
+    /// with the next batch: a stream may send a member just after its group.
     ///
     /// # Errors
-    /// As [`SyncService::run`]: [`SyncError::Source`] when the batch cannot be planned as it is
-    /// (recorded as a failed live run), [`SyncError::Store`] when the store fails.
+    /// As [`SyncService::push`].
     pub async fn live(
         &self,
         data: SourceData,
         position: Watermark,
+    ) -> Result<(LiveReport, Vec<SourceGroup>), SyncError> {
+        let push = Push {
+            mode: SyncMode::Live,
+            trigger: Trigger::Live,
+            position: Some(position),
+        };
+        self.push(data, push).await
+    }
+
+    /// Applies a batch of changes a source sent rather than one the engine read (a live
+    /// stream's, an identity provider's SCIM writes). Under the tenant's lock, like any run, the
+    /// batch is planned like a differential run; only a batch that changes something is
+    /// recorded, as a run of `push.mode` with `push.position` as its watermark, guarded and
+    /// applied in one transaction like any run. Also returns the groups of the batch with a
+    /// member that resolved to nothing (none when the lock was taken).
+    ///
+    /// # Errors
+    /// As [`SyncService::run`]: [`SyncError::Source`] when the batch cannot be planned as it is
+    /// (recorded as a failed run), [`SyncError::Store`] when the store fails.
+    pub async fn push(
+        &self,
+        data: SourceData,
+        push: Push,
     ) -> Result<(LiveReport, Vec<SourceGroup>), SyncError> {
         let tenant = &self.settings.tenant;
         let Some(_held) = self.lock.try_lock(tenant).await? else {
@@ -395,7 +427,7 @@ impl SyncService {
         let started = Instant::now();
         let mut groups = data.groups.clone();
         let planned = self
-            .plan(SyncMode::Live, data, Stored::ForGroups, &NoProgress)
+            .plan(push.mode, data, Stored::ForGroups, &NoProgress)
             .await?;
         let unresolved = planned
             .as_ref()
@@ -407,18 +439,17 @@ impl SyncService {
         }
         let new = NewRun {
             tenant: tenant.clone(),
-            mode: SyncMode::Live,
-            trigger: Trigger::Live,
+            mode: push.mode,
+            trigger: push.trigger,
             source: self.source.name(),
             started_at: self.clock.now(),
         };
         let run = self.store.begin_run(&new).await?;
-        let span = info_span!("sync", run = %run, mode = SyncMode::Live.as_str());
+        let span = info_span!("sync", run = %run, mode = push.mode.as_str());
         let report = async {
             match planned {
                 Ok(planned) => {
-                    let watermark = Some(position);
-                    self.settle(run, false, planned, watermark, started, &NoProgress)
+                    self.settle(run, false, planned, push.position, started, &NoProgress)
                         .await
                 }
                 Err(refusal) => self.refuse(Some(run), refusal).await,
