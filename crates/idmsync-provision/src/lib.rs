@@ -15,7 +15,9 @@
 
 mod resource;
 mod service;
+mod source;
 mod view;
 mod writes;
 
 pub use service::{ProvisioningService, ProvisioningSettings};
+pub use source::{PushedSource, SCIM_SOURCE_NAME};

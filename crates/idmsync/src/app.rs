@@ -12,6 +12,7 @@ use idmsync_domain::Tenant;
 use idmsync_http::TlsFiles;
 use idmsync_ldap::{BindConfigError, Deltas, LdapBindConfig, LdapBinder, LdapConfig, LdapSource};
 use idmsync_ports::{Authenticator, ChangeFeed, IdentitySource, LoginField, SystemClock};
+use idmsync_provision::PushedSource;
 use idmsync_scheduler::{LiveSettings, ScheduleSettings, Schedules};
 use idmsync_source_file::{FileSource, FileSourceConfig};
 use idmsync_store_diesel::{DatabaseUrl, DieselStore, StoreOptions};
@@ -176,15 +177,15 @@ impl App {
 
 /// The planner's hasher. A source that gives clear passwords (the file source) needs the key of
 /// the password checks, or every run would verify every password with argon2; it is read from
-/// `auth.password_key_file`, made there on first use. An LDAP source gives none, so it neither
-/// needs nor makes a key file.
+/// `auth.password_key_file`, made there on first use; so do identity providers pushing by SCIM.
+/// An LDAP source gives none, so it neither needs nor makes a key file.
 ///
 /// # Errors
 /// A [`SettingsError`] naming `auth.password_key_file` when the file cannot be read, made or
 /// understood.
 fn sync_hasher(settings: &Settings) -> Result<Argon2Hasher, SettingsError> {
     match settings.source.kind {
-        SourceKind::File => {
+        SourceKind::File | SourceKind::Scim => {
             let key = PasswordKey::load_or_create(&settings.auth.password_key_file)
                 .map_err(|e| SettingsError(format!("auth.password_key_file: {e}")))?;
             Ok(Argon2Hasher::with_key(&key))
@@ -219,6 +220,7 @@ pub fn source(settings: &Settings) -> Result<Arc<dyn IdentitySource>, SettingsEr
             let source = LdapSource::new(ldap).map_err(|e| SettingsError(e.to_string()))?;
             Ok(Arc::new(source))
         }
+        SourceKind::Scim => Ok(Arc::new(PushedSource)),
     }
 }
 
@@ -258,6 +260,11 @@ pub fn live(settings: &Settings) -> Result<Option<Live>, SettingsError> {
     };
     let ldap = match (&settings.source.kind, &settings.source.ldap) {
         (SourceKind::File, _) => return Err(cannot("the file source cannot follow changes")),
+        (SourceKind::Scim, _) => {
+            return Err(cannot(
+                "a SCIM source is pushed to, and its writes are applied as they arrive",
+            ))
+        }
         (SourceKind::Ldap, None) => return Err(cannot("missing [source.ldap] section")),
         (SourceKind::Ldap, Some(ldap)) => ldap,
     };

@@ -286,6 +286,52 @@ pub struct SourceSettings {
     pub file: Option<FileSettings>,
     /// `[source.ldap]`, for `type = "ldap"`; the adapter owns the keys and their defaults.
     pub ldap: Option<idmsync_ldap::LdapConfig>,
+    /// `[source.scim]`, for `type = "scim"`.
+    pub scim: Option<ScimSettings>,
+}
+
+/// `[source.scim]`: how identity providers push to `idmsync serve` (see docs/scim.md).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScimSettings {
+    /// Bearer tokens the providers present; prefer `token_file`, which keeps them out of the
+    /// configuration file.
+    pub tokens: Vec<String>,
+    /// A file with one token per line (blank lines and `#` comments ignored).
+    pub token_file: Option<PathBuf>,
+    /// Milliseconds a batch collects requests after its first: requests within it share one
+    /// transaction and one run.
+    pub batch_ms: u64,
+    /// The endpoints' public address (`https://idm.example.com/scim/v2`), for `meta.location`
+    /// behind a proxy; `http://` + `http.listen` + `/scim/v2` when unset.
+    pub base_url: Option<String>,
+    /// The most resources one list answers (`filter.maxResults`).
+    pub max_results: usize,
+}
+
+impl Default for ScimSettings {
+    fn default() -> Self {
+        Self {
+            tokens: Vec::new(),
+            token_file: None,
+            batch_ms: 20,
+            base_url: None,
+            max_results: 1000,
+        }
+    }
+}
+
+/// Tokens are secrets: only how many there are is shown.
+impl fmt::Debug for ScimSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScimSettings")
+            .field("tokens", &format_args!("{} token(s)", self.tokens.len()))
+            .field("token_file", &self.token_file)
+            .field("batch_ms", &self.batch_ms)
+            .field("base_url", &self.base_url)
+            .field("max_results", &self.max_results)
+            .finish()
+    }
 }
 
 /// Source adapters.
@@ -296,6 +342,8 @@ pub enum SourceKind {
     File,
     /// An LDAP directory (OpenLDAP, 389-ds).
     Ldap,
+    /// Identity providers push users and groups to `idmsync serve` (SCIM 2.0).
+    Scim,
 }
 
 /// `[source.file]`
