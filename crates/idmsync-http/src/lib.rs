@@ -8,6 +8,11 @@
 //! (camelCase keys, its time form, its sync log entry types, paged lists with a total) so that
 //! its clients keep working; those live in one leaf module, `wire`.
 //!
+//! The SCIM 2.0 endpoints under `/scim/v2` ([`scim_router`]), where identity providers push
+//! users and groups, are a router of their own with their own state ([`ScimState`]): they
+//! authenticate with bearer tokens, not tenant administrators, and answer SCIM's media type and
+//! error bodies.
+//!
 //! Everything under `/api/enterprise` needs the HTTP Basic credentials of an active tenant
 //! administrator. The password is wrapped in [`idmsync_domain::Password`] as soon as it is decoded
 //! and no layer here logs request headers; whoever wraps these routers must not add one that does.
@@ -19,6 +24,7 @@ mod error;
 mod ops;
 mod params;
 mod runs;
+mod scim;
 mod serve;
 mod sync;
 mod wire;
@@ -34,6 +40,7 @@ use idmsync_ports::{
 };
 
 pub use error::HttpError;
+pub use scim::{scim_router, ScimState, ScimTokens, SCIM_PREFIX};
 pub use serve::{check_tls_files, serve, ServeOptions, TlsFiles};
 
 /// Everything the handlers need, behind the ports. The binary builds it once with the adapters

@@ -1,6 +1,6 @@
 //! Tests of the REST API: the routers driven with `oneshot` against the shared in-memory store
 //! (run log and directory) and a fake of every other port, and `serve` on real sockets (HTTP
-//! and HTTPS).
+//! and HTTPS); the SCIM endpoints over a small in-memory `Provisioning` of their own.
 
 mod auth;
 mod directory;
@@ -8,6 +8,7 @@ mod load;
 mod ops;
 mod routing;
 mod runs;
+mod scim;
 mod serve;
 mod sync;
 
