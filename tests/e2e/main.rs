@@ -12,6 +12,7 @@ mod file;
 mod ldap;
 mod live;
 mod operator;
+mod scim;
 mod secrets;
 mod serve;
 mod support;

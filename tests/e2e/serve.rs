@@ -134,6 +134,15 @@ impl Server {
         (response.status(), response.text().expect("body"))
     }
 
+    /// A request to `path` on the service, with the client the other helpers use.
+    pub(crate) fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::blocking::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base))
+    }
+
     fn admin_json(&self, path: &str) -> Value {
         let (status, body) = self.get(path, Some(("jlennon", "johnpassword")));
         assert_eq!(status, StatusCode::OK, "{path}: {body}");

@@ -87,6 +87,15 @@ pub fn app_router(state: ApiState) -> Router {
         .fallback(error::not_found)
 }
 
+/// `router` (one of the routers above) with the SCIM endpoints under `/scim/v2` added, when
+/// the tenant's source is SCIM; unchanged otherwise.
+pub fn with_scim(router: Router, scim: Option<ScimState>) -> Router {
+    match scim {
+        Some(state) => router.merge(scim_router(state)),
+        None => router,
+    }
+}
+
 /// The API routes, nested under [`API_PREFIX`] behind the admin check. The check wraps the
 /// nested router's own fallbacks too, so that without credentials nothing under the prefix
 /// (not even which paths or methods exist) is revealed.

@@ -311,6 +311,13 @@ impl Scheduler {
             .inspect_err(|e| self.boot_failed(|b| *b == Boot::Pending, e.to_string()))
     }
 
+    /// For a tenant that identity providers push to (SCIM), which has nothing to read at boot:
+    /// the boot sync is done by definition, and readiness depends on the database alone.
+    pub fn without_boot_sync(&self) {
+        info!("the source is pushed to: no boot sync");
+        self.set_boot(|_| true, Boot::Done);
+    }
+
     /// Runs the cron schedules until `shutdown` resolves, and retries a boot sync that did not
     /// succeed ([`Backoff`]). A run due while another is in progress is skipped with a log
     /// line: runs never overlap in this process, and across processes the store's lock makes

@@ -9,7 +9,7 @@ use idmsync_auth::{
     Argon2Hasher, LoginOptions, LoginService, PasswordCheck, PasswordKey, ThrottleOptions,
 };
 use idmsync_domain::Tenant;
-use idmsync_http::TlsFiles;
+use idmsync_http::{ScimTokens, TlsFiles};
 use idmsync_ldap::{BindConfigError, Deltas, LdapBindConfig, LdapBinder, LdapConfig, LdapSource};
 use idmsync_ports::{Authenticator, ChangeFeed, IdentitySource, LoginField, SystemClock};
 use idmsync_provision::PushedSource;
@@ -18,7 +18,9 @@ use idmsync_source_file::{FileSource, FileSourceConfig};
 use idmsync_store_diesel::{DatabaseUrl, DieselStore, StoreOptions};
 use idmsync_sync::{SyncPorts, SyncService, SyncSettings};
 
-use crate::settings::{LdapSwitch, LoginKind, Settings, SettingsError, SourceKind};
+use crate::settings::{
+    LdapSwitch, LoginKind, ScimSettings, Settings, SettingsError, SourceKind, SyncSection,
+};
 
 /// The configured adapters.
 pub struct App {
@@ -377,6 +379,33 @@ fn directory_connection(settings: &Settings) -> Result<Option<LdapConfig>, Setti
 /// A [`SettingsError`] naming the key whose cron expression or time zone is wrong.
 pub fn schedules(settings: &Settings) -> Result<Schedules, SettingsError> {
     let sync = &settings.sync;
+    // A SCIM source has nothing to read: its runs are the providers' writes. The schedules'
+    // defaults are off for it, and one set on purpose is a mistake worth saying.
+    if settings.source.kind == SourceKind::Scim {
+        let defaults = SyncSection::default();
+        for (key, value, default) in [
+            ("sync.full_cron", &sync.full_cron, &defaults.full_cron),
+            (
+                "sync.differential_cron",
+                &sync.differential_cron,
+                &defaults.differential_cron,
+            ),
+        ] {
+            if !value.trim().is_empty() && value != default {
+                return Err(SettingsError(format!(
+                    "{key}: a SCIM source has nothing to read on a schedule (identity providers \
+                     push to /scim/v2); remove it"
+                )));
+            }
+        }
+        return ScheduleSettings {
+            full_cron: None,
+            differential_cron: None,
+            timezone: None,
+        }
+        .validate()
+        .map_err(|e| SettingsError(e.to_string()));
+    }
     let non_empty = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
     ScheduleSettings {
         full_cron: non_empty(&sync.full_cron),
@@ -385,6 +414,82 @@ pub fn schedules(settings: &Settings) -> Result<Schedules, SettingsError> {
     }
     .validate()
     .map_err(|e| SettingsError(e.to_string()))
+}
+
+/// What `serve` needs to answer `/scim/v2` for a tenant whose source is SCIM.
+pub struct Scim {
+    /// The bearer tokens providers present.
+    pub tokens: ScimTokens,
+    /// How long a batch collects requests.
+    pub batch: Duration,
+    /// `source.scim.base_url`, when set.
+    pub base_url: Option<String>,
+    /// The most resources one list answers.
+    pub max_results: usize,
+}
+
+/// `[source.scim]`, for a SCIM source (`None` for any other): the tokens from `tokens` and
+/// `token_file` (one per line; blank lines and `#` comments skipped).
+///
+/// # Errors
+/// A [`SettingsError`] naming the key: no token at all, an unreadable token file, a zero
+/// `batch_ms` or `max_results`, a `base_url` that is not an http(s) URL.
+pub fn scim(settings: &Settings) -> Result<Option<Scim>, SettingsError> {
+    if settings.source.kind != SourceKind::Scim {
+        return Ok(None);
+    }
+    let defaults = ScimSettings::default();
+    let scim = settings.source.scim.as_ref().unwrap_or(&defaults);
+    let mut tokens: Vec<String> = scim.tokens.iter().map(|t| t.trim().to_string()).collect();
+    if let Some(path) = &scim.token_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            SettingsError(format!(
+                "source.scim.token_file: cannot read {}: {e}",
+                path.display()
+            ))
+        })?;
+        tokens.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
+    }
+    tokens.retain(|t| !t.is_empty());
+    if tokens.is_empty() {
+        return Err(SettingsError(
+            "source.scim: no bearer token; set source.scim.token_file (one token per line) or \
+             source.scim.tokens, and give the identity provider the same token"
+                .into(),
+        ));
+    }
+    if scim.batch_ms == 0 {
+        return Err(SettingsError(
+            "source.scim.batch_ms: must be at least 1 (milliseconds a batch collects requests)"
+                .into(),
+        ));
+    }
+    if scim.max_results == 0 {
+        return Err(SettingsError(
+            "source.scim.max_results: must be at least 1".into(),
+        ));
+    }
+    if let Some(url) = &scim.base_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(SettingsError(format!(
+                "source.scim.base_url: `{url}` is not an http:// or https:// address"
+            )));
+        }
+    }
+    Ok(Some(Scim {
+        tokens: ScimTokens::new(tokens),
+        batch: Duration::from_millis(scim.batch_ms),
+        base_url: scim
+            .base_url
+            .as_ref()
+            .map(|u| u.trim_end_matches('/').to_string()),
+        max_results: scim.max_results,
+    }))
 }
 
 /// The certificate and key of an HTTPS listener, or `None` for plain HTTP.

@@ -29,7 +29,7 @@ use crate::cli::{
 };
 use crate::console::{Console, StdoutClosed};
 use crate::progress::CommandProgress;
-use crate::settings::{Settings, SettingsError};
+use crate::settings::{Settings, SettingsError, SourceKind};
 
 /// mimalloc rather than glibc's malloc: a sync allocates and frees millions of small strings
 /// (member DNs, attribute values), and glibc's allocator took a fifth of a no-change full sync's
@@ -342,6 +342,14 @@ fn filter(args: &ListArgs) -> UserFilter {
 }
 
 async fn sync(app: &App, args: SyncArgs, console: Console) -> anyhow::Result<ExitCode> {
+    if app.settings.source.kind == SourceKind::Scim {
+        return Err(SettingsError(
+            "source.type: `idmsync sync` reads a source, and a SCIM source is pushed to: run \
+             `idmsync serve` and point the identity provider at its /scim/v2 (docs/scim.md)"
+                .into(),
+        )
+        .into());
+    }
     let service = app.sync_service()?;
     let request = RunRequest {
         user: args.user.clone(),

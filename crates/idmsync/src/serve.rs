@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use idmsync_http::ApiState;
+use idmsync_http::{ApiState, ScimState, SCIM_PREFIX};
 use idmsync_ports::SystemClock;
+use idmsync_provision::{ProvisioningService, ProvisioningSettings};
 use idmsync_scheduler::{Scheduler, SchedulerPorts};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -25,6 +26,7 @@ use crate::settings::SettingsError;
 pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
     let schedules = app::schedules(&app.settings)?;
     let live = app::live(&app.settings)?;
+    let scim = app::scim(&app.settings)?;
     let tls = app::tls_files(&app.settings)?;
     let http = &app.settings.http;
 
@@ -73,6 +75,12 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
             .local_addr()
             .context("reading the listening address")?
     );
+    let pushed = scim.is_some();
+    let scim = match scim {
+        Some(scim) => Some(scim_state(&app, scim, &url).await?),
+        None => None,
+    };
+
     if console.json {
         info!(target: ANNOUNCE, tenant = %app.tenant, %url, %schedules, "idmsync serving");
     } else {
@@ -109,7 +117,7 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
             }
             servers.spawn(idmsync_http::serve(
                 listener,
-                idmsync_http::api_router(state.clone()),
+                idmsync_http::with_scim(idmsync_http::api_router(state.clone()), scim),
                 tls,
                 limits,
                 until_stopped(),
@@ -125,7 +133,7 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
         None => {
             servers.spawn(idmsync_http::serve(
                 listener,
-                idmsync_http::app_router(state),
+                idmsync_http::with_scim(idmsync_http::app_router(state), scim),
                 tls,
                 limits,
                 until_stopped(),
@@ -133,7 +141,9 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
         }
     }
 
-    if let Err(e) = scheduler.boot().await {
+    if pushed {
+        scheduler.without_boot_sync();
+    } else if let Err(e) = scheduler.boot().await {
         warn!(error = %e, "the boot sync could not start; it is retried, and the service stays not ready until a full sync succeeds");
     }
     let schedules_task = {
@@ -184,6 +194,35 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
         announce("idmsync stopped");
     }
     Ok(())
+}
+
+/// The SCIM endpoints' state: the provisioning service over the tenant (its users and groups
+/// loaded now) and the tokens.
+async fn scim_state(app: &App, scim: app::Scim, url: &str) -> anyhow::Result<ScimState> {
+    let base_url = scim
+        .base_url
+        .unwrap_or_else(|| format!("{url}{SCIM_PREFIX}"));
+    let provisioning = ProvisioningService::start(
+        Arc::new(app.sync_service()?),
+        app.store.clone(),
+        Arc::new(SystemClock),
+        ProvisioningSettings {
+            tenant: app.tenant.clone(),
+            base_url: base_url.clone(),
+            batch: scim.batch,
+            reactivate: app.settings.sync.reactivate,
+            max_results: scim.max_results,
+        },
+    )
+    .await
+    .context("loading the tenant's users and groups for SCIM")?;
+    info!(%base_url, batch_ms = scim.batch.as_millis(), "SCIM: identity providers may push to {base_url}");
+    Ok(ScimState {
+        provisioning: Arc::new(provisioning),
+        tokens: scim.tokens,
+        base_url,
+        max_results: scim.max_results,
+    })
 }
 
 /// A line on stdout. A service whose stdout was closed keeps serving: the line was for

@@ -1,0 +1,174 @@
+//! `idmsync serve` with `[source] type = "scim"`: an identity provider's requests over HTTP,
+//! and what they leave where operators look (`users list`, `groups list`, the run log).
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::serve::Server;
+use crate::support::Sandbox;
+
+const TOKEN: &str = "e2e-provisioning-token-0123456789";
+
+fn sandbox(extra: &str) -> Sandbox {
+    let s = Sandbox::with_config(&format!(
+        "[database]\nurl = \"sqlite://{{dir}}/data/idmsync.db\"\n\n[sync]\nadmins = [\"admin\"]\nmax_deactivations = 5\n\n\
+         [source]\ntype = \"scim\"\n\n[source.scim]\ntoken_file = \"{{dir}}/scim-tokens\"\n{extra}\n\n\
+         [auth]\npassword_key_file = \"{{dir}}/data/password.key\"\n\n\
+         [http]\nlisten = \"127.0.0.1:0\"\nshutdown_grace_secs = 1\n"
+    ));
+    s.write("scim-tokens", &format!("# the provider's token\n{TOKEN}\n"));
+    s
+}
+
+/// One SCIM request with the provider's token; the status and the JSON answer (`Null` when
+/// empty).
+fn scim(server: &Server, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let mut request = server
+        .request(method, &format!("/scim/v2{path}"))
+        .bearer_auth(TOKEN);
+    if let Some(body) = body {
+        request = request
+            .header("Content-Type", "application/scim+json")
+            .body(body.to_string());
+    }
+    let response = request.send().expect("SCIM request");
+    let status = response.status();
+    let text = response.text().expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    };
+    (status, body)
+}
+
+#[test]
+fn a_provider_pushes_users_and_groups_and_operators_see_them() {
+    let s = sandbox("");
+    let server = Server::start(&s);
+    server.wait_ready();
+
+    let (status, body) = scim(&server, Method::GET, "/Users", None);
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["totalResults"], 0);
+    let refused = server
+        .request(Method::GET, "/scim/v2/Users")
+        .bearer_auth("wrong")
+        .send()
+        .expect("request");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+
+    let mut ids = Vec::new();
+    for (login, given) in [("admin", "Ada"), ("bjensen", "Barbara"), ("jsmith", "John")] {
+        let (status, user) = scim(
+            &server,
+            Method::POST,
+            "/Users",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": login, "name": {"givenName": given, "familyName": "Doe"},
+                "emails": [{"value": format!("{login}@example.com"), "type": "work", "primary": true}],
+                "password": "pushed-secret", "active": true
+            })),
+        );
+        assert_eq!(status, StatusCode::CREATED, "{user}");
+        assert!(user.get("password").is_none(), "{user}");
+        ids.push(user["id"].as_str().expect("id").to_string());
+    }
+    let (status, taken) = scim(
+        &server,
+        Method::POST,
+        "/Users",
+        Some(json!({"userName": "BJENSEN"})),
+    );
+    assert_eq!(status, StatusCode::CONFLICT, "{taken}");
+    assert_eq!(taken["scimType"], "uniqueness");
+
+    let (status, group) = scim(
+        &server,
+        Method::POST,
+        "/Groups",
+        Some(json!({"displayName": "Engineering", "members": [{"value": ids[1]}]})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{group}");
+    let gid = group["id"].as_str().expect("id").to_string();
+    let (status, patched) = scim(
+        &server,
+        Method::PATCH,
+        &format!("/Groups/{gid}"),
+        Some(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Add", "path": "members", "value": [{"value": ids[2]}]}]}),
+        ),
+    );
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    let (status, found) = scim(
+        &server,
+        Method::GET,
+        "/Users?filter=userName%20eq%20%22BJensen%22",
+        None,
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(found["totalResults"], 1, "{found}");
+
+    // Entra ID deactivates with a string; Okta deletes.
+    let (status, _) = scim(
+        &server,
+        Method::PATCH,
+        &format!("/Users/{}", ids[2]),
+        Some(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}),
+        ),
+    );
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = scim(&server, Method::DELETE, &format!("/Users/{}", ids[1]), None);
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = scim(&server, Method::GET, &format!("/Users/{}", ids[1]), None);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    server.stop();
+
+    let users = s.users();
+    let status_of = |login: &str| {
+        users
+            .as_array()
+            .expect("users")
+            .iter()
+            .find(|u| u["external_id"] == login)
+            .map(|u| u["status"].clone())
+            .unwrap_or_else(|| panic!("{login} in {users}"))
+    };
+    assert_eq!(status_of("admin"), "active");
+    assert_eq!(status_of("bjensen"), "inactive");
+    assert_eq!(status_of("jsmith"), "inactive");
+    let groups = s.groups();
+    assert!(groups.to_string().contains("Engineering"), "{groups}");
+    let runs = s.runs();
+    let runs = runs.as_array().expect("runs");
+    assert!(!runs.is_empty());
+    assert!(
+        runs.iter()
+            .all(|r| r["type"] == "scim" && r["outcome"] == "succeeded"),
+        "{runs:?}"
+    );
+    // Pushed users log in with their pushed password (auth.ldap is off without a directory).
+    let login = s.idmsync_with_input(&["auth", "check", "admin"], "pushed-secret\n");
+    assert_eq!(login.code, 0, "{}", login.stderr);
+}
+
+#[test]
+fn sync_on_a_scim_tenant_says_it_is_pushed_to() {
+    let s = sandbox("");
+    let run = s.idmsync(&["sync"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("/scim/v2"), "{}", run.stderr);
+}
+
+#[test]
+fn a_scim_source_without_a_token_is_a_configuration_error() {
+    let s = sandbox("");
+    s.write("scim-tokens", "# none yet\n");
+    let run = s.idmsync(&["serve"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("source.scim"), "{}", run.stderr);
+}
