@@ -1,6 +1,8 @@
 //! `idmsync serve` with `[source] type = "scim"`: an identity provider's requests over HTTP,
 //! and what they leave where operators look (`users list`, `groups list`, the run log).
 
+use std::process::Command;
+
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -171,4 +173,33 @@ fn a_scim_source_without_a_token_is_a_configuration_error() {
     let run = s.idmsync(&["serve"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("source.scim"), "{}", run.stderr);
+}
+
+/// The public conformance suite, `scim2-tester` through `scim2 test` (PyPI's `scim2-cli`,
+/// installed by `cargo xtask ci`), against the real service: every check passes, status codes
+/// and content types included.
+#[test]
+fn the_scim2_tester_conformance_suite_passes() {
+    let s = sandbox("");
+    let server = Server::start(&s);
+    server.wait_ready();
+    let output = Command::new("scim2")
+        .args(["--url", &format!("{}/scim/v2", server.base())])
+        .args(["test", "--check-status-code", "--check-content-type"])
+        // The token in the environment, not on a command line other users can read.
+        .env("SCIM_CLI_HEADERS", format!("Authorization: Bearer {TOKEN}"))
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run `scim2` ({e}): install the suite with `cargo xtask ci` or \
+                 `python3 -m pip install scim2-cli==0.6.0 scim2-tester==0.5.2`"
+            )
+        });
+    let report = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{report}");
+    let count = |level: &str| report.lines().filter(|l| l.starts_with(level)).count();
+    assert_eq!((count("ERROR"), count("CRITICAL")), (0, 0), "{report}");
+    assert!(count("SUCCESS") >= 70, "{report}");
+    server.stop();
 }

@@ -134,6 +134,11 @@ impl Server {
         (response.status(), response.text().expect("body"))
     }
 
+    /// Where the service listens (`http://127.0.0.1:PORT`).
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
     /// A request to `path` on the service, with the client the other helpers use.
     pub(crate) fn request(
         &self,

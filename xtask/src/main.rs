@@ -67,6 +67,7 @@ fn ci() -> Result<()> {
     // installed) in seconds, not after a full build.
     packages::ensure_installed(packages::TEST_SERVERS)?;
     packages::ds389_without_systemd()?;
+    packages::ensure_scim_tester()?;
     services::ensure_running()?;
     run("cargo", &["fmt", "--all", "--", "--check"])?;
     run(

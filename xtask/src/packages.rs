@@ -69,6 +69,43 @@ pub const TEST_SERVERS: &[Requirement] = &[
     },
 ];
 
+/// The SCIM conformance suite the SCIM end-to-end test runs against `idmsync serve`:
+/// `scim2-tester` through its command line, `scim2` (from `scim2-cli`), from PyPI. Pinned, so
+/// that a new release's new checks arrive in a change of ours rather than in a red CI.
+pub const SCIM_TESTER: &[&str] = &["scim2-cli==0.6.0", "scim2-tester==0.5.2"];
+
+/// Installs [`SCIM_TESTER`] with pip unless `scim2` is already on PATH.
+///
+/// # Errors
+/// When pip fails, or `scim2` is still missing afterwards (pip's scripts directory not on PATH).
+pub fn ensure_scim_tester() -> Result<()> {
+    if exists("scim2") {
+        return Ok(());
+    }
+    eprintln!(
+        "missing: the SCIM conformance suite (installing {})",
+        SCIM_TESTER.join(" ")
+    );
+    let status = Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet"])
+        .args(SCIM_TESTER)
+        .status()
+        .context("running python3 -m pip (is Python 3 installed?)")?;
+    if !status.success() {
+        bail!(
+            "`python3 -m pip install {}` failed with {status}",
+            SCIM_TESTER.join(" ")
+        );
+    }
+    if !exists("scim2") {
+        bail!(
+            "installed {} but `scim2` is not on PATH: add pip's scripts directory to PATH",
+            SCIM_TESTER.join(" ")
+        );
+    }
+    Ok(())
+}
+
 /// lib389's defaults, whose `with_systemd = 1` makes `dscreate` wait for systemd, which a
 /// container or a CI runner does not have.
 const DS389_DEFAULTS: &str = "/usr/share/dirsrv/inf/defaults.inf";

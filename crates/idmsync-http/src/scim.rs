@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use idmsync_ports::Provisioning;
 use idmsync_scim::{ResourceType, ScimError};
@@ -54,7 +54,8 @@ pub fn scim_router(state: ScimState) -> Router {
         .route("/ResourceTypes", get(discovery::resource_types))
         .route("/ResourceTypes/{name}", get(discovery::resource_type))
         .route("/Schemas", get(discovery::schemas))
-        .route("/Schemas/{urn}", get(discovery::schema));
+        .route("/Schemas/{urn}", get(discovery::schema))
+        .route("/.search", post(resources::search_all));
     for kind in ResourceType::ALL {
         scim = scim.merge(resources::routes(kind));
     }

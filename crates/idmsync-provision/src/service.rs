@@ -113,6 +113,17 @@ fn present(base_url: &str, kind: ResourceType, resource: &Value) -> Value {
         out["meta"] = serde_json::json!({"resourceType": kind.name()});
     }
     out["meta"]["location"] = Value::String(format!("{base_url}{}/{id}", kind.endpoint()));
+    if let Some(members) = out.get_mut("members").and_then(Value::as_array_mut) {
+        for member in members {
+            let endpoint = match member.get("type").and_then(Value::as_str) {
+                Some("Group") => ResourceType::Group.endpoint(),
+                _ => ResourceType::User.endpoint(),
+            };
+            if let Some(value) = member.get("value").and_then(Value::as_str) {
+                member["$ref"] = Value::String(format!("{base_url}{endpoint}/{value}"));
+            }
+        }
+    }
     out["meta"]["version"] = Value::String(format!("W/\"{:016x}\"", hasher.finish()));
     out
 }

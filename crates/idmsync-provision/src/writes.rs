@@ -164,7 +164,12 @@ impl Writer<'_> {
                 )));
             };
             if seen.insert(id.to_string()) {
-                checked.push(resource::member(id, group));
+                let mut kept = resource::member(id, group);
+                // The provider's label for the member, shown back as it sent it.
+                if let Some(display) = member.get("display").filter(|d| d.is_string()) {
+                    kept["display"] = display.clone();
+                }
+                checked.push(kept);
             }
         }
         *members = checked;

@@ -152,15 +152,15 @@ pub fn resource_types(base_url: &str) -> Vec<Value> {
         .collect()
 }
 
-/// `/ServiceProviderConfig`: PATCH and filters yes; bulk, sorting and password change no;
-/// bearer tokens for authentication.
+/// `/ServiceProviderConfig`: PATCH, filters and password change (a `password` in PUT or
+/// PATCH) yes; bulk and sorting no; bearer tokens for authentication.
 pub fn service_provider_config(base_url: &str, options: ProviderOptions) -> Value {
     json!({
         "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
         "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": options.max_results},
-        "changePassword": {"supported": false},
+        "changePassword": {"supported": true},
         "sort": {"supported": false},
         "etag": {"supported": options.etag},
         "authenticationSchemes": [{
@@ -315,7 +315,7 @@ mod tests {
             json!({"supported": false, "maxOperations": 0, "maxPayloadSize": 0})
         );
         assert_eq!(doc["filter"], json!({"supported": true, "maxResults": 200}));
-        assert_eq!(doc["changePassword"], json!({"supported": false}));
+        assert_eq!(doc["changePassword"], json!({"supported": true}));
         assert_eq!(doc["sort"], json!({"supported": false}));
         assert_eq!(doc["etag"], json!({"supported": true}));
         assert_eq!(doc["authenticationSchemes"][0]["type"], "oauthbearertoken");

@@ -90,6 +90,44 @@ async fn search(state: ScimState, kind: ResourceType, body: Value) -> Result<Res
     list(state, kind, params).await
 }
 
+/// `POST /.search` (RFC 7644 §3.4.3): one search across users and groups, users first. Each
+/// type's matches are read up to `max_results`, so that the page is cut from both.
+pub(crate) async fn search_all(
+    State(state): State<ScimState>,
+    ScimBody(body): ScimBody,
+) -> Result<Response, Failure> {
+    let params = ScimParams::from_search(&body)?;
+    let page = parse_page(
+        params.get("startindex"),
+        params.get("count"),
+        state.max_results,
+    )?;
+    let mut found = Vec::new();
+    let mut total = 0;
+    for kind in ResourceType::ALL {
+        let projection = params.projection(kind)?;
+        let query = ScimQuery {
+            filter: params.get("filter").map(str::to_string),
+            start_index: Some("1".into()),
+            count: Some(state.max_results.to_string()),
+        };
+        let (resources, matching, _) = state.provisioning.list(kind, &query).await?;
+        total += matching;
+        for resource in &resources {
+            found.push(projection.apply(resource)?);
+        }
+    }
+    let shown = found
+        .into_iter()
+        .skip(page.offset())
+        .take(page.count)
+        .collect();
+    Ok(scim_json(
+        StatusCode::OK,
+        &list_response(shown, total, page.start_index),
+    ))
+}
+
 /// `GET /Users/{id}`.
 async fn one(
     state: ScimState,

@@ -136,6 +136,12 @@ impl Tenancy {
     }
 }
 
+/// A user as a group's member, as SCIM shows it.
+fn member(user: &Value) -> Value {
+    let id = id(user);
+    json!({"value": id, "type": "User", "$ref": format!("http://idm.test/scim/v2/Users/{id}")})
+}
+
 fn id(resource: &Value) -> String {
     resource["id"].as_str().expect("an id").to_string()
 }
@@ -319,7 +325,7 @@ async fn concurrent_member_patches_of_one_group_both_count() {
     .expect("removed");
     assert_eq!(t.store.edges(&tenant()), vec!["Staff > b"]);
     let shown = t.scim.get(GROUP, &gid).await.expect("group");
-    assert_eq!(shown["members"], json!([{"value": id(&b), "type": "User"}]));
+    assert_eq!(shown["members"], json!([member(&b)]));
 }
 
 #[tokio::test]
@@ -352,7 +358,7 @@ async fn a_deleted_user_leaves_its_groups() {
     t.delete(USER, &id(&a)).await.expect("deleted");
     assert_eq!(t.store.edges(&tenant()), vec!["Staff > b"]);
     let shown = t.scim.get(GROUP, &gid).await.expect("group");
-    assert_eq!(shown["members"], json!([{"value": id(&b), "type": "User"}]));
+    assert_eq!(shown["members"], json!([member(&b)]));
 }
 
 #[tokio::test]
@@ -452,8 +458,5 @@ async fn a_new_service_over_the_same_store_sees_what_was_pushed() {
         .list(GROUP, &ScimQuery::default())
         .await
         .expect("groups");
-    assert_eq!(
-        groups[0]["members"],
-        json!([{"value": id(&a), "type": "User"}])
-    );
+    assert_eq!(groups[0]["members"], json!([member(&a)]));
 }
