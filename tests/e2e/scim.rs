@@ -12,8 +12,13 @@ use crate::support::Sandbox;
 const TOKEN: &str = "e2e-provisioning-token-0123456789";
 
 fn sandbox(extra: &str) -> Sandbox {
+    sandbox_with("max_deactivations = 5", extra)
+}
+
+/// A sandbox with `sync` (a line of `[sync]`) and `extra` (lines of `[source.scim]`).
+fn sandbox_with(sync: &str, extra: &str) -> Sandbox {
     let s = Sandbox::with_config(&format!(
-        "[database]\nurl = \"sqlite://{{dir}}/data/idmsync.db\"\n\n[sync]\nadmins = [\"admin\"]\nmax_deactivations = 5\n\n\
+        "[database]\nurl = \"sqlite://{{dir}}/data/idmsync.db\"\n\n[sync]\nadmins = [\"admin\"]\n{sync}\n\n\
          [source]\ntype = \"scim\"\n\n[source.scim]\ntoken_file = \"{{dir}}/scim-tokens\"\n{extra}\n\n\
          [auth]\npassword_key_file = \"{{dir}}/data/password.key\"\n\n\
          [http]\nlisten = \"127.0.0.1:0\"\nshutdown_grace_secs = 1\n"
@@ -180,7 +185,8 @@ fn a_scim_source_without_a_token_is_a_configuration_error() {
 /// and content types included.
 #[test]
 fn the_scim2_tester_conformance_suite_passes() {
-    let s = sandbox("");
+    // The suite deletes and deactivates many of the few users it makes: the guard would stop it.
+    let s = sandbox_with("max_deactivations = \"100%\"", "");
     let server = Server::start(&s);
     server.wait_ready();
     let output = Command::new("scim2")
@@ -202,4 +208,76 @@ fn the_scim2_tester_conformance_suite_passes() {
     assert_eq!((count("ERROR"), count("CRITICAL")), (0, 0), "{report}");
     assert!(count("SUCCESS") >= 70, "{report}");
     server.stop();
+}
+
+/// POSTs a user, returning its id.
+fn push_user(server: &Server, login: &str) -> String {
+    let (status, user) = scim(
+        server,
+        Method::POST,
+        "/Users",
+        Some(json!({"userName": login, "password": "pushed-secret"})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    user["id"].as_str().expect("id").to_string()
+}
+
+#[test]
+fn the_guard_counts_deletions_over_its_window_until_an_administrator_releases_it() {
+    let s = sandbox_with("max_deactivations = 1", "guard_window_secs = 3600");
+    let server = Server::start(&s);
+    server.wait_ready();
+    push_user(&server, "admin");
+    let ids: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|l| push_user(&server, l))
+        .collect();
+    let delete = |id: &str| scim(&server, Method::DELETE, &format!("/Users/{id}"), None);
+    assert_eq!(delete(&ids[0]).0, StatusCode::NO_CONTENT);
+    let (status, refused) = delete(&ids[1]);
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{refused}");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("release-guard"),
+        "{refused}"
+    );
+
+    // The CLI, beside the running service: recorded in the run log, found at the next batch.
+    let released = s.idmsync(&["scim", "release-guard"]);
+    assert_eq!(released.code, 0, "{}", released.stderr);
+    assert!(
+        released.stdout.contains("let through until"),
+        "{}",
+        released.stdout
+    );
+    assert_eq!(delete(&ids[1]).0, StatusCode::NO_CONTENT);
+
+    // The REST API, as a tenant administrator.
+    let response = server
+        .request(Method::POST, "/api/enterprise/scim/guard/release")
+        .basic_auth("admin", Some("pushed-secret"))
+        .send()
+        .expect("release");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = serde_json::from_str(&response.text().expect("body")).expect("json");
+    assert!(body["releasedUntil"].is_string(), "{body}");
+    assert_eq!(delete(&ids[2]).0, StatusCode::NO_CONTENT);
+    server.stop();
+
+    let runs = s.runs();
+    let releases: Vec<&Value> = runs
+        .as_array()
+        .expect("runs")
+        .iter()
+        .filter(|r| r["type"] == "scim" && r["trigger"] != "scim")
+        .collect();
+    assert_eq!(releases.len(), 2, "{runs}");
+    let id = releases[0]["id"].as_i64().expect("id");
+    assert!(
+        s.log(id)[0].starts_with("guard-released:"),
+        "{:?}",
+        s.log(id)
+    );
 }

@@ -479,9 +479,12 @@ pub enum EventKey {
     Aborted,
     /// The run failed (source or store error); the message says why.
     Failed,
+    /// An administrator let the SCIM guard's refused deactivations through for one window
+    /// (a run of mode `scim` that changes nothing and records who and until when).
+    GuardReleased,
 }
 
-const EVENT_KEYS: [(EventKey, &str); 22] = [
+const EVENT_KEYS: [(EventKey, &str); 23] = [
     (EventKey::CreatedUser, "created-user"),
     (EventKey::UpdatedUser, "updated-user"),
     (EventKey::DeactivatedUser, "deactivated-user"),
@@ -504,6 +507,7 @@ const EVENT_KEYS: [(EventKey, &str); 22] = [
     (EventKey::Conflict, "conflict"),
     (EventKey::Aborted, "aborted"),
     (EventKey::Failed, "failed"),
+    (EventKey::GuardReleased, "guard-released"),
 ];
 
 impl EventKey {

@@ -36,7 +36,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use idmsync_domain::Tenant;
 use idmsync_ports::{
-    Authenticator, DirectoryReader, MetricsExporter, Readiness, RunLogReader, RunTrigger,
+    Authenticator, DirectoryReader, GuardRelease, MetricsExporter, Readiness, RunLogReader,
+    RunTrigger,
 };
 
 pub use error::HttpError;
@@ -61,6 +62,8 @@ pub struct ApiState {
     pub readiness: Arc<dyn Readiness>,
     /// Renders `/metrics`.
     pub metrics: Arc<dyn MetricsExporter>,
+    /// The SCIM guard's release, for a tenant whose source is SCIM.
+    pub scim_guard: Option<Arc<dyn GuardRelease>>,
 }
 
 /// Where the API lives, as in the original product, so that its scripts keep working.
@@ -108,6 +111,7 @@ fn api_routes(state: ApiState) -> Router {
         .route("/idm-sync/users/{login}", post(sync::start_user))
         .route("/users", get(directory::users))
         .route("/groups", get(directory::groups))
+        .route("/scim/guard/release", post(sync::release_guard))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(from_fn_with_state(state.clone(), auth::require_admin))

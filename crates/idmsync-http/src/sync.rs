@@ -1,5 +1,6 @@
 //! `POST idm-sync`: start a run in the background, or plan one and show the plan (dry run);
-//! `POST idm-sync/users/{login}`: start a run of one user.
+//! `POST idm-sync/users/{login}`: start a run of one user; `POST scim/guard/release`: let the
+//! SCIM guard's refused deactivations through.
 
 use axum::extract::{Extension, Path, State};
 use axum::http::header::LOCATION;
@@ -111,4 +112,27 @@ fn parse_bool(value: &str) -> Option<bool> {
     } else {
         None
     }
+}
+
+/// `POST scim/guard/release`: lets the SCIM guard's refused deactivations through for one
+/// window, recorded in the run log; 404 for a tenant whose source is not SCIM.
+pub(crate) async fn release_guard(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    let Some(guard) = &state.scim_guard else {
+        return Err(ApiError::not_found(
+            "this tenant's source is not SCIM: it has no SCIM guard to release",
+        ));
+    };
+    let until = guard
+        .release()
+        .await
+        .map_err(|reason| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, reason))?;
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Released {
+        released_until: String,
+    }
+    let body = Released {
+        released_until: until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    Ok((StatusCode::OK, Json(body)).into_response())
 }

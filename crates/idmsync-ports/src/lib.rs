@@ -23,7 +23,7 @@ pub use clock::{Clock, SystemClock};
 pub use feed::{ChangeFeed, FeedEvent};
 pub use lock::{HeldLock, RunLock};
 pub use progress::{DynProgress, NoProgress, Progress};
-pub use provision::{Provisioning, ScimQuery, ScimWrite};
+pub use provision::{GuardRelease, Provisioning, ScimQuery, ScimWrite};
 pub use queries::{DirectoryReader, GroupView, Page, RunLogReader, Totals, UserFilter, UserView};
 pub use service::{
     DryRunReport, LiveState, LiveStatus, MetricsExporter, Readiness, RunTrigger, TriggerError,

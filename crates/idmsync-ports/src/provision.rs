@@ -98,3 +98,15 @@ pub trait Provisioning: Send + Sync {
         query: &ScimQuery,
     ) -> Result<(Vec<Value>, usize, usize), ScimError>;
 }
+
+/// The administrator's override of the SCIM guard (`POST /api/enterprise/scim/guard/release`):
+/// a provisioning job that really does deactivate many users is let through for one window.
+#[async_trait]
+pub trait GuardRelease: Send + Sync {
+    /// Lets SCIM deactivations through until the returned time (one guard window from now),
+    /// recorded in the run log.
+    ///
+    /// # Errors
+    /// Why the release could not be recorded, in words.
+    async fn release(&self) -> Result<chrono::DateTime<chrono::Utc>, String>;
+}

@@ -13,11 +13,12 @@
 //! resource is deactivated (its row stays, other tables point at it) and SCIM no longer finds it.
 #![deny(missing_docs)]
 
+mod guard;
 mod resource;
 mod service;
 mod source;
 mod view;
 mod writes;
 
-pub use service::{ProvisioningService, ProvisioningSettings};
+pub use service::{release_message, released_until, ProvisioningService, ProvisioningSettings};
 pub use source::{PushedSource, SCIM_SOURCE_NAME};

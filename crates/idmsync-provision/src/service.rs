@@ -9,19 +9,25 @@
 
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use idmsync_domain::{
-    Departed, Departures, Password, Reactivate, SourceData, SourceId, SyncMode, Tenant, Trigger,
+    Departed, Departures, MaxDeactivations, Outcome, Password, Reactivate, SourceData, SourceId,
+    SyncMode, Tenant, Trigger,
 };
-use idmsync_ports::{Clock, Provisioning, ScimQuery, ScimWrite, StoreError, SyncStore};
+use idmsync_ports::{
+    Clock, GuardRelease, Page, Provisioning, RunLogReader, ScimQuery, ScimWrite, StoreError,
+    SyncStore,
+};
 use idmsync_scim::{list, Filter, ResourceType, ScimError};
 use idmsync_sync::{LiveReport, Push, RunReport, SyncError, SyncService};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, RwLock};
 use tracing::{info, warn};
 
+use crate::guard::WindowGuard;
 use crate::resource;
 use crate::view::{Draft, View};
 use crate::writes::{Collected, Writer, Written};
@@ -47,6 +53,10 @@ pub struct ProvisioningSettings {
     pub reactivate: Reactivate,
     /// The most resources a list answers at once (`filter.maxResults`).
     pub max_results: usize,
+    /// The deactivations the guard lets through per window (`sync.max_deactivations`).
+    pub max_deactivations: MaxDeactivations,
+    /// The guard's window (`source.scim.guard_window_secs`).
+    pub guard_window: Duration,
 }
 
 struct Job {
@@ -59,6 +69,9 @@ pub struct ProvisioningService {
     jobs: mpsc::Sender<Job>,
     view: Arc<RwLock<View>>,
     settings: Arc<ProvisioningSettings>,
+    guard: Arc<Mutex<WindowGuard>>,
+    clock: Arc<dyn Clock>,
+    sync: Arc<SyncService>,
 }
 
 impl ProvisioningService {
@@ -69,24 +82,41 @@ impl ProvisioningService {
     pub async fn start(
         sync: Arc<SyncService>,
         store: Arc<dyn SyncStore>,
+        runs: Arc<dyn RunLogReader>,
         clock: Arc<dyn Clock>,
         settings: ProvisioningSettings,
     ) -> Result<Self, StoreError> {
         let state = store.load_state(&settings.tenant).await?;
         let view = Arc::new(RwLock::new(View::from_state(&state)));
+        let mut guard = WindowGuard::new(settings.guard_window, settings.max_deactivations);
+        // The window goes on across restarts: what the run log says of it.
+        let recent = recent_runs(runs.as_ref(), &settings.tenant, clock.now(), &settings).await?;
+        let now = tokio::time::Instant::now();
+        for (age, deactivated) in recent.deactivations.iter().rev() {
+            guard.record(now.checked_sub(*age).unwrap_or(now), *deactivated);
+        }
+        if let Some(age) = recent.release {
+            guard.release(now.checked_sub(age).unwrap_or(now));
+        }
+        let guard = Arc::new(Mutex::new(guard));
         let settings = Arc::new(settings);
         let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
         let batcher = Batcher {
             view: Arc::clone(&view),
-            sync,
-            clock,
+            sync: Arc::clone(&sync),
+            runs,
+            clock: Arc::clone(&clock),
             settings: Arc::clone(&settings),
+            guard: Arc::clone(&guard),
         };
         tokio::spawn(batcher.run(queue));
         Ok(Self {
             jobs,
             view,
             settings,
+            guard,
+            clock,
+            sync,
         })
     }
 
@@ -185,12 +215,95 @@ impl Provisioning for ProvisioningService {
     }
 }
 
+#[async_trait::async_trait]
+impl GuardRelease for ProvisioningService {
+    async fn release(&self) -> Result<DateTime<Utc>, String> {
+        let until = released_until(self.clock.now(), self.settings.guard_window);
+        self.sync
+            .release_guard(Trigger::Api, release_message(until))
+            .await
+            .map_err(|e| e.to_string())?;
+        lock(&self.guard).release(tokio::time::Instant::now());
+        Ok(until)
+    }
+}
+
+/// Until when a release made at `now` lets deactivations through.
+pub fn released_until(now: DateTime<Utc>, window: Duration) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX)
+}
+
+/// The `guard-released` line of a release.
+pub fn release_message(until: DateTime<Utc>) -> String {
+    format!(
+        "an administrator let SCIM deactivations through until {}",
+        until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )
+}
+
+/// What the run log says about the guard's window that ends at `now`.
+struct Recent {
+    /// Deactivations committed by SCIM batches since the newest release: how long ago, how
+    /// many; newest first.
+    deactivations: Vec<(Duration, u64)>,
+    /// How long ago the newest release within the window was made.
+    release: Option<Duration>,
+}
+
+/// Reads the run log back to the start of the window: a release is a successful run of mode
+/// `scim` not triggered by SCIM writes (`idmsync scim release-guard`, the REST API).
+async fn recent_runs(
+    runs: &dyn RunLogReader,
+    tenant: &Tenant,
+    now: DateTime<Utc>,
+    settings: &ProvisioningSettings,
+) -> Result<Recent, StoreError> {
+    const PAGE: u64 = 200;
+    let mut recent = Recent {
+        deactivations: Vec::new(),
+        release: None,
+    };
+    let mut start = 0;
+    loop {
+        let page = runs.runs(tenant, Some(Page { start, size: PAGE })).await?;
+        for run in &page {
+            let age = (now - run.started_at).to_std().unwrap_or_default();
+            if age >= settings.guard_window {
+                return Ok(recent);
+            }
+            if run.mode != SyncMode::Scim || run.outcome != Outcome::Succeeded {
+                continue;
+            }
+            if run.trigger != Trigger::Scim {
+                recent.release = Some(age);
+                return Ok(recent);
+            }
+            recent
+                .deactivations
+                .push((age, run.counts.users_deactivated));
+        }
+        if (page.len() as u64) < PAGE {
+            return Ok(recent);
+        }
+        start += PAGE;
+    }
+}
+
+/// The guard, whose lock no holder can poison in a way that matters: its state stays whole.
+fn lock(guard: &Mutex<WindowGuard>) -> std::sync::MutexGuard<'_, WindowGuard> {
+    guard
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The one task that applies writes, in the order they were queued.
 struct Batcher {
     view: Arc<RwLock<View>>,
     sync: Arc<SyncService>,
+    runs: Arc<dyn RunLogReader>,
     clock: Arc<dyn Clock>,
     settings: Arc<ProvisioningSettings>,
+    guard: Arc<Mutex<WindowGuard>>,
 }
 
 impl Batcher {
@@ -214,14 +327,21 @@ impl Batcher {
         let mut draft = Draft::default();
         let mut collected = Collected::default();
         let mut accepted: Vec<(oneshot::Sender<_>, Written)> = Vec::new();
-        let data = {
+        let instant = tokio::time::Instant::now();
+        self.look_for_release(instant).await;
+        let (data, deactivations) = {
             let view = self.view.read().await;
+            let mut guard = lock(&self.guard);
             let mut writer = Writer {
                 view: &view,
                 draft: &mut draft,
                 collected: &mut collected,
                 now: self.clock.now(),
                 reactivate: self.settings.reactivate,
+                guard: &mut guard,
+                instant,
+                active: view.active_users(),
+                deactivations: 0,
             };
             for job in jobs {
                 match writer.apply(job.write) {
@@ -231,10 +351,12 @@ impl Batcher {
                     }
                 }
             }
+            let deactivations = writer.deactivations;
+            drop(guard);
             if accepted.is_empty() {
                 return;
             }
-            source_data(&view, &draft, collected)
+            (source_data(&view, &draft, collected), deactivations)
         };
         let data = match data {
             Ok(data) => data,
@@ -247,6 +369,7 @@ impl Batcher {
         };
         match self.commit(data).await {
             Ok(()) => {
+                lock(&self.guard).record(instant, deactivations);
                 let mut view = self.view.write().await;
                 view.commit(draft);
                 for (reply, written) in accepted {
@@ -262,6 +385,24 @@ impl Batcher {
                     let _ = reply.send(Err(error.clone()));
                 }
             }
+        }
+    }
+
+    /// After the guard refused a deactivation, whether another process released it since: the
+    /// run log is read once per batch until a release is found.
+    async fn look_for_release(&self, now: tokio::time::Instant) {
+        if !lock(&self.guard).tripped {
+            return;
+        }
+        let tenant = &self.settings.tenant;
+        match recent_runs(self.runs.as_ref(), tenant, self.clock.now(), &self.settings).await {
+            Ok(Recent {
+                release: Some(age), ..
+            }) => {
+                lock(&self.guard).release(now.checked_sub(age).unwrap_or(now));
+            }
+            Ok(_) => {}
+            Err(error) => warn!(%error, "could not read the run log for a release of the guard"),
         }
     }
 

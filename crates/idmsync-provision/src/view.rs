@@ -101,6 +101,15 @@ impl View {
         view
     }
 
+    /// Users neither deleted nor `active: false`: what the guard's share is of.
+    pub(crate) fn active_users(&self) -> u64 {
+        self.users
+            .entries
+            .values()
+            .filter(|e| !e.deleted && e.resource.get("active") != Some(&Value::Bool(false)))
+            .count() as u64
+    }
+
     pub(crate) fn of(&self, kind: ResourceType) -> &Resources {
         match kind {
             ResourceType::User => &self.users,

@@ -10,6 +10,7 @@ use idmsync_ports::ScimWrite;
 use idmsync_scim::{patch, ResourceType, ScimError};
 use serde_json::{json, Value};
 
+use crate::guard::WindowGuard;
 use crate::resource;
 use crate::view::{Draft, Entry, View};
 
@@ -32,6 +33,18 @@ pub(crate) struct Writer<'a> {
     pub(crate) collected: &'a mut Collected,
     pub(crate) now: DateTime<Utc>,
     pub(crate) reactivate: Reactivate,
+    /// The SCIM guard, asked before each deactivation, with the batch's clock reading.
+    pub(crate) guard: &'a mut WindowGuard,
+    pub(crate) instant: tokio::time::Instant,
+    /// Active users when the batch began.
+    pub(crate) active: u64,
+    /// Deactivations the batch holds so far.
+    pub(crate) deactivations: u64,
+}
+
+/// Whether a user resource is active (SCIM's default).
+fn is_active(resource: &Value) -> bool {
+    resource.get("active") != Some(&Value::Bool(false))
 }
 
 fn not_found(kind: ResourceType, id: &str) -> ScimError {
@@ -57,10 +70,22 @@ impl Writer<'_> {
             }
             ScimWrite::Delete { kind, id } => {
                 let resource = self.live(kind, &id)?;
+                let deactivates = kind == ResourceType::User && is_active(&resource);
+                if deactivates {
+                    self.guard_allows()?;
+                }
                 self.delete(kind, &id, resource);
+                self.deactivations += u64::from(deactivates);
                 Ok(None)
             }
         }
+    }
+
+    /// The guard's verdict on one more deactivation: a 503 that says why, and who can lift it.
+    fn guard_allows(&mut self) -> Result<(), ScimError> {
+        self.guard
+            .allows(self.instant, self.active, self.deactivations)
+            .map_err(|reason| ScimError::new(503, None, reason))
     }
 
     /// The resource `id` if it exists and was not deleted.
@@ -114,6 +139,14 @@ impl Writer<'_> {
         if kind == ResourceType::Group {
             self.check_members(&mut resource, &id)?;
         }
+        let was_active = self
+            .draft
+            .get(self.view, kind, &id)
+            .is_some_and(|e| !e.deleted && is_active(&e.resource));
+        let deactivates = kind == ResourceType::User && was_active && !is_active(&resource);
+        if deactivates {
+            self.guard_allows()?;
+        }
         let now = self.now.to_rfc3339_opts(SecondsFormat::Millis, true);
         let created = meta
             .as_ref()
@@ -130,6 +163,7 @@ impl Writer<'_> {
         if let Some(password) = password {
             self.collected.passwords.push((id.clone(), password));
         }
+        self.deactivations += u64::from(deactivates);
         self.draft.put(
             kind,
             id.clone(),

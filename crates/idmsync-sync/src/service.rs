@@ -460,6 +460,43 @@ impl SyncService {
         Ok((LiveReport::Run(Box::new(report)), groups))
     }
 
+    /// Records an administrator's release of the SCIM guard as a run of mode `scim` with
+    /// `trigger` (`manual` from the CLI, `api` from the REST API) that changes nothing, and one
+    /// `guard-released` line saying `message`. The provisioning service reads it back from the
+    /// run log, so that a release made by another process counts too.
+    ///
+    /// # Errors
+    /// [`SyncError::Store`] when the run cannot be recorded; `Source` (`Unavailable`) when
+    /// another run holds the tenant's lock.
+    pub async fn release_guard(
+        &self,
+        trigger: Trigger,
+        message: String,
+    ) -> Result<RunId, SyncError> {
+        let tenant = &self.settings.tenant;
+        let Some(_held) = self.lock.try_lock(tenant).await? else {
+            return Err(SyncError::Source {
+                run: None,
+                source: SourceError::Unavailable(
+                    "another run holds this tenant's lock; try again in a moment".into(),
+                ),
+            });
+        };
+        let new = NewRun {
+            tenant: tenant.clone(),
+            mode: SyncMode::Scim,
+            trigger,
+            source: self.source.name(),
+            started_at: self.clock.now(),
+        };
+        let run = self.store.begin_run(&new).await?;
+        warn!(%run, "{message}");
+        let line = LogLine::new(EventKey::GuardReleased, message);
+        self.end(run, Outcome::Succeeded, None, Counts::default(), &[line])
+            .await?;
+        Ok(run)
+    }
+
     /// Where a live stream starts: the watermark of the newest successful run of the whole
     /// source (full, differential or live), `None` before the first.
     ///

@@ -426,6 +426,8 @@ pub struct Scim {
     pub base_url: Option<String>,
     /// The most resources one list answers.
     pub max_results: usize,
+    /// The guard's window.
+    pub guard_window: Duration,
 }
 
 /// `[source.scim]`, for a SCIM source (`None` for any other): the tokens from `tokens` and
@@ -469,6 +471,13 @@ pub fn scim(settings: &Settings) -> Result<Option<Scim>, SettingsError> {
                 .into(),
         ));
     }
+    if scim.guard_window_secs == 0 {
+        return Err(SettingsError(
+            "source.scim.guard_window_secs: must be at least 1 (seconds over which SCIM \
+             deactivations are counted)"
+                .into(),
+        ));
+    }
     if scim.max_results == 0 {
         return Err(SettingsError(
             "source.scim.max_results: must be at least 1".into(),
@@ -489,6 +498,7 @@ pub fn scim(settings: &Settings) -> Result<Option<Scim>, SettingsError> {
             .as_ref()
             .map(|u| u.trim_end_matches('/').to_string()),
         max_results: scim.max_results,
+        guard_window: Duration::from_secs(scim.guard_window_secs),
     }))
 }
 

@@ -68,6 +68,9 @@ pub enum Command {
     Auth(AuthCommand),
     /// Create or upgrade the database schema (also done before `sync`, `serve` and `auth`).
     Migrate,
+    /// A tenant whose identity provider pushes by SCIM (`source.type = "scim"`).
+    #[command(subcommand)]
+    Scim(ScimCommand),
     /// The configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -101,6 +104,19 @@ pub enum ConfigCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+}
+
+/// `scim` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ScimCommand {
+    /// Let the SCIM guard's refused deactivations through for one window
+    /// (`source.scim.guard_window_secs`): for a provisioning job that really does remove many
+    /// users. Recorded in the run log (a run of type `scim` with a `guard-released` line); a
+    /// running `idmsync serve` picks it up with the provider's next retry. Same as
+    /// `POST /api/enterprise/scim/guard/release`.
+    ///
+    /// Example: `idmsync --config /etc/idmsync/idmsync.toml scim release-guard`
+    ReleaseGuard,
 }
 
 /// `auth` subcommands.

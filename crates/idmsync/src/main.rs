@@ -25,7 +25,7 @@ use idmsync_sync::{RunReport, RunRequest, SyncError};
 use crate::app::{App, Schema};
 use crate::cli::{
     AuthCommand, Cli, Command, ConfigCommand, Format, ListArgs, ListCommand, LogCommand, LogFormat,
-    ShowArgs, StatusArg, SyncArgs,
+    ScimCommand, ShowArgs, StatusArg, SyncArgs,
 };
 use crate::console::{Console, StdoutClosed};
 use crate::progress::CommandProgress;
@@ -116,7 +116,11 @@ async fn run(cli: Cli, console: Console) -> anyhow::Result<ExitCode> {
     // Completions and manual pages need no configuration at all.
     let schema = match &cli.command {
         Command::Users(_) | Command::Groups(_) | Command::Log(_) => Schema::Current,
-        Command::Sync(_) | Command::Serve | Command::Migrate | Command::Auth(_) => Schema::Migrate,
+        Command::Sync(_)
+        | Command::Serve
+        | Command::Migrate
+        | Command::Auth(_)
+        | Command::Scim(_) => Schema::Migrate,
         Command::Completions { shell } => {
             return manual::completions(*shell).map(|()| ExitCode::SUCCESS)
         }
@@ -174,6 +178,7 @@ async fn run(cli: Cli, console: Console) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Auth(AuthCommand::Check { user }) => auth_check(&app, &user, console).await,
+        Command::Scim(ScimCommand::ReleaseGuard) => release_guard(&app).await,
         Command::Migrate => {
             let said = match app.migrated.as_slice() {
                 [] => "the database schema was already up to date".to_string(),
@@ -339,6 +344,27 @@ fn filter(args: &ListArgs) -> UserFilter {
         }),
         ..UserFilter::default()
     }
+}
+
+/// `scim release-guard`: the release recorded in the run log, where `serve` finds it.
+async fn release_guard(app: &App) -> anyhow::Result<ExitCode> {
+    let Some(scim) = app::scim(&app.settings)? else {
+        return Err(SettingsError(
+            "source.type: `scim release-guard` is for a tenant whose source is SCIM".into(),
+        )
+        .into());
+    };
+    let until = idmsync_provision::released_until(chrono::Utc::now(), scim.guard_window);
+    let run = app
+        .sync_service()?
+        .release_guard(Trigger::Manual, idmsync_provision::release_message(until))
+        .await
+        .context("recording the release")?;
+    console::line(&format!(
+        "SCIM deactivations are let through until {} (run {run})",
+        until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    ))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn sync(app: &App, args: SyncArgs, console: Console) -> anyhow::Result<ExitCode> {

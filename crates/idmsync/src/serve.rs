@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use idmsync_http::{ApiState, ScimState, SCIM_PREFIX};
-use idmsync_ports::SystemClock;
+use idmsync_ports::{GuardRelease, SystemClock};
 use idmsync_provision::{ProvisioningService, ProvisioningSettings};
 use idmsync_scheduler::{Scheduler, SchedulerPorts};
 use tokio::net::TcpListener;
@@ -41,7 +41,7 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
         app.tenant.clone(),
         schedules.clone(),
     );
-    let state = ApiState {
+    let mut state = ApiState {
         tenant: app.tenant.clone(),
         runs: app.store.clone(),
         directory: app.store.clone(),
@@ -49,6 +49,7 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
         trigger: Arc::new(scheduler.clone()),
         readiness: Arc::new(scheduler.clone()),
         metrics: Arc::new(scheduler.clone()),
+        scim_guard: None,
     };
 
     // The checks of `idmsync config check` that `App::open` has not made: the TLS files
@@ -77,7 +78,11 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
     );
     let pushed = scim.is_some();
     let scim = match scim {
-        Some(scim) => Some(scim_state(&app, scim, &url).await?),
+        Some(scim) => {
+            let (scim, guard) = scim_state(&app, scim, &url).await?;
+            state.scim_guard = Some(guard);
+            Some(scim)
+        }
         None => None,
     };
 
@@ -198,12 +203,17 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
 
 /// The SCIM endpoints' state: the provisioning service over the tenant (its users and groups
 /// loaded now) and the tokens.
-async fn scim_state(app: &App, scim: app::Scim, url: &str) -> anyhow::Result<ScimState> {
+async fn scim_state(
+    app: &App,
+    scim: app::Scim,
+    url: &str,
+) -> anyhow::Result<(ScimState, Arc<dyn GuardRelease>)> {
     let base_url = scim
         .base_url
         .unwrap_or_else(|| format!("{url}{SCIM_PREFIX}"));
     let provisioning = ProvisioningService::start(
         Arc::new(app.sync_service()?),
+        app.store.clone(),
         app.store.clone(),
         Arc::new(SystemClock),
         ProvisioningSettings {
@@ -212,17 +222,21 @@ async fn scim_state(app: &App, scim: app::Scim, url: &str) -> anyhow::Result<Sci
             batch: scim.batch,
             reactivate: app.settings.sync.reactivate,
             max_results: scim.max_results,
+            max_deactivations: app.settings.sync.max_deactivations,
+            guard_window: scim.guard_window,
         },
     )
     .await
     .context("loading the tenant's users and groups for SCIM")?;
     info!(%base_url, batch_ms = scim.batch.as_millis(), "SCIM: identity providers may push to {base_url}");
-    Ok(ScimState {
-        provisioning: Arc::new(provisioning),
+    let provisioning = Arc::new(provisioning);
+    let state = ScimState {
+        provisioning: provisioning.clone(),
         tokens: scim.tokens,
         base_url,
         max_results: scim.max_results,
-    })
+    };
+    Ok((state, provisioning))
 }
 
 /// A line on stdout. A service whose stdout was closed keeps serving: the line was for

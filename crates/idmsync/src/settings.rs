@@ -307,6 +307,9 @@ pub struct ScimSettings {
     pub base_url: Option<String>,
     /// The most resources one list answers (`filter.maxResults`).
     pub max_results: usize,
+    /// Seconds over which the guard counts SCIM deactivations against
+    /// `sync.max_deactivations`.
+    pub guard_window_secs: u64,
 }
 
 impl Default for ScimSettings {
@@ -317,6 +320,7 @@ impl Default for ScimSettings {
             batch_ms: 20,
             base_url: None,
             max_results: 1000,
+            guard_window_secs: 3600,
         }
     }
 }
@@ -330,6 +334,7 @@ impl fmt::Debug for ScimSettings {
             .field("batch_ms", &self.batch_ms)
             .field("base_url", &self.base_url)
             .field("max_results", &self.max_results)
+            .field("guard_window_secs", &self.guard_window_secs)
             .finish()
     }
 }

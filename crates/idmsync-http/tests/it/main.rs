@@ -195,6 +195,7 @@ pub(crate) fn state(fake: &Arc<Fake>) -> ApiState {
         trigger: fake.clone(),
         readiness: fake.clone(),
         metrics: fake.clone(),
+        scim_guard: None,
     }
 }
 

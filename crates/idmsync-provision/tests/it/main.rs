@@ -6,14 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use idmsync_domain::{
-    DeactivatedBy, MaxDeactivations, OnConflict, OnUnreadable, Outcome, Reactivate, SyncMode,
-    Tenant, UserStatus,
+    DeactivatedBy, EventKey, MaxDeactivations, OnConflict, OnUnreadable, Outcome, Reactivate,
+    SyncMode, Tenant, Trigger, UserStatus,
 };
-use idmsync_ports::{Provisioning, RunLogReader, ScimQuery, ScimWrite};
+use idmsync_ports::{GuardRelease, Provisioning, RunLogReader, ScimQuery, ScimWrite};
 use idmsync_provision::{ProvisioningService, ProvisioningSettings};
 use idmsync_scim::{ResourceType, ScimError};
 use idmsync_sync::{SyncPorts, SyncService, SyncSettings};
-use idmsync_test_doubles::{FakeSource, FixedClock, MemoryStore, PlainHasher};
+use idmsync_test_doubles::{reference_time, FakeSource, FixedClock, MemoryStore, PlainHasher};
 use serde_json::{json, Value};
 
 const USER: ResourceType = ResourceType::User;
@@ -27,6 +27,7 @@ fn tenant() -> Tenant {
 struct Tenancy {
     store: Arc<MemoryStore>,
     scim: ProvisioningService,
+    sync: Arc<SyncService>,
 }
 
 impl Tenancy {
@@ -57,8 +58,10 @@ impl Tenancy {
                 on_unreadable: OnUnreadable::Fail,
             },
         );
+        let sync = Arc::new(sync);
         let scim = ProvisioningService::start(
-            Arc::new(sync),
+            Arc::clone(&sync),
+            store.clone(),
             store.clone(),
             Arc::new(FixedClock::default()),
             ProvisioningSettings {
@@ -68,11 +71,13 @@ impl Tenancy {
                 batch: Duration::from_millis(200),
                 reactivate,
                 max_results: 100,
+                max_deactivations,
+                guard_window: Duration::from_secs(3600),
             },
         )
         .await
         .expect("start");
-        Self { store, scim }
+        Self { store, scim, sync }
     }
 
     async fn default() -> Self {
@@ -406,21 +411,22 @@ async fn filters_and_pages_answer_from_the_tenant() {
 }
 
 #[tokio::test]
-async fn the_guard_refuses_a_batch_that_deactivates_too_many_and_applies_nothing() {
+async fn within_one_batch_the_deactivation_past_the_limit_alone_is_refused() {
     let t = Tenancy::new(MaxDeactivations::Count(1), Reactivate::Sync).await;
     let users = [t.user("a").await, t.user("b").await, t.user("c").await];
     let (first, second) = (id(&users[0]), id(&users[1]));
     let (one, two) = tokio::join!(t.delete(USER, &first), t.delete(USER, &second));
-    let refused = one.expect_err("guarded");
+    let (passed, refused) = match (one, two) {
+        (Ok(()), Err(refused)) => ("a", refused),
+        (Err(refused), Ok(())) => ("b", refused),
+        other => panic!("one of the two passes: {other:?}"),
+    };
     assert_eq!(refused.status, 503);
     assert!(refused.detail.contains("guard"), "{}", refused.detail);
-    assert_eq!(two.expect_err("guarded").status, 503);
-    assert_eq!(t.row("a").status, UserStatus::Active);
-    assert_eq!(
-        t.scim.get(USER, &id(&users[0])).await.expect("still there")["userName"],
-        "a"
-    );
-    assert_eq!(t.runs().last(), Some(&(SyncMode::Scim, Outcome::Aborted)));
+    assert_eq!(t.row(passed).status, UserStatus::Inactive);
+    let kept = if passed == "a" { "b" } else { "a" };
+    assert_eq!(t.row(kept).status, UserStatus::Active);
+    assert_eq!(t.runs().last(), Some(&(SyncMode::Scim, Outcome::Succeeded)));
 }
 
 #[tokio::test]
@@ -459,4 +465,99 @@ async fn a_new_service_over_the_same_store_sees_what_was_pushed() {
         .await
         .expect("groups");
     assert_eq!(groups[0]["members"], json!([member(&a)]));
+}
+
+#[tokio::test]
+async fn deactivations_one_batch_at_a_time_are_counted_over_the_window() {
+    let t = Tenancy::new(MaxDeactivations::Count(2), Reactivate::Sync).await;
+    let mut ids = Vec::new();
+    for name in ["a", "b", "c", "d"] {
+        ids.push(id(&t.user(name).await));
+    }
+    t.delete(USER, &ids[0]).await.expect("first");
+    t.patch(
+        USER,
+        &ids[1],
+        json!([{"op": "replace", "value": {"active": false}}]),
+    )
+    .await
+    .expect("second");
+    // Each alone is one deactivation, far under the engine's per-run guard: the window counts.
+    let refused = t.delete(USER, &ids[2]).await.expect_err("third");
+    assert_eq!(refused.status, 503);
+    assert!(refused.detail.contains("2 user(s)"), "{}", refused.detail);
+    assert_eq!(t.row("c").status, UserStatus::Active);
+    // Other writes still pass.
+    t.user("e").await;
+
+    let until = t.scim.release().await.expect("released");
+    assert_eq!(until, reference_time() + chrono::Duration::hours(1));
+    t.delete(USER, &ids[2]).await.expect("let through");
+    assert_eq!(t.row("c").status, UserStatus::Inactive);
+    let release = t
+        .store
+        .runs()
+        .into_iter()
+        .find(|r| r.trigger == Trigger::Api)
+        .expect("recorded");
+    assert_eq!(release.mode, SyncMode::Scim);
+    let lines = t.store.lines(release.id).await.expect("lines");
+    assert_eq!(lines[0].event, EventKey::GuardReleased);
+}
+
+#[tokio::test]
+async fn a_release_recorded_by_another_process_is_found_in_the_run_log() {
+    let t = Tenancy::new(MaxDeactivations::Count(1), Reactivate::Sync).await;
+    let (a, b) = (id(&t.user("a").await), id(&t.user("b").await));
+    t.user("c").await;
+    t.delete(USER, &a).await.expect("first");
+    assert_eq!(t.delete(USER, &b).await.expect_err("guarded").status, 503);
+    // What `idmsync scim release-guard` does, through its own engine.
+    t.sync
+        .release_guard(Trigger::Manual, "released by the CLI".into())
+        .await
+        .expect("recorded");
+    t.delete(USER, &b).await.expect("let through");
+    // A service started later reads the window back: the release still holds.
+    let again = Tenancy::over(
+        t.store.clone(),
+        MaxDeactivations::Count(1),
+        Reactivate::Sync,
+    )
+    .await;
+    let c = again
+        .scim
+        .list(
+            USER,
+            &ScimQuery {
+                filter: Some(r#"userName eq "c""#.into()),
+                ..ScimQuery::default()
+            },
+        )
+        .await
+        .expect("c")
+        .0;
+    again
+        .delete(USER, &id(&c[0]))
+        .await
+        .expect("released window");
+}
+
+#[tokio::test]
+async fn a_restarted_service_counts_the_window_from_the_run_log() {
+    let t = Tenancy::new(MaxDeactivations::Count(1), Reactivate::Sync).await;
+    let a = id(&t.user("a").await);
+    let b = id(&t.user("b").await);
+    t.user("c").await;
+    t.delete(USER, &a).await.expect("first");
+    let again = Tenancy::over(
+        t.store.clone(),
+        MaxDeactivations::Count(1),
+        Reactivate::Sync,
+    )
+    .await;
+    assert_eq!(
+        again.delete(USER, &b).await.expect_err("counted").status,
+        503
+    );
 }

@@ -194,7 +194,7 @@ const TYPED_KEYS: &[(&str, Kind)] = &[
     ("auth.database_fallback", Kind::Flag),
     ("auth.max_failures", Kind::U32),
     ("auth.lockout_secs", Kind::U64),
-    ("source.type", Kind::OneOf("file, ldap")),
+    ("source.type", Kind::OneOf("file, ldap, scim")),
     ("source.ldap.starttls", Kind::Flag),
     ("source.ldap.insecure_skip_verify", Kind::Flag),
     ("source.ldap.active_directory", Kind::Flag),
@@ -204,6 +204,8 @@ const TYPED_KEYS: &[(&str, Kind)] = &[
     ("source.ldap.page_size", Kind::U32),
     ("source.ldap.range_size", Kind::U32),
     ("source.ldap.differential_overlap_secs", Kind::U64),
+    ("source.scim.batch_ms", Kind::U64),
+    ("source.scim.guard_window_secs", Kind::U64),
     ("auth.ldap.page_size", Kind::U32),
     ("auth.ldap.starttls", Kind::Flag),
 ];
