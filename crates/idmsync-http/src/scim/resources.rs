@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use idmsync_ports::{ScimQuery, ScimWrite};
-use idmsync_scim::list::{list_response, parse_page};
+use idmsync_scim::list::{list_response, parse_page, Page};
 use idmsync_scim::{ResourceType, ScimError};
 use serde_json::Value;
 
@@ -52,6 +52,24 @@ pub(crate) fn routes(kind: ResourceType) -> Router<ScimState> {
         )
 }
 
+/// The page a list asks for (`startIndex`, `count` cut to `max_results`).
+fn requested_page(state: &ScimState, params: &ScimParams) -> Result<Page, ScimError> {
+    parse_page(
+        params.get("startindex"),
+        params.get("count"),
+        state.max_results,
+    )
+}
+
+/// The service's query: the list's filter, `count` resources from `start_index`.
+fn query(params: &ScimParams, start_index: usize, count: usize) -> ScimQuery {
+    ScimQuery {
+        filter: params.get("filter").map(str::to_string),
+        start_index: Some(start_index.to_string()),
+        count: Some(count.to_string()),
+    }
+}
+
 /// `GET /Users?filter=…&startIndex=…&count=…`: one page of the matching resources.
 async fn list(
     state: ScimState,
@@ -59,18 +77,10 @@ async fn list(
     params: ScimParams,
 ) -> Result<Response, Failure> {
     let projection = params.projection(kind)?;
-    let page = parse_page(
-        params.get("startindex"),
-        params.get("count"),
-        state.max_results,
-    )?;
+    let page = requested_page(&state, &params)?;
     // The service gets the page already normalised (a `count` above `max_results` cut to it),
     // so that it never reads more than one answer may carry.
-    let query = ScimQuery {
-        filter: params.get("filter").map(str::to_string),
-        start_index: Some(page.start_index.to_string()),
-        count: Some(page.count.to_string()),
-    };
+    let query = query(&params, page.start_index, page.count);
     let (resources, total, start_index) = state.provisioning.list(kind, &query).await?;
     let shown = resources
         .iter()
@@ -97,20 +107,12 @@ pub(crate) async fn search_all(
     ScimBody(body): ScimBody,
 ) -> Result<Response, Failure> {
     let params = ScimParams::from_search(&body)?;
-    let page = parse_page(
-        params.get("startindex"),
-        params.get("count"),
-        state.max_results,
-    )?;
+    let page = requested_page(&state, &params)?;
     let mut found = Vec::new();
     let mut total = 0;
     for kind in ResourceType::ALL {
         let projection = params.projection(kind)?;
-        let query = ScimQuery {
-            filter: params.get("filter").map(str::to_string),
-            start_index: Some("1".into()),
-            count: Some(state.max_results.to_string()),
-        };
+        let query = query(&params, 1, state.max_results);
         let (resources, matching, _) = state.provisioning.list(kind, &query).await?;
         total += matching;
         for resource in &resources {

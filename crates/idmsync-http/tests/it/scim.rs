@@ -8,13 +8,14 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{Method, Request, StatusCode};
 use axum::Router;
 use idmsync_http::{scim_router, ScimState, ScimTokens};
 use idmsync_ports::{Provisioning, ScimQuery, ScimWrite};
 use idmsync_scim::{patch, Filter, ResourceType, ScimError};
 use serde_json::{json, Value};
-use tower::ServiceExt;
+
+use crate::{exchange, Reply};
 
 /// The token the tests' provider sends: a canary no answer may contain.
 const TOKEN: &str = "scim-canary-7f3a9c";
@@ -174,25 +175,7 @@ fn app() -> (Router, Arc<FakeProvisioning>) {
     (scim_router(state(&fake)), fake)
 }
 
-/// An answer, read whole.
-#[derive(Debug)]
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
 impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().expect("ASCII header"))
-    }
-
     /// Checks a SCIM error answer: status, media type, body schema and status string.
     fn assert_error(&self, status: StatusCode, scim_type: Option<&str>) {
         assert_eq!(self.status, status, "{}", self.body);
@@ -226,28 +209,12 @@ async fn send_raw(
     if let Some(value) = content_type {
         request = request.header(CONTENT_TYPE, value);
     }
-    let response = router
-        .clone()
-        .oneshot(request.body(Body::from(body)).expect("request"))
-        .await
-        .expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .expect("body");
-    let body = String::from_utf8(bytes.to_vec()).expect("UTF-8 body");
-    for secret in [TOKEN, OTHER_TOKEN] {
-        assert!(!body.contains(secret), "token in {body}");
-        for value in headers.values() {
-            assert!(!String::from_utf8_lossy(value.as_bytes()).contains(secret));
-        }
-    }
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    exchange(
+        router,
+        request.body(Body::from(body)).expect("request"),
+        &[TOKEN, OTHER_TOKEN],
+    )
+    .await
 }
 
 fn bearer() -> String {
