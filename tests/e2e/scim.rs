@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::serve::Server;
 use crate::support::Sandbox;
+use idmsync_test_db::Backend;
 
 const TOKEN: &str = "e2e-provisioning-token-0123456789";
 
@@ -17,8 +18,13 @@ fn sandbox(extra: &str) -> Sandbox {
 
 /// A sandbox with `sync` (a line of `[sync]`) and `extra` (lines of `[source.scim]`).
 fn sandbox_with(sync: &str, extra: &str) -> Sandbox {
-    let s = Sandbox::with_config(&format!(
-        "[database]\nurl = \"sqlite://{{dir}}/data/idmsync.db\"\n\n[sync]\nadmins = [\"admin\"]\n{sync}\n\n\
+    sandbox_on(Backend::Sqlite, sync, extra)
+}
+
+/// The same on `backend`.
+fn sandbox_on(backend: Backend, sync: &str, extra: &str) -> Sandbox {
+    let s = Sandbox::with_config_on(backend, &format!(
+        "[database]\nurl = \"{{database}}\"\n\n[sync]\nadmins = [\"admin\"]\n{sync}\n\n\
          [source]\ntype = \"scim\"\n\n[source.scim]\ntoken_file = \"{{dir}}/scim-tokens\"\n{extra}\n\n\
          [auth]\npassword_key_file = \"{{dir}}/data/password.key\"\n\n\
          [http]\nlisten = \"127.0.0.1:0\"\nshutdown_grace_secs = 1\n"
@@ -51,7 +57,14 @@ fn scim(server: &Server, method: Method, path: &str, body: Option<Value>) -> (St
 
 #[test]
 fn a_provider_pushes_users_and_groups_and_operators_see_them() {
-    let s = sandbox("");
+    for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
+        provider_session(backend);
+    }
+}
+
+/// A short session of both providers' shapes on `backend`, checked where operators look.
+fn provider_session(backend: Backend) {
+    let s = sandbox_on(backend, "max_deactivations = 5", "");
     let server = Server::start(&s);
     server.wait_ready();
 

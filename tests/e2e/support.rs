@@ -80,16 +80,7 @@ impl Sandbox {
     /// The same on `backend`, with a fresh database.
     pub fn on(backend: Backend, users: &str, groups: &str, sync_extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (url, database) = match backend {
-            Backend::Sqlite => {
-                let file = dir.path().join("data/idmsync.db");
-                (format!("sqlite://{}", file.display()), None)
-            }
-            server => {
-                let database = TestDatabase::create(server);
-                (database.url.clone(), Some(database))
-            }
-        };
+        let (url, database) = fresh_database(backend, dir.path());
         let s = Self {
             dir,
             _database: database,
@@ -116,6 +107,19 @@ impl Sandbox {
             _database: None,
         };
         s.write_config(config);
+        s
+    }
+
+    /// A sandbox whose configuration file is `config`, `{dir}` in it standing for the sandbox
+    /// and `{database}` for the URL of a fresh database on `backend`.
+    pub fn with_config_on(backend: Backend, config: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (url, database) = fresh_database(backend, dir.path());
+        let s = Self {
+            dir,
+            _database: database,
+        };
+        s.write_config(&config.replace("{database}", &url));
         s
     }
 
@@ -220,5 +224,20 @@ impl Sandbox {
             .lines()
             .map(str::to_string)
             .collect()
+    }
+}
+
+/// The URL of a fresh database on `backend` (SQLite: a file under `dir`), and the server
+/// database to drop when the test ends.
+fn fresh_database(backend: Backend, dir: &Path) -> (String, Option<TestDatabase>) {
+    match backend {
+        Backend::Sqlite => {
+            let file = dir.join("data/idmsync.db");
+            (format!("sqlite://{}", file.display()), None)
+        }
+        server => {
+            let database = TestDatabase::create(server);
+            (database.url.clone(), Some(database))
+        }
     }
 }

@@ -50,21 +50,24 @@ impl WindowGuard {
     }
 
     /// Whether one more deactivation may be planned, `pending` already being planned in the
-    /// batch, with `active` users active now; otherwise why not, in an operator's words.
+    /// batch, with `active` users active now; otherwise why not, in an operator's words. A share
+    /// (`10%`) is of the users that were active when the window began: those active now and
+    /// those the window deactivated, so that each deactivation does not shrink the allowance.
     pub(crate) fn allows(&mut self, now: Instant, active: u64, pending: u64) -> Result<(), String> {
         if self.released_until.is_some_and(|until| now < until) {
             return Ok(());
         }
-        let limit = self.max.limit(active);
         let counted = self.counted(now);
+        let base = active + counted;
+        let limit = self.max.limit(base);
         if counted + pending < limit {
             return Ok(());
         }
         self.tripped = true;
         Err(format!(
             "the safety guard refuses this deactivation: {counted} user(s) were deactivated \
-             through SCIM in the last {} s, and sync.max_deactivations ({}) of the {active} \
-             active users allows {limit}; an administrator can let them through for one window \
+             through SCIM in the last {} s, and sync.max_deactivations ({}) of the {base} users \
+             active then allows {limit}; an administrator can let them through for one window \
              (`idmsync scim release-guard`, or POST /api/enterprise/scim/guard/release)",
             self.window.as_secs(),
             self.max,
@@ -115,12 +118,19 @@ mod tests {
     }
 
     #[test]
-    fn a_share_is_of_the_active_users() {
+    fn a_share_is_of_the_users_active_when_the_window_began() {
         let now = Instant::now();
         let mut guard = WindowGuard::new(HOUR, MaxDeactivations::Percent(10.0));
         assert!(guard.allows(now, 100, 9).is_ok());
         assert!(guard.allows(now, 100, 10).is_err());
         assert!(guard.allows(now, 5, 0).is_err(), "10% of 5 is none");
+        // Nine deactivated, 91 left: still 10% of 100, so one more passes, two do not.
+        guard.record(now, 9);
+        assert!(guard.allows(now, 91, 0).is_ok());
+        assert!(guard.allows(now, 91, 1).is_err());
+        let mut all = WindowGuard::new(HOUR, MaxDeactivations::Percent(100.0));
+        all.record(now, 5);
+        assert!(all.allows(now, 1, 0).is_ok(), "100% lets the last one go");
     }
 
     #[test]
