@@ -294,3 +294,15 @@ fn the_guard_counts_deletions_over_its_window_until_an_administrator_releases_it
         s.log(id)
     );
 }
+
+#[test]
+fn config_check_says_the_source_is_pushed_to() {
+    let s = sandbox("");
+    let run = s.idmsync(&["config", "check"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("identity providers push"),
+        "{}",
+        run.stdout
+    );
+}

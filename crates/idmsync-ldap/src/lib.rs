@@ -347,6 +347,7 @@ impl IdentitySource for LdapSource {
             unreadable: count(unreadable),
             differential: Some(differential.to_owned()),
             follows: position.is_some(),
+            pushed: false,
         })
     }
 

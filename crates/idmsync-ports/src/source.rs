@@ -32,6 +32,8 @@ pub struct SourceCheck {
     pub differential: Option<String>,
     /// Whether `serve` could follow its changes as they happen (`sync.live`) now.
     pub follows: bool,
+    /// Whether the source is pushed to (SCIM) rather than read: it has nothing to count.
+    pub pushed: bool,
 }
 
 /// Why a source could not deliver. Any error fails the run with zero changes to the store, so a
@@ -99,6 +101,7 @@ pub trait IdentitySource: Send + Sync {
             unreadable: count(data.unreadable.len()),
             differential: None,
             follows: false,
+            pushed: false,
         })
     }
 

@@ -34,7 +34,8 @@ impl IdentitySource for PushedSource {
 
     async fn check(&self) -> Result<SourceCheck, SourceError> {
         Ok(SourceCheck {
-            server: Some("SCIM 2.0 service provider at /scim/v2 (pushed to)".into()),
+            server: Some("SCIM 2.0 service provider at /scim/v2".into()),
+            pushed: true,
             ..SourceCheck::default()
         })
     }

@@ -127,6 +127,11 @@ async fn check(config: &Path, settings: &Settings) -> Vec<Finding> {
 /// `serve` logs as it starts.
 pub async fn check_source(source: &dyn IdentitySource, live: bool) -> Result<String, String> {
     match source.check().await {
+        Ok(check) if check.pushed => Ok(format!(
+            "{}: {}; identity providers push users and groups to it",
+            source.name(),
+            check.server.as_deref().unwrap_or("pushed to")
+        )),
         // `serve` would start, and its live stream fail and retry forever.
         Ok(check) if live && !check.follows => Err(format!(
             "{}: {}; sync.live needs RFC 4533 content synchronisation or DirSync, which this \
