@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::serve::Server;
 use crate::support::Sandbox;
 
-const TOKEN: &str = "e2e-provisioning-token-0123456789";
+pub(crate) const TOKEN: &str = "e2e-provisioning-token-0123456789";
 
 fn sandbox(extra: &str) -> Sandbox {
     let s = Sandbox::with_config(&format!(
@@ -24,7 +24,12 @@ fn sandbox(extra: &str) -> Sandbox {
 
 /// One SCIM request with the provider's token; the status and the JSON answer (`Null` when
 /// empty).
-fn scim(server: &Server, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+pub(crate) fn scim(
+    server: &Server,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut request = server
         .request(method, &format!("/scim/v2{path}"))
         .bearer_auth(TOKEN);
