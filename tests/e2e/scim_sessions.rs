@@ -258,6 +258,7 @@ fn assert_operators_see(s: &Sandbox, model: &Model) {
         assert!(sum.contains_key(*name), "{name} in {sum:?}");
     }
     // Requests shared batches: fewer runs than writes.
+    eprintln!("{} runs for {} writes", runs.len(), model.writes);
     assert!(
         runs.len() < model.writes,
         "{} runs for {} writes",
