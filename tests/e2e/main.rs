@@ -13,6 +13,7 @@ mod ldap;
 mod live;
 mod operator;
 mod scim;
+mod scim_sessions;
 mod secrets;
 mod serve;
 mod support;

@@ -10,7 +10,7 @@ use crate::serve::Server;
 use crate::support::Sandbox;
 use idmsync_test_db::Backend;
 
-const TOKEN: &str = "e2e-provisioning-token-0123456789";
+pub(crate) const TOKEN: &str = "e2e-provisioning-token-0123456789";
 
 fn sandbox(extra: &str) -> Sandbox {
     sandbox_with("max_deactivations = 5", extra)
@@ -35,7 +35,12 @@ fn sandbox_on(backend: Backend, sync: &str, extra: &str) -> Sandbox {
 
 /// One SCIM request with the provider's token; the status and the JSON answer (`Null` when
 /// empty).
-fn scim(server: &Server, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+pub(crate) fn scim(
+    server: &Server,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut request = server
         .request(method, &format!("/scim/v2{path}"))
         .bearer_auth(TOKEN);
