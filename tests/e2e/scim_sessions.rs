@@ -835,7 +835,6 @@ fn an_okta_provisioning_session_of_1000_users_and_50_groups() {
 /// Entra also sends the work e-mail's value path as a key of a path-less replace, next to dotted
 /// keys; the e-mail must change (or the request be refused), not be answered 200 and dropped.
 #[test]
-#[ignore = "issue 18: a path-less Replace whose value has the key `emails[type eq \"work\"].value` is answered 200 but the e-mail is not changed"]
 fn entra_path_less_replace_with_a_value_path_key() {
     let s = sandbox("admin@contoso.com");
     let server = Server::start(&s);

@@ -171,7 +171,8 @@ fn apply_one(
 }
 
 /// The keys of a path-less value: attribute names, dotted (`name.givenName`, as Entra ID
-/// writes them) or URN-prefixed, or the core schema's URN holding more of them.
+/// writes them) or URN-prefixed, value paths (`emails[type eq "work"].value`, Entra ID too),
+/// or the core schema's URN holding more of them.
 fn apply_object(
     map: &mut Map<String, Value>,
     op: OpKind,
@@ -187,6 +188,14 @@ fn apply_object(
         }
         if let Ok(path) = AttrPath::parse(key) {
             apply_attr(map, op, &path, Some(value), rt)?;
+        } else if let Ok(PatchPath {
+            attr,
+            filter: Some(filter),
+            sub,
+        }) = PatchPath::parse(key)
+        {
+            // A value path as a key (`emails[type eq "work"].value`), as Entra ID sends it.
+            apply_filtered(map, op, &attr, &filter, sub.as_deref(), Some(value), rt)?;
         }
     }
     Ok(())
@@ -342,6 +351,25 @@ pub(crate) mod tests {
                 &[
                     ("name", json!({"givenName": "Barbara", "familyName": "J"})),
                     ("displayName", json!("X")),
+                ],
+            )),
+        );
+        // A value path as a key of a path-less replace (Entra ID).
+        check(
+            User,
+            user(),
+            json!([{"op": "Replace", "value": {"name.familyName": "J", "emails[type eq \"work\"].value": "new@example.com"}}]),
+            Ok(with(
+                user(),
+                &[
+                    ("name", json!({"givenName": "Barbara", "familyName": "J"})),
+                    (
+                        "emails",
+                        json!([
+                            {"value": "new@example.com", "type": "work", "primary": true},
+                            {"value": "babs@home.org", "type": "home"}
+                        ]),
+                    ),
                 ],
             )),
         );
