@@ -135,6 +135,16 @@ struct ModelGroup {
 }
 
 impl Model {
+    /// Takes in the users the session created (the first of them the administrator) with what
+    /// their creation counts, and returns their ids.
+    fn created(&mut self, users: Vec<ModelUser>) -> Vec<String> {
+        self.users = users;
+        self.count("users_created", USERS);
+        self.count("admins_granted", 1);
+        self.writes += USERS;
+        self.ids()
+    }
+
     fn count(&mut self, what: &'static str, n: usize) {
         *self.counts.entry(what).or_default() += n as u64;
     }
@@ -414,11 +424,7 @@ fn an_entra_id_provisioning_session_of_1000_users_and_50_groups() {
             active: true,
         }
     });
-    model.users = users;
-    model.count("users_created", USERS);
-    model.count("admins_granted", 1);
-    model.writes += USERS;
-    let ids = model.ids();
+    let ids = model.created(users);
 
     // Groups: a query by displayName without members, the create without members, then the
     // members in PATCHes of 10.
@@ -637,11 +643,7 @@ fn an_okta_provisioning_session_of_1000_users_and_50_groups() {
             active: true,
         }
     });
-    model.users = users;
-    model.count("users_created", USERS);
-    model.count("admins_granted", 1);
-    model.writes += USERS;
-    let ids = model.ids();
+    let ids = model.created(users);
 
     // Profile updates: the whole resource with PUT.
     let updated: Vec<usize> = (0..USERS).filter(|i| i % 10 == 1).collect();
