@@ -455,10 +455,11 @@ fn load(
     expected: reqwest::StatusCode,
     request: Request,
 ) -> Result<Loaded> {
+    // The clients first, so that the wall time is the requests'.
+    let pool = (0..clients).map(|_| client()).collect::<Result<Vec<_>>>()?;
     let started = Instant::now();
     let mut threads = Vec::new();
-    for c in 0..clients {
-        let client = client()?;
+    for (c, client) in pool.into_iter().enumerate() {
         let base = base.to_string();
         let request = Arc::clone(&request);
         threads.push(std::thread::spawn(move || {
