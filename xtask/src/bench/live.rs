@@ -288,7 +288,7 @@ fn live_runs(log: &str) -> Vec<f64> {
 }
 
 /// SIGTERM to `serve` itself (not to the process measuring it), then its exit and usage.
-fn stop(mut serve: Running) -> Result<(std::process::ExitStatus, Usage)> {
+pub(super) fn stop(mut serve: Running) -> Result<(std::process::ExitStatus, Usage)> {
     if let Some(pid) = serve.program_pid() {
         let status = Command::new("kill")
             .args(["-TERM", &pid.to_string()])

@@ -8,7 +8,8 @@
 //! `target/bench/<timestamp>.json` and, for a run that covers one of `docs/benchmarks.md`'s
 //! generated sections ([`DocSection`]: the results table, issue 17's scale and password tables),
 //! that section and its plot (a partial run writes its table and plot as
-//! `target/bench/<timestamp>.md` and `.svg`).
+//! `target/bench/<timestamp>.md` and `.svg`). `bench scim` is issue 18's separate scenario:
+//! concurrent SCIM clients against `idmsync serve` ([`scim`]).
 
 mod db;
 mod live;
@@ -16,6 +17,7 @@ mod measure;
 mod options;
 mod report;
 mod rows;
+mod scim;
 mod source;
 mod svg;
 
@@ -50,6 +52,9 @@ const TAIL_LINES: usize = 5;
 
 /// Runs the bench that `args` (the arguments after `bench`) describe.
 pub fn run(args: &[String]) -> Result<()> {
+    if args.first().map(String::as_str) == Some("scim") {
+        return scim::run(&args[1..]);
+    }
     let options = Options::parse(args)?;
     if options.dbs.iter().any(|db| *db != Db::Sqlite) {
         crate::services::ensure_running()?;

@@ -114,7 +114,7 @@ macro_rules! named {
                 match self { $(<$ty>::$variant => $name),* }
             }
 
-            fn parse(text: &str) -> Result<Self> {
+            pub(super) fn parse(text: &str) -> Result<Self> {
                 match text {
                     $($name => Ok(<$ty>::$variant),)*
                     other => bail!(
@@ -176,6 +176,9 @@ pub enum DocSection {
     /// Issue 17's password table: scenario p at the large size, the file source, SQLite and
     /// PostgreSQL ([`PASSWORDS_COMMAND`]).
     Passwords,
+    /// Issue 18's SCIM table: `cargo xtask bench scim` with its defaults (both databases,
+    /// 10,000 users, 50 clients), written by [`super::scim`].
+    Scim,
 }
 
 /// The canonical run of issue 17's scale targets, which replaces [`DocSection::Scale`].
@@ -195,6 +198,7 @@ impl DocSection {
                 "<!-- bench-passwords:begin -->",
                 "<!-- bench-passwords:end -->",
             ),
+            DocSection::Scim => ("<!-- bench-scim:begin -->", "<!-- bench-scim:end -->"),
         }
     }
 
@@ -204,7 +208,7 @@ impl DocSection {
         match self {
             DocSection::Results => Some("bench-scaling.svg"),
             DocSection::Scale => Some("bench-scaling-huge.svg"),
-            DocSection::Passwords => None,
+            DocSection::Passwords | DocSection::Scim => None,
         }
     }
 }
@@ -248,7 +252,8 @@ impl Options {
 /// The usage text, shown on a bad argument and by `cargo xtask help`.
 pub const USAGE: &str = "cargo xtask bench [ldap | store] [--size small,large,huge] \
      [--source file,ldap] [--db sqlite,postgres,mariadb] [--scenario a,b,c,d,e,f,p] [--runs N] \
-     [--binary PATH] [--session-log OPERATIONS|none]";
+     [--binary PATH] [--session-log OPERATIONS|none]\n    \
+     cargo xtask bench scim [--db sqlite,postgres] [--users N] [--clients N] [--binary PATH]";
 
 /// syncprov's session log unless `--session-log` says otherwise: longer than the changes of
 /// scenario e at every size up to large (the large size's 1,000 deletions and about 12,000 group
@@ -321,7 +326,7 @@ fn session_log(value: &str) -> Result<SessionLog> {
 }
 
 /// A comma-separated list, sorted and without repeats, so runs happen in a fixed order.
-fn list<T: Ord>(text: &str, parse: fn(&str) -> Result<T>) -> Result<Vec<T>> {
+pub(super) fn list<T: Ord>(text: &str, parse: fn(&str) -> Result<T>) -> Result<Vec<T>> {
     let mut items = text
         .split(',')
         .map(|item| parse(item.trim()))
