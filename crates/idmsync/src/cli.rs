@@ -51,7 +51,9 @@ pub enum Command {
     /// Synchronise now: full if no run has succeeded yet, else differential.
     Sync(SyncArgs),
     /// Run as a service: sync on boot, full and differential syncs on the configured schedules,
-    /// and the REST API (http.listen). Stops gracefully on SIGTERM or Ctrl-C.
+    /// and the REST API (http.listen). With `source.type = "scim"`, the SCIM 2.0 endpoints under
+    /// /scim/v2 instead of the boot sync and the schedules (docs/scim.md). Stops gracefully on
+    /// SIGTERM or Ctrl-C.
     Serve,
     /// Users in the local database.
     #[command(subcommand)]
