@@ -580,28 +580,7 @@ impl Bench {
     /// A measured `idmsync --config <config> -v <args>`, its output to `log`, its environment
     /// without any `IDMSYNC*` variable.
     fn measured_idmsync(&self, config: &Path, args: &[&str], log: &Path) -> Result<Measured> {
-        let file =
-            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        let mut measured = Measured::new(&self.binary)?;
-        let command = &mut measured.command;
-        command
-            .arg("--config")
-            .arg(config)
-            .arg("-v")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(file.try_clone()?)
-            .stderr(file)
-            // Plain log lines, readable in the kept logs.
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG");
-        // The bench's configuration file is the whole configuration.
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("IDMSYNC") {
-                command.env_remove(key);
-            }
-        }
-        Ok(measured)
+        measured_idmsync(&self.binary, config, &[&["-v"], args].concat(), log)
     }
 
     /// Stores a measurement, or a failure whose cost is unknown.
@@ -666,6 +645,36 @@ impl Bench {
             latencies,
         });
     }
+}
+
+/// A measured `binary --config <config> <args>`, its output (stdout and stderr) to `log`, its
+/// environment without any `IDMSYNC*` variable: the bench's configuration file is the whole
+/// configuration.
+pub(crate) fn measured_idmsync(
+    binary: &Path,
+    config: &Path,
+    args: &[&str],
+    log: &Path,
+) -> Result<Measured> {
+    let file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    let mut measured = Measured::new(binary)?;
+    let command = &mut measured.command;
+    command
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        // Plain log lines, readable in the kept logs.
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG");
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("IDMSYNC") {
+            command.env_remove(key);
+        }
+    }
+    Ok(measured)
 }
 
 /// Why a run that exited with `status` failed: the status and the end of its `log`.

@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 
 use super::db::Database;
 use super::live::stop;
-use super::measure::{percentile, Measured, Running};
+use super::measure::{percentile, Running};
 use super::options::{list, Db, DocSection};
 use super::report::{replace_section, Machine};
 use crate::tidy::workspace_root;
@@ -319,25 +319,7 @@ fn one_database(db: Db, options: &Options, binary: &Path, logs: &Path) -> Result
     std::fs::write(&config, config_text(&database.url(), &tokens))
         .with_context(|| format!("writing {}", config.display()))?;
     let log = logs.join(format!("scim-{db}-serve.log"));
-    let file =
-        std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-    let mut measured = Measured::new(binary)?;
-    measured
-        .command
-        .arg("--config")
-        .arg(&config)
-        .arg("serve")
-        .stdin(Stdio::null())
-        .stdout(file.try_clone()?)
-        .stderr(file)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG");
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("IDMSYNC") {
-            measured.command.env_remove(key);
-        }
-    }
-    let mut serve = measured.spawn()?;
+    let mut serve = super::measured_idmsync(binary, &config, &["serve"], &log)?.spawn()?;
     let outcome =
         ready(&mut serve, &log).and_then(|base| phases(db, options, binary, &base, &config));
     let (status, usage) = stop(serve)?;
