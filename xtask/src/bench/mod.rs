@@ -63,14 +63,7 @@ pub fn run(args: &[String]) -> Result<()> {
         eprintln!("scenario p reads the file source only: add `--source file` to run it");
     }
     let root = workspace_root();
-    let binary = match &options.binary {
-        Some(binary) => std::fs::canonicalize(binary)
-            .with_context(|| format!("--binary {}", binary.display()))?,
-        None => {
-            crate::run("cargo", &["build", "--release", "--quiet", "-p", "idmsync"])?;
-            root.join("target").join("release").join("idmsync")
-        }
-    };
+    let binary = release_binary(options.binary.as_deref())?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let out = root.join("target").join("bench");
     let logs = out.join(format!("{stamp}-logs"));
@@ -645,6 +638,23 @@ impl Bench {
             latencies,
         });
     }
+}
+
+/// The idmsync to measure: `--binary` when given, else a release build of this checkout (in
+/// `CARGO_TARGET_DIR` when that is set, where cargo puts it).
+///
+/// # Errors
+/// A `--binary` that does not exist, or a failed build.
+pub(crate) fn release_binary(given: Option<&Path>) -> Result<PathBuf> {
+    if let Some(binary) = given {
+        return std::fs::canonicalize(binary)
+            .with_context(|| format!("--binary {}", binary.display()));
+    }
+    crate::run("cargo", &["build", "--release", "--quiet", "-p", "idmsync"])?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    Ok(target.join("release").join("idmsync"))
 }
 
 /// A measured `binary --config <config> <args>`, its output (stdout and stderr) to `log`, its

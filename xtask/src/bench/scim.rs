@@ -200,17 +200,7 @@ pub fn run(args: &[String]) -> Result<()> {
         crate::services::ensure_running()?;
     }
     let root = workspace_root();
-    let binary = match &options.binary {
-        Some(binary) => std::fs::canonicalize(binary)
-            .with_context(|| format!("--binary {}", binary.display()))?,
-        None => {
-            crate::run("cargo", &["build", "--release", "--quiet", "-p", "idmsync"])?;
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| root.join("target"));
-            target.join("release").join("idmsync")
-        }
-    };
+    let binary = super::release_binary(options.binary.as_deref())?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let out = root.join("target").join("bench");
     let logs = out.join(format!("{stamp}-logs"));
