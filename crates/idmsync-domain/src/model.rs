@@ -3,7 +3,8 @@
 use arcstr::ArcStr;
 use serde::{Deserialize, Serialize};
 
-use crate::fxhash::FxHashSet;
+use crate::change::{ChangeSet, Edge};
+use crate::fxhash::{self, FxHashMap, FxHashSet};
 
 use crate::ids::{ExternalId, SourceId};
 use crate::password::{Password, PasswordHash};
@@ -255,11 +256,183 @@ impl StoreState {
         groups.dedup();
         groups
     }
+
+    /// The state once `changes` are applied, as the store applies them: rows upserted by
+    /// source id, edges removed then added. Why in memory: a pushed source (SCIM, a live
+    /// stream) sends small batches often, and reloading a large tenant for each cost more than
+    /// the batch itself (docs/benchmarks.md, issue 18); the engine keeps the state a push left
+    /// and brings it forward with each change set it applied.
+    ///
+    /// An edge naming an entry neither stored nor written is ignored: the store would have
+    /// refused the whole set, and a caller only applies sets the store took.
+    pub fn apply(&mut self, changes: &ChangeSet) {
+        let mut users: FxHashMap<SourceId, u32> = fxhash::map(self.users.len());
+        users.extend(
+            (0..)
+                .zip(&self.users)
+                .map(|(i, u)| (u.source_id.clone(), i)),
+        );
+        for w in &changes.users {
+            match users.get(&w.row.source_id) {
+                Some(&i) => self.users[i as usize] = w.row.clone(),
+                None => {
+                    users.insert(w.row.source_id.clone(), self.users.len() as u32);
+                    self.users.push(w.row.clone());
+                }
+            }
+        }
+        let mut groups: FxHashMap<SourceId, u32> = fxhash::map(self.groups.len());
+        groups.extend(
+            (0..)
+                .zip(&self.groups)
+                .map(|(i, g)| (g.source_id.clone(), i)),
+        );
+        for w in &changes.groups {
+            match groups.get(&w.row.source_id) {
+                Some(&i) => self.groups[i as usize] = w.row.clone(),
+                None => {
+                    groups.insert(w.row.source_id.clone(), self.groups.len() as u32);
+                    self.groups.push(w.row.clone());
+                }
+            }
+        }
+        edit_edges(
+            &mut self.memberships,
+            (&changes.memberships_added, &changes.memberships_removed),
+            (&groups, &users),
+        );
+        edit_edges(
+            &mut self.nesting,
+            (&changes.nesting_added, &changes.nesting_removed),
+            (&groups, &groups),
+        );
+    }
+}
+
+/// `edges` with `removed` taken out and `added` put in, each edge as the index pair of its
+/// group in `groups` and its member in `members`.
+fn edit_edges(
+    edges: &mut Vec<(u32, u32)>,
+    (added, removed): (&[Edge], &[Edge]),
+    (groups, members): (&FxHashMap<SourceId, u32>, &FxHashMap<SourceId, u32>),
+) {
+    let pair = |e: &Edge| {
+        Some((
+            *groups.get(&e.group.source_id)?,
+            *members.get(&e.member.source_id)?,
+        ))
+    };
+    if !removed.is_empty() {
+        let gone: FxHashSet<(u32, u32)> = removed.iter().filter_map(pair).collect();
+        edges.retain(|e| !gone.contains(e));
+    }
+    edges.extend(added.iter().filter_map(pair));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::change::{Event, GroupWrite, Key, UserWrite};
+
+    fn stored_user(id: &str, first_name: &str) -> StoredUser {
+        StoredUser {
+            source_id: SourceId::new(id).expect("id"),
+            external_id: ExternalId::new(id).expect("id"),
+            locator: None,
+            first_name: first_name.into(),
+            last_name: id.into(),
+            email: None,
+            status: UserStatus::Active,
+            deactivated_by: None,
+            admin: false,
+            password_hash: None,
+        }
+    }
+
+    fn stored_group(id: &str) -> StoredGroup {
+        StoredGroup {
+            source_id: SourceId::new(id).expect("id"),
+            external_id: ExternalId::new(id).expect("id"),
+            locator: None,
+            name: id.into(),
+            status: UserStatus::Active,
+        }
+    }
+
+    fn key(id: &str) -> Key {
+        Key::new(
+            SourceId::new(id).expect("id"),
+            ExternalId::new(id).expect("id"),
+        )
+    }
+
+    fn edge(group: &str, member: &str) -> Edge {
+        Edge {
+            group: key(group),
+            member: key(member),
+        }
+    }
+
+    /// `parent>child` names of each edge list, sorted.
+    fn edges(state: &StoreState) -> (Vec<String>, Vec<String>) {
+        let name = |pairs: &[(u32, u32)], members: &dyn Fn(u32) -> String| {
+            let mut out: Vec<String> = pairs
+                .iter()
+                .map(|&(g, m)| format!("{}>{}", state.groups[g as usize].source_id, members(m)))
+                .collect();
+            out.sort();
+            out
+        };
+        (
+            name(&state.memberships, &|u| {
+                state.users[u as usize].source_id.to_string()
+            }),
+            name(&state.nesting, &|g| {
+                state.groups[g as usize].source_id.to_string()
+            }),
+        )
+    }
+
+    #[test]
+    fn a_change_set_applied_in_memory_upserts_rows_and_edits_edges() {
+        let mut state = StoreState {
+            users: vec![stored_user("a", "Ann"), stored_user("b", "Bob")],
+            groups: vec![stored_group("g")],
+            memberships: vec![(0, 0), (0, 1)],
+            nesting: vec![],
+        };
+        let changes = ChangeSet {
+            users: vec![
+                UserWrite {
+                    event: Event::Updated(vec![]),
+                    row: stored_user("b", "Robert"),
+                },
+                UserWrite {
+                    event: Event::Created,
+                    row: stored_user("c", "Cy"),
+                },
+            ],
+            groups: vec![GroupWrite {
+                event: Event::Created,
+                row: stored_group("parent"),
+            }],
+            memberships_added: vec![edge("g", "c"), edge("parent", "a")],
+            memberships_removed: vec![edge("g", "a")],
+            nesting_added: vec![edge("parent", "g")],
+            ..ChangeSet::default()
+        };
+        state.apply(&changes);
+        let names: Vec<String> = state
+            .users
+            .iter()
+            .map(|u| format!("{} {}", u.source_id, u.first_name))
+            .collect();
+        assert_eq!(names, ["a Ann", "b Robert", "c Cy"]);
+        assert_eq!(state.groups.len(), 2);
+        let (memberships, nesting) = edges(&state);
+        assert_eq!(memberships, ["g>b", "g>c", "parent>a"]);
+        assert_eq!(nesting, ["parent>g"]);
+    }
 
     #[test]
     fn one_name_is_one_string() {

@@ -77,6 +77,15 @@ pub trait SyncStore: Send + Sync {
         self.load_state(tenant).await
     }
 
+    /// The id of the tenant's newest run of any kind and outcome, `None` before the first.
+    /// Rows change only in a run's `apply`, so while this stays the run that last applied, a
+    /// copy of the state taken then is still what the store holds: how the engine knows its
+    /// copy of a pushed tenant's state may be used instead of a fresh load.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Failed`.
+    async fn newest_run(&self, tenant: &Tenant) -> Result<Option<RunId>, StoreError>;
+
     /// The newest successful run of the whole source (full or differential, not a user run) of
     /// the tenant, whose watermark a differential run starts from.
     ///

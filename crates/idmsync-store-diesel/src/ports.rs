@@ -28,6 +28,10 @@ impl SyncStore for DieselStore {
         self.read(|conn| read::load_state(conn, tenant, read::Edges::Of { groups, left }))
     }
 
+    async fn newest_run(&self, tenant: &Tenant) -> Result<Option<RunId>, StoreError> {
+        self.read(|conn| read::newest_run(conn, tenant))
+    }
+
     async fn last_success(&self, tenant: &Tenant) -> Result<Option<RunRecord>, StoreError> {
         self.read(|conn| read::last_success(conn, tenant))
     }

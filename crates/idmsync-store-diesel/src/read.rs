@@ -434,6 +434,17 @@ pub(crate) fn last_success(conn: &mut Conn, tenant: &Tenant) -> Result<Option<Ru
     .transpose()
 }
 
+/// The id of the tenant's newest run (the run list's index serves it).
+pub(crate) fn newest_run(conn: &mut Conn, tenant: &Tenant) -> Result<Option<RunId>, DbError> {
+    let query = idm_sync_runs::table
+        .inner_join(idm_tenants::table)
+        .filter(idm_tenants::name.eq(tenant.as_str()))
+        .order(idm_sync_runs::id.desc())
+        .select(idm_sync_runs::id);
+    let id: Option<i64> = on_backend!(conn, c => query.first(c).optional())?;
+    Ok(id.map(RunId))
+}
+
 /// A run's log lines by sequence number.
 pub(crate) fn lines(conn: &mut Conn, id: RunId) -> Result<Vec<LogLine>, DbError> {
     let query = idm_sync_log_lines::table

@@ -109,6 +109,13 @@ pub enum SyncError {
     Store(#[from] StoreError),
 }
 
+/// The state a SCIM batch left in the store, and the newest run when it did: still the
+/// store's state while that run stays the newest ([`SyncStore::newest_run`]).
+struct Kept {
+    state: StoreState,
+    after: Option<RunId>,
+}
+
 /// The stored state a plan compares with, as far as the run has it.
 enum Stored {
     /// A full run's, loading beside the source's read.
@@ -191,6 +198,8 @@ pub struct SyncService {
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
     settings: SyncSettings,
+    /// The state the last SCIM batch left, for the next to plan against.
+    kept: tokio::sync::Mutex<Option<Kept>>,
 }
 
 impl SyncService {
@@ -203,6 +212,7 @@ impl SyncService {
             hasher: ports.hasher,
             clock: ports.clock,
             settings,
+            kept: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -231,13 +241,7 @@ impl SyncService {
             (_, Some(w)) => (SyncMode::Differential, Some(w)),
         };
         let started = Instant::now();
-        let new = NewRun {
-            tenant: self.settings.tenant.clone(),
-            mode,
-            trigger: request.trigger,
-            source: self.source.name(),
-            started_at: self.clock.now(),
-        };
+        let new = self.new_run(mode, request.trigger);
         // A dry run writes nothing, so it needs no lock and records no run.
         let (run, _held) = if request.dry_run {
             (None, None)
@@ -409,8 +413,10 @@ impl SyncService {
     /// stream's, an identity provider's SCIM writes). Under the tenant's lock, like any run, the
     /// batch is planned like a differential run; only a batch that changes something is
     /// recorded, as a run of `push.mode` with `push.position` as its watermark, guarded and
-    /// applied in one transaction like any run. Also returns the groups of the batch with a
-    /// member that resolved to nothing (none when the lock was taken).
+    /// applied in one transaction like any run. A live batch is planned against the stored
+    /// state of the entries it names; a SCIM batch against the state the previous batch left
+    /// (see `push_kept`). Also returns the groups of a live batch with a member that resolved
+    /// to nothing (none when the lock was taken, nor for SCIM, whose members name ids).
     ///
     /// # Errors
     /// As [`SyncService::run`]: [`SyncError::Source`] when the batch cannot be planned as it is
@@ -425,6 +431,9 @@ impl SyncService {
             return Ok((LiveReport::Locked, Vec::new()));
         };
         let started = Instant::now();
+        if push.mode == SyncMode::Scim {
+            return self.push_kept(data, push, started).await;
+        }
         let mut groups = data.groups.clone();
         let planned = self
             .plan(push.mode, data, Stored::ForGroups, &NoProgress)
@@ -437,13 +446,7 @@ impl SyncService {
         if planned.as_ref().is_ok_and(|p| p.changes.is_empty()) {
             return Ok((LiveReport::Unchanged, groups));
         }
-        let new = NewRun {
-            tenant: tenant.clone(),
-            mode: push.mode,
-            trigger: push.trigger,
-            source: self.source.name(),
-            started_at: self.clock.now(),
-        };
+        let new = self.new_run(push.mode, push.trigger);
         let run = self.store.begin_run(&new).await?;
         let span = info_span!("sync", run = %run, mode = push.mode.as_str());
         let report = async {
@@ -458,6 +461,75 @@ impl SyncService {
         .instrument(span)
         .await?;
         Ok((LiveReport::Run(Box::new(report)), groups))
+    }
+
+    /// A SCIM batch, under the tenant's lock: planned against the state the previous batch
+    /// left ([`Kept`]) while no other run has been recorded since, else against a fresh load.
+    /// An identity provider sends a few requests per batch and a tenant holds thousands of
+    /// users: reloading them for every batch was most of a request's latency.
+    async fn push_kept(
+        &self,
+        data: SourceData,
+        push: Push,
+        started: Instant,
+    ) -> Result<(LiveReport, Vec<SourceGroup>), SyncError> {
+        let tenant = &self.settings.tenant;
+        let mut kept = self.kept.lock().await;
+        let newest = self.store.newest_run(tenant).await?;
+        let state = match kept.take() {
+            Some(k) if k.after == newest => k.state,
+            _ => self.store.load_state(tenant).await?,
+        };
+        let planned = match self.distrust(push.mode, &data) {
+            Some(refusal) => Err(refusal),
+            None => self.plan_against(push.mode, data, &state, Vec::new(), &NoProgress),
+        };
+        if planned.as_ref().is_ok_and(|p| p.changes.is_empty()) {
+            *kept = Some(Kept {
+                state,
+                after: newest,
+            });
+            return Ok((LiveReport::Unchanged, Vec::new()));
+        }
+        let run = self
+            .store
+            .begin_run(&self.new_run(push.mode, push.trigger))
+            .await?;
+        let span = info_span!("sync", run = %run, mode = push.mode.as_str());
+        let report = async {
+            match planned {
+                Ok(planned) => {
+                    let changes = planned.changes.clone();
+                    let report = self
+                        .settle(run, false, planned, push.position, started, &NoProgress)
+                        .await?;
+                    if matches!(report, RunReport::Applied { .. }) {
+                        let mut state = state;
+                        state.apply(&changes);
+                        *kept = Some(Kept {
+                            state,
+                            after: Some(run),
+                        });
+                    }
+                    Ok(report)
+                }
+                Err(refusal) => self.refuse(Some(run), refusal).await,
+            }
+        }
+        .instrument(span)
+        .await?;
+        Ok((LiveReport::Run(Box::new(report)), Vec::new()))
+    }
+
+    /// A run of this service's tenant and source, starting now.
+    fn new_run(&self, mode: SyncMode, trigger: Trigger) -> NewRun {
+        NewRun {
+            tenant: self.settings.tenant.clone(),
+            mode,
+            trigger,
+            source: self.source.name(),
+            started_at: self.clock.now(),
+        }
     }
 
     /// Records an administrator's release of the SCIM guard as a run of mode `scim` with
@@ -482,14 +554,10 @@ impl SyncService {
                 ),
             });
         };
-        let new = NewRun {
-            tenant: tenant.clone(),
-            mode: SyncMode::Scim,
-            trigger,
-            source: self.source.name(),
-            started_at: self.clock.now(),
-        };
-        let run = self.store.begin_run(&new).await?;
+        let run = self
+            .store
+            .begin_run(&self.new_run(SyncMode::Scim, trigger))
+            .await?;
         warn!(%run, "{message}");
         let line = LogLine::new(EventKey::GuardReleased, message);
         self.end(run, Outcome::Succeeded, None, Counts::default(), &[line])
@@ -545,6 +613,18 @@ impl SyncService {
                 }
             },
         };
+        Ok(self.plan_against(mode, data, &state, gone, progress))
+    }
+
+    /// Plans `data` against `state`: the plan, its conflicts and the guard's verdict.
+    fn plan_against(
+        &self,
+        mode: SyncMode,
+        data: SourceData,
+        state: &StoreState,
+        gone: Vec<String>,
+        progress: &DynProgress,
+    ) -> Result<Planned, Refusal> {
         let source_users = data.users.len();
         let admins = self
             .settings
@@ -563,23 +643,23 @@ impl SyncService {
             threads: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
         };
         progress.stage("planning", None);
-        let changes = plan::plan(data, &state, &options, self.hasher.as_ref());
+        let changes = plan::plan(data, state, &options, self.hasher.as_ref());
         if let Some(refusal) = self.conflicts(&changes) {
-            return Ok(Err(refusal));
+            return Err(refusal);
         }
         let verdict = guard::check(
             mode,
             &changes,
-            &state,
+            state,
             source_users,
             self.settings.max_deactivations,
         )
         .map_err(|stop: GuardStop| stop.to_string());
-        Ok(Ok(Planned {
+        Ok(Planned {
             mode,
             changes,
             verdict,
-        }))
+        })
     }
 
     /// Ends the recorded `run` with its plan: aborted if the guard objects (unless `force`),

@@ -119,6 +119,11 @@ impl MemoryStore {
         self.failing.lock().expect("the failures").insert(op, error);
     }
 
+    /// Makes calls of `op` succeed again.
+    pub fn stop_failing(&self, op: StoreOp) {
+        self.failing.lock().expect("the failures").remove(&op);
+    }
+
     /// Makes every tenant's lock look held by another process.
     pub fn lock_elsewhere(&self) {
         self.locked_elsewhere.store(true, Ordering::SeqCst);
@@ -444,6 +449,17 @@ impl SyncStore for MemoryStore {
         left: &[SourceId],
     ) -> Result<StoreState, StoreError> {
         self.load(tenant, Some((groups, left)))
+    }
+
+    async fn newest_run(&self, tenant: &Tenant) -> Result<Option<RunId>, StoreError> {
+        self.check(None)?;
+        let db = self.db.borrow();
+        Ok(db
+            .runs
+            .iter()
+            .rev()
+            .find(|r| &r.tenant == tenant)
+            .map(|r| r.id))
     }
 
     async fn last_success(&self, tenant: &Tenant) -> Result<Option<RunRecord>, StoreError> {

@@ -41,6 +41,18 @@ backend_tests! {
 }
 
 backend_tests! {
+    async fn the_newest_run_is_the_tenants_latest_of_any_outcome(db: Db) {
+        let (acme, other) = (tenant("acme"), tenant("other"));
+        assert_eq!(db.store.newest_run(&acme).await.expect("query"), None);
+        let synced = sync(&db, &acme, &directory(), 1).await;
+        assert_eq!(db.store.newest_run(&acme).await.expect("query"), Some(synced));
+        let running = db.begin(&acme, 2).await;
+        db.begin(&other, 3).await;
+        assert_eq!(db.store.newest_run(&acme).await.expect("query"), Some(running));
+    }
+}
+
+backend_tests! {
     async fn beginning_a_run_interrupts_the_one_still_running(db: Db) {
         let (acme, other) = (tenant("acme"), tenant("other"));
         let elsewhere = db.begin(&other, 1).await;

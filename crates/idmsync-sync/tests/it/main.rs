@@ -773,3 +773,102 @@ mod live {
         );
     }
 }
+
+mod scim {
+    //! SCIM batches plan against the state the previous batch left, as long as no other run
+    //! was recorded since: a run of another process makes the next batch load the store again.
+
+    use idmsync_domain::plan::SourceData;
+    use idmsync_domain::SourceUser;
+    use idmsync_sync::{LiveReport, Push};
+
+    use super::*;
+
+    fn scim() -> Push {
+        Push {
+            mode: SyncMode::Scim,
+            trigger: Trigger::Scim,
+            position: None,
+        }
+    }
+
+    fn users(users: Vec<SourceUser>) -> SourceData {
+        SourceData {
+            users,
+            ..SourceData::default()
+        }
+    }
+
+    fn renamed(login: &str, first_name: &str) -> SourceUser {
+        SourceUser {
+            first_name: first_name.into(),
+            ..user(login)
+        }
+    }
+
+    /// Another service on the same store: another process of the same deployment.
+    fn twin(world: &World) -> SyncService {
+        SyncService::new(
+            SyncPorts {
+                source: world.source.clone(),
+                store: world.store.clone(),
+                lock: world.store.clone(),
+                hasher: Arc::new(PlainHasher),
+                clock: Arc::new(FixedClock::default()),
+            },
+            settings(MaxDeactivations::Count(1)),
+        )
+    }
+
+    async fn push(service: &SyncService, data: SourceData) -> LiveReport {
+        service.push(data, scim()).await.expect("a pushed batch").0
+    }
+
+    fn applied(report: &LiveReport) -> bool {
+        matches!(report, LiveReport::Run(r) if matches!(**r, RunReport::Applied { .. }))
+    }
+
+    #[tokio::test]
+    async fn later_batches_plan_against_the_state_the_previous_one_left() {
+        let world = World::new(settings(MaxDeactivations::Count(1)));
+        assert!(applied(&push(&world.service, users(vec![user("a")])).await));
+        world.store.fail(
+            StoreOp::LoadState,
+            StoreError::Failed("no load after the first batch".into()),
+        );
+        let second = push(&world.service, users(vec![renamed("a", "Ann"), user("b")])).await;
+        assert!(applied(&second), "{second:?}");
+        let again = push(&world.service, users(vec![renamed("a", "Ann")])).await;
+        assert_eq!(again, LiveReport::Unchanged);
+        let names: Vec<String> = world
+            .store
+            .user_rows(&tenant())
+            .iter()
+            .map(|u| format!("{} {}", u.first_name, u.external_id))
+            .collect();
+        assert_eq!(names, ["Ann a", "First b"]);
+    }
+
+    #[tokio::test]
+    async fn a_run_recorded_by_another_process_makes_the_next_batch_load_again() {
+        let world = World::new(settings(MaxDeactivations::Count(1)));
+        assert!(applied(&push(&world.service, users(vec![user("a")])).await));
+        let other = twin(&world);
+        assert!(applied(
+            &push(&other, users(vec![renamed("a", "Ann")])).await
+        ));
+        world.store.fail(
+            StoreOp::LoadState,
+            StoreError::Failed("the state is loaded again".into()),
+        );
+        let refused = world.service.push(users(vec![user("b")]), scim()).await;
+        assert!(
+            matches!(refused, Err(SyncError::Store(StoreError::Failed(ref m))) if m.contains("loaded again")),
+            "{refused:?}"
+        );
+        world.store.stop_failing(StoreOp::LoadState);
+        // The other process's change is seen: the same name again changes nothing.
+        let same = push(&world.service, users(vec![renamed("a", "Ann")])).await;
+        assert_eq!(same, LiveReport::Unchanged);
+    }
+}
