@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use idmsync_domain::{
-    ChangeSet, LogLine, RunId, RunRecord, RunResult, SourceId, StoreState, Tenant,
+    ChangeSet, Document, LogLine, RunId, RunRecord, RunResult, SourceId, StoreState, Tenant,
 };
 use idmsync_ports::{
     DirectoryReader, DynProgress, GroupView, LoginField, LoginReader, LoginRecord, NewRun, Page,
@@ -26,6 +26,10 @@ impl SyncStore for DieselStore {
         left: &[SourceId],
     ) -> Result<StoreState, StoreError> {
         self.read(|conn| read::load_state(conn, tenant, read::Edges::Of { groups, left }))
+    }
+
+    async fn documents(&self, tenant: &Tenant) -> Result<Vec<Document>, StoreError> {
+        self.read(|conn| read::documents(conn, tenant))
     }
 
     async fn last_success(&self, tenant: &Tenant) -> Result<Option<RunRecord>, StoreError> {
