@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ExternalId, SourceId};
-use crate::model::{DeactivatedBy, StoredGroup, StoredUser};
+use crate::model::{DeactivatedBy, Document, StoredGroup, StoredUser};
 
 /// An entry named by a change: its identity and the id people recognise in the log, read
 /// through the fields of [`KeyIds`]. One pointer, shared by every change that names the entry:
@@ -178,12 +178,18 @@ pub struct ChangeSet {
     /// each); not a change. A live batch plans them again with the next one, in case the
     /// member arrives just after its group.
     pub unresolved: Vec<SourceId>,
+    /// The source's documents, as it gave them: the store upserts each by `(tenant, group,
+    /// source id)` in the transaction of the rows, a later one of a key replacing an earlier.
+    /// No count and no log line: a document is what the source says, not a change it planned.
+    pub documents: Vec<Document>,
 }
 
 impl ChangeSet {
-    /// Whether applying the set would change any row (warnings alone change nothing).
+    /// Whether applying the set would change any row (warnings alone change nothing). A
+    /// document is a row too: a batch that changes only a document must still be applied.
     pub fn is_empty(&self) -> bool {
-        self.users.is_empty()
+        self.documents.is_empty()
+            && self.users.is_empty()
             && self.groups.is_empty()
             && self.memberships_added.is_empty()
             && self.memberships_removed.is_empty()
@@ -231,11 +237,12 @@ impl ChangeSet {
     }
 
     /// How many rows and run-log lines applying the change set writes: what a progress bar
-    /// counts to. Edges removed count as rows.
+    /// counts to. Edges removed and documents count as rows.
     pub fn writes(&self) -> u64 {
         let logged = |e: &Event| !matches!(e, Event::Capability | Event::Silent);
         let rows = self.users.len()
             + self.groups.len()
+            + self.documents.len()
             + self.memberships_added.len()
             + self.memberships_removed.len()
             + self.nesting_added.len()

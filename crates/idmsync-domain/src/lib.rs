@@ -24,8 +24,8 @@ pub use arcstr::ArcStr;
 pub use change::{ChangeSet, Counts, EventKey, FieldChange, LogLine};
 pub use ids::{ExternalId, IdError, SourceId, Tenant, Watermark};
 pub use model::{
-    DeactivatedBy, MemberNames, MemberRef, SourceGroup, SourcePassword, SourceUser, StoreState,
-    StoredGroup, StoredUser, UserStatus,
+    DeactivatedBy, Document, MemberNames, MemberRef, SourceGroup, SourcePassword, SourceUser,
+    StoreState, StoredGroup, StoredUser, UserStatus,
 };
 pub use options::{MaxDeactivations, OnConflict, OnUnreadable, PlanOptions, Reactivate, SyncMode};
 pub use password::{Password, PasswordHash, PasswordHasher};

@@ -173,6 +173,22 @@ pub struct SourceGroup {
     pub members: Vec<MemberRef>,
 }
 
+/// What a source knows of an entry beyond the columns of its row, as an opaque JSON text the
+/// store keeps beside the row and hands back unchanged. A pushed (SCIM) source is the only
+/// copy of attributes such as a user's `externalId`, `displayName` or `meta.lastModified`, which
+/// the users and groups tables have no column for; without a document they would not survive a
+/// restart. The domain never parses the body: what it holds is the source's business, and the
+/// planner passes it through so that it is committed in the same transaction as the rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// A group's document rather than a user's.
+    pub group: bool,
+    /// The entry it belongs to; with `group`, its key in the store.
+    pub source_id: SourceId,
+    /// The JSON text.
+    pub body: String,
+}
+
 /// A user as the store holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredUser {

@@ -284,6 +284,7 @@ async fn everything(
         groups,
         unreadable,
         departed,
+        documents: Vec::new(),
     })
 }
 
@@ -370,6 +371,7 @@ async fn read_from(
             users: Departures::Listed(left.clone()),
             groups: Departures::Listed(left),
         },
+        documents: Vec::new(),
     };
     Ok((data, found.cookie))
 }

@@ -383,6 +383,7 @@ impl IdentitySource for LdapSource {
             groups,
             unreadable,
             departed: Departed::default(),
+            documents: Vec::new(),
         })
     }
 
@@ -438,6 +439,7 @@ impl IdentitySource for LdapSource {
             groups,
             unreadable,
             departed: Departed::default(),
+            documents: Vec::new(),
         })
     }
 }

@@ -80,6 +80,7 @@ pub(crate) async fn follow(
                 users: left,
                 groups: Departures::Listed(Vec::new()),
             },
+            documents: Vec::new(),
         },
     );
     let groups = search(
@@ -99,6 +100,7 @@ pub(crate) async fn follow(
                 users: Departures::Listed(Vec::new()),
                 groups: left,
             },
+            documents: Vec::new(),
         },
     );
     tokio::try_join!(users, groups).map(drop)

@@ -343,6 +343,7 @@ impl Reader {
             groups,
             unreadable,
             departed: Departed::default(),
+            documents: Vec::new(),
         })
     }
 }

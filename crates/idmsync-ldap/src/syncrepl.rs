@@ -262,6 +262,7 @@ pub(crate) async fn changed(
             users: departures(left_users, form)?,
             groups: departures(left_groups, form)?,
         },
+        documents: Vec::new(),
     })
 }
 

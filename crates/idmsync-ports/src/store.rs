@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use crate::progress::DynProgress;
 use chrono::{DateTime, Utc};
 use idmsync_domain::{
-    ChangeSet, LogLine, RunId, RunRecord, RunResult, SourceId, StoreState, SyncMode, Tenant,
-    Trigger,
+    ChangeSet, Document, LogLine, RunId, RunRecord, RunResult, SourceId, StoreState, SyncMode,
+    Tenant, Trigger,
 };
 
 /// Why the store failed. Messages name the database host or file, never a password.
@@ -48,6 +48,9 @@ pub struct NewRun {
 /// - `apply` is all or nothing: the change set, the run's log lines and the run's end
 ///   (outcome, counts, watermark) are committed in one transaction, or none of it is.
 /// - Rows are matched by `(tenant, source id)`; rows are never deleted.
+/// - `apply` writes `changes.documents` in that same transaction, each upserted by `(tenant,
+///   group, source id)`: a newer body replaces the older, and of two documents with one key in
+///   a change set the later wins. Documents are never deleted either.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait SyncStore: Send + Sync {
@@ -85,6 +88,14 @@ pub trait SyncStore: Send + Sync {
     /// # Errors
     /// `Unavailable` or `Failed`.
     async fn newest_run(&self, tenant: &Tenant) -> Result<Option<RunId>, StoreError>;
+
+    /// Every document of the tenant (see [`ChangeSet::documents`]), in no particular order;
+    /// empty for a new tenant. A pushed source reads them once when it starts, to get back what
+    /// its entries' rows have no column for.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Failed`; `Corrupt` if a stored key is not a valid source id.
+    async fn documents(&self, tenant: &Tenant) -> Result<Vec<Document>, StoreError>;
 
     /// The newest successful run of the whole source (full or differential, not a user run) of
     /// the tenant, whose watermark a differential run starts from.

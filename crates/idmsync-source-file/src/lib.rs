@@ -143,6 +143,7 @@ impl IdentitySource for FileSource {
             groups: groups.into_iter().map(|d| d.entry).collect(),
             unreadable: Vec::new(),
             departed: Departed::default(),
+            documents: Vec::new(),
         })
     }
 
@@ -165,6 +166,7 @@ impl IdentitySource for FileSource {
             groups: changed(groups, from),
             unreadable: Vec::new(),
             departed,
+            documents: Vec::new(),
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use idmsync_domain::{
-    ChangeSet, LogLine, RunId, RunRecord, RunResult, SourceId, StoreState, Tenant,
+    ChangeSet, Document, LogLine, RunId, RunRecord, RunResult, SourceId, StoreState, Tenant,
 };
 use idmsync_ports::{
     DirectoryReader, DynProgress, GroupView, LoginField, LoginReader, LoginRecord, NewRun, Page,
@@ -30,6 +30,10 @@ impl SyncStore for DieselStore {
 
     async fn newest_run(&self, tenant: &Tenant) -> Result<Option<RunId>, StoreError> {
         self.read(|conn| read::newest_run(conn, tenant))
+    }
+
+    async fn documents(&self, tenant: &Tenant) -> Result<Vec<Document>, StoreError> {
+        self.read(|conn| read::documents(conn, tenant))
     }
 
     async fn last_success(&self, tenant: &Tenant) -> Result<Option<RunRecord>, StoreError> {

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 use idmsync_domain::{
-    EventKey, LogLine, Outcome, RunId, RunRecord, SourceId, StoreState, SyncMode, Tenant,
+    Document, EventKey, LogLine, Outcome, RunId, RunRecord, SourceId, StoreState, SyncMode, Tenant,
     UserStatus,
 };
 use idmsync_ports::{GroupView, LoginField, LoginRecord, Page, Totals, UserFilter, UserView};
@@ -14,10 +14,10 @@ use idmsync_ports::{GroupView, LoginField, LoginRecord, Page, Totals, UserFilter
 use crate::batch::{in_batches, rows_per_statement};
 use crate::conn::{on_backend, Conn};
 use crate::error::DbError;
-use crate::rows::{log_line, GroupRecord, RunRow, UserRecord};
+use crate::rows::{log_line, DocumentRecord, GroupRecord, RunRow, UserRecord};
 use crate::schema::{
-    idm_group_nesting, idm_groups, idm_sync_log_lines, idm_sync_runs, idm_tenants,
-    idm_user_memberships, idm_users, lower,
+    idm_group_nesting, idm_groups, idm_source_documents, idm_sync_log_lines, idm_sync_runs,
+    idm_tenants, idm_user_memberships, idm_users, lower,
 };
 
 /// The tenant's id, or `None` for a tenant no run has used yet.
@@ -26,6 +26,23 @@ pub(crate) fn tenant_id(conn: &mut Conn, tenant: &Tenant) -> QueryResult<Option<
         .filter(idm_tenants::name.eq(tenant.as_str()))
         .select(idm_tenants::id);
     on_backend!(conn, c => query.first(c).optional())
+}
+
+/// Every document of the tenant, streamed; none for a tenant no run has used yet.
+pub(crate) fn documents(conn: &mut Conn, tenant: &Tenant) -> Result<Vec<Document>, DbError> {
+    let mut documents = Vec::new();
+    let Some(tenant) = tenant_id(conn, tenant)? else {
+        return Ok(documents);
+    };
+    on_backend!(&mut *conn, c => {
+        let query = idm_source_documents::table
+            .filter(idm_source_documents::tenant_id.eq(tenant))
+            .select(DocumentRecord::as_select());
+        for row in query.load_iter::<_, DefaultLoadingMode>(c)? {
+            documents.push(row?.into_document()?);
+        }
+    });
+    Ok(documents)
 }
 
 /// Which edges [`load_state`] reads.

@@ -7,14 +7,14 @@ use std::fmt;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use idmsync_domain::{
-    Counts, DeactivatedBy, EventKey, ExternalId, LogLine, Outcome, PasswordHash, RunId, RunRecord,
-    SourceId, StoredGroup, StoredUser, SyncMode, Tenant, Trigger, UserStatus, Watermark,
+    Counts, DeactivatedBy, Document, EventKey, ExternalId, LogLine, Outcome, PasswordHash, RunId,
+    RunRecord, SourceId, StoredGroup, StoredUser, SyncMode, Tenant, Trigger, UserStatus, Watermark,
 };
 use idmsync_ports::UserView;
 
 use crate::error::DbError;
 use crate::load::{Fields, Value};
-use crate::schema::{idm_groups, idm_sync_runs, idm_tenants, idm_users};
+use crate::schema::{idm_groups, idm_source_documents, idm_sync_runs, idm_tenants, idm_users};
 
 /// Turns a failed parse into `Corrupt`, naming the table, row, column and stored value.
 fn valid<T>(
@@ -278,6 +278,64 @@ impl Fields for NewGroup<'_> {
             Value::Time(self.updated_at),
             Value::Time(self.last_sync_at),
         ]);
+    }
+}
+
+/// A document to upsert, borrowing from the change set; see [`NewUser`].
+pub(crate) struct NewDocument<'a> {
+    tenant_id: i64,
+    document: &'a Document,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> NewDocument<'a> {
+    /// The columns written, keyed by [`NewDocument::KEY`]; see [`NewUser::COLUMNS`].
+    pub(crate) const COLUMNS: &'static [&'static str] =
+        &["tenant_id", "is_group", "source_id", "body", "updated_at"];
+
+    /// The primary key of `idm_source_documents`, which an upsert matches on.
+    pub(crate) const KEY: &'static [&'static str] = &["tenant_id", "is_group", "source_id"];
+
+    /// `document` of `tenant_id`, written by a sync at `at`.
+    pub(crate) fn new(tenant_id: i64, document: &'a Document, at: NaiveDateTime) -> Self {
+        Self {
+            tenant_id,
+            document,
+            updated_at: at,
+        }
+    }
+}
+
+impl Fields for NewDocument<'_> {
+    fn fields<'a>(&'a self, out: &mut Vec<Value<'a>>) {
+        out.extend([
+            Value::Int(self.tenant_id),
+            Value::Bool(self.document.group),
+            Value::Text(Some(self.document.source_id.as_str())),
+            Value::Text(Some(&self.document.body)),
+            Value::Time(self.updated_at),
+        ]);
+    }
+}
+
+/// A document as read.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = idm_source_documents)]
+pub(crate) struct DocumentRecord {
+    is_group: bool,
+    source_id: String,
+    body: String,
+}
+
+impl DocumentRecord {
+    /// The document as the domain holds it.
+    pub(crate) fn into_document(self) -> Result<Document, DbError> {
+        let row = format!("idm_source_documents row `{}`", self.source_id);
+        Ok(Document {
+            group: self.is_group,
+            source_id: source_id(&row, &self.source_id)?,
+            body: self.body,
+        })
     }
 }
 

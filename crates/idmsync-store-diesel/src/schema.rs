@@ -100,6 +100,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// What a source knows of an entry beyond its row, as JSON text the store never parses;
+    /// one per `(tenant, user or group, source id)`.
+    idm_source_documents (tenant_id, is_group, source_id) {
+        tenant_id -> BigInt,
+        is_group -> Bool,
+        source_id -> Text,
+        body -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(idm_user_memberships -> idm_users (user_id));
 diesel::joinable!(idm_user_memberships -> idm_groups (group_id));
 diesel::joinable!(idm_sync_runs -> idm_tenants (tenant_id));
@@ -112,6 +124,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idm_group_nesting,
     idm_sync_runs,
     idm_sync_log_lines,
+    idm_source_documents,
 );
 
 #[diesel::declare_sql_function]

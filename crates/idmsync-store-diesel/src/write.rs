@@ -2,8 +2,9 @@
 //! caller's transaction, so a failure anywhere rolls all of it back.
 //!
 //! Bulk writes are set-based on every backend, through the loader of `load.rs`. Edges and log
-//! lines are loaded into their tables; user and group rows go into a temporary staging table
-//! first and are merged with one `INSERT … SELECT` and the backend's upsert clause ([`Stage`]).
+//! lines are loaded into their tables; user and group rows and the sources' documents go into a
+//! temporary staging table first and are merged with one `INSERT … SELECT` and the backend's
+//! upsert clause ([`Stage`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -11,7 +12,7 @@ use chrono::NaiveDateTime;
 use diesel::dsl::max;
 use diesel::prelude::*;
 use idmsync_domain::change::{Edge, GroupWrite, Key, UserWrite};
-use idmsync_domain::{ChangeSet, Counts, LogLine, Outcome, RunId, RunResult, Tenant};
+use idmsync_domain::{ChangeSet, Counts, Document, LogLine, Outcome, RunId, RunResult, Tenant};
 use idmsync_ports::{DynProgress, NewRun};
 
 use crate::batch::{in_batches, rows_per_statement};
@@ -20,7 +21,7 @@ use crate::conn::{on_backend, Conn};
 use crate::error::DbError;
 use crate::load::{load, Fields};
 use crate::read::tenant_id;
-use crate::rows::{NewGroup, NewLine, NewUser};
+use crate::rows::{NewDocument, NewGroup, NewLine, NewUser};
 use crate::schema::{
     idm_group_nesting, idm_groups, idm_sync_log_lines, idm_sync_runs, idm_tenants,
     idm_user_memberships, idm_users,
@@ -91,6 +92,8 @@ pub(crate) fn apply(
     upsert_users(conn, tenant, users, at)?;
     let groups = changes.groups.iter().inspect(|_| progress.advance(1));
     upsert_groups(conn, tenant, groups, at)?;
+    let documents = changes.documents.iter().inspect(|_| progress.advance(1));
+    upsert_documents(conn, tenant, documents, at)?;
     write_edges(conn, tenant, changes, progress)?;
     let lines = changes.log_lines().inspect(|_| progress.advance(1));
     end_run(conn, run, result, lines)
@@ -147,19 +150,20 @@ fn counts_json(counts: &Counts) -> Result<String, DbError> {
         .map_err(|e| DbError::Rejected(format!("cannot encode the run's counts: {e}")))
 }
 
-/// Upserts `rows` into `table`, keyed by `(tenant_id, source_id)`, in three set-based steps:
+/// Upserts `rows` into `table`, keyed by the columns of `key` (a unique key of the table), in
+/// three set-based steps:
 /// the rows go into `stage`, a temporary table with the written `columns` ([`load`]: the
 /// backend's bulk path); one `INSERT … SELECT` with the backend's upsert clause merges them;
 /// the stage is dropped. Staging keeps the upsert one statement on every backend, whatever the
 /// bind limit.
 fn upsert_rows<R: Fields>(
     conn: &mut Conn,
-    table: &'static str,
+    (table, key): (&'static str, &'static [&'static str]),
     stage: &'static str,
     columns: &'static [&'static str],
     rows: impl Iterator<Item = R>,
 ) -> Result<(), DbError> {
-    let stage = Stage::new(conn.backend(), table, stage, columns);
+    let stage = Stage::new(conn.backend(), (table, key), stage, columns);
     conn.batch_execute(&stage.create())?;
     load(conn, stage.stage, columns, rows)?;
     conn.batch_execute(&stage.merge())?;
@@ -172,24 +176,26 @@ fn upsert_rows<R: Fields>(
 struct Stage {
     backend: Backend,
     table: &'static str,
+    key: &'static [&'static str],
     stage: &'static str,
     written: &'static [&'static str],
     columns: String,
 }
 
-/// Columns an upsert leaves as they are on an existing row: its key and when it was created.
-const KEPT_ON_UPDATE: [&str; 3] = ["tenant_id", "source_id", "created_at"];
+/// The key user and group rows are upserted on.
+const SOURCE_KEY: &[&str] = &["tenant_id", "source_id"];
 
 impl Stage {
     fn new(
         backend: Backend,
-        table: &'static str,
+        (table, key): (&'static str, &'static [&'static str]),
         stage: &'static str,
         written: &'static [&'static str],
     ) -> Self {
         Self {
             backend,
             table,
+            key,
             stage,
             written,
             columns: written.join(", "),
@@ -222,26 +228,25 @@ impl Stage {
         }
     }
 
-    /// Inserts the staged rows, updating every written column but [`KEPT_ON_UPDATE`] where
-    /// `(tenant_id, source_id)` exists:
+    /// Inserts the staged rows, updating every written column but the key and `created_at`
+    /// (an existing row keeps when it was created) where the key exists:
     /// `ON CONFLICT … DO UPDATE` on SQLite and PostgreSQL, `ON DUPLICATE KEY UPDATE` on MySQL
-    /// (whose only unique key besides the id is that one). `WHERE 1 = 1` is SQLite's way to
-    /// tell an upsert's `ON` from a join's.
+    /// (each table's only unique key besides its id is that one). `WHERE 1 = 1` is SQLite's
+    /// way to tell an upsert's `ON` from a join's.
     fn merge(&self) -> String {
-        let (head, value): (&str, fn(&str) -> String) = match self.backend {
-            Backend::Mysql => (" ON DUPLICATE KEY UPDATE ", |c| {
+        let (head, value): (String, fn(&str) -> String) = match self.backend {
+            Backend::Mysql => (" ON DUPLICATE KEY UPDATE ".to_owned(), |c| {
                 format!("{c} = VALUES({c})")
             }),
-            Backend::Sqlite | Backend::Postgres => {
-                (" ON CONFLICT (tenant_id, source_id) DO UPDATE SET ", |c| {
-                    format!("{c} = excluded.{c}")
-                })
-            }
+            Backend::Sqlite | Backend::Postgres => (
+                format!(" ON CONFLICT ({}) DO UPDATE SET ", self.key.join(", ")),
+                |c| format!("{c} = excluded.{c}"),
+            ),
         };
         let sets: Vec<String> = self
             .written
             .iter()
-            .filter(|c| !KEPT_ON_UPDATE.contains(*c))
+            .filter(|c| !self.key.contains(*c) && **c != "created_at")
             .map(|c| value(c))
             .collect();
         let Self {
@@ -274,7 +279,13 @@ fn upsert_users<'a>(
     at: NaiveDateTime,
 ) -> Result<(), DbError> {
     let rows = writes.map(|w| NewUser::new(tenant, &w.row, at));
-    upsert_rows(conn, "idm_users", "idm_stage_users", NewUser::COLUMNS, rows)
+    upsert_rows(
+        conn,
+        ("idm_users", SOURCE_KEY),
+        "idm_stage_users",
+        NewUser::COLUMNS,
+        rows,
+    )
 }
 
 fn upsert_groups<'a>(
@@ -286,9 +297,37 @@ fn upsert_groups<'a>(
     let rows = writes.map(|w| NewGroup::new(tenant, &w.row, at));
     upsert_rows(
         conn,
-        "idm_groups",
+        ("idm_groups", SOURCE_KEY),
         "idm_stage_groups",
         NewGroup::COLUMNS,
+        rows,
+    )
+}
+
+/// Upserts the last document of each key among `documents`: a later one replaces an earlier,
+/// and one statement may not write a key twice (PostgreSQL refuses an `ON CONFLICT` that
+/// touches a row twice, a stage's duplicate would be a warning on MySQL).
+fn upsert_documents<'a>(
+    conn: &mut Conn,
+    tenant: i64,
+    documents: impl DoubleEndedIterator<Item = &'a Document>,
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
+    let mut seen = HashSet::new();
+    let last: Vec<&Document> = documents
+        .rev()
+        .filter(|d| seen.insert((d.group, d.source_id.as_str())))
+        .collect();
+    // Only a pushed source sends documents: other runs skip the stage's statements.
+    if last.is_empty() {
+        return Ok(());
+    }
+    let rows = last.into_iter().map(|d| NewDocument::new(tenant, d, at));
+    upsert_rows(
+        conn,
+        ("idm_source_documents", NewDocument::KEY),
+        "idm_stage_documents",
+        NewDocument::COLUMNS,
         rows,
     )
 }

@@ -219,6 +219,7 @@ impl FakeSource {
             groups: after(&d.groups, since),
             unreadable: after(&d.unreadable, since),
             departed,
+            documents: Vec::new(),
         })
     }
 }

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use idmsync_domain::change::Edge;
 use idmsync_domain::{
-    ChangeSet, Counts, LogLine, Outcome, RunId, RunRecord, RunResult, SourceId, StoreState,
-    StoredGroup, StoredUser, SyncMode, Tenant, UserStatus,
+    ChangeSet, Counts, Document, LogLine, Outcome, RunId, RunRecord, RunResult, SourceId,
+    StoreState, StoredGroup, StoredUser, SyncMode, Tenant, UserStatus,
 };
 use idmsync_ports::{
     DirectoryReader, DynProgress, GroupView, HeldLock, NewRun, Page, Readiness, RunLock,
@@ -28,13 +28,14 @@ struct UserRow {
 }
 
 /// One tenant's rows. Edges are `(group, member)` source ids, in the order they were added, as
-/// the database's edge tables key them.
+/// the database's edge tables key them; documents are keyed by `(group, source id)` likewise.
 #[derive(Debug, Clone, Default)]
 struct Rows {
     users: Vec<UserRow>,
     groups: Vec<StoredGroup>,
     memberships: Vec<(SourceId, SourceId)>,
     nesting: Vec<(SourceId, SourceId)>,
+    documents: Vec<Document>,
 }
 
 /// Everything the store holds. One value behind one channel, so that an apply changes rows and
@@ -50,7 +51,8 @@ struct Db {
 /// breaks part way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StoreOp {
-    /// `load_state` and `load_state_for`.
+    /// `load_state`, `load_state_for` and `documents`: what a run or a pushed source reads
+    /// before it starts.
     LoadState,
     /// `apply`; the store stays as it was, as after a rolled-back transaction.
     Apply,
@@ -61,8 +63,8 @@ pub enum StoreOp {
 /// The store ports of one database in memory: users, groups, memberships and nesting per
 /// tenant, the run log with its lines, and the tenants' run locks.
 ///
-/// `apply` writes what the database adapter writes (rows upserted by source id and never
-/// deleted, edges removed then added by source id, the change set's log lines appended, the
+/// `apply` writes what the database adapter writes (rows and documents upserted by key and
+/// never deleted, edges removed then added by source id, the change set's log lines appended, the
 /// run ended) and refuses what the database refuses (an edge naming a row that is neither
 /// stored nor written, an edge already stored, a run that does not exist), all or nothing.
 pub struct MemoryStore {
@@ -388,7 +390,23 @@ impl Rows {
         )?;
         self.memberships = memberships;
         self.nesting = nesting;
+        for d in &changes.documents {
+            progress.advance(1);
+            self.put_document(d.clone());
+        }
         Ok(())
+    }
+
+    /// Inserts `document`, or replaces the one with its key.
+    fn put_document(&mut self, document: Document) {
+        match self
+            .documents
+            .iter_mut()
+            .find(|d| (d.group, &d.source_id) == (document.group, &document.source_id))
+        {
+            Some(stored) => *stored = document,
+            None => self.documents.push(document),
+        }
     }
 }
 
@@ -460,6 +478,11 @@ impl SyncStore for MemoryStore {
             .rev()
             .find(|r| &r.tenant == tenant)
             .map(|r| r.id))
+    }
+
+    async fn documents(&self, tenant: &Tenant) -> Result<Vec<Document>, StoreError> {
+        self.check(Some(StoreOp::LoadState))?;
+        Ok(self.rows(tenant, |rows| rows.documents.clone()))
     }
 
     async fn last_success(&self, tenant: &Tenant) -> Result<Option<RunRecord>, StoreError> {

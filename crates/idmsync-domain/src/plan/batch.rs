@@ -13,13 +13,14 @@ impl SourceData {
     /// version, an entry that left after it changed is left (and no longer sent), one that came
     /// back after it left is back. When `later` names what is still there
     /// ([`Departures::AllBut`]), that is the whole truth: whatever it neither keeps nor sends
-    /// left, including what `self` sent.
+    /// left, including what `self` sent. A document sent again replaces its earlier version.
     pub fn absorb(&mut self, later: SourceData) {
         let SourceData {
             users,
             groups,
             unreadable,
             departed,
+            documents,
         } = later;
         let named: FxHashSet<SourceId> = users
             .iter()
@@ -44,6 +45,11 @@ impl SourceData {
         self.unreadable
             .retain(|u| u.source_id.as_ref().is_none_or(|id| !named.contains(id)));
         self.unreadable.extend(unreadable);
+        let resent: FxHashSet<(bool, &SourceId)> =
+            documents.iter().map(|d| (d.group, &d.source_id)).collect();
+        self.documents
+            .retain(|d| !resent.contains(&(d.group, &d.source_id)));
+        self.documents.extend(documents);
     }
 }
 

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use crate::change::{ChangeSet, Edge, EventKey, FieldChange, Key, LogLine};
 use crate::fxhash::{self, FxHashMap};
 use crate::ids::{ExternalId, SourceId};
-use crate::model::{SourceGroup, SourcePassword, SourceUser, StoreState};
+use crate::model::{Document, SourceGroup, SourcePassword, SourceUser, StoreState};
 use crate::options::{PlanOptions, SyncMode};
 use crate::parallel;
 use crate::password::PasswordHasher;
@@ -46,6 +46,9 @@ pub struct SourceData {
     /// Entries a differential read saw leave the source; a full run ignores it (what it did not
     /// return is gone).
     pub departed: Departed,
+    /// The source's documents of its entries, passed through to [`ChangeSet::documents`]
+    /// unchanged; sources with nothing beyond the rows' columns leave it empty.
+    pub documents: Vec<Document>,
 }
 
 /// An entry the source found but could not read, typically because the service account may not
@@ -197,6 +200,7 @@ impl<'a> Planner<'a> {
         let users = self.drop_external_id_clashes(users, true);
         let groups = self.drop_external_id_clashes(groups, false);
         let kept = self.unreadable(&source.unreadable);
+        self.out.documents = source.documents;
 
         // Which stored entries the source returned, by store index.
         let store = self.store;

@@ -131,6 +131,7 @@ pub fn src(users: Vec<SourceUser>, groups: Vec<SourceGroup>) -> SourceData {
         groups,
         unreadable: Vec::new(),
         departed: Default::default(),
+        documents: Vec::new(),
     }
 }
 

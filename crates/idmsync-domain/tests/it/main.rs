@@ -5,6 +5,7 @@
 mod admins;
 mod batch;
 mod departed;
+mod documents;
 mod fixture;
 mod guard;
 mod idempotence;

@@ -39,6 +39,7 @@ fn directory(skip_user: impl Fn(usize) -> bool) -> SourceData {
         groups,
         unreadable: Vec::new(),
         departed: Default::default(),
+        documents: Vec::new(),
     }
 }
 

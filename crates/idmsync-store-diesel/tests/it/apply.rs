@@ -2,7 +2,7 @@
 
 use idmsync_domain::change::{Event, FieldChange, GroupWrite, UserWrite};
 use idmsync_domain::{
-    ChangeSet, DeactivatedBy, ExternalId, PasswordHash, SourceId, StoreState, UserStatus,
+    ChangeSet, DeactivatedBy, Document, ExternalId, PasswordHash, SourceId, StoreState, UserStatus,
 };
 use idmsync_ports::{DirectoryReader, RunLogReader, StoreError, SyncStore, UserFilter};
 
@@ -606,5 +606,79 @@ backend_tests! {
                     + changes.memberships_added.len()
                     + changes.nesting_added.len()) as u64
         );
+    }
+}
+
+fn document(group: bool, source_id: &str, body: &str) -> Document {
+    Document {
+        group,
+        source_id: SourceId::new(source_id).expect("id"),
+        body: body.into(),
+    }
+}
+
+/// Asserts that the tenant's documents are `expected` (in key order), naming only keys and body
+/// lengths when they are not: one body is long.
+#[track_caller]
+fn assert_documents(stored: Vec<Document>, expected: &[&Document]) {
+    let mut stored = stored;
+    stored.sort_by(|a, b| (a.group, &a.source_id).cmp(&(b.group, &b.source_id)));
+    let brief = |documents: &mut dyn Iterator<Item = &Document>| -> Vec<String> {
+        documents
+            .map(|d| format!("{} {} ({} bytes)", d.group, d.source_id, d.body.len()))
+            .collect()
+    };
+    let same = stored.len() == expected.len() && stored.iter().zip(expected).all(|(a, b)| a == *b);
+    assert!(
+        same,
+        "stored {:?}, expected {:?}",
+        brief(&mut stored.iter()),
+        brief(&mut expected.iter().copied())
+    );
+}
+
+backend_tests! {
+    async fn documents_are_upserted_in_the_transaction_of_the_rows(db: Db) {
+        let acme = tenant("acme");
+        let stored = || async { db.store.documents(&acme).await.expect("documents") };
+        assert_documents(stored().await, &[]);
+        // What LOAD DATA's text and TEXT's 64 KiB would break: escapes, non-ASCII, a long body.
+        let members = format!(r#"{{"members":["{}"]}}"#, "x\t\\\n\"ü".repeat(20_000));
+        let john = document(false, "s-u1", r#"{"displayName":"John","externalId":"00u1"}"#);
+        let beatles = document(true, "s-g1", &members);
+        // A group and a user may share a source id: the kind is part of the key.
+        let same_id = document(true, "s-u1", "{}");
+        let changes = ChangeSet {
+            documents: vec![john.clone(), beatles.clone(), same_id.clone()],
+            ..directory()
+        };
+        sync(&db, &acme, &changes, 1).await;
+        assert_documents(stored().await, &[&john, &beatles, &same_id]);
+        let other = db.store.documents(&tenant("other")).await.expect("documents");
+        assert_documents(other, &[]);
+
+        // A newer body replaces the older; of two with one key in a set, the later wins.
+        let renamed = document(false, "s-u1", r#"{"displayName":"John Winston"}"#);
+        let changes = ChangeSet {
+            documents: vec![document(false, "s-u1", "stale"), renamed.clone()],
+            ..ChangeSet::default()
+        };
+        assert!(!changes.is_empty());
+        sync(&db, &acme, &changes, 2).await;
+        assert_documents(stored().await, &[&renamed, &beatles, &same_id]);
+
+        // An apply that fails after writing its documents leaves none of them.
+        let run = db.begin(&acme, 3).await;
+        let before = everything(&db).await;
+        let failing = ChangeSet {
+            documents: vec![document(false, "s-u1", "lost"), document(false, "s-u9", "{}")],
+            memberships_added: vec![edge(&key("s-ghost", "ghost"), &key("s-u1", "jlennon"))],
+            ..ChangeSet::default()
+        };
+        succeed(&db.store, run, &acme, &failing, 3)
+            .await
+            .expect_err("unknown group");
+        assert!(everything(&db).await == before, "the failed apply left a trace");
+        assert_documents(stored().await, &[&renamed, &beatles, &same_id]);
     }
 }

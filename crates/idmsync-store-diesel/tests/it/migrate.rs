@@ -19,6 +19,7 @@ fn all_migrations(backend: Backend) -> Vec<String> {
     expected.push("2026-11-26-000000_drop_log_line_run_fk".to_string());
     expected.push("2026-11-27-000000_fence_run_locks".to_string());
     expected.push("2026-11-29-000000_add_password_check".to_string());
+    expected.push("2026-11-30-000000_add_source_documents".to_string());
     expected
 }
 

@@ -108,12 +108,14 @@ pub async fn everything(db: &Db) -> String {
     let state = db.store.load_state(&acme).await.expect("state");
     let users = db.store.users(&acme, &all, None).await.expect("users");
     let groups = db.store.groups(&acme, &all, None).await.expect("groups");
+    let mut documents = db.store.documents(&acme).await.expect("documents");
+    documents.sort_by(|a, b| (a.group, &a.source_id).cmp(&(b.group, &b.source_id)));
     let runs = db.store.runs(&acme, None).await.expect("runs");
     let mut lines = Vec::new();
     for run in &runs {
         lines.push(db.store.lines(run.id).await.expect("lines"));
     }
-    format!("{state:?}\n{users:?}\n{groups:?}\n{runs:?}\n{lines:?}")
+    format!("{state:?}\n{users:?}\n{groups:?}\n{documents:?}\n{runs:?}\n{lines:?}")
 }
 
 pub fn tenant(name: &str) -> Tenant {

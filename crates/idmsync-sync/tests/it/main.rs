@@ -758,6 +758,47 @@ mod live {
     }
 
     #[tokio::test]
+    async fn a_batch_that_changes_only_a_document_is_a_run_that_stores_it() {
+        use idmsync_domain::{Document, SourceId};
+        use idmsync_ports::SyncStore;
+
+        let world = World::synced(&["a"], settings(MaxDeactivations::Count(1))).await;
+        let document = |body: &str| Document {
+            group: false,
+            source_id: SourceId::new("a").expect("id"),
+            body: body.into(),
+        };
+        for (n, body) in [(1, r#"{"displayName":"A"}"#), (2, r#"{"displayName":"B"}"#)] {
+            let batch = SourceData {
+                users: vec![user("a")],
+                documents: vec![document(body)],
+                ..left(&[])
+            };
+            let report = world.service.live(batch, position(n)).await;
+            assert!(
+                matches!(&report, Ok((LiveReport::Run(r), _)) if matches!(**r, RunReport::Applied { .. })),
+                "{report:?}"
+            );
+            let stored = world.store.documents(&tenant()).await.expect("documents");
+            assert_eq!(stored, [document(body)]);
+        }
+        assert_eq!(world.runs().len(), 3);
+        assert!(world.lines(world.last_run().id).await.is_empty());
+        // A failed apply keeps none of its documents.
+        world
+            .store
+            .fail(StoreOp::Apply, StoreError::Failed("disk full".into()));
+        let batch = SourceData {
+            documents: vec![document("lost")],
+            ..left(&[])
+        };
+        let report = world.service.live(batch, position(3)).await;
+        assert!(report.is_err(), "{report:?}");
+        let stored = world.store.documents(&tenant()).await.expect("documents");
+        assert_eq!(stored, [document(r#"{"displayName":"B"}"#)]);
+    }
+
+    #[tokio::test]
     async fn a_taken_lock_leaves_the_batch_to_the_caller_and_records_nothing() {
         let world = World::synced(&["a", "b"], settings(MaxDeactivations::Count(1))).await;
         world.store.lock_elsewhere();

@@ -1,0 +1,2 @@
+-- Drops the sources' documents.
+DROP TABLE idm_source_documents;
