@@ -93,7 +93,7 @@ fn provider_session(backend: Backend) {
                 "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
                 "userName": login, "name": {"givenName": given, "familyName": "Doe"},
                 "emails": [{"value": format!("{login}@example.com"), "type": "work", "primary": true}],
-                "password": "pushed-secret", "active": true
+                "password": "pushed-secret", "active": true, "externalId": format!("ext-{login}")
             })),
         );
         assert_eq!(status, StatusCode::CREATED, "{user}");
@@ -113,7 +113,9 @@ fn provider_session(backend: Backend) {
         &server,
         Method::POST,
         "/Groups",
-        Some(json!({"displayName": "Engineering", "members": [{"value": ids[1]}]})),
+        Some(
+            json!({"displayName": "Engineering", "externalId": "entra-eng", "members": [{"value": ids[1]}]}),
+        ),
     );
     assert_eq!(status, StatusCode::CREATED, "{group}");
     let gid = group["id"].as_str().expect("id").to_string();
@@ -179,6 +181,21 @@ fn provider_session(backend: Backend) {
     // Pushed users log in with their pushed password (auth.ldap is off without a directory).
     let login = s.idmsync_with_input(&["auth", "check", "admin"], "pushed-secret\n");
     assert_eq!(login.code, 0, "{}", login.stderr);
+
+    // What the tables have no column for was stored with the rows: a restart keeps it.
+    let server = Server::start(&s);
+    server.wait_ready();
+    let (status, again) = scim(&server, Method::GET, &format!("/Groups/{gid}"), None);
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["externalId"], "entra-eng", "{again}");
+    assert_eq!(
+        again["meta"]["created"], group["meta"]["created"],
+        "{again}"
+    );
+    let (status, admin) = scim(&server, Method::GET, &format!("/Users/{}", ids[0]), None);
+    assert_eq!(status, StatusCode::OK, "{admin}");
+    assert_eq!(admin["externalId"], "ext-admin", "{admin}");
+    server.stop();
 }
 
 #[test]

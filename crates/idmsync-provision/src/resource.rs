@@ -190,6 +190,49 @@ pub(crate) fn take_password(resource: &mut Value) -> Result<Option<Password>, Sc
     }
 }
 
+/// What a resource keeps beyond its row, for the store's document of it: everything but the
+/// password (taken out before) and, for a group, its `members`, which the store keeps as
+/// edges (and which would make every membership change rewrite the whole list).
+pub(crate) fn document(kind: ResourceType, resource: &Value) -> String {
+    let mut kept = resource.clone();
+    if kind == ResourceType::Group {
+        if let Some(object) = kept.as_object_mut() {
+            object.remove("members");
+        }
+    }
+    kept.to_string()
+}
+
+/// The resource of a row (`stored`, from [`user_from_stored`] or [`group_from_stored`]) with
+/// what its document kept: the row decides every value it holds (it is what runs write), the
+/// document adds the rest (`externalId`, `displayName`, `meta`, other names, other addresses).
+/// A document that no longer agrees with the row's e-mail gives way to it.
+pub(crate) fn with_document(stored: Value, document: Option<&str>) -> Value {
+    let Some(Ok(Value::Object(mut kept))) = document.map(serde_json::from_str::<Value>) else {
+        return stored;
+    };
+    let Value::Object(row) = stored else {
+        return stored;
+    };
+    let row_email = email(&Value::Object(row.clone()));
+    let kept_email = email(&Value::Object(kept.clone()));
+    for (key, value) in row {
+        match (key.as_str(), kept.get_mut(&key), value) {
+            ("emails", _, _) if kept_email == row_email => {}
+            // Active is SCIM's default: a resource sent without it is shown without it.
+            ("active", None, Value::Bool(true)) => {}
+            ("name", Some(Value::Object(theirs)), Value::Object(ours)) => theirs.extend(ours),
+            (_, _, value) => {
+                kept.insert(key, value);
+            }
+        }
+    }
+    if row_email.is_none() {
+        kept.remove("emails");
+    }
+    Value::Object(kept)
+}
+
 /// Adds `schemas` and `id` to a normalised body.
 pub(crate) fn with_identity(mut body: Value, kind: ResourceType, id: &str) -> Value {
     if !body.is_object() {
@@ -270,6 +313,58 @@ mod tests {
                 MemberRef::Locator(ArcStr::from("g2"))
             ]
         );
+    }
+
+    #[test]
+    fn a_document_adds_what_the_row_has_no_column_for_and_the_row_decides_the_rest() {
+        let row = json!({"id": "u1", "userName": "bjensen", "active": true,
+            "name": {"givenName": "Barbara", "familyName": "Jensen"},
+            "emails": [{"value": "b@x", "type": "work", "primary": true}]});
+        let document = json!({"id": "u1", "userName": "old", "externalId": "ext-1",
+            "displayName": "Babs", "active": false, "meta": {"created": "2026-01-01T00:00:00Z"},
+            "name": {"givenName": "Old", "formatted": "Ms Barbara Jensen"},
+            "emails": [{"value": "home@x", "type": "home"}, {"value": "b@x", "primary": true}]})
+        .to_string();
+        let merged = with_document(row.clone(), Some(&document));
+        assert_eq!(merged["userName"], "bjensen");
+        assert_eq!(merged["active"], true);
+        assert_eq!(merged["externalId"], "ext-1");
+        assert_eq!(merged["displayName"], "Babs");
+        assert_eq!(merged["meta"]["created"], "2026-01-01T00:00:00Z");
+        assert_eq!(merged["name"]["givenName"], "Barbara");
+        assert_eq!(merged["name"]["formatted"], "Ms Barbara Jensen");
+        assert_eq!(merged["emails"].as_array().map(Vec::len), Some(2));
+        // The row's address changed since: the row's wins.
+        let moved = json!({"emails": [{"value": "new@x", "primary": true}]});
+        let mut changed = row.clone();
+        changed["emails"] = moved["emails"].clone();
+        let merged = with_document(changed, Some(&document));
+        assert_eq!(merged["emails"], moved["emails"]);
+        // The row has none: neither has the resource.
+        let mut none = row;
+        none.as_object_mut().map(|o| o.remove("emails"));
+        assert!(with_document(none, Some(&document)).get("emails").is_none());
+    }
+
+    #[test]
+    fn a_groups_document_leaves_its_members_to_the_edges() {
+        let group = json!({"id": "g1", "displayName": "Admins", "externalId": "e",
+            "members": [{"value": "u1", "type": "User"}]});
+        let document = document(ResourceType::Group, &group);
+        assert!(!document.contains("members"), "{document}");
+        let row = group_from_stored(
+            &StoredGroup {
+                source_id: SourceId::new("g1").expect("id"),
+                external_id: ExternalId::new("Admins").expect("id"),
+                locator: None,
+                name: "Admins".into(),
+                status: idmsync_domain::UserStatus::Active,
+            },
+            &[("u2".into(), false)],
+        );
+        let merged = with_document(row, Some(&document));
+        assert_eq!(merged["externalId"], "e");
+        assert_eq!(merged["members"], json!([{"value": "u2", "type": "User"}]));
     }
 
     #[test]

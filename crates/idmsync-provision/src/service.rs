@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use idmsync_domain::{
-    Departed, Departures, MaxDeactivations, Outcome, Password, Reactivate, SourceData, SourceId,
-    SyncMode, Tenant, Trigger,
+    Departed, Departures, Document, MaxDeactivations, Outcome, Password, Reactivate, SourceData,
+    SourceId, SyncMode, Tenant, Trigger,
 };
 use idmsync_ports::{
     Clock, GuardRelease, Page, Provisioning, RunLogReader, ScimQuery, ScimWrite, StoreError,
@@ -87,7 +87,8 @@ impl ProvisioningService {
         settings: ProvisioningSettings,
     ) -> Result<Self, StoreError> {
         let state = store.load_state(&settings.tenant).await?;
-        let view = Arc::new(RwLock::new(View::from_state(&state)));
+        let documents = store.documents(&settings.tenant).await?;
+        let view = Arc::new(RwLock::new(View::from_state(&state, &documents)));
         let mut guard = WindowGuard::new(settings.guard_window, settings.max_deactivations);
         // The window goes on across restarts: what the run log says of it.
         let recent = recent_runs(runs.as_ref(), &settings.tenant, clock.now(), &settings).await?;
@@ -474,6 +475,12 @@ fn source_data(view: &View, draft: &Draft, collected: Collected) -> Result<Sourc
         if entry.deleted {
             continue;
         }
+        data.documents.push(Document {
+            group: *kind == ResourceType::Group,
+            source_id: SourceId::new(id)
+                .map_err(|e| ScimError::invalid_value(format!("id: {e}")))?,
+            body: resource::document(*kind, &entry.resource),
+        });
         match kind {
             ResourceType::User => {
                 given.insert(id.clone());

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use idmsync_domain::{DeactivatedBy, StoreState};
+use idmsync_domain::{DeactivatedBy, Document, SourceId, StoreState};
 use idmsync_scim::ResourceType;
 use serde_json::Value;
 
@@ -74,12 +74,23 @@ pub(crate) struct View {
 impl View {
     /// The view of what the store holds. Users and groups a sync removed from the source
     /// (deactivated by `sync`) are deleted; others inactive are shown with `active: false`.
-    pub(crate) fn from_state(state: &StoreState) -> Self {
+    ///
+    /// `documents` are what the service stored of each entry beyond its row
+    /// ([`resource::with_document`]).
+    pub(crate) fn from_state(state: &StoreState, documents: &[Document]) -> Self {
+        let documents: HashMap<(bool, &str), &str> = documents
+            .iter()
+            .map(|d| ((d.group, d.source_id.as_str()), d.body.as_str()))
+            .collect();
+        let document = |group: bool, id: &SourceId| documents.get(&(group, id.as_str())).copied();
         let mut view = View::default();
         for u in &state.users {
             let deleted = u.deactivated_by == Some(DeactivatedBy::Sync);
             let entry = Entry {
-                resource: resource::user_from_stored(u),
+                resource: resource::with_document(
+                    resource::user_from_stored(u),
+                    document(false, &u.source_id),
+                ),
                 deleted,
             };
             view.users
@@ -103,7 +114,10 @@ impl View {
         }
         for (g, list) in state.groups.iter().zip(&members) {
             let entry = Entry {
-                resource: resource::group_from_stored(g, list),
+                resource: resource::with_document(
+                    resource::group_from_stored(g, list),
+                    document(true, &g.source_id),
+                ),
                 deleted: g.status == idmsync_domain::UserStatus::Inactive,
             };
             view.groups

@@ -430,6 +430,48 @@ async fn within_one_batch_the_deactivation_past_the_limit_alone_is_refused() {
 }
 
 #[tokio::test]
+async fn what_the_rows_have_no_column_for_survives_a_restart() {
+    let t = Tenancy::default().await;
+    let user = t
+        .create(
+            USER,
+            json!({"userName": "bjensen", "externalId": "okta-00u1", "displayName": "Babs Jensen",
+                "name": {"givenName": "Barbara", "familyName": "Jensen", "formatted": "Ms B. Jensen"},
+                "emails": [{"value": "home@x", "type": "home"}, {"value": "b@x", "primary": true}],
+                "title": "Tour Guide"}),
+        )
+        .await
+        .expect("user");
+    let group = t
+        .create(
+            GROUP,
+            json!({"displayName": "Staff", "externalId": "entra-g1",
+                "members": [{"value": id(&user)}]}),
+        )
+        .await
+        .expect("group");
+    let user = t
+        .patch(
+            USER,
+            &id(&user),
+            json!([{"op": "replace", "path": "displayName", "value": "B. J."}]),
+        )
+        .await
+        .expect("patched");
+    let again = Tenancy::over(
+        t.store.clone(),
+        MaxDeactivations::Percent(100.0),
+        Reactivate::Sync,
+    )
+    .await;
+    assert_eq!(again.scim.get(USER, &id(&user)).await.expect("user"), user);
+    assert_eq!(
+        again.scim.get(GROUP, &id(&group)).await.expect("group"),
+        group
+    );
+}
+
+#[tokio::test]
 async fn a_new_service_over_the_same_store_sees_what_was_pushed() {
     let t = Tenancy::default().await;
     let a = t.user("a").await;
