@@ -91,13 +91,45 @@ impl RunLock for DieselStore {
     }
 }
 
+/// The most released lock connections a store keeps: one per tenant locked at once is enough.
+const SPARE_LIMIT: usize = 4;
+
+/// Connections whose server lock was released, kept for the next lock. Opening a PostgreSQL
+/// or MariaDB connection (a server process or thread, authentication, session settings) cost
+/// more than the rest of a small SCIM batch, which takes the lock once per batch (issue 18).
+/// A connection is kept only once its release was confirmed: it holds no lock.
+#[derive(Default)]
+pub(crate) struct SpareConns(Mutex<Vec<Conn>>);
+
+impl std::fmt::Debug for SpareConns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let spare = self.0.lock().map_or(0, |s| s.len());
+        f.debug_struct("SpareConns").field("spare", &spare).finish()
+    }
+}
+
+impl SpareConns {
+    fn take(&self) -> Option<Conn> {
+        self.0.lock().ok()?.pop()
+    }
+
+    fn give(&self, conn: Conn) {
+        if let Ok(mut spare) = self.0.lock() {
+            if spare.len() < SPARE_LIMIT {
+                spare.push(conn);
+            }
+        }
+    }
+}
+
 /// A server lock and the connection that holds it.
 struct SessionLock {
-    conn: Mutex<Conn>,
+    conn: Mutex<Option<Conn>>,
     sql: ServerSql,
     tenant: String,
     fences: Arc<Fences>,
     fence: Arc<Fence>,
+    spare: Arc<SpareConns>,
 }
 
 impl SessionLock {
@@ -107,11 +139,24 @@ impl SessionLock {
         sql: ServerSql,
     ) -> Result<Option<Box<dyn HeldLock>>, StoreError> {
         let url = store.url();
+        let spare = store.spare_lock_conns();
         blocking(|| {
-            let mut conn = Conn::open(url).map_err(|e| StoreError::Unavailable(e.0))?;
-            let taken = server_lock(&mut conn, sql.take, tenant.as_str())
-                .map_err(|e| DbError::from(e).into_store(url))?;
+            let fresh = || -> Result<(Conn, bool), StoreError> {
+                let mut conn = Conn::open(url).map_err(|e| StoreError::Unavailable(e.0))?;
+                let taken = server_lock(&mut conn, sql.take, tenant.as_str())
+                    .map_err(|e| DbError::from(e).into_store(url))?;
+                Ok((conn, taken))
+            };
+            let (mut conn, taken) = match spare.take() {
+                Some(mut conn) => match server_lock(&mut conn, sql.take, tenant.as_str()) {
+                    Ok(taken) => (conn, taken),
+                    // The server closed the spare connection meanwhile.
+                    Err(_) => fresh()?,
+                },
+                None => fresh()?,
+            };
             if !taken {
+                spare.give(conn);
                 return Ok(None);
             }
             // On an error, dropping the connection releases the lock.
@@ -121,11 +166,12 @@ impl SessionLock {
             store.fences().taken(Arc::clone(&fence));
             tracing::debug!(%tenant, "run lock taken");
             let lock: Box<dyn HeldLock> = Box::new(SessionLock {
-                conn: Mutex::new(conn),
+                conn: Mutex::new(Some(conn)),
                 sql,
                 tenant: tenant.to_string(),
                 fences: store.fences_handle(),
                 fence,
+                spare: Arc::clone(&spare),
             });
             Ok(Some(lock))
         })
@@ -135,16 +181,21 @@ impl SessionLock {
 impl HeldLock for SessionLock {}
 
 impl Drop for SessionLock {
-    /// Releases the lock; closing the connection right after would release it too, so a
-    /// failure here is only worth a debug line.
+    /// Releases the lock and keeps the connection for the next lock; when the release fails,
+    /// closing the connection releases the lock too, so that is only worth a debug line.
     fn drop(&mut self) {
         self.fences.released(&self.fence);
-        let released = match self.conn.get_mut() {
-            Ok(conn) => blocking(|| server_lock(conn, self.sql.release, &self.tenant)),
-            Err(_) => Ok(false),
+        let Some(mut conn) = self.conn.get_mut().ok().and_then(Option::take) else {
+            return;
         };
-        if let Err(e) = released {
-            tracing::debug!(tenant = %self.tenant, %e, "releasing the run lock failed; closing its connection releases it");
+        match blocking(|| server_lock(&mut conn, self.sql.release, &self.tenant)) {
+            Ok(true) => self.spare.give(conn),
+            Ok(false) => {
+                tracing::debug!(tenant = %self.tenant, "the run lock was no longer held when released");
+            }
+            Err(e) => {
+                tracing::debug!(tenant = %self.tenant, %e, "releasing the run lock failed; closing its connection releases it");
+            }
         }
     }
 }

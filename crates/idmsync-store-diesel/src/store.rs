@@ -18,6 +18,7 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 use crate::conn::{Conn, Manager};
 use crate::error::DbError;
 use crate::fence::Fences;
+use crate::lock::SpareConns;
 use crate::url::DatabaseUrl;
 
 /// One set of migrations per backend: the same tables, constraints and indexes, with the column
@@ -65,6 +66,8 @@ pub struct DieselStore {
     options: StoreOptions,
     /// The run locks this store holds and the runs begun under them (`fence.rs`).
     fences: Arc<Fences>,
+    /// Lock connections whose lock was released (`lock.rs`), for the next lock to use.
+    spare_lock_conns: Arc<SpareConns>,
 }
 
 impl DieselStore {
@@ -116,6 +119,7 @@ impl DieselStore {
             url: url.clone(),
             options,
             fences: Arc::default(),
+            spare_lock_conns: Arc::default(),
         })
     }
 
@@ -192,6 +196,11 @@ impl DieselStore {
     /// The same, for a lock that must deregister itself when dropped.
     pub(crate) fn fences_handle(&self) -> Arc<Fences> {
         Arc::clone(&self.fences)
+    }
+
+    /// Where a released lock's connection waits for the next lock.
+    pub(crate) fn spare_lock_conns(&self) -> Arc<SpareConns> {
+        Arc::clone(&self.spare_lock_conns)
     }
 
     /// Runs `work` in a read transaction, so that its queries see one consistent snapshot.

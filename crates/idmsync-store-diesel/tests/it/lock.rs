@@ -127,3 +127,54 @@ async fn a_live_sqlite_holder_keeps_its_lease() {
     drop(held);
     assert!(other.try_lock(&acme).await.expect("try").is_some());
 }
+
+/// The server session that holds `acme`'s lock: the backend pid or connection id.
+fn holder(db: &Db) -> i64 {
+    let name = &db.database.name;
+    let sql = match db.database.backend {
+        Backend::Postgres => format!(
+            "SELECT CAST(pid AS BIGINT) AS id FROM pg_locks JOIN pg_database d \
+             ON d.oid = pg_locks.database WHERE locktype = 'advisory' AND d.datname = '{name}'"
+        ),
+        Backend::Mysql => format!(
+            "SELECT CAST(IS_USED_LOCK(CONCAT('idmsync.', \
+             LEFT(SHA2(CONCAT('{name}', '/', 'acme'), 256), 40))) AS SIGNED) AS id"
+        ),
+        Backend::Sqlite => unreachable!("SQLite has no lock sessions"),
+    };
+    db.database
+        .admin()
+        .first_id(&sql)
+        .expect("the lock is held")
+}
+
+/// A released lock's connection takes the next lock (opening one per lock cost more than a
+/// small SCIM batch); one the server closed meanwhile is replaced by a new connection.
+async fn a_released_locks_connection_takes_the_next(backend: Backend) {
+    let db = crate::support::fresh(backend);
+    let acme = tenant("acme");
+    let first = db.store.try_lock(&acme).await.expect("try").expect("free");
+    let session = holder(&db);
+    drop(first);
+    let second = db.store.try_lock(&acme).await.expect("try").expect("free");
+    assert_eq!(holder(&db), session, "the same connection");
+    drop(second);
+    let mut admin = db.database.admin();
+    match backend {
+        Backend::Postgres => admin.execute(&format!("SELECT pg_terminate_backend({session})")),
+        _ => admin.execute(&format!("KILL {session}")),
+    }
+    let third = eventually_locked(&db.store).await;
+    assert_ne!(holder(&db), session, "a new connection");
+    drop(third);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_released_postgres_locks_connection_takes_the_next() {
+    a_released_locks_connection_takes_the_next(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_released_mysql_locks_connection_takes_the_next() {
+    a_released_locks_connection_takes_the_next(Backend::Mysql).await;
+}
