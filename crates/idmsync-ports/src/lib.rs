@@ -24,9 +24,13 @@ pub use feed::{ChangeFeed, FeedEvent};
 pub use lock::{HeldLock, RunLock};
 pub use progress::{DynProgress, NoProgress, Progress};
 pub use provision::{GuardRelease, Provisioning, ScimQuery, ScimWrite};
-pub use queries::{DirectoryReader, GroupView, Page, RunLogReader, Totals, UserFilter, UserView};
+pub use queries::{
+    DirectoryReader, GroupDetail, GroupView, HistoryLine, Page, RunLogReader, Totals, UserDetail,
+    UserFilter, UserView,
+};
 pub use service::{
-    DryRunReport, LiveState, LiveStatus, MetricsExporter, Readiness, RunTrigger, TriggerError,
+    DryRunReport, LiveState, LiveStatus, MetricsExporter, Readiness, RunProgress, RunTrigger,
+    TriggerError,
 };
 pub use source::{IdentitySource, SourceCheck, SourceError};
 pub use store::{NewRun, StoreError, SyncStore};

@@ -23,7 +23,8 @@ pub struct UserFilter {
     pub status: Option<UserStatus>,
     /// Only this external id (exact).
     pub external_id: Option<String>,
-    /// Only entries whose external id or name contains this text (case-insensitive).
+    /// Only entries whose external id or name (for users also e-mail) contains this text
+    /// (case-insensitive).
     pub text: Option<String>,
 }
 
@@ -71,6 +72,38 @@ pub struct GroupView {
     pub child_groups: Vec<String>,
 }
 
+/// One user's page in the console: the user and its groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserDetail {
+    /// The user.
+    pub user: UserView,
+    /// The groups it is a direct member of, active or not (sorted external ids).
+    pub groups: Vec<String>,
+    /// The active groups it is in only through nesting (a group of one of its groups, and so
+    /// on; sorted external ids, none of `groups`). Cycles are followed once.
+    pub inherited: Vec<String>,
+}
+
+/// One group's page in the console: the group and the groups it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupDetail {
+    /// The group, with its direct active members and child groups.
+    pub group: GroupView,
+    /// The groups it is a direct child of, active or not (sorted external ids).
+    pub parents: Vec<String>,
+}
+
+/// A run-log line about one entry, with the run it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryLine {
+    /// The run that wrote it.
+    pub run: RunId,
+    /// When that run started.
+    pub started_at: DateTime<Utc>,
+    /// The line.
+    pub line: LogLine,
+}
+
 /// How many users and groups a tenant has, by status; for metrics, without listing them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Totals {
@@ -104,6 +137,25 @@ pub trait DirectoryReader: Send + Sync {
     /// # Errors
     /// `Unavailable` or `Failed`.
     async fn totals(&self, tenant: &Tenant) -> Result<Totals, StoreError>;
+
+    /// The user whose external id is `external_id` (exactly), with its direct and inherited
+    /// groups; `None` when the tenant has no such user.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Failed`.
+    async fn user(&self, tenant: &Tenant, external_id: &str)
+        -> Result<Option<UserDetail>, StoreError>;
+
+    /// The group whose external id is `external_id` (exactly), with its members, child groups
+    /// and parent groups; `None` when the tenant has no such group.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Failed`.
+    async fn group(
+        &self,
+        tenant: &Tenant,
+        external_id: &str,
+    ) -> Result<Option<GroupDetail>, StoreError>;
 
     /// Groups of the tenant matching `filter`, with members.
     ///
@@ -139,4 +191,18 @@ pub trait RunLogReader: Send + Sync {
     /// # Errors
     /// `Unavailable` or `Failed`.
     async fn lines(&self, id: RunId) -> Result<Vec<LogLine>, StoreError>;
+
+    /// The tenant's run-log lines about the user or group `external_id`, newest run first and
+    /// in written order within a run, at most `limit`: the lines whose message names it as a
+    /// whole word (`jdoe (…)`, `jdoe to staff`, `tenant-admin to jdoe`), not those where it is
+    /// only part of another id (`jdoe2`).
+    ///
+    /// # Errors
+    /// `Unavailable` or `Failed`.
+    async fn history(
+        &self,
+        tenant: &Tenant,
+        external_id: &str,
+        limit: u64,
+    ) -> Result<Vec<HistoryLine>, StoreError>;
 }

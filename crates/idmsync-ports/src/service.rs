@@ -28,6 +28,21 @@ pub struct DryRunReport {
     pub guard: Option<String>,
 }
 
+/// How far the run in progress has come, for a page that follows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunProgress {
+    /// The run.
+    pub run: RunId,
+    /// Its mode.
+    pub mode: SyncMode,
+    /// The stage it is in (`reading users`, `planning`, `applying`), as the engine names it.
+    pub stage: String,
+    /// Items of the stage done so far.
+    pub done: u64,
+    /// Items the stage has, when known.
+    pub total: Option<u64>,
+}
+
 /// Starts runs on behalf of the API.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
@@ -51,6 +66,9 @@ pub trait RunTrigger: Send + Sync {
     /// # Errors
     /// `Failed` when the source or the store fails.
     async fn dry_run(&self, mode: Option<SyncMode>) -> Result<DryRunReport, TriggerError>;
+
+    /// The run this process has in progress and how far it has come; `None` when none is.
+    fn progress(&self) -> Option<RunProgress>;
 }
 
 /// Whether the service can do its job: database reachable, schema current, boot sync done.
