@@ -67,6 +67,11 @@ impl ApiError {
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, message)
     }
+
+    /// The status and the sentence, for the console, which shows them as a page.
+    pub(crate) fn parts(&self) -> (StatusCode, &str) {
+        (self.status, &self.message)
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod console;
 mod directory;
 mod error;
 mod ops;
@@ -40,6 +41,7 @@ use idmsync_ports::{
     RunTrigger,
 };
 
+pub use console::{console_router, ConsoleState};
 pub use error::HttpError;
 pub use scim::{scim_router, ScimState, ScimTokens, SCIM_PREFIX};
 pub use serve::{check_tls_files, serve, ServeOptions, TlsFiles};
@@ -95,6 +97,14 @@ pub fn app_router(state: ApiState) -> Router {
 pub fn with_scim(router: Router, scim: Option<ScimState>) -> Router {
     match scim {
         Some(state) => router.merge(scim_router(state)),
+        None => router,
+    }
+}
+
+/// `router` with the operator's console at `/` added (`http.console`), or unchanged.
+pub fn with_console(router: Router, console: Option<ConsoleState>) -> Router {
+    match console {
+        Some(state) => router.merge(console_router(state)),
         None => router,
     }
 }

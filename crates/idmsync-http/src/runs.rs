@@ -138,7 +138,11 @@ pub(crate) async fn logfile(
     State(state): State<ApiState>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = run_id(id)?;
+    log_file(&state, run_id(id)?).await
+}
+
+/// Run `id`'s log file as a download: the API's and the console's.
+pub(crate) async fn log_file(state: &ApiState, id: RunId) -> Result<impl IntoResponse, ApiError> {
     let run = state
         .runs
         .run(id)

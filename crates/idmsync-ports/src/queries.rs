@@ -143,8 +143,11 @@ pub trait DirectoryReader: Send + Sync {
     ///
     /// # Errors
     /// `Unavailable` or `Failed`.
-    async fn user(&self, tenant: &Tenant, external_id: &str)
-        -> Result<Option<UserDetail>, StoreError>;
+    async fn user(
+        &self,
+        tenant: &Tenant,
+        external_id: &str,
+    ) -> Result<Option<UserDetail>, StoreError>;
 
     /// The group whose external id is `external_id` (exactly), with its members, child groups
     /// and parent groups; `None` when the tenant has no such group.

@@ -103,6 +103,18 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
         }
     };
 
+    // The operator's console shares the API's listener and ports (`http.console`).
+    let pages = http.console.then(|| {
+        let idle = Duration::from_secs(60 * http.console_idle_mins.max(1));
+        idmsync_http::ConsoleState::new(state.clone(), tls.is_some(), idle)
+    });
+    if pages.is_some() {
+        if console.json {
+            info!(target: ANNOUNCE, url = %format!("{url}/"), "operator's console");
+        } else {
+            announce(&format!("operator's console on {url}/"));
+        }
+    }
     let limits = idmsync_http::ServeOptions {
         max_connections: usize::try_from(http.max_connections.max(1)).unwrap_or(usize::MAX),
         header_timeout: std::time::Duration::from_secs(http.header_timeout_secs.max(1)),
@@ -122,7 +134,10 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
             }
             servers.spawn(idmsync_http::serve(
                 listener,
-                idmsync_http::with_scim(idmsync_http::api_router(state.clone()), scim),
+                idmsync_http::with_console(
+                    idmsync_http::with_scim(idmsync_http::api_router(state.clone()), scim),
+                    pages,
+                ),
                 tls,
                 limits,
                 until_stopped(),
@@ -138,7 +153,10 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
         None => {
             servers.spawn(idmsync_http::serve(
                 listener,
-                idmsync_http::with_scim(idmsync_http::app_router(state), scim),
+                idmsync_http::with_console(
+                    idmsync_http::with_scim(idmsync_http::app_router(state), scim),
+                    pages,
+                ),
                 tls,
                 limits,
                 until_stopped(),

@@ -54,6 +54,10 @@ pub struct HttpSettings {
     /// Seconds a running sync may take to finish after SIGTERM before the process exits (its
     /// transaction then rolls back).
     pub shutdown_grace_secs: u64,
+    /// Serve the operator's console at `/` on `listen`.
+    pub console: bool,
+    /// Minutes without a request after which a console session ends.
+    pub console_idle_mins: u64,
 }
 
 impl Default for HttpSettings {
@@ -66,6 +70,8 @@ impl Default for HttpSettings {
             header_timeout_secs: 10,
             max_connections: 512,
             shutdown_grace_secs: 30,
+            console: true,
+            console_idle_mins: 30,
         }
     }
 }
