@@ -6,6 +6,7 @@ mod ad;
 mod auth;
 mod auth_ldap;
 mod check;
+mod console;
 mod directories;
 mod ds389;
 mod file;

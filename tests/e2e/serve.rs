@@ -199,7 +199,12 @@ impl Drop for Server {
 }
 
 pub(crate) fn sandbox(sync_extra: &str) -> Sandbox {
-    let s = Sandbox::new(USERS, GROUPS, sync_extra);
+    sandbox_with(USERS, GROUPS, sync_extra)
+}
+
+/// A sandbox of `users` and `groups` whose `serve` listens on a free port.
+pub(crate) fn sandbox_with(users: &str, groups: &str, sync_extra: &str) -> Sandbox {
+    let s = Sandbox::new(users, groups, sync_extra);
     let config = std::fs::read_to_string(s.path("idmsync.toml")).expect("config");
     s.write(
         "idmsync.toml",

@@ -166,8 +166,11 @@ fn sign_in_page(state: &ConsoleState, status: StatusCode, message: Option<&str>)
 
 #[derive(Deserialize)]
 struct SignIn {
+    #[serde(default)]
     login: String,
+    #[serde(default)]
     password: String,
+    #[serde(default)]
     token: String,
 }
 
@@ -219,8 +222,10 @@ async fn sign_in(
     }
 }
 
+/// A form's CSRF field; a form without one is refused like one with a wrong one.
 #[derive(Deserialize)]
 struct Csrf {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -526,8 +531,11 @@ async fn sync_page(State(state): State<ConsoleState>, operator: Operator) -> Res
 
 #[derive(Deserialize)]
 struct SyncForm {
+    #[serde(default)]
     csrf: String,
+    #[serde(default)]
     mode: String,
+    #[serde(default)]
     action: String,
 }
 

@@ -3,6 +3,7 @@
 //! and HTTPS); the SCIM endpoints over a small in-memory `Provisioning` of their own.
 
 mod auth;
+mod console;
 mod directory;
 mod load;
 mod ops;
