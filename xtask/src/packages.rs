@@ -63,6 +63,11 @@ pub const TEST_SERVERS: &[Requirement] = &[
         packages: &["389-ds-base"],
     },
     Requirement {
+        purpose: "Chromium and chromedriver for the console's browser tests (tests/e2e/console.rs)",
+        probes: &["/usr/bin/chromium", "/usr/bin/chromedriver"],
+        packages: &["chromium", "chromium-driver"],
+    },
+    Requirement {
         purpose: "systemd-analyze, which scores the shipped systemd unit (xtask's unit check)",
         probes: &["systemd-analyze"],
         packages: &["systemd"],
