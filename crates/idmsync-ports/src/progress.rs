@@ -8,9 +8,10 @@ pub trait Progress: Send + Sync {
     fn stage(&self, name: &str, total: Option<u64>);
     /// `n` more items of the current stage are done.
     fn advance(&self, n: u64);
-    /// The run was recorded under `run`; lets a caller that started it in the background hand
-    /// the id to whoever asked for the run.
-    fn started(&self, _run: idmsync_domain::RunId) {}
+    /// The run was recorded under `run`, in `mode` (the engine picks it when the request left
+    /// it open); lets a caller that started it in the background hand the id to whoever asked
+    /// for the run, and show which run is in progress before it ends.
+    fn started(&self, _run: idmsync_domain::RunId, _mode: idmsync_domain::SyncMode) {}
 }
 
 /// Reports nothing; for tests, the service and non-terminal output.

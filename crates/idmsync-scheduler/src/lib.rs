@@ -19,6 +19,7 @@
 
 mod live;
 mod metrics;
+mod progress;
 mod schedule;
 mod scheduler;
 

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use idmsync_domain::{Counts, Outcome, RunId, RunRecord, SyncMode, Tenant, Trigger};
 use idmsync_ports::{
     Clock, DirectoryReader, DryRunReport, LiveStatus, MetricsExporter, NoProgress, Page, Progress,
-    Readiness, RunLogReader, RunTrigger, StoreError, TriggerError,
+    Readiness, RunLogReader, RunProgress, RunTrigger, StoreError, TriggerError,
 };
 use idmsync_sync::{RunReport, RunRequest, SyncError, SyncService};
 use tokio::sync::{oneshot, watch};
@@ -19,6 +19,7 @@ use tracing::{info, info_span, warn, Instrument, Span};
 
 use crate::live::LiveTrack;
 use crate::metrics::{Exposition, FinishedRun, RunMetrics};
+use crate::progress::Tracker;
 use crate::schedule::Schedules;
 
 /// The longest the schedule loop sleeps before looking at the clock again, so that a wall
@@ -100,6 +101,8 @@ pub(crate) struct Inner {
     /// change instead of polling.
     pub(crate) state: watch::Sender<State>,
     pub(crate) metrics: Mutex<RunMetrics>,
+    /// The run in progress and how far it has come, for [`RunTrigger::progress`].
+    progress: Tracker,
     /// The live stream's state, when `sync.live` is on.
     pub(crate) live: Mutex<LiveTrack>,
 }
@@ -195,8 +198,9 @@ impl Ended {
 }
 
 /// A claimed run slot, handed to the engine as its progress reporter: it learns the run's id
-/// when the engine records the run, tells the waiting `start` call, and frees the slot when
-/// dropped (also if the run's task panics).
+/// when the engine records the run, tells the waiting `start` call, keeps what
+/// [`RunTrigger::progress`] shows, and frees the slot when dropped (also if the run's task
+/// panics).
 struct ActiveRun {
     inner: Arc<Inner>,
     trigger: Trigger,
@@ -223,11 +227,18 @@ impl ActiveRun {
 }
 
 impl Progress for ActiveRun {
-    fn stage(&self, _name: &str, _total: Option<u64>) {}
+    fn stage(&self, name: &str, total: Option<u64>) {
+        self.inner.progress.stage(name, total);
+    }
 
-    fn advance(&self, _n: u64) {}
+    fn advance(&self, n: u64) {
+        self.inner.progress.advance(n);
+    }
 
-    fn started(&self, run: RunId) {
+    /// Shows the run before answering `start`, so that whoever gets the id finds it in
+    /// progress.
+    fn started(&self, run: RunId, mode: SyncMode) {
+        self.inner.progress.started(run, mode);
         self.span.record("run", run.0);
         self.inner
             .state
@@ -238,7 +249,10 @@ impl Progress for ActiveRun {
 }
 
 impl Drop for ActiveRun {
+    /// Clears the run's progress before freeing the slot, so that whoever sees the slot idle
+    /// sees no run in progress.
     fn drop(&mut self) {
+        self.inner.progress.ended();
         self.inner
             .state
             .send_modify(|s| s.activity = Activity::Idle);
@@ -273,6 +287,7 @@ impl Scheduler {
                 boot_retry,
                 state: watch::Sender::new(State::default()),
                 metrics: Mutex::new(RunMetrics::default()),
+                progress: Tracker::default(),
                 live: Mutex::new(LiveTrack::default()),
             }),
         }
@@ -701,6 +716,13 @@ impl RunTrigger for Scheduler {
             ))),
             Err(e) => Err(TriggerError::Failed(e.to_string())),
         }
+    }
+
+    /// What the run holding the slot last reported: every run the scheduler starts (on boot,
+    /// on schedule, on request), from its recording to its end; dry runs and live batches are
+    /// not shown.
+    fn progress(&self) -> Option<RunProgress> {
+        self.inner.progress.current()
     }
 }
 

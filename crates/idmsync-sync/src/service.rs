@@ -259,7 +259,7 @@ impl SyncService {
                 return Ok(RunReport::Skipped { run });
             };
             let run = self.store.begin_run(&new).await?;
-            progress.started(run);
+            progress.started(run, mode);
             (Some(run), Some(held))
         };
         let span = info_span!("sync", run = %run.map_or_else(|| "dry".into(), |r| r.to_string()), mode = mode.as_str());

@@ -29,8 +29,8 @@ use idmsync_domain::{
 };
 use idmsync_http::ApiState;
 use idmsync_ports::{
-    AuthError, Authenticator, DryRunReport, MetricsExporter, Principal, Readiness, RunTrigger,
-    StoreError, TriggerError,
+    AuthError, Authenticator, DryRunReport, MetricsExporter, Principal, Readiness, RunProgress,
+    RunTrigger, StoreError, TriggerError,
 };
 use idmsync_test_doubles::{MemoryStore, StoreOp};
 use tower::ServiceExt;
@@ -68,6 +68,8 @@ pub(crate) struct Fake {
     /// The id `start` returns.
     pub(crate) started: Option<RunId>,
     pub(crate) dry_run: Option<DryRunReport>,
+    /// What `progress` shows: the run in progress, if any.
+    pub(crate) progress: Option<RunProgress>,
     pub(crate) not_ready: Option<String>,
     /// How long `ready` takes; lets a test hold a request in flight.
     pub(crate) ready_delay: Option<Duration>,
@@ -153,6 +155,10 @@ impl RunTrigger for Fake {
         self.record(Call::DryRun(mode));
         self.trigger(())?;
         Ok(self.dry_run.clone().expect("a dry-run report set up"))
+    }
+
+    fn progress(&self) -> Option<RunProgress> {
+        self.progress.clone()
     }
 }
 

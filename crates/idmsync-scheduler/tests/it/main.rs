@@ -5,6 +5,7 @@ mod boot;
 mod clock;
 mod live;
 mod metrics;
+mod progress;
 mod runs;
 mod schedules;
 
