@@ -552,7 +552,28 @@ impl LogLine {
             message: message.into(),
         }
     }
+
+    /// Whether the message names the entry `id` as a whole word (`jdoe (…)`, `jdoe to staff`,
+    /// `tenant-admin to jdoe`), not as part of another id (`jdoe2`, `ex-jdoe`). Log lines carry
+    /// no entry column, so an entry's history is found by its name in the messages; a word ends
+    /// where the messages of [`ChangeSet::log_lines`] put a separator ([`WORD_BOUNDARIES`]) or
+    /// where the message does. An id may itself hold spaces or other separators: only its two
+    /// ends are checked.
+    pub fn names(&self, id: &str) -> bool {
+        let message = self.message.as_str();
+        let boundary = |c: Option<char>| c.is_none_or(|c| WORD_BOUNDARIES.contains(&c));
+        !id.is_empty()
+            && message.char_indices().any(|(at, _)| {
+                message[at..].starts_with(id)
+                    && boundary(message[..at].chars().next_back())
+                    && boundary(message[at + id.len()..].chars().next())
+            })
+    }
 }
+
+/// The characters that end a word in a log line's message: the separators of `id (detail)`,
+/// `member to group` and `field: "old" → "new"`, and of the details' lists.
+const WORD_BOUNDARIES: [char; 5] = [' ', '(', ')', ',', ':'];
 
 impl fmt::Display for LogLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -571,6 +592,46 @@ mod tests {
             assert_eq!(EventKey::parse(text), Some(key));
         }
         assert_eq!(EventKey::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn a_line_names_an_entry_only_as_a_whole_word() {
+        #[track_caller]
+        fn check(message: &str, id: &str, expected: bool) {
+            let line = LogLine::new(EventKey::UpdatedUser, message);
+            assert_eq!(line.names(id), expected, "{message:?} names {id:?}");
+        }
+        check("jdoe (First Last, jdoe@example.com)", "jdoe", true);
+        check("jdoe (missing from the source)", "jdoe", true);
+        check("jdoe to staff", "jdoe", true);
+        check("jdoe from staff", "staff", true);
+        check("tenant-admin to jdoe", "jdoe", true);
+        check("jdoe (first name: \"A\" → \"B\")", "jdoe", true);
+        check("jdoe", "jdoe", true);
+        check("a,jdoe:b", "jdoe", true);
+        check("(jdoe)", "jdoe", true);
+        check("jdoe2 to staff", "jdoe", false);
+        check("xjdoe to staff", "jdoe", false);
+        check("ex-jdoe to staff", "jdoe", false);
+        check("jdoe.x to staff", "jdoe", false);
+        check("mjane (e-mail: \"jdoe@a\" → \"b\")", "jdoe", false);
+        check("jdoe2 to jdoe", "jdoe", true);
+        check("JDOE to staff", "jdoe", false);
+        check("jdoe to staff", "", false);
+        check("", "jdoe", false);
+        // Ids that hold spaces, separators or what a pattern language would read.
+        check("John Doe to staff", "John Doe", true);
+        check("John Doer to staff", "John Doe", false);
+        check("a_b% (First, mail)", "a_b%", true);
+        check("axb% (First, mail)", "a_b%", false);
+        check("j.doe (First, mail)", "j*doe", false);
+        check("j.doe to [staff]", "[staff]", true);
+        check("a(b to staff", "a(b", true);
+        check("ab ab ab", "ab ab", true);
+        check("zab ab ab", "ab ab", true);
+        check("zab abz", "ab ab", false);
+        check("é to staff", "é", true);
+        check("xé to staff", "é", false);
     }
 
     #[test]

@@ -196,9 +196,9 @@ pub trait RunLogReader: Send + Sync {
     async fn lines(&self, id: RunId) -> Result<Vec<LogLine>, StoreError>;
 
     /// The tenant's run-log lines about the user or group `external_id`, newest run first and
-    /// in written order within a run, at most `limit`: the lines whose message names it as a
-    /// whole word (`jdoe (…)`, `jdoe to staff`, `tenant-admin to jdoe`), not those where it is
-    /// only part of another id (`jdoe2`).
+    /// in written order within a run, at most `limit` (the newest ones): the lines whose message
+    /// names it as a whole word (`jdoe (…)`, `jdoe to staff`, `tenant-admin to jdoe`), not those
+    /// where it is only part of another id (`jdoe2`).
     ///
     /// # Errors
     /// `Unavailable` or `Failed`.

@@ -6,8 +6,9 @@ use idmsync_domain::{
     ChangeSet, Document, LogLine, RunId, RunRecord, RunResult, SourceId, StoreState, Tenant,
 };
 use idmsync_ports::{
-    DirectoryReader, DynProgress, GroupView, LoginField, LoginReader, LoginRecord, NewRun, Page,
-    Readiness, RunLogReader, StoreError, SyncStore, Totals, UserFilter, UserView,
+    DirectoryReader, DynProgress, GroupDetail, GroupView, HistoryLine, LoginField, LoginReader,
+    LoginRecord, NewRun, Page, Readiness, RunLogReader, StoreError, SyncStore, Totals, UserDetail,
+    UserFilter, UserView,
 };
 
 use crate::store::DieselStore;
@@ -118,6 +119,22 @@ impl DirectoryReader for DieselStore {
     async fn totals(&self, tenant: &Tenant) -> Result<Totals, StoreError> {
         self.read(|conn| read::totals(conn, tenant))
     }
+
+    async fn user(
+        &self,
+        tenant: &Tenant,
+        external_id: &str,
+    ) -> Result<Option<UserDetail>, StoreError> {
+        self.read(|conn| read::user(conn, tenant, external_id))
+    }
+
+    async fn group(
+        &self,
+        tenant: &Tenant,
+        external_id: &str,
+    ) -> Result<Option<GroupDetail>, StoreError> {
+        self.read(|conn| read::group(conn, tenant, external_id))
+    }
 }
 
 #[async_trait]
@@ -149,6 +166,15 @@ impl RunLogReader for DieselStore {
 
     async fn lines(&self, id: RunId) -> Result<Vec<LogLine>, StoreError> {
         self.read(|conn| read::lines(conn, id))
+    }
+
+    async fn history(
+        &self,
+        tenant: &Tenant,
+        external_id: &str,
+        limit: u64,
+    ) -> Result<Vec<HistoryLine>, StoreError> {
+        self.read(|conn| read::history(conn, tenant, external_id, limit))
     }
 }
 

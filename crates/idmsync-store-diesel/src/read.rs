@@ -3,13 +3,17 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::NaiveDateTime;
 use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 use idmsync_domain::{
     Document, EventKey, LogLine, Outcome, RunId, RunRecord, SourceId, StoreState, SyncMode, Tenant,
     UserStatus,
 };
-use idmsync_ports::{GroupView, LoginField, LoginRecord, Page, Totals, UserFilter, UserView};
+use idmsync_ports::{
+    GroupDetail, GroupView, HistoryLine, LoginField, LoginRecord, Page, Totals, UserDetail,
+    UserFilter, UserView,
+};
 
 use crate::batch::{in_batches, rows_per_statement};
 use crate::conn::{on_backend, Conn};
@@ -290,10 +294,11 @@ fn window(page: Page) -> (i64, i64) {
     (clamp(page.size), clamp(page.start))
 }
 
-/// The tenant's rows of `$table` matching `$filter`, sorted by external id, paged. A macro
-/// because users and groups are different diesel tables with the same filterable columns.
+/// The tenant's rows of `$table` matching `$filter`, sorted by external id, paged; the text
+/// searched in the external id and the `$text` columns. A macro because users and groups are
+/// different diesel tables with the same filterable columns.
 macro_rules! listing {
-    ($table:ident, $tenant:expr, $filter:expr, $page:expr, [$($name:ident),+]) => {{
+    ($table:ident, $tenant:expr, $filter:expr, $page:expr, [$($text:expr),+]) => {{
         let mut query = $table::table
             .filter($table::tenant_id.eq($tenant))
             .order(($table::external_id, $table::id))
@@ -308,7 +313,7 @@ macro_rules! listing {
             let pattern = contains_pattern(text);
             query = query.filter(
                 lower($table::external_id).like(pattern.clone()).escape(LIKE_ESCAPE)
-                    $(.or(lower($table::$name).like(pattern.clone()).escape(LIKE_ESCAPE)))+,
+                    $(.or(lower($text).like(pattern.clone()).escape(LIKE_ESCAPE)))+,
             );
         }
         if let Some(page) = $page {
@@ -329,15 +334,22 @@ pub(crate) fn users(
     let Some(tenant_row) = tenant_id(conn, tenant)? else {
         return Ok(Vec::new());
     };
-    on_backend!(conn, c => listing!(idm_users, tenant_row, filter, page, [first_name, last_name])
+    // A user without e-mail has a NULL there, which `LIKE` never matches.
+    let email = idm_users::email.assume_not_null();
+    on_backend!(conn, c => listing!(
+            idm_users,
+            tenant_row,
+            filter,
+            page,
+            [idm_users::first_name, idm_users::last_name, email]
+        )
         .select(UserRecord::as_select())
         .load_iter::<_, DefaultLoadingMode>(c)?
         .map(|row| row?.into_view(tenant))
         .collect())
 }
 
-/// The groups view, with direct active members and child groups: two batched queries for the
-/// whole page, not one per group.
+/// The groups view, with direct active members and child groups (see [`group_views`]).
 pub(crate) fn groups(
     conn: &mut Conn,
     tenant: &Tenant,
@@ -347,9 +359,19 @@ pub(crate) fn groups(
     let Some(tenant_row) = tenant_id(conn, tenant)? else {
         return Ok(Vec::new());
     };
-    let rows: Vec<GroupRecord> = on_backend!(&mut *conn, c => listing!(idm_groups, tenant_row, filter, page, [name])
+    let rows: Vec<GroupRecord> = on_backend!(&mut *conn, c => listing!(idm_groups, tenant_row, filter, page, [idm_groups::name])
         .select(GroupRecord::as_select())
         .load(c)?);
+    group_views(conn, tenant, rows)
+}
+
+/// `rows` as the groups view shows them, with direct active members and child groups: two
+/// batched queries for all of them, not one per group.
+fn group_views(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    rows: Vec<GroupRecord>,
+) -> Result<Vec<GroupView>, DbError> {
     let ids: Vec<i64> = rows.iter().map(|g| g.id).collect();
     let batch = rows_per_statement(conn.backend().max_binds(), 1);
     let mut members = direct_active(&ids, batch, |batch| {
@@ -382,6 +404,108 @@ pub(crate) fn groups(
             })
         })
         .collect()
+}
+
+/// The user `external_id` as the users view shows it, its direct groups (one query) and the
+/// active groups it is in through nesting ([`ancestors`]).
+pub(crate) fn user(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    external_id: &str,
+) -> Result<Option<UserDetail>, DbError> {
+    let Some(tenant_row) = tenant_id(conn, tenant)? else {
+        return Ok(None);
+    };
+    // Built per backend: `as_select` is typed by the backend it loads from.
+    let row: Option<UserRecord> = on_backend!(&mut *conn, c => idm_users::table
+        .filter(idm_users::tenant_id.eq(tenant_row))
+        .filter(idm_users::external_id.eq(external_id))
+        .select(UserRecord::as_select())
+        .first(c)
+        .optional())?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let query = idm_user_memberships::table
+        .inner_join(idm_groups::table)
+        .filter(idm_user_memberships::user_id.eq(row.id))
+        .select((idm_groups::id, idm_groups::external_id));
+    let direct: Vec<(i64, String)> = on_backend!(&mut *conn, c => query.load(c))?;
+    let direct_ids: Vec<i64> = direct.iter().map(|(id, _)| *id).collect();
+    let inherited = ancestors(conn, &direct_ids)?;
+    let mut groups: Vec<String> = direct.into_iter().map(|(_, id)| id).collect();
+    groups.sort_unstable();
+    Ok(Some(UserDetail {
+        user: row.into_view(tenant)?,
+        groups,
+        inherited,
+    }))
+}
+
+/// The external ids of the active groups above `groups` in the nesting (their parents, the
+/// parents' parents, ...), none of `groups`, sorted. The walk goes up one level per batched
+/// query and through every stored edge, whatever the status of the group it passes; a group
+/// already reached is not walked again, which ends cycles.
+fn ancestors(conn: &mut Conn, groups: &[i64]) -> QueryResult<Vec<String>> {
+    let size = rows_per_statement(conn.backend().max_binds(), 1);
+    let mut seen: HashSet<i64> = groups.iter().copied().collect();
+    let mut level = groups.to_vec();
+    let mut found = Vec::new();
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        in_batches(level, size, |batch| {
+            let query = idm_group_nesting::table
+                .inner_join(idm_groups::table.on(idm_groups::id.eq(idm_group_nesting::parent_id)))
+                .filter(idm_group_nesting::child_id.eq_any(batch))
+                .select((idm_groups::id, idm_groups::external_id, idm_groups::status));
+            let parents: Vec<(i64, String, String)> = on_backend!(&mut *conn, c => query.load(c))?;
+            for (id, external_id, status) in parents {
+                if seen.insert(id) {
+                    next.push(id);
+                    if status == UserStatus::Active.as_str() {
+                        found.push(external_id);
+                    }
+                }
+            }
+            Ok::<_, diesel::result::Error>(())
+        })?;
+        level = next;
+    }
+    found.sort_unstable();
+    Ok(found)
+}
+
+/// The group `external_id` as the groups view shows it, and the groups it is a direct child
+/// of, whatever their status.
+pub(crate) fn group(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    external_id: &str,
+) -> Result<Option<GroupDetail>, DbError> {
+    let Some(tenant_row) = tenant_id(conn, tenant)? else {
+        return Ok(None);
+    };
+    // Built per backend: `as_select` is typed by the backend it loads from.
+    let row: Option<GroupRecord> = on_backend!(&mut *conn, c => idm_groups::table
+        .filter(idm_groups::tenant_id.eq(tenant_row))
+        .filter(idm_groups::external_id.eq(external_id))
+        .select(GroupRecord::as_select())
+        .first(c)
+        .optional())?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let query = idm_group_nesting::table
+        .inner_join(idm_groups::table.on(idm_groups::id.eq(idm_group_nesting::parent_id)))
+        .filter(idm_group_nesting::child_id.eq(row.id))
+        .select(idm_groups::external_id);
+    let mut parents: Vec<String> = on_backend!(&mut *conn, c => query.load(c))?;
+    parents.sort_unstable();
+    let mut views = group_views(conn, tenant, vec![row])?;
+    let group = views
+        .pop()
+        .ok_or_else(|| DbError::Corrupt(format!("group {external_id} vanished")))?;
+    Ok(Some(GroupDetail { group, parents }))
 }
 
 /// External ids by group id, sorted, from `query` run over batches of `groups`.
@@ -538,6 +662,83 @@ pub(crate) fn user_history(
     rows.into_iter()
         .map(|(run, seq, event, message)| Ok((RunId(run), log_line(run, (seq, event, message))?)))
         .collect()
+}
+
+/// Log lines read per query of [`history`]: its `LIKE` prefilter also passes lines where the id
+/// is only part of a word, which the exact check then drops, so a page may yield fewer.
+const HISTORY_PAGE: i64 = 256;
+
+/// The newest `limit` run-log lines of the tenant that name `external_id` as a whole word,
+/// newest run first and in written order within a run.
+///
+/// Log lines carry no entry column, so the messages are searched: the database prefilters
+/// with `message LIKE '%id%'` (the id's wildcards and the escape character escaped, the same
+/// `ESCAPE` on every backend), and [`LogLine::names`] keeps the exact matches. Pages are read
+/// in the primary key's order, backwards (`run_id DESC, seq DESC`, an index scan on every
+/// backend), each starting after the last line of the one before, until `limit` lines match or
+/// the lines run out; the runs are the tenant's through the run table's tenant column. A page
+/// is then put back in written order within each run.
+pub(crate) fn history(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    external_id: &str,
+    limit: u64,
+) -> Result<Vec<HistoryLine>, DbError> {
+    let Some(tenant) = tenant_id(conn, tenant)? else {
+        return Ok(Vec::new());
+    };
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let pattern = format!("%{}%", like_literal(external_id));
+    let (run_id, seq) = (idm_sync_log_lines::run_id, idm_sync_log_lines::seq);
+    let mut found = Vec::new();
+    // The key of the last line read: the next page starts below it.
+    let mut after = (i64::MAX, i64::MAX);
+    while found.len() < limit {
+        let query = idm_sync_log_lines::table
+            .inner_join(idm_sync_runs::table.on(idm_sync_runs::id.eq(run_id)))
+            .filter(idm_sync_runs::tenant_id.eq(tenant))
+            .filter(
+                run_id
+                    .lt(after.0)
+                    .or(run_id.eq(after.0).and(seq.lt(after.1))),
+            )
+            .filter(
+                idm_sync_log_lines::message
+                    .like(&pattern)
+                    .escape(LIKE_ESCAPE),
+            )
+            .order((run_id.desc(), seq.desc()))
+            .limit(HISTORY_PAGE)
+            .select((
+                run_id,
+                seq,
+                idm_sync_log_lines::event,
+                idm_sync_log_lines::message,
+                idm_sync_runs::started_at,
+            ));
+        let rows: Vec<(i64, i64, String, String, NaiveDateTime)> =
+            on_backend!(&mut *conn, c => query.load(c))?;
+        let complete = rows.len() < usize::try_from(HISTORY_PAGE).unwrap_or(usize::MAX);
+        for (run, line_seq, event, message, started_at) in rows {
+            after = (run, line_seq);
+            let line = log_line(run, (line_seq, event, message))?;
+            if line.names(external_id) && found.len() < limit {
+                found.push(HistoryLine {
+                    run: RunId(run),
+                    started_at: started_at.and_utc(),
+                    line,
+                });
+            }
+        }
+        if complete {
+            break;
+        }
+    }
+    // Read newest first: reversed, each run's lines are in written order; the stable sort
+    // then puts the newest run first again.
+    found.reverse();
+    found.sort_by_key(|h| std::cmp::Reverse(h.run));
+    Ok(found)
 }
 
 /// Users and groups of the tenant by status: two `GROUP BY` queries.

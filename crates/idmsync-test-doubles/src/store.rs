@@ -14,8 +14,9 @@ use idmsync_domain::{
     StoreState, StoredGroup, StoredUser, SyncMode, Tenant, UserStatus,
 };
 use idmsync_ports::{
-    DirectoryReader, DynProgress, GroupView, HeldLock, NewRun, Page, Readiness, RunLock,
-    RunLogReader, StoreError, SyncStore, Totals, UserFilter, UserView,
+    DirectoryReader, DynProgress, GroupDetail, GroupView, HeldLock, HistoryLine, NewRun, Page,
+    Readiness, RunLock, RunLogReader, StoreError, SyncStore, Totals, UserDetail, UserFilter,
+    UserView,
 };
 use tokio::sync::watch;
 
@@ -632,26 +633,69 @@ impl DirectoryReader for MemoryStore {
                 .filter(|r| {
                     let u = &r.user;
                     let id = u.external_id.as_str();
-                    selected(filter, u.status, id, &[id, &u.first_name, &u.last_name])
+                    let texts: Vec<&str> = [id, &u.first_name, &u.last_name]
+                        .into_iter()
+                        .chain(u.email.as_deref())
+                        .collect();
+                    selected(filter, u.status, id, &texts)
                 })
                 .collect();
             users.sort_by(|a, b| a.user.external_id.cmp(&b.user.external_id));
             window(users.into_iter(), page)
                 .into_iter()
-                .map(|r| UserView {
-                    tenant: tenant.to_string(),
-                    source_id: r.user.source_id.to_string(),
-                    external_id: r.user.external_id.to_string(),
-                    locator: r.user.locator.clone(),
-                    first_name: r.user.first_name.clone(),
-                    last_name: r.user.last_name.clone(),
-                    email: r.user.email.clone(),
-                    status: r.user.status,
-                    deactivated_by: r.user.deactivated_by.map(|b| b.as_str().to_owned()),
-                    admin: r.user.admin,
-                    last_sync_at: r.last_sync_at,
-                })
+                .map(|r| r.view(tenant))
                 .collect()
+        }))
+    }
+
+    async fn user(
+        &self,
+        tenant: &Tenant,
+        external_id: &str,
+    ) -> Result<Option<UserDetail>, StoreError> {
+        self.check(Some(StoreOp::Read))?;
+        Ok(self.rows(tenant, |rows| {
+            let row = rows
+                .users
+                .iter()
+                .find(|r| r.user.external_id.as_str() == external_id)?;
+            let direct: Vec<&SourceId> = rows
+                .memberships
+                .iter()
+                .filter(|(_, user)| user == &row.user.source_id)
+                .map(|(group, _)| group)
+                .collect();
+            let names = rows.group_names(false);
+            Some(UserDetail {
+                user: row.view(tenant),
+                groups: sorted(direct.iter().map(|g| names[g].to_owned()).collect()),
+                inherited: rows.ancestors(&direct),
+            })
+        }))
+    }
+
+    async fn group(
+        &self,
+        tenant: &Tenant,
+        external_id: &str,
+    ) -> Result<Option<GroupDetail>, StoreError> {
+        self.check(Some(StoreOp::Read))?;
+        Ok(self.rows(tenant, |rows| {
+            let group = rows
+                .groups
+                .iter()
+                .find(|g| g.external_id.as_str() == external_id)?;
+            let names = rows.group_names(false);
+            let parents = rows
+                .nesting
+                .iter()
+                .filter(|(_, child)| child == &group.source_id)
+                .map(|(parent, _)| names[parent].to_owned())
+                .collect();
+            Some(GroupDetail {
+                group: rows.group_view(tenant, group),
+                parents: sorted(parents),
+            })
         }))
     }
 
@@ -686,30 +730,84 @@ impl DirectoryReader for MemoryStore {
                 })
                 .collect();
             groups.sort_by(|a, b| a.external_id.cmp(&b.external_id));
-            let (users, children) = (rows.user_names(true), rows.group_names(true));
             window(groups.into_iter(), page)
                 .into_iter()
-                .map(|g| {
-                    let of = |edges: &[(SourceId, SourceId)], members: &Names<'_>| {
-                        sorted(
-                            edges
-                                .iter()
-                                .filter(|(parent, _)| parent == &g.source_id)
-                                .filter_map(|(_, m)| members.get(m).map(|id| (*id).to_owned()))
-                                .collect(),
-                        )
-                    };
-                    GroupView {
-                        tenant: tenant.to_string(),
-                        external_id: g.external_id.to_string(),
-                        name: g.name.clone(),
-                        status: g.status,
-                        members: of(&rows.memberships, &users),
-                        child_groups: of(&rows.nesting, &children),
-                    }
-                })
+                .map(|g| rows.group_view(tenant, g))
                 .collect()
         }))
+    }
+}
+
+impl UserRow {
+    /// The row as the users view shows it.
+    fn view(&self, tenant: &Tenant) -> UserView {
+        let user = &self.user;
+        UserView {
+            tenant: tenant.to_string(),
+            source_id: user.source_id.to_string(),
+            external_id: user.external_id.to_string(),
+            locator: user.locator.clone(),
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            email: user.email.clone(),
+            status: user.status,
+            deactivated_by: user.deactivated_by.map(|b| b.as_str().to_owned()),
+            admin: user.admin,
+            last_sync_at: self.last_sync_at,
+        }
+    }
+}
+
+impl Rows {
+    /// `group` as the groups view shows it, with its direct active members and child groups.
+    fn group_view(&self, tenant: &Tenant, group: &StoredGroup) -> GroupView {
+        let of = |edges: &[(SourceId, SourceId)], members: &Names<'_>| {
+            sorted(
+                edges
+                    .iter()
+                    .filter(|(parent, _)| parent == &group.source_id)
+                    .filter_map(|(_, m)| members.get(m).map(|id| (*id).to_owned()))
+                    .collect(),
+            )
+        };
+        GroupView {
+            tenant: tenant.to_string(),
+            external_id: group.external_id.to_string(),
+            name: group.name.clone(),
+            status: group.status,
+            members: of(&self.memberships, &self.user_names(true)),
+            child_groups: of(&self.nesting, &self.group_names(true)),
+        }
+    }
+
+    /// The external ids of the active groups above `groups` in the nesting, none of `groups`,
+    /// sorted, as the database adapter walks them: through every edge, whatever the status of
+    /// the group it passes, each group once (which ends cycles).
+    fn ancestors(&self, groups: &[&SourceId]) -> Vec<String> {
+        let mut seen: HashSet<&SourceId> = groups.iter().copied().collect();
+        let mut level = groups.to_vec();
+        let mut found = Vec::new();
+        while !level.is_empty() {
+            let mut next = Vec::new();
+            for (parent, _) in self
+                .nesting
+                .iter()
+                .filter(|(_, child)| level.contains(&child))
+            {
+                if seen.insert(parent) {
+                    next.push(parent);
+                    found.push(parent);
+                }
+            }
+            level = next;
+        }
+        let active = self.group_names(true);
+        sorted(
+            found
+                .into_iter()
+                .filter_map(|g| active.get(g).map(|id| (*id).to_owned()))
+                .collect(),
+        )
     }
 }
 
@@ -747,6 +845,42 @@ impl RunLogReader for MemoryStore {
     async fn lines(&self, id: RunId) -> Result<Vec<LogLine>, StoreError> {
         self.check(Some(StoreOp::Read))?;
         Ok(self.db.borrow().lines.get(&id).cloned().unwrap_or_default())
+    }
+
+    /// The newest `limit` matching lines, as the database adapter reads them (newest run and
+    /// line first), then each run's lines in written order.
+    async fn history(
+        &self,
+        tenant: &Tenant,
+        external_id: &str,
+        limit: u64,
+    ) -> Result<Vec<HistoryLine>, StoreError> {
+        self.check(Some(StoreOp::Read))?;
+        let db = self.db.borrow();
+        let newest_first = db
+            .runs
+            .iter()
+            .rev()
+            .filter(|r| &r.tenant == tenant)
+            .flat_map(|r| {
+                let lines = db.lines.get(&r.id).map_or(&[][..], Vec::as_slice);
+                lines.iter().rev().map(move |line| HistoryLine {
+                    run: r.id,
+                    started_at: r.started_at,
+                    line: line.clone(),
+                })
+            })
+            .filter(|h| h.line.names(external_id));
+        let mut found = window(
+            newest_first,
+            Some(Page {
+                start: 0,
+                size: limit,
+            }),
+        );
+        found.reverse();
+        found.sort_by_key(|h| std::cmp::Reverse(h.run));
+        Ok(found)
     }
 }
 
