@@ -90,7 +90,8 @@ impl Browser {
                          "--disable-dev-shm-usage", "--window-size=1280,1000"]
             }
         });
-        let client = ClientBuilder::native()
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
             .capabilities(capabilities.as_object().expect("object").clone())
             .connect(&format!("http://127.0.0.1:{}", driver.port))
             .await
@@ -142,11 +143,41 @@ impl Browser {
         self.find(css).await.click().await.expect("click");
     }
 
+    /// Clicks `css` and waits for the page it leads to, which has `arrived` (a CSS selector
+    /// the page it leaves does not match).
+    async fn click_to(&self, css: &str, arrived: &str) {
+        self.click(css).await;
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(arrived))
+            .await
+            .unwrap_or_else(|e| panic!("after {css}, no {arrived}: {e}"));
+    }
+
+    /// Waits until the address satisfies `check`, after a click that loads a page like the
+    /// one it leaves.
+    async fn until_url(&self, what: &str, check: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let url = self.client.current_url().await.expect("url");
+            if check(url.as_str()) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "never {what}: {url}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn sign_in(&self, (login, password): (&str, &str)) {
         self.go("/sign-in").await;
         self.fill("#login", login).await;
         self.fill("#password", password).await;
-        self.click("#sign-in button[type=submit]").await;
+        self.click_to(
+            "#sign-in button[type=submit]",
+            "#sign-in-error, #signed-in-as",
+        )
+        .await;
     }
 
     async fn screenshot(&self, name: &str) {
@@ -200,10 +231,9 @@ fn an_operator_signs_in_reads_runs_users_and_groups_runs_a_dry_run_then_applies_
             "{table}"
         );
         b.find("figure.chart svg").await;
-        b.screenshot("runs").await;
 
         // A run's lines, filtered by event key and text, without and with the script.
-        b.click("#runs tbody tr a").await;
+        b.click_to("#runs tbody tr a", "#line-filter").await;
         assert_eq!(b.path().await, "/runs/1");
         let all = b.text("#line-count").await;
         b.find("#event option[value='added-user-to-group']")
@@ -213,6 +243,8 @@ fn an_operator_signs_in_reads_runs_users_and_groups_runs_a_dry_run_then_applies_
             .expect("select");
         b.fill("#q", "beatles").await;
         b.click("#line-filter button").await;
+        b.until_url("the filter submitted", |u| u.contains("q=beatles"))
+            .await;
         let lines = b.text("#lines").await;
         assert!(lines.contains("jlennon to beatles"), "{lines}");
         assert!(!lines.contains("created-user"), "{lines}");
@@ -228,12 +260,14 @@ fn an_operator_signs_in_reads_runs_users_and_groups_runs_a_dry_run_then_applies_
         b.go("/users").await;
         b.fill("#search", "john@beatles").await;
         b.click("form.search button").await;
+        b.until_url("the search submitted", |u| u.contains("q="))
+            .await;
         let found = b.text("#users").await;
         assert!(
             found.contains("jlennon") && !found.contains("pmccartney"),
             "{found}"
         );
-        b.click("#users tbody a").await;
+        b.click_to("#users tbody a", "#user-facts").await;
         assert_eq!(b.path().await, "/users/jlennon");
         assert!(b.text("#groups-direct").await.contains("beatles"));
         let inherited = b.text("#groups-inherited").await;
@@ -245,7 +279,7 @@ fn an_operator_signs_in_reads_runs_users_and_groups_runs_a_dry_run_then_applies_
         b.screenshot("user").await;
 
         // A group: members, child and parent groups.
-        b.click("#groups-direct a").await;
+        b.click_to("#groups-direct a", "#parents").await;
         assert_eq!(b.path().await, "/groups/beatles");
         assert!(b.text("#members").await.contains("rstarr"));
         assert!(b.text("#parents").await.contains("musicians"));
@@ -272,7 +306,7 @@ fn an_operator_signs_in_reads_runs_users_and_groups_runs_a_dry_run_then_applies_
         );
         b.go("/sync").await;
         b.screenshot("sync").await;
-        b.click("#dry-run-differential").await;
+        b.click_to("#dry-run-full", "#dry-run-counts").await;
         let counts = b.text("#dry-run-counts").await;
         assert!(counts.contains("1 user updated"), "{counts}");
         assert!(b
@@ -281,7 +315,7 @@ fn an_operator_signs_in_reads_runs_users_and_groups_runs_a_dry_run_then_applies_
             .contains("let this run through"));
         assert!(b.text("#planned").await.contains("rstarr"));
         b.screenshot("dry-run").await;
-        b.click("#apply").await;
+        b.click_to("#apply", "#progress").await;
         assert_eq!(b.path().await, "/sync");
         b.go("/runs").await;
         b.until("the applied run is listed", |body| {
@@ -290,7 +324,7 @@ fn an_operator_signs_in_reads_runs_users_and_groups_runs_a_dry_run_then_applies_
         .await;
 
         // Signing out ends the session.
-        b.click("form.sign-out button").await;
+        b.click_to("form.sign-out button", "#sign-in").await;
         assert_eq!(b.path().await, "/sign-in");
         b.go("/runs").await;
         assert_eq!(b.path().await, "/sign-in");

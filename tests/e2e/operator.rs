@@ -286,7 +286,8 @@ fn users_show_and_groups_show_print_one_entry_in_full() {
     assert_eq!(gone["status"], "inactive");
     assert!(gone["deactivated_by"].is_string(), "{gone}");
     assert_eq!(gone["groups"], serde_json::json!([]));
-    // Newest first: the full run that deactivated the user, then the first sync.
+    // Newest run first, each run's lines as written: the full run that deactivated the user
+    // (and found the group still naming it), then the first sync.
     let history: Vec<(i64, String)> = gone["history"]
         .as_array()
         .expect("history")
@@ -301,10 +302,11 @@ fn users_show_and_groups_show_print_one_entry_in_full() {
     assert_eq!(
         history,
         [
-            (2, "removed-user-from-group".into()),
             (2, "deactivated-user".into()),
-            (1, "added-user-to-group".into()),
+            (2, "removed-user-from-group".into()),
+            (2, "skipped-member".into()),
             (1, "created-user".into()),
+            (1, "added-user-to-group".into()),
         ]
     );
 

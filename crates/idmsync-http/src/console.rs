@@ -229,12 +229,13 @@ struct Csrf {
     csrf: String,
 }
 
-/// Refuses a state-changing request whose form lacks the session's token.
-fn check_csrf(operator: &Operator, given: &str) -> Result<(), Response> {
+/// The refusal of a state-changing request whose form lacks the session's token; `None` when
+/// it carries it.
+fn forged(operator: &Operator, given: &str) -> Option<Response> {
     if session::same_token(given, &operator.session.csrf) {
-        Ok(())
+        None
     } else {
-        Err(html(
+        Some(html(
             StatusCode::FORBIDDEN,
             pages::problem(
                 &operator.frame(),
@@ -251,7 +252,7 @@ async fn sign_out(
     headers: HeaderMap,
     Form(form): Form<Csrf>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&operator, &form.csrf) {
+    if let Some(refused) = forged(&operator, &form.csrf) {
         return refused;
     }
     state.sessions.close(&headers);
@@ -331,16 +332,18 @@ struct LineQuery {
     q: Option<String>,
 }
 
-fn run_id(operator: &Operator, id: Result<Path<String>, PathRejection>) -> Result<RunId, Response> {
+/// The run id of the path, if it is one.
+fn run_id(id: Result<Path<String>, PathRejection>) -> Option<RunId> {
     id.ok()
         .and_then(|Path(id)| id.parse::<i64>().ok())
         .map(RunId)
-        .ok_or_else(|| {
-            html(
-                StatusCode::NOT_FOUND,
-                pages::problem(&operator.frame(), "No such run", "There is no such run."),
-            )
-        })
+}
+
+fn no_run(operator: &Operator) -> Response {
+    html(
+        StatusCode::NOT_FOUND,
+        pages::problem(&operator.frame(), "No such run", "There is no such run."),
+    )
 }
 
 async fn run(
@@ -349,9 +352,8 @@ async fn run(
     id: Result<Path<String>, PathRejection>,
     Query(query): Query<LineQuery>,
 ) -> Response {
-    let id = match run_id(&operator, id) {
-        Ok(id) => id,
-        Err(response) => return response,
+    let Some(id) = run_id(id) else {
+        return no_run(&operator);
     };
     let api = &state.api;
     let read = async {
@@ -371,14 +373,7 @@ async fn run(
             StatusCode::OK,
             pages::run(&operator.frame(), &run, &lines, &filter),
         ),
-        Ok(None) => html(
-            StatusCode::NOT_FOUND,
-            pages::problem(
-                &operator.frame(),
-                "No such run",
-                &format!("There is no run {id}."),
-            ),
-        ),
+        Ok(None) => no_run(&operator),
         Err(error) => failed(&operator, error),
     }
 }
@@ -388,12 +383,12 @@ async fn run_log(
     operator: Operator,
     id: Result<Path<String>, PathRejection>,
 ) -> Response {
-    match run_id(&operator, id) {
-        Ok(id) => match crate::runs::log_file(&state.api, id).await {
-            Ok(file) => file.into_response(),
-            Err(error) => failed(&operator, error),
-        },
-        Err(response) => response,
+    let Some(id) = run_id(id) else {
+        return no_run(&operator);
+    };
+    match crate::runs::log_file(&state.api, id).await {
+        Ok(file) => file.into_response(),
+        Err(error) => failed(&operator, error),
     }
 }
 
@@ -544,7 +539,7 @@ async fn sync_action(
     operator: Operator,
     Form(form): Form<SyncForm>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&operator, &form.csrf) {
+    if let Some(refused) = forged(&operator, &form.csrf) {
         return refused;
     }
     let mode = match form.mode.as_str() {

@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 use idmsync_domain::{
-    Document, EventKey, LogLine, Outcome, RunId, RunRecord, SourceId, StoreState, SyncMode, Tenant,
+    Document, LogLine, Outcome, RunId, RunRecord, SourceId, StoreState, SyncMode, Tenant,
     UserStatus,
 };
 use idmsync_ports::{
@@ -600,68 +600,6 @@ pub(crate) fn lines(conn: &mut Conn, id: RunId) -> Result<Vec<LogLine>, DbError>
         .load_iter::<_, DefaultLoadingMode>(c)?
         .map(|row| log_line(id.0, row?))
         .collect())
-}
-
-/// The events whose lines are about one user, named first in the message (`jlennon (...)`,
-/// `jlennon to beatles`) or last for the capability (`tenant-admin to jlennon`).
-const USER_EVENTS: [EventKey; 8] = [
-    EventKey::CreatedUser,
-    EventKey::UpdatedUser,
-    EventKey::DeactivatedUser,
-    EventKey::ReactivatedUser,
-    EventKey::AddedUserToGroup,
-    EventKey::RemovedUserFromGroup,
-    EventKey::AddedCapability,
-    EventKey::RemovedCapability,
-];
-
-/// The newest `limit` run-log lines about the user `external_id` of the tenant, newest first,
-/// with their runs. Log lines carry no user column, so the messages are matched by their form;
-/// a user renamed since is found under the new id only.
-pub(crate) fn user_history(
-    conn: &mut Conn,
-    tenant: &Tenant,
-    external_id: &str,
-    limit: u64,
-) -> Result<Vec<(RunId, LogLine)>, DbError> {
-    let Some(tenant) = tenant_id(conn, tenant)? else {
-        return Ok(Vec::new());
-    };
-    let literal = like_literal(external_id);
-    let runs = idm_sync_runs::table
-        .filter(idm_sync_runs::tenant_id.eq(tenant))
-        .select(idm_sync_runs::id);
-    let events: Vec<&str> = USER_EVENTS.iter().map(|e| e.as_str()).collect();
-    let message = idm_sync_log_lines::message;
-    let query = idm_sync_log_lines::table
-        .filter(idm_sync_log_lines::run_id.eq_any(runs))
-        .filter(idm_sync_log_lines::event.eq_any(events))
-        .filter(
-            message
-                .eq(external_id)
-                .or(message.like(format!("{literal} (%")).escape(LIKE_ESCAPE))
-                .or(message.like(format!("{literal} to %")).escape(LIKE_ESCAPE))
-                .or(message
-                    .like(format!("{literal} from %"))
-                    .escape(LIKE_ESCAPE))
-                .or(message.eq(format!("tenant-admin to {external_id}")))
-                .or(message.eq(format!("tenant-admin from {external_id}"))),
-        )
-        .order((
-            idm_sync_log_lines::run_id.desc(),
-            idm_sync_log_lines::seq.desc(),
-        ))
-        .limit(i64::try_from(limit).unwrap_or(i64::MAX))
-        .select((
-            idm_sync_log_lines::run_id,
-            idm_sync_log_lines::seq,
-            idm_sync_log_lines::event,
-            idm_sync_log_lines::message,
-        ));
-    let rows: Vec<(i64, i64, String, String)> = on_backend!(conn, c => query.load(c))?;
-    rows.into_iter()
-        .map(|(run, seq, event, message)| Ok((RunId(run), log_line(run, (seq, event, message))?)))
-        .collect()
 }
 
 /// Log lines read per query of [`history`]: its `LIKE` prefilter also passes lines where the id

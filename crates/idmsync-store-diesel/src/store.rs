@@ -163,21 +163,6 @@ impl DieselStore {
         self.blocking(|conn| Ok(conn.server_version()?))
     }
 
-    /// The newest `limit` run-log lines about the user `external_id`, newest first, with their
-    /// runs: what `idmsync users show` prints as the user's history. (No port: only the binary
-    /// asks, and only of this store.)
-    ///
-    /// # Errors
-    /// `Unavailable` or `Failed`.
-    pub fn user_history(
-        &self,
-        tenant: &idmsync_domain::Tenant,
-        external_id: &str,
-        limit: u64,
-    ) -> Result<Vec<(idmsync_domain::RunId, idmsync_domain::LogLine)>, StoreError> {
-        self.read(|conn| crate::read::user_history(conn, tenant, external_id, limit))
-    }
-
     /// The database, redacted, for messages.
     pub(crate) fn url(&self) -> &DatabaseUrl {
         &self.url

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Parser;
 use idmsync_domain::{Password, RunId, SyncMode, Trigger, UserStatus};
-use idmsync_ports::{AuthError, DirectoryReader, GroupView, Page, RunLogReader, UserFilter};
+use idmsync_ports::{AuthError, DirectoryReader, Page, RunLogReader, UserFilter};
 use idmsync_sync::{RunReport, RunRequest, SyncError};
 
 use crate::app::{App, Schema};
@@ -197,98 +197,43 @@ async fn run(cli: Cli, console: Console) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// All groups of the tenant, for the memberships that `users show` and `groups show` print:
-/// the read port lists groups with their members, but offers no query by member.
-async fn all_groups(app: &App) -> anyhow::Result<Vec<GroupView>> {
-    app.store
-        .groups(&app.tenant, &UserFilter::default(), None)
-        .await
-        .context("listing groups")
-}
-
-/// Only the entry whose external id is `id`.
-fn exactly(id: &str) -> UserFilter {
-    UserFilter {
-        external_id: Some(id.to_string()),
-        ..UserFilter::default()
-    }
-}
-
 /// How many run-log lines `users show` prints, newest first.
 const HISTORY_LINES: u64 = 20;
 
 /// `users show LOGIN`.
 async fn show_user(app: &App, args: &ShowArgs) -> anyhow::Result<ExitCode> {
-    let users = app
+    let Some(detail) = app
         .store
-        .users(&app.tenant, &exactly(&args.id), None)
+        .user(&app.tenant, &args.id)
         .await
-        .context("reading the user")?;
-    let Some(user) = users.first() else {
+        .context("reading the user")?
+    else {
         bail!("no user {} (see `idmsync users list`)", args.id);
     };
-    let all = all_groups(app).await?;
-    let groups: Vec<String> = all
-        .iter()
-        .filter(|g| g.members.contains(&user.external_id))
-        .map(|g| g.external_id.clone())
-        .collect();
-    let inherited = ancestors(&all, &groups);
-    let mut history = Vec::new();
-    let mut started = std::collections::HashMap::new();
-    let lines = app
+    let history = app
         .store
-        .user_history(&app.tenant, &user.external_id, HISTORY_LINES)
+        .history(&app.tenant, &args.id, HISTORY_LINES)
+        .await
         .context("reading the user's history")?;
-    for (run, line) in lines {
-        if let std::collections::hash_map::Entry::Vacant(slot) = started.entry(run) {
-            let record = app.store.run(run).await.context("reading the run log")?;
-            slot.insert(record.map(|r| r.started_at));
-        }
-        history.push((run, started[&run], line));
-    }
-    let detail = output::UserDetail {
-        user,
-        groups: &groups,
-        inherited: &inherited,
-        history: &history,
-    };
-    console::print(&output::user(&detail, args.format == Format::Json))?;
+    console::print(&output::user(
+        &detail,
+        &history,
+        args.format == Format::Json,
+    ))?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The groups that contain one of `direct` through nesting (at any depth) and are not among
-/// them, sorted; cycles end the walk.
-fn ancestors(all: &[GroupView], direct: &[String]) -> Vec<String> {
-    let mut seen: std::collections::BTreeSet<&str> = direct.iter().map(String::as_str).collect();
-    let mut found = std::collections::BTreeSet::new();
-    let mut frontier: Vec<&str> = direct.iter().map(String::as_str).collect();
-    while let Some(child) = frontier.pop() {
-        for parent in all
-            .iter()
-            .filter(|g| g.child_groups.iter().any(|c| c == child))
-        {
-            if seen.insert(&parent.external_id) {
-                found.insert(parent.external_id.clone());
-                frontier.push(&parent.external_id);
-            }
-        }
-    }
-    found.into_iter().collect()
 }
 
 /// `groups show NAME`.
 async fn show_group(app: &App, args: &ShowArgs) -> anyhow::Result<ExitCode> {
-    let groups = all_groups(app).await?;
-    let Some(group) = groups.iter().find(|g| g.external_id == args.id) else {
+    let Some(detail) = app
+        .store
+        .group(&app.tenant, &args.id)
+        .await
+        .context("reading the group")?
+    else {
         bail!("no group {} (see `idmsync groups list`)", args.id);
     };
-    let parents: Vec<String> = groups
-        .iter()
-        .filter(|g| g.child_groups.contains(&group.external_id))
-        .map(|g| g.external_id.clone())
-        .collect();
-    console::print(&output::group(group, &parents, args.format == Format::Json))?;
+    console::print(&output::group(&detail, args.format == Format::Json))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,8 +1,8 @@
 //! What the commands print: aligned tables and sentences for people, JSON with stable shapes
 //! for scripts.
 
-use idmsync_domain::{Counts, LogLine, Outcome, RunId, RunRecord};
-use idmsync_ports::{GroupView, UserView};
+use idmsync_domain::{Counts, LogLine, Outcome, RunRecord};
+use idmsync_ports::{GroupDetail, GroupView, HistoryLine, UserDetail, UserView};
 use idmsync_sync::RunReport;
 use serde::Serialize;
 
@@ -55,18 +55,6 @@ struct HistoryJson<'a> {
     started: Option<String>,
     event: &'a str,
     message: &'a str,
-}
-
-/// What `users show` prints about one user.
-pub struct UserDetail<'a> {
-    /// The user.
-    pub user: &'a UserView,
-    /// Groups that have the user as a direct member.
-    pub groups: &'a [String],
-    /// Groups the user is in through nesting only.
-    pub inherited: &'a [String],
-    /// Run-log lines about the user, newest first, with their run and its start.
-    pub history: &'a [(RunId, Option<chrono::DateTime<chrono::Utc>>, LogLine)],
 }
 
 /// A group as `groups show --format json` prints it: the listed fields and its parents.
@@ -396,8 +384,8 @@ fn details(rows: &[(&str, Detail)]) -> String {
 }
 
 /// `users show LOGIN`: the row, its direct and inherited groups, and its history.
-pub fn user(d: &UserDetail<'_>, as_json: bool) -> String {
-    let u = d.user;
+pub fn user(d: &UserDetail, history: &[HistoryLine], as_json: bool) -> String {
+    let u = &d.user;
     if as_json {
         return json(&UserDetailJson {
             user: UserJson::from(u),
@@ -405,27 +393,22 @@ pub fn user(d: &UserDetail<'_>, as_json: bool) -> String {
             locator: u.locator.as_deref(),
             deactivated_by: u.deactivated_by.as_deref(),
             last_sync: u.last_sync_at.map(time),
-            groups: d.groups,
-            inherited_groups: d.inherited,
-            history: d
-                .history
+            groups: &d.groups,
+            inherited_groups: &d.inherited,
+            history: history
                 .iter()
-                .map(|(run, started, line)| HistoryJson {
-                    run: run.0,
-                    started: started.map(time),
-                    event: line.event.as_str(),
-                    message: &line.message,
+                .map(|h| HistoryJson {
+                    run: h.run.0,
+                    started: Some(time(h.started_at)),
+                    event: h.line.event.as_str(),
+                    message: &h.line.message,
                 })
                 .collect(),
         });
     }
-    let history: Vec<String> = d
-        .history
+    let history: Vec<String> = history
         .iter()
-        .map(|(run, started, line)| {
-            let when = started.map(time).unwrap_or_default();
-            format!("run {run} {when}  {line}")
-        })
+        .map(|h| format!("run {} {}  {}", h.run, time(h.started_at), h.line))
         .collect();
     details(&[
         ("external id", Detail::Value(u.external_id.clone())),
@@ -452,14 +435,15 @@ pub fn user(d: &UserDetail<'_>, as_json: bool) -> String {
             "last sync",
             Detail::Value(u.last_sync_at.map(time).unwrap_or_default()),
         ),
-        ("groups", Detail::List(d.groups)),
-        ("inherited groups", Detail::List(d.inherited)),
+        ("groups", Detail::List(&d.groups)),
+        ("inherited groups", Detail::List(&d.inherited)),
         ("history", Detail::List(&history)),
     ])
 }
 
 /// `groups show NAME`, with the groups it is a direct child of.
-pub fn group(g: &GroupView, parents: &[String], as_json: bool) -> String {
+pub fn group(d: &GroupDetail, as_json: bool) -> String {
+    let (g, parents) = (&d.group, &d.parents);
     if as_json {
         return json(&GroupDetailJson {
             group: GroupJson::from(g),

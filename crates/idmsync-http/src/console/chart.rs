@@ -19,6 +19,7 @@ pub(crate) struct Point {
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 110.0;
 const LEFT: f64 = 56.0;
+const MAX_STEP: f64 = 32.0;
 
 /// Two bar charts over the same runs (oldest first): duration, then changes. Each has a title
 /// and a description for screen readers; the runs table below it holds the same figures.
@@ -26,7 +27,8 @@ pub(crate) fn chart(points: &[Point]) -> Markup {
     html! {
         figure.chart aria-labelledby="chart-caption" {
             figcaption #chart-caption {
-                "The last " (points.len()) " runs, oldest on the left: how long each took and how many rows it changed."
+                @if points.len() == 1 { "The last run: how long it took and how many rows it changed." }
+                @else { "The last " (points.len()) " runs, oldest on the left: how long each took and how many rows it changed." }
             }
             (bars(points, "Duration (seconds)", "duration", |p| p.seconds))
             (bars(points, "Changes (rows)", "changes", |p| p.changes as f64))
@@ -41,10 +43,11 @@ fn bars(points: &[Point], title: &str, id: &str, value: impl Fn(&Point) -> f64) 
     } else {
         0.0
     };
+    // A few runs get bars of a readable width, not the whole chart.
     let step = if points.is_empty() {
         0.0
     } else {
-        (WIDTH - LEFT) / points.len() as f64
+        ((WIDTH - LEFT) / points.len() as f64).min(MAX_STEP)
     };
     let bar = (step * 0.7).max(1.0);
     let label = format_value(max);
