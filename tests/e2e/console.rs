@@ -323,6 +323,34 @@ fn an_operator_signs_in_reads_runs_users_and_groups_runs_a_dry_run_then_applies_
         })
         .await;
 
+        // A run in progress is followed on the sync page without a reload: the run blocks
+        // reading users.txt (a FIFO) until the test writes it.
+        let users = s.path("users.txt");
+        let content = std::fs::read_to_string(&users).expect("users.txt");
+        std::fs::remove_file(&users).expect("remove users.txt");
+        let made = Command::new("mkfifo").arg(&users).status().expect("mkfifo");
+        assert!(made.success());
+        b.go("/sync").await;
+        b.click_to("#start-full", "#progress").await;
+        let text = b.text("#progress-text").await;
+        assert!(text.starts_with("Run 3 (full) is"), "{text}");
+        b.client
+            .execute("window.sameDocument = true;", vec![])
+            .await
+            .expect("mark the page");
+        let feeder = std::thread::spawn(move || std::fs::write(users, content));
+        b.until("the page says the run ended", |body| {
+            body.contains("The run has ended")
+        })
+        .await;
+        let same = b
+            .client
+            .execute("return window.sameDocument === true;", vec![])
+            .await
+            .expect("read the mark");
+        assert_eq!(same, json!(true), "the page was reloaded");
+        feeder.join().expect("feeder").expect("feed the FIFO");
+
         // Signing out ends the session.
         b.click_to("form.sign-out button", "#sign-in").await;
         assert_eq!(b.path().await, "/sign-in");

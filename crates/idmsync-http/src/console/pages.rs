@@ -530,7 +530,7 @@ pub(crate) fn sync(
         "Sync",
         html! {
             @if let Some(notice) = notice { p.notice role="status" { (notice) } }
-            section #progress aria-live="polite" data-follow="/sync/progress" {
+            section #progress aria-live="polite" data-follow="/sync/progress" data-running=(running.is_some()) {
                 @match running {
                     Some(p) => p #progress-text { (progress_text(p)) },
                     None => p #progress-text { "No run is in progress." },

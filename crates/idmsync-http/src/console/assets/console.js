@@ -6,7 +6,8 @@
 function follow(section) {
   const text = section.querySelector("#progress-text");
   const url = section.dataset.follow;
-  let wasRunning = false;
+  // A run the page was rendered with counts as seen, however soon it ends.
+  let wasRunning = section.dataset.running === "true";
   async function tick() {
     try {
       const answer = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
