@@ -282,36 +282,14 @@ impl StoreState {
     /// An edge naming an entry neither stored nor written is ignored: the store would have
     /// refused the whole set, and a caller only applies sets the store took.
     pub fn apply(&mut self, changes: &ChangeSet) {
-        let mut users: FxHashMap<SourceId, u32> = fxhash::map(self.users.len());
-        users.extend(
-            (0..)
-                .zip(&self.users)
-                .map(|(i, u)| (u.source_id.clone(), i)),
+        let users = upsert(&mut self.users, changes.users.iter().map(|w| &w.row), |u| {
+            &u.source_id
+        });
+        let groups = upsert(
+            &mut self.groups,
+            changes.groups.iter().map(|w| &w.row),
+            |g| &g.source_id,
         );
-        for w in &changes.users {
-            match users.get(&w.row.source_id) {
-                Some(&i) => self.users[i as usize] = w.row.clone(),
-                None => {
-                    users.insert(w.row.source_id.clone(), self.users.len() as u32);
-                    self.users.push(w.row.clone());
-                }
-            }
-        }
-        let mut groups: FxHashMap<SourceId, u32> = fxhash::map(self.groups.len());
-        groups.extend(
-            (0..)
-                .zip(&self.groups)
-                .map(|(i, g)| (g.source_id.clone(), i)),
-        );
-        for w in &changes.groups {
-            match groups.get(&w.row.source_id) {
-                Some(&i) => self.groups[i as usize] = w.row.clone(),
-                None => {
-                    groups.insert(w.row.source_id.clone(), self.groups.len() as u32);
-                    self.groups.push(w.row.clone());
-                }
-            }
-        }
         edit_edges(
             &mut self.memberships,
             (&changes.memberships_added, &changes.memberships_removed),
@@ -323,6 +301,27 @@ impl StoreState {
             (&groups, &groups),
         );
     }
+}
+
+/// `rows` with each of `written` in place of the row of its source id, or appended; returns
+/// every row's index by source id.
+fn upsert<'a, T: Clone + 'a>(
+    rows: &mut Vec<T>,
+    written: impl Iterator<Item = &'a T>,
+    id: impl Fn(&T) -> &SourceId,
+) -> FxHashMap<SourceId, u32> {
+    let mut index: FxHashMap<SourceId, u32> = fxhash::map(rows.len());
+    index.extend((0..).zip(rows.iter()).map(|(i, r)| (id(r).clone(), i)));
+    for row in written {
+        match index.get(id(row)) {
+            Some(&i) => rows[i as usize] = row.clone(),
+            None => {
+                index.insert(id(row).clone(), rows.len() as u32);
+                rows.push(row.clone());
+            }
+        }
+    }
+    index
 }
 
 /// `edges` with `removed` taken out and `added` put in, each edge as the index pair of its

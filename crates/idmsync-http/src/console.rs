@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Json, Router};
 use idmsync_domain::{Password, RunId, SyncMode, Trigger};
-use idmsync_ports::{AuthError, Page, TriggerError, UserFilter};
+use idmsync_ports::{AuthError, HistoryLine, Page, StoreError, TriggerError, UserFilter};
 use maud::Markup;
 use serde::Deserialize;
 
@@ -285,6 +285,14 @@ impl ListQuery {
     fn text(&self) -> &str {
         self.q.as_deref().map(str::trim).unwrap_or_default()
     }
+
+    /// The entries whose id or name (a user's e-mail too) contains the search text.
+    fn filter(&self) -> UserFilter {
+        UserFilter {
+            text: Some(self.text().to_string()).filter(|t| !t.is_empty()),
+            ..UserFilter::default()
+        }
+    }
 }
 
 /// `rows` cut to a page, and whether more follow.
@@ -398,30 +406,11 @@ async fn users(
     Query(query): Query<ListQuery>,
 ) -> Response {
     let api = &state.api;
-    let filter = UserFilter {
-        text: Some(query.text().to_string()).filter(|t| !t.is_empty()),
-        ..UserFilter::default()
-    };
-    match api
+    let found = api
         .directory
-        .users(&api.tenant, &filter, Some(query.window()))
-        .await
-    {
-        Ok(found) => {
-            let (found, more) = cut(found);
-            html(
-                StatusCode::OK,
-                pages::users(
-                    &operator.frame(),
-                    query.text(),
-                    &found,
-                    query.page_no(),
-                    more,
-                ),
-            )
-        }
-        Err(error) => failed(&operator, error.into()),
-    }
+        .users(&api.tenant, &query.filter(), Some(query.window()))
+        .await;
+    list_page(&operator, &query, found, pages::users)
 }
 
 async fn user(
@@ -430,28 +419,8 @@ async fn user(
     Path(login): Path<String>,
 ) -> Response {
     let api = &state.api;
-    let read = async {
-        let Some(detail) = api.directory.user(&api.tenant, &login).await? else {
-            return Ok(None);
-        };
-        let lines = api.runs.history(&api.tenant, &login, HISTORY_LINES).await?;
-        Ok::<_, ApiError>(Some((detail, lines)))
-    };
-    match read.await {
-        Ok(Some((detail, lines))) => html(
-            StatusCode::OK,
-            pages::user(&operator.frame(), &detail, &lines),
-        ),
-        Ok(None) => html(
-            StatusCode::NOT_FOUND,
-            pages::problem(
-                &operator.frame(),
-                "No such user",
-                &format!("There is no user {login}."),
-            ),
-        ),
-        Err(error) => failed(&operator, error),
-    }
+    let found = api.directory.user(&api.tenant, &login);
+    entry_page(&state, &operator, ("user", &login), found, pages::user).await
 }
 
 async fn groups(
@@ -460,30 +429,11 @@ async fn groups(
     Query(query): Query<ListQuery>,
 ) -> Response {
     let api = &state.api;
-    let filter = UserFilter {
-        text: Some(query.text().to_string()).filter(|t| !t.is_empty()),
-        ..UserFilter::default()
-    };
-    match api
+    let found = api
         .directory
-        .groups(&api.tenant, &filter, Some(query.window()))
-        .await
-    {
-        Ok(found) => {
-            let (found, more) = cut(found);
-            html(
-                StatusCode::OK,
-                pages::groups(
-                    &operator.frame(),
-                    query.text(),
-                    &found,
-                    query.page_no(),
-                    more,
-                ),
-            )
-        }
-        Err(error) => failed(&operator, error.into()),
-    }
+        .groups(&api.tenant, &query.filter(), Some(query.window()))
+        .await;
+    list_page(&operator, &query, found, pages::groups)
 }
 
 async fn group(
@@ -492,27 +442,63 @@ async fn group(
     Path(id): Path<String>,
 ) -> Response {
     let api = &state.api;
+    let found = api.directory.group(&api.tenant, &id);
+    entry_page(&state, &operator, ("group", &id), found, pages::group).await
+}
+
+/// A page of a list the query searched: `found` cut to the page, or what failed.
+fn list_page<T>(
+    operator: &Operator,
+    query: &ListQuery,
+    found: Result<Vec<T>, StoreError>,
+    render: impl Fn(&Frame<'_>, &str, &[T], u64, bool) -> Markup,
+) -> Response {
+    match found {
+        Ok(found) => {
+            let (found, more) = cut(found);
+            let page = render(
+                &operator.frame(),
+                query.text(),
+                &found,
+                query.page_no(),
+                more,
+            );
+            html(StatusCode::OK, page)
+        }
+        Err(error) => failed(operator, error.into()),
+    }
+}
+
+/// A user's or group's page (`what` and its id): the entry `found` reads, with its history, or
+/// a 404 that names it.
+async fn entry_page<T>(
+    state: &ConsoleState,
+    operator: &Operator,
+    (what, id): (&str, &str),
+    found: impl std::future::Future<Output = Result<Option<T>, StoreError>>,
+    render: impl Fn(&Frame<'_>, &T, &[HistoryLine]) -> Markup,
+) -> Response {
+    let api = &state.api;
     let read = async {
-        let Some(detail) = api.directory.group(&api.tenant, &id).await? else {
+        let Some(detail) = found.await? else {
             return Ok(None);
         };
-        let lines = api.runs.history(&api.tenant, &id, HISTORY_LINES).await?;
+        let lines = api.runs.history(&api.tenant, id, HISTORY_LINES).await?;
         Ok::<_, ApiError>(Some((detail, lines)))
     };
     match read.await {
-        Ok(Some((detail, lines))) => html(
-            StatusCode::OK,
-            pages::group(&operator.frame(), &detail, &lines),
-        ),
+        Ok(Some((detail, lines))) => {
+            html(StatusCode::OK, render(&operator.frame(), &detail, &lines))
+        }
         Ok(None) => html(
             StatusCode::NOT_FOUND,
             pages::problem(
                 &operator.frame(),
-                "No such group",
-                &format!("There is no group {id}."),
+                &format!("No such {what}"),
+                &format!("There is no {what} {id}."),
             ),
         ),
-        Err(error) => failed(&operator, error),
+        Err(error) => failed(operator, error),
     }
 }
 

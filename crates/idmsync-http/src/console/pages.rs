@@ -354,28 +354,21 @@ pub(crate) fn users(
     )
 }
 
-fn group_links(ids: &[String]) -> Markup {
+/// Links to the pages of `ids`, each under `prefix` (`/users/`, `/groups/`).
+fn links(prefix: &str, ids: &[String]) -> Markup {
     html! {
         @if ids.is_empty() {
             p { "None." }
         } @else {
             ul.links {
-                @for id in ids { li { a href={ "/groups/" (encode(id)) } { (id) } } }
+                @for id in ids { li { a href={ (prefix) (encode(id)) } { (id) } } }
             }
         }
     }
 }
 
-fn user_links(ids: &[String]) -> Markup {
-    html! {
-        @if ids.is_empty() {
-            p { "None." }
-        } @else {
-            ul.links {
-                @for id in ids { li { a href={ "/users/" (encode(id)) } { (id) } } }
-            }
-        }
-    }
+fn group_links(ids: &[String]) -> Markup {
+    links("/groups/", ids)
 }
 
 fn history(lines: &[HistoryLine]) -> Markup {
@@ -476,7 +469,7 @@ pub(crate) fn group(frame: &Frame<'_>, detail: &GroupDetail, lines: &[HistoryLin
                 dt { "Name" } dd { (g.name) }
                 dt { "Status" } dd { (status(is_active(g.status))) }
             }
-            div #members { h2 { "Members" } (user_links(&g.members)) }
+            div #members { h2 { "Members" } (links("/users/", &g.members)) }
             div #children { h2 { "Child groups" } (group_links(&g.child_groups)) }
             div #parents { h2 { "Parent groups" } (group_links(&detail.parents)) }
             (history(lines))

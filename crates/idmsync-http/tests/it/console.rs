@@ -66,6 +66,14 @@ fn field(body: &str, name: &str) -> String {
         .to_string()
 }
 
+/// Posts `fields` to `path` with the CSRF token of the session's sync page, as its forms do.
+async fn post_form(router: &Router, session: &str, path: &str, fields: &str) -> Reply {
+    let page = call(router, Method::GET, "/sync", session, None).await;
+    let csrf = field(&page.body, "csrf");
+    let form = format!("csrf={csrf}&{fields}");
+    call(router, Method::POST, path, session, Some(form)).await
+}
+
 /// Signs in as `login` and returns the answer and the cookies to send next.
 async fn sign_in(router: &Router, login: &str, password: &str) -> (Reply, String) {
     let form = call(router, Method::GET, "/sign-in", "", None).await;
@@ -174,16 +182,7 @@ async fn a_post_without_the_sessions_csrf_token_does_nothing() {
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{form}");
     }
     assert!(fake.calls().is_empty(), "{:?}", fake.calls());
-    let page = call(&router, Method::GET, "/sync", &session, None).await;
-    let csrf = field(&page.body, "csrf");
-    let reply = call(
-        &router,
-        Method::POST,
-        "/sync",
-        &session,
-        Some(format!("csrf={csrf}&mode=differential&action=start")),
-    )
-    .await;
+    let reply = post_form(&router, &session, "/sync", "mode=differential&action=start").await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     assert_eq!(
         fake.calls(),
@@ -210,16 +209,7 @@ async fn a_dry_run_shows_the_plan_and_the_guards_verdict_with_a_button_to_apply_
         ..Fake::default()
     });
     let (_, session) = sign_in(&router, ADMIN, CANARY).await;
-    let page = call(&router, Method::GET, "/sync", &session, None).await;
-    let csrf = field(&page.body, "csrf");
-    let reply = call(
-        &router,
-        Method::POST,
-        "/sync",
-        &session,
-        Some(format!("csrf={csrf}&mode=full&action=dry-run")),
-    )
-    .await;
+    let reply = post_form(&router, &session, "/sync", "mode=full&action=dry-run").await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert!(reply.body.contains("3 users deactivated"), "{}", reply.body);
     assert!(reply.body.contains("would stop this run"), "{}", reply.body);
@@ -256,16 +246,7 @@ async fn a_runs_page_filters_its_lines_and_offers_its_log_file() {
 async fn signing_out_ends_the_session() {
     let (router, _) = console(Fake::default());
     let (_, session) = sign_in(&router, ADMIN, CANARY).await;
-    let page = call(&router, Method::GET, "/sync", &session, None).await;
-    let csrf = field(&page.body, "csrf");
-    let out = call(
-        &router,
-        Method::POST,
-        "/sign-out",
-        &session,
-        Some(format!("csrf={csrf}")),
-    )
-    .await;
+    let out = post_form(&router, &session, "/sign-out", "").await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     let after = call(&router, Method::GET, "/runs", &session, None).await;
     assert_eq!(after.header(LOCATION.as_str()), Some("/sign-in"));
