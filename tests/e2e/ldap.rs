@@ -111,6 +111,48 @@ fn a_full_sync_brings_users_groups_and_nesting_from_slapd() {
 }
 
 #[test]
+fn mapping_expressions_compute_logins_e_mails_and_group_names_from_slapd() {
+    let slapd = directory();
+    let mapping = "\n[source.ldap.mapping]\nlogin = \"upper(uid)\"\n\
+                   email = 'default(mail, \"nobody@example.com\")'\n\
+                   group_name = 'regex_replace(cn, \"^(.)\", \"Group $1\")'\n";
+    let s = Sandbox::with_config(&config(&slapd, "", mapping));
+    let out = s.idmsync(&["sync"]).ok();
+    assert!(out.starts_with("full sync succeeded"), "{out}");
+    let users = s.users();
+    let expected: Vec<String> = fixtures::PEOPLE.iter().map(|p| p.to_uppercase()).collect();
+    assert_eq!(ids(&users), expected);
+    assert_eq!(
+        users[4]["email"], "nobody@example.com",
+        "no mail: the default"
+    );
+    assert_eq!(users[9]["email"], "paul.mccartney@example.com");
+    let groups = s.groups();
+    assert_eq!(group(&groups, "beatles")["name"], "Group beatles");
+    assert_eq!(
+        group(&groups, "mixed-case")["members"],
+        serde_json::json!(["JLENNON", "KRICHARDS", "RSTARR"]),
+        "members still resolve by DN"
+    );
+
+    let broken = config(
+        &slapd,
+        "",
+        "\n[source.ldap.mapping]\nlogin = \"lower(uid\"\n",
+    );
+    let s = Sandbox::with_config(&broken);
+    let refused = s.idmsync(&["sync"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("source.ldap.mapping.login: at character 10: expected `)`"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
 fn differential_and_full_runs_follow_the_directory() {
     let slapd = directory();
     let s = Sandbox::with_config(&config(&slapd, "max_deactivations = 1", ""));

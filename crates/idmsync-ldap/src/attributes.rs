@@ -2,6 +2,8 @@
 //! a search requests. Shared by the OpenLDAP and Active Directory modes, which differ in
 //! defaults and in two attributes only AD has: `userAccountControl` and ranged `member` reads.
 
+use idmsync_mapping::Expression;
+
 use crate::range;
 
 /// How a group's member attribute names its members.
@@ -41,6 +43,49 @@ pub struct AttributeMap {
     /// Member values asked for per read (`member;range=0-1499`); `None` asks for the plain
     /// attribute (a server that answers in ranges anyway is still followed to the end).
     pub range_size: Option<u32>,
+    /// Fields computed by `[source.ldap.mapping]` expressions instead of read from one
+    /// attribute.
+    pub computed: Computed,
+}
+
+/// The mapping expressions configured, by field; a field without one is its attribute's first
+/// value. The login's and the group id's attributes above stay what searches and binds look
+/// a login up by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Computed {
+    /// The login id.
+    pub login: Option<Expression>,
+    /// The given name.
+    pub first_name: Option<Expression>,
+    /// The family name.
+    pub last_name: Option<Expression>,
+    /// The e-mail address.
+    pub email: Option<Expression>,
+    /// The group id.
+    pub group_id: Option<Expression>,
+    /// The group's display name.
+    pub group_name: Option<Expression>,
+}
+
+impl Computed {
+    /// The attributes the user expressions read.
+    fn user_attributes(&self) -> Vec<String> {
+        attributes_of([&self.login, &self.first_name, &self.last_name, &self.email])
+    }
+
+    /// The attributes the group expressions read.
+    fn group_attributes(&self) -> Vec<String> {
+        attributes_of([&self.group_id, &self.group_name])
+    }
+}
+
+fn attributes_of<const N: usize>(expressions: [&Option<Expression>; N]) -> Vec<String> {
+    expressions
+        .into_iter()
+        .flatten()
+        .flat_map(Expression::attributes)
+        .map(str::to_owned)
+        .collect()
 }
 
 impl AttributeMap {
@@ -66,6 +111,7 @@ impl AttributeMap {
         ]);
         names.extend(self.account_control.iter().cloned());
         names.extend(self.locks.iter().cloned());
+        add_distinct(&mut names, self.computed.user_attributes());
         names
     }
 
@@ -80,7 +126,18 @@ impl AttributeMap {
     /// The attributes that identify and name a group, without its members: enough to tell
     /// whether a group entry can be read, which is what `config check` counts.
     pub fn group_identity_attributes(&self) -> Vec<String> {
-        distinct([&self.unique_id, &self.group_id, &self.group_name])
+        let mut names = distinct([&self.unique_id, &self.group_id, &self.group_name]);
+        add_distinct(&mut names, self.computed.group_attributes());
+        names
+    }
+}
+
+/// `names` with each of `more` it does not have yet (without case).
+fn add_distinct(names: &mut Vec<String>, more: Vec<String>) {
+    for name in more {
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+            names.push(name);
+        }
     }
 }
 
@@ -113,6 +170,7 @@ pub(crate) mod tests {
             account_control: None,
             locks: vec!["pwdAccountLockedTime".into(), "nsAccountLock".into()],
             range_size: None,
+            computed: Computed::default(),
         }
     }
 

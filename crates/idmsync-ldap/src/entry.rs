@@ -7,6 +7,8 @@ use idmsync_domain::{
     ExternalId, MemberNames, MemberRef, SourceGroup, SourceId, SourcePassword, SourceUser,
 };
 
+use idmsync_mapping::Expression;
+
 use crate::attributes::{AttributeMap, MemberKind};
 use crate::dn;
 use crate::raw::RawEntry;
@@ -31,15 +33,19 @@ pub enum Skip {
 /// # Errors
 /// [`Skip`] when the unique id or the user id is missing.
 pub fn user(entry: &RawEntry, map: &AttributeMap) -> Result<SourceUser, Skip> {
-    let (source_id, external_id) = identity(entry, &map.unique_id, &map.user_id)?;
+    let computed = &map.computed;
+    let (source_id, external_id) = identity(
+        entry,
+        &map.unique_id,
+        (&map.user_id, computed.login.as_ref()),
+    )?;
     Ok(SourceUser {
         source_id,
         external_id,
         locator: Some(dn::normalize_or_keep(&entry.dn)),
-        first_name: entry.first_text(&map.first_name).unwrap_or_default(),
-        last_name: entry.first_text(&map.last_name).unwrap_or_default(),
-        email: entry
-            .first_text(&map.email)
+        first_name: field(entry, &map.first_name, computed.first_name.as_ref()).unwrap_or_default(),
+        last_name: field(entry, &map.last_name, computed.last_name.as_ref()).unwrap_or_default(),
+        email: field(entry, &map.email, computed.email.as_ref())
             .filter(|mail| !mail.trim().is_empty()),
         password: SourcePassword::Unmanaged,
         enabled: map
@@ -88,7 +94,12 @@ pub fn group(
     map: &AttributeMap,
     names: &mut MemberNames,
 ) -> Result<SourceGroup, Skip> {
-    let (source_id, external_id) = identity(entry, &map.unique_id, &map.group_id)?;
+    let computed = &map.computed;
+    let (source_id, external_id) = identity(
+        entry,
+        &map.unique_id,
+        (&map.group_id, computed.group_id.as_ref()),
+    )?;
     let kind = map.member_kind();
     let members = entry
         .take_values(&map.group_member)
@@ -108,8 +119,7 @@ pub fn group(
         .collect();
     Ok(SourceGroup {
         source_id,
-        name: entry
-            .first_text(&map.group_name)
+        name: field(entry, &map.group_name, computed.group_name.as_ref())
             .unwrap_or_else(|| external_id.to_string()),
         external_id,
         locator: Some(dn::normalize_or_keep(&entry.dn)),
@@ -117,17 +127,43 @@ pub fn group(
     })
 }
 
-/// The stable identity and the id people use, or why the entry has none.
-fn identity(entry: &RawEntry, unique_id: &str, id: &str) -> Result<(SourceId, ExternalId), Skip> {
-    let missing = || Skip::Missing(id.to_owned());
+/// A field's value: its mapping expression's, when one is configured, else the first value of
+/// its attribute.
+fn field(entry: &RawEntry, attribute: &str, computed: Option<&Expression>) -> Option<String> {
+    match computed {
+        Some(expression) => expression.eval(entry),
+        None => entry.first_text(attribute),
+    }
+}
+
+/// The stable identity and the id people use (its attribute, or the expression computing it),
+/// or why the entry has none.
+fn identity(
+    entry: &RawEntry,
+    unique_id: &str,
+    (id, computed): (&str, Option<&Expression>),
+) -> Result<(SourceId, ExternalId), Skip> {
     let source_id = entry
         .values(unique_id)
         .first()
         .and_then(|v| SourceId::new(unique_id_text(unique_id, v)).ok())
         .ok_or_else(|| Skip::Missing(unique_id.to_owned()))?;
-    let raw = entry.values(id).first().ok_or_else(missing)?;
-    let text = std::str::from_utf8(raw).map_err(|_| Skip::NotText(id.to_owned()))?;
-    let external_id = ExternalId::new(text).map_err(|_| missing())?;
+    let text = match computed {
+        Some(expression) => expression
+            .eval(entry)
+            .ok_or_else(|| Skip::Missing(expression.to_string()))?,
+        None => {
+            let raw = entry
+                .values(id)
+                .first()
+                .ok_or_else(|| Skip::Missing(id.to_owned()))?;
+            std::str::from_utf8(raw)
+                .map_err(|_| Skip::NotText(id.to_owned()))?
+                .to_owned()
+        }
+    };
+    let missing = || Skip::Missing(computed.map_or_else(|| id.to_owned(), ToString::to_string));
+    let external_id = ExternalId::new(&text).map_err(|_| missing())?;
     Ok((source_id, external_id))
 }
 
@@ -241,6 +277,54 @@ mod tests {
         assert_eq!(u.source_id, id("67c91630-8b64-4afe-bd01-d22958c7bf7e"));
         assert_eq!(u.external_id, ext("jlennon"));
         assert!(u.enabled);
+    }
+
+    fn expression(text: &str) -> Option<Expression> {
+        Some(Expression::parse(text).expect("a valid expression"))
+    }
+
+    #[test]
+    fn mapping_expressions_compute_fields_and_search_their_attributes() {
+        let map = AttributeMap {
+            computed: crate::attributes::Computed {
+                login: expression("lower(uid)"),
+                email: expression("default(mail, userPrincipalName)"),
+                first_name: expression("rdn(manager)"),
+                group_name: expression(r#"regex_replace(cn, "^grp-", "")"#),
+                ..Default::default()
+            },
+            ..openldap()
+        };
+        let e = entry(
+            "uid=JDoe,dc=example",
+            &[
+                ("entryUUID", &[UUID]),
+                ("UID", &["JDoe"]),
+                ("userPrincipalName", &["jdoe@example.com"]),
+                ("manager", &[r"cn=Boss\, Big,ou=People,dc=example"]),
+            ],
+        );
+        let u = user(&e, &map).expect("mapped");
+        assert_eq!(u.external_id, ext("jdoe"));
+        assert_eq!(u.email.as_deref(), Some("jdoe@example.com"));
+        assert_eq!(u.first_name, "Boss, Big");
+        assert_eq!(u.last_name, "", "no expression: the attribute, absent here");
+        let attributes = map.user_attributes();
+        for name in ["uid", "mail", "userPrincipalName", "manager"] {
+            assert!(
+                attributes.iter().any(|a| a == name),
+                "{name} in {attributes:?}"
+            );
+        }
+        let mut g = entry(
+            "cn=grp-staff,dc=example",
+            &[("entryUUID", &[UUID]), ("cn", &["grp-staff"])],
+        );
+        let group = group(&mut g, &map, &mut MemberNames::default()).expect("mapped");
+        assert_eq!(group.name, "staff");
+        assert_eq!(group.external_id, ext("grp-staff"));
+        let none = entry("uid=x,dc=example", &[("entryUUID", &[UUID])]);
+        assert_eq!(user(&none, &map), Err(Skip::Missing("lower(uid)".into())));
     }
 
     #[test]

@@ -77,3 +77,14 @@ impl RawEntry {
             .map(|v| String::from_utf8_lossy(v).into_owned())
     }
 }
+
+/// An entry's attributes as mapping expressions read them: the values that are UTF-8 text,
+/// names compared without case as LDAP does.
+impl idmsync_mapping::Attributes for RawEntry {
+    fn values(&self, name: &str) -> Vec<&str> {
+        RawEntry::values(self, name)
+            .iter()
+            .filter_map(|v| std::str::from_utf8(v).ok())
+            .collect()
+    }
+}

@@ -85,9 +85,26 @@ pub use parse::{MAX_DEPTH, MAX_LENGTH};
 use syntax::Node;
 
 /// A parsed and checked mapping expression, ready to be evaluated on any number of entries.
+/// Two expressions are equal when their texts are: what a configuration compares.
 #[derive(Debug, Clone)]
 pub struct Expression {
+    text: String,
     root: Node,
+}
+
+impl PartialEq for Expression {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Expression {}
+
+impl std::fmt::Display for Expression {
+    /// The expression as it was written.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
 }
 
 impl Expression {
@@ -98,7 +115,10 @@ impl Expression {
     /// A [`ParseError`] with the 1-based character where the problem is and a sentence for the
     /// operator; the caller adds which configuration key held the expression.
     pub fn parse(text: &str) -> Result<Expression, ParseError> {
-        parse::expression(text).map(|root| Expression { root })
+        parse::expression(text).map(|root| Expression {
+            text: text.to_string(),
+            root,
+        })
     }
 
     /// The attribute names the expression reads, each once, in the order they first appear, so
