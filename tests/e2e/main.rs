@@ -18,4 +18,5 @@ mod scim_sessions;
 mod secrets;
 mod serve;
 mod support;
+mod tenants;
 mod untrusted;

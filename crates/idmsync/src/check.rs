@@ -51,8 +51,8 @@ impl Finding {
 
 /// Runs every check and prints one line (or JSON object) per finding; exit 0 when all pass,
 /// 2 otherwise.
-pub async fn run(config: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
-    let findings = match Settings::load(config) {
+pub async fn run(config: &Path, tenant: Option<&str>, as_json: bool) -> anyhow::Result<ExitCode> {
+    let findings = match Settings::load(config, tenant) {
         Ok(settings) => check(config, &settings).await,
         Err(e) => vec![Finding::problem("configuration", e.0)],
     };

@@ -22,6 +22,11 @@ pub struct Cli {
     )]
     pub config: PathBuf,
 
+    /// The tenant to work on, when the configuration has several (`[tenants.NAME]`), e.g.
+    /// `idmsync --tenant contractors sync`; with one tenant it may be left out.
+    #[arg(long, global = true, env = "IDMSYNC_TENANT", value_name = "NAME")]
+    pub tenant: Option<String>,
+
     /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG takes precedence.
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -51,8 +56,9 @@ pub enum Command {
     /// Synchronise now: full if no run has succeeded yet, else differential.
     Sync(SyncArgs),
     /// Run as a service: sync on boot, full and differential syncs on the configured schedules,
-    /// and the REST API (http.listen). With `source.type = "scim"`, the SCIM 2.0 endpoints under
-    /// /scim/v2 instead of the boot sync and the schedules (docs/scim.md). Stops gracefully on
+    /// the REST API and the operator's console at / (http.listen; docs/console.md). With
+    /// `source.type = "scim"`, the SCIM 2.0 endpoints under /scim/v2 instead of the boot sync
+    /// and the schedules (docs/scim.md). One tenant per process (--tenant). Stops gracefully on
     /// SIGTERM or Ctrl-C.
     Serve,
     /// Users in the local database.

@@ -127,10 +127,10 @@ async fn run(cli: Cli, console: Console) -> anyhow::Result<ExitCode> {
         Command::Man { dir } => return manual::man(dir).map(|()| ExitCode::SUCCESS),
         // It reports a configuration that does not load as one of its findings.
         Command::Config(ConfigCommand::Check { format }) => {
-            return check::run(&cli.config, *format == Format::Json).await
+            return check::run(&cli.config, cli.tenant.as_deref(), *format == Format::Json).await
         }
     };
-    let settings = Settings::load(&cli.config)?;
+    let settings = Settings::load(&cli.config, cli.tenant.as_deref())?;
     let app = App::open(settings, schema)?;
     match cli.command {
         Command::Sync(args) => sync(&app, args, console).await,

@@ -15,23 +15,138 @@ use serde::{Deserialize, Deserializer};
 /// The prefix of the environment variables that override keys (`IDMSYNC__DATABASE__URL`).
 const ENV_PREFIX: &str = "IDMSYNC";
 
-/// The whole configuration.
+/// The configuration file as written: one tenant's `[sync]`, `[source]` and `[auth]` at the
+/// top, or several tenants under `[tenants.NAME]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    database: DatabaseSettings,
+    sync: Option<SyncSection>,
+    source: Option<SourceSettings>,
+    auth: Option<AuthSettings>,
+    #[serde(default)]
+    http: HttpSettings,
+    #[serde(default)]
+    tenants: std::collections::BTreeMap<String, TenantSection>,
+}
+
+/// `[tenants.NAME]`: one tenant's own source, sync and login settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantSection {
+    #[serde(default)]
+    sync: SyncSection,
+    source: SourceSettings,
+    #[serde(default)]
+    auth: AuthSettings,
+}
+
+impl ConfigFile {
+    /// The settings of one tenant: `wanted` (`--tenant`), else the only one there is.
+    fn select(self, wanted: Option<&str>) -> Result<Settings, SettingsError> {
+        let Self {
+            database,
+            sync,
+            source,
+            auth,
+            http,
+            mut tenants,
+        } = self;
+        if tenants.is_empty() {
+            let sync = sync.unwrap_or_default();
+            if let Some(wanted) = wanted.filter(|w| *w != sync.tenant) {
+                return Err(SettingsError(format!(
+                    "--tenant {wanted}: no such tenant; this configuration has one, {:?}                      (sync.tenant)",
+                    sync.tenant
+                )));
+            }
+            let source = source.ok_or_else(|| {
+                SettingsError(
+                    "source: missing; add [source] with its type (file, ldap, scim), or                      [tenants.NAME.source] for each tenant"
+                        .into(),
+                )
+            })?;
+            let auth = auth.unwrap_or_default();
+            return Ok(Settings {
+                database,
+                sync,
+                source,
+                auth,
+                http,
+            });
+        }
+        for (key, present) in [
+            ("sync", sync.is_some()),
+            ("source", source.is_some()),
+            ("auth", auth.is_some()),
+        ] {
+            if present {
+                return Err(SettingsError(format!(
+                    "{key}: with [tenants.*] each tenant has its own; move [{key}] under                      [tenants.NAME.{key}]"
+                )));
+            }
+        }
+        let names = || {
+            tenants
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let name = match wanted {
+            Some(wanted) if tenants.contains_key(wanted) => wanted.to_string(),
+            Some(wanted) => {
+                return Err(SettingsError(format!(
+                    "--tenant {wanted}: no such tenant; the configuration has {}",
+                    names()
+                )))
+            }
+            None if tenants.len() == 1 => tenants.keys().next().cloned().unwrap_or_default(),
+            None => {
+                return Err(SettingsError(format!(
+                    "this configuration has several tenants ({}): choose one with --tenant NAME",
+                    names()
+                )))
+            }
+        };
+        let Some(TenantSection {
+            mut sync,
+            source,
+            auth,
+        }) = tenants.remove(&name)
+        else {
+            return Err(SettingsError(format!("--tenant {name}: no such tenant")));
+        };
+        if sync.tenant != SyncSection::default().tenant && sync.tenant != name {
+            return Err(SettingsError(format!(
+                "tenants.{name}.sync.tenant: the tenant is named by its table ({name}); leave                  sync.tenant out"
+            )));
+        }
+        sync.tenant = name;
+        Ok(Settings {
+            database,
+            sync,
+            source,
+            auth,
+            http,
+        })
+    }
+}
+
+/// One tenant's configuration: the shared `[database]` and `[http]`, and the tenant's
+/// `[sync]`, `[source]` and `[auth]`.
+#[derive(Debug)]
 pub struct Settings {
     /// `[database]`; the embedded default when absent.
-    #[serde(default)]
     pub database: DatabaseSettings,
     /// `[sync]`
-    #[serde(default)]
     pub sync: SyncSection,
     /// `[source]`
     pub source: SourceSettings,
     /// `[auth]`
-    #[serde(default)]
     pub auth: AuthSettings,
     /// `[http]`, for `idmsync serve`.
-    #[serde(default)]
     pub http: HttpSettings,
 }
 
@@ -373,15 +488,26 @@ pub struct FileSettings {
 pub struct SettingsError(pub String);
 
 impl Settings {
-    /// Loads `path`, then the environment overrides.
-    pub fn load(path: &Path) -> Result<Self, SettingsError> {
-        Self::load_with(path, Environment::with_prefix(ENV_PREFIX))
+    /// Loads `path`, then the environment overrides, and selects the tenant `tenant`
+    /// (`--tenant`), or the only one the file has.
+    pub fn load(path: &Path, tenant: Option<&str>) -> Result<Self, SettingsError> {
+        Self::load_with(path, Environment::with_prefix(ENV_PREFIX))?.select(tenant)
     }
 
     /// `toml` as a configuration file with exactly the environment variables `env`, for the
     /// tests of the settings and of the checks that follow them.
     #[cfg(test)]
     pub(crate) fn from_text(toml: &str, env: &[(&str, &str)]) -> Result<Self, SettingsError> {
+        Self::tenant_from_text(toml, env, None)
+    }
+
+    /// As [`Settings::from_text`], selecting `tenant`.
+    #[cfg(test)]
+    pub(crate) fn tenant_from_text(
+        toml: &str,
+        env: &[(&str, &str)],
+        tenant: Option<&str>,
+    ) -> Result<Self, SettingsError> {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("c.toml");
         std::fs::write(&path, toml).expect("write");
@@ -392,13 +518,14 @@ impl Settings {
         Self::load_with(
             &path,
             Environment::with_prefix("IDMSYNC").source(Some(vars)),
-        )
+        )?
+        .select(tenant)
     }
 
     /// Environment variables are read as text (no `try_parsing`): the key's type decides
     /// whether `007` is a number or a password, and a list's commas are split by the strict
     /// reader, which also trims the items.
-    fn load_with(path: &Path, env: Environment) -> Result<Self, SettingsError> {
+    fn load_with(path: &Path, env: Environment) -> Result<ConfigFile, SettingsError> {
         if !path.is_file() {
             return Err(SettingsError(format!(
                 "{} not found (use --config FILE or IDMSYNC_CONFIG)",
@@ -440,16 +567,29 @@ fn unreadable(error: ConfigError) -> SettingsError {
 /// Puts `[source.ldap]` under an `[auth.ldap]` table, key by key, so that the table
 /// deserialises to the complete connection settings for logins. A flag `auth.ldap` (or none)
 /// is left alone.
+/// The same for each `[tenants.NAME]`.
 fn merge_auth_ldap(config: Config) -> Result<Config, ConfigError> {
-    let Ok(overrides) = config.get_table("auth.ldap") else {
-        return Ok(config);
-    };
-    let mut merged = config.get_table("source.ldap").unwrap_or_default();
-    merged.extend(overrides);
-    Config::builder()
-        .add_source(config)
-        .set_override("auth.ldap", merged)?
-        .build()
+    let tenants = config.get_table("tenants").unwrap_or_default();
+    let prefixes =
+        std::iter::once(String::new()).chain(tenants.keys().map(|name| format!("tenants.{name}.")));
+    let mut builder = Config::builder().add_source(config.clone());
+    let mut changed = false;
+    for prefix in prefixes {
+        let Ok(overrides) = config.get_table(&format!("{prefix}auth.ldap")) else {
+            continue;
+        };
+        let mut merged = config
+            .get_table(&format!("{prefix}source.ldap"))
+            .unwrap_or_default();
+        merged.extend(overrides);
+        builder = builder.set_override(format!("{prefix}auth.ldap"), merged)?;
+        changed = true;
+    }
+    if changed {
+        builder.build()
+    } else {
+        Ok(config)
+    }
 }
 
 #[cfg(test)]

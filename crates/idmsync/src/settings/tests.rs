@@ -24,7 +24,9 @@ fn the_shipped_default_loads() {
         &path,
         Environment::with_prefix("IDMSYNC").source(Some(HashMap::new())),
     )
-    .expect("default config");
+    .expect("default config")
+    .select(None)
+    .expect("one tenant");
     assert_eq!(s.source.kind, SourceKind::File);
     assert_eq!(s.sync.admins, vec!["jlennon".to_string()]);
 }
@@ -119,7 +121,7 @@ fn bad_auth_values_are_named() {
 
 #[test]
 fn a_missing_file_is_a_clear_error() {
-    let err = Settings::load(Path::new("/nonexistent/idmsync.toml")).expect_err("missing");
+    let err = Settings::load(Path::new("/nonexistent/idmsync.toml"), None).expect_err("missing");
     assert!(err.0.contains("/nonexistent/idmsync.toml"), "{err}");
 }
 
@@ -516,4 +518,72 @@ fn without_a_database_section_the_documented_default_is_used() {
     .expect("no [database] section is fine");
     assert_eq!(s.database.url, "sqlite://data/idmsync.db");
     assert_eq!(s.database.pool_size, 4);
+}
+
+const TENANTS: &str = r#"
+    [database]
+    url = "sqlite://x.db"
+    [tenants.staff.sync]
+    admins = ["jlennon"]
+    [tenants.staff.source]
+    type = "file"
+    [tenants.staff.source.file]
+    users = "staff-users.txt"
+    groups = "staff-groups.txt"
+    [tenants.partners.source]
+    type = "file"
+    [tenants.partners.source.file]
+    users = "partner-users.txt"
+    groups = "partner-groups.txt"
+"#;
+
+#[test]
+fn a_tenant_is_chosen_by_name_and_named_by_its_table() {
+    let staff = Settings::tenant_from_text(TENANTS, &[], Some("staff")).expect("staff");
+    assert_eq!(staff.sync.tenant, "staff");
+    assert_eq!(staff.sync.admins, ["jlennon"]);
+    let partners = Settings::tenant_from_text(TENANTS, &[], Some("partners")).expect("partners");
+    assert_eq!(partners.sync.tenant, "partners");
+    assert!(partners.sync.admins.is_empty());
+    let file = partners.source.file.expect("file source");
+    assert_eq!(file.users, PathBuf::from("partner-users.txt"));
+}
+
+#[test]
+fn several_tenants_need_a_choice_and_an_unknown_one_lists_them() {
+    let none = load(TENANTS, &[]).expect_err("several");
+    assert!(
+        none.0.contains("several tenants (partners, staff)"),
+        "{none}"
+    );
+    assert!(none.0.contains("--tenant NAME"), "{none}");
+    let unknown = Settings::tenant_from_text(TENANTS, &[], Some("x")).expect_err("unknown");
+    assert!(
+        unknown.0.contains("--tenant x: no such tenant"),
+        "{unknown}"
+    );
+    assert!(unknown.0.contains("partners, staff"), "{unknown}");
+    let single = Settings::tenant_from_text(BASE, &[], Some("other")).expect_err("one");
+    assert!(single.0.contains("\"default\""), "{single}");
+    assert!(Settings::tenant_from_text(BASE, &[], Some("default")).is_ok());
+}
+
+#[test]
+fn top_level_sections_beside_tenants_are_refused_naming_where_they_go() {
+    for (section, toml) in [
+        ("source", format!("{TENANTS}\n[source]\ntype = \"file\"\n")),
+        ("sync", format!("{TENANTS}\n[sync]\nadmins = [\"x\"]\n")),
+    ] {
+        let error = Settings::tenant_from_text(&toml, &[], Some("staff")).expect_err(section);
+        assert!(
+            error.0.starts_with(&format!("{section}: with [tenants.*]")),
+            "{error}"
+        );
+    }
+    let renamed = TENANTS.replace(
+        "[tenants.staff.sync]",
+        "[tenants.staff.sync]\n    tenant = \"other\"",
+    );
+    let error = Settings::tenant_from_text(&renamed, &[], Some("staff")).expect_err("renamed");
+    assert!(error.0.contains("tenants.staff.sync.tenant"), "{error}");
 }
