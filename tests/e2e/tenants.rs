@@ -38,8 +38,11 @@ fn sandbox(backend: Backend, slapd: &Slapd) -> Sandbox {
     s
 }
 
-fn json(s: &Sandbox, args: &[&str]) -> Value {
-    let out = s.idmsync(args).ok();
+/// `idmsync --tenant TENANT WHAT list --format json` (`users`, `log`), parsed.
+fn list(s: &Sandbox, tenant: &str, what: &str) -> Value {
+    let out = s
+        .idmsync(&["--tenant", tenant, what, "list", "--format", "json"])
+        .ok();
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
@@ -71,27 +74,11 @@ fn two_tenants_sync_side_by_side_and_one_tenants_guard_leaves_the_other_alone() 
         let out = s.idmsync(&["--tenant", "contractors", "sync"]).ok();
         assert!(out.starts_with("full sync succeeded"), "{out}");
 
-        let directory = json(
-            &s,
-            &["--tenant", "directory", "users", "list", "--format", "json"],
-        );
+        let directory = list(&s, "directory", "users");
         assert_eq!(logins(&directory), fixtures::PEOPLE, "{backend:?}");
-        let contractors = json(
-            &s,
-            &[
-                "--tenant",
-                "contractors",
-                "users",
-                "list",
-                "--format",
-                "json",
-            ],
-        );
+        let contractors = list(&s, "contractors", "users");
         assert_eq!(logins(&contractors), ["jdoe", "rroe"], "{backend:?}");
-        let directory_runs = json(
-            &s,
-            &["--tenant", "directory", "log", "list", "--format", "json"],
-        );
+        let directory_runs = list(&s, "directory", "log");
         assert_eq!(directory_runs.as_array().map(Vec::len), Some(1));
 
         // The contractors' file empties: their guard stops the run; the directory's rows and
@@ -99,17 +86,7 @@ fn two_tenants_sync_side_by_side_and_one_tenants_guard_leaves_the_other_alone() 
         s.write("contractors.txt", "");
         let tripped = s.idmsync(&["--tenant", "contractors", "sync", "--full"]);
         assert_eq!(tripped.code, 3, "{}", tripped.stderr);
-        let contractors = json(
-            &s,
-            &[
-                "--tenant",
-                "contractors",
-                "users",
-                "list",
-                "--format",
-                "json",
-            ],
-        );
+        let contractors = list(&s, "contractors", "users");
         assert!(
             contractors
                 .as_array()
@@ -118,19 +95,7 @@ fn two_tenants_sync_side_by_side_and_one_tenants_guard_leaves_the_other_alone() 
                 .all(|u| u["status"] == "active"),
             "{contractors}"
         );
-        assert_eq!(
-            json(
-                &s,
-                &["--tenant", "directory", "users", "list", "--format", "json"]
-            ),
-            directory
-        );
-        assert_eq!(
-            json(
-                &s,
-                &["--tenant", "directory", "log", "list", "--format", "json"]
-            ),
-            directory_runs
-        );
+        assert_eq!(list(&s, "directory", "users"), directory);
+        assert_eq!(list(&s, "directory", "log"), directory_runs);
     }
 }

@@ -18,6 +18,7 @@
 //! Active Directory return names, and typing OIDs into `member` values is rare enough not to pay
 //! for a schema table here.
 
+use idmsync_mapping::is_attribute_type;
 use std::fmt::Write as _;
 
 /// Why a string is not a DN. Callers mostly fall back to the text as given (see
@@ -185,18 +186,6 @@ fn parse_ava(ava: &str) -> Result<(String, String), DnError> {
         None => escape(&unescape(value)?.to_lowercase()),
     };
     Ok((kind.to_ascii_lowercase(), value))
-}
-
-/// A descriptor (`cn`, `x-custom-attr`) or a numeric OID (`2.5.4.3`).
-fn is_attribute_type(kind: &str) -> bool {
-    let mut chars = kind.chars();
-    match chars.next() {
-        Some(c) if c.is_ascii_alphabetic() => chars.all(|c| c.is_ascii_alphanumeric() || c == '-'),
-        Some(c) if c.is_ascii_digit() => kind
-            .split('.')
-            .all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit())),
-        _ => false,
-    }
 }
 
 /// A `#` value: the BER encoding in hex, kept undecoded with lowercase digits.

@@ -81,6 +81,7 @@ mod syntax;
 pub use error::ParseError;
 pub use eval::Attributes;
 pub use parse::{MAX_DEPTH, MAX_LENGTH};
+pub use rdn::is_attribute_type;
 
 use syntax::Node;
 

@@ -80,8 +80,8 @@ fn push(bytes: &mut Vec<u8>, c: char) {
 }
 
 /// Whether `kind` is an attribute type: a name (`cn`, `sAMAccountName`) or a numeric OID
-/// (`2.5.4.3`).
-fn is_attribute_type(kind: &str) -> bool {
+/// (`2.5.4.3`). Public because the LDAP adapter's DN parser asks the same question.
+pub fn is_attribute_type(kind: &str) -> bool {
     let mut chars = kind.chars();
     match chars.next() {
         Some(c) if c.is_ascii_alphabetic() => chars.all(|c| c.is_ascii_alphanumeric() || c == '-'),
