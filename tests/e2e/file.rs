@@ -303,6 +303,43 @@ fn passwords_are_never_logged_or_stored_in_clear() {
 }
 
 #[test]
+fn a_file_mapping_computes_fields_from_the_columns() {
+    let s = Sandbox::new(USERS, GROUPS, "");
+    let config = std::fs::read_to_string(s.path("idmsync.toml")).expect("config");
+    s.write(
+        "idmsync.toml",
+        &format!(
+            "{config}\n[source.file.mapping]\nlast_name = \"upper(lastName)\"\n\
+             email = 'default(email, \"unknown@example.com\")'\n\
+             group_name = 'regex_replace(name, \"^(.)\", \"The $1\")'\n"
+        ),
+    );
+    s.idmsync(&["sync"]).ok();
+    let users = s.users();
+    let rstarr = users
+        .as_array()
+        .and_then(|u| u.iter().find(|u| u["external_id"] == "rstarr"))
+        .expect("rstarr");
+    assert_eq!(rstarr["last_name"], "STARR");
+    assert_eq!(rstarr["email"], "unknown@example.com");
+    let groups = s.groups();
+    assert!(groups.to_string().contains("The beatles"), "{groups}");
+
+    s.write(
+        "idmsync.toml",
+        &format!("{config}\n[source.file.mapping]\nlogin = \"lower(id\"\n"),
+    );
+    let run = s.idmsync(&["sync"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("source.file.mapping.login: at character 9: expected `)`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn configuration_errors_exit_2_and_name_the_key() {
     let s = Sandbox::new(USERS, GROUPS, "max_deactivations = \"lots\"");
     let run = s.idmsync(&["sync"]);

@@ -51,6 +51,7 @@ use idmsync_domain::{SourceGroup, SourceUser, Watermark};
 use idmsync_ports::{Clock, DynProgress, IdentitySource, SourceError, SystemClock};
 
 use crate::parse::Dated;
+pub use crate::parse::FileMapping;
 
 /// The watermark's format: an ISO date, readable in the run log.
 const WATERMARK_FORMAT: &str = "%Y-%m-%d";
@@ -70,6 +71,8 @@ pub struct FileSourceConfig {
     /// `sync.ignore_case`: derive source ids from lowercased ids, so that `JLennon` and
     /// `jlennon` are the same user across runs.
     pub ignore_case: bool,
+    /// `[source.file.mapping]`.
+    pub mapping: FileMapping,
 }
 
 /// The [`IdentitySource`] over `users.txt` and `groups.txt`. The files are read afresh on every
@@ -99,7 +102,12 @@ impl FileSource {
         let path = &self.config.users;
         let bytes = read(path).await?;
         progress.stage("reading users", Some(parse::count_entries(&bytes)));
-        let users = parse::parse_users(&bytes, &display(path), self.config.ignore_case)?;
+        let users = parse::parse_users(
+            &bytes,
+            &display(path),
+            self.config.ignore_case,
+            &self.config.mapping,
+        )?;
         progress.advance(users.len() as u64);
         tracing::debug!(path = %path.display(), users = users.len(), "read the users file");
         Ok(users)
@@ -109,7 +117,12 @@ impl FileSource {
         let path = &self.config.groups;
         let bytes = read(path).await?;
         progress.stage("reading groups", Some(parse::count_entries(&bytes)));
-        let groups = parse::parse_groups(&bytes, &display(path), self.config.ignore_case)?;
+        let groups = parse::parse_groups(
+            &bytes,
+            &display(path),
+            self.config.ignore_case,
+            &self.config.mapping,
+        )?;
         progress.advance(groups.len() as u64);
         tracing::debug!(path = %path.display(), groups = groups.len(), "read the groups file");
         Ok(groups)

@@ -13,6 +13,7 @@ use idmsync_domain::{
     ExternalId, IdError, MemberNames, MemberRef, Password, SourceGroup, SourceId, SourcePassword,
     SourceUser,
 };
+use idmsync_mapping::{Attributes, Expression};
 use idmsync_ports::SourceError;
 
 /// The UTF-8 byte order mark some Windows editors put at the start of a file.
@@ -40,26 +41,98 @@ pub(crate) struct Dated<T> {
     pub(crate) last_modified: NaiveDate,
 }
 
+/// The mapping expressions of `[source.file.mapping]`, by field; a field without one is its
+/// column. The source id is always the `id` (or `name`) column: identity never moves with a
+/// mapping.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileMapping {
+    /// The login id, from `id`, `firstName`, `lastName`, `email`.
+    pub login: Option<Expression>,
+    /// The given name.
+    pub first_name: Option<Expression>,
+    /// The family name.
+    pub last_name: Option<Expression>,
+    /// The e-mail address.
+    pub email: Option<Expression>,
+    /// A group's display name, from `name`.
+    pub group_name: Option<Expression>,
+}
+
+/// A line's fields as mapping expressions read them, by the column names of the original's
+/// documentation (without case). The password is never one of them.
+struct Columns<'a>(&'a [(&'static str, &'a str)]);
+
+impl Attributes for Columns<'_> {
+    fn values(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(column, value)| column.eq_ignore_ascii_case(name) && !value.is_empty())
+            .map(|(_, value)| *value)
+            .collect()
+    }
+}
+
+/// `column` as the line has it, or the mapping's value for it.
+fn mapped(
+    loc: Loc<'_>,
+    (name, column): (&'static str, &str),
+    expression: Option<&Expression>,
+    columns: &Columns<'_>,
+) -> Result<String, SourceError> {
+    match expression {
+        None => Ok(column.to_owned()),
+        Some(expression) => expression.eval(columns).ok_or_else(|| {
+            Field {
+                loc,
+                name,
+                raw: &[],
+            }
+            .invalid(format_args!("the mapping `{expression}` gives no value"))
+        }),
+    }
+}
+
 /// Parses `users.txt`. `path` only names the file in errors; with `ignore_case` the source id is
 /// the lowercased login id, so that a change of case keeps the user's row.
 pub(crate) fn parse_users(
     bytes: &[u8],
     path: &str,
     ignore_case: bool,
+    mapping: &FileMapping,
 ) -> Result<Vec<Dated<SourceUser>>, SourceError> {
     data_lines(bytes)
         .map(|(number, raw)| {
             let loc = Loc { path, number };
             let [id, first_name, last_name, email, password, date] =
                 split(loc, raw, b';', USER_FIELDS)?;
-            let (source_id, external_id) = identity(&id, ignore_case)?;
+            let (source_id, mut external_id) = identity(&id, ignore_case)?;
+            let texts = [
+                ("id", id.text()?),
+                ("firstName", first_name.text()?),
+                ("lastName", last_name.text()?),
+                ("email", email.text()?),
+            ];
+            let columns = Columns(&texts);
+            if mapping.login.is_some() {
+                let login = mapped(loc, ("id", texts[0].1), mapping.login.as_ref(), &columns)?;
+                external_id = ExternalId::new(&login).map_err(|e| id.invalid(e))?;
+            }
+            let email = match &mapping.email {
+                Some(_) => Some(mapped(
+                    loc,
+                    ("email", ""),
+                    mapping.email.as_ref(),
+                    &columns,
+                )?),
+                None => email_of(&email)?,
+            };
             let entry = SourceUser {
                 source_id,
                 external_id,
                 locator: None,
-                first_name: first_name.text()?.to_owned(),
-                last_name: last_name.text()?.to_owned(),
-                email: email_of(&email)?,
+                first_name: mapped(loc, texts[1], mapping.first_name.as_ref(), &columns)?,
+                last_name: mapped(loc, texts[2], mapping.last_name.as_ref(), &columns)?,
+                email,
                 password: password_of(&password)?,
                 enabled: true,
             };
@@ -79,6 +152,7 @@ pub(crate) fn parse_groups(
     bytes: &[u8],
     path: &str,
     ignore_case: bool,
+    mapping: &FileMapping,
 ) -> Result<Vec<Dated<SourceGroup>>, SourceError> {
     let mut names = MemberNames::default();
     data_lines(bytes)
@@ -86,9 +160,19 @@ pub(crate) fn parse_groups(
             let loc = Loc { path, number };
             let [name, members, date] = split(loc, raw, b':', GROUP_FIELDS)?;
             let (source_id, external_id) = identity(&name, ignore_case)?;
+            let texts = [("name", name.text()?)];
+            let display = match &mapping.group_name {
+                Some(_) => mapped(
+                    loc,
+                    ("name", ""),
+                    mapping.group_name.as_ref(),
+                    &Columns(&texts),
+                )?,
+                None => external_id.to_string(),
+            };
             let entry = SourceGroup {
                 source_id,
-                name: external_id.to_string(),
+                name: display,
                 external_id,
                 locator: None,
                 members: members_of(&members, &mut names)?,
@@ -364,14 +448,17 @@ mod tests {
 
     /// Parses `input` as `users.txt` (case-sensitive) and compares the rendering.
     fn check_users(input: impl AsRef<[u8]>, expected: &str) {
-        let actual = render(parse_users(input.as_ref(), "users.txt", false), render_user);
+        let actual = render(
+            parse_users(input.as_ref(), "users.txt", false, &FileMapping::default()),
+            render_user,
+        );
         assert_eq!(actual, expected.trim(), "input: {:?}", input.as_ref());
     }
 
     /// Parses `input` as `groups.txt` (case-sensitive) and compares the rendering.
     fn check_groups(input: impl AsRef<[u8]>, expected: &str) {
         let actual = render(
-            parse_groups(input.as_ref(), "groups.txt", false),
+            parse_groups(input.as_ref(), "groups.txt", false, &FileMapping::default()),
             render_group,
         );
         assert_eq!(actual, expected.trim(), "input: {:?}", input.as_ref());
@@ -418,14 +505,57 @@ a a first="B" last="B" email=- password=absent date=2015-01-02
     }
 
     #[test]
+    fn a_mapping_computes_fields_from_the_columns_and_keeps_the_id_as_identity() {
+        let expression = |t: &str| Some(Expression::parse(t).expect("valid"));
+        let mapping = FileMapping {
+            login: expression("lower(id)"),
+            email: expression(r#"default(email, "n/a@example.com")"#),
+            first_name: expression("upper(firstName)"),
+            group_name: expression(r#"regex_replace(name, "^team-", "Team ")"#),
+            ..FileMapping::default()
+        };
+        let users = parse_users(b"JLennon;John;Lennon;;pw;10/10/2015", "u", false, &mapping)
+            .expect("valid line");
+        assert_eq!(
+            render_user(&users[0]),
+            r#"JLennon jlennon first="JOHN" last="Lennon" email=n/a@example.com password=clear:pw date=2015-10-10"#
+        );
+        let groups =
+            parse_groups(b"team-a:jlennon:13/10/2015", "g", false, &mapping).expect("valid line");
+        assert_eq!(groups[0].entry.name, "Team a");
+        assert_eq!(groups[0].entry.external_id.as_str(), "team-a");
+        let nothing = FileMapping {
+            login: expression(r#"regex_capture(email, "^(.+)@")"#),
+            ..FileMapping::default()
+        };
+        let err = parse_users(b"jlennon;John;Lennon;;;10/10/2015", "u", false, &nothing)
+            .expect_err("no login");
+        assert_eq!(
+            err.to_string(),
+            r#"u:1: field 'id': the mapping `regex_capture(email, "^(.+)@")` gives no value"#
+        );
+    }
+
+    #[test]
     fn ignore_case_lowercases_only_the_source_id() {
-        let users =
-            parse_users(b"JLennon;John;Lennon;;;10/10/2015", "u", true).expect("valid line");
+        let users = parse_users(
+            b"JLennon;John;Lennon;;;10/10/2015",
+            "u",
+            true,
+            &FileMapping::default(),
+        )
+        .expect("valid line");
         assert_eq!(
             render_user(&users[0]),
             r#"jlennon JLennon first="John" last="Lennon" email=- password=absent date=2015-10-10"#
         );
-        let groups = parse_groups(b"Beatles:JLennon:13/10/2015", "g", true).expect("valid line");
+        let groups = parse_groups(
+            b"Beatles:JLennon:13/10/2015",
+            "g",
+            true,
+            &FileMapping::default(),
+        )
+        .expect("valid line");
         assert_eq!(
             render_group(&groups[0]),
             "beatles Beatles members=[JLennon] date=2015-10-13"
@@ -507,13 +637,19 @@ a a first="B" last="B" email=- password=absent date=2015-01-02
             // ... or, without an e-mail field, its head lands in the e-mail.
             ("jlennon;John;Lennon;s3c;r3t;10/10/2015", &["s3c", "r3t"]),
         ] {
-            let err = parse_users(bad.as_bytes(), "users.txt", false).expect_err("malformed line");
+            let err = parse_users(bad.as_bytes(), "users.txt", false, &FileMapping::default())
+                .expect_err("malformed line");
             for secret in secrets {
                 assert!(!err.to_string().contains(secret), "{err}");
             }
         }
-        let err = parse_users(b"jlennon;John;Lennon;;s3\xffcret;10/10/2015", "u", false)
-            .expect_err("invalid UTF-8");
+        let err = parse_users(
+            b"jlennon;John;Lennon;;s3\xffcret;10/10/2015",
+            "u",
+            false,
+            &FileMapping::default(),
+        )
+        .expect_err("invalid UTF-8");
         assert_eq!(err.to_string(), "u:1: field 'password': not valid UTF-8");
     }
 

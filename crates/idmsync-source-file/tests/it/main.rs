@@ -44,6 +44,7 @@ impl Fixture {
             users: self.path("users.txt"),
             groups: self.path("groups.txt"),
             ignore_case,
+            mapping: Default::default(),
         })
     }
 }
@@ -288,6 +289,7 @@ async fn a_missing_file_is_invalid_at_its_path() {
         users: fx.path("users.txt"),
         groups: fx.path("missing.txt"),
         ignore_case: false,
+        mapping: Default::default(),
     });
     let err = source
         .snapshot(&NoProgress)
@@ -319,6 +321,7 @@ async fn the_sample_data_in_config_parses() {
         users: config.join("users.txt"),
         groups: config.join("groups.txt"),
         ignore_case: true,
+        mapping: Default::default(),
     });
     let data = source
         .snapshot(&NoProgress)
