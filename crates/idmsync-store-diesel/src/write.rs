@@ -19,7 +19,7 @@ use crate::batch::{in_batches, rows_per_statement};
 use crate::bulk::{EdgeKeys, MEMBERSHIPS, NESTING};
 use crate::conn::{on_backend, Conn};
 use crate::error::DbError;
-use crate::load::{load, Fields};
+use crate::load::{load, upsert_few, Fields};
 use crate::read::tenant_id;
 use crate::rows::{NewDocument, NewGroup, NewLine, NewUser};
 use crate::schema::{
@@ -156,20 +156,32 @@ fn counts_json(counts: &Counts) -> Result<String, DbError> {
 /// backend's bulk path); one `INSERT … SELECT` with the backend's upsert clause merges them;
 /// the stage is dropped. Staging keeps the upsert one statement on every backend, whatever the
 /// bind limit.
+///
+/// Up to [`FEW_ROWS`] rows skip the stage: one `INSERT` with the upsert clause
+/// ([`upsert_few`]), as a pushed source's small batches write.
 fn upsert_rows<R: Fields>(
     conn: &mut Conn,
     (table, key): (&'static str, &'static [&'static str]),
     stage: &'static str,
     columns: &'static [&'static str],
-    rows: impl Iterator<Item = R>,
+    mut rows: impl Iterator<Item = R>,
 ) -> Result<(), DbError> {
     let stage = Stage::new(conn.backend(), (table, key), stage, columns);
+    let first: Vec<R> = rows.by_ref().take(FEW_ROWS + 1).collect();
+    if first.len() <= FEW_ROWS {
+        upsert_few(conn, table, columns, &first, &stage.upsert_clause())?;
+        return Ok(());
+    }
     conn.batch_execute(&stage.create())?;
-    load(conn, stage.stage, columns, rows)?;
+    load(conn, stage.stage, columns, first.into_iter().chain(rows))?;
     conn.batch_execute(&stage.merge())?;
     conn.batch_execute(&stage.drop())?;
     Ok(())
 }
+
+/// The most rows written without a staging table: within one multi-row statement's binds on
+/// SQLite and MariaDB (16 columns × 256 rows = 4,096 binds).
+const FEW_ROWS: usize = 256;
 
 /// The statements of an upsert through a staging table; the only SQL of the write path that
 /// is spelled per backend.
@@ -234,6 +246,20 @@ impl Stage {
     /// (each table's only unique key besides its id is that one). `WHERE 1 = 1` is SQLite's
     /// way to tell an upsert's `ON` from a join's.
     fn merge(&self) -> String {
+        let Self {
+            table,
+            stage,
+            columns,
+            ..
+        } = self;
+        format!(
+            "INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} WHERE 1 = 1{}",
+            self.upsert_clause()
+        )
+    }
+
+    /// The backend's upsert clause for this table's key: what follows an `INSERT`.
+    fn upsert_clause(&self) -> String {
         let (head, value): (String, fn(&str) -> String) = match self.backend {
             Backend::Mysql => (" ON DUPLICATE KEY UPDATE ".to_owned(), |c| {
                 format!("{c} = VALUES({c})")
@@ -249,16 +275,7 @@ impl Stage {
             .filter(|c| !self.key.contains(*c) && **c != "created_at")
             .map(|c| value(c))
             .collect();
-        let Self {
-            table,
-            stage,
-            columns,
-            ..
-        } = self;
-        format!(
-            "INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} WHERE 1 = 1{head}{}",
-            sets.join(", ")
-        )
+        format!("{head}{}", sets.join(", "))
     }
 
     /// Drops the stage at once, so that a session never keeps a million staged rows.
@@ -634,7 +651,12 @@ mod tests {
             "{statements:?}"
         );
         assert_eq!(count(&statements, "INSERT INTO idm_users "), 1);
-        assert_eq!(count(&statements, "INSERT INTO idm_stage_groups "), 1);
+        // One group is a few rows: one upsert, no stage.
+        assert_eq!(count(&statements, "INSERT INTO idm_stage_groups "), 0);
+        assert_eq!(
+            count(&statements, "CREATE TEMPORARY TABLE idm_stage_groups"),
+            0
+        );
         assert_eq!(count(&statements, "INSERT INTO idm_groups "), 1);
         assert_eq!(count(&statements, "INSERT INTO idm_user_memberships "), 1);
         assert_eq!(count(&statements, "INSERT INTO idm_sync_log_lines "), 1);
