@@ -69,6 +69,13 @@ fn two_tenants_sync_side_by_side_and_one_tenants_guard_leaves_the_other_alone() 
             "{}",
             several.stderr
         );
+        let checked = s.idmsync(&["config", "check"]).ok();
+        for tenant in ["contractors", "directory"] {
+            assert!(
+                checked.contains(&format!("ok      source         tenant {tenant}: ")),
+                "{checked}"
+            );
+        }
         let out = s.idmsync(&["--tenant", "directory", "sync"]).ok();
         assert!(out.starts_with("full sync succeeded"), "{out}");
         let out = s.idmsync(&["--tenant", "contractors", "sync"]).ok();

@@ -50,11 +50,24 @@ impl Finding {
 }
 
 /// Runs every check and prints one line (or JSON object) per finding; exit 0 when all pass,
-/// 2 otherwise.
+/// 2 otherwise. Without `tenant`, a configuration of several tenants has each checked, its
+/// findings prefixed with the tenant's name.
 pub async fn run(config: &Path, tenant: Option<&str>, as_json: bool) -> anyhow::Result<ExitCode> {
-    let findings = match Settings::load(config, tenant) {
-        Ok(settings) => check(config, &settings).await,
-        Err(e) => vec![Finding::problem("configuration", e.0)],
+    let every = match tenant {
+        Some(_) => Vec::new(),
+        None => Settings::tenant_names(config).unwrap_or_default(),
+    };
+    let findings = if every.len() > 1 {
+        let mut findings = Vec::new();
+        for name in &every {
+            for mut finding in check_tenant(config, Some(name)).await {
+                finding.says = format!("tenant {name}: {}", finding.says);
+                findings.push(finding);
+            }
+        }
+        findings
+    } else {
+        check_tenant(config, tenant).await
     };
     let ok = findings.iter().all(|f| f.ok);
     if as_json {
@@ -76,6 +89,14 @@ pub async fn run(config: &Path, tenant: Option<&str>, as_json: bool) -> anyhow::
     } else {
         ExitCode::from(EXIT_PROBLEM)
     })
+}
+
+/// The findings of one tenant's settings, or why they do not load.
+async fn check_tenant(config: &Path, tenant: Option<&str>) -> Vec<Finding> {
+    match Settings::load(config, tenant) {
+        Ok(settings) => check(config, &settings).await,
+        Err(e) => vec![Finding::problem("configuration", e.0)],
+    }
 }
 
 /// Every finding for loaded settings: the configuration's, then the source's and the

@@ -132,6 +132,11 @@ impl ConfigFile {
             http,
         })
     }
+
+    /// The names of the tenants under `[tenants]`; none for a one-tenant file.
+    fn tenant_names(&self) -> Vec<String> {
+        self.tenants.keys().cloned().collect()
+    }
 }
 
 /// One tenant's configuration: the shared `[database]` and `[http]`, and the tenant's
@@ -512,6 +517,11 @@ impl Settings {
     /// (`--tenant`), or the only one the file has.
     pub fn load(path: &Path, tenant: Option<&str>) -> Result<Self, SettingsError> {
         Self::load_with(path, Environment::with_prefix(ENV_PREFIX))?.select(tenant)
+    }
+
+    /// The tenants `path` configures under `[tenants]`, by name; none for a one-tenant file.
+    pub fn tenant_names(path: &Path) -> Result<Vec<String>, SettingsError> {
+        Ok(Self::load_with(path, Environment::with_prefix(ENV_PREFIX))?.tenant_names())
     }
 
     /// `toml` as a configuration file with exactly the environment variables `env`, for the
