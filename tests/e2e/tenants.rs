@@ -1,10 +1,12 @@
 //! Several tenants in one configuration and one database: each chosen with `--tenant`, each
-//! with its own source, sync settings, runs, guard and rows (issue 20).
+//! with its own source, sync settings, runs, guard and rows (issue 20); and one `serve` for
+//! them all.
 
 use idmsync_test_db::Backend;
 use idmsync_test_ldap::{fixtures, Slapd};
 use serde_json::Value;
 
+use crate::serve::{Server, NO_SCHEDULES};
 use crate::support::Sandbox;
 
 const CONTRACTORS: &str = "\
@@ -105,4 +107,98 @@ fn two_tenants_sync_side_by_side_and_one_tenants_guard_leaves_the_other_alone() 
         assert_eq!(list(&s, "directory", "users"), directory);
         assert_eq!(list(&s, "directory", "log"), directory_runs);
     }
+}
+
+/// Tenants `a` and `b` on files, in one SQLite database, served on a free port.
+fn two_file_tenants() -> Sandbox {
+    let mut config = String::from("[database]\nurl = \"{database}\"\n\n");
+    for (tenant, admin) in [("a", "jdoe"), ("b", "rroe")] {
+        config.push_str(&format!(
+            "[tenants.{tenant}.sync]\nadmins = [\"{admin}\"]\n{NO_SCHEDULES}\n\
+             [tenants.{tenant}.source]\ntype = \"file\"\n\
+             [tenants.{tenant}.source.file]\nusers = \"{{dir}}/{tenant}.txt\"\n\
+             groups = \"{{dir}}/{tenant}-groups.txt\"\n\n"
+        ));
+    }
+    config.push_str("[http]\nlisten = \"127.0.0.1:0\"\nshutdown_grace_secs = 1\n");
+    let s = Sandbox::with_config_on(Backend::Sqlite, &config);
+    s.write("a.txt", "jdoe;Jane;Doe;jane@a.example;jane-pw;10/10/2015\n");
+    s.write("a-groups.txt", "crew:jdoe:10/10/2015\n");
+    s.write(
+        "b.txt",
+        "rroe;Richard;Roe;richard@b.example;richard-pw;10/10/2015\n\
+         mmoe;Mary;Moe;mary@b.example;mary-pw;10/10/2015\n",
+    );
+    s.write("b-groups.txt", "crew:rroe;mmoe:10/10/2015\n");
+    s
+}
+
+#[test]
+fn one_serve_serves_every_tenant_each_behind_its_own_admins() {
+    let s = two_file_tenants();
+    let server = Server::start(&s);
+    server.wait_ready();
+    let runs = |tenant: &str, admin: (&str, &str)| {
+        let (status, body) = server.get(
+            &format!("/api/enterprise/idm-sync-log-entries?tenantId={tenant}"),
+            Some(admin),
+        );
+        (status, body)
+    };
+    for (tenant, admin, users) in [
+        ("a", ("jdoe", "jane-pw"), 1),
+        ("b", ("rroe", "richard-pw"), 2),
+    ] {
+        let (status, body) = runs(tenant, admin);
+        assert_eq!(status, reqwest::StatusCode::OK, "{tenant}: {body}");
+        let page: Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(page["total"], 1, "{tenant}: {body}");
+        assert_eq!(page["data"][0]["trigger"], "boot", "{body}");
+        assert_eq!(page["data"][0]["counts"]["usersCreated"], users, "{body}");
+    }
+    // a's administrator is nobody in b.
+    let (status, _) = runs("b", ("jdoe", "jane-pw"));
+    assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED);
+    let (status, body) = server.get(
+        "/api/enterprise/idm-sync-log-entries",
+        Some(("jdoe", "jane-pw")),
+    );
+    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("add tenantId=NAME"), "{body}");
+    let (status, body) = server.get("/health/ready", None);
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+
+    let run = server.stop();
+    assert!(
+        run.stdout
+            .starts_with("idmsync serving tenants a, b on http://"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("idmsync stopped"), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("run `idmsync serve --tenant NAME` for a tenant's console"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn one_serve_of_several_tenants_refuses_a_scim_tenant() {
+    let s = two_file_tenants();
+    let config = std::fs::read_to_string(s.path("idmsync.toml")).expect("config");
+    let (kept, _) = config.split_once("[tenants.b.sync]").expect("tenant b");
+    s.write(
+        "idmsync.toml",
+        &format!("{kept}[tenants.b.source]\ntype = \"scim\"\n"),
+    );
+    let run = s.idmsync(&["serve"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("a SCIM tenant needs its own `idmsync serve --tenant b`"),
+        "{}",
+        run.stderr
+    );
 }

@@ -13,6 +13,9 @@
 //! authenticate with bearer tokens, not tenant administrators, and answer SCIM's media type and
 //! error bodies.
 //!
+//! One service may serve several tenants ([`tenants_router`]): each request names its tenant
+//! with `tenantId` and goes to that tenant's own router, as if it were alone.
+//!
 //! Everything under `/api/enterprise` needs the HTTP Basic credentials of an active tenant
 //! administrator. The password is wrapped in [`idmsync_domain::Password`] as soon as it is decoded
 //! and no layer here logs request headers; whoever wraps these routers must not add one that does.
@@ -28,6 +31,7 @@ mod runs;
 mod scim;
 mod serve;
 mod sync;
+mod tenants;
 mod wire;
 
 use std::sync::Arc;
@@ -90,6 +94,27 @@ pub fn app_router(state: ApiState) -> Router {
     api_routes(state.clone())
         .merge(ops::routes(state))
         .fallback(error::not_found)
+}
+
+/// The API and the operations endpoints of several tenants on one listener: `/api/enterprise/**`
+/// and `/metrics` go to the router [`app_router`] makes for the tenant that `tenantId` names
+/// (400 without it, 404 for a tenant not served), so each tenant's administrators reach their
+/// tenant only; `/health/ready` is ready when every tenant is.
+pub fn tenants_router(states: Vec<ApiState>) -> Router {
+    let tenants = tenants::Tenants::new(states);
+    tenants::api_routes(tenants.clone())
+        .merge(tenants::ops_routes(tenants))
+        .fallback(error::not_found)
+}
+
+/// [`tenants_router`]'s API alone, for a listener beside a separate operations listener.
+pub fn tenants_api_router(states: Vec<ApiState>) -> Router {
+    tenants::api_routes(tenants::Tenants::new(states)).fallback(error::not_found)
+}
+
+/// [`tenants_router`]'s operations endpoints alone, for `http.metrics_listen`.
+pub fn tenants_ops_router(states: Vec<ApiState>) -> Router {
+    tenants::ops_routes(tenants::Tenants::new(states)).fallback(error::not_found)
 }
 
 /// `router` (one of the routers above) with the SCIM endpoints under `/scim/v2` added, when

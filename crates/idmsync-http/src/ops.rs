@@ -17,7 +17,7 @@ use crate::error::{self, ApiError};
 use crate::ApiState;
 
 /// What an open endpoint says when the service is not ready.
-const NOT_READY: &str = "not ready; the reason is in the service log";
+pub(crate) const NOT_READY: &str = "not ready; the reason is in the service log";
 /// What an open endpoint says when the metrics cannot be read.
 const NO_METRICS: &str = "metrics unavailable; the reason is in the service log";
 
@@ -35,7 +35,7 @@ pub(crate) fn routes(state: ApiState) -> Router {
 }
 
 /// `GET /health/live`: the process answers; restart it only when this fails.
-async fn live() -> impl IntoResponse {
+pub(crate) async fn live() -> impl IntoResponse {
     Json(json!({ "status": "up" }))
 }
 

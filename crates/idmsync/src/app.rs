@@ -140,6 +140,21 @@ impl App {
         })
     }
 
+    /// Another tenant of the same configuration over this one's database, which is opened
+    /// (and migrated) once: every tenant shares `[database]`.
+    ///
+    /// # Errors
+    /// A [`SettingsError`] naming `sync.tenant` or the `[database]` key that is wrong.
+    pub fn sharing_store(&self, settings: Settings) -> Result<Self, SettingsError> {
+        let tenant = Database::of(&settings)?.tenant;
+        Ok(Self {
+            settings,
+            tenant,
+            store: self.store.clone(),
+            migrated: Vec::new(),
+        })
+    }
+
     /// The sync engine over the configured adapters.
     pub fn sync_service(&self) -> Result<SyncService, SettingsError> {
         let sync = &self.settings.sync;

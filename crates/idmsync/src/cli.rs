@@ -58,8 +58,9 @@ pub enum Command {
     /// Run as a service: sync on boot, full and differential syncs on the configured schedules,
     /// the REST API and the operator's console at / (http.listen; docs/console.md). With
     /// `source.type = "scim"`, the SCIM 2.0 endpoints under /scim/v2 instead of the boot sync
-    /// and the schedules (docs/scim.md). One tenant per process (--tenant). Stops gracefully on
-    /// SIGTERM or Ctrl-C.
+    /// and the schedules (docs/scim.md). Without --tenant, every tenant of a several-tenant
+    /// configuration on one listener, the API asked with tenantId=NAME (no console, no SCIM
+    /// tenant). Stops gracefully on SIGTERM or Ctrl-C.
     Serve,
     /// Users in the local database.
     #[command(subcommand)]

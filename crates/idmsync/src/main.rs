@@ -130,11 +130,22 @@ async fn run(cli: Cli, console: Console) -> anyhow::Result<ExitCode> {
             return check::run(&cli.config, cli.tenant.as_deref(), *format == Format::Json).await
         }
     };
+    if matches!(cli.command, Command::Serve) && cli.tenant.is_none() {
+        let names = Settings::tenant_names(&cli.config)?;
+        if names.len() > 1 {
+            let apps = open_tenants(&cli.config, &names)?;
+            return serve::serve(apps, console)
+                .await
+                .map(|()| ExitCode::SUCCESS);
+        }
+    }
     let settings = Settings::load(&cli.config, cli.tenant.as_deref())?;
     let app = App::open(settings, schema)?;
     match cli.command {
         Command::Sync(args) => sync(&app, args, console).await,
-        Command::Serve => serve::serve(app, console).await.map(|()| ExitCode::SUCCESS),
+        Command::Serve => serve::serve(vec![app], console)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Users(ListCommand::List(args)) => {
             let users = app
                 .store
@@ -195,6 +206,21 @@ async fn run(cli: Cli, console: Console) -> anyhow::Result<ExitCode> {
             unreachable!("answered before the configuration is read")
         }
     }
+}
+
+/// Every tenant `names` of the configuration at `path`, over one database opened and migrated
+/// once, for a `serve` of them all.
+fn open_tenants(path: &std::path::Path, names: &[String]) -> anyhow::Result<Vec<App>> {
+    let mut apps: Vec<App> = Vec::with_capacity(names.len());
+    for name in names {
+        let settings = Settings::load(path, Some(name))?;
+        let app = match apps.first() {
+            Some(first) => first.sharing_store(settings)?,
+            None => App::open(settings, Schema::Migrate)?,
+        };
+        apps.push(app);
+    }
+    Ok(apps)
 }
 
 /// How many run-log lines `users show` prints, newest first.

@@ -1,6 +1,8 @@
-//! `idmsync serve`: the long-running service. Wires the scheduler and the REST API over the
-//! configured adapters, syncs on boot, runs the schedules, and shuts down gracefully.
+//! `idmsync serve`: the long-running service. Wires a scheduler and the REST API over the
+//! configured adapters for one tenant, or for every tenant of the configuration, syncs on boot,
+//! runs the schedules, and shuts down gracefully.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,64 +10,160 @@ use anyhow::Context;
 use idmsync_http::{ApiState, ScimState, SCIM_PREFIX};
 use idmsync_ports::{GuardRelease, SystemClock};
 use idmsync_provision::{ProvisioningService, ProvisioningSettings};
-use idmsync_scheduler::{Scheduler, SchedulerPorts};
+use idmsync_scheduler::{Scheduler, SchedulerPorts, Schedules};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::app::{self, App};
 use crate::check;
 use crate::console::{self, Console};
 use crate::logging::ANNOUNCE;
-use crate::settings::SettingsError;
+use crate::settings::{SettingsError, SourceKind};
+
+/// What `serve` runs for one tenant: its scheduler (boot sync, schedules, live stream) and the
+/// API's state over it. A one-tenant service has one; a several-tenant service one per tenant,
+/// built the same way.
+struct Served {
+    app: App,
+    scheduler: Scheduler,
+    state: ApiState,
+    schedules: Schedules,
+    live: Option<app::Live>,
+    scim: Option<app::Scim>,
+}
+
+impl Served {
+    /// The tenant's scheduler and API state, its settings checked; nothing runs yet.
+    fn new(app: App) -> anyhow::Result<Self> {
+        let schedules = app::schedules(&app.settings)?;
+        let live = app::live(&app.settings)?;
+        let scim = app::scim(&app.settings)?;
+        let scheduler = Scheduler::new(
+            SchedulerPorts {
+                service: Arc::new(app.sync_service()?),
+                runs: app.store.clone(),
+                directory: app.store.clone(),
+                store_ping: app.store.clone(),
+                clock: Arc::new(SystemClock),
+            },
+            app.tenant.clone(),
+            schedules.clone(),
+        );
+        let state = ApiState {
+            tenant: app.tenant.clone(),
+            runs: app.store.clone(),
+            directory: app.store.clone(),
+            auth: app.authenticator()?,
+            trigger: Arc::new(scheduler.clone()),
+            readiness: Arc::new(scheduler.clone()),
+            metrics: Arc::new(scheduler.clone()),
+            scim_guard: None,
+        };
+        Ok(Self {
+            app,
+            scheduler,
+            state,
+            schedules,
+            live,
+            scim,
+        })
+    }
+
+    /// The source check of `idmsync config check`, as a warning: the boot sync retries.
+    async fn check_source(&self) -> anyhow::Result<()> {
+        let follows = self.app.settings.sync.live;
+        let tenant = &self.app.tenant;
+        match check::check_source(app::source(&self.app.settings)?.as_ref(), follows).await {
+            Ok(found) => info!(%tenant, "source checked: {found}"),
+            Err(reason) => warn!(
+                %tenant,
+                %reason,
+                "the source check failed; the boot sync retries until the source answers"
+            ),
+        }
+        Ok(())
+    }
+
+    /// Starts the boot sync (none for a pushed tenant), the schedules and the live stream;
+    /// the tasks end once `until` says stop.
+    async fn start<F: Future<Output = ()> + Send + 'static>(
+        &mut self,
+        until: impl Fn() -> F,
+    ) -> Vec<JoinHandle<()>> {
+        let scheduler = &self.scheduler;
+        if self.app.settings.source.kind == SourceKind::Scim {
+            scheduler.without_boot_sync();
+        } else if let Err(e) = scheduler.boot().await {
+            warn!(tenant = %self.app.tenant, error = %e, "the boot sync could not start; it is retried, and the service stays not ready until a full sync succeeds");
+        }
+        let mut tasks = vec![{
+            let scheduler = scheduler.clone();
+            let until = until();
+            tokio::spawn(async move { scheduler.run_schedules(until).await })
+        }];
+        if let Some((feed, batching)) = self.live.take() {
+            info!(
+                tenant = %self.app.tenant,
+                batch_ms = batching.batch.as_millis(),
+                "live sync: following the source's changes"
+            );
+            let scheduler = scheduler.clone();
+            let until = until();
+            tasks.push(tokio::spawn(async move {
+                scheduler.run_live(feed.as_ref(), batching, until).await;
+            }));
+        }
+        tasks
+    }
+}
 
 /// Runs until SIGTERM or SIGINT; a running sync gets `http.shutdown_grace_secs` to finish.
 ///
+/// `apps` are the tenants to serve: one, or every tenant of a several-tenant configuration
+/// (`serve` without `--tenant`), over one database, one listener and one shutdown. A
+/// several-tenant service dispatches the API by `tenantId`; it has no console and no SCIM,
+/// which belong to one tenant each (`idmsync serve --tenant NAME`).
+///
 /// What it is serving, and that it stopped, are lines on stdout, or `info` events of the
 /// [`ANNOUNCE`] target with `--log-format json`.
-pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
-    let schedules = app::schedules(&app.settings)?;
-    let live = app::live(&app.settings)?;
-    let scim = app::scim(&app.settings)?;
-    let tls = app::tls_files(&app.settings)?;
-    let http = &app.settings.http;
-
-    let scheduler = Scheduler::new(
-        SchedulerPorts {
-            service: Arc::new(app.sync_service()?),
-            runs: app.store.clone(),
-            directory: app.store.clone(),
-            store_ping: app.store.clone(),
-            clock: Arc::new(SystemClock),
-        },
-        app.tenant.clone(),
-        schedules.clone(),
-    );
-    let mut state = ApiState {
-        tenant: app.tenant.clone(),
-        runs: app.store.clone(),
-        directory: app.store.clone(),
-        auth: app.authenticator()?,
-        trigger: Arc::new(scheduler.clone()),
-        readiness: Arc::new(scheduler.clone()),
-        metrics: Arc::new(scheduler.clone()),
-        scim_guard: None,
+pub async fn serve(apps: Vec<App>, console: Console) -> anyhow::Result<()> {
+    let several = apps.len() > 1;
+    if several {
+        if let Some(pushed) = apps
+            .iter()
+            .find(|app| app.settings.source.kind == SourceKind::Scim)
+        {
+            let name = &pushed.tenant;
+            return Err(SettingsError(format!(
+                "tenants.{name}.source.type: a SCIM tenant needs its own `idmsync serve --tenant \
+                 {name}` (its /scim/v2 serves one tenant); serve the other tenants with \
+                 `--tenant` too"
+            ))
+            .into());
+        }
+    }
+    let mut tenants = apps
+        .into_iter()
+        .map(Served::new)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let Some(first) = tenants.first() else {
+        anyhow::bail!("no tenant to serve");
     };
+    // `[http]` is the configuration's, shared by its tenants.
+    let tls = app::tls_files(&first.app.settings)?;
+    let http = first.app.settings.http.clone();
 
     // The checks of `idmsync config check` that `App::open` has not made: the TLS files
-    // (fatal, as in every handshake) and the source (a warning: the boot sync retries).
+    // (fatal, as in every handshake) and the sources (warnings: the boot syncs retry).
     if let Some(files) = &tls {
         idmsync_http::check_tls_files(files)
             .await
             .map_err(|e| SettingsError(format!("http.tls_cert / http.tls_key: {e}")))?;
     }
-    let follows = app.settings.sync.live;
-    match check::check_source(app::source(&app.settings)?.as_ref(), follows).await {
-        Ok(found) => info!("source checked: {found}"),
-        Err(reason) => warn!(
-            %reason,
-            "the source check failed; the boot sync retries until the source answers"
-        ),
+    for tenant in &tenants {
+        tenant.check_source().await?;
     }
 
     let listener = bind(&http.listen, "http.listen").await?;
@@ -76,24 +174,19 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
             .local_addr()
             .context("reading the listening address")?
     );
-    let pushed = scim.is_some();
-    let scim = match scim {
-        Some(scim) => {
-            let (scim, guard) = scim_state(&app, scim, &url).await?;
-            state.scim_guard = Some(guard);
-            Some(scim)
-        }
-        None => None,
+    let scim = match tenants.as_mut_slice() {
+        [one] => match one.scim.take() {
+            Some(scim) => {
+                let (scim, guard) = scim_state(&one.app, scim, &url).await?;
+                one.state.scim_guard = Some(guard);
+                Some(scim)
+            }
+            None => None,
+        },
+        _ => None,
     };
+    announce_serving(&tenants, &url, console);
 
-    if console.json {
-        info!(target: ANNOUNCE, tenant = %app.tenant, %url, %schedules, "idmsync serving");
-    } else {
-        announce(&format!(
-            "idmsync serving tenant {} on {url} ({schedules})",
-            app.tenant
-        ));
-    }
     let (stop, stopped) = watch::channel(false);
     let until_stopped = move || {
         let mut stopped = stopped.clone();
@@ -103,11 +196,24 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
         }
     };
 
-    // The operator's console shares the API's listener and ports (`http.console`).
-    let pages = http.console.then(|| {
-        let idle = Duration::from_secs(60 * http.console_idle_mins.max(1));
-        idmsync_http::ConsoleState::new(state.clone(), tls.is_some(), idle)
-    });
+    // The operator's console shares the API's listener and ports (`http.console`); it shows
+    // one tenant, so a several-tenant service has none.
+    let pages = match tenants.as_slice() {
+        [one] if http.console => {
+            let idle = Duration::from_secs(60 * http.console_idle_mins.max(1));
+            Some(idmsync_http::ConsoleState::new(
+                one.state.clone(),
+                tls.is_some(),
+                idle,
+            ))
+        }
+        _ => {
+            if http.console {
+                warn!("the operator's console shows one tenant and is off while serve serves several; run `idmsync serve --tenant NAME` for a tenant's console");
+            }
+            None
+        }
+    };
     if pages.is_some() {
         if console.json {
             info!(target: ANNOUNCE, url = %format!("{url}/"), "operator's console");
@@ -119,6 +225,7 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
         max_connections: usize::try_from(http.max_connections.max(1)).unwrap_or(usize::MAX),
         header_timeout: std::time::Duration::from_secs(http.header_timeout_secs.max(1)),
     };
+    let states: Vec<ApiState> = tenants.iter().map(|t| t.state.clone()).collect();
     let mut servers = tokio::task::JoinSet::new();
     match &http.metrics_listen {
         Some(address) => {
@@ -132,31 +239,39 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
             } else {
                 announce(&format!("health and metrics on {url}"));
             }
+            let (api, ops_router) = match <[ApiState; 1]>::try_from(states) {
+                Ok([one]) => (
+                    idmsync_http::api_router(one.clone()),
+                    idmsync_http::ops_router(one),
+                ),
+                Err(states) => (
+                    idmsync_http::tenants_api_router(states.clone()),
+                    idmsync_http::tenants_ops_router(states),
+                ),
+            };
             servers.spawn(idmsync_http::serve(
                 listener,
-                idmsync_http::with_console(
-                    idmsync_http::with_scim(idmsync_http::api_router(state.clone()), scim),
-                    pages,
-                ),
+                idmsync_http::with_console(idmsync_http::with_scim(api, scim), pages),
                 tls,
                 limits,
                 until_stopped(),
             ));
             servers.spawn(idmsync_http::serve(
                 ops,
-                idmsync_http::ops_router(state),
+                ops_router,
                 None,
                 limits,
                 until_stopped(),
             ));
         }
         None => {
+            let router = match <[ApiState; 1]>::try_from(states) {
+                Ok([one]) => idmsync_http::app_router(one),
+                Err(states) => idmsync_http::tenants_router(states),
+            };
             servers.spawn(idmsync_http::serve(
                 listener,
-                idmsync_http::with_console(
-                    idmsync_http::with_scim(idmsync_http::app_router(state), scim),
-                    pages,
-                ),
+                idmsync_http::with_console(idmsync_http::with_scim(router, scim), pages),
                 tls,
                 limits,
                 until_stopped(),
@@ -164,25 +279,10 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
         }
     }
 
-    if pushed {
-        scheduler.without_boot_sync();
-    } else if let Err(e) = scheduler.boot().await {
-        warn!(error = %e, "the boot sync could not start; it is retried, and the service stays not ready until a full sync succeeds");
+    let mut tasks = Vec::new();
+    for tenant in &mut tenants {
+        tasks.extend(tenant.start(&until_stopped).await);
     }
-    let schedules_task = {
-        let scheduler = scheduler.clone();
-        let until = until_stopped();
-        tokio::spawn(async move { scheduler.run_schedules(until).await })
-    };
-    let live_task = live.map(|(feed, batching)| {
-        info!(
-            batch_ms = batching.batch.as_millis(),
-            "live sync: following the source's changes"
-        );
-        let scheduler = scheduler.clone();
-        let until = until_stopped();
-        tokio::spawn(async move { scheduler.run_live(feed.as_ref(), batching, until).await })
-    });
 
     tokio::select! {
         () = shutdown_signal() => info!("shutting down"),
@@ -198,18 +298,20 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
             .context("the HTTP server task failed")?
             .context("the HTTP server stopped")?;
     }
-    // Its loop watches the same stop signal; a panic there is already logged by tokio.
-    let _ = schedules_task.await;
-    if let Some(task) = live_task {
-        // It applies what it received before it stops; a panic there is already logged.
+    // The schedules and live streams watch the same stop signal (a live stream applies what
+    // it received before it stops); a panic there is already logged by tokio.
+    for task in tasks {
         let _ = task.await;
     }
     let grace = Duration::from_secs(http.shutdown_grace_secs);
-    if !scheduler.drain(grace).await {
-        warn!(
-            grace_secs = grace.as_secs(),
-            "a sync was still running; it is cut off and its transaction rolls back"
-        );
+    for tenant in &tenants {
+        if !tenant.scheduler.drain(grace).await {
+            warn!(
+                tenant = %tenant.app.tenant,
+                grace_secs = grace.as_secs(),
+                "a sync was still running; it is cut off and its transaction rolls back"
+            );
+        }
     }
     if console.json {
         info!(target: ANNOUNCE, "idmsync stopped");
@@ -217,6 +319,38 @@ pub async fn serve(app: App, console: Console) -> anyhow::Result<()> {
         announce("idmsync stopped");
     }
     Ok(())
+}
+
+/// The line that says what is served where: a tenant and its schedules, or the tenants (their
+/// schedules in the log).
+fn announce_serving(tenants: &[Served], url: &str, console: Console) {
+    match tenants {
+        [one] => {
+            let (tenant, schedules) = (&one.app.tenant, &one.schedules);
+            if console.json {
+                info!(target: ANNOUNCE, %tenant, %url, %schedules, "idmsync serving");
+            } else {
+                announce(&format!(
+                    "idmsync serving tenant {tenant} on {url} ({schedules})"
+                ));
+            }
+        }
+        several => {
+            let names = several
+                .iter()
+                .map(|t| t.app.tenant.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            if console.json {
+                info!(target: ANNOUNCE, tenants = %names, %url, "idmsync serving");
+            } else {
+                announce(&format!("idmsync serving tenants {names} on {url}"));
+            }
+            for served in several {
+                info!(tenant = %served.app.tenant, schedules = %served.schedules, "tenant's schedules");
+            }
+        }
+    }
 }
 
 /// The SCIM endpoints' state: the provisioning service over the tenant (its users and groups

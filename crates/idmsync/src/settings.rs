@@ -155,8 +155,9 @@ pub struct Settings {
     pub http: HttpSettings,
 }
 
-/// `[http]`: where `idmsync serve` listens.
-#[derive(Debug, Deserialize)]
+/// `[http]`: where `idmsync serve` listens. `Clone` because every tenant's settings carry the
+/// configuration's one `[http]`, which a several-tenant `serve` takes once for them all.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpSettings {
     /// Address of the REST API (and of health and metrics unless `metrics_listen` is set).

@@ -12,6 +12,7 @@ mod runs;
 mod scim;
 mod serve;
 mod sync;
+mod tenants;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
