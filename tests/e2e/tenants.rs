@@ -112,9 +112,11 @@ fn two_tenants_sync_side_by_side_and_one_tenants_guard_leaves_the_other_alone() 
 /// Tenants `a` and `b` on files, in one SQLite database, served on a free port.
 fn two_file_tenants() -> Sandbox {
     let mut config = String::from("[database]\nurl = \"{database}\"\n\n");
-    for (tenant, admin) in [("a", "jdoe"), ("b", "rroe")] {
+    // b names an ordinary user of its own a tenant manager.
+    for (tenant, admin, managers) in [("a", "jdoe", ""), ("b", "rroe", "\"mmoe\"")] {
         config.push_str(&format!(
-            "[tenants.{tenant}.sync]\nadmins = [\"{admin}\"]\n{NO_SCHEDULES}\n\
+            "[tenants.{tenant}.sync]\nadmins = [\"{admin}\"]\nmanagers = [{managers}]\n\
+             {NO_SCHEDULES}\n\
              [tenants.{tenant}.source]\ntype = \"file\"\n\
              [tenants.{tenant}.source.file]\nusers = \"{{dir}}/{tenant}.txt\"\n\
              groups = \"{{dir}}/{tenant}-groups.txt\"\n\n"
@@ -156,8 +158,18 @@ fn one_serve_serves_every_tenant_each_behind_its_own_admins() {
         assert_eq!(page["data"][0]["trigger"], "boot", "{body}");
         assert_eq!(page["data"][0]["counts"]["usersCreated"], users, "{body}");
     }
-    // a's administrator is nobody in b.
+    // a's administrator is nobody in b; b's manager may read both.
     let (status, _) = runs("b", ("jdoe", "jane-pw"));
+    assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED);
+    for tenant in ["a", "b"] {
+        let (status, body) = runs(tenant, ("mmoe", "mary-pw"));
+        assert_eq!(
+            status,
+            reqwest::StatusCode::OK,
+            "manager on {tenant}: {body}"
+        );
+    }
+    let (status, _) = runs("a", ("mmoe", "wrong"));
     assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED);
     let (status, body) = server.get(
         "/api/enterprise/idm-sync-log-entries",

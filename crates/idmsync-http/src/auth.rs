@@ -11,7 +11,7 @@ use axum::response::Response;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use idmsync_domain::Password;
-use idmsync_ports::AuthError;
+use idmsync_ports::{AuthError, Principal};
 
 use crate::error::ApiError;
 use crate::ApiState;
@@ -54,26 +54,64 @@ pub(crate) async fn require_admin(
 ) -> Result<Response, ApiError> {
     let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "valid credentials required");
     let credentials = Credentials::from_headers(request.headers()).ok_or_else(unauthorized)?;
-    let principal = state
+    let local = state
         .auth
         .authenticate(&state.tenant, &credentials.login, &credentials.password)
-        .await
-        .map_err(|error| match error {
-            AuthError::Rejected => unauthorized(),
-            AuthError::Unavailable(reason) => {
-                tracing::warn!(%reason, "API authentication unavailable");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "authentication is unavailable, try again later",
-                )
+        .await;
+    let principal = match local {
+        Ok(principal) if principal.admin => principal,
+        Err(AuthError::Unavailable(reason)) => return Err(unavailable(&reason)),
+        other => match manager(&state, &credentials, other.is_ok()).await? {
+            Some(principal) => principal,
+            None if other.is_ok() => {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "only tenant administrators may use this API",
+                ))
             }
-        })?;
-    if !principal.admin {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "only tenant administrators may use this API",
-        ));
-    }
+            None => return Err(unauthorized()),
+        },
+    };
     request.extensions_mut().insert(principal);
     Ok(next.run(request).await)
+}
+
+fn unavailable(reason: &str) -> ApiError {
+    tracing::warn!(%reason, "API authentication unavailable");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "authentication is unavailable, try again later",
+    )
+}
+
+/// The caller as a tenant manager, if a served tenant names the login one and the password is
+/// right in that tenant (`here`: already checked in this one).
+async fn manager(
+    state: &ApiState,
+    credentials: &Credentials,
+    here: bool,
+) -> Result<Option<Principal>, ApiError> {
+    for tenant in state.managers.tenants_of(&credentials.login) {
+        let valid = if *tenant == state.tenant {
+            here
+        } else {
+            match state
+                .auth
+                .authenticate(tenant, &credentials.login, &credentials.password)
+                .await
+            {
+                Ok(_) => true,
+                Err(AuthError::Rejected) => false,
+                Err(AuthError::Unavailable(reason)) => return Err(unavailable(&reason)),
+            }
+        };
+        if valid {
+            tracing::info!(login = %credentials.login, manager_of = %tenant, tenant = %state.tenant, "a tenant manager uses the API");
+            return Ok(Some(Principal {
+                external_id: credentials.login.clone(),
+                admin: true,
+            }));
+        }
+    }
+    Ok(None)
 }

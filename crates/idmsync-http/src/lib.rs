@@ -70,6 +70,28 @@ pub struct ApiState {
     pub metrics: Arc<dyn MetricsExporter>,
     /// The SCIM guard's release, for a tenant whose source is SCIM.
     pub scim_guard: Option<Arc<dyn GuardRelease>>,
+    /// The tenant managers of the service's tenants, who may use this tenant's API too.
+    pub managers: Managers,
+}
+
+/// Tenant managers (`sync.managers`, the original's `tenantManagerDn`): per tenant, the logins
+/// of that tenant who may use every served tenant's API, authenticated in their own tenant.
+#[derive(Clone, Default)]
+pub struct Managers(Arc<Vec<(Tenant, Vec<String>)>>);
+
+impl Managers {
+    /// The managers each tenant names.
+    pub fn new(by_tenant: Vec<(Tenant, Vec<String>)>) -> Self {
+        Self(Arc::new(by_tenant))
+    }
+
+    /// The tenants that name `login` a manager.
+    pub(crate) fn tenants_of<'a>(&'a self, login: &'a str) -> impl Iterator<Item = &'a Tenant> {
+        self.0
+            .iter()
+            .filter(move |(_, logins)| logins.iter().any(|l| l == login))
+            .map(|(tenant, _)| tenant)
+    }
 }
 
 /// Where the API lives, as in the original product, so that its scripts keep working.

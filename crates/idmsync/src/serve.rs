@@ -60,6 +60,7 @@ impl Served {
             readiness: Arc::new(scheduler.clone()),
             metrics: Arc::new(scheduler.clone()),
             scim_guard: None,
+            managers: idmsync_http::Managers::default(),
         };
         Ok(Self {
             app,
@@ -148,6 +149,16 @@ pub async fn serve(apps: Vec<App>, console: Console) -> anyhow::Result<()> {
         .into_iter()
         .map(Served::new)
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // Every served tenant's managers may use every served tenant's API.
+    let managers = idmsync_http::Managers::new(
+        tenants
+            .iter()
+            .map(|t| (t.app.tenant.clone(), t.app.settings.sync.managers.clone()))
+            .collect(),
+    );
+    for tenant in &mut tenants {
+        tenant.state.managers = managers.clone();
+    }
     let Some(first) = tenants.first() else {
         anyhow::bail!("no tenant to serve");
     };

@@ -357,6 +357,9 @@ pub struct SyncSection {
     pub tenant: String,
     /// Tenant administrators (external ids, or DNs for LDAP).
     pub admins: Vec<String>,
+    /// Tenant managers (logins of this tenant, the original's `tenantManagerDn`): they may use
+    /// the REST API of every tenant `serve` serves, signing in with this tenant's password.
+    pub managers: Vec<String>,
     /// The guard's limit: a count (`500`) or a share of active users (`"10%"`).
     pub max_deactivations: MaxDeactivations,
     /// `sync`, `any` or `none`.
@@ -387,6 +390,7 @@ impl Default for SyncSection {
         Self {
             tenant: "default".into(),
             admins: Vec::new(),
+            managers: Vec::new(),
             max_deactivations: MaxDeactivations::default(),
             reactivate: Reactivate::default(),
             ignore_case: false,

@@ -204,6 +204,7 @@ pub(crate) fn state(fake: &Arc<Fake>) -> ApiState {
         readiness: fake.clone(),
         metrics: fake.clone(),
         scim_guard: None,
+        managers: idmsync_http::Managers::default(),
     }
 }
 

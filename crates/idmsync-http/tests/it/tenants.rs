@@ -18,10 +18,13 @@ impl Authenticator for PerTenant {
         login: &str,
         password: &Password,
     ) -> Result<Principal, AuthError> {
-        if login == format!("admin-{tenant}") && password.expose() == CANARY {
+        let admin = login == format!("admin-{tenant}");
+        // `boss` is an ordinary user of tenant `a`, which names it a manager.
+        let boss = login == "boss" && tenant.as_str() == "a";
+        if (admin || boss) && password.expose() == CANARY {
             Ok(Principal {
                 external_id: login.to_string(),
-                admin: true,
+                admin,
             })
         } else {
             Err(AuthError::Rejected)
@@ -55,6 +58,10 @@ fn two_tenants(b_ready: bool) -> Router {
         ApiState {
             tenant,
             auth: Arc::new(PerTenant),
+            managers: idmsync_http::Managers::new(vec![(
+                Tenant::new("a").expect("tenant"),
+                vec!["boss".to_string()],
+            )]),
             ..state(&fake)
         }
     })
@@ -148,4 +155,36 @@ async fn ready_only_when_every_tenant_is() {
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(reply.json()["notReady"], json!(["b"]));
     assert!(!reply.body.contains("database down"), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn a_tenant_manager_uses_every_tenants_api_and_nobody_else_does() {
+    let router = two_tenants(true);
+    let boss = Some(HeaderValue::from_str(&basic("boss", CANARY)).expect("header"));
+    for (tenant, runs) in [("a", 1), ("b", 2)] {
+        let uri = format!("/api/enterprise/idm-sync-log-entries?tenantId={tenant}");
+        let reply = send(&router, Method::GET, &uri, boss.clone()).await;
+        assert_eq!(reply.status, StatusCode::OK, "{tenant}: {}", reply.body);
+        assert_eq!(reply.json()["total"], runs);
+    }
+    let wrong = Some(HeaderValue::from_str(&basic("boss", "wrong")).expect("header"));
+    let reply = send(
+        &router,
+        Method::GET,
+        "/api/enterprise/idm-sync-log-entries?tenantId=b",
+        wrong,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    let reply = runs_of(
+        &router,
+        "/api/enterprise/idm-sync-log-entries?tenantId=b",
+        "a",
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNAUTHORIZED,
+        "a's admin is no manager"
+    );
 }

@@ -358,7 +358,7 @@ fn unknown_and_missing_keys_say_what_the_section_has() {
     assert!(
         err.0.starts_with(
             "sync.max_deactivation: unknown key; the keys here are: tenant, admins, \
-             max_deactivations,"
+             managers, max_deactivations,"
         ),
         "{err}"
     );
