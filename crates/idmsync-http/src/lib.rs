@@ -29,6 +29,7 @@ mod ops;
 mod params;
 mod runs;
 mod scim;
+mod secret;
 mod serve;
 mod sync;
 mod tenants;

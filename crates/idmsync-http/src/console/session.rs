@@ -15,7 +15,6 @@ use axum::http::header::COOKIE;
 use axum::http::HeaderMap;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use sha2::{Digest, Sha256};
 
 /// The session cookie's name.
 pub(crate) const SESSION_COOKIE: &str = "idmsync_session";
@@ -92,22 +91,15 @@ impl Sessions {
     }
 }
 
+/// Tokens are compared as the SCIM bearer tokens are: as digests, in constant time.
+pub(crate) use crate::secret::same as same_token;
+
 /// 32 random bytes from the operating system, URL-safe base64.
 pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 32];
     // Without the system's randomness no session can be safe: better to stop than to guess.
     getrandom::fill(&mut bytes).expect("the operating system's random number generator");
     URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Whether `given` is `expected`, in time that does not depend on where they differ (the
-/// digests are compared, so not even the length leaks).
-pub(crate) fn same_token(given: &str, expected: &str) -> bool {
-    let (a, b) = (Sha256::digest(given), Sha256::digest(expected));
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.

@@ -7,7 +7,6 @@
 //! of several tokens (one per provider) it resembled.
 
 use std::fmt;
-use std::hint::black_box;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -16,13 +15,10 @@ use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
 use idmsync_scim::ScimError;
-use sha2::{Digest, Sha256};
 
 use super::wire::Failure;
 use super::ScimState;
-
-/// A SHA-256 digest.
-type Sha = [u8; 32];
+use crate::secret::{digest, same_digest, Sha};
 
 /// The bearer tokens that may use `/scim/v2`, one per identity provider (or a new and an old
 /// one while a token is rotated). Built from the tokens in clear, it keeps only their digests,
@@ -63,7 +59,7 @@ impl ScimTokens {
         let presented = digest(presented);
         let mut found = 0u8;
         for configured in self.digests.iter() {
-            found |= u8::from(constant_time_eq(&presented, configured));
+            found |= u8::from(same_digest(&presented, configured));
         }
         found == 1
     }
@@ -76,21 +72,6 @@ impl fmt::Debug for ScimTokens {
             .field("count", &self.digests.len())
             .finish()
     }
-}
-
-fn digest(token: &str) -> Sha {
-    Sha256::digest(token.as_bytes()).into()
-}
-
-/// Equality of two digests in time independent of where they differ: every byte is looked at
-/// and the differences are folded together before the one branch. `black_box` keeps the
-/// compiler from turning the fold back into an early exit.
-fn constant_time_eq(a: &Sha, b: &Sha) -> bool {
-    let mut difference = 0u8;
-    for (x, y) in a.iter().zip(b.iter()) {
-        difference |= black_box(x ^ y);
-    }
-    black_box(difference) == 0
 }
 
 /// The token of an `Authorization: Bearer` header (the scheme case-insensitive, as RFC 6750
@@ -151,18 +132,6 @@ mod tests {
     fn debug_shows_only_the_count() {
         let shown = format!("{:?}", ScimTokens::new(["secret-one", "secret-two"]));
         assert_eq!(shown, "ScimTokens { count: 2 }");
-    }
-
-    #[test]
-    fn digests_compare_whole() {
-        let a = digest("a");
-        let mut b = a;
-        assert!(constant_time_eq(&a, &b));
-        b[31] ^= 1;
-        assert!(!constant_time_eq(&a, &b));
-        b = a;
-        b[0] ^= 0x80;
-        assert!(!constant_time_eq(&a, &b));
     }
 
     #[test]
