@@ -17,6 +17,7 @@ mod scim;
 mod scim_sessions;
 mod secrets;
 mod serve;
+mod sources;
 mod support;
 mod tenants;
 mod untrusted;

@@ -482,6 +482,9 @@ pub enum EventKey {
     /// `sync.ignore_case` compares them), or a member reference names more than one entry: the
     /// run stops unless `sync.on_conflict = "skip"`.
     Conflict,
+    /// Two sources of a tenant contradict each other about an entry (one login claimed by two
+    /// people): the entry is held back and its stored row kept as it is; the run goes on.
+    SourceConflict,
     /// The guard stopped the run; the message says why.
     Aborted,
     /// The run failed (source or store error); the message says why.
@@ -491,7 +494,7 @@ pub enum EventKey {
     GuardReleased,
 }
 
-const EVENT_KEYS: [(EventKey, &str); 23] = [
+const EVENT_KEYS: [(EventKey, &str); 24] = [
     (EventKey::CreatedUser, "created-user"),
     (EventKey::UpdatedUser, "updated-user"),
     (EventKey::DeactivatedUser, "deactivated-user"),
@@ -512,6 +515,7 @@ const EVENT_KEYS: [(EventKey, &str); 23] = [
     (EventKey::SkippedCapability, "skipped-capability"),
     (EventKey::SkippedPassword, "skipped-password"),
     (EventKey::Conflict, "conflict"),
+    (EventKey::SourceConflict, "source-conflict"),
     (EventKey::Aborted, "aborted"),
     (EventKey::Failed, "failed"),
     (EventKey::GuardReleased, "guard-released"),

@@ -363,6 +363,7 @@ impl Subtree {
             locator: dn::normalize_or_keep(dn),
             source_id: None,
             reason: skip.to_string(),
+            conflict: false,
         }
     }
 }

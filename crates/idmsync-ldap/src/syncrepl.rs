@@ -426,6 +426,7 @@ pub(crate) fn settle<T>(
                     locator: dn::normalize_or_keep(&raw.dn),
                     source_id: SourceId::new(&uuid).ok(),
                     reason: skip.to_string(),
+                    conflict: false,
                 });
             }
         }

@@ -625,7 +625,9 @@ impl SyncService {
         gone: Vec<String>,
         progress: &DynProgress,
     ) -> Result<Planned, Refusal> {
-        let source_users = data.users.len();
+        // Users held back by a conflict between sources are in the source all the same.
+        let held = data.unreadable.iter().filter(|u| u.conflict && !u.group);
+        let source_users = data.users.len() + held.count();
         let admins = self
             .settings
             .admins
@@ -777,7 +779,7 @@ impl SyncService {
                 );
             }
         }
-        let unreadable = &data.unreadable;
+        let unreadable: Vec<_> = data.unreadable.iter().filter(|u| !u.conflict).collect();
         if mode != SyncMode::Full
             || unreadable.is_empty()
             || self.settings.on_unreadable == OnUnreadable::Keep

@@ -12,16 +12,19 @@ use idmsync_domain::Tenant;
 use idmsync_http::{ScimTokens, TlsFiles};
 use idmsync_ldap::{BindConfigError, Deltas, LdapBindConfig, LdapBinder, LdapConfig, LdapSource};
 use idmsync_mapping::Expression;
-use idmsync_ports::{Authenticator, ChangeFeed, IdentitySource, LoginField, SystemClock};
+use idmsync_ports::{
+    Authenticator, ChangeFeed, IdentitySource, LoginField, SyncStore, SystemClock,
+};
 use idmsync_provision::PushedSource;
 use idmsync_scheduler::{LiveSettings, ScheduleSettings, Schedules};
 use idmsync_source_file::{FileMapping, FileSource, FileSourceConfig};
+use idmsync_source_merge::{MergeOptions, MergedSource};
 use idmsync_store_diesel::{DatabaseUrl, DieselStore, StoreOptions};
 use idmsync_sync::{SyncPorts, SyncService, SyncSettings};
 
 use crate::settings::{
     FileMappingSettings, LdapSwitch, LoginKind, ScimSettings, Settings, SettingsError, SourceKind,
-    SyncSection,
+    SourceSettings, SyncSection,
 };
 
 /// The configured adapters.
@@ -160,7 +163,10 @@ impl App {
         let sync = &self.settings.sync;
         Ok(SyncService::new(
             SyncPorts {
-                source: source(&self.settings)?,
+                source: source(
+                    &self.settings,
+                    Some((self.store.clone(), self.tenant.clone())),
+                )?,
                 store: self.store.clone(),
                 lock: self.store.clone(),
                 hasher: Arc::new(sync_hasher(&self.settings)?),
@@ -203,36 +209,65 @@ impl App {
 /// A [`SettingsError`] naming `auth.password_key_file` when the file cannot be read, made or
 /// understood.
 fn sync_hasher(settings: &Settings) -> Result<Argon2Hasher, SettingsError> {
-    match settings.source.kind {
-        SourceKind::File | SourceKind::Scim => {
-            let key = PasswordKey::load_or_create(&settings.auth.password_key_file)
-                .map_err(|e| SettingsError(format!("auth.password_key_file: {e}")))?;
-            Ok(Argon2Hasher::with_key(&key))
-        }
-        SourceKind::Ldap => Ok(Argon2Hasher::new()),
+    if settings.sources.iter().all(|s| s.kind == SourceKind::Ldap) {
+        return Ok(Argon2Hasher::new());
     }
+    let key = PasswordKey::load_or_create(&settings.auth.password_key_file)
+        .map_err(|e| SettingsError(format!("auth.password_key_file: {e}")))?;
+    Ok(Argon2Hasher::with_key(&key))
 }
 
 /// The source adapter named by `source.type`, built (and its settings checked) without
-/// connecting.
+/// connecting; with `[[sources]]`, each of them merged in order (`sync.match_by`), the links
+/// between their entries and the tenant's users read from `links` when given (a run needs
+/// them; a check does not).
 ///
 /// # Errors
 /// A [`SettingsError`] naming the key.
-pub fn source(settings: &Settings) -> Result<Arc<dyn IdentitySource>, SettingsError> {
-    match settings.source.kind {
+pub fn source(
+    settings: &Settings,
+    links: Option<(Arc<dyn SyncStore>, Tenant)>,
+) -> Result<Arc<dyn IdentitySource>, SettingsError> {
+    let [only] = settings.sources.as_slice() else {
+        let mut sources = Vec::with_capacity(settings.sources.len());
+        for (i, source) in settings.sources.iter().enumerate() {
+            let name = source.name.clone().unwrap_or_default();
+            let built = one_source(source, &settings.sync)
+                .map_err(|e| SettingsError(format!("sources[{i}] ({name}): {}", e.0)))?;
+            sources.push((name, built));
+        }
+        let options = MergeOptions {
+            match_by: settings.sync.match_by.unwrap_or_default(),
+            ignore_case: settings.sync.ignore_case,
+        };
+        let merged = MergedSource::new(sources, options);
+        return Ok(Arc::new(match links {
+            Some((store, tenant)) => merged.with_links(store, tenant),
+            None => merged,
+        }));
+    };
+    one_source(only, &settings.sync)
+}
+
+/// One source adapter from its section.
+fn one_source(
+    source: &SourceSettings,
+    sync: &SyncSection,
+) -> Result<Arc<dyn IdentitySource>, SettingsError> {
+    match source.kind {
         SourceKind::File => {
-            let file = settings.source.file.as_ref().ok_or_else(|| {
+            let file = source.file.as_ref().ok_or_else(|| {
                 SettingsError("source.file: missing [source.file] section (users, groups)".into())
             })?;
             Ok(Arc::new(FileSource::new(FileSourceConfig {
                 users: file.users.clone(),
                 groups: file.groups.clone(),
-                ignore_case: settings.sync.ignore_case,
+                ignore_case: sync.ignore_case,
                 mapping: file_mapping(&file.mapping)?,
             })))
         }
         SourceKind::Ldap => {
-            let ldap = settings.source.ldap.clone().ok_or_else(|| {
+            let ldap = source.ldap.clone().ok_or_else(|| {
                 SettingsError(
                     "source.ldap: missing [source.ldap] section (url, bind_dn, ...)".into(),
                 )
@@ -298,7 +333,12 @@ pub fn live(settings: &Settings) -> Result<Option<Live>, SettingsError> {
              sync.live = false, or rely on sync.differential_cron"
         ))
     };
-    let ldap = match (&settings.source.kind, &settings.source.ldap) {
+    if settings.sources.len() > 1 {
+        return Err(cannot(
+            "a tenant with several sources reads them all whole, to merge them",
+        ));
+    }
+    let ldap = match (&settings.source().kind, &settings.source().ldap) {
         (SourceKind::File, _) => return Err(cannot("the file source cannot follow changes")),
         (SourceKind::Scim, _) => {
             return Err(cannot(
@@ -393,8 +433,9 @@ pub fn login_policy(settings: &Settings) -> Result<(LoginOptions, PasswordCheck)
 /// The connection logins bind with, or `None` when the local database password is the
 /// method (`auth.ldap`; by default, bind exactly when the source is LDAP).
 fn directory_connection(settings: &Settings) -> Result<Option<LdapConfig>, SettingsError> {
+    let first_ldap = settings.sources.iter().find_map(|s| s.ldap.clone());
     let source = || {
-        settings.source.ldap.clone().ok_or_else(|| {
+        first_ldap.clone().ok_or_else(|| {
             SettingsError(
                 "auth.ldap: binding to the directory needs [source.ldap] or an [auth.ldap] \
                  table of connection settings"
@@ -406,7 +447,7 @@ fn directory_connection(settings: &Settings) -> Result<Option<LdapConfig>, Setti
         Some(LdapSwitch::Flag(false)) => Ok(None),
         Some(LdapSwitch::Flag(true)) => source().map(Some),
         Some(LdapSwitch::Connection(connection)) => Ok(Some(connection.as_ref().clone())),
-        None if settings.source.kind == SourceKind::Ldap => source().map(Some),
+        None if settings.sources.iter().any(|s| s.kind == SourceKind::Ldap) => source().map(Some),
         None => Ok(None),
     }
 }
@@ -419,7 +460,7 @@ pub fn schedules(settings: &Settings) -> Result<Schedules, SettingsError> {
     let sync = &settings.sync;
     // A SCIM source has nothing to read: its runs are the providers' writes. The schedules'
     // defaults are off for it, and one set on purpose is a mistake worth saying.
-    if settings.source.kind == SourceKind::Scim {
+    if settings.source().kind == SourceKind::Scim {
         let defaults = SyncSection::default();
         for (key, value, default) in [
             ("sync.full_cron", &sync.full_cron, &defaults.full_cron),
@@ -475,11 +516,11 @@ pub struct Scim {
 /// A [`SettingsError`] naming the key: no token at all, an unreadable token file, a zero
 /// `batch_ms` or `max_results`, a `base_url` that is not an http(s) URL.
 pub fn scim(settings: &Settings) -> Result<Option<Scim>, SettingsError> {
-    if settings.source.kind != SourceKind::Scim {
+    if settings.source().kind != SourceKind::Scim {
         return Ok(None);
     }
     let defaults = ScimSettings::default();
-    let scim = settings.source.scim.as_ref().unwrap_or(&defaults);
+    let scim = settings.source().scim.as_ref().unwrap_or(&defaults);
     let mut tokens: Vec<String> = scim.tokens.iter().map(|t| t.trim().to_string()).collect();
     if let Some(path) = &scim.token_file {
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -589,7 +630,7 @@ mod tests {
             "the documented default"
         );
         Database::of(&s).expect("database");
-        source(&s).expect("source");
+        source(&s, None).expect("source");
         login_policy(&s).expect("logins");
         schedules(&s).expect("schedules");
         assert_eq!(tls_files(&s).expect("tls"), None);
@@ -616,9 +657,44 @@ mod tests {
     #[test]
     fn a_source_without_its_section_names_it() {
         let ldap = Settings::from_text("[source]\ntype = \"ldap\"\n", &[]).expect("loads");
-        names(source(&ldap), "source.ldap");
+        names(source(&ldap, None), "source.ldap");
         let file = Settings::from_text("[source]\ntype = \"file\"\n", &[]).expect("loads");
-        names(source(&file), "source.file");
+        names(source(&file, None), "source.file");
+    }
+
+    /// Employees from a directory over contractors from files, in one tenant.
+    const SEVERAL: &str = "[sync]\nlive = true\n\
+        [[sources]]\nname = \"employees\"\ntype = \"ldap\"\n[sources.ldap]\n\
+        url = \"ldap://dir:389\"\nbind_dn = \"cn=sync,dc=example,dc=com\"\n\
+        bind_password = \"s\"\nuser_search_base = \"ou=people,dc=example,dc=com\"\n\
+        group_search_base = \"ou=groups,dc=example,dc=com\"\n\
+        [[sources]]\nname = \"contractors\"\ntype = \"file\"\n[sources.file]\n\
+        users = \"u.txt\"\ngroups = \"g.txt\"\n";
+
+    #[test]
+    fn several_sources_merge_bind_logins_to_the_directory_and_cannot_follow_live() {
+        let s = Settings::from_text(SEVERAL, &[]).expect("loads");
+        let merged = source(&s, None).expect("source");
+        assert_eq!(
+            merged.name(),
+            "employees=ldap://dir:389 + contractors=file:u.txt"
+        );
+        let (_, check) = login_policy(&s).expect("logins");
+        assert!(
+            matches!(check, PasswordCheck::Directory { .. }),
+            "logins bind to the employees' directory"
+        );
+        let message = names(live(&s), "sync.live");
+        assert!(message.contains("several sources"), "{message}");
+        let broken = SEVERAL.replace(
+            "[sources.file]\nusers = \"u.txt\"\ngroups = \"g.txt\"\n",
+            "",
+        );
+        let message = names(
+            source(&Settings::from_text(&broken, &[]).expect("loads"), None),
+            "sources[1] (contractors): source.file",
+        );
+        assert!(message.contains("missing [source.file]"), "{message}");
     }
 
     #[test]

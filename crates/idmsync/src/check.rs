@@ -104,7 +104,9 @@ async fn check_tenant(config: &Path, tenant: Option<&str>) -> Vec<Finding> {
 async fn check(config: &Path, settings: &Settings) -> Vec<Finding> {
     let mut problems = Vec::new();
     let database = Database::of(settings).map_err(|e| problems.push(e.0)).ok();
-    let source = app::source(settings).map_err(|e| problems.push(e.0)).ok();
+    let source = app::source(settings, None)
+        .map_err(|e| problems.push(e.0))
+        .ok();
     if let Err(e) = app::login_policy(settings) {
         problems.push(e.0);
     }

@@ -339,7 +339,7 @@ async fn release_guard(app: &App) -> anyhow::Result<ExitCode> {
 }
 
 async fn sync(app: &App, args: SyncArgs, console: Console) -> anyhow::Result<ExitCode> {
-    if app.settings.source.kind == SourceKind::Scim {
+    if app.settings.source().kind == SourceKind::Scim {
         return Err(SettingsError(
             "source.type: `idmsync sync` reads a source, and a SCIM source is pushed to: run \
              `idmsync serve` and point the identity provider at its /scim/v2 (docs/scim.md)"

@@ -76,7 +76,7 @@ impl Served {
     async fn check_source(&self) -> anyhow::Result<()> {
         let follows = self.app.settings.sync.live;
         let tenant = &self.app.tenant;
-        match check::check_source(app::source(&self.app.settings)?.as_ref(), follows).await {
+        match check::check_source(app::source(&self.app.settings, None)?.as_ref(), follows).await {
             Ok(found) => info!(%tenant, "source checked: {found}"),
             Err(reason) => warn!(
                 %tenant,
@@ -94,7 +94,7 @@ impl Served {
         until: impl Fn() -> F,
     ) -> Vec<JoinHandle<()>> {
         let scheduler = &self.scheduler;
-        if self.app.settings.source.kind == SourceKind::Scim {
+        if self.app.settings.source().kind == SourceKind::Scim {
             scheduler.without_boot_sync();
         } else if let Err(e) = scheduler.boot().await {
             warn!(tenant = %self.app.tenant, error = %e, "the boot sync could not start; it is retried, and the service stays not ready until a full sync succeeds");
@@ -134,7 +134,7 @@ pub async fn serve(apps: Vec<App>, console: Console) -> anyhow::Result<()> {
     if several {
         if let Some(pushed) = apps
             .iter()
-            .find(|app| app.settings.source.kind == SourceKind::Scim)
+            .find(|app| app.settings.source().kind == SourceKind::Scim)
         {
             let name = &pushed.tenant;
             return Err(SettingsError(format!(

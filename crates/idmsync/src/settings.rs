@@ -24,6 +24,8 @@ struct ConfigFile {
     database: DatabaseSettings,
     sync: Option<SyncSection>,
     source: Option<SourceSettings>,
+    #[serde(default)]
+    sources: Vec<SourceSettings>,
     auth: Option<AuthSettings>,
     #[serde(default)]
     http: HttpSettings,
@@ -37,7 +39,9 @@ struct ConfigFile {
 struct TenantSection {
     #[serde(default)]
     sync: SyncSection,
-    source: SourceSettings,
+    source: Option<SourceSettings>,
+    #[serde(default)]
+    sources: Vec<SourceSettings>,
     #[serde(default)]
     auth: AuthSettings,
 }
@@ -49,6 +53,7 @@ impl ConfigFile {
             database,
             sync,
             source,
+            sources,
             auth,
             http,
             mut tenants,
@@ -61,17 +66,12 @@ impl ConfigFile {
                     sync.tenant
                 )));
             }
-            let source = source.ok_or_else(|| {
-                SettingsError(
-                    "source: missing; add [source] with its type (file, ldap, scim), or                      [tenants.NAME.source] for each tenant"
-                        .into(),
-                )
-            })?;
+            let sources = one_or_several(source, sources, "", &sync)?;
             let auth = auth.unwrap_or_default();
             return Ok(Settings {
                 database,
                 sync,
-                source,
+                sources,
                 auth,
                 http,
             });
@@ -79,6 +79,7 @@ impl ConfigFile {
         for (key, present) in [
             ("sync", sync.is_some()),
             ("source", source.is_some()),
+            ("sources", !sources.is_empty()),
             ("auth", auth.is_some()),
         ] {
             if present {
@@ -113,6 +114,7 @@ impl ConfigFile {
         let Some(TenantSection {
             mut sync,
             source,
+            sources,
             auth,
         }) = tenants.remove(&name)
         else {
@@ -123,11 +125,12 @@ impl ConfigFile {
                 "tenants.{name}.sync.tenant: the tenant is named by its table ({name}); leave                  sync.tenant out"
             )));
         }
+        let sources = one_or_several(source, sources, &format!("tenants.{name}."), &sync)?;
         sync.tenant = name;
         Ok(Settings {
             database,
             sync,
-            source,
+            sources,
             auth,
             http,
         })
@@ -139,16 +142,93 @@ impl ConfigFile {
     }
 }
 
+/// A tenant's `[source]`, or its `[[sources]]` in order of precedence, checked: one of the
+/// two; several sources each named, once, and none pushed to (SCIM); `sync.match_by` only with
+/// several. `prefix` is where the tenant's keys are (`tenants.acme.`).
+fn one_or_several(
+    source: Option<SourceSettings>,
+    sources: Vec<SourceSettings>,
+    prefix: &str,
+    sync: &SyncSection,
+) -> Result<Vec<SourceSettings>, SettingsError> {
+    let sources = match (source, sources.len()) {
+        (Some(_), 1..) => {
+            return Err(SettingsError(format!(
+                "{prefix}sources: a tenant has [{prefix}source] or [[{prefix}sources]], not \
+                 both; move the [source] into the list where its precedence belongs"
+            )))
+        }
+        (Some(source), _) => {
+            if source.name.is_some() {
+                return Err(SettingsError(format!(
+                    "{prefix}source.name: only the entries of [[{prefix}sources]] are named; \
+                     remove it"
+                )));
+            }
+            vec![source]
+        }
+        (None, 0) => {
+            return Err(SettingsError(format!(
+                "{prefix}source: missing; add [{prefix}source] with its type (file, ldap, scim), \
+                 or [[{prefix}sources]] for several merged in order of precedence{}",
+                if prefix.is_empty() {
+                    ", or [tenants.NAME.source] for each tenant"
+                } else {
+                    ""
+                }
+            )))
+        }
+        (None, _) => sources,
+    };
+    if sources.len() == 1 {
+        if sync.match_by.is_some() {
+            return Err(SettingsError(format!(
+                "{prefix}sync.match_by: only applies to a tenant with several sources; remove it"
+            )));
+        }
+        return Ok(sources);
+    }
+    let mut names = std::collections::HashSet::new();
+    for (i, source) in sources.iter().enumerate() {
+        let key = format!("{prefix}sources[{i}]");
+        let Some(name) = source.name.as_deref() else {
+            return Err(SettingsError(format!(
+                "{key}.name: missing; each of several sources is named (\"employees\"), for the \
+                 run log and for the links between its entries and the tenant's users"
+            )));
+        };
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        if name.is_empty() || name.len() > 64 || !name.chars().all(word) {
+            return Err(SettingsError(format!(
+                "{key}.name: {name:?} is not a name; use letters, digits, '-' and '_' (at most \
+                 64)"
+            )));
+        }
+        if !names.insert(name) {
+            return Err(SettingsError(format!(
+                "{key}.name: {name:?} names two sources; each needs its own name"
+            )));
+        }
+        if source.kind == SourceKind::Scim {
+            return Err(SettingsError(format!(
+                "{key}.type: a SCIM source is pushed to by an identity provider and cannot be \
+                 merged with others; give it a tenant of its own"
+            )));
+        }
+    }
+    Ok(sources)
+}
+
 /// One tenant's configuration: the shared `[database]` and `[http]`, and the tenant's
-/// `[sync]`, `[source]` and `[auth]`.
+/// `[sync]`, `[source]` (or `[[sources]]`) and `[auth]`.
 #[derive(Debug)]
 pub struct Settings {
     /// `[database]`; the embedded default when absent.
     pub database: DatabaseSettings,
     /// `[sync]`
     pub sync: SyncSection,
-    /// `[source]`
-    pub source: SourceSettings,
+    /// `[source]`, or `[[sources]]` highest precedence first: never empty.
+    pub sources: Vec<SourceSettings>,
     /// `[auth]`
     pub auth: AuthSettings,
     /// `[http]`, for `idmsync serve`.
@@ -383,6 +463,8 @@ pub struct SyncSection {
     pub live_batch_ms: u64,
     /// Live sync by DirSync reads the changes every this many seconds.
     pub live_interval_secs: u64,
+    /// With several sources: what makes two sources' entries one person (`email`, `login`).
+    pub match_by: Option<idmsync_source_merge::MatchBy>,
 }
 
 impl Default for SyncSection {
@@ -402,6 +484,7 @@ impl Default for SyncSection {
             live: false,
             live_batch_ms: 500,
             live_interval_secs: idmsync_ldap::DEFAULT_POLL.as_secs(),
+            match_by: None,
         }
     }
 }
@@ -410,6 +493,8 @@ impl Default for SyncSection {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSettings {
+    /// Its name, in a tenant's `[[sources]]`.
+    pub name: Option<String>,
     /// The adapter.
     #[serde(rename = "type")]
     pub kind: SourceKind,
@@ -518,6 +603,11 @@ pub struct FileMappingSettings {
 pub struct SettingsError(pub String);
 
 impl Settings {
+    /// The tenant's source: the only one, or the one of highest precedence.
+    pub fn source(&self) -> &SourceSettings {
+        &self.sources[0]
+    }
+
     /// Loads `path`, then the environment overrides, and selects the tenant `tenant`
     /// (`--tenant`), or the only one the file has.
     pub fn load(path: &Path, tenant: Option<&str>) -> Result<Self, SettingsError> {
@@ -599,7 +689,7 @@ fn unreadable(error: ConfigError) -> SettingsError {
     SettingsError(format!("{file}: {}", message.join(": ")))
 }
 
-/// Puts `[source.ldap]` under an `[auth.ldap]` table, key by key, so that the table
+/// Puts `[source.ldap]` (or the first LDAP source's) under an `[auth.ldap]` table, key by key, so that the table
 /// deserialises to the complete connection settings for logins. A flag `auth.ldap` (or none)
 /// is left alone.
 /// The same for each `[tenants.NAME]`.
@@ -613,8 +703,19 @@ fn merge_auth_ldap(config: Config) -> Result<Config, ConfigError> {
         let Ok(overrides) = config.get_table(&format!("{prefix}auth.ldap")) else {
             continue;
         };
+        // With several sources, the first LDAP one is the directory logins bind to.
+        let first_ldap = || {
+            config
+                .get_array(&format!("{prefix}sources"))
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|s| s.into_table().ok())
+                .find_map(|mut s| s.remove("ldap").and_then(|l| l.into_table().ok()))
+        };
         let mut merged = config
             .get_table(&format!("{prefix}source.ldap"))
+            .ok()
+            .or_else(first_ldap)
             .unwrap_or_default();
         merged.extend(overrides);
         builder = builder.set_override(format!("{prefix}auth.ldap"), merged)?;

@@ -63,8 +63,13 @@ pub struct Unreadable {
     pub locator: String,
     /// Its source id, when that much could be read.
     pub source_id: Option<SourceId>,
-    /// Why it could not be read.
+    /// Why it could not be read, or, with `conflict`, why it is held back.
     pub reason: String,
+    /// The entry was read, but several sources of a tenant contradict each other about it (one
+    /// login claimed by two people): it is held back like an unreadable entry, kept as stored and
+    /// logged as a `source-conflict`, whatever `sync.on_unreadable` says, because neither side is
+    /// wrong data a person must fix before the other users may sync.
+    pub conflict: bool,
 }
 
 /// Plans the changes that bring the store in line with the source.

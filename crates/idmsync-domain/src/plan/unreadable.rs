@@ -39,19 +39,16 @@ impl<'a> Planner<'a> {
         let group_locators = locators(&mut store.groups.iter().map(|g| g.locator.as_deref()));
         for u in unreadable {
             let (index, by_locator, out, event) = if u.group {
-                (
-                    &self.group_index,
-                    &group_locators,
-                    &mut kept.groups,
-                    EventKey::SkippedGroup,
-                )
+                let event = EventKey::SkippedGroup;
+                (&self.group_index, &group_locators, &mut kept.groups, event)
             } else {
-                (
-                    &self.user_index,
-                    &user_locators,
-                    &mut kept.users,
-                    EventKey::SkippedUser,
-                )
+                let event = EventKey::SkippedUser;
+                (&self.user_index, &user_locators, &mut kept.users, event)
+            };
+            let event = if u.conflict {
+                EventKey::SourceConflict
+            } else {
+                event
             };
             let found = u
                 .source_id
@@ -65,7 +62,11 @@ impl<'a> Planner<'a> {
                 }
                 None => "not stored yet",
             };
-            let message = format!("{}: could not be read ({}); {outcome}", u.locator, u.reason);
+            let message = if u.conflict {
+                format!("{}: {}; {outcome}", u.locator, u.reason)
+            } else {
+                format!("{}: could not be read ({}); {outcome}", u.locator, u.reason)
+            };
             self.warn(event, message);
         }
         kept

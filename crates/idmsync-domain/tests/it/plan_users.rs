@@ -468,6 +468,7 @@ fn an_unreadable_entry_keeps_its_stored_user_and_memberships_in_a_full_run() {
         locator: dn.to_string(),
         source_id: None,
         reason: "no value for 'entryUUID'".to_string(),
+        conflict: false,
     });
     step(
         &mut store,

@@ -558,6 +558,7 @@ fn unreadable(dn: &str) -> Unreadable {
         locator: dn.into(),
         source_id: None,
         reason: "no value for 'entryUUID'".into(),
+        conflict: false,
     }
 }
 

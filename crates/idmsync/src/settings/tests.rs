@@ -27,7 +27,7 @@ fn the_shipped_default_loads() {
     .expect("default config")
     .select(None)
     .expect("one tenant");
-    assert_eq!(s.source.kind, SourceKind::File);
+    assert_eq!(s.source().kind, SourceKind::File);
     assert_eq!(s.sync.admins, vec!["jlennon".to_string()]);
 }
 
@@ -96,7 +96,7 @@ fn auth_ldap_is_a_flag_or_a_table_merged_over_the_source_connection() {
     assert_eq!(c.timeout_secs, 5);
     assert_eq!(c.bind_dn, "cn=sync,dc=example,dc=com", "from [source.ldap]");
     assert_eq!(c.user_search_base, "ou=people,dc=example,dc=com");
-    let source = s.source.ldap.expect("source");
+    let source = s.sources[0].ldap.clone().expect("source");
     assert_eq!(source.url, "ldap://dir:389", "the source keeps its own");
 
     let s = load(
@@ -440,7 +440,7 @@ fn text_from_the_environment_stays_as_written() {
         ],
     )
     .expect("settings");
-    let ldap = s.source.ldap.expect("ldap");
+    let ldap = s.sources[0].ldap.clone().expect("ldap");
     assert_eq!(
         ldap.bind_password.map(|p| p.expose().to_string()),
         Some("007".into())
@@ -545,7 +545,7 @@ fn a_tenant_is_chosen_by_name_and_named_by_its_table() {
     let partners = Settings::tenant_from_text(TENANTS, &[], Some("partners")).expect("partners");
     assert_eq!(partners.sync.tenant, "partners");
     assert!(partners.sync.admins.is_empty());
-    let file = partners.source.file.expect("file source");
+    let file = partners.sources[0].file.as_ref().expect("file source");
     assert_eq!(file.users, PathBuf::from("partner-users.txt"));
 }
 
@@ -586,4 +586,82 @@ fn top_level_sections_beside_tenants_are_refused_naming_where_they_go() {
     );
     let error = Settings::tenant_from_text(&renamed, &[], Some("staff")).expect_err("renamed");
     assert!(error.0.contains("tenants.staff.sync.tenant"), "{error}");
+}
+
+/// Tenant `acme` with `[[sources]]`: `first` then a file source named `contractors`.
+fn several(first: &str, sync: &str) -> String {
+    format!(
+        "[tenants.acme.sync]\n{sync}\n\
+         [[tenants.acme.sources]]\n{first}\n\
+         [tenants.acme.sources.ldap]\nurl = \"ldap://dir:389\"\n\
+         bind_dn = \"cn=sync,dc=example,dc=com\"\nbind_password = \"s\"\n\
+         user_search_base = \"ou=people,dc=example,dc=com\"\n\
+         group_search_base = \"ou=groups,dc=example,dc=com\"\n\
+         [[tenants.acme.sources]]\nname = \"contractors\"\ntype = \"file\"\n\
+         [tenants.acme.sources.file]\nusers = \"u.txt\"\ngroups = \"g.txt\"\n"
+    )
+}
+
+#[test]
+fn several_sources_load_in_order_of_precedence() {
+    let s = load(
+        &several(
+            "name = \"employees\"\ntype = \"ldap\"",
+            "match_by = \"login\"",
+        ),
+        &[],
+    )
+    .expect("several");
+    let names: Vec<_> = s.sources.iter().map(|s| s.name.as_deref()).collect();
+    assert_eq!(names, [Some("employees"), Some("contractors")]);
+    assert_eq!(s.source().kind, SourceKind::Ldap, "the highest first");
+    assert_eq!(s.sync.match_by, Some(idmsync_source_merge::MatchBy::Login));
+}
+
+#[test]
+fn several_sources_mistakes_are_named() {
+    for (first, sync, expected) in [
+        (
+            "type = \"ldap\"",
+            "",
+            "tenants.acme.sources[0].name: missing",
+        ),
+        (
+            "name = \"contractors\"\ntype = \"ldap\"",
+            "",
+            "tenants.acme.sources[1].name: \"contractors\" names two sources",
+        ),
+        (
+            "name = \"a b\"\ntype = \"ldap\"",
+            "",
+            "tenants.acme.sources[0].name: \"a b\" is not a name",
+        ),
+        (
+            "name = \"employees\"\ntype = \"ldap\"",
+            "match_by = \"name\"",
+            "tenants.acme.sync.match_by",
+        ),
+    ] {
+        let error = load(&several(first, sync), &[]).expect_err(expected);
+        assert!(error.0.contains(expected), "{expected}: {error}");
+    }
+    let both = format!(
+        "{}\n[tenants.acme.source]\ntype = \"file\"\n",
+        several("name = \"employees\"\ntype = \"ldap\"", "")
+    );
+    let error = load(&both, &[]).expect_err("both");
+    assert!(
+        error
+            .0
+            .contains("a tenant has [tenants.acme.source] or [[tenants.acme.sources]], not both"),
+        "{error}"
+    );
+    let one = format!("{BASE}\n[sync]\nmatch_by = \"email\"\n");
+    let error = load(&one, &[]).expect_err("one source");
+    assert!(
+        error
+            .0
+            .contains("sync.match_by: only applies to a tenant with several sources"),
+        "{error}"
+    );
 }

@@ -1,0 +1,530 @@
+//! Several sources' reads made into the one read the engine plans, without I/O.
+//!
+//! Rules, each covered by a test:
+//! - a person is the entries of different sources with the same matching value (the e-mail,
+//!   compared without case, or the login): never a guess from names;
+//! - the higher source (earlier in the configuration) wins field by field where it has a value;
+//!   the account is enabled when any source enables it, so one source's leaver stays while
+//!   another source still provides them;
+//! - a merged entry keeps the id it was given the first time (the links of earlier runs), so a
+//!   person who moves between sources keeps their row;
+//! - one login claimed by two different people of different sources, or a matching value shared
+//!   by two entries of one source, is a conflict: those entries are held back, logged, and
+//!   their stored rows kept as they are;
+//! - groups with the same group id in several sources are one group whose members are every
+//!   source's, each member reference rewritten to how the merged entry is known.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use idmsync_domain::plan::SourceData;
+use idmsync_domain::{
+    ArcStr, Document, ExternalId, MemberRef, SourceGroup, SourceId, SourcePassword, SourceUser,
+    Unreadable,
+};
+use serde::Deserialize;
+
+use crate::links::Links;
+
+/// One source's read, under the name the configuration gives it.
+#[derive(Debug)]
+pub struct Read {
+    /// The source's name (`sources[].name`).
+    pub source: String,
+    /// What it returned.
+    pub data: SourceData,
+}
+
+/// The declared attribute that says two sources' entries are one person (`sync.match_by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchBy {
+    /// The e-mail address, without regard to case or surrounding white space.
+    #[default]
+    Email,
+    /// The login, as `sync.ignore_case` compares logins.
+    Login,
+}
+
+/// How reads are merged.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MergeOptions {
+    /// What makes two entries one person.
+    pub match_by: MatchBy,
+    /// `sync.ignore_case`: logins and group ids compared without case.
+    pub ignore_case: bool,
+}
+
+/// Merges `reads`, highest precedence first, given the links earlier runs recorded. The result
+/// holds the documents of the entries whose links changed, for the run to record.
+#[must_use]
+pub fn merge(reads: Vec<Read>, links: &Links, options: MergeOptions) -> SourceData {
+    let names: Vec<String> = reads.iter().map(|r| r.source.clone()).collect();
+    let mut users = Vec::new();
+    let mut groups = Vec::new();
+    let mut out = SourceData::default();
+    for (source, read) in reads.into_iter().enumerate() {
+        users.extend(read.data.users.into_iter().map(|u| (source, u)));
+        groups.extend(read.data.groups.into_iter().map(|g| (source, g)));
+        for mut entry in read.data.unreadable {
+            if let Some(merged) = entry
+                .source_id
+                .as_ref()
+                .and_then(|id| links.merged(entry.group, &names[source], id))
+            {
+                entry.source_id = Some(merged.clone());
+            }
+            out.unreadable.push(entry);
+        }
+    }
+    let fold = Fold(options.ignore_case);
+
+    let mut people = entities(&users, &names, |u| match options.match_by {
+        MatchBy::Email => u
+            .email
+            .as_deref()
+            .map(|e| e.trim().to_lowercase())
+            .filter(|e| !e.is_empty())
+            .map(|e| ("e-mail", e)),
+        MatchBy::Login => Some(("login", fold.key(u.external_id.as_str()))),
+    });
+    hold_login_conflicts(&mut people, &users, &names, fold);
+    let user_ids = assign(&people, &users, &names, links, false, |u| &u.source_id);
+    let groups_merged = entities(&groups, &names, |g| {
+        Some(("group id", fold.key(g.external_id.as_str())))
+    });
+    let group_ids = assign(&groups_merged, &groups, &names, links, true, |g| {
+        &g.source_id
+    });
+
+    let mut locators = HashSet::new();
+    let mut made_users = Vec::with_capacity(people.len());
+    for entity in &people {
+        let records: Vec<&SourceUser> = entity.records.iter().map(|&r| &users[r].1).collect();
+        let locator = unique_locator(&mut locators, records.iter().map(|u| &u.locator));
+        made_users.push(Made {
+            locator,
+            external_id: records[0].external_id.clone(),
+            held: entity.held.is_some(),
+        });
+    }
+    let mut made_groups = Vec::with_capacity(groups_merged.len());
+    for entity in &groups_merged {
+        let records: Vec<&SourceGroup> = entity.records.iter().map(|&r| &groups[r].1).collect();
+        let locator = unique_locator(&mut locators, records.iter().map(|g| &g.locator));
+        made_groups.push(Made {
+            locator,
+            external_id: records[0].external_id.clone(),
+            held: entity.held.is_some(),
+        });
+    }
+    let refs = References::new(
+        names.len(),
+        (&people, &users),
+        (&groups_merged, &groups),
+        fold,
+    );
+
+    for ((entity, id), made) in people.iter().zip(&user_ids).zip(&made_users) {
+        let records: Vec<(usize, &SourceUser)> = entity
+            .records
+            .iter()
+            .map(|&r| (users[r].0, &users[r].1))
+            .collect();
+        if let Some(reason) = &entity.held {
+            out.unreadable.push(held(
+                false,
+                id,
+                records[0].1.locator.as_deref(),
+                records[0].1.external_id.as_str(),
+                reason,
+            ));
+            continue;
+        }
+        out.users.push(merged_user(id, made, &records));
+        document(
+            &mut out.documents,
+            links,
+            false,
+            id,
+            &names,
+            &records,
+            |u| &u.source_id,
+        );
+    }
+    for ((entity, id), made) in groups_merged.iter().zip(&group_ids).zip(&made_groups) {
+        let records: Vec<(usize, &SourceGroup)> = entity
+            .records
+            .iter()
+            .map(|&r| (groups[r].0, &groups[r].1))
+            .collect();
+        if let Some(reason) = &entity.held {
+            out.unreadable.push(held(
+                true,
+                id,
+                records[0].1.locator.as_deref(),
+                records[0].1.external_id.as_str(),
+                reason,
+            ));
+            continue;
+        }
+        let mut seen = HashSet::new();
+        let (refs, made_users, made_groups) = (&refs, &made_users, &made_groups);
+        let members = records
+            .iter()
+            .flat_map(|&(source, g)| {
+                g.members
+                    .iter()
+                    .map(move |m| refs.rewrite(source, m, made_users, made_groups))
+            })
+            .filter(|m| seen.insert(m.clone()))
+            .collect();
+        out.groups.push(SourceGroup {
+            source_id: id.clone(),
+            external_id: made.external_id.clone(),
+            locator: made.locator.clone(),
+            name: first(records.iter().map(|(_, g)| g.name.as_str())).to_string(),
+            members,
+        });
+        document(&mut out.documents, links, true, id, &names, &records, |g| {
+            &g.source_id
+        });
+    }
+    out
+}
+
+/// Identifiers folded as `sync.ignore_case` says.
+#[derive(Clone, Copy)]
+struct Fold(bool);
+
+impl Fold {
+    fn key(self, s: &str) -> String {
+        if self.0 {
+            s.to_lowercase()
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+/// One merged entry: the indices of its records (highest source first) and, when it is held
+/// back, why.
+#[derive(Debug)]
+struct Entity {
+    records: Vec<usize>,
+    held: Option<String>,
+}
+
+/// How a merged entry is known once merged.
+struct Made {
+    locator: Option<String>,
+    external_id: ExternalId,
+    held: bool,
+}
+
+/// What joins entries into one entity: the attribute's name, for the log, and its value.
+type Key = (&'static str, String);
+
+/// The entities of `records` (each with its source's index), joined by `key`: entries of
+/// different sources with the same key are one; entries of one source never join each other
+/// (the planner judges a source's own duplicates), and a key shared inside one source and
+/// found in another is a conflict, since which entry is the other source's person is a guess.
+fn entities<T>(
+    records: &[(usize, T)],
+    names: &[String],
+    key: impl Fn(&T) -> Option<Key>,
+) -> Vec<Entity> {
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    let mut keyed: Vec<(Vec<usize>, Option<Key>)> = Vec::new();
+    for (r, (_, entry)) in records.iter().enumerate() {
+        match key(entry) {
+            Some((what, value)) => match by_key.get(&value) {
+                Some(&e) => keyed[e].0.push(r),
+                None => {
+                    by_key.insert(value.clone(), keyed.len());
+                    keyed.push((vec![r], Some((what, value))));
+                }
+            },
+            None => keyed.push((vec![r], None)),
+        }
+    }
+    let mut out = Vec::with_capacity(keyed.len());
+    for (members, key) in keyed {
+        let mut per_source: BTreeMap<usize, usize> = BTreeMap::new();
+        for &r in &members {
+            *per_source.entry(records[r].0).or_default() += 1;
+        }
+        if per_source.len() == 1 {
+            out.extend(members.into_iter().map(|r| Entity {
+                records: vec![r],
+                held: None,
+            }));
+            continue;
+        }
+        let held = per_source.iter().find(|(_, &n)| n > 1).zip(key).map(
+            |((&source, &n), (what, value))| {
+                format!(
+                    "{what} {value:?} is on {n} entries of {} and also in {}: which one is the \
+                     same person is not for idmsync to guess; neither is changed",
+                    names[source],
+                    others(&per_source, source, names)
+                )
+            },
+        );
+        out.push(Entity {
+            records: members,
+            held,
+        });
+    }
+    out
+}
+
+/// The names of the sources in `per_source` other than `but`.
+fn others(per_source: &BTreeMap<usize, usize>, but: usize, names: &[String]) -> String {
+    per_source
+        .keys()
+        .filter(|&&s| s != but)
+        .map(|&s| names[s].as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Holds back every person claiming a login that a different person of another source claims
+/// too: neither is changed, both are logged.
+fn hold_login_conflicts(
+    people: &mut [Entity],
+    users: &[(usize, SourceUser)],
+    names: &[String],
+    fold: Fold,
+) {
+    let mut by_login: HashMap<String, Vec<usize>> = HashMap::new();
+    for (e, entity) in people.iter().enumerate() {
+        let login = fold.key(users[entity.records[0]].1.external_id.as_str());
+        by_login.entry(login).or_default().push(e);
+    }
+    for claimants in by_login.into_values().filter(|c| c.len() > 1) {
+        let mut sources: Vec<usize> = claimants
+            .iter()
+            .flat_map(|&e| people[e].records.iter().map(|&r| users[r].0))
+            .collect();
+        sources.sort_unstable();
+        sources.dedup();
+        if sources.len() < 2 {
+            continue;
+        }
+        let login = users[people[claimants[0]].records[0]]
+            .1
+            .external_id
+            .as_str();
+        let reason = format!(
+            "the login {login:?} is claimed by {} different people, in {}; neither is changed",
+            claimants.len(),
+            sources
+                .iter()
+                .map(|&s| names[s].as_str())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        );
+        for e in claimants {
+            people[e].held.get_or_insert_with(|| reason.clone());
+        }
+    }
+}
+
+/// Each entity's merged id: the link of its highest record that earlier runs recorded and no
+/// other entity took first; else the first of its records' own ids that no stored link gives to
+/// another entry; else its first record's id under its source's name.
+fn assign<T>(
+    entities: &[Entity],
+    records: &[(usize, T)],
+    names: &[String],
+    links: &Links,
+    group: bool,
+    id_of: impl Fn(&T) -> &SourceId,
+) -> Vec<SourceId> {
+    let mut used: HashSet<SourceId> = HashSet::new();
+    let mut ids = Vec::with_capacity(entities.len());
+    for entity in entities {
+        let own = || {
+            entity
+                .records
+                .iter()
+                .map(|&r| (records[r].0, id_of(&records[r].1)))
+        };
+        let id = own()
+            .filter_map(|(s, id)| links.merged(group, &names[s], id))
+            .find(|m| !used.contains(*m))
+            .cloned()
+            .or_else(|| {
+                own()
+                    .map(|(_, id)| id)
+                    .find(|id| !used.contains(*id) && !links.is_merged(group, id))
+                    .cloned()
+            })
+            .unwrap_or_else(|| {
+                let (s, id) = own().next().expect("an entity has a record");
+                SourceId::new(format!("{}:{id}", names[s])).expect("not blank")
+            });
+        used.insert(id.clone());
+        ids.push(id);
+    }
+    ids
+}
+
+/// The first of `locators` no earlier entity took: a locator names one entry of the merged
+/// read, or member references to it would be ambiguous.
+fn unique_locator<'a>(
+    taken: &mut HashSet<String>,
+    locators: impl Iterator<Item = &'a Option<String>>,
+) -> Option<String> {
+    let free = locators.flatten().find(|l| !taken.contains(*l))?.clone();
+    taken.insert(free.clone());
+    Some(free)
+}
+
+/// The first non-empty value, or the empty string.
+fn first<'a>(mut values: impl Iterator<Item = &'a str>) -> &'a str {
+    values.find(|v| !v.is_empty()).unwrap_or("")
+}
+
+/// One person from their records, highest source first.
+fn merged_user(id: &SourceId, made: &Made, records: &[(usize, &SourceUser)]) -> SourceUser {
+    SourceUser {
+        source_id: id.clone(),
+        external_id: made.external_id.clone(),
+        locator: made.locator.clone(),
+        first_name: first(records.iter().map(|(_, u)| u.first_name.as_str())).to_string(),
+        last_name: first(records.iter().map(|(_, u)| u.last_name.as_str())).to_string(),
+        email: records
+            .iter()
+            .find_map(|(_, u)| u.email.clone().filter(|e| !e.is_empty())),
+        password: records
+            .iter()
+            .map(|(_, u)| &u.password)
+            .find(|p| !matches!(p, SourcePassword::Unmanaged))
+            .cloned()
+            .unwrap_or_default(),
+        enabled: records.iter().any(|(_, u)| u.enabled),
+    }
+}
+
+/// The entry held back, as the planner keeps it: found by its merged id, else its locator.
+fn held(
+    group: bool,
+    id: &SourceId,
+    locator: Option<&str>,
+    external_id: &str,
+    reason: &str,
+) -> Unreadable {
+    Unreadable {
+        group,
+        locator: locator.unwrap_or(external_id).to_string(),
+        source_id: Some(id.clone()),
+        reason: reason.to_string(),
+        conflict: true,
+    }
+}
+
+/// Records the entity's links when they differ from what earlier runs recorded.
+fn document<T>(
+    documents: &mut Vec<Document>,
+    links: &Links,
+    group: bool,
+    id: &SourceId,
+    names: &[String],
+    records: &[(usize, &T)],
+    id_of: impl Fn(&T) -> &SourceId,
+) {
+    let now: BTreeMap<String, SourceId> = records
+        .iter()
+        .map(|&(s, entry)| (names[s].clone(), id_of(entry).clone()))
+        .collect();
+    if links.of(group, id) != Some(&now) {
+        documents.push(Links::document(group, id, &now));
+    }
+}
+
+/// Where each source's member references point: the entities its users and groups became.
+struct References {
+    user_locators: Vec<HashMap<String, usize>>,
+    user_ids: Vec<HashMap<String, usize>>,
+    group_locators: Vec<HashMap<String, usize>>,
+    group_ids: Vec<HashMap<String, usize>>,
+    fold: Fold,
+}
+
+impl References {
+    fn new(
+        sources: usize,
+        (people, users): (&[Entity], &[(usize, SourceUser)]),
+        (groups_merged, groups): (&[Entity], &[(usize, SourceGroup)]),
+        fold: Fold,
+    ) -> Self {
+        let mut refs = Self {
+            user_locators: vec![HashMap::new(); sources],
+            user_ids: vec![HashMap::new(); sources],
+            group_locators: vec![HashMap::new(); sources],
+            group_ids: vec![HashMap::new(); sources],
+            fold,
+        };
+        for (e, entity) in people.iter().enumerate() {
+            for &r in &entity.records {
+                let (s, u) = &users[r];
+                if let Some(l) = &u.locator {
+                    refs.user_locators[*s].insert(l.clone(), e);
+                }
+                refs.user_ids[*s].insert(fold.key(u.external_id.as_str()), e);
+            }
+        }
+        for (e, entity) in groups_merged.iter().enumerate() {
+            for &r in &entity.records {
+                let (s, g) = &groups[r];
+                if let Some(l) = &g.locator {
+                    refs.group_locators[*s].insert(l.clone(), e);
+                }
+                refs.group_ids[*s].insert(fold.key(g.external_id.as_str()), e);
+            }
+        }
+        refs
+    }
+
+    /// `member`, as source `source` wrote it, rewritten to name the merged entry it became;
+    /// unchanged when it names nothing of that source, something held back, or both a user
+    /// and a group.
+    fn rewrite(
+        &self,
+        source: usize,
+        member: &MemberRef,
+        users: &[Made],
+        groups: &[Made],
+    ) -> MemberRef {
+        let (user, group) = match member {
+            MemberRef::Locator(l) => (
+                self.user_locators[source].get(l.as_str()),
+                self.group_locators[source].get(l.as_str()),
+            ),
+            MemberRef::ExternalId(id) => {
+                let key = self.fold.key(id);
+                (
+                    self.user_ids[source].get(&key),
+                    self.group_ids[source].get(&key),
+                )
+            }
+        };
+        let made = match (user, group) {
+            (Some(&u), None) => &users[u],
+            (None, Some(&g)) => &groups[g],
+            _ => return member.clone(),
+        };
+        if made.held {
+            return member.clone();
+        }
+        match (member, &made.locator) {
+            (MemberRef::Locator(l), Some(now)) if l.as_str() == now => member.clone(),
+            (MemberRef::ExternalId(id), _) if id.as_str() == made.external_id.as_str() => {
+                member.clone()
+            }
+            (_, Some(now)) => MemberRef::Locator(ArcStr::from(now.as_str())),
+            (_, None) => MemberRef::ExternalId(ArcStr::from(made.external_id.as_str())),
+        }
+    }
+}
