@@ -195,3 +195,54 @@ fn the_shipped_example_merges_the_test_directory_and_the_contractors_file() {
     );
     assert_eq!(login.code, 0, "{}{}", login.stdout, login.stderr);
 }
+
+/// `sync.match_by = "mapping"`: the directory's `employeeNumber` against the number in a
+/// contractor's id (`E1001`), with nothing else in common.
+#[test]
+fn people_are_matched_by_employee_number_when_each_source_maps_one() {
+    let slapd = Slapd::builder().ldif(fixtures::DIRECTORY).start();
+    slapd.modify(
+        "dn: uid=krichards,ou=london,ou=people,dc=example,dc=com\nchangetype: modify\n\
+         add: employeeNumber\nemployeeNumber: 1001\n",
+    );
+    let s = Sandbox::with_config(&format!(
+        "[database]\nurl = \"sqlite://{{dir}}/idmsync.db\"\n\
+         [sync]\nadmins = [\"jlennon\"]\nmatch_by = \"mapping\"\n\n\
+         [[sources]]\nname = \"employees\"\ntype = \"ldap\"\n\
+         [sources.ldap]\nurl = \"{url}\"\nbind_dn = \"{dn}\"\n\
+         bind_password = \"{pw}\"\nuser_search_base = \"ou=people,dc=example,dc=com\"\n\
+         group_search_base = \"ou=groups,dc=example,dc=com\"\n\
+         [sources.ldap.mapping]\nmatch = \"employeeNumber\"\n\n\
+         [[sources]]\nname = \"contractors\"\ntype = \"file\"\n\
+         [sources.file]\nusers = \"{{dir}}/contractors.txt\"\n\
+         groups = \"{{dir}}/contractor-groups.txt\"\n\
+         [sources.file.mapping]\nmatch = 'regex_capture(id, \"^E([0-9]+)$\")'\n",
+        url = slapd.url(),
+        dn = slapd.sync_dn(),
+        pw = slapd.sync_password(),
+    ));
+    s.write(
+        "contractors.txt",
+        "E1001;Keith;R.;keef@agency.example;pw;10/10/2015\n\
+         E2002;Jane;Doe;jane@agency.example;pw;10/10/2015\n",
+    );
+    s.write("contractor-groups.txt", "crew:E1001;E2002:10/10/2015\n");
+
+    let out = s.idmsync(&["sync"]).ok();
+    assert!(out.starts_with("full sync succeeded"), "{out}");
+    let users = s.users();
+    assert_eq!(
+        users.as_array().map(Vec::len),
+        Some(fixtures::PEOPLE.len() + 1),
+        "Keith once, Jane added: {users}"
+    );
+    assert_eq!(status(&users, "E1001"), "absent");
+    assert_eq!(status(&users, "E2002"), "\"active\"");
+    let keith = user(&users, "krichards").expect("krichards");
+    assert_eq!(keith["email"], "keith.richards@example.com", "{keith}");
+    let crew = s.idmsync(&["groups", "show", "crew"]).ok();
+    assert!(
+        crew.contains("krichards") && crew.contains("E2002"),
+        "{crew}"
+    );
+}

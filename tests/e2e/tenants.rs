@@ -6,8 +6,11 @@ use idmsync_test_db::Backend;
 use idmsync_test_ldap::{fixtures, Slapd};
 use serde_json::Value;
 
+use crate::scim::{scim, TOKEN};
 use crate::serve::{Server, NO_SCHEDULES};
 use crate::support::Sandbox;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 
 const CONTRACTORS: &str = "\
 jdoe;Jane;Doe;jane@contractors.example;;10/10/2015
@@ -179,6 +182,13 @@ fn one_serve_serves_every_tenant_each_behind_its_own_admins() {
     assert!(body.contains("add tenantId=NAME"), "{body}");
     let (status, body) = server.get("/health/ready", None);
     assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    // One console for both: its sign-in asks which tenant.
+    let (status, form) = server.get("/sign-in", None);
+    assert_eq!(status, reqwest::StatusCode::OK, "{form}");
+    assert!(
+        form.contains(r#"<option value="a">a</option><option value="b">b</option>"#),
+        "{form}"
+    );
 
     let run = server.stop();
     assert!(
@@ -189,28 +199,51 @@ fn one_serve_serves_every_tenant_each_behind_its_own_admins() {
     );
     assert!(run.stdout.contains("idmsync stopped"), "{}", run.stdout);
     assert!(
-        run.stderr
-            .contains("run `idmsync serve --tenant NAME` for a tenant's console"),
+        run.stdout.contains("operator's console on http://"),
         "{}",
-        run.stderr
+        run.stdout
     );
 }
 
 #[test]
-fn one_serve_of_several_tenants_refuses_a_scim_tenant() {
+fn one_serve_of_several_tenants_serves_a_pushed_tenant_under_its_name() {
     let s = two_file_tenants();
     let config = std::fs::read_to_string(s.path("idmsync.toml")).expect("config");
-    let (kept, _) = config.split_once("[tenants.b.sync]").expect("tenant b");
+    let (kept, rest) = config.split_once("[tenants.b.sync]").expect("tenant b");
+    let (_, http) = rest.split_once("[http]").expect("http");
     s.write(
         "idmsync.toml",
-        &format!("{kept}[tenants.b.source]\ntype = \"scim\"\n"),
+        &format!(
+            "{kept}[tenants.b.sync]\nadmins = [\"rroe\"]\n\
+             [tenants.b.source]\ntype = \"scim\"\n\
+             [tenants.b.source.scim]\ntokens = [\"{TOKEN}\"]\n\n[http]{http}"
+        ),
     );
-    let run = s.idmsync(&["serve"]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("a SCIM tenant needs its own `idmsync serve --tenant b`"),
-        "{}",
-        run.stderr
+    let server = Server::start(&s);
+    server.wait_ready();
+
+    let (status, body) = scim(
+        &server,
+        Method::POST,
+        "/b/Users",
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "rroe",
+            "name": {"givenName": "Richard", "familyName": "Roe"},
+        })),
     );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    for elsewhere in ["/Users", "/a/Users"] {
+        let (status, body) = scim(&server, Method::GET, elsewhere, None);
+        assert_eq!(status, StatusCode::NOT_FOUND, "{elsewhere}: {body}");
+    }
+    let (status, found) = scim(&server, Method::GET, "/b/Users", None);
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let location = found["Resources"][0]["meta"]["location"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(location.contains("/scim/v2/b/Users/"), "{found}");
+    server.stop();
+    assert_eq!(logins(&list(&s, "b", "users")), ["rroe"]);
+    assert_eq!(logins(&list(&s, "a", "users")), ["jdoe"], "a is untouched");
 }

@@ -156,6 +156,10 @@ pub struct SourceUser {
     pub password: SourcePassword,
     /// `false` when the source marks the account disabled; the user becomes inactive.
     pub enabled: bool,
+    /// What a tenant of several sources matches people by when `sync.match_by = "mapping"`:
+    /// the value of the source's `mapping.match` expression (an employee number); `None`
+    /// without one. Never stored: it only joins one source's entry to another's.
+    pub match_value: Option<String>,
 }
 
 /// A group as the source presents it, with its direct members (users and groups) unresolved.

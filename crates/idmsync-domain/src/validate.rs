@@ -110,6 +110,9 @@ pub fn user(user: &SourceUser, fields: &Fields) -> Result<(), Violation> {
     }
     check(fields.first_name, &user.first_name, Kind::Text)?;
     check(fields.last_name, &user.last_name, Kind::Text)?;
+    if let Some(value) = &user.match_value {
+        check("mapping.match", value, Kind::Text)?;
+    }
     if let Some(email) = &user.email {
         check(fields.email, email, Kind::Text)?;
     }
@@ -221,6 +224,7 @@ mod tests {
             email: Some("john@example.com".into()),
             password: SourcePassword::Unmanaged,
             enabled: true,
+            match_value: None,
         }
     }
 

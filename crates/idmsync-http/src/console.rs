@@ -12,10 +12,12 @@ mod chart;
 mod pages;
 mod session;
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRef, FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -32,29 +34,45 @@ use crate::ApiState;
 use pages::Frame;
 use session::{Session, Sessions, SESSION_COOKIE, SIGN_IN_COOKIE};
 
-/// What the console's handlers share: the API's ports and the sessions.
+/// What the console's handlers share: each served tenant's API ports, and the sessions.
 #[derive(Clone)]
 pub struct ConsoleState {
-    api: ApiState,
+    tenants: Arc<BTreeMap<String, ApiState>>,
     sessions: Sessions,
     secure: bool,
 }
 
 impl ConsoleState {
-    /// The console over the API's ports. `secure`: the listener speaks HTTPS, so cookies are
-    /// marked `Secure`. Sessions end after `idle` without a request.
-    pub fn new(api: ApiState, secure: bool, idle: Duration) -> Self {
+    /// The console over the API's ports of each tenant in `apis` (one, or every tenant a
+    /// service serves: the sign-in form then asks which). `secure`: the listener speaks HTTPS,
+    /// so cookies are marked `Secure`. Sessions end after `idle` without a request.
+    pub fn new(apis: Vec<ApiState>, secure: bool, idle: Duration) -> Self {
+        let tenants = apis
+            .into_iter()
+            .map(|api| (api.tenant.to_string(), api))
+            .collect();
         Self {
-            api,
+            tenants: Arc::new(tenants),
             sessions: Sessions::new(idle),
             secure,
         }
     }
-}
 
-impl FromRef<ConsoleState> for ApiState {
-    fn from_ref(state: &ConsoleState) -> Self {
-        state.api.clone()
+    /// The tenant a sign-in names: the only one, or the one chosen among several.
+    fn tenant(&self, chosen: &str) -> Option<&ApiState> {
+        match self.tenants.len() {
+            1 => self.tenants.values().next(),
+            _ => self.tenants.get(chosen),
+        }
+    }
+
+    /// The names the sign-in form offers: none when there is one tenant.
+    fn choices(&self) -> Vec<&str> {
+        if self.tenants.len() > 1 {
+            self.tenants.keys().map(String::as_str).collect()
+        } else {
+            Vec::new()
+        }
     }
 }
 
@@ -91,10 +109,11 @@ pub fn console_router(state: ConsoleState) -> Router {
         .with_state(state)
 }
 
-/// A signed-in administrator; a page asked for without a session is sent to the sign-in form.
+/// A signed-in administrator and the ports of their tenant; a page asked for without a session
+/// is sent to the sign-in form.
 struct Operator {
     session: Session,
-    tenant: String,
+    api: ApiState,
 }
 
 impl Operator {
@@ -102,7 +121,7 @@ impl Operator {
         Frame {
             login: &self.session.login,
             csrf: &self.session.csrf,
-            tenant: &self.tenant,
+            tenant: &self.session.tenant,
         }
     }
 }
@@ -114,11 +133,9 @@ impl FromRequestParts<ConsoleState> for Operator {
         parts: &mut Parts,
         state: &ConsoleState,
     ) -> Result<Self, Self::Rejection> {
-        match state.sessions.find(&parts.headers) {
-            Some(session) => Ok(Self {
-                session,
-                tenant: state.api.tenant.to_string(),
-            }),
+        let session = state.sessions.find(&parts.headers);
+        match session.and_then(|s| Some((state.tenants.get(&s.tenant)?.clone(), s))) {
+            Some((api, session)) => Ok(Self { session, api }),
             None => Err(see_other("/sign-in")),
         }
     }
@@ -157,7 +174,7 @@ async fn sign_in_form(State(state): State<ConsoleState>) -> Response {
 fn sign_in_page(state: &ConsoleState, status: StatusCode, message: Option<&str>) -> Response {
     let token = session::random_token();
     let cookie = session::set_cookie(SIGN_IN_COOKIE, Some(&token), state.secure);
-    let mut response = html(status, pages::sign_in(&token, message));
+    let mut response = html(status, pages::sign_in(&token, message, &state.choices()));
     if let Ok(value) = cookie.parse() {
         response.headers_mut().append(SET_COOKIE, value);
     }
@@ -172,6 +189,9 @@ struct SignIn {
     password: String,
     #[serde(default)]
     token: String,
+    /// Among several tenants, the one whose administrator signs in.
+    #[serde(default)]
+    tenant: String,
 }
 
 async fn sign_in(
@@ -187,16 +207,18 @@ async fn sign_in(
             Some("The sign-in form expired; please sign in again."),
         );
     }
+    let Some(api) = state.tenant(&form.tenant) else {
+        return sign_in_page(&state, StatusCode::UNAUTHORIZED, Some(REFUSED));
+    };
     let password = Password::new(form.password);
-    let answer = state
-        .api
+    let answer = api
         .auth
-        .authenticate(&state.api.tenant, &form.login, &password)
+        .authenticate(&api.tenant, &form.login, &password)
         .await;
     match answer {
         Ok(principal) if principal.admin => {
-            let id = state.sessions.open(&form.login);
-            tracing::info!(login = %form.login, "console sign-in");
+            let id = state.sessions.open(&form.login, api.tenant.as_str());
+            tracing::info!(login = %form.login, tenant = %api.tenant, "console sign-in");
             let mut response = see_other("/runs");
             for cookie in [
                 session::set_cookie(SESSION_COOKIE, Some(&id), state.secure),
@@ -302,12 +324,8 @@ fn cut<T>(mut rows: Vec<T>) -> (Vec<T>, bool) {
     (rows, more)
 }
 
-async fn runs(
-    State(state): State<ConsoleState>,
-    operator: Operator,
-    Query(query): Query<ListQuery>,
-) -> Response {
-    let api = &state.api;
+async fn runs(operator: Operator, Query(query): Query<ListQuery>) -> Response {
+    let api = &operator.api;
     let read = async {
         let recent = api
             .runs
@@ -355,7 +373,6 @@ fn no_run(operator: &Operator) -> Response {
 }
 
 async fn run(
-    State(state): State<ConsoleState>,
     operator: Operator,
     id: Result<Path<String>, PathRejection>,
     Query(query): Query<LineQuery>,
@@ -363,7 +380,7 @@ async fn run(
     let Some(id) = run_id(id) else {
         return no_run(&operator);
     };
-    let api = &state.api;
+    let api = &operator.api;
     let read = async {
         let run = api.runs.run(id).await?.filter(|r| r.tenant == api.tenant);
         let Some(run) = run else {
@@ -386,26 +403,18 @@ async fn run(
     }
 }
 
-async fn run_log(
-    State(state): State<ConsoleState>,
-    operator: Operator,
-    id: Result<Path<String>, PathRejection>,
-) -> Response {
+async fn run_log(operator: Operator, id: Result<Path<String>, PathRejection>) -> Response {
     let Some(id) = run_id(id) else {
         return no_run(&operator);
     };
-    match crate::runs::log_file(&state.api, id).await {
+    match crate::runs::log_file(&operator.api, id).await {
         Ok(file) => file.into_response(),
         Err(error) => failed(&operator, error),
     }
 }
 
-async fn users(
-    State(state): State<ConsoleState>,
-    operator: Operator,
-    Query(query): Query<ListQuery>,
-) -> Response {
-    let api = &state.api;
+async fn users(operator: Operator, Query(query): Query<ListQuery>) -> Response {
+    let api = &operator.api;
     let found = api
         .directory
         .users(&api.tenant, &query.filter(), Some(query.window()))
@@ -413,22 +422,14 @@ async fn users(
     list_page(&operator, &query, found, pages::users)
 }
 
-async fn user(
-    State(state): State<ConsoleState>,
-    operator: Operator,
-    Path(login): Path<String>,
-) -> Response {
-    let api = &state.api;
+async fn user(operator: Operator, Path(login): Path<String>) -> Response {
+    let api = &operator.api;
     let found = api.directory.user(&api.tenant, &login);
-    entry_page(&state, &operator, ("user", &login), found, pages::user).await
+    entry_page(&operator, ("user", &login), found, pages::user).await
 }
 
-async fn groups(
-    State(state): State<ConsoleState>,
-    operator: Operator,
-    Query(query): Query<ListQuery>,
-) -> Response {
-    let api = &state.api;
+async fn groups(operator: Operator, Query(query): Query<ListQuery>) -> Response {
+    let api = &operator.api;
     let found = api
         .directory
         .groups(&api.tenant, &query.filter(), Some(query.window()))
@@ -436,14 +437,10 @@ async fn groups(
     list_page(&operator, &query, found, pages::groups)
 }
 
-async fn group(
-    State(state): State<ConsoleState>,
-    operator: Operator,
-    Path(id): Path<String>,
-) -> Response {
-    let api = &state.api;
+async fn group(operator: Operator, Path(id): Path<String>) -> Response {
+    let api = &operator.api;
     let found = api.directory.group(&api.tenant, &id);
-    entry_page(&state, &operator, ("group", &id), found, pages::group).await
+    entry_page(&operator, ("group", &id), found, pages::group).await
 }
 
 /// A page of a list the query searched: `found` cut to the page, or what failed.
@@ -472,13 +469,12 @@ fn list_page<T>(
 /// A user's or group's page (`what` and its id): the entry `found` reads, with its history, or
 /// a 404 that names it.
 async fn entry_page<T>(
-    state: &ConsoleState,
     operator: &Operator,
     (what, id): (&str, &str),
     found: impl std::future::Future<Output = Result<Option<T>, StoreError>>,
     render: impl Fn(&Frame<'_>, &T, &[HistoryLine]) -> Markup,
 ) -> Response {
-    let api = &state.api;
+    let api = &operator.api;
     let read = async {
         let Some(detail) = found.await? else {
             return Ok(None);
@@ -502,8 +498,8 @@ async fn entry_page<T>(
     }
 }
 
-async fn sync_page(State(state): State<ConsoleState>, operator: Operator) -> Response {
-    let running = state.api.trigger.progress();
+async fn sync_page(operator: Operator) -> Response {
+    let running = operator.api.trigger.progress();
     html(
         StatusCode::OK,
         pages::sync(&operator.frame(), running.as_ref(), None),
@@ -520,11 +516,7 @@ struct SyncForm {
     action: String,
 }
 
-async fn sync_action(
-    State(state): State<ConsoleState>,
-    operator: Operator,
-    Form(form): Form<SyncForm>,
-) -> Response {
+async fn sync_action(operator: Operator, Form(form): Form<SyncForm>) -> Response {
     if let Some(refused) = forged(&operator, &form.csrf) {
         return refused;
     }
@@ -542,7 +534,7 @@ async fn sync_action(
             )
         }
     };
-    let trigger = &state.api.trigger;
+    let trigger = &operator.api.trigger;
     match form.action.as_str() {
         "dry-run" => match trigger.dry_run(Some(mode)).await {
             Ok(report) => html(
@@ -574,8 +566,8 @@ async fn sync_action(
 }
 
 /// The run in progress as JSON, for the sync page's script.
-async fn progress(State(state): State<ConsoleState>, _operator: Operator) -> Response {
-    let body = match state.api.trigger.progress() {
+async fn progress(operator: Operator) -> Response {
+    let body = match operator.api.trigger.progress() {
         Some(p) => serde_json::json!({
             "running": true, "run": p.run.0, "mode": p.mode.as_str(),
             "stage": p.stage, "done": p.done, "total": p.total,

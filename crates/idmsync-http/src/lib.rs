@@ -48,7 +48,7 @@ use idmsync_ports::{
 
 pub use console::{console_router, ConsoleState};
 pub use error::HttpError;
-pub use scim::{scim_router, ScimState, ScimTokens, SCIM_PREFIX};
+pub use scim::{scim_router, scim_router_at, ScimState, ScimTokens, SCIM_PREFIX};
 pub use serve::{check_tls_files, serve, ServeOptions, TlsFiles};
 
 /// Everything the handlers need, behind the ports. The binary builds it once with the adapters
@@ -140,13 +140,12 @@ pub fn tenants_ops_router(states: Vec<ApiState>) -> Router {
     tenants::ops_routes(tenants::Tenants::new(states)).fallback(error::not_found)
 }
 
-/// `router` (one of the routers above) with the SCIM endpoints under `/scim/v2` added, when
-/// the tenant's source is SCIM; unchanged otherwise.
-pub fn with_scim(router: Router, scim: Option<ScimState>) -> Router {
-    match scim {
-        Some(state) => router.merge(scim_router(state)),
-        None => router,
-    }
+/// `router` (one of the routers above) with the SCIM endpoints of each pushed tenant added at
+/// its path (`/scim/v2`, or `/scim/v2/NAME` beside other tenants); unchanged without any.
+pub fn with_scim(router: Router, scim: Vec<(String, ScimState)>) -> Router {
+    scim.into_iter().fold(router, |router, (path, state)| {
+        router.merge(scim_router_at(state, &path))
+    })
 }
 
 /// `router` with the operator's console at `/` added (`http.console`), or unchanged.

@@ -49,6 +49,12 @@ pub struct ScimState {
 /// even which paths exist) is revealed. The router has no fallback of its own outside the
 /// prefix, so that it can be merged into [`crate::app_router`] or [`crate::api_router`].
 pub fn scim_router(state: ScimState) -> Router {
+    scim_router_at(state, SCIM_PREFIX)
+}
+
+/// As [`scim_router`], nested under `path`: a service of several tenants serves each pushed
+/// tenant under `/scim/v2/NAME`, each behind its own tokens.
+pub fn scim_router_at(state: ScimState, path: &str) -> Router {
     let mut scim = Router::new()
         .route("/ServiceProviderConfig", get(discovery::config))
         .route("/ResourceTypes", get(discovery::resource_types))
@@ -65,7 +71,7 @@ pub fn scim_router(state: ScimState) -> Router {
         .layer(from_fn_with_state(state.clone(), tokens::require_token))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state);
-    Router::new().nest(SCIM_PREFIX, scim)
+    Router::new().nest(path, scim)
 }
 
 /// The fallback for paths under the prefix that no route matches.

@@ -65,12 +65,20 @@ pub struct Computed {
     pub group_id: Option<Expression>,
     /// The group's display name.
     pub group_name: Option<Expression>,
+    /// What people are matched by across a tenant's sources (`mapping.match`).
+    pub match_value: Option<Expression>,
 }
 
 impl Computed {
     /// The attributes the user expressions read.
     fn user_attributes(&self) -> Vec<String> {
-        attributes_of([&self.login, &self.first_name, &self.last_name, &self.email])
+        attributes_of([
+            &self.login,
+            &self.first_name,
+            &self.last_name,
+            &self.email,
+            &self.match_value,
+        ])
     }
 
     /// The attributes the group expressions read.

@@ -136,6 +136,10 @@ pub struct MappingConfig {
     pub group_id: Option<String>,
     /// The group's display name.
     pub group_name: Option<String>,
+    /// What a tenant of several sources matches people by with `sync.match_by = "mapping"`
+    /// (an employee number: `"employeeNumber"`).
+    #[serde(rename = "match")]
+    pub match_value: Option<String>,
 }
 
 impl MappingConfig {
@@ -153,6 +157,7 @@ impl MappingConfig {
             email: parse("mapping.email", &self.email)?,
             group_id: parse("mapping.group_id", &self.group_id)?,
             group_name: parse("mapping.group_name", &self.group_name)?,
+            match_value: parse("mapping.match", &self.match_value)?,
         })
     }
 }

@@ -53,6 +53,11 @@ pub fn user(entry: &RawEntry, map: &AttributeMap) -> Result<SourceUser, Skip> {
             .as_deref()
             .is_none_or(|name| !is_disabled(entry, name))
             && !map.locks.iter().any(|name| is_locked(entry, name)),
+        match_value: computed
+            .match_value
+            .as_ref()
+            .and_then(|e| e.eval(entry))
+            .filter(|v| !v.trim().is_empty()),
     })
 }
 
@@ -245,6 +250,7 @@ mod tests {
                 email: Some("john@example.com".into()),
                 password: SourcePassword::Unmanaged,
                 enabled: true,
+                match_value: None,
             })
         );
     }
@@ -291,6 +297,7 @@ mod tests {
                 email: expression("default(mail, userPrincipalName)"),
                 first_name: expression("rdn(manager)"),
                 group_name: expression(r#"regex_replace(cn, "^grp-", "")"#),
+                match_value: expression("employeeNumber"),
                 ..Default::default()
             },
             ..openldap()
@@ -302,15 +309,23 @@ mod tests {
                 ("UID", &["JDoe"]),
                 ("userPrincipalName", &["jdoe@example.com"]),
                 ("manager", &[r"cn=Boss\, Big,ou=People,dc=example"]),
+                ("employeeNumber", &["4711"]),
             ],
         );
         let u = user(&e, &map).expect("mapped");
+        assert_eq!(u.match_value.as_deref(), Some("4711"));
         assert_eq!(u.external_id, ext("jdoe"));
         assert_eq!(u.email.as_deref(), Some("jdoe@example.com"));
         assert_eq!(u.first_name, "Boss, Big");
         assert_eq!(u.last_name, "", "no expression: the attribute, absent here");
         let attributes = map.user_attributes();
-        for name in ["uid", "mail", "userPrincipalName", "manager"] {
+        for name in [
+            "uid",
+            "mail",
+            "userPrincipalName",
+            "manager",
+            "employeeNumber",
+        ] {
             assert!(
                 attributes.iter().any(|a| a == name),
                 "{name} in {attributes:?}"

@@ -141,6 +141,7 @@ pub(crate) fn source_user(
             SourcePassword::Clear(p.clone())
         }),
         enabled: resource.get("active") != Some(&Value::Bool(false)),
+        match_value: None,
     };
     validate::user(&user, &SCIM_FIELDS).map_err(|v| ScimError::invalid_value(v.to_string()))?;
     Ok(user)

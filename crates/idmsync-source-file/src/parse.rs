@@ -56,6 +56,9 @@ pub struct FileMapping {
     pub email: Option<Expression>,
     /// A group's display name, from `name`.
     pub group_name: Option<Expression>,
+    /// What a tenant of several sources matches people by (`mapping.match`); no value
+    /// matches nobody.
+    pub match_value: Option<Expression>,
 }
 
 /// A line's fields as mapping expressions read them, by the column names of the original's
@@ -135,6 +138,7 @@ pub(crate) fn parse_users(
                 email,
                 password: password_of(&password)?,
                 enabled: true,
+                match_value: mapping.match_value.as_ref().and_then(|e| e.eval(&columns)),
             };
             validate::user(&entry, &Fields::FILE).map_err(|v| loc.invalid(&v))?;
             Ok(Dated {

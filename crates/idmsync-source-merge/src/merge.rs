@@ -43,6 +43,9 @@ pub enum MatchBy {
     Email,
     /// The login, as `sync.ignore_case` compares logins.
     Login,
+    /// Each source's `mapping.match` expression (an employee number), compared as given but
+    /// for surrounding white space.
+    Mapping,
 }
 
 /// How reads are merged.
@@ -86,6 +89,12 @@ pub fn merge(reads: Vec<Read>, links: &Links, options: MergeOptions) -> SourceDa
             .filter(|e| !e.is_empty())
             .map(|e| ("e-mail", e)),
         MatchBy::Login => Some(("login", fold.key(u.external_id.as_str()))),
+        MatchBy::Mapping => u
+            .match_value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| ("mapping.match value", v.to_string())),
     });
     hold_login_conflicts(&mut people, &users, &names, fold);
     let user_ids = assign(&people, &users, &names, links, false, |u| &u.source_id);
@@ -404,6 +413,7 @@ fn merged_user(id: &SourceId, made: &Made, records: &[(usize, &SourceUser)]) -> 
             .cloned()
             .unwrap_or_default(),
         enabled: records.iter().any(|(_, u)| u.enabled),
+        match_value: records.iter().find_map(|(_, u)| u.match_value.clone()),
     }
 }
 

@@ -380,3 +380,42 @@ fn unreadable_entries_name_their_merged_ids() {
     );
     assert_eq!(data.unreadable[0].source_id, Some(id("guid-1")));
 }
+
+#[test]
+fn matching_by_the_sources_mapping_joins_people_by_employee_number() {
+    let numbered = |sid: &str, login: &str, email: &str, number: Option<&str>| {
+        let mut u = person(sid, login, Some(email));
+        u.match_value = number.map(str::to_string);
+        u
+    };
+    let data = merge(
+        vec![
+            read(
+                "employees",
+                vec![
+                    numbered("guid-1", "cjones", "carol@corp.example", Some("4711")),
+                    numbered("guid-2", "dave", "dave@corp.example", None),
+                ],
+            ),
+            read(
+                "contractors",
+                vec![
+                    numbered("E4711", "carol-c", "carol@agency.example", Some(" 4711 ")),
+                    numbered("E9", "erin", "dave@corp.example", None),
+                ],
+            ),
+        ],
+        &Links::default(),
+        MergeOptions {
+            match_by: MatchBy::Mapping,
+            ignore_case: false,
+        },
+    );
+    let logins: Vec<_> = data.users.iter().map(|u| u.external_id.as_str()).collect();
+    assert_eq!(
+        logins,
+        ["cjones", "dave", "erin"],
+        "4711 is one person; the same e-mail without a number is not"
+    );
+    assert_eq!(data.users[0].source_id, id("guid-1"));
+}

@@ -24,6 +24,7 @@ pub fn user(login: &str) -> SourceUser {
         email: None,
         password: SourcePassword::Unmanaged,
         enabled: true,
+        match_value: None,
     }
 }
 

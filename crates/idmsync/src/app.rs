@@ -296,6 +296,7 @@ fn file_mapping(mapping: &FileMappingSettings) -> Result<FileMapping, SettingsEr
         last_name: parse("last_name", &mapping.last_name)?,
         email: parse("email", &mapping.email)?,
         group_name: parse("group_name", &mapping.group_name)?,
+        match_value: parse("match", &mapping.match_value)?,
     })
 }
 

@@ -124,27 +124,12 @@ impl Served {
 ///
 /// `apps` are the tenants to serve: one, or every tenant of a several-tenant configuration
 /// (`serve` without `--tenant`), over one database, one listener and one shutdown. A
-/// several-tenant service dispatches the API by `tenantId`; it has no console and no SCIM,
-/// which belong to one tenant each (`idmsync serve --tenant NAME`).
+/// several-tenant service dispatches the API by `tenantId`, serves each pushed tenant's SCIM
+/// endpoints under `/scim/v2/NAME`, and asks at the console's sign-in which tenant.
 ///
 /// What it is serving, and that it stopped, are lines on stdout, or `info` events of the
 /// [`ANNOUNCE`] target with `--log-format json`.
 pub async fn serve(apps: Vec<App>, console: Console) -> anyhow::Result<()> {
-    let several = apps.len() > 1;
-    if several {
-        if let Some(pushed) = apps
-            .iter()
-            .find(|app| app.settings.source().kind == SourceKind::Scim)
-        {
-            let name = &pushed.tenant;
-            return Err(SettingsError(format!(
-                "tenants.{name}.source.type: a SCIM tenant needs its own `idmsync serve --tenant \
-                 {name}` (its /scim/v2 serves one tenant); serve the other tenants with \
-                 `--tenant` too"
-            ))
-            .into());
-        }
-    }
     let mut tenants = apps
         .into_iter()
         .map(Served::new)
@@ -185,17 +170,21 @@ pub async fn serve(apps: Vec<App>, console: Console) -> anyhow::Result<()> {
             .local_addr()
             .context("reading the listening address")?
     );
-    let scim = match tenants.as_mut_slice() {
-        [one] => match one.scim.take() {
-            Some(scim) => {
-                let (scim, guard) = scim_state(&one.app, scim, &url).await?;
-                one.state.scim_guard = Some(guard);
-                Some(scim)
-            }
-            None => None,
-        },
-        _ => None,
-    };
+    // A pushed tenant's SCIM endpoints: `/scim/v2`, or `/scim/v2/NAME` beside other tenants.
+    let several = tenants.len() > 1;
+    let mut scim = Vec::new();
+    for served in &mut tenants {
+        if let Some(settings) = served.scim.take() {
+            let path = if several {
+                format!("{SCIM_PREFIX}/{}", served.app.tenant)
+            } else {
+                SCIM_PREFIX.to_string()
+            };
+            let (state, guard) = scim_state(&served.app, settings, &format!("{url}{path}")).await?;
+            served.state.scim_guard = Some(guard);
+            scim.push((path, state));
+        }
+    }
     announce_serving(&tenants, &url, console);
 
     let (stop, stopped) = watch::channel(false);
@@ -207,24 +196,16 @@ pub async fn serve(apps: Vec<App>, console: Console) -> anyhow::Result<()> {
         }
     };
 
-    // The operator's console shares the API's listener and ports (`http.console`); it shows
-    // one tenant, so a several-tenant service has none.
-    let pages = match tenants.as_slice() {
-        [one] if http.console => {
-            let idle = Duration::from_secs(60 * http.console_idle_mins.max(1));
-            Some(idmsync_http::ConsoleState::new(
-                one.state.clone(),
-                tls.is_some(),
-                idle,
-            ))
-        }
-        _ => {
-            if http.console {
-                warn!("the operator's console shows one tenant and is off while serve serves several; run `idmsync serve --tenant NAME` for a tenant's console");
-            }
-            None
-        }
-    };
+    // The operator's console shares the API's listener and ports (`http.console`); beside
+    // other tenants, its sign-in form asks which tenant, and each session shows that one.
+    let pages = http.console.then(|| {
+        let idle = Duration::from_secs(60 * http.console_idle_mins.max(1));
+        idmsync_http::ConsoleState::new(
+            tenants.iter().map(|t| t.state.clone()).collect(),
+            tls.is_some(),
+            idle,
+        )
+    });
     if pages.is_some() {
         if console.json {
             info!(target: ANNOUNCE, url = %format!("{url}/"), "operator's console");
@@ -369,11 +350,9 @@ fn announce_serving(tenants: &[Served], url: &str, console: Console) {
 async fn scim_state(
     app: &App,
     scim: app::Scim,
-    url: &str,
+    served_at: &str,
 ) -> anyhow::Result<(ScimState, Arc<dyn GuardRelease>)> {
-    let base_url = scim
-        .base_url
-        .unwrap_or_else(|| format!("{url}{SCIM_PREFIX}"));
+    let base_url = scim.base_url.unwrap_or_else(|| served_at.to_string());
     let provisioning = ProvisioningService::start(
         Arc::new(app.sync_service()?),
         app.store.clone(),
@@ -391,7 +370,7 @@ async fn scim_state(
     )
     .await
     .context("loading the tenant's users and groups for SCIM")?;
-    info!(%base_url, batch_ms = scim.batch.as_millis(), "SCIM: identity providers may push to {base_url}");
+    info!(tenant = %app.tenant, %base_url, batch_ms = scim.batch.as_millis(), "SCIM: identity providers may push to {base_url}");
     let provisioning = Arc::new(provisioning);
     let state = ScimState {
         provisioning: provisioning.clone(),

@@ -186,6 +186,16 @@ fn one_or_several(
                 "{prefix}sync.match_by: only applies to a tenant with several sources; remove it"
             )));
         }
+        if let Some(table) = sources[0]
+            .match_mapping()
+            .filter(|(_, set)| *set)
+            .map(|(t, _)| t)
+        {
+            return Err(SettingsError(format!(
+                "{prefix}source.{table}.mapping.match: only applies to a tenant with several \
+                 sources; remove it"
+            )));
+        }
         return Ok(sources);
     }
     let mut names = std::collections::HashSet::new();
@@ -214,6 +224,23 @@ fn one_or_several(
                 "{key}.type: a SCIM source is pushed to by an identity provider and cannot be \
                  merged with others; give it a tenant of its own"
             )));
+        }
+        let by_mapping = sync.match_by == Some(idmsync_source_merge::MatchBy::Mapping);
+        match source.match_mapping() {
+            Some((table, false)) if by_mapping => {
+                return Err(SettingsError(format!(
+                    "{key}.{table}.mapping.match: missing; with sync.match_by = \"mapping\" \
+                     every source says what people are matched by (an employee number: \
+                     match = \"employeeNumber\")"
+                )))
+            }
+            Some((table, true)) if !by_mapping => {
+                return Err(SettingsError(format!(
+                    "{key}.{table}.mapping.match: only used with sync.match_by = \"mapping\"; \
+                     set that, or remove this key"
+                )))
+            }
+            _ => {}
         }
     }
     Ok(sources)
@@ -506,6 +533,24 @@ pub struct SourceSettings {
     pub scim: Option<ScimSettings>,
 }
 
+impl SourceSettings {
+    /// The adapter's table and whether its mapping has a `match` expression; `None` for a
+    /// source without a mapping (SCIM) or without its table.
+    fn match_mapping(&self) -> Option<(&'static str, bool)> {
+        match self.kind {
+            SourceKind::Ldap => self
+                .ldap
+                .as_ref()
+                .map(|l| ("ldap", l.mapping.match_value.is_some())),
+            SourceKind::File => self
+                .file
+                .as_ref()
+                .map(|f| ("file", f.mapping.match_value.is_some())),
+            SourceKind::Scim => None,
+        }
+    }
+}
+
 /// `[source.scim]`: how identity providers push to `idmsync serve` (see docs/scim.md).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -595,6 +640,9 @@ pub struct FileMappingSettings {
     pub email: Option<String>,
     /// A group's display name.
     pub group_name: Option<String>,
+    /// What a tenant of several sources matches people by (`sync.match_by = "mapping"`).
+    #[serde(rename = "match")]
+    pub match_value: Option<String>,
 }
 
 /// A configuration problem; the binary exits with status 2.

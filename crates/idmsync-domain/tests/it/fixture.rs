@@ -32,6 +32,7 @@ pub fn u(login: &str) -> SourceUser {
         email: None,
         password: SourcePassword::Unmanaged,
         enabled: true,
+        match_value: None,
     }
 }
 

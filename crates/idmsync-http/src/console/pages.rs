@@ -83,8 +83,9 @@ pub(crate) fn page(frame: &Frame<'_>, current: &str, title: &str, content: Marku
     )
 }
 
-/// The sign-in form, with `message` above it after a refusal.
-pub(crate) fn sign_in(token: &str, message: Option<&str>) -> Markup {
+/// The sign-in form, with `message` above it after a refusal; with `tenants` (a service of
+/// several), a choice of the tenant too.
+pub(crate) fn sign_in(token: &str, message: Option<&str>, tenants: &[&str]) -> Markup {
     document(
         "Sign in",
         html! {
@@ -96,6 +97,14 @@ pub(crate) fn sign_in(token: &str, message: Option<&str>) -> Markup {
                 }
                 form method="post" action="/sign-in" #sign-in {
                     input type="hidden" name="token" value=(token);
+                    @if !tenants.is_empty() {
+                        label for="tenant" { "Tenant" }
+                        select #tenant name="tenant" required {
+                            @for tenant in tenants {
+                                option value=(tenant) { (tenant) }
+                            }
+                        }
+                    }
                     label for="login" { "Login" }
                     input #login type="text" name="login" autocomplete="username" required autofocus;
                     label for="password" { "Password" }
@@ -600,7 +609,7 @@ mod tests {
 
     #[test]
     fn the_sign_in_form_labels_its_fields() {
-        let html = sign_in("tok", Some("refused")).into_string();
+        let html = sign_in("tok", Some("refused"), &[]).into_string();
         assert!(html.contains(r#"<label for="login">"#), "{html}");
         assert!(html.contains(r#"<label for="password">"#), "{html}");
         assert!(html.contains(r#"role="alert""#), "{html}");

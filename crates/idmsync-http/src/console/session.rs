@@ -27,6 +27,8 @@ pub(crate) const SIGN_IN_COOKIE: &str = "idmsync_sign_in";
 pub(crate) struct Session {
     /// Their login, as they typed it.
     pub(crate) login: String,
+    /// The tenant they administer, which every page of the session shows.
+    pub(crate) tenant: String,
     /// The token every form of the session carries.
     pub(crate) csrf: String,
     last_seen: Instant,
@@ -52,8 +54,8 @@ impl Sessions {
         self.live.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Opens a session for `login` and returns its id.
-    pub(crate) fn open(&self, login: &str) -> String {
+    /// Opens a session for `login` of `tenant` and returns its id.
+    pub(crate) fn open(&self, login: &str, tenant: &str) -> String {
         let id = random_token();
         let now = Instant::now();
         let mut live = self.live();
@@ -62,6 +64,7 @@ impl Sessions {
             id.clone(),
             Session {
                 login: login.to_string(),
+                tenant: tenant.to_string(),
                 csrf: random_token(),
                 last_seen: now,
             },
@@ -138,7 +141,7 @@ mod tests {
     #[test]
     fn a_session_is_found_by_its_cookie_until_closed() {
         let sessions = Sessions::new(Duration::from_secs(60));
-        let id = sessions.open("admin");
+        let id = sessions.open("admin", "default");
         let headers = with_cookie(&format!("other=1; {SESSION_COOKIE}={id}"));
         let session = sessions.find(&headers).expect("live");
         assert_eq!(session.login, "admin");
@@ -153,7 +156,7 @@ mod tests {
     #[test]
     fn an_idle_session_ends() {
         let sessions = Sessions::new(Duration::ZERO);
-        let id = sessions.open("admin");
+        let id = sessions.open("admin", "default");
         assert!(sessions
             .find(&with_cookie(&format!("{SESSION_COOKIE}={id}")))
             .is_none());

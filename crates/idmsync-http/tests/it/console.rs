@@ -16,7 +16,7 @@ use crate::{exchange, logged, run, state, Call, Fake, Reply, ADMIN, CANARY, USER
 
 fn console(fake: Fake) -> (Router, Arc<Fake>) {
     let fake = Arc::new(fake);
-    let pages = ConsoleState::new(state(&fake), false, Duration::from_secs(600));
+    let pages = ConsoleState::new(vec![state(&fake)], false, Duration::from_secs(600));
     (idmsync_http::console_router(pages), fake)
 }
 
@@ -76,12 +76,17 @@ async fn post_form(router: &Router, session: &str, path: &str, fields: &str) -> 
 
 /// Signs in as `login` and returns the answer and the cookies to send next.
 async fn sign_in(router: &Router, login: &str, password: &str) -> (Reply, String) {
+    sign_in_to(router, "", login, password).await
+}
+
+/// As [`sign_in`], choosing `tenant` in the form.
+async fn sign_in_to(router: &Router, tenant: &str, login: &str, password: &str) -> (Reply, String) {
     let form = call(router, Method::GET, "/sign-in", "", None).await;
     assert_eq!(form.status, StatusCode::OK);
     let token_cookie = cookie_of(&form, "idmsync_sign_in").expect("the form's cookie");
     let token = field(&form.body, "token");
     let body = format!(
-        "login={login}&password={}&token={token}",
+        "tenant={tenant}&login={login}&password={}&token={token}",
         urlencode(password)
     );
     let reply = call(router, Method::POST, "/sign-in", &token_cookie, Some(body)).await;
@@ -250,4 +255,41 @@ async fn signing_out_ends_the_session() {
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     let after = call(&router, Method::GET, "/runs", &session, None).await;
     assert_eq!(after.header(LOCATION.as_str()), Some("/sign-in"));
+}
+
+#[tokio::test]
+async fn beside_other_tenants_the_form_asks_which_and_the_session_shows_that_one() {
+    let router = idmsync_http::console_router(ConsoleState::new(
+        crate::tenants::two_states(true),
+        false,
+        Duration::from_secs(600),
+    ));
+    let form = call(&router, Method::GET, "/sign-in", "", None).await;
+    assert!(
+        form.body
+            .contains(r#"<option value="a">a</option><option value="b">b</option>"#),
+        "{}",
+        form.body
+    );
+    for (tenant, login) in [("b", "admin-a"), ("", "admin-b"), ("c", "admin-b")] {
+        let (refused, session) = sign_in_to(&router, tenant, login, CANARY).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{tenant} {login}");
+        assert!(refused.body.contains("Sign-in refused"), "{}", refused.body);
+        assert!(session.is_empty());
+    }
+    let (reply, session) = sign_in_to(&router, "b", "admin-b", CANARY).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let runs = call(&router, Method::GET, "/runs", &session, None).await;
+    assert_eq!(runs.status, StatusCode::OK);
+    assert!(
+        runs.body.contains("tenant <strong>b</strong>"),
+        "{}",
+        runs.body
+    );
+    assert_eq!(
+        runs.body.matches(r#"href="/runs/"#).count(),
+        2,
+        "b's two runs: {}",
+        runs.body
+    );
 }

@@ -35,6 +35,11 @@ impl Authenticator for PerTenant {
 /// Tenants `a` (one run) and `b` (two runs) over one store; `b` not ready when `b_ready` is
 /// false.
 fn two_tenants(b_ready: bool) -> Router {
+    idmsync_http::tenants_router(two_states(b_ready))
+}
+
+/// The API states of [`two_tenants`].
+pub(crate) fn two_states(b_ready: bool) -> Vec<ApiState> {
     let store = Fake::default().store;
     let a = Tenant::new("a").expect("tenant");
     let b = Tenant::new("b").expect("tenant");
@@ -44,7 +49,7 @@ fn two_tenants(b_ready: bool) -> Router {
             ..run(SyncMode::Full, Outcome::Succeeded)
         });
     }
-    let states = [
+    [
         (a, None),
         (b, (!b_ready).then(|| "b's database down".to_string())),
     ]
@@ -65,8 +70,7 @@ fn two_tenants(b_ready: bool) -> Router {
             ..state(&fake)
         }
     })
-    .collect();
-    idmsync_http::tenants_router(states)
+    .collect()
 }
 
 fn admin_of(tenant: &str) -> Option<HeaderValue> {

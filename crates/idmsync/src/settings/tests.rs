@@ -665,3 +665,50 @@ fn several_sources_mistakes_are_named() {
         "{error}"
     );
 }
+
+#[test]
+fn matching_by_mapping_needs_the_expression_in_every_source_and_only_then() {
+    let by_mapping = several(
+        "name = \"employees\"\ntype = \"ldap\"",
+        "match_by = \"mapping\"",
+    );
+    let error = load(&by_mapping, &[]).expect_err("no expressions");
+    assert!(
+        error
+            .0
+            .contains("tenants.acme.sources[0].ldap.mapping.match: missing"),
+        "{error}"
+    );
+    let with_both = format!(
+        "{by_mapping}[tenants.acme.sources.file.mapping]\nmatch = 'regex_capture(id, \"^E(.*)$\")'\n"
+    )
+    .replace(
+        "group_search_base = \"ou=groups,dc=example,dc=com\"\n",
+        "group_search_base = \"ou=groups,dc=example,dc=com\"\n\
+         [tenants.acme.sources.ldap.mapping]\nmatch = \"employeeNumber\"\n",
+    );
+    let s = load(&with_both, &[]).expect("both sources say");
+    assert!(s.sources[0]
+        .ldap
+        .as_ref()
+        .expect("ldap")
+        .mapping
+        .match_value
+        .is_some());
+    let unused = with_both.replace("match_by = \"mapping\"", "");
+    let error = load(&unused, &[]).expect_err("unused");
+    assert!(
+        error
+            .0
+            .contains("sources[0].ldap.mapping.match: only used with sync.match_by = \"mapping\""),
+        "{error}"
+    );
+    let one = format!("{BASE}\n[source.file.mapping]\nmatch = \"id\"\n");
+    let error = load(&one, &[]).expect_err("one source");
+    assert!(
+        error
+            .0
+            .contains("source.file.mapping.match: only applies to a tenant with several sources"),
+        "{error}"
+    );
+}
