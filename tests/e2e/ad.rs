@@ -168,6 +168,47 @@ fn ad_example_setup_follows_a_samba_domain() {
     let run = s.idmsync(&["sync", "--full"]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert_eq!(s.users(), before);
+
+    employees_in_ad_and_contractors_in_a_file_merge_by_email(&dc);
+}
+
+/// The same domain as the employees of a tenant with several sources, over contractors from a
+/// file (issue 20): a person in both, matched by e-mail, is one user; one disabled in AD but
+/// still a contractor stays active.
+fn employees_in_ad_and_contractors_in_a_file_merge_by_email(dc: &SambaDc) {
+    let sources = config(dc, "")
+        .replace("[source]\n", "[[sources]]\nname = \"employees\"\n")
+        .replace("[source.ldap]", "[sources.ldap]")
+        .replace("[sync]\n", "[sync]\nmatch_by = \"email\"\n");
+    let s = Sandbox::with_config(&format!(
+        "{sources}\n[[sources]]\nname = \"contractors\"\ntype = \"file\"\n\
+         [sources.file]\nusers = \"{{dir}}/contractors.txt\"\n\
+         groups = \"{{dir}}/contractor-groups.txt\"\n"
+    ));
+    s.write(
+        "contractors.txt",
+        "c-002;Contract;Two;USER002@example.test;pw;10/10/2015\n\
+         c-050;Contract;Fifty;user050@example.test;pw;10/10/2015\n\
+         jdoe;Jane;Doe;jane@agency.example;pw;10/10/2015\n",
+    );
+    s.write("contractor-groups.txt", "crew:c-002;jdoe:10/10/2015\n");
+    let out = s.idmsync(&["sync"]).ok();
+    assert!(out.starts_with("full sync succeeded"), "{out}");
+    let users = s.users();
+    assert_eq!(
+        users.as_array().map(Vec::len),
+        Some(fixtures::USER_COUNT as usize - 1 + 1),
+        "every employee (user003 was deleted above), and the one contractor who is not one"
+    );
+    assert_eq!(by_id(&users, "user002")["first_name"], "Given 002");
+    assert_eq!(
+        by_id(&users, "user050")["status"],
+        "active",
+        "disabled in AD, still a contractor"
+    );
+    assert_eq!(by_id(&users, "jdoe")["status"], "active");
+    let crew = s.idmsync(&["groups", "show", "crew"]).ok();
+    assert!(crew.contains("user002") && crew.contains("jdoe"), "{crew}");
 }
 
 /// `sync.live` on Active Directory: with the domain administrator (who has the "Replicating

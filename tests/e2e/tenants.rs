@@ -18,21 +18,21 @@ rroe;Richard;Roe;richard@contractors.example;;10/10/2015
 ";
 
 /// A tenant `directory` on the test slapd and a tenant `contractors` on a file, in one
-/// database on `backend`.
-fn sandbox(backend: Backend, slapd: &Slapd) -> Sandbox {
+/// database on `backend`; `sync` is added to both tenants' `[sync]`, `more` at the end.
+fn sandbox(backend: Backend, slapd: &Slapd, sync: &str, more: &str) -> Sandbox {
     let s = Sandbox::with_config_on(
         backend,
         &format!(
             "[database]\nurl = \"{{database}}\"\n\n\
-             [tenants.directory.sync]\nadmins = [\"jlennon\"]\n\
+             [tenants.directory.sync]\nadmins = [\"jlennon\"]\n{sync}\n\
              [tenants.directory.source]\ntype = \"ldap\"\n\
              [tenants.directory.source.ldap]\nurl = \"{url}\"\nbind_dn = \"{dn}\"\n\
              bind_password = \"{pw}\"\nuser_search_base = \"ou=people,dc=example,dc=com\"\n\
              group_search_base = \"ou=groups,dc=example,dc=com\"\n\n\
-             [tenants.contractors.sync]\nadmins = [\"jdoe\"]\nmax_deactivations = 1\n\
+             [tenants.contractors.sync]\nadmins = [\"jdoe\"]\nmax_deactivations = 1\n{sync}\n\
              [tenants.contractors.source]\ntype = \"file\"\n\
              [tenants.contractors.source.file]\nusers = \"{{dir}}/contractors.txt\"\n\
-             groups = \"{{dir}}/contractor-groups.txt\"\n",
+             groups = \"{{dir}}/contractor-groups.txt\"\n\n{more}",
             url = slapd.url(),
             dn = slapd.sync_dn(),
             pw = slapd.sync_password(),
@@ -51,6 +51,14 @@ fn list(s: &Sandbox, tenant: &str, what: &str) -> Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
+fn all_active(users: &Value) -> bool {
+    users
+        .as_array()
+        .expect("users")
+        .iter()
+        .all(|u| u["status"] == "active")
+}
+
 fn logins(list: &Value) -> Vec<String> {
     list.as_array()
         .expect("array")
@@ -63,7 +71,7 @@ fn logins(list: &Value) -> Vec<String> {
 fn two_tenants_sync_side_by_side_and_one_tenants_guard_leaves_the_other_alone() {
     let slapd = Slapd::builder().ldif(fixtures::DIRECTORY).start();
     for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
-        let s = sandbox(backend, &slapd);
+        let s = sandbox(backend, &slapd, "", "");
 
         let several = s.idmsync(&["sync"]);
         assert_eq!(several.code, 2, "{}", several.stderr);
@@ -99,16 +107,64 @@ fn two_tenants_sync_side_by_side_and_one_tenants_guard_leaves_the_other_alone() 
         let tripped = s.idmsync(&["--tenant", "contractors", "sync", "--full"]);
         assert_eq!(tripped.code, 3, "{}", tripped.stderr);
         let contractors = list(&s, "contractors", "users");
-        assert!(
-            contractors
-                .as_array()
-                .expect("users")
-                .iter()
-                .all(|u| u["status"] == "active"),
-            "{contractors}"
-        );
+        assert!(all_active(&contractors), "{contractors}");
         assert_eq!(list(&s, "directory", "users"), directory);
         assert_eq!(list(&s, "directory", "log"), directory_runs);
+    }
+}
+
+/// The outcomes of `tenant`'s runs with `trigger`, newest first.
+fn outcomes(s: &Sandbox, tenant: &str, trigger: &str) -> Vec<String> {
+    list(s, tenant, "log")
+        .as_array()
+        .expect("runs")
+        .iter()
+        .filter(|r| r["trigger"] == trigger)
+        .map(|r| r["outcome"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn two_tenants_scheduled_side_by_side_in_one_serve_and_one_failing_leaves_the_other_alone() {
+    let slapd = Slapd::builder().ldif(fixtures::DIRECTORY).start();
+    for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
+        let s = sandbox(
+            backend,
+            &slapd,
+            "full_cron = \"\"\ndifferential_cron = \"* * * * * *\"",
+            "[http]\nlisten = \"127.0.0.1:0\"\nshutdown_grace_secs = 1\n",
+        );
+        let server = Server::start(&s);
+        server.wait_ready();
+        assert_eq!(logins(&list(&s, "directory", "users")), fixtures::PEOPLE);
+        assert_eq!(logins(&list(&s, "contractors", "users")), ["jdoe", "rroe"]);
+
+        // The contractors' file goes: their scheduled runs fail, the directory's go on.
+        std::fs::remove_file(s.path("contractors.txt")).expect("remove");
+        crate::live::until(
+            &server,
+            "a failed contractors' run and two directory runs",
+            || {
+                outcomes(&s, "contractors", "schedule").contains(&"failed".to_string())
+                    && outcomes(&s, "directory", "schedule")
+                        .iter()
+                        .filter(|o| *o == "succeeded")
+                        .count()
+                        >= 2
+            },
+        );
+        server.stop();
+        assert!(
+            !outcomes(&s, "directory", "schedule").contains(&"failed".to_string()),
+            "{backend:?}"
+        );
+        let directory = list(&s, "directory", "users");
+        assert_eq!(logins(&directory), fixtures::PEOPLE, "{backend:?}");
+        let contractors = list(&s, "contractors", "users");
+        assert!(
+            all_active(&contractors),
+            "a failed run changes nothing: {contractors}"
+        );
     }
 }
 

@@ -107,17 +107,15 @@ impl IdentitySource for MergedSource {
     async fn check(&self) -> Result<SourceCheck, SourceError> {
         let mut total = SourceCheck {
             differential: Some(
-                "every source read whole: a person's fields depend on every source".into(),
+                "every source read whole, since a person's fields depend on them all".into(),
             ),
             ..SourceCheck::default()
         };
         let mut servers = Vec::new();
         for (name, source) in &self.sources {
             let check = source.check().await.map_err(|e| within(name, e))?;
-            servers.push(format!(
-                "{name}: {}",
-                check.server.as_deref().unwrap_or("answers")
-            ));
+            let server = check.server.unwrap_or_else(|| source.name());
+            servers.push(format!("{name}: {server}"));
             total
                 .features
                 .extend(check.features.iter().map(|f| format!("{name}: {f}")));

@@ -97,35 +97,15 @@ pub fn merge(reads: Vec<Read>, links: &Links, options: MergeOptions) -> SourceDa
             .map(|v| ("mapping.match value", v.to_string())),
     });
     hold_login_conflicts(&mut people, &users, &names, fold);
-    let user_ids = assign(&people, &users, &names, links, false, |u| &u.source_id);
+    let user_ids = assign(&people, &users, &names, links);
     let groups_merged = entities(&groups, &names, |g| {
         Some(("group id", fold.key(g.external_id.as_str())))
     });
-    let group_ids = assign(&groups_merged, &groups, &names, links, true, |g| {
-        &g.source_id
-    });
+    let group_ids = assign(&groups_merged, &groups, &names, links);
 
     let mut locators = HashSet::new();
-    let mut made_users = Vec::with_capacity(people.len());
-    for entity in &people {
-        let records: Vec<&SourceUser> = entity.records.iter().map(|&r| &users[r].1).collect();
-        let locator = unique_locator(&mut locators, records.iter().map(|u| &u.locator));
-        made_users.push(Made {
-            locator,
-            external_id: records[0].external_id.clone(),
-            held: entity.held.is_some(),
-        });
-    }
-    let mut made_groups = Vec::with_capacity(groups_merged.len());
-    for entity in &groups_merged {
-        let records: Vec<&SourceGroup> = entity.records.iter().map(|&r| &groups[r].1).collect();
-        let locator = unique_locator(&mut locators, records.iter().map(|g| &g.locator));
-        made_groups.push(Made {
-            locator,
-            external_id: records[0].external_id.clone(),
-            held: entity.held.is_some(),
-        });
-    }
+    let made_users = made(&people, &users, &mut locators);
+    let made_groups = made(&groups_merged, &groups, &mut locators);
     let refs = References::new(
         names.len(),
         (&people, &users),
@@ -134,48 +114,16 @@ pub fn merge(reads: Vec<Read>, links: &Links, options: MergeOptions) -> SourceDa
     );
 
     for ((entity, id), made) in people.iter().zip(&user_ids).zip(&made_users) {
-        let records: Vec<(usize, &SourceUser)> = entity
-            .records
-            .iter()
-            .map(|&r| (users[r].0, &users[r].1))
-            .collect();
-        if let Some(reason) = &entity.held {
-            out.unreadable.push(held(
-                false,
-                id,
-                records[0].1.locator.as_deref(),
-                records[0].1.external_id.as_str(),
-                reason,
-            ));
+        let Some(records) = kept(entity, &users, id, &mut out.unreadable) else {
             continue;
-        }
+        };
         out.users.push(merged_user(id, made, &records));
-        document(
-            &mut out.documents,
-            links,
-            false,
-            id,
-            &names,
-            &records,
-            |u| &u.source_id,
-        );
+        document(&mut out.documents, links, id, &names, &records);
     }
     for ((entity, id), made) in groups_merged.iter().zip(&group_ids).zip(&made_groups) {
-        let records: Vec<(usize, &SourceGroup)> = entity
-            .records
-            .iter()
-            .map(|&r| (groups[r].0, &groups[r].1))
-            .collect();
-        if let Some(reason) = &entity.held {
-            out.unreadable.push(held(
-                true,
-                id,
-                records[0].1.locator.as_deref(),
-                records[0].1.external_id.as_str(),
-                reason,
-            ));
+        let Some(records) = kept(entity, &groups, id, &mut out.unreadable) else {
             continue;
-        }
+        };
         let mut seen = HashSet::new();
         let (refs, made_users, made_groups) = (&refs, &made_users, &made_groups);
         let members = records
@@ -194,9 +142,7 @@ pub fn merge(reads: Vec<Read>, links: &Links, options: MergeOptions) -> SourceDa
             name: first(records.iter().map(|(_, g)| g.name.as_str())).to_string(),
             members,
         });
-        document(&mut out.documents, links, true, id, &names, &records, |g| {
-            &g.source_id
-        });
+        document(&mut out.documents, links, id, &names, &records);
     }
     out
 }
@@ -228,6 +174,96 @@ struct Made {
     locator: Option<String>,
     external_id: ExternalId,
     held: bool,
+}
+
+/// What merging asks of a user and of a group alike.
+trait Entry {
+    /// A group rather than a user.
+    const GROUP: bool;
+    fn source_id(&self) -> &SourceId;
+    fn external_id(&self) -> &ExternalId;
+    fn locator(&self) -> Option<&String>;
+}
+
+impl Entry for SourceUser {
+    const GROUP: bool = false;
+    fn source_id(&self) -> &SourceId {
+        &self.source_id
+    }
+    fn external_id(&self) -> &ExternalId {
+        &self.external_id
+    }
+    fn locator(&self) -> Option<&String> {
+        self.locator.as_ref()
+    }
+}
+
+impl Entry for SourceGroup {
+    const GROUP: bool = true;
+    fn source_id(&self) -> &SourceId {
+        &self.source_id
+    }
+    fn external_id(&self) -> &ExternalId {
+        &self.external_id
+    }
+    fn locator(&self) -> Option<&String> {
+        self.locator.as_ref()
+    }
+}
+
+/// How each entity is known once merged: its highest record's login or group id, and the
+/// first of its records' locators that no earlier entity took (a locator names one entry of
+/// the merged read, or member references to it would be ambiguous).
+fn made<T: Entry>(
+    entities: &[Entity],
+    records: &[(usize, T)],
+    taken: &mut HashSet<String>,
+) -> Vec<Made> {
+    entities
+        .iter()
+        .map(|entity| {
+            let mut own = entity.records.iter().map(|&r| &records[r].1);
+            let first = own.clone().next().expect("an entity has a record");
+            let locator = own.find_map(|e| e.locator().filter(|l| !taken.contains(*l)).cloned());
+            if let Some(locator) = &locator {
+                taken.insert(locator.clone());
+            }
+            Made {
+                locator,
+                external_id: first.external_id().clone(),
+                held: entity.held.is_some(),
+            }
+        })
+        .collect()
+}
+
+/// The entity's records with their sources, or, when it is held back, `None` after noting it
+/// in `held` as the planner keeps it: found by its merged id, else its locator.
+fn kept<'a, T: Entry>(
+    entity: &Entity,
+    records: &'a [(usize, T)],
+    id: &SourceId,
+    held: &mut Vec<Unreadable>,
+) -> Option<Vec<(usize, &'a T)>> {
+    let own: Vec<(usize, &T)> = entity
+        .records
+        .iter()
+        .map(|&r| (records[r].0, &records[r].1))
+        .collect();
+    let Some(reason) = &entity.held else {
+        return Some(own);
+    };
+    let first = own[0].1;
+    held.push(Unreadable {
+        group: T::GROUP,
+        locator: first
+            .locator()
+            .map_or_else(|| first.external_id().to_string(), Clone::clone),
+        source_id: Some(id.clone()),
+        reason: reason.clone(),
+        conflict: true,
+    });
+    None
 }
 
 /// What joins entries into one entity: the attribute's name, for the log, and its value.
@@ -342,14 +378,13 @@ fn hold_login_conflicts(
 /// Each entity's merged id: the link of its highest record that earlier runs recorded and no
 /// other entity took first; else the first of its records' own ids that no stored link gives to
 /// another entry; else its first record's id under its source's name.
-fn assign<T>(
+fn assign<T: Entry>(
     entities: &[Entity],
     records: &[(usize, T)],
     names: &[String],
     links: &Links,
-    group: bool,
-    id_of: impl Fn(&T) -> &SourceId,
 ) -> Vec<SourceId> {
+    let group = T::GROUP;
     let mut used: HashSet<SourceId> = HashSet::new();
     let mut ids = Vec::with_capacity(entities.len());
     for entity in entities {
@@ -357,7 +392,7 @@ fn assign<T>(
             entity
                 .records
                 .iter()
-                .map(|&r| (records[r].0, id_of(&records[r].1)))
+                .map(|&r| (records[r].0, records[r].1.source_id()))
         };
         let id = own()
             .filter_map(|(s, id)| links.merged(group, &names[s], id))
@@ -377,17 +412,6 @@ fn assign<T>(
         ids.push(id);
     }
     ids
-}
-
-/// The first of `locators` no earlier entity took: a locator names one entry of the merged
-/// read, or member references to it would be ambiguous.
-fn unique_locator<'a>(
-    taken: &mut HashSet<String>,
-    locators: impl Iterator<Item = &'a Option<String>>,
-) -> Option<String> {
-    let free = locators.flatten().find(|l| !taken.contains(*l))?.clone();
-    taken.insert(free.clone());
-    Some(free)
 }
 
 /// The first non-empty value, or the empty string.
@@ -417,39 +441,20 @@ fn merged_user(id: &SourceId, made: &Made, records: &[(usize, &SourceUser)]) -> 
     }
 }
 
-/// The entry held back, as the planner keeps it: found by its merged id, else its locator.
-fn held(
-    group: bool,
-    id: &SourceId,
-    locator: Option<&str>,
-    external_id: &str,
-    reason: &str,
-) -> Unreadable {
-    Unreadable {
-        group,
-        locator: locator.unwrap_or(external_id).to_string(),
-        source_id: Some(id.clone()),
-        reason: reason.to_string(),
-        conflict: true,
-    }
-}
-
 /// Records the entity's links when they differ from what earlier runs recorded.
-fn document<T>(
+fn document<T: Entry>(
     documents: &mut Vec<Document>,
     links: &Links,
-    group: bool,
     id: &SourceId,
     names: &[String],
     records: &[(usize, &T)],
-    id_of: impl Fn(&T) -> &SourceId,
 ) {
     let now: BTreeMap<String, SourceId> = records
         .iter()
-        .map(|&(s, entry)| (names[s].clone(), id_of(entry).clone()))
+        .map(|&(s, entry)| (names[s].clone(), entry.source_id().clone()))
         .collect();
-    if links.of(group, id) != Some(&now) {
-        documents.push(Links::document(group, id, &now));
+    if links.of(T::GROUP, id) != Some(&now) {
+        documents.push(Links::document(T::GROUP, id, &now));
     }
 }
 
