@@ -58,7 +58,7 @@ impl MergedSource {
         }
         let links = match &self.links {
             Some((store, tenant)) => {
-                Links::from_documents(&store.documents(tenant).await.map_err(|e| {
+                Links::from_documents(store.documents(tenant).await.map_err(|e| {
                     SourceError::Unavailable(format!(
                         "reading which entries the sources made before: {e}"
                     ))

@@ -14,64 +14,85 @@ struct Body {
     sources: BTreeMap<String, SourceId>,
 }
 
-/// The links earlier runs recorded.
+/// The links earlier runs recorded. A tenant of a million people has a million of them, so
+/// they are kept compact: source names once, and each entry's document as its text, which a
+/// run compares with the text it would write rather than parse into a map per entry.
 #[derive(Debug, Default)]
 pub struct Links {
+    /// The source names the documents use, each once.
+    sources: Vec<String>,
     /// `(group, source, the source's id)` to the merged id.
-    merged: HashMap<(bool, String, SourceId), SourceId>,
-    /// `(group, merged id)` to its sources' ids.
-    of: HashMap<(bool, SourceId), BTreeMap<String, SourceId>>,
+    merged: HashMap<(bool, u16, SourceId), SourceId>,
+    /// `(group, merged id)` to its document's text.
+    bodies: HashMap<(bool, SourceId), String>,
 }
 
 impl Links {
     /// The links in the stored documents. A document that is not a merged entry's (a tenant
     /// that was pushed to by SCIM before) links nothing.
     #[must_use]
-    pub fn from_documents(documents: &[Document]) -> Self {
+    pub fn from_documents(documents: Vec<Document>) -> Self {
         let mut links = Self::default();
         for document in documents {
             let Ok(body) = serde_json::from_str::<Body>(&document.body) else {
                 continue;
             };
-            for (source, id) in &body.sources {
-                links.merged.insert(
-                    (document.group, source.clone(), id.clone()),
-                    document.source_id.clone(),
-                );
+            for (source, id) in body.sources {
+                let source = links.source(&source);
+                links
+                    .merged
+                    .insert((document.group, source, id), document.source_id.clone());
             }
             links
-                .of
-                .insert((document.group, document.source_id.clone()), body.sources);
+                .bodies
+                .insert((document.group, document.source_id), document.body);
         }
         links
+    }
+
+    /// The index of source `name`, added when new.
+    fn source(&mut self, name: &str) -> u16 {
+        let at = self
+            .sources
+            .iter()
+            .position(|s| s == name)
+            .unwrap_or_else(|| {
+                self.sources.push(name.to_string());
+                self.sources.len() - 1
+            });
+        u16::try_from(at).unwrap_or(u16::MAX)
     }
 
     /// The merged id that `source`'s entry `id` was given.
     #[must_use]
     pub fn merged(&self, group: bool, source: &str, id: &SourceId) -> Option<&SourceId> {
-        self.merged.get(&(group, source.to_string(), id.clone()))
+        let source = u16::try_from(self.sources.iter().position(|s| s == source)?).ok()?;
+        self.merged.get(&(group, source, id.clone()))
     }
 
     /// Whether `id` is some merged entry's id.
     #[must_use]
     pub fn is_merged(&self, group: bool, id: &SourceId) -> bool {
-        self.of.contains_key(&(group, id.clone()))
+        self.bodies.contains_key(&(group, id.clone()))
     }
 
-    /// The sources' ids that merged entry `id` was made of.
+    /// The document recording that merged entry `id` is made of `sources`, unless earlier runs
+    /// recorded exactly that.
     #[must_use]
-    pub fn of(&self, group: bool, id: &SourceId) -> Option<&BTreeMap<String, SourceId>> {
-        self.of.get(&(group, id.clone()))
-    }
-
-    /// The document recording that merged entry `id` is made of `sources`.
-    #[must_use]
-    pub fn document(group: bool, id: &SourceId, sources: &BTreeMap<String, SourceId>) -> Document {
+    pub fn changed(
+        &self,
+        group: bool,
+        id: &SourceId,
+        sources: &BTreeMap<&str, &SourceId>,
+    ) -> Option<Document> {
         let body = serde_json::json!({ "sources": sources }).to_string();
-        Document {
+        if self.bodies.get(&(group, id.clone())) == Some(&body) {
+            return None;
+        }
+        Some(Document {
             group,
             source_id: id.clone(),
             body,
-        }
+        })
     }
 }

@@ -14,6 +14,8 @@
 //! - groups with the same group id in several sources are one group whose members are every
 //!   source's, each member reference rewritten to how the merged entry is known.
 
+use std::borrow::Cow;
+use std::collections::hash_map::Entry as Slot;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use idmsync_domain::plan::SourceData;
@@ -88,7 +90,7 @@ pub fn merge(reads: Vec<Read>, links: &Links, options: MergeOptions) -> SourceDa
             .map(|e| e.trim().to_lowercase())
             .filter(|e| !e.is_empty())
             .map(|e| ("e-mail", e)),
-        MatchBy::Login => Some(("login", fold.key(u.external_id.as_str()))),
+        MatchBy::Login => Some(("login", fold.key(u.external_id.as_str()).into_owned())),
         MatchBy::Mapping => u
             .match_value
             .as_deref()
@@ -99,7 +101,7 @@ pub fn merge(reads: Vec<Read>, links: &Links, options: MergeOptions) -> SourceDa
     hold_login_conflicts(&mut people, &users, &names, fold);
     let user_ids = assign(&people, &users, &names, links);
     let groups_merged = entities(&groups, &names, |g| {
-        Some(("group id", fold.key(g.external_id.as_str())))
+        Some(("group id", fold.key(g.external_id.as_str()).into_owned()))
     });
     let group_ids = assign(&groups_merged, &groups, &names, links);
 
@@ -152,11 +154,11 @@ pub fn merge(reads: Vec<Read>, links: &Links, options: MergeOptions) -> SourceDa
 struct Fold(bool);
 
 impl Fold {
-    fn key(self, s: &str) -> String {
+    fn key(self, s: &str) -> Cow<'_, str> {
         if self.0 {
-            s.to_lowercase()
+            Cow::Owned(s.to_lowercase())
         } else {
-            s.to_string()
+            Cow::Borrowed(s)
         }
     }
 }
@@ -279,21 +281,30 @@ fn entities<T>(
     key: impl Fn(&T) -> Option<Key>,
 ) -> Vec<Entity> {
     let mut by_key: HashMap<String, usize> = HashMap::new();
-    let mut keyed: Vec<(Vec<usize>, Option<Key>)> = Vec::new();
+    // Each entity's records, and the attribute that joined them (its value stays in `by_key`).
+    let mut keyed: Vec<(Vec<usize>, Option<&'static str>)> = Vec::new();
     for (r, (_, entry)) in records.iter().enumerate() {
         match key(entry) {
             Some((what, value)) => match by_key.get(&value) {
                 Some(&e) => keyed[e].0.push(r),
                 None => {
-                    by_key.insert(value.clone(), keyed.len());
-                    keyed.push((vec![r], Some((what, value))));
+                    by_key.insert(value, keyed.len());
+                    keyed.push((vec![r], Some(what)));
                 }
             },
             None => keyed.push((vec![r], None)),
         }
     }
+    drop(by_key);
     let mut out = Vec::with_capacity(keyed.len());
-    for (members, key) in keyed {
+    for (members, what) in keyed {
+        if members.len() == 1 {
+            out.push(Entity {
+                records: members,
+                held: None,
+            });
+            continue;
+        }
         let mut per_source: BTreeMap<usize, usize> = BTreeMap::new();
         for &r in &members {
             *per_source.entry(records[r].0).or_default() += 1;
@@ -305,16 +316,22 @@ fn entities<T>(
             }));
             continue;
         }
-        let held = per_source.iter().find(|(_, &n)| n > 1).zip(key).map(
-            |((&source, &n), (what, value))| {
-                format!(
+        let held =
+            per_source
+                .iter()
+                .find(|(_, &n)| n > 1)
+                .zip(what)
+                .map(|((&source, &n), what)| {
+                    let value = key(&records[members[0]].1)
+                        .map(|(_, v)| v)
+                        .unwrap_or_default();
+                    format!(
                     "{what} {value:?} is on {n} entries of {} and also in {}: which one is the \
                      same person is not for idmsync to guess; neither is changed",
                     names[source],
                     others(&per_source, source, names)
                 )
-            },
-        );
+                });
         out.push(Entity {
             records: members,
             held,
@@ -341,12 +358,23 @@ fn hold_login_conflicts(
     names: &[String],
     fold: Fold,
 ) {
-    let mut by_login: HashMap<String, Vec<usize>> = HashMap::new();
+    // The first claimant of each login, and the claimants of the logins claimed again.
+    let mut first: HashMap<Cow<'_, str>, usize> = HashMap::with_capacity(people.len());
+    let mut again: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (e, entity) in people.iter().enumerate() {
         let login = fold.key(users[entity.records[0]].1.external_id.as_str());
-        by_login.entry(login).or_default().push(e);
+        match first.entry(login) {
+            Slot::Occupied(claimed) => again
+                .entry(*claimed.get())
+                .or_insert_with(|| vec![*claimed.get()])
+                .push(e),
+            Slot::Vacant(free) => {
+                free.insert(e);
+            }
+        }
     }
-    for claimants in by_login.into_values().filter(|c| c.len() > 1) {
+    drop(first);
+    for claimants in again.into_values() {
         let mut sources: Vec<usize> = claimants
             .iter()
             .flat_map(|&e| people[e].records.iter().map(|&r| users[r].0))
@@ -449,29 +477,29 @@ fn document<T: Entry>(
     names: &[String],
     records: &[(usize, &T)],
 ) {
-    let now: BTreeMap<String, SourceId> = records
+    let now: BTreeMap<&str, &SourceId> = records
         .iter()
-        .map(|&(s, entry)| (names[s].clone(), entry.source_id().clone()))
+        .map(|&(s, entry)| (names[s].as_str(), entry.source_id()))
         .collect();
-    if links.of(T::GROUP, id) != Some(&now) {
-        documents.push(Links::document(T::GROUP, id, &now));
-    }
+    documents.extend(links.changed(T::GROUP, id, &now));
 }
 
 /// Where each source's member references point: the entities its users and groups became.
-struct References {
-    user_locators: Vec<HashMap<String, usize>>,
-    user_ids: Vec<HashMap<String, usize>>,
-    group_locators: Vec<HashMap<String, usize>>,
-    group_ids: Vec<HashMap<String, usize>>,
+/// Keys borrow the records' own strings: a directory of a million people would otherwise be
+/// copied once more here.
+struct References<'a> {
+    user_locators: Vec<HashMap<&'a str, usize>>,
+    user_ids: Vec<HashMap<Cow<'a, str>, usize>>,
+    group_locators: Vec<HashMap<&'a str, usize>>,
+    group_ids: Vec<HashMap<Cow<'a, str>, usize>>,
     fold: Fold,
 }
 
-impl References {
+impl<'a> References<'a> {
     fn new(
         sources: usize,
-        (people, users): (&[Entity], &[(usize, SourceUser)]),
-        (groups_merged, groups): (&[Entity], &[(usize, SourceGroup)]),
+        (people, users): (&[Entity], &'a [(usize, SourceUser)]),
+        (groups_merged, groups): (&[Entity], &'a [(usize, SourceGroup)]),
         fold: Fold,
     ) -> Self {
         let mut refs = Self {
@@ -485,7 +513,7 @@ impl References {
             for &r in &entity.records {
                 let (s, u) = &users[r];
                 if let Some(l) = &u.locator {
-                    refs.user_locators[*s].insert(l.clone(), e);
+                    refs.user_locators[*s].insert(l, e);
                 }
                 refs.user_ids[*s].insert(fold.key(u.external_id.as_str()), e);
             }
@@ -494,7 +522,7 @@ impl References {
             for &r in &entity.records {
                 let (s, g) = &groups[r];
                 if let Some(l) = &g.locator {
-                    refs.group_locators[*s].insert(l.clone(), e);
+                    refs.group_locators[*s].insert(l, e);
                 }
                 refs.group_ids[*s].insert(fold.key(g.external_id.as_str()), e);
             }

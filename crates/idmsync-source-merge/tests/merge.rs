@@ -94,7 +94,7 @@ fn a_person_keeps_the_id_earlier_runs_gave_them_when_a_higher_source_adds_them()
         by_email(),
     );
     assert_eq!(first.users[0].source_id, id("c1"));
-    let links = Links::from_documents(&first.documents);
+    let links = Links::from_documents(first.documents.clone());
 
     let later = merge(
         vec![
@@ -129,7 +129,7 @@ fn a_person_keeps_the_id_earlier_runs_gave_them_when_a_higher_source_adds_them()
                 vec![person("c1", "cjones", Some("c@example.com"))],
             ),
         ],
-        &Links::from_documents(&later.documents),
+        &Links::from_documents(later.documents.clone()),
         by_email(),
     );
     assert_eq!(unchanged.users[0].source_id, id("c1"));
@@ -323,7 +323,7 @@ fn a_new_entry_whose_id_an_earlier_merge_gave_to_another_takes_its_sources_name(
         &Links::default(),
         by_email(),
     );
-    let links = Links::from_documents(&first.documents);
+    let links = Links::from_documents(first.documents.clone());
     let data = merge(
         vec![
             read(
@@ -375,7 +375,7 @@ fn unreadable_entries_name_their_merged_ids() {
     });
     let data = merge(
         vec![read("employees", vec![]), contractors],
-        &Links::from_documents(&first.documents),
+        &Links::from_documents(first.documents.clone()),
         by_email(),
     );
     assert_eq!(data.unreadable[0].source_id, Some(id("guid-1")));
