@@ -9,11 +9,13 @@
 //! generated sections ([`DocSection`]: the results table, issue 17's scale and password tables),
 //! that section and its plot (a partial run writes its table and plot as
 //! `target/bench/<timestamp>.md` and `.svg`). `bench scim` is issue 18's separate scenario:
-//! concurrent SCIM clients against `idmsync serve` ([`scim`]).
+//! concurrent SCIM clients against `idmsync serve` ([`scim`]); `bench merged` issue 20's, a
+//! tenant of two sources against one ([`merged`]).
 
 mod db;
 mod live;
 mod measure;
+mod merged;
 mod options;
 mod report;
 mod rows;
@@ -54,6 +56,9 @@ const TAIL_LINES: usize = 5;
 pub fn run(args: &[String]) -> Result<()> {
     if args.first().map(String::as_str) == Some("scim") {
         return scim::run(&args[1..]);
+    }
+    if args.first().map(String::as_str) == Some("merged") {
+        return merged::run(&args[1..]);
     }
     let options = Options::parse(args)?;
     if options.dbs.iter().any(|db| *db != Db::Sqlite) {

@@ -179,6 +179,9 @@ pub enum DocSection {
     /// Issue 18's SCIM table: `cargo xtask bench scim` with its defaults (both databases,
     /// 10,000 users, 50 clients), written by [`super::scim`].
     Scim,
+    /// Issue 20's table: `cargo xtask bench merged` with its defaults, written by
+    /// [`super::merged`].
+    Merged,
 }
 
 /// The canonical run of issue 17's scale targets, which replaces [`DocSection::Scale`].
@@ -199,6 +202,7 @@ impl DocSection {
                 "<!-- bench-passwords:end -->",
             ),
             DocSection::Scim => ("<!-- bench-scim:begin -->", "<!-- bench-scim:end -->"),
+            DocSection::Merged => ("<!-- bench-merged:begin -->", "<!-- bench-merged:end -->"),
         }
     }
 
@@ -208,7 +212,7 @@ impl DocSection {
         match self {
             DocSection::Results => Some("bench-scaling.svg"),
             DocSection::Scale => Some("bench-scaling-huge.svg"),
-            DocSection::Passwords | DocSection::Scim => None,
+            DocSection::Passwords | DocSection::Scim | DocSection::Merged => None,
         }
     }
 }
@@ -253,7 +257,8 @@ impl Options {
 pub const USAGE: &str = "cargo xtask bench [ldap | store] [--size small,large,huge] \
      [--source file,ldap] [--db sqlite,postgres,mariadb] [--scenario a,b,c,d,e,f,p] [--runs N] \
      [--binary PATH] [--session-log OPERATIONS|none]\n    \
-     cargo xtask bench scim [--db sqlite,postgres] [--users N] [--clients N] [--binary PATH]";
+     cargo xtask bench scim [--db sqlite,postgres] [--users N] [--clients N] [--binary PATH]\n    \
+     cargo xtask bench merged [--users N] [--binary PATH]";
 
 /// syncprov's session log unless `--session-log` says otherwise: longer than the changes of
 /// scenario e at every size up to large (the large size's 1,000 deletions and about 12,000 group
