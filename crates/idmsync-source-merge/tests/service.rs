@@ -27,17 +27,32 @@ struct World {
 impl World {
     fn new() -> Self {
         let employees = Arc::new(FakeSource::new());
-        let contractors = Arc::new(FakeSource::new());
         let store = Arc::new(MemoryStore::new());
+        Self::merging(employees, store)
+    }
+
+    /// `employees`, as the first source, over new contractors, into `store`.
+    fn merging(employees: Arc<FakeSource>, store: Arc<MemoryStore>) -> Self {
+        let contractors = Arc::new(FakeSource::new());
         let sources: Vec<(String, Arc<dyn IdentitySource>)> = vec![
             ("employees".into(), employees.clone()),
             ("contractors".into(), contractors.clone()),
         ];
         let merged =
             MergedSource::new(sources, MergeOptions::default()).with_links(store.clone(), tenant());
+        Self::over(Arc::new(merged), employees, contractors, store)
+    }
+
+    /// The engine reading `source` into `store`.
+    fn over(
+        source: Arc<dyn IdentitySource>,
+        employees: Arc<FakeSource>,
+        contractors: Arc<FakeSource>,
+        store: Arc<MemoryStore>,
+    ) -> Self {
         let service = SyncService::new(
             SyncPorts {
-                source: Arc::new(merged),
+                source,
                 store: store.clone(),
                 lock: store.clone(),
                 hasher: Arc::new(PlainHasher),
@@ -199,4 +214,39 @@ async fn one_source_failing_changes_nothing() {
         "{error}"
     );
     assert_eq!(world.users(), ["c2 dave active", "g1 carol active"]);
+}
+
+#[tokio::test]
+async fn a_tenant_of_one_source_that_gets_a_second_below_it_keeps_its_rows() {
+    let employees = Arc::new(FakeSource::new());
+    let store = Arc::new(MemoryStore::new());
+    let alone = World::over(
+        employees.clone(),
+        employees.clone(),
+        Arc::new(FakeSource::new()),
+        store.clone(),
+    );
+    employees.put_user(person("g1", "carol", "carol@example.com"));
+    employees.put_user(person("g2", "dave", "dave@example.com"));
+    alone.applied(SyncMode::Full).await;
+
+    let merged = World::merging(employees, store);
+    merged
+        .contractors
+        .put_user(person("c1", "carol-c", "CAROL@example.com"));
+    merged
+        .contractors
+        .put_user(person("c2", "erin", "erin@example.com"));
+    let run = merged.applied(SyncMode::Full).await;
+
+    assert_eq!(
+        merged.users(),
+        ["c2 erin active", "g1 carol active", "g2 dave active"],
+        "carol keeps her row; only erin is new"
+    );
+    let lines = merged.store.lines(run).await.expect("lines");
+    assert!(
+        lines.iter().all(|l| l.event != EventKey::DeactivatedUser),
+        "{lines:?}"
+    );
 }
