@@ -187,31 +187,26 @@ trait Entry {
     fn locator(&self) -> Option<&String>;
 }
 
-impl Entry for SourceUser {
-    const GROUP: bool = false;
-    fn source_id(&self) -> &SourceId {
-        &self.source_id
-    }
-    fn external_id(&self) -> &ExternalId {
-        &self.external_id
-    }
-    fn locator(&self) -> Option<&String> {
-        self.locator.as_ref()
-    }
+/// Users and groups have the same three fields.
+macro_rules! entry {
+    ($kind:ty, $group:literal) => {
+        impl Entry for $kind {
+            const GROUP: bool = $group;
+            fn source_id(&self) -> &SourceId {
+                &self.source_id
+            }
+            fn external_id(&self) -> &ExternalId {
+                &self.external_id
+            }
+            fn locator(&self) -> Option<&String> {
+                self.locator.as_ref()
+            }
+        }
+    };
 }
 
-impl Entry for SourceGroup {
-    const GROUP: bool = true;
-    fn source_id(&self) -> &SourceId {
-        &self.source_id
-    }
-    fn external_id(&self) -> &ExternalId {
-        &self.external_id
-    }
-    fn locator(&self) -> Option<&String> {
-        self.locator.as_ref()
-    }
-}
+entry!(SourceUser, false);
+entry!(SourceGroup, true);
 
 /// How each entity is known once merged: its highest record's login or group id, and the
 /// first of its records' locators that no earlier entity took (a locator names one entry of

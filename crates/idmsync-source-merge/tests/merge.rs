@@ -27,6 +27,22 @@ fn read(source: &str, users: Vec<SourceUser>) -> Read {
     }
 }
 
+/// The employees' users over the contractors', merged by e-mail given `links`.
+fn employees_over_contractors(
+    employees: Vec<SourceUser>,
+    contractors: Vec<SourceUser>,
+    links: &Links,
+) -> SourceData {
+    merge(
+        vec![
+            read("employees", employees),
+            read("contractors", contractors),
+        ],
+        links,
+        by_email(),
+    )
+}
+
 fn by_email() -> MergeOptions {
     MergeOptions::default()
 }
@@ -45,14 +61,7 @@ fn one_person_in_two_sources_is_one_user_the_higher_source_winning_field_by_fiel
     contractor.last_name = "Jones".into();
     contractor.password = SourcePassword::Absent;
 
-    let data = merge(
-        vec![
-            read("employees", vec![employee]),
-            read("contractors", vec![contractor]),
-        ],
-        &Links::default(),
-        by_email(),
-    );
+    let data = employees_over_contractors(vec![employee], vec![contractor], &Links::default());
 
     assert_eq!(data.users.len(), 1, "{data:?}");
     let u = &data.users[0];
@@ -82,33 +91,18 @@ fn one_person_in_two_sources_is_one_user_the_higher_source_winning_field_by_fiel
 
 #[test]
 fn a_person_keeps_the_id_earlier_runs_gave_them_when_a_higher_source_adds_them() {
-    let first = merge(
-        vec![
-            read("employees", vec![]),
-            read(
-                "contractors",
-                vec![person("c1", "cjones", Some("c@example.com"))],
-            ),
-        ],
+    let first = employees_over_contractors(
+        vec![],
+        vec![person("c1", "cjones", Some("c@example.com"))],
         &Links::default(),
-        by_email(),
     );
     assert_eq!(first.users[0].source_id, id("c1"));
     let links = Links::from_documents(first.documents.clone());
 
-    let later = merge(
-        vec![
-            read(
-                "employees",
-                vec![person("guid-1", "carol", Some("c@example.com"))],
-            ),
-            read(
-                "contractors",
-                vec![person("c1", "cjones", Some("c@example.com"))],
-            ),
-        ],
+    let later = employees_over_contractors(
+        vec![person("guid-1", "carol", Some("c@example.com"))],
+        vec![person("c1", "cjones", Some("c@example.com"))],
         &links,
-        by_email(),
     );
     assert_eq!(later.users.len(), 1);
     assert_eq!(later.users[0].source_id, id("c1"), "the row is kept");
@@ -118,19 +112,10 @@ fn a_person_keeps_the_id_earlier_runs_gave_them_when_a_higher_source_adds_them()
         "the employee's login wins"
     );
 
-    let unchanged = merge(
-        vec![
-            read(
-                "employees",
-                vec![person("guid-1", "carol", Some("c@example.com"))],
-            ),
-            read(
-                "contractors",
-                vec![person("c1", "cjones", Some("c@example.com"))],
-            ),
-        ],
+    let unchanged = employees_over_contractors(
+        vec![person("guid-1", "carol", Some("c@example.com"))],
+        vec![person("c1", "cjones", Some("c@example.com"))],
         &Links::from_documents(later.documents.clone()),
-        by_email(),
     );
     assert_eq!(unchanged.users[0].source_id, id("c1"));
     assert!(
@@ -141,19 +126,10 @@ fn a_person_keeps_the_id_earlier_runs_gave_them_when_a_higher_source_adds_them()
 
 #[test]
 fn one_login_claimed_by_two_different_people_holds_both_back() {
-    let data = merge(
-        vec![
-            read(
-                "employees",
-                vec![person("guid-1", "jsmith", Some("john@example.com"))],
-            ),
-            read(
-                "contractors",
-                vec![person("c7", "jsmith", Some("jane@example.com"))],
-            ),
-        ],
+    let data = employees_over_contractors(
+        vec![person("guid-1", "jsmith", Some("john@example.com"))],
+        vec![person("c7", "jsmith", Some("jane@example.com"))],
         &Links::default(),
-        by_email(),
     );
     assert!(data.users.is_empty(), "{data:?}");
     let held = held(&data);
@@ -177,22 +153,13 @@ fn one_login_claimed_by_two_different_people_holds_both_back() {
 
 #[test]
 fn an_email_on_two_entries_of_one_source_is_not_guessed_into_another_sources_person() {
-    let data = merge(
+    let data = employees_over_contractors(
         vec![
-            read(
-                "employees",
-                vec![
-                    person("guid-1", "ann", Some("team@example.com")),
-                    person("guid-2", "bob", Some("team@example.com")),
-                ],
-            ),
-            read(
-                "contractors",
-                vec![person("c1", "carl", Some("team@example.com"))],
-            ),
+            person("guid-1", "ann", Some("team@example.com")),
+            person("guid-2", "bob", Some("team@example.com")),
         ],
+        vec![person("c1", "carl", Some("team@example.com"))],
         &Links::default(),
-        by_email(),
     );
     assert!(data.users.is_empty(), "{data:?}");
     let held = held(&data);
@@ -227,16 +194,10 @@ fn entries_of_one_source_never_merge_with_each_other() {
 fn a_person_stays_enabled_while_any_source_enables_them() {
     let mut leaver = person("guid-1", "cjones", Some("c@example.com"));
     leaver.enabled = false;
-    let data = merge(
-        vec![
-            read("employees", vec![leaver]),
-            read(
-                "contractors",
-                vec![person("c1", "cjones", Some("c@example.com"))],
-            ),
-        ],
+    let data = employees_over_contractors(
+        vec![leaver],
+        vec![person("c1", "cjones", Some("c@example.com"))],
         &Links::default(),
-        by_email(),
     );
     assert!(data.users[0].enabled);
 }
@@ -255,13 +216,10 @@ fn matching_by_login_joins_people_without_an_email() {
         },
     );
     assert_eq!(data.users.len(), 1, "{data:?}");
-    let apart = merge(
-        vec![
-            read("employees", vec![person("guid-1", "cjones", None)]),
-            read("contractors", vec![person("c1", "cjones", None)]),
-        ],
+    let apart = employees_over_contractors(
+        vec![person("guid-1", "cjones", None)],
+        vec![person("c1", "cjones", None)],
         &Links::default(),
-        by_email(),
     );
     assert!(
         apart.users.is_empty(),
@@ -312,31 +270,16 @@ fn groups_of_one_id_are_one_group_with_every_sources_members_renamed() {
 
 #[test]
 fn a_new_entry_whose_id_an_earlier_merge_gave_to_another_takes_its_sources_name() {
-    let first = merge(
-        vec![
-            read("employees", vec![]),
-            read(
-                "contractors",
-                vec![person("x1", "ann", Some("a@example.com"))],
-            ),
-        ],
+    let first = employees_over_contractors(
+        vec![],
+        vec![person("x1", "ann", Some("a@example.com"))],
         &Links::default(),
-        by_email(),
     );
     let links = Links::from_documents(first.documents.clone());
-    let data = merge(
-        vec![
-            read(
-                "employees",
-                vec![person("x1", "bob", Some("b@example.com"))],
-            ),
-            read(
-                "contractors",
-                vec![person("x1", "ann", Some("a@example.com"))],
-            ),
-        ],
+    let data = employees_over_contractors(
+        vec![person("x1", "bob", Some("b@example.com"))],
+        vec![person("x1", "ann", Some("a@example.com"))],
         &links,
-        by_email(),
     );
     let ids: Vec<_> = data.users.iter().map(|u| u.source_id.clone()).collect();
     assert!(ids.contains(&id("x1")), "{ids:?}");
@@ -351,19 +294,10 @@ fn a_new_entry_whose_id_an_earlier_merge_gave_to_another_takes_its_sources_name(
 
 #[test]
 fn unreadable_entries_name_their_merged_ids() {
-    let first = merge(
-        vec![
-            read(
-                "employees",
-                vec![person("guid-1", "carol", Some("c@example.com"))],
-            ),
-            read(
-                "contractors",
-                vec![person("c1", "cjones", Some("c@example.com"))],
-            ),
-        ],
+    let first = employees_over_contractors(
+        vec![person("guid-1", "carol", Some("c@example.com"))],
+        vec![person("c1", "cjones", Some("c@example.com"))],
         &Links::default(),
-        by_email(),
     );
     let mut contractors = read("contractors", vec![]);
     contractors.data.unreadable.push(Unreadable {

@@ -15,7 +15,7 @@ use anyhow::{bail, Context, Result};
 
 use super::measure::{median, Usage};
 use super::options::DocSection;
-use super::report::{replace_section, thousands, Machine};
+use super::report::{thousands, write_section, Machine};
 use super::{measured_idmsync, release_binary, USAGE};
 use crate::tidy::workspace_root;
 
@@ -79,13 +79,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let md = out.join(format!("{stamp}-merged.md"));
     std::fs::write(&md, &section).with_context(|| format!("writing {}", md.display()))?;
     if users == DEFAULT_USERS {
-        let doc_path = root.join("docs").join("benchmarks.md");
-        let doc = std::fs::read_to_string(&doc_path).unwrap_or_else(|_| "# Benchmarks\n".into());
-        std::fs::write(
-            &doc_path,
-            replace_section(&doc, DocSection::Merged, &section)?,
-        )
-        .with_context(|| format!("writing {}", doc_path.display()))?;
+        write_section(DocSection::Merged, &section)?;
         eprintln!("docs/benchmarks.md: replaced the bench-merged section");
     }
     println!("{section}");

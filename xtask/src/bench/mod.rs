@@ -117,13 +117,10 @@ pub fn run(args: &[String]) -> Result<()> {
     std::fs::write(&written[1], &plot)
         .with_context(|| format!("writing {}", written[1].display()))?;
     let docs = root.join("docs");
-    let doc_path = docs.join("benchmarks.md");
     for &which in &sections {
         context.plot = which.plot().map(str::to_string);
         let text = report::markdown(&context, &rows, &live_rows, &password_rows);
-        let doc = std::fs::read_to_string(&doc_path).unwrap_or_else(|_| "# Benchmarks\n".into());
-        std::fs::write(&doc_path, report::replace_section(&doc, which, &text)?)
-            .with_context(|| format!("writing {}", doc_path.display()))?;
+        let doc_path = report::write_section(which, &text)?;
         if !written.contains(&doc_path) {
             written.push(doc_path.clone());
         }

@@ -878,6 +878,17 @@ pub(super) fn thousands(n: usize) -> String {
     out
 }
 
+/// `docs/benchmarks.md` with `which`'s section replaced by `section`; the file's path.
+pub fn write_section(which: DocSection, section: &str) -> Result<std::path::PathBuf> {
+    let path = crate::tidy::workspace_root()
+        .join("docs")
+        .join("benchmarks.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    std::fs::write(&path, replace_section(&doc, which, section)?)
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    Ok(path)
+}
+
 /// `doc` with the text between `which`'s markers replaced by `section`; the markers are
 /// appended at the end when the document has none yet. A marker counts only on a line of its
 /// own: the prose that explains the sections quotes them.

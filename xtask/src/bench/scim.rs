@@ -27,7 +27,7 @@ use super::db::Database;
 use super::live::stop;
 use super::measure::{percentile, Running};
 use super::options::{list, Db, DocSection};
-use super::report::{replace_section, Machine};
+use super::report::{write_section, Machine};
 use crate::tidy::workspace_root;
 
 /// Groups the memberships are spread over.
@@ -262,13 +262,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let md_path = out.join(format!("{stamp}.md"));
     std::fs::write(&md_path, &section).with_context(|| format!("writing {}", md_path.display()))?;
     if options.replaces_docs() {
-        let doc_path = root.join("docs").join("benchmarks.md");
-        let doc = std::fs::read_to_string(&doc_path).unwrap_or_else(|_| "# Benchmarks\n".into());
-        std::fs::write(
-            &doc_path,
-            replace_section(&doc, DocSection::Scim, &section)?,
-        )
-        .with_context(|| format!("writing {}", doc_path.display()))?;
+        write_section(DocSection::Scim, &section)?;
         eprintln!("docs/benchmarks.md: replaced the bench-scim section");
     } else {
         eprintln!(
