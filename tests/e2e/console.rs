@@ -125,8 +125,18 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{css}: {e}"))
     }
 
+    /// The element's text. The sync page's script replaces what it shows every second, so an
+    /// element found just before a replacement is stale by the time its text is asked for:
+    /// it is then found again (a page that keeps replacing it fails after a few tries).
     async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.expect("text")
+        for _ in 0..5 {
+            match self.find(css).await.text().await {
+                Ok(text) => return text,
+                Err(e) if e.is_stale_element_reference() => continue,
+                Err(e) => panic!("{css}: {e}"),
+            }
+        }
+        panic!("{css}: replaced every time it was read")
     }
 
     async fn body(&self) -> String {
