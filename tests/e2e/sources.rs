@@ -3,7 +3,7 @@
 
 use idmsync_test_db::Backend;
 use idmsync_test_ldap::{fixtures, Slapd};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::support::Sandbox;
 
@@ -47,6 +47,14 @@ fn user<'a>(users: &'a Value, login: &str) -> Option<&'a Value> {
         .find(|u| u["external_id"] == login)
 }
 
+/// `users show LOGIN --format json`, parsed.
+fn show(s: &Sandbox, login: &str) -> Value {
+    let out = s
+        .idmsync(&["users", "show", login, "--format", "json"])
+        .ok();
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
 fn status(users: &Value, login: &str) -> String {
     user(users, login).map_or_else(|| "absent".into(), |u| u["status"].to_string())
 }
@@ -76,6 +84,15 @@ fn employees_and_contractors_merge_by_email_with_conflicts_held_on_every_backend
             "absent",
             "held: neither is written"
         );
+        let shown = s.idmsync(&["users", "show", "mjagger"]).ok();
+        assert!(shown.contains("contractors: mick-c"), "{shown}");
+        let shown = show(&s, "mjagger");
+        assert_eq!(shown["sources"]["contractors"], "mick-c", "{shown}");
+        assert!(shown["source_id"].is_string(), "{shown}");
+        assert_eq!(
+            shown["sources"]["employees"], shown["source_id"],
+            "the employee's id: {shown}"
+        );
 
         let runs = s.runs();
         let run = runs[0]["id"].as_i64().expect("run id");
@@ -104,10 +121,12 @@ fn employees_and_contractors_merge_by_email_with_conflicts_held_on_every_backend
         assert!(out.starts_with("differential sync succeeded"), "{out}");
         let users = s.users();
         assert_eq!(status(&users, "mjagger"), "\"active\"", "{users}");
+        let now = show(&s, "mjagger");
+        assert_eq!(now["source_id"], shown["source_id"], "the same row");
         assert_eq!(
-            user(&users, "mjagger").expect("mjagger")["source_id"],
-            mick["source_id"],
-            "the same row"
+            now["sources"],
+            json!({"employees": shown["source_id"]}),
+            "an employee only"
         );
         assert_eq!(status(&users, "jdoe"), "\"inactive\"", "{users}");
 

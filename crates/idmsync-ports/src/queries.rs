@@ -82,6 +82,9 @@ pub struct UserDetail {
     /// The active groups it is in only through nesting (a group of one of its groups, and so
     /// on; sorted external ids, none of `groups`). Cycles are followed once.
     pub inherited: Vec<String>,
+    /// The source's document of the user, as it gave it (see `SyncStore::documents`), if it
+    /// keeps one: for a tenant of several sources, which of their entries make this user.
+    pub document: Option<String>,
 }
 
 /// One group's page in the console: the group and the groups it is in.

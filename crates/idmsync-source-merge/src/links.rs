@@ -50,6 +50,13 @@ impl Links {
         links
     }
 
+    /// Which entry of each source a merged entry's document says make it, by source name;
+    /// `None` for a document that is not a merged entry's.
+    #[must_use]
+    pub fn sources_of(body: &str) -> Option<BTreeMap<String, SourceId>> {
+        serde_json::from_str::<Body>(body).ok().map(|b| b.sources)
+    }
+
     /// The index of source `name`, added when new.
     fn source(&mut self, name: &str) -> u16 {
         let at = self

@@ -435,10 +435,17 @@ pub(crate) fn user(
     let inherited = ancestors(conn, &direct_ids)?;
     let mut groups: Vec<String> = direct.into_iter().map(|(_, id)| id).collect();
     groups.sort_unstable();
+    let document = idm_source_documents::table
+        .filter(idm_source_documents::tenant_id.eq(tenant_row))
+        .filter(idm_source_documents::is_group.eq(false))
+        .filter(idm_source_documents::source_id.eq(&row.source_id))
+        .select(idm_source_documents::body);
+    let document: Option<String> = on_backend!(&mut *conn, c => document.first(c).optional())?;
     Ok(Some(UserDetail {
         user: row.into_view(tenant)?,
         groups,
         inherited,
+        document,
     }))
 }
 

@@ -666,10 +666,16 @@ impl DirectoryReader for MemoryStore {
                 .map(|(group, _)| group)
                 .collect();
             let names = rows.group_names(false);
+            let document = rows
+                .documents
+                .iter()
+                .find(|d| !d.group && d.source_id == row.user.source_id)
+                .map(|d| d.body.clone());
             Some(UserDetail {
                 user: row.view(tenant),
                 groups: sorted(direct.iter().map(|g| names[g].to_owned()).collect()),
                 inherited: rows.ancestors(&direct),
+                document,
             })
         }))
     }

@@ -1,6 +1,8 @@
 //! What the commands print: aligned tables and sentences for people, JSON with stable shapes
 //! for scripts.
 
+use std::collections::BTreeMap;
+
 use idmsync_domain::{Counts, LogLine, Outcome, RunRecord};
 use idmsync_ports::{GroupDetail, GroupView, HistoryLine, UserDetail, UserView};
 use idmsync_sync::RunReport;
@@ -45,6 +47,9 @@ struct UserDetailJson<'a> {
     last_sync: Option<String>,
     groups: &'a [String],
     inherited_groups: &'a [String],
+    /// With several sources: the entry of each source that makes the user, by source name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sources: Option<BTreeMap<String, String>>,
     history: Vec<HistoryJson<'a>>,
 }
 
@@ -386,6 +391,11 @@ fn details(rows: &[(&str, Detail)]) -> String {
 /// `users show LOGIN`: the row, its direct and inherited groups, and its history.
 pub fn user(d: &UserDetail, history: &[HistoryLine], as_json: bool) -> String {
     let u = &d.user;
+    let sources: Option<BTreeMap<String, String>> = d
+        .document
+        .as_deref()
+        .and_then(idmsync_source_merge::Links::sources_of)
+        .map(|s| s.into_iter().map(|(k, v)| (k, v.to_string())).collect());
     if as_json {
         return json(&UserDetailJson {
             user: UserJson::from(u),
@@ -395,6 +405,7 @@ pub fn user(d: &UserDetail, history: &[HistoryLine], as_json: bool) -> String {
             last_sync: u.last_sync_at.map(time),
             groups: &d.groups,
             inherited_groups: &d.inherited,
+            sources,
             history: history
                 .iter()
                 .map(|h| HistoryJson {
@@ -410,7 +421,12 @@ pub fn user(d: &UserDetail, history: &[HistoryLine], as_json: bool) -> String {
         .iter()
         .map(|h| format!("run {} {}  {}", h.run, time(h.started_at), h.line))
         .collect();
-    details(&[
+    let sources: Vec<String> = sources
+        .iter()
+        .flatten()
+        .map(|(source, id)| format!("{source}: {id}"))
+        .collect();
+    let mut fields = vec![
         ("external id", Detail::Value(u.external_id.clone())),
         ("source id", Detail::Value(u.source_id.clone())),
         (
@@ -437,8 +453,12 @@ pub fn user(d: &UserDetail, history: &[HistoryLine], as_json: bool) -> String {
         ),
         ("groups", Detail::List(&d.groups)),
         ("inherited groups", Detail::List(&d.inherited)),
-        ("history", Detail::List(&history)),
-    ])
+    ];
+    if !sources.is_empty() {
+        fields.push(("sources", Detail::List(&sources)));
+    }
+    fields.push(("history", Detail::List(&history)));
+    details(&fields)
 }
 
 /// `groups show NAME`, with the groups it is a direct child of.

@@ -677,6 +677,12 @@ backend_tests! {
         assert!(!changes.is_empty());
         sync(&db, &acme, &changes, 2).await;
         assert_documents(stored().await, &[&renamed, &beatles, &same_id]);
+        // A user's page carries the user's document, not the group's of the same id.
+        let detail = DirectoryReader::user(&db.store, &acme, "jlennon")
+            .await
+            .expect("user")
+            .expect("jlennon");
+        assert_eq!(detail.document.as_deref(), Some(renamed.body.as_str()));
 
         // An apply that fails after writing its documents leaves none of them.
         let run = db.begin(&acme, 3).await;
