@@ -25,7 +25,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Json, Router};
 use idmsync_domain::{Password, RunId, SyncMode, Trigger};
-use idmsync_ports::{AuthError, HistoryLine, Page, StoreError, TriggerError, UserFilter};
+use idmsync_ports::{
+    AuthError, HistoryLine, Page, StoreError, TriggerError, UserDetail, UserFilter,
+};
 use maud::Markup;
 use serde::Deserialize;
 
@@ -34,12 +36,19 @@ use crate::ApiState;
 use pages::Frame;
 use session::{Session, Sessions, SESSION_COOKIE, SIGN_IN_COOKIE};
 
+/// Which entry of each source makes a user, read from the user's source document: (source,
+/// the source's id) pairs, or `None` for a document that says nothing of it. The binary gives
+/// the console the reader of the one source that writes such documents (several sources
+/// merged); the console knows no source's format.
+pub type Provenance = fn(&str) -> Option<Vec<(String, String)>>;
+
 /// What the console's handlers share: each served tenant's API ports, and the sessions.
 #[derive(Clone)]
 pub struct ConsoleState {
     tenants: Arc<BTreeMap<String, ApiState>>,
     sessions: Sessions,
     secure: bool,
+    provenance: Option<Provenance>,
 }
 
 impl ConsoleState {
@@ -55,7 +64,15 @@ impl ConsoleState {
             tenants: Arc::new(tenants),
             sessions: Sessions::new(idle),
             secure,
+            provenance: None,
         }
+    }
+
+    /// The console with a user's page listing which entry of each source makes the user.
+    #[must_use]
+    pub fn with_provenance(mut self, provenance: Provenance) -> Self {
+        self.provenance = Some(provenance);
+        self
     }
 
     /// The tenant a sign-in names: the only one, or the one chosen among several.
@@ -422,10 +439,26 @@ async fn users(operator: Operator, Query(query): Query<ListQuery>) -> Response {
     list_page(&operator, &query, found, pages::users)
 }
 
-async fn user(operator: Operator, Path(login): Path<String>) -> Response {
+async fn user(
+    State(state): State<ConsoleState>,
+    operator: Operator,
+    Path(login): Path<String>,
+) -> Response {
     let api = &operator.api;
     let found = api.directory.user(&api.tenant, &login);
-    entry_page(&operator, ("user", &login), found, pages::user).await
+    let sources = |detail: &UserDetail| {
+        let read = state.provenance?;
+        read(detail.document.as_deref()?)
+    };
+    entry_page(
+        &operator,
+        ("user", &login),
+        found,
+        |frame, detail, lines| {
+            pages::user(frame, detail, &sources(detail).unwrap_or_default(), lines)
+        },
+    )
+    .await
 }
 
 async fn groups(operator: Operator, Query(query): Query<ListQuery>) -> Response {

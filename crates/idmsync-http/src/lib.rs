@@ -46,7 +46,7 @@ use idmsync_ports::{
     RunTrigger,
 };
 
-pub use console::{console_router, ConsoleState};
+pub use console::{console_router, ConsoleState, Provenance};
 pub use error::HttpError;
 pub use scim::{scim_router, scim_router_at, ScimState, ScimTokens, SCIM_PREFIX};
 pub use serve::{check_tls_files, serve, ServeOptions, TlsFiles};

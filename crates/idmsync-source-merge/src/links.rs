@@ -50,11 +50,17 @@ impl Links {
         links
     }
 
-    /// Which entry of each source a merged entry's document says make it, by source name;
-    /// `None` for a document that is not a merged entry's.
+    /// Which entry of each source a merged entry's document says make it: (source name, the
+    /// source's id), by name; `None` for a document that is not a merged entry's.
     #[must_use]
-    pub fn sources_of(body: &str) -> Option<BTreeMap<String, SourceId>> {
-        serde_json::from_str::<Body>(body).ok().map(|b| b.sources)
+    pub fn sources_of(body: &str) -> Option<Vec<(String, String)>> {
+        let body = serde_json::from_str::<Body>(body).ok()?;
+        Some(
+            body.sources
+                .into_iter()
+                .map(|(source, id)| (source, id.to_string()))
+                .collect(),
+        )
     }
 
     /// The index of source `name`, added when new.

@@ -191,6 +191,15 @@ impl MemoryStore {
         });
     }
 
+    /// Adds `document` to `tenant`, or replaces the one with its key, as if a run had written
+    /// it.
+    pub fn seed_document(&self, tenant: &Tenant, document: Document) {
+        self.db.send_modify(|db| {
+            let rows = db.tenants.entry(tenant.as_str().to_owned()).or_default();
+            rows.put_document(document);
+        });
+    }
+
     /// Waits until the run log satisfies `done`.
     pub async fn wait_for(&self, mut done: impl FnMut(&[RunRecord]) -> bool) {
         self.db

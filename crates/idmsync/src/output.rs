@@ -391,11 +391,10 @@ fn details(rows: &[(&str, Detail)]) -> String {
 /// `users show LOGIN`: the row, its direct and inherited groups, and its history.
 pub fn user(d: &UserDetail, history: &[HistoryLine], as_json: bool) -> String {
     let u = &d.user;
-    let sources: Option<BTreeMap<String, String>> = d
+    let sources = d
         .document
         .as_deref()
-        .and_then(idmsync_source_merge::Links::sources_of)
-        .map(|s| s.into_iter().map(|(k, v)| (k, v.to_string())).collect());
+        .and_then(idmsync_source_merge::Links::sources_of);
     if as_json {
         return json(&UserDetailJson {
             user: UserJson::from(u),
@@ -405,7 +404,7 @@ pub fn user(d: &UserDetail, history: &[HistoryLine], as_json: bool) -> String {
             last_sync: u.last_sync_at.map(time),
             groups: &d.groups,
             inherited_groups: &d.inherited,
-            sources,
+            sources: sources.clone().map(BTreeMap::from_iter),
             history: history
                 .iter()
                 .map(|h| HistoryJson {

@@ -205,6 +205,7 @@ pub async fn serve(apps: Vec<App>, console: Console) -> anyhow::Result<()> {
             tls.is_some(),
             idle,
         )
+        .with_provenance(idmsync_source_merge::Links::sources_of)
     });
     if pages.is_some() {
         if console.json {

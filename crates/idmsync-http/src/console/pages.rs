@@ -404,8 +404,14 @@ fn history(lines: &[HistoryLine]) -> Markup {
     }
 }
 
-/// A user's page: the row, its groups (direct and through nesting) and its history.
-pub(crate) fn user(frame: &Frame<'_>, detail: &UserDetail, lines: &[HistoryLine]) -> Markup {
+/// A user's page: the row, which entry of each source makes it (`sources`, when several
+/// sources do), its groups (direct and through nesting) and its history.
+pub(crate) fn user(
+    frame: &Frame<'_>,
+    detail: &UserDetail,
+    sources: &[(String, String)],
+    lines: &[HistoryLine],
+) -> Markup {
     let u = &detail.user;
     page(
         frame,
@@ -420,6 +426,11 @@ pub(crate) fn user(frame: &Frame<'_>, detail: &UserDetail, lines: &[HistoryLine]
                 dt { "Tenant administrator" } dd { @if u.admin { "yes" } @else { "no" } }
                 dt { "Source id" } dd { code { (u.source_id) } }
                 dt { "Locator" } dd { code { (u.locator.as_deref().unwrap_or("—")) } }
+                @if !sources.is_empty() {
+                    dt { "Sources" } dd #user-sources { ul { @for (source, id) in sources {
+                        li { (source) ": " code { (id) } }
+                    } } }
+                }
                 dt { "Last written by a sync" } dd { (u.last_sync_at.map_or_else(|| "—".into(), time)) }
             }
             h2 { "Groups" }

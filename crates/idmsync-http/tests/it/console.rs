@@ -293,3 +293,38 @@ async fn beside_other_tenants_the_form_asks_which_and_the_session_shows_that_one
         runs.body
     );
 }
+
+#[tokio::test]
+async fn a_users_page_lists_the_sources_that_make_the_user() {
+    let fake = Arc::new(Fake::default());
+    let carol = crate::directory::user("carol", false);
+    fake.store.seed_document(
+        &crate::tenant(),
+        idmsync_domain::Document {
+            group: false,
+            source_id: carol.source_id.clone(),
+            body: "employees=g1;contractors=c1".into(),
+        },
+    );
+    fake.store.seed_user(&crate::tenant(), carol);
+    let read: idmsync_http::Provenance = |body| {
+        Some(
+            body.split(';')
+                .filter_map(|p| p.split_once('='))
+                .map(|(s, id)| (s.to_string(), id.to_string()))
+                .collect(),
+        )
+    };
+    let pages = ConsoleState::new(vec![state(&fake)], false, Duration::from_secs(600))
+        .with_provenance(read);
+    let router = idmsync_http::console_router(pages);
+    let (_, session) = sign_in(&router, ADMIN, CANARY).await;
+    let page = call(&router, Method::GET, "/users/carol", &session, None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains("<li>employees: <code>g1</code></li><li>contractors: <code>c1</code></li>"),
+        "{}",
+        page.body
+    );
+}

@@ -19,7 +19,7 @@ fn key(id: &str) -> Key {
 }
 
 /// John Lennon's row under `id`, active, with an e-mail address.
-fn user(id: &str, admin: bool) -> StoredUser {
+pub(crate) fn user(id: &str, admin: bool) -> StoredUser {
     let KeyIds {
         source_id,
         external_id,
