@@ -115,17 +115,13 @@ pub fn merge(reads: Vec<Read>, links: &Links, options: MergeOptions) -> SourceDa
         fold,
     );
 
-    for ((entity, id), made) in people.iter().zip(&user_ids).zip(&made_users) {
-        let Some(records) = kept(entity, &users, id, &mut out.unreadable) else {
-            continue;
-        };
-        out.users.push(merged_user(id, made, &records));
-        document(&mut out.documents, links, id, &names, &records);
-    }
+    // Groups first, while the member references borrow the users; then the users, each
+    // record's fields taken rather than copied.
     for ((entity, id), made) in groups_merged.iter().zip(&group_ids).zip(&made_groups) {
-        let Some(records) = kept(entity, &groups, id, &mut out.unreadable) else {
+        let records = own(entity, &groups);
+        if held_back(entity, records[0].1, id, &mut out.unreadable) {
             continue;
-        };
+        }
         let mut seen = HashSet::new();
         let (refs, made_users, made_groups) = (&refs, &made_users, &made_groups);
         let members = records
@@ -145,6 +141,21 @@ pub fn merge(reads: Vec<Read>, links: &Links, options: MergeOptions) -> SourceDa
             members,
         });
         document(&mut out.documents, links, id, &names, &records);
+    }
+    drop(refs);
+    let mut users: Vec<Option<(usize, SourceUser)>> = users.into_iter().map(Some).collect();
+    for ((entity, id), made) in people.iter().zip(&user_ids).zip(made_users) {
+        let records: Vec<(usize, SourceUser)> = entity
+            .records
+            .iter()
+            .filter_map(|&r| users[r].take())
+            .collect();
+        let borrowed: Vec<(usize, &SourceUser)> = records.iter().map(|(s, u)| (*s, u)).collect();
+        if held_back(entity, borrowed[0].1, id, &mut out.unreadable) {
+            continue;
+        }
+        document(&mut out.documents, links, id, &names, &borrowed);
+        out.users.push(merged_user(id, made, records));
     }
     out
 }
@@ -234,23 +245,26 @@ fn made<T: Entry>(
         .collect()
 }
 
-/// The entity's records with their sources, or, when it is held back, `None` after noting it
-/// in `held` as the planner keeps it: found by its merged id, else its locator.
-fn kept<'a, T: Entry>(
-    entity: &Entity,
-    records: &'a [(usize, T)],
-    id: &SourceId,
-    held: &mut Vec<Unreadable>,
-) -> Option<Vec<(usize, &'a T)>> {
-    let own: Vec<(usize, &T)> = entity
+/// The entity's records, each with its source.
+fn own<'a, T>(entity: &Entity, records: &'a [(usize, T)]) -> Vec<(usize, &'a T)> {
+    entity
         .records
         .iter()
         .map(|&r| (records[r].0, &records[r].1))
-        .collect();
+        .collect()
+}
+
+/// Whether the entity is held back; if so it is noted in `held` as the planner keeps it:
+/// found by its merged id, else by the locator (or id) of its `first` record.
+fn held_back<T: Entry>(
+    entity: &Entity,
+    first: &T,
+    id: &SourceId,
+    held: &mut Vec<Unreadable>,
+) -> bool {
     let Some(reason) = &entity.held else {
-        return Some(own);
+        return false;
     };
-    let first = own[0].1;
     held.push(Unreadable {
         group: T::GROUP,
         locator: first
@@ -260,7 +274,7 @@ fn kept<'a, T: Entry>(
         reason: reason.clone(),
         conflict: true,
     });
-    None
+    true
 }
 
 /// What joins entries into one entity: the attribute's name, for the log, and its value.
@@ -443,25 +457,35 @@ fn first<'a>(mut values: impl Iterator<Item = &'a str>) -> &'a str {
 }
 
 /// One person from their records, highest source first.
-fn merged_user(id: &SourceId, made: &Made, records: &[(usize, &SourceUser)]) -> SourceUser {
-    SourceUser {
+fn merged_user(id: &SourceId, made: Made, records: Vec<(usize, SourceUser)>) -> SourceUser {
+    let mut merged = SourceUser {
         source_id: id.clone(),
-        external_id: made.external_id.clone(),
-        locator: made.locator.clone(),
-        first_name: first(records.iter().map(|(_, u)| u.first_name.as_str())).to_string(),
-        last_name: first(records.iter().map(|(_, u)| u.last_name.as_str())).to_string(),
-        email: records
-            .iter()
-            .find_map(|(_, u)| u.email.clone().filter(|e| !e.is_empty())),
-        password: records
-            .iter()
-            .map(|(_, u)| &u.password)
-            .find(|p| !matches!(p, SourcePassword::Unmanaged))
-            .cloned()
-            .unwrap_or_default(),
-        enabled: records.iter().any(|(_, u)| u.enabled),
-        match_value: records.iter().find_map(|(_, u)| u.match_value.clone()),
+        external_id: made.external_id,
+        locator: made.locator,
+        first_name: String::new(),
+        last_name: String::new(),
+        email: None,
+        password: SourcePassword::Unmanaged,
+        enabled: false,
+        match_value: None,
+    };
+    for (_, u) in records {
+        if merged.first_name.is_empty() {
+            merged.first_name = u.first_name;
+        }
+        if merged.last_name.is_empty() {
+            merged.last_name = u.last_name;
+        }
+        if merged.email.is_none() {
+            merged.email = u.email.filter(|e| !e.is_empty());
+        }
+        if matches!(merged.password, SourcePassword::Unmanaged) {
+            merged.password = u.password;
+        }
+        merged.enabled |= u.enabled;
+        merged.match_value = merged.match_value.or(u.match_value);
     }
+    merged
 }
 
 /// Records the entity's links when they differ from what earlier runs recorded.
