@@ -2,7 +2,8 @@
 //!
 //! Rules, each covered by a test:
 //! - a person is the entries of different sources with the same matching value (the e-mail,
-//!   compared without case, or the login): never a guess from names;
+//!   compared without case, the login, or each source's `mapping.match`, an employee number):
+//!   never a guess from names;
 //! - the higher source (earlier in the configuration) wins field by field where it has a value;
 //!   the account is enabled when any source enables it, so one source's leaver stays while
 //!   another source still provides them;
