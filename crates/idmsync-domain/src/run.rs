@@ -29,6 +29,8 @@ pub enum Trigger {
     Schedule,
     /// The REST API.
     Api,
+    /// An operator's button in the console (`idmsync serve`'s web pages).
+    Console,
     /// The live stream (`sync.live`) of `serve`.
     Live,
     /// An identity provider's writes to `/scim/v2`.
@@ -43,6 +45,7 @@ impl Trigger {
             Trigger::Boot => "boot",
             Trigger::Schedule => "schedule",
             Trigger::Api => "api",
+            Trigger::Console => "console",
             Trigger::Live => "live",
             Trigger::Scim => "scim",
         }
@@ -55,6 +58,7 @@ impl Trigger {
             Trigger::Boot,
             Trigger::Schedule,
             Trigger::Api,
+            Trigger::Console,
             Trigger::Live,
             Trigger::Scim,
         ]

@@ -576,7 +576,7 @@ async fn sync_action(operator: Operator, Form(form): Form<SyncForm>) -> Response
             ),
             Err(error) => failed(&operator, error.into()),
         },
-        "start" => match trigger.start(Some(mode), Trigger::Api).await {
+        "start" => match trigger.start(Some(mode), Trigger::Console).await {
             Ok(run) => {
                 tracing::info!(%run, login = %operator.session.login, "run started from the console");
                 see_other("/sync")

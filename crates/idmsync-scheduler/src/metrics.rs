@@ -39,10 +39,11 @@ const FINISHED_OUTCOMES: [Outcome; 4] = [
 ];
 
 /// What starts a run in a `serve` process (`manual` is the command line's).
-const SERVE_TRIGGERS: [Trigger; 5] = [
+const SERVE_TRIGGERS: [Trigger; 6] = [
     Trigger::Boot,
     Trigger::Schedule,
     Trigger::Api,
+    Trigger::Console,
     Trigger::Live,
     Trigger::Scim,
 ];

@@ -191,7 +191,7 @@ async fn a_post_without_the_sessions_csrf_token_does_nothing() {
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     assert_eq!(
         fake.calls(),
-        [Call::Start(Some(SyncMode::Differential), Trigger::Api)]
+        [Call::Start(Some(SyncMode::Differential), Trigger::Console)]
     );
 }
 
