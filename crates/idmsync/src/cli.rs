@@ -171,8 +171,8 @@ pub enum ListCommand {
     /// List all of them, inactive ones included, sorted by external id.
     List(ListArgs),
     /// Show one in full: a user with its source id and locator (DN), status, who deactivated
-    /// it, its direct and inherited groups and its history (the newest 20 run-log lines about
-    /// it); a group with its direct members, child groups and parent groups. Memberships are
+    /// it, its direct and inherited groups, in a tenant of several sources which entry of each
+    /// makes it, and its history (the newest 20 run-log lines about it); a group with its direct members, child groups and parent groups. Memberships are
     /// the active ones.
     Show(ShowArgs),
 }
