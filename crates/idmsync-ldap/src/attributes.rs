@@ -3,6 +3,7 @@
 //! defaults and in two attributes only AD has: `userAccountControl` and ranged `member` reads.
 
 use idmsync_mapping::Expression;
+use serde::Deserialize;
 
 use crate::range;
 
@@ -45,14 +46,18 @@ pub struct AttributeMap {
     pub range_size: Option<u32>,
     /// Fields computed by `[source.ldap.mapping]` expressions instead of read from one
     /// attribute.
-    pub computed: Computed,
+    pub computed: MappingConfig,
 }
 
-/// The mapping expressions configured, by field; a field without one is its attribute's first
-/// value. The login's and the group id's attributes above stay what searches and binds look
-/// a login up by.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Computed {
+/// `[source.ldap.mapping]`: for each field, an expression over the entry's attributes
+/// (`lower(sAMAccountName)`, `default(mail, userPrincipalName)`, `rdn(distinguishedName)`)
+/// used instead of the field's attribute, whose first value it is otherwise. Each is parsed and
+/// checked as the configuration is read (`idmsync-mapping`: no code, no files, bounded
+/// regexes), a mistake naming its key. The login's and the group id's attributes above stay
+/// what searches and binds look a login up by.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MappingConfig {
     /// The login id.
     pub login: Option<Expression>,
     /// The given name.
@@ -65,11 +70,13 @@ pub struct Computed {
     pub group_id: Option<Expression>,
     /// The group's display name.
     pub group_name: Option<Expression>,
-    /// What people are matched by across a tenant's sources (`mapping.match`).
+    /// What a tenant of several sources matches people by with `sync.match_by = "mapping"`
+    /// (an employee number: `"employeeNumber"`).
+    #[serde(rename = "match")]
     pub match_value: Option<Expression>,
 }
 
-impl Computed {
+impl MappingConfig {
     /// The attributes the user expressions read.
     fn user_attributes(&self) -> Vec<String> {
         attributes_of([
@@ -178,7 +185,7 @@ pub(crate) mod tests {
             account_control: None,
             locks: vec!["pwdAccountLockedTime".into(), "nsAccountLock".into()],
             range_size: None,
-            computed: Computed::default(),
+            computed: MappingConfig::default(),
         }
     }
 

@@ -8,9 +8,8 @@ use std::path::PathBuf;
 use chrono::TimeDelta;
 use serde::Deserialize;
 
-use idmsync_mapping::Expression;
-
-use crate::attributes::{AttributeMap, Computed, MemberKind};
+pub use crate::attributes::MappingConfig;
+use crate::attributes::{AttributeMap, MemberKind};
 use crate::filter::{DifferentialFilter, TIME_PLACEHOLDER};
 
 /// `[source.ldap]`. Every key has a default except the ones that say where the directory is
@@ -115,51 +114,6 @@ pub struct LdapConfig {
     pub deltas: Deltas,
     /// `[source.ldap.mapping]`: fields computed from the entry's attributes.
     pub mapping: MappingConfig,
-}
-
-/// `[source.ldap.mapping]`: for each field, an expression over the entry's attributes
-/// (`lower(sAMAccountName)`, `default(mail, userPrincipalName)`, `rdn(distinguishedName)`)
-/// used instead of the field's attribute. Parsed and checked with the rest of the
-/// configuration (`idmsync-mapping`: no code, no files, bounded regexes).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MappingConfig {
-    /// The login id.
-    pub login: Option<String>,
-    /// The given name.
-    pub first_name: Option<String>,
-    /// The family name.
-    pub last_name: Option<String>,
-    /// The e-mail address.
-    pub email: Option<String>,
-    /// The group id.
-    pub group_id: Option<String>,
-    /// The group's display name.
-    pub group_name: Option<String>,
-    /// What a tenant of several sources matches people by with `sync.match_by = "mapping"`
-    /// (an employee number: `"employeeNumber"`).
-    #[serde(rename = "match")]
-    pub match_value: Option<String>,
-}
-
-impl MappingConfig {
-    /// Each expression parsed, or the first that does not parse, naming its key and where.
-    fn computed(&self) -> Result<Computed, ConfigError> {
-        let parse = |key: &'static str, text: &Option<String>| {
-            text.as_deref()
-                .map(|t| Expression::parse(t).map_err(|e| ConfigError::new(key, e.to_string())))
-                .transpose()
-        };
-        Ok(Computed {
-            login: parse("mapping.login", &self.login)?,
-            first_name: parse("mapping.first_name", &self.first_name)?,
-            last_name: parse("mapping.last_name", &self.last_name)?,
-            email: parse("mapping.email", &self.email)?,
-            group_id: parse("mapping.group_id", &self.group_id)?,
-            group_name: parse("mapping.group_name", &self.group_name)?,
-            match_value: parse("mapping.match", &self.match_value)?,
-        })
-    }
 }
 
 /// How differential runs learn what changed, and so whether they see deletions.
@@ -337,7 +291,6 @@ impl LdapConfig {
                 return Err(ConfigError::new(key, "must be at least 1"));
             }
         }
-        self.mapping.computed()?;
         let map = self.attribute_map();
         for (key, name) in [
             ("unique_id_attribute", &map.unique_id),
@@ -618,8 +571,7 @@ impl LdapConfig {
             range_size: self
                 .active_directory
                 .then_some(self.range_size.unwrap_or(AD_MAX_VAL_RANGE)),
-            // Checked with the rest of the configuration before a source is built.
-            computed: self.mapping.computed().unwrap_or_default(),
+            computed: self.mapping.clone(),
         }
     }
 
@@ -802,30 +754,20 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_mapping_that_does_not_parse_is_refused_naming_its_key_and_place() {
-        let bad = |mapping: MappingConfig| LdapConfig { mapping, ..valid() };
-        check_key(
-            bad(MappingConfig {
-                login: Some("lowr(uid)".into()),
-                ..MappingConfig::default()
-            }),
-            "mapping.login",
-        );
-        let error = bad(MappingConfig {
-            email: Some(r#"regex_replace(mail, "(", "")"#.into()),
-            ..MappingConfig::default()
-        })
-        .check(parenthesised, Searches::UsersAndGroups)
-        .expect_err("a broken regex");
-        let text = error.to_string();
-        assert!(
-            text.starts_with("source.ldap.mapping.email: at character 21"),
-            "{text}"
-        );
-        let good = bad(MappingConfig {
-            login: Some("lower(uid)".into()),
-            ..MappingConfig::default()
-        });
+    fn a_mapping_that_does_not_parse_is_refused_as_it_is_read_naming_the_place() {
+        // The key is named by the reader of the whole configuration (the binary's settings).
+        let read = |mapping: &str| {
+            serde_json::from_str::<LdapConfig>(&format!(r#"{{"mapping": {mapping}}}"#))
+        };
+        let error = read(r#"{"login": "lowr(uid)"}"#).expect_err("an unknown function");
+        assert!(error.to_string().contains("at character 1"), "{error}");
+        let error =
+            read(r#"{"email": "regex_replace(mail, \"(\", \"\")"}"#).expect_err("a broken regex");
+        assert!(error.to_string().contains("at character 21"), "{error}");
+        let good = LdapConfig {
+            mapping: read(r#"{"login": "lower(uid)"}"#).expect("valid").mapping,
+            ..valid()
+        };
         assert!(good.check(parenthesised, Searches::UsersAndGroups).is_ok());
         assert!(good.attribute_map().computed.login.is_some());
     }

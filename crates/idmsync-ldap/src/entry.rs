@@ -292,7 +292,7 @@ mod tests {
     #[test]
     fn mapping_expressions_compute_fields_and_search_their_attributes() {
         let map = AttributeMap {
-            computed: crate::attributes::Computed {
+            computed: crate::attributes::MappingConfig {
                 login: expression("lower(uid)"),
                 email: expression("default(mail, userPrincipalName)"),
                 first_name: expression("rdn(manager)"),

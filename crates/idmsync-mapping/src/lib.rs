@@ -108,6 +108,16 @@ impl std::fmt::Display for Expression {
     }
 }
 
+/// Read from a configuration as its text, parsed there and then: a mistake is reported with
+/// the key (and file) that held the expression, and a configuration that loaded holds only
+/// valid expressions.
+impl<'de> serde::Deserialize<'de> for Expression {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Expression::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 impl Expression {
     /// Parses and checks `text`: syntax, function names and their number of arguments,
     /// regexes (compiled here, with a size limit), the length and nesting limits.

@@ -41,10 +41,12 @@ pub(crate) struct Dated<T> {
     pub(crate) last_modified: NaiveDate,
 }
 
-/// The mapping expressions of `[source.file.mapping]`, by field; a field without one is its
-/// column. The source id is always the `id` (or `name`) column: identity never moves with a
-/// mapping.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// `[source.file.mapping]`: an expression per field over the line's columns (`id`,
+/// `firstName`, `lastName`, `email`; a group's `name`), as for `[source.ldap.mapping]`, each
+/// parsed as the configuration is read; a field without one is its column. The source id is
+/// always the `id` (or `name`) column: identity never moves with a mapping.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct FileMapping {
     /// The login id, from `id`, `firstName`, `lastName`, `email`.
     pub login: Option<Expression>,
@@ -56,8 +58,9 @@ pub struct FileMapping {
     pub email: Option<Expression>,
     /// A group's display name, from `name`.
     pub group_name: Option<Expression>,
-    /// What a tenant of several sources matches people by (`mapping.match`); no value
-    /// matches nobody.
+    /// What a tenant of several sources matches people by (`mapping.match`, with
+    /// `sync.match_by = "mapping"`); no value matches nobody.
+    #[serde(rename = "match")]
     pub match_value: Option<Expression>,
 }
 

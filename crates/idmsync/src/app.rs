@@ -11,20 +11,19 @@ use idmsync_auth::{
 use idmsync_domain::Tenant;
 use idmsync_http::{ScimTokens, TlsFiles};
 use idmsync_ldap::{BindConfigError, Deltas, LdapBindConfig, LdapBinder, LdapConfig, LdapSource};
-use idmsync_mapping::Expression;
 use idmsync_ports::{
     Authenticator, ChangeFeed, IdentitySource, LoginField, SyncStore, SystemClock,
 };
 use idmsync_provision::PushedSource;
 use idmsync_scheduler::{LiveSettings, ScheduleSettings, Schedules};
-use idmsync_source_file::{FileMapping, FileSource, FileSourceConfig};
+use idmsync_source_file::{FileSource, FileSourceConfig};
 use idmsync_source_merge::{MergeOptions, MergedSource};
 use idmsync_store_diesel::{DatabaseUrl, DieselStore, StoreOptions};
 use idmsync_sync::{SyncPorts, SyncService, SyncSettings};
 
 use crate::settings::{
-    FileMappingSettings, LdapSwitch, LoginKind, ScimSettings, Settings, SettingsError, SourceKind,
-    SourceSettings, SyncSection,
+    LdapSwitch, LoginKind, ScimSettings, Settings, SettingsError, SourceKind, SourceSettings,
+    SyncSection,
 };
 
 /// The configured adapters.
@@ -263,7 +262,7 @@ fn one_source(
                 users: file.users.clone(),
                 groups: file.groups.clone(),
                 ignore_case: sync.ignore_case,
-                mapping: file_mapping(&file.mapping)?,
+                mapping: file.mapping.clone(),
             })))
         }
         SourceKind::Ldap => {
@@ -277,27 +276,6 @@ fn one_source(
         }
         SourceKind::Scim => Ok(Arc::new(PushedSource)),
     }
-}
-
-/// `[source.file.mapping]` parsed: each expression, or the first that does not parse, naming
-/// its key and the character.
-fn file_mapping(mapping: &FileMappingSettings) -> Result<FileMapping, SettingsError> {
-    let parse = |key: &str, text: &Option<String>| {
-        text.as_deref()
-            .map(|t| {
-                Expression::parse(t)
-                    .map_err(|e| SettingsError(format!("source.file.mapping.{key}: {e}")))
-            })
-            .transpose()
-    };
-    Ok(FileMapping {
-        login: parse("login", &mapping.login)?,
-        first_name: parse("first_name", &mapping.first_name)?,
-        last_name: parse("last_name", &mapping.last_name)?,
-        email: parse("email", &mapping.email)?,
-        group_name: parse("group_name", &mapping.group_name)?,
-        match_value: parse("match", &mapping.match_value)?,
-    })
 }
 
 /// What `serve` follows with `sync.live`: the source's change feed, and how to batch it.

@@ -622,27 +622,7 @@ pub struct FileSettings {
     pub groups: PathBuf,
     /// `[source.file.mapping]`: fields computed from a line's columns.
     #[serde(default)]
-    pub mapping: FileMappingSettings,
-}
-
-/// `[source.file.mapping]`: an expression per field over the line's columns (`id`,
-/// `firstName`, `lastName`, `email`; a group's `name`), as for `[source.ldap.mapping]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FileMappingSettings {
-    /// The login id.
-    pub login: Option<String>,
-    /// The given name.
-    pub first_name: Option<String>,
-    /// The family name.
-    pub last_name: Option<String>,
-    /// The e-mail address.
-    pub email: Option<String>,
-    /// A group's display name.
-    pub group_name: Option<String>,
-    /// What a tenant of several sources matches people by (`sync.match_by = "mapping"`).
-    #[serde(rename = "match")]
-    pub match_value: Option<String>,
+    pub mapping: idmsync_source_file::FileMapping,
 }
 
 /// A configuration problem; the binary exits with status 2.

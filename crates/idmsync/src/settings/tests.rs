@@ -656,6 +656,18 @@ fn several_sources_mistakes_are_named() {
             .contains("a tenant has [tenants.acme.source] or [[tenants.acme.sources]], not both"),
         "{error}"
     );
+    // A mapping is read with the configuration, so its mistake names where it is.
+    let broken = format!(
+        "{}[tenants.acme.sources.file.mapping]\nlogin = \"lower(id\"\n",
+        several("name = \"employees\"\ntype = \"ldap\"", "")
+    );
+    let error = load(&broken, &[]).expect_err("broken mapping");
+    assert!(
+        error
+            .0
+            .contains("tenants.acme.sources[1].file.mapping.login: at character 9: expected `)`"),
+        "{error}"
+    );
     let one = format!("{BASE}\n[sync]\nmatch_by = \"email\"\n");
     let error = load(&one, &[]).expect_err("one source");
     assert!(
