@@ -21,6 +21,19 @@ pub(crate) fn config(slapd: &Slapd, sync_extra: &str, ldap_extra: &str) -> Strin
     )
 }
 
+/// A `[table]` of LDAP connection settings for `slapd`'s test directory (the sync account, the
+/// people and groups bases), for configurations that name the table themselves
+/// (`tenants.x.source.ldap`, `sources.ldap`).
+pub(crate) fn ldap_table(slapd: &Slapd, table: &str) -> String {
+    format!(
+        "[{table}]\nurl = \"{url}\"\nbind_dn = \"{dn}\"\nbind_password = \"{pw}\"\n\
+         user_search_base = \"{PEOPLE}\"\ngroup_search_base = \"ou=groups,dc=example,dc=com\"\n",
+        url = slapd.url(),
+        dn = slapd.sync_dn(),
+        pw = slapd.sync_password(),
+    )
+}
+
 fn directory() -> Slapd {
     Slapd::builder()
         .ldif(fixtures::DIRECTORY)

@@ -5,6 +5,7 @@ use idmsync_test_db::Backend;
 use idmsync_test_ldap::{fixtures, Slapd};
 use serde_json::{json, Value};
 
+use crate::ldap::ldap_table;
 use crate::support::Sandbox;
 
 /// Mick Jagger is also a contractor (another login, his e-mail in capitals); Jane Doe is only
@@ -22,16 +23,11 @@ fn sandbox(backend: Backend, slapd: &Slapd) -> Sandbox {
         &format!(
             "[database]\nurl = \"{{database}}\"\n\n\
              [tenants.acme.sync]\nadmins = [\"jlennon\"]\nmatch_by = \"email\"\n\n\
-             [[tenants.acme.sources]]\nname = \"employees\"\ntype = \"ldap\"\n\
-             [tenants.acme.sources.ldap]\nurl = \"{url}\"\nbind_dn = \"{dn}\"\n\
-             bind_password = \"{pw}\"\nuser_search_base = \"ou=people,dc=example,dc=com\"\n\
-             group_search_base = \"ou=groups,dc=example,dc=com\"\n\n\
+             [[tenants.acme.sources]]\nname = \"employees\"\ntype = \"ldap\"\n{ldap}\n\
              [[tenants.acme.sources]]\nname = \"contractors\"\ntype = \"file\"\n\
              [tenants.acme.sources.file]\nusers = \"{{dir}}/contractors.txt\"\n\
              groups = \"{{dir}}/contractor-groups.txt\"\n",
-            url = slapd.url(),
-            dn = slapd.sync_dn(),
-            pw = slapd.sync_password(),
+            ldap = ldap_table(slapd, "tenants.acme.sources.ldap"),
         ),
     );
     s.write("contractors.txt", CONTRACTORS);
@@ -227,18 +223,13 @@ fn people_are_matched_by_employee_number_when_each_source_maps_one() {
     let s = Sandbox::with_config(&format!(
         "[database]\nurl = \"sqlite://{{dir}}/idmsync.db\"\n\
          [sync]\nadmins = [\"jlennon\"]\nmatch_by = \"mapping\"\n\n\
-         [[sources]]\nname = \"employees\"\ntype = \"ldap\"\n\
-         [sources.ldap]\nurl = \"{url}\"\nbind_dn = \"{dn}\"\n\
-         bind_password = \"{pw}\"\nuser_search_base = \"ou=people,dc=example,dc=com\"\n\
-         group_search_base = \"ou=groups,dc=example,dc=com\"\n\
+         [[sources]]\nname = \"employees\"\ntype = \"ldap\"\n{ldap}\
          [sources.ldap.mapping]\nmatch = \"employeeNumber\"\n\n\
          [[sources]]\nname = \"contractors\"\ntype = \"file\"\n\
          [sources.file]\nusers = \"{{dir}}/contractors.txt\"\n\
          groups = \"{{dir}}/contractor-groups.txt\"\n\
          [sources.file.mapping]\nmatch = 'regex_capture(id, \"^E([0-9]+)$\")'\n",
-        url = slapd.url(),
-        dn = slapd.sync_dn(),
-        pw = slapd.sync_password(),
+        ldap = ldap_table(&slapd, "sources.ldap"),
     ));
     s.write(
         "contractors.txt",

@@ -6,6 +6,7 @@ use idmsync_test_db::Backend;
 use idmsync_test_ldap::{fixtures, Slapd};
 use serde_json::Value;
 
+use crate::ldap::ldap_table;
 use crate::scim::{scim, TOKEN};
 use crate::serve::{Server, NO_SCHEDULES};
 use crate::support::Sandbox;
@@ -25,17 +26,12 @@ fn sandbox(backend: Backend, slapd: &Slapd, sync: &str, more: &str) -> Sandbox {
         &format!(
             "[database]\nurl = \"{{database}}\"\n\n\
              [tenants.directory.sync]\nadmins = [\"jlennon\"]\n{sync}\n\
-             [tenants.directory.source]\ntype = \"ldap\"\n\
-             [tenants.directory.source.ldap]\nurl = \"{url}\"\nbind_dn = \"{dn}\"\n\
-             bind_password = \"{pw}\"\nuser_search_base = \"ou=people,dc=example,dc=com\"\n\
-             group_search_base = \"ou=groups,dc=example,dc=com\"\n\n\
+             [tenants.directory.source]\ntype = \"ldap\"\n{ldap}\n\
              [tenants.contractors.sync]\nadmins = [\"jdoe\"]\nmax_deactivations = 1\n{sync}\n\
              [tenants.contractors.source]\ntype = \"file\"\n\
              [tenants.contractors.source.file]\nusers = \"{{dir}}/contractors.txt\"\n\
              groups = \"{{dir}}/contractor-groups.txt\"\n\n{more}",
-            url = slapd.url(),
-            dn = slapd.sync_dn(),
-            pw = slapd.sync_password(),
+            ldap = ldap_table(slapd, "tenants.directory.source.ldap"),
         ),
     );
     s.write("contractors.txt", CONTRACTORS);

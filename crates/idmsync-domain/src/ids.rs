@@ -2,6 +2,7 @@
 //! change set for a large directory refers to the same ids millions of times (one per membership).
 
 use arcstr::ArcStr;
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -81,6 +82,31 @@ id_type!(
     Tenant,
     "tenant"
 );
+
+/// How identifiers are compared: exactly, or without regard to case (`sync.ignore_case`).
+/// Logins, group ids, member names and admin names all go through one fold, so that every
+/// comparison of a run agrees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fold(bool);
+
+impl Fold {
+    /// The fold of `sync.ignore_case`.
+    pub fn new(ignore_case: bool) -> Self {
+        Self(ignore_case)
+    }
+
+    /// `s` as it compares. Every member reference is folded, so the common ASCII cases avoid
+    /// Unicode case mapping and, when nothing changes, the allocation.
+    pub fn key<'a>(self, s: &'a str) -> Cow<'a, str> {
+        if !self.0 || (s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase())) {
+            Cow::Borrowed(s)
+        } else if s.is_ascii() {
+            Cow::Owned(s.to_ascii_lowercase())
+        } else {
+            Cow::Owned(s.to_lowercase())
+        }
+    }
+}
 
 /// The position a differential run starts from, in the source's own format (a date for the file
 /// source, a timestamp or USN for LDAP). Opaque to the engine: only the source that wrote it reads it.

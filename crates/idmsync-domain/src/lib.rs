@@ -22,7 +22,7 @@ pub mod validate;
 
 pub use arcstr::ArcStr;
 pub use change::{ChangeSet, Counts, EventKey, FieldChange, LogLine};
-pub use ids::{ExternalId, IdError, SourceId, Tenant, Watermark};
+pub use ids::{ExternalId, Fold, IdError, SourceId, Tenant, Watermark};
 pub use model::{
     DeactivatedBy, Document, MemberNames, MemberRef, SourceGroup, SourcePassword, SourceUser,
     StoreState, StoredGroup, StoredUser, UserStatus,

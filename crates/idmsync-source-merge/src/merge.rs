@@ -21,8 +21,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use idmsync_domain::plan::SourceData;
 use idmsync_domain::{
-    ArcStr, Document, ExternalId, MemberRef, SourceGroup, SourceId, SourcePassword, SourceUser,
-    Unreadable,
+    ArcStr, Document, ExternalId, Fold, MemberRef, SourceGroup, SourceId, SourcePassword,
+    SourceUser, Unreadable,
 };
 use serde::Deserialize;
 
@@ -82,7 +82,7 @@ pub fn merge(reads: Vec<Read>, links: &Links, options: MergeOptions) -> SourceDa
             out.unreadable.push(entry);
         }
     }
-    let fold = Fold(options.ignore_case);
+    let fold = Fold::new(options.ignore_case);
 
     let mut people = entities(&users, &names, |u| match options.match_by {
         MatchBy::Email => u
@@ -159,20 +159,6 @@ pub fn merge(reads: Vec<Read>, links: &Links, options: MergeOptions) -> SourceDa
         out.users.push(merged_user(id, made, records));
     }
     out
-}
-
-/// Identifiers folded as `sync.ignore_case` says.
-#[derive(Clone, Copy)]
-struct Fold(bool);
-
-impl Fold {
-    fn key(self, s: &str) -> Cow<'_, str> {
-        if self.0 {
-            Cow::Owned(s.to_lowercase())
-        } else {
-            Cow::Borrowed(s)
-        }
-    }
 }
 
 /// One merged entry: the indices of its records (highest source first) and, when it is held

@@ -625,7 +625,9 @@ impl SyncService {
         gone: Vec<String>,
         progress: &DynProgress,
     ) -> Result<Planned, Refusal> {
-        // Users held back by a conflict between sources are in the source all the same.
+        // Users held back by a conflict between sources were read whole and are in the
+        // source all the same; unreadable ones are not counted: a read that found nothing it
+        // could read is what a wrong base or a blind account looks like.
         let held = data.unreadable.iter().filter(|u| u.conflict && !u.group);
         let source_users = data.users.len() + held.count();
         let admins = self

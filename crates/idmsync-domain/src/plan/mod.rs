@@ -9,11 +9,9 @@
 //! read, `members` resolves member references, `users` and `groups` plan the rows, and `edges`
 //! plans memberships and nesting. This file holds the entry point and the order of the steps.
 
-use std::borrow::Cow;
-
 use crate::change::{ChangeSet, Edge, EventKey, FieldChange, Key, LogLine};
 use crate::fxhash::{self, FxHashMap};
-use crate::ids::{ExternalId, SourceId};
+use crate::ids::{ExternalId, Fold, SourceId};
 use crate::model::{Document, SourceGroup, SourcePassword, SourceUser, StoreState};
 use crate::options::{PlanOptions, SyncMode};
 use crate::parallel;
@@ -97,24 +95,6 @@ pub fn plan(
     Planner::new(store, options, hasher).run(source)
 }
 
-/// Folds identifiers for comparison according to `sync.ignore_case`.
-#[derive(Clone, Copy)]
-struct Fold(bool);
-
-impl Fold {
-    /// Every member reference is folded, so the common ASCII cases avoid Unicode case mapping
-    /// and, when nothing changes, the allocation.
-    fn key<'a>(self, s: &'a str) -> Cow<'a, str> {
-        if !self.0 || (s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase())) {
-            Cow::Borrowed(s)
-        } else if s.is_ascii() {
-            Cow::Owned(s.to_ascii_lowercase())
-        } else {
-            Cow::Owned(s.to_lowercase())
-        }
-    }
-}
-
 struct Planner<'a> {
     store: &'a StoreState,
     options: &'a PlanOptions,
@@ -173,7 +153,7 @@ impl<'a> Planner<'a> {
         options: &'a PlanOptions,
         hasher: &'a dyn PasswordHasher,
     ) -> Self {
-        let fold = Fold(options.ignore_case);
+        let fold = Fold::new(options.ignore_case);
         Self {
             store,
             options,
